@@ -1,0 +1,61 @@
+//! ECDSA over the SEC 2 binary curves sect409k1, sect409r1, sect571k1 and sect571r1, in pure
+//! Rust.
+//!
+//! These curves are needed to verify legacy OpenStack image signatures (cursive's
+//! `ECC_SECT409K1`, `ECC_SECT409R1`, `ECC_SECT571K1`, `ECC_SECT571R1` key types). No maintained
+//! Rust crate implements them, so the field and curve arithmetic is written here and tested
+//! differentially against the OpenSSL command-line tool.
+//!
+//! # What is implemented
+//!
+//! * GF(2^m) arithmetic in polynomial basis (x^409 + x^87 + 1 and x^571 + x^10 + x^5 + x^2 + 1),
+//!   with a PCLMULQDQ multiplier selected at run time and a portable fallback.
+//! * Point arithmetic in López–Dahab coordinates; interleaved wNAF double-scalar multiplication.
+//! * Public keys from SEC 1 points (compressed or uncompressed) and SubjectPublicKeyInfo DER/PEM,
+//!   fully validated (on the curve, not infinity, n*Q = infinity since every curve has h > 1).
+//! * ECDSA verification over a prehash with FIPS 186-4 truncation and strict DER signatures.
+//! * ECDSA signing with RFC 6979 deterministic nonces, from PKCS#8 or SEC 1 private keys.
+//!
+//! # Constant time: signing is for tests only
+//!
+//! **Nothing in this crate is constant time.** Field multiplication uses data-dependent table
+//! lookups on the portable path, scalar multiplication uses variable-time wNAF recoding and
+//! branches on the scalar, and scalar inversion is variable time. That is fine for verification,
+//! where every input is public. **Signing ([`SigningKey`]) leaks the private key through timing
+//! and exists only to produce test images and fixtures; never use it with a key that matters.**
+//!
+//! # Example
+//!
+//! ```
+//! use sigstack_binary_curves::{BinaryCurve, HashAlg, PublicKey, SigningKey};
+//!
+//! let key = SigningKey::from_bytes(BinaryCurve::Sect409k1, &[0x2a; 40])?;
+//! let digest = HashAlg::Sha384.digest(b"image bytes");
+//! let sig = key.sign_prehash(&digest, HashAlg::Sha384)?;
+//! let public = PublicKey::from_sec1_bytes(BinaryCurve::Sect409k1, &key.public_key().to_sec1_bytes(true))?;
+//! public.verify_prehash(&digest, &sig)?;
+//! # Ok::<(), sigstack_binary_curves::Error>(())
+//! ```
+
+#![forbid(unsafe_op_in_unsafe_fn)]
+#![warn(missing_debug_implementations)]
+
+mod curve;
+mod ecdsa;
+mod error;
+mod field;
+mod keys;
+mod mul;
+mod point;
+mod scalar;
+mod sig;
+
+pub use curve::BinaryCurve;
+pub use der::asn1::ObjectIdentifier;
+pub use ecdsa::HashAlg;
+pub use error::Error;
+pub use keys::{ID_EC_PUBLIC_KEY, PublicKey, SigningKey};
+pub use sig::Signature;
+
+#[cfg(test)]
+mod tests;

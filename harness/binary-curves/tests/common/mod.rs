@@ -1,0 +1,66 @@
+//! Shared helpers for the integration tests: fixture paths and the OpenSSL CLI.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sigstack_binary_curves::{BinaryCurve, HashAlg, PublicKey, SigningKey};
+
+pub fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/binary-curves")
+}
+
+pub fn fixture(curve: BinaryCurve, suffix: &str) -> PathBuf {
+    fixture_dir().join(format!("{}.{suffix}", curve.openssl_name()))
+}
+
+pub fn read_fixture(curve: BinaryCurve, suffix: &str) -> String {
+    let p = fixture(curve, suffix);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
+}
+
+pub fn signing_key(curve: BinaryCurve) -> SigningKey {
+    SigningKey::from_pkcs8_pem(&read_fixture(curve, "key.pem")).expect("fixture private key parses")
+}
+
+pub fn public_key(curve: BinaryCurve) -> PublicKey {
+    PublicKey::from_public_key_pem(&read_fixture(curve, "pub.pem")).expect("fixture public key parses")
+}
+
+/// Run the OpenSSL CLI; returns (success, stdout, stderr). Panics if it cannot be started,
+/// because the differential tests are meaningless without it.
+pub fn openssl(args: &[&str]) -> (bool, Vec<u8>, String) {
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("the openssl CLI (with sect409/sect571 support) must be on PATH for these tests");
+    (out.status.success(), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+pub fn openssl_ok(args: &[&str]) -> Vec<u8> {
+    let (ok, stdout, stderr) = openssl(args);
+    assert!(ok, "openssl {args:?} failed: {stderr}");
+    stdout
+}
+
+pub fn dgst_flag(hash: HashAlg) -> &'static str {
+    match hash {
+        HashAlg::Sha224 => "-sha224",
+        HashAlg::Sha256 => "-sha256",
+        HashAlg::Sha384 => "-sha384",
+        HashAlg::Sha512 => "-sha512",
+    }
+}
+
+pub fn unhex(s: &str) -> Vec<u8> {
+    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    let s = if s.len() % 2 == 1 { format!("0{s}") } else { s };
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}

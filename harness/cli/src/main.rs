@@ -1,0 +1,71 @@
+//! `sigstack`: sign and verify images and validate certificates the way OpenStack does.
+//!
+//! Exit codes are a contract: 0 success, 1 a verification or validation failure (the exact
+//! OpenStack message on stdout), 2 a usage error (bad flags, unreadable files).
+
+mod commands;
+mod input;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands::{CertificateArgs, SignArgs, VerifyArgs};
+
+#[derive(Parser)]
+#[command(name = "sigstack", version, about = "OpenStack image-signature tooling")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify an image file against its signature properties, as Glance, Nova and Cinder do.
+    Verify(VerifyArgs),
+    /// Sign an image file and print the base64 `img_signature`.
+    Sign(SignArgs),
+    /// Certificate operations.
+    Certificate {
+        #[command(subcommand)]
+        command: CertificateCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CertificateCommand {
+    /// Validate a signing certificate against trusted certificates (Nova's rules).
+    Validate(CertificateArgs),
+}
+
+/// How a command ended; `main` turns it into the exit code.
+pub enum Outcome {
+    /// Printed its result; exit 0.
+    Success,
+    /// Verification or validation failed with this OpenStack message; exit 1.
+    Failed(String),
+    /// The command could not run as asked (unreadable input, bad value); exit 2.
+    Usage(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Verify(args) => commands::verify(args),
+        Command::Sign(args) => commands::sign(args),
+        Command::Certificate { command: CertificateCommand::Validate(args) } => {
+            commands::validate_certificate(args)
+        }
+    };
+    match outcome {
+        Outcome::Success => ExitCode::SUCCESS,
+        Outcome::Failed(message) => {
+            println!("{message}");
+            ExitCode::from(1)
+        }
+        Outcome::Usage(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

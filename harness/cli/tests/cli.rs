@@ -1,0 +1,205 @@
+//! The `sigstack` command line as users and CI scripts drive it: flags, outputs, exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn pki(rel: &str) -> String {
+    repo().join("fixtures/pki").join(rel).display().to_string()
+}
+
+fn example(rel: &str) -> String {
+    repo().join("fixtures/examples").join(rel).display().to_string()
+}
+
+fn sigstack(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sigstack")).args(args).output().expect("running sigstack")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).trim_end().to_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn sign(image: &Path, key: &str, hash: &str, key_type: &str) -> String {
+    let out = sigstack(&["sign", "--image", image.to_str().unwrap(), "--key", &pki(key), "--hash-method", hash, "--key-type", key_type]);
+    assert_eq!(out.status.code(), Some(0), "sign: {}", stderr(&out));
+    stdout(&out)
+}
+
+fn verify(image: &Path, sig: &str, hash: &str, key_type: &str, cert: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["verify", "--image", image.to_str().unwrap(), "--signature", sig, "--hash-method", hash, "--key-type", key_type, "--certificate", cert];
+    args.extend_from_slice(extra);
+    sigstack(&args)
+}
+
+fn image(dir: &Path, bytes: &[u8]) -> PathBuf {
+    let p = dir.join("image.img");
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+const CHAIN_TRUST: [&str; 6] = ["--trusted", "", "--trusted", "", "--trusted", ""];
+
+fn chain_trust() -> Vec<String> {
+    let mut v: Vec<String> = CHAIN_TRUST.iter().map(|s| s.to_string()).collect();
+    v[1] = pki("chain/root.crt.pem");
+    v[3] = pki("chain/intermediate-a.crt.pem");
+    v[5] = pki("chain/intermediate-b.crt.pem");
+    v
+}
+
+#[test]
+fn readme_example_verifies_the_committed_signed_image() {
+    let trust = chain_trust();
+    let trust: Vec<&str> = trust.iter().map(String::as_str).collect();
+    let sig = format!("@{}", example("cirros.img.sig"));
+    let out = verify(Path::new(&example("cirros.img")), &sig, "SHA-256", "RSA-PSS", &pki("chain/client.crt.pem"), &trust);
+    assert_eq!((out.status.code(), stdout(&out).as_str()), (Some(0), "verified"), "{}", stderr(&out));
+}
+
+#[test]
+fn sign_then_verify_for_each_key_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path(), &vec![0x5a; 300_000]);
+    for (name, key_type, hash) in [
+        ("rsa-3072", "RSA-PSS", "SHA-256"),
+        ("dsa-2048-256", "DSA", "SHA-224"),
+        ("ec-p384", "ECC_SECP384R1", "SHA-384"),
+        ("ec-p521", "ECC_SECP521R1", "SHA-256"),
+    ] {
+        let sig = sign(&img, &format!("signing/{name}.key.pem"), hash, key_type);
+        let out = verify(&img, &sig, hash, key_type, &pki(&format!("signing/{name}.crt.pem")), &[]);
+        assert_eq!((out.status.code(), stdout(&out).as_str()), (Some(0), "verified"), "{name}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn signature_can_come_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path(), b"data");
+    let sig = sign(&img, "signing/ec-p384.key.pem", "SHA-512", "ECC_SECP384R1");
+    let sig_file = dir.path().join("sig.b64");
+    std::fs::write(&sig_file, format!("{sig}\n")).unwrap();
+    let out = verify(&img, &format!("@{}", sig_file.display()), "SHA-512", "ECC_SECP384R1", &pki("signing/ec-p384.crt.pem"), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn failures_exit_1_with_the_openstack_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path(), b"original image data");
+    let sig = sign(&img, "signing/rsa-2048.key.pem", "SHA-256", "RSA-PSS");
+    let cert = pki("signing/rsa-2048.crt.pem");
+    let tampered = dir.path().join("tampered.img");
+    std::fs::write(&tampered, b"original image dat4").unwrap();
+
+    let cases: Vec<(Output, &str)> = vec![
+        (verify(&tampered, &sig, "SHA-256", "RSA-PSS", &cert, &[]), "Signature verification failed"),
+        (verify(&img, "fake_signature", "SHA-256", "RSA-PSS", &cert, &[]),
+            "Signature verification for the image failed: The signature data was not properly encoded using base64."),
+        (verify(&img, &sig, "sha256", "RSA-PSS", &cert, &[]),
+            "Signature verification for the image failed: Invalid signature hash method: sha256."),
+        (verify(&img, &sig, "SHA-256", "ECC_SECT571K1", &cert, &[]),
+            "Signature verification for the image failed: Invalid signature key type: ECC_SECT571K1."),
+        (verify(&img, &sig, "SHA-256", "DSA", &cert, &[]),
+            "Signature verification for the image failed: Invalid public key type for signature key type: DSA."),
+        (verify(&img, "", "SHA-256", "RSA-PSS", &cert, &[]),
+            "Signature verification for the image failed: Error occurred while creating the verifier."),
+    ];
+    for (out, message) in cases {
+        assert_eq!((out.status.code(), stdout(&out).as_str()), (Some(1), message), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn trusted_certificates_validate_the_chain_as_nova_does() {
+    let img = PathBuf::from(example("cirros.img"));
+    let sig = format!("@{}", example("cirros.img.sig"));
+    let client = pki("chain/client.crt.pem");
+    // Only intermediates trusted: cursive's degenerate message, wrapped by Nova.
+    let partial = ["--trusted", &pki("chain/intermediate-b.crt.pem")];
+    let out = verify(&img, &sig, "SHA-256", "RSA-PSS", &client, &partial);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "Image signature certificate validation failed for certificate: {client}. certificate '{}'",
+            pki("chain/intermediate-b.crt.pem")
+        )
+    );
+    // An unrelated trusted certificate.
+    let wrong = ["--trusted", &pki("signing/rsa-2048.crt.pem")];
+    let out = verify(&img, &sig, "SHA-256", "RSA-PSS", &client, &wrong);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("Certificate chain building failed"), "{}", stdout(&out));
+    // Dates are checked against --now.
+    let mut trust = chain_trust();
+    trust.extend(["--now".to_owned(), "2101-01-01T00:00:00Z".to_owned()]);
+    let trust: Vec<&str> = trust.iter().map(String::as_str).collect();
+    let out = verify(&img, &sig, "SHA-256", "RSA-PSS", &client, &trust);
+    assert_eq!(
+        stdout(&out),
+        format!("Image signature certificate validation failed for certificate: {client}. The certificate is outside its valid date range.")
+    );
+}
+
+#[test]
+fn certificate_validate_subcommand() {
+    let mut args = vec!["certificate".to_owned(), "validate".to_owned(), "--certificate".to_owned(), pki("chain/client.crt.pem")];
+    args.extend(chain_trust());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = sigstack(&args);
+    assert_eq!((out.status.code(), stdout(&out).as_str()), (Some(0), "valid"), "{}", stderr(&out));
+
+    let out = sigstack(&["certificate", "validate", "--certificate", &pki("variants/short-pathlen/leaf.crt.pem"),
+        "--trusted", &pki("variants/short-pathlen/root.crt.pem"), "--trusted", &pki("variants/short-pathlen/intermediate.crt.pem")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout(&out), format!(
+        "Certificate validation failed. The signing certificate '{}' is not configured to support certificate chains of sufficient length.",
+        pki("variants/short-pathlen/root.crt.pem")));
+
+    let out = sigstack(&["certificate", "validate", "--certificate", &pki("chain/client.crt.pem"), "--trusted", &pki("chain/root.crt.pem"), "--now", "2019-06-01T00:00:00+02:00"]);
+    assert_eq!(stdout(&out), "The certificate is outside its valid date range.");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path(), b"x");
+    let cert = pki("signing/rsa-2048.crt.pem");
+    let missing = dir.path().join("nope.img");
+    let cases = vec![
+        sigstack(&["verify", "--image", img.to_str().unwrap()]),
+        sigstack(&["frobnicate"]),
+        verify(&missing, "QUFB", "SHA-256", "RSA-PSS", &cert, &[]),
+        verify(&img, "QUFB", "SHA-256", "RSA-PSS", &cert, &["--profile", "modern"]),
+        verify(&img, "QUFB", "SHA-256", "RSA-PSS", &cert, &["--trusted", &cert, "--now", "yesterday"]),
+        verify(&img, "@/definitely/not/here", "SHA-256", "RSA-PSS", &cert, &[]),
+        sigstack(&["certificate", "validate", "--certificate", &cert]),
+        sigstack(&["sign", "--image", img.to_str().unwrap(), "--key", &pki("signing/ec-p384.key.pem"), "--hash-method", "SHA-256", "--key-type", "RSA-PSS"]),
+        sigstack(&["sign", "--image", img.to_str().unwrap(), "--key", &cert, "--hash-method", "SHA-256", "--key-type", "RSA-PSS"]),
+        sigstack(&["sign", "--image", img.to_str().unwrap(), "--key", &pki("signing/rsa-2048.key.pem"), "--hash-method", "MD5", "--key-type", "RSA-PSS"]),
+    ];
+    for (i, out) in cases.iter().enumerate() {
+        assert_eq!(out.status.code(), Some(2), "case {i}: {}{}", stdout(out), stderr(out));
+        assert!(!stderr(out).is_empty(), "case {i} explains itself");
+    }
+    assert!(stderr(&cases[2]).contains("nope.img"), "{}", stderr(&cases[2]));
+    assert!(stderr(&cases[7]).contains("Invalid public key type for signature key type: RSA-PSS"), "{}", stderr(&cases[7]));
+}
+
+#[test]
+fn a_non_certificate_is_a_verification_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path(), b"x");
+    let out = verify(&img, "QUFB", "SHA-256", "RSA-PSS", &pki("signing/rsa-2048.pub.pem"), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).starts_with("Unable to load certificate"), "{}", stdout(&out));
+}

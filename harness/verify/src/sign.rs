@@ -1,0 +1,192 @@
+//! Signing image data the way OpenStack's documents do it (`openssl dgst -sign`): RSA-PSS with
+//! MGF1 and the maximum salt, DER `SEQUENCE{r,s}` for DSA and ECDSA. For producing test
+//! images and signing images of an existing cloud; verification never needs a private key.
+
+use rsa::rand_core::TryCryptoRng;
+use rsa::signature::hazmat::{PrehashSigner, RandomizedPrehashSigner};
+use rsa::traits::PublicKeyParts;
+
+use crate::Error;
+use crate::algorithms::{HashMethod, KeyType};
+use crate::public_key::{EcPublicKey, PublicKey};
+
+/// A private key read from PEM.
+#[derive(Clone)]
+pub enum SigningKey {
+    Rsa(rsa::RsaPrivateKey),
+    Dsa(dsa::SigningKey),
+    P256(p256::ecdsa::SigningKey),
+    P384(p384::ecdsa::SigningKey),
+    P521(p521::ecdsa::SigningKey),
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SigningKey({})", self.public_key().describe())
+    }
+}
+
+impl SigningKey {
+    /// Reads `PRIVATE KEY` (PKCS#8), `RSA PRIVATE KEY` (PKCS#1) or `EC PRIVATE KEY` (SEC1) PEM.
+    pub fn from_pem(pem: &str) -> Result<Self, Error> {
+        let invalid = |e: &dyn std::fmt::Display| Error::InvalidPrivateKey(e.to_string());
+        let label = pem
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("-----BEGIN ").and_then(|l| l.strip_suffix("-----")))
+            .ok_or_else(|| Error::InvalidPrivateKey("no PEM private key block found".into()))?;
+        match label {
+            "PRIVATE KEY" => {
+                let (_, doc) = pkcs8::SecretDocument::from_pem(pem).map_err(|e| invalid(&e))?;
+                Self::from_pkcs8_der(doc.as_bytes())
+            }
+            "RSA PRIVATE KEY" => {
+                use pkcs1::DecodeRsaPrivateKey;
+                rsa::RsaPrivateKey::from_pkcs1_pem(pem).map(SigningKey::Rsa).map_err(|e| invalid(&e))
+            }
+            "EC PRIVATE KEY" => {
+                let (_, doc) = sec1::der::SecretDocument::from_pem(pem).map_err(|e| invalid(&e))?;
+                let key = sec1::EcPrivateKey::try_from(doc.as_bytes()).map_err(|e| invalid(&e))?;
+                let curve = key
+                    .parameters
+                    .and_then(|p| p.named_curve())
+                    .ok_or_else(|| Error::InvalidPrivateKey("EC key without a named curve".into()))?;
+                let secret = key.private_key;
+                match curve.to_string().as_str() {
+                    "1.2.840.10045.3.1.7" => p256::ecdsa::SigningKey::from_slice(secret)
+                        .map(SigningKey::P256)
+                        .map_err(|e| invalid(&e)),
+                    "1.3.132.0.34" => p384::ecdsa::SigningKey::from_slice(secret)
+                        .map(SigningKey::P384)
+                        .map_err(|e| invalid(&e)),
+                    "1.3.132.0.35" => p521::ecdsa::SigningKey::from_slice(secret)
+                        .map(SigningKey::P521)
+                        .map_err(|e| invalid(&e)),
+                    other => Err(Error::InvalidPrivateKey(format!("unsupported curve {other}"))),
+                }
+            }
+            other => Err(Error::InvalidPrivateKey(format!(
+                "unsupported PEM block '{other}' (expected PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY)"
+            ))),
+        }
+    }
+
+    /// PKCS#8 `PrivateKeyInfo` DER: RSA, DSA, or EC on P-256/P-384/P-521.
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, Error> {
+        use pkcs8::DecodePrivateKey;
+        let info = pkcs8::PrivateKeyInfoRef::try_from(der)
+            .map_err(|e| Error::InvalidPrivateKey(e.to_string()))?;
+        let invalid = |e: &dyn std::fmt::Display| Error::InvalidPrivateKey(e.to_string());
+        match info.algorithm.oid.to_string().as_str() {
+            "1.2.840.113549.1.1.1" => {
+                rsa::RsaPrivateKey::from_pkcs8_der(der).map(SigningKey::Rsa).map_err(|e| invalid(&e))
+            }
+            "1.2.840.10040.4.1" => {
+                dsa::SigningKey::try_from(info).map(SigningKey::Dsa).map_err(|e| invalid(&e))
+            }
+            "1.2.840.10045.2.1" => {
+                let curve = info
+                    .algorithm
+                    .parameters
+                    .and_then(|p| p.decode_as::<der::asn1::ObjectIdentifier>().ok())
+                    .map(|o| o.to_string())
+                    .unwrap_or_default();
+                match curve.as_str() {
+                    "1.2.840.10045.3.1.7" => p256::ecdsa::SigningKey::from_pkcs8_der(der)
+                        .map(SigningKey::P256)
+                        .map_err(|e| invalid(&e)),
+                    "1.3.132.0.34" => p384::ecdsa::SigningKey::from_pkcs8_der(der)
+                        .map(SigningKey::P384)
+                        .map_err(|e| invalid(&e)),
+                    "1.3.132.0.35" => p521::ecdsa::SigningKey::from_pkcs8_der(der)
+                        .map(SigningKey::P521)
+                        .map_err(|e| invalid(&e)),
+                    other => Err(Error::InvalidPrivateKey(format!("unsupported curve {other}"))),
+                }
+            }
+            other => Err(Error::InvalidPrivateKey(format!("unsupported key algorithm {other}"))),
+        }
+    }
+
+    /// The matching public key.
+    pub fn public_key(&self) -> PublicKey {
+        match self {
+            SigningKey::Rsa(k) => PublicKey::Rsa(k.to_public_key()),
+            SigningKey::Dsa(k) => PublicKey::Dsa(k.verifying_key().clone()),
+            SigningKey::P256(k) => PublicKey::Ec(EcPublicKey::P256(*k.verifying_key())),
+            SigningKey::P384(k) => PublicKey::Ec(EcPublicKey::P384(*k.verifying_key())),
+            SigningKey::P521(k) => PublicKey::Ec(EcPublicKey::P521(k.verifying_key().clone())),
+        }
+    }
+
+    /// Signs a digest made with `hash`. The key must suit `key_type` (the same check cursive
+    /// applies to the certificate), so a signature is never made that Glance would reject for
+    /// its key type. RSA-PSS uses the maximum salt, like `openssl dgst` on OpenSSL 3.0.
+    pub fn sign_digest<R: TryCryptoRng + ?Sized>(
+        &self,
+        key_type: KeyType,
+        hash: HashMethod,
+        digest: &[u8],
+        rng: &mut R,
+    ) -> Result<Vec<u8>, Error> {
+        self.public_key().check_key_type(key_type)?;
+        let failed = |e: signature::Error| Error::Signing(e.to_string());
+        match self {
+            SigningKey::Rsa(key) => {
+                let salt = max_pss_salt(key, hash)?;
+                let sig = match hash {
+                    HashMethod::Sha224 => pss::<sha2::Sha224, _>(key, salt, digest, rng),
+                    HashMethod::Sha256 => pss::<sha2::Sha256, _>(key, salt, digest, rng),
+                    HashMethod::Sha384 => pss::<sha2::Sha384, _>(key, salt, digest, rng),
+                    HashMethod::Sha512 => pss::<sha2::Sha512, _>(key, salt, digest, rng),
+                };
+                sig.map_err(failed)
+            }
+            SigningKey::Dsa(key) => {
+                let sig = match hash {
+                    HashMethod::Sha224 => key.sign_prehashed_rfc6979::<sha2::Sha224>(digest),
+                    HashMethod::Sha256 => key.sign_prehashed_rfc6979::<sha2::Sha256>(digest),
+                    HashMethod::Sha384 => key.sign_prehashed_rfc6979::<sha2::Sha384>(digest),
+                    HashMethod::Sha512 => key.sign_prehashed_rfc6979::<sha2::Sha512>(digest),
+                }
+                .map_err(failed)?;
+                der::Encode::to_der(&sig).map_err(|e| Error::Signing(e.to_string()))
+            }
+            SigningKey::P256(key) => {
+                let sig: p256::ecdsa::Signature = key.sign_prehash(digest).map_err(failed)?;
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
+            SigningKey::P384(key) => {
+                let sig: p384::ecdsa::Signature = key.sign_prehash(digest).map_err(failed)?;
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
+            SigningKey::P521(key) => {
+                let sig: p521::ecdsa::Signature = key.sign_prehash(digest).map_err(failed)?;
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
+        }
+    }
+}
+
+/// emLen - hLen - 2 with emLen = ceil((modBits - 1) / 8): OpenSSL's `RSA_PSS_SALTLEN_MAX`.
+fn max_pss_salt(key: &rsa::RsaPrivateKey, hash: HashMethod) -> Result<usize, Error> {
+    let mod_bits = key.n().bits() as usize;
+    let em_len = (mod_bits - 1).div_ceil(8);
+    em_len.checked_sub(hash.output_len() + 2).ok_or_else(|| {
+        Error::Signing(format!("RSA-{mod_bits} is too small for {hash} with RSA-PSS"))
+    })
+}
+
+fn pss<D, R>(
+    key: &rsa::RsaPrivateKey,
+    salt: usize,
+    digest: &[u8],
+    rng: &mut R,
+) -> Result<Vec<u8>, signature::Error>
+where
+    D: digest::Digest + digest::FixedOutputReset + digest::Update,
+    R: TryCryptoRng + ?Sized,
+{
+    let signer = rsa::pss::SigningKey::<D>::new_with_salt_len(key.clone(), salt);
+    let sig = signer.sign_prehash_with_rng(rng, digest)?;
+    Ok(Box::<[u8]>::from(sig).into_vec())
+}

@@ -1,0 +1,99 @@
+//! The streaming verifier: image data is hashed once as it passes, then the signature is
+//! checked over the digest (cursive's `verifiers.py`: hash, then `Prehashed` verify).
+
+use std::io;
+
+use crate::Error;
+use crate::algorithms::{HashMethod, Hasher};
+use crate::public_key::{PublicKey, RsaPadding, SignatureHash};
+
+/// Large enough that syscalls are negligible next to hashing, small enough to stay bounded.
+pub const READ_BUFFER: usize = 256 * 1024;
+
+/// Verifies one image's data against its signature, in bounded memory.
+///
+/// `finish` consumes the verifier, so cursive's `AlreadyFinalized` cannot happen.
+pub struct Verifier {
+    hash_method: HashMethod,
+    hasher: Hasher,
+    key: PublicKey,
+    signature: Vec<u8>,
+    bytes: u64,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("hash_method", &self.hash_method)
+            .field("key", &self.key.describe())
+            .field("bytes", &self.bytes)
+            .finish()
+    }
+}
+
+impl Verifier {
+    /// A verifier for `signature` (raw bytes: the PSS block, or DER for DSA/ECDSA) by `key`.
+    pub fn new(hash_method: HashMethod, key: PublicKey, signature: Vec<u8>) -> Result<Self, Error> {
+        if signature.is_empty() {
+            return Err(Error::VerifierCreation);
+        }
+        Ok(Verifier { hash_method, hasher: hash_method.hasher(), key, signature, bytes: 0 })
+    }
+
+    /// Feeds the next chunk of image data; any chunking gives the same result.
+    pub fn update(&mut self, data: &[u8]) {
+        self.hasher.update(data);
+        self.bytes += data.len() as u64;
+    }
+
+    /// How many bytes have been fed so far.
+    pub fn bytes_processed(&self) -> u64 {
+        self.bytes
+    }
+
+    pub fn hash_method(&self) -> HashMethod {
+        self.hash_method
+    }
+
+    /// Checks the signature over everything fed. `Err(Error::InvalidSignature)` when the data
+    /// or the signature was altered.
+    pub fn finish(self) -> Result<(), Error> {
+        let digest = self.hasher.finalize();
+        self.key.verify_digest(
+            SignatureHash::Sha2(self.hash_method),
+            &digest,
+            &self.signature,
+            RsaPadding::PssAnySalt,
+        )
+    }
+
+    /// Streams a reader through the verifier with one fixed 256 KiB buffer, then finishes.
+    /// The outer error is the reader's; the inner result is the verdict.
+    pub fn verify_reader<R: io::Read>(
+        mut self,
+        mut reader: R,
+    ) -> Result<Result<(), Error>, io::Error> {
+        let mut buf = vec![0u8; READ_BUFFER];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => self.update(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.finish())
+    }
+}
+
+/// Lets image data be copied straight in with `std::io::copy`.
+impl io::Write for Verifier {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

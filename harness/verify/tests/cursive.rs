@@ -1,0 +1,361 @@
+//! Differential tests against the real cursive 0.3.1 from PyPI (cryptography 50, the `current`
+//! profile): the same inputs must give the same verdict and the same message.
+//!
+//! The oracle runs in a virtualenv that `ci/cursive-venv.sh` creates on first use (PyPI must be
+//! reachable then); `.ci/run` prepares it ahead of the tests.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::SystemTime;
+
+use common::*;
+use rand::{RngExt, SeedableRng};
+use serde_json::{Value, json};
+use sigstack_verify::{
+    Certificate, Error, HashMethod, KeyType, KeyTypeProfile, SignatureProperties,
+    ValidationOptions, unix_time, verify_certificate,
+};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+struct Oracle {
+    _child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Oracle {
+    fn start(profile: &str) -> Oracle {
+        let out = Command::new("bash")
+            .arg(repo().join("ci/cursive-venv.sh"))
+            .arg(profile)
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("running ci/cursive-venv.sh");
+        assert!(out.status.success(), "ci/cursive-venv.sh {profile} failed: is PyPI reachable?");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let python = stdout.lines().last().expect("venv python path").trim().to_owned();
+        let mut child = Command::new(python)
+            .arg(repo().join("ci/cursive_oracle.py"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting the cursive oracle");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Oracle { _child: child, stdin, stdout }
+    }
+
+    fn ask(&mut self, case: &Value) -> Value {
+        writeln!(self.stdin, "{case}").unwrap();
+        self.stdin.flush().unwrap();
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        let answer: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("oracle said {line:?}: {e}"));
+        assert_ne!(answer["outcome"], "oracle_error", "bad case {case}: {answer}");
+        answer
+    }
+}
+
+/// What our engine says, in the oracle's terms.
+fn ours(result: Result<(), Error>) -> Value {
+    match result {
+        Ok(()) => json!({"outcome": "verified"}),
+        Err(Error::InvalidSignature) => json!({"outcome": "invalid_signature"}),
+        Err(e) => json!({"outcome": "error", "exception": e.cursive_exception(), "message": e.to_string()}),
+    }
+}
+
+/// The parts of an answer we compare. Escaped `ValueError`s carry cryptography's Rust parser
+/// text, which is not ours to match; their class is.
+fn verdict(answer: &Value) -> Value {
+    let mut v = json!({"outcome": answer["outcome"]});
+    if answer["outcome"] == "error" {
+        v["exception"] = answer["exception"].clone();
+        if answer["exception"] != "ValueError" {
+            v["message"] = answer["message"].clone();
+        }
+    }
+    v
+}
+
+/// A key-manager entry: a certificate file, a castellan error, or another secret format.
+#[derive(Clone)]
+enum Secret {
+    File(PathBuf),
+    Format(PathBuf, &'static str),
+    NotFound,
+    KeyManagerError,
+}
+
+impl Secret {
+    fn json(&self) -> Value {
+        match self {
+            Secret::File(p) => json!({"path": p}),
+            Secret::Format(p, f) => json!({"path": p, "format": f}),
+            Secret::NotFound => json!({"error": "not_found"}),
+            Secret::KeyManagerError => json!({"error": "key_manager_error"}),
+        }
+    }
+
+    /// cursive's `get_certificate` as castellan's Barbican backend feeds it.
+    fn fetch(&self, uuid: &str) -> Result<Certificate, Error> {
+        match self {
+            Secret::NotFound => Err(Error::CertificateNotFound(uuid.to_owned())),
+            Secret::KeyManagerError => Err(Error::CertificateRetrieval(uuid.to_owned())),
+            Secret::Format(_, f) => Err(Error::InvalidCertificateFormat((*f).to_owned())),
+            Secret::File(p) => Certificate::from_pem_or_der(&std::fs::read(p).unwrap()),
+        }
+    }
+}
+
+struct SignatureCase {
+    props: Vec<(&'static str, Option<String>)>,
+    secrets: Vec<(String, Secret)>,
+    data: Vec<u8>,
+}
+
+fn run_signature_case(oracle: &mut Oracle, dir: &Path, id: usize, case: &SignatureCase) {
+    let data_path = dir.join(format!("image-{id}.bin"));
+    std::fs::write(&data_path, &case.data).unwrap();
+    let props: serde_json::Map<String, Value> =
+        case.props.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+    let certs: serde_json::Map<String, Value> =
+        case.secrets.iter().map(|(u, s)| (u.clone(), s.json())).collect();
+    let request = json!({"id": id.to_string(), "kind": "signature", "properties": props,
+        "certificates": certs, "data_path": data_path, "chunk_size": 1000});
+    let theirs = oracle.ask(&request);
+
+    let engine = SignatureProperties::from_pairs(case.props.iter().map(|(k, v)| (*k, v.clone())));
+    let result = engine.prepare(KeyTypeProfile::Current).and_then(|prepared| {
+        let uuid = &prepared.certificate_uuid;
+        let secret = case.secrets.iter().find(|(u, _)| u == uuid).map(|(_, s)| s.clone());
+        let cert = secret.unwrap_or(Secret::NotFound).fetch(uuid)?;
+        let mut verifier = prepared.verifier(&cert)?;
+        case.data.chunks(1000).for_each(|c| verifier.update(c));
+        verifier.finish()
+    });
+    assert_eq!(verdict(&ours(result)), verdict(&theirs), "case {request}");
+    let keys: Vec<&str> = case.props.iter().map(|(k, _)| *k).collect();
+    assert_eq!(
+        json!(sigstack_verify::should_create_verifier(keys)),
+        theirs["should_create_verifier"],
+        "should_create_verifier for {request}"
+    );
+}
+
+fn full_props(sig: &str, hash: &str, key_type: &str, uuid: &str) -> Vec<(&'static str, Option<String>)> {
+    vec![
+        ("img_signature", Some(sig.to_owned())),
+        ("img_signature_hash_method", Some(hash.to_owned())),
+        ("img_signature_key_type", Some(key_type.to_owned())),
+        ("img_signature_certificate_uuid", Some(uuid.to_owned())),
+    ]
+}
+
+#[test]
+fn signature_verdicts_and_messages_match_cursive() {
+    let mut oracle = Oracle::start("current");
+    let registry = oracle.ask(&json!({"id": "r", "kind": "registry"}));
+    assert_eq!(registry["key_types"], json!(KeyTypeProfile::Current.registered_names()));
+    assert_eq!(registry["cursive"], "0.3.1");
+
+    let dir = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+    let mut tampered = data.clone();
+    tampered[100] ^= 4;
+    let mut cases = Vec::new();
+    let file = |rel: &str| Secret::File(path(rel));
+
+    for (name, key_type) in SIGNING {
+        let key = signing_key(name);
+        let cert = file(&format!("signing/{name}.crt.pem"));
+        for hash in HashMethod::ALL {
+            let sig = b64(&sign(&key, *key_type, hash, &data));
+            let secrets = vec![("u".to_owned(), cert.clone())];
+            cases.push(SignatureCase { props: full_props(&sig, hash.name(), key_type.name(), "u"), secrets: secrets.clone(), data: data.clone() });
+            cases.push(SignatureCase { props: full_props(&sig, hash.name(), key_type.name(), "u"), secrets, data: tampered.clone() });
+        }
+    }
+    // One good RSA signature to perturb.
+    let sig = b64(&sign(&signing_key("rsa-2048"), KeyType::RsaPss, HashMethod::Sha256, &data));
+    let rsa = vec![("u".to_owned(), file("signing/rsa-2048.crt.pem"))];
+    let perturbed: Vec<(String, String, String, Vec<(String, Secret)>)> = vec![
+        ("fake_signature".into(), "SHA-256".into(), "RSA-PSS".into(), rsa.clone()),
+        ("".into(), "SHA-256".into(), "RSA-PSS".into(), rsa.clone()),
+        ("".into(), "SHA-256".into(), "DSA".into(), rsa.clone()),
+        (sig.clone(), "sha256".into(), "RSA-PSS".into(), rsa.clone()),
+        (sig.clone(), "SHA-1".into(), "RSA-PSS".into(), rsa.clone()),
+        (sig.clone(), "SHA-256".into(), "rsa-pss".into(), rsa.clone()),
+        (sig.clone(), "SHA-256".into(), "ECC_SECT571K1".into(), rsa.clone()),
+        (sig.clone(), "SHA-256".into(), "ECC_SECP256R1".into(), rsa.clone()),
+        (sig.clone(), "SHA-256".into(), "DSA".into(), rsa.clone()),
+        (sig.clone(), "SHA-256".into(), "ECC_SECP384R1".into(), rsa.clone()),
+        (sig.clone(), "SHA-384".into(), "RSA-PSS".into(), rsa.clone()),
+        (sig.clone(), "SHA-256".into(), "RSA-PSS".into(), vec![("u".into(), Secret::NotFound)]),
+        (sig.clone(), "SHA-256".into(), "RSA-PSS".into(), vec![("u".into(), Secret::KeyManagerError)]),
+        (sig.clone(), "SHA-256".into(), "RSA-PSS".into(), vec![("u".into(), Secret::Format(path("signing/rsa-2048.crt.pem"), "Opaque"))]),
+        (sig.clone(), "SHA-256".into(), "RSA-PSS".into(), vec![("u".into(), Secret::File(path("signing/rsa-2048.pub.pem")))]),
+        (sig.clone(), "SHA-256".into(), "RSA-PSS".into(), vec![("u".into(), file("signing/rsa-3072.crt.pem"))]),
+        (sig.clone(), "SHA-256".into(), "RSA-PSS".into(), vec![("u".into(), file("variants/expired-signing.crt.pem"))]),
+        (format!("{sig}===="), "SHA-256".into(), "RSA-PSS".into(), rsa.clone()),
+        (format!("!{}", &sig[..sig.len() - 1]), "SHA-256".into(), "RSA-PSS".into(), rsa.clone()),
+    ];
+    for (s, h, k, secrets) in perturbed {
+        cases.push(SignatureCase { props: full_props(&s, &h, &k, "u"), secrets, data: data.clone() });
+    }
+    // P-256 under an ECC type (curve not bound) and ECC under the other curve's name.
+    let p256 = b64(&sign(&signing_key("ec-p256"), KeyType::Ecc(sigstack_verify::EcCurve::Secp384r1), HashMethod::Sha512, &data));
+    cases.push(SignatureCase { props: full_props(&p256, "SHA-512", "ECC_SECP521R1", "u"), secrets: vec![("u".into(), file("signing/ec-p256.crt.pem"))], data: data.clone() });
+    // Missing and null properties, in every combination.
+    for mask in 0u8..16 {
+        for null_instead in [false, true] {
+            let mut props = full_props(&sig, "SHA-256", "RSA-PSS", "u");
+            let mut i = 0;
+            props.retain_mut(|p| {
+                let drop = mask & (1 << i) != 0;
+                i += 1;
+                if drop && null_instead { p.1 = None; }
+                !(drop && !null_instead)
+            });
+            cases.push(SignatureCase { props, secrets: rsa.clone(), data: data.clone() });
+        }
+    }
+    // Random base64-ish signatures: decoding leniency must agree character for character.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5157_4ac4);
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\n _-.!";
+    for _ in 0..150 {
+        let len = rng.random_range(0..24);
+        let s: String = (0..len).map(|_| alphabet[rng.random_range(0..alphabet.len())] as char).collect();
+        cases.push(SignatureCase { props: full_props(&s, "SHA-256", "RSA-PSS", "u"), secrets: rsa.clone(), data: data.clone() });
+    }
+
+    for (id, case) in cases.iter().enumerate() {
+        run_signature_case(&mut oracle, dir.path(), id, case);
+    }
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    let secs = t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let dt = time::OffsetDateTime::from_unix_timestamp(secs).unwrap();
+    dt.format(&time::format_description::well_known::Rfc3339).unwrap()
+}
+
+#[test]
+fn certificate_validation_matches_cursive() {
+    let mut oracle = Oracle::start("current");
+    let all: Vec<(&str, &str)> = vec![
+        ("root", "chain/root.crt.pem"),
+        ("a", "chain/intermediate-a.crt.pem"),
+        ("b", "chain/intermediate-b.crt.pem"),
+        ("client", "chain/client.crt.pem"),
+        ("rsa", "signing/rsa-2048.crt.pem"),
+        ("p384", "signing/ec-p384.crt.pem"),
+        ("dsa", "signing/dsa-2048-256.crt.pem"),
+        ("expired-ca", "variants/expired-ca.crt.pem"),
+        ("future-ca", "variants/not-yet-valid-ca.crt.pem"),
+        ("no-ca", "variants/no-ca.crt.pem"),
+        ("no-bc", "variants/no-basic-constraints.crt.pem"),
+        ("no-ku", "variants/no-key-usage.crt.pem"),
+        ("no-kcs", "variants/no-keycertsign.crt.pem"),
+        ("nopl", "variants/root-no-pathlen.crt.pem"),
+        ("nopl-leaf", "variants/leaf-of-root-no-pathlen.crt.pem"),
+        ("sp-root", "variants/short-pathlen/root.crt.pem"),
+        ("sp-inter", "variants/short-pathlen/intermediate.crt.pem"),
+        ("sp-leaf", "variants/short-pathlen/leaf.crt.pem"),
+        ("ei-root", "variants/expired-intermediate/root.crt.pem"),
+        ("ei-inter", "variants/expired-intermediate/intermediate.crt.pem"),
+        ("ei-leaf", "variants/expired-intermediate/leaf.crt.pem"),
+        ("orphan", "variants/orphan/intermediate.crt.pem"),
+        ("orphan-leaf", "variants/orphan/leaf.crt.pem"),
+        ("pss-root", "variants/pss-issuer/root.crt.pem"),
+        ("pss-inter", "variants/pss-issuer/intermediate.crt.pem"),
+        ("pss-leaf", "variants/pss-issuer/leaf.crt.pem"),
+        ("pss-direct", "variants/pss-issuer/pss-leaf.crt.pem"),
+        ("nobc-leaf", "variants/leaf-of-no-basic-constraints.crt.pem"),
+        ("noca-leaf", "variants/leaf-of-no-ca.crt.pem"),
+        ("st-root", "variants/string-types/root.crt.pem"),
+        ("st-leaf", "variants/string-types/leaf.crt.pem"),
+        ("case-root", "variants/case/root.crt.pem"),
+        ("case-leaf", "variants/case/leaf.crt.pem"),
+        ("expired-signing", "variants/expired-signing.crt.pem"),
+        ("missing", "does-not-exist"),
+    ];
+    let secret = |uuid: &str| -> Secret {
+        match all.iter().find(|(u, _)| *u == uuid) {
+            Some(("missing", _)) | None => Secret::NotFound,
+            Some((_, rel)) => Secret::File(path(rel)),
+        }
+    };
+    let names: Vec<&str> = all.iter().map(|(u, _)| *u).collect();
+    let leaves = ["client", "b", "rsa", "p384", "dsa", "nopl-leaf", "sp-leaf", "ei-leaf", "orphan-leaf", "pss-leaf", "pss-direct", "nobc-leaf", "noca-leaf", "st-leaf", "case-leaf", "expired-signing", "missing", "expired-ca"];
+    let times = [unix_time(1_795_435_200), unix_time(978_307_200 + 3600), unix_time(4_102_444_800)];
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0xce27);
+    let mut cases: Vec<(String, Vec<String>, SystemTime)> = Vec::new();
+    // The documented trust sets, then random subsets in random order.
+    cases.push(("client".into(), vec!["root".into(), "a".into(), "b".into()], times[0]));
+    cases.push(("client".into(), vec![], times[0]));
+    cases.push(("client".into(), vec!["a".into(), "b".into()], times[0]));
+    for _ in 0..250 {
+        let leaf = leaves[rng.random_range(0..leaves.len())].to_owned();
+        let n = rng.random_range(0..6);
+        let trusted: Vec<String> = (0..n).map(|_| names[rng.random_range(0..names.len())].to_owned()).collect();
+        let at = times[rng.random_range(0..times.len())];
+        cases.push((leaf, trusted, at));
+    }
+    // Related certificates together, so chains actually form.
+    for (leaf, set) in [
+        ("sp-leaf", vec!["sp-root", "sp-inter"]),
+        ("ei-leaf", vec!["ei-root", "ei-inter"]),
+        ("nopl-leaf", vec!["nopl"]),
+        ("st-leaf", vec!["st-root"]),
+        ("case-leaf", vec!["case-root"]),
+        ("pss-leaf", vec!["pss-root", "pss-inter"]),
+        ("pss-direct", vec!["pss-root"]),
+        ("nobc-leaf", vec!["no-bc"]),
+        ("noca-leaf", vec!["no-ca"]),
+        ("orphan-leaf", vec!["orphan"]),
+        ("client", vec!["b", "missing", "a", "root"]),
+        ("client", vec!["expired-ca", "no-bc", "root", "a", "b"]),
+    ] {
+        for at in times {
+            cases.push((leaf.into(), set.iter().map(|s| s.to_string()).collect(), at));
+        }
+    }
+
+    for (id, (leaf, trusted, at)) in cases.iter().enumerate() {
+        let certs: serde_json::Map<String, Value> = trusted
+            .iter()
+            .chain(std::iter::once(leaf))
+            .map(|u| (u.clone(), secret(u).json()))
+            .collect();
+        let request = json!({"id": id.to_string(), "kind": "certificate", "certificate_uuid": leaf,
+            "trusted_uuids": trusted, "certificates": certs, "now": rfc3339(*at)});
+        let theirs = oracle.ask(&request);
+        let result = verify_certificate(|u| secret(u).fetch(u), leaf, trusted, *at, ValidationOptions::default()).map(|_| ());
+        assert_eq!(verdict(&ours(result)), verdict(&theirs), "case {request}");
+    }
+}
+
+#[test]
+fn certificate_cycles_hang_cursive_and_stop_us() {
+    let mut oracle = Oracle::start("current");
+    let certs = json!({
+        "a": {"path": path("variants/cycle/a.crt.pem")},
+        "b": {"path": path("variants/cycle/b.crt.pem")},
+        "leaf": {"path": path("variants/cycle/leaf.crt.pem")},
+    });
+    let theirs = oracle.ask(&json!({"id": "cycle", "kind": "certificate", "certificate_uuid": "leaf",
+        "trusted_uuids": ["a", "b"], "certificates": certs, "now": "2026-11-23T12:00:00Z", "timeout": 2}));
+    assert_eq!(theirs["outcome"], "timeout");
+    let fetch = |u: &str| Certificate::from_pem_or_der(&std::fs::read(path(&format!("variants/cycle/{u}.crt.pem"))).unwrap());
+    let ours = verify_certificate(fetch, "leaf", &["a".into(), "b".into()], unix_time(1_795_435_200), ValidationOptions::default());
+    assert!(matches!(ours, Err(Error::ChainCycle(_))));
+}
