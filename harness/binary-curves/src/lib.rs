@@ -57,5 +57,11 @@ pub use error::Error;
 pub use keys::{ID_EC_PUBLIC_KEY, PublicKey, SigningKey};
 pub use sig::Signature;
 
+/// Whether field multiplication uses the PCLMULQDQ instruction in this process (detected at run
+/// time; `SIGSTACK_GF2M_PORTABLE=1` forces the portable fallback).
+pub fn uses_pclmulqdq() -> bool {
+    field::kernels::has_clmul()
+}
+
 #[cfg(test)]
 mod tests;

@@ -138,9 +138,17 @@ mod x86 {
 #[cfg(target_arch = "x86_64")]
 pub(crate) use x86::{mul_wide_clmul, square_wide_clmul};
 
-/// Whether the PCLMULQDQ kernels may be used (run-time detection; the result is cached by std).
+/// Whether the PCLMULQDQ kernels are used: detected at run time, and can be switched off with
+/// the environment variable `SIGSTACK_GF2M_PORTABLE=1` (read once) to exercise the portable
+/// path end to end, e.g. `SIGSTACK_GF2M_PORTABLE=1 cargo test -p sigstack-binary-curves`.
 #[inline]
 pub(crate) fn has_clmul() -> bool {
+    static USE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *USE.get_or_init(|| cpu_has_clmul() && std::env::var_os("SIGSTACK_GF2M_PORTABLE").is_none())
+}
+
+/// The CPU capability alone (ignores the environment override).
+pub(crate) fn cpu_has_clmul() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("pclmulqdq")

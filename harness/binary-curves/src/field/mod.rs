@@ -136,7 +136,7 @@ macro_rules! gf2m_field {
             /// Field multiplication with PCLMULQDQ, or None when the CPU lacks it.
             pub(crate) fn mul_clmul(&self, rhs: &Self) -> Option<Self> {
                 #[cfg(target_arch = "x86_64")]
-                if kernels::has_clmul() {
+                if kernels::cpu_has_clmul() {
                     // SAFETY: the CPU supports pclmulqdq (checked just above).
                     let w = unsafe { kernels::mul_wide_clmul::<$n, { 2 * $n }>(&self.0, &rhs.0) };
                     return Some(Self(kernels::reduce::<$n, { 2 * $n }>(w, $m, Self::TERMS)));
@@ -147,7 +147,7 @@ macro_rules! gf2m_field {
 
             pub(crate) fn square_clmul(&self) -> Option<Self> {
                 #[cfg(target_arch = "x86_64")]
-                if kernels::has_clmul() {
+                if kernels::cpu_has_clmul() {
                     // SAFETY: the CPU supports pclmulqdq (checked just above).
                     let w = unsafe { kernels::square_wide_clmul::<$n, { 2 * $n }>(&self.0) };
                     return Some(Self(kernels::reduce::<$n, { 2 * $n }>(w, $m, Self::TERMS)));
@@ -193,18 +193,22 @@ macro_rules! gf2m_field {
 
             #[inline]
             fn mul(&self, rhs: &Self) -> Self {
-                match self.mul_clmul(rhs) {
-                    Some(r) => r,
-                    None => self.mul_portable(rhs),
+                if kernels::has_clmul() {
+                    if let Some(r) = self.mul_clmul(rhs) {
+                        return r;
+                    }
                 }
+                self.mul_portable(rhs)
             }
 
             #[inline]
             fn square(&self) -> Self {
-                match self.square_clmul() {
-                    Some(r) => r,
-                    None => self.square_portable(),
+                if kernels::has_clmul() {
+                    if let Some(r) = self.square_clmul() {
+                        return r;
+                    }
                 }
+                self.square_portable()
             }
 
             #[inline]
