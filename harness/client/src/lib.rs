@@ -1,0 +1,16 @@
+//! sigstack's OpenStack HTTP client. One client serves the CLI, the conformance suite, the
+//! operator tools, and the simulated services calling each other, as real OpenStack services
+//! call each other over HTTP.
+//!
+//! - [`Session`]: Keystone v3 password auth, the catalog, authenticated requests.
+//! - [`key_manager`]: Barbican v1 secrets, and castellan's certificate retrieval with cursive's
+//!   error mapping.
+//! - [`image`]: Glance v2 images, upload and download streams, staging and import.
+
+pub mod error;
+pub mod image;
+pub mod key_manager;
+pub mod session;
+
+pub use error::Error;
+pub use session::{CatalogEntry, Credentials, Endpoint, Named, Session, Token};

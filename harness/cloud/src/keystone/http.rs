@@ -1,0 +1,374 @@
+//! Keystone v3 on the wire: discovery, tokens, and the admin API python-openstackclient uses for
+//! `openstack role add` and `openstack role assignment list --names`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use serde_json::{Value, json};
+
+use super::model::{AuthError, DomainRef, Entity, Identity, ProjectRef, UserRef};
+use crate::wire::{AuthContext, HasIdentity, keystone_error};
+
+#[derive(Clone)]
+pub struct KeystoneState {
+    pub identity: Arc<Identity>,
+}
+
+impl HasIdentity for KeystoneState {
+    fn identity(&self) -> &Arc<Identity> {
+        &self.identity
+    }
+}
+
+pub fn router(state: KeystoneState) -> Router {
+    Router::new()
+        .route("/", get(versions))
+        .route("/v3", get(version))
+        .route("/v3/", get(version))
+        .route("/v3/auth/tokens", get(validate_token).head(check_token).post(issue_token).delete(revoke_token))
+        .route("/v3/users", get(list_users))
+        .route("/v3/users/{id}", get(show_user))
+        .route("/v3/projects", get(list_projects))
+        .route("/v3/projects/{id}", get(show_project))
+        .route("/v3/roles", get(list_roles))
+        .route("/v3/roles/{id}", get(show_role))
+        .route("/v3/domains", get(list_domains))
+        .route("/v3/domains/{id}", get(show_domain))
+        .route("/v3/projects/{project}/users/{user}/roles/{role}", put(grant_role).head(check_grant).get(check_grant).delete(revoke_role))
+        .route("/v3/role_assignments", get(role_assignments))
+        .with_state(state)
+}
+
+fn version_object(identity: &Identity) -> Value {
+    json!({
+        "id": "v3.14",
+        "status": "stable",
+        "updated": "2020-04-07T00:00:00Z",
+        "links": [{"rel": "self", "href": format!("{}/", identity.public_url())}],
+        "media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}],
+    })
+}
+
+async fn versions(State(s): State<KeystoneState>) -> Response {
+    let body = json!({"versions": {"values": [version_object(&s.identity)]}});
+    let mut response = (StatusCode::MULTIPLE_CHOICES, Json(body)).into_response();
+    if let Ok(v) = format!("{}/", s.identity.public_url()).parse() {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
+async fn version(State(s): State<KeystoneState>) -> Json<Value> {
+    Json(json!({"version": version_object(&s.identity)}))
+}
+
+fn bad_request(message: &str) -> Response {
+    keystone_error(StatusCode::BAD_REQUEST, message)
+}
+
+fn domain_ref(v: &Value) -> DomainRef {
+    match (v.get("id").and_then(Value::as_str), v.get("name").and_then(Value::as_str)) {
+        (Some(id), _) => DomainRef::Id(id.to_owned()),
+        (None, Some(name)) => DomainRef::Name(name.to_owned()),
+        (None, None) => DomainRef::Id(String::new()),
+    }
+}
+
+/// The token body Keystone returns on issue and validation.
+fn token_body(ctx: &AuthContext, issued_at: &str, include_catalog: bool) -> Value {
+    let mut token = json!({
+        "methods": ["password"],
+        "expires_at": ctx.expires_at,
+        "issued_at": issued_at,
+        "audit_ids": [ctx.token.rsplit('.').next().unwrap_or_default().chars().take(22).collect::<String>()],
+        "user": {"id": ctx.user_id, "name": ctx.user_name, "domain": {"id": "default", "name": "Default"}, "password_expires_at": null},
+        "project": {"id": ctx.project_id, "name": ctx.project_name, "domain": {"id": "default", "name": "Default"}},
+        "roles": ctx.roles.iter().map(|r| json!({"id": r, "name": r})).collect::<Vec<_>>(),
+        "is_domain": false,
+    });
+    if include_catalog {
+        token["catalog"] = serde_json::to_value(&ctx.catalog).unwrap_or(Value::Array(vec![]));
+    }
+    json!({"token": token})
+}
+
+async fn issue_token(
+    State(s): State<KeystoneState>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Option<Json<Value>>,
+) -> Response {
+    let Some(Json(body)) = body else {
+        return bad_request("The request you have made requires authentication.");
+    };
+    let auth = &body["auth"];
+    let methods = auth["identity"]["methods"].as_array().cloned().unwrap_or_default();
+    if !methods.iter().any(|m| m == "password") {
+        return keystone_error(StatusCode::UNAUTHORIZED, "The request you have made requires authentication.");
+    }
+    let user = &auth["identity"]["password"]["user"];
+    let password = user["password"].as_str().unwrap_or_default();
+    let user_ref = match (user.get("id").and_then(Value::as_str), user.get("name").and_then(Value::as_str)) {
+        (Some(id), _) => UserRef::Id(id.to_owned()),
+        (None, Some(name)) => UserRef::Name { name: name.to_owned(), domain: domain_ref(&user["domain"]) },
+        (None, None) => return bad_request("Invalid input for field 'identity/password/user': a user id or name is required."),
+    };
+    let project = &auth["scope"]["project"];
+    let project_ref = match (project.get("id").and_then(Value::as_str), project.get("name").and_then(Value::as_str)) {
+        (Some(id), _) => ProjectRef::Id(id.to_owned()),
+        (None, Some(name)) => ProjectRef::Name { name: name.to_owned(), domain: domain_ref(&project["domain"]) },
+        // Unscoped tokens are not needed by any tool here; Keystone would issue one.
+        (None, None) => return keystone_error(StatusCode::UNAUTHORIZED, "The request you have made requires authentication."),
+    };
+    match s.identity.authenticate(&user_ref, password, &project_ref) {
+        Ok((token, ctx)) => {
+            let body = token_body(&ctx, &crate::wire::now_keystone(), !query.contains_key("nocatalog"));
+            let mut response = (StatusCode::CREATED, Json(body)).into_response();
+            if let Ok(v) = token.parse() {
+                response.headers_mut().insert("X-Subject-Token", v);
+            }
+            response
+        }
+        Err(AuthError::Unauthorized) => {
+            keystone_error(StatusCode::UNAUTHORIZED, "The request you have made requires authentication.")
+        }
+        Err(AuthError::Store(e)) => keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+fn subject(s: &KeystoneState, headers: &HeaderMap) -> Result<AuthContext, Response> {
+    let token = headers
+        .get("X-Subject-Token")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| bad_request("Expecting to find X-Subject-Token in headers."))?;
+    s.identity.validate(token).map_err(|_| {
+        keystone_error(StatusCode::NOT_FOUND, "Could not find token.")
+    })
+}
+
+async fn validate_token(State(s): State<KeystoneState>, _caller: AuthContext, headers: HeaderMap) -> Response {
+    match subject(&s, &headers) {
+        Ok(ctx) => {
+            let mut response = Json(token_body(&ctx, &crate::wire::now_keystone(), true)).into_response();
+            if let Some(v) = headers.get("X-Subject-Token") {
+                response.headers_mut().insert("X-Subject-Token", v.clone());
+            }
+            response
+        }
+        Err(r) => r,
+    }
+}
+
+async fn check_token(State(s): State<KeystoneState>, _caller: AuthContext, headers: HeaderMap) -> Response {
+    match subject(&s, &headers) {
+        Ok(_) => StatusCode::OK.into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn revoke_token(State(s): State<KeystoneState>, _caller: AuthContext, headers: HeaderMap) -> Response {
+    let Some(token) = headers.get("X-Subject-Token").and_then(|v| v.to_str().ok()) else {
+        return bad_request("Expecting to find X-Subject-Token in headers.");
+    };
+    match s.identity.revoke(token) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(_) => keystone_error(StatusCode::NOT_FOUND, "Could not find token."),
+    }
+}
+
+/// Keystone's admin API requires the admin role (default policy `admin_required`).
+fn require_admin(s: &KeystoneState, caller: &AuthContext) -> Result<(), Response> {
+    if caller.is_admin() {
+        Ok(())
+    } else {
+        let _ = s;
+        Err(keystone_error(StatusCode::FORBIDDEN, "You are not authorized to perform the requested action: identity:list_users."))
+    }
+}
+
+fn entity_json(kind: &str, e: &Entity, base: &str) -> Value {
+    let mut v = json!({"id": e.id, "name": e.name, "links": {"self": format!("{base}/{kind}/{}", e.id)}});
+    match kind {
+        "users" => {
+            v["domain_id"] = json!(e.domain_id);
+            v["enabled"] = json!(true);
+            v["password_expires_at"] = Value::Null;
+        }
+        "projects" => {
+            v["domain_id"] = json!(e.domain_id);
+            v["enabled"] = json!(true);
+            v["is_domain"] = json!(false);
+            v["parent_id"] = json!(e.domain_id);
+            v["description"] = json!("");
+            v["tags"] = json!([]);
+        }
+        _ => {
+            v["domain_id"] = Value::Null;
+            v["description"] = Value::Null;
+        }
+    }
+    v
+}
+
+type Lister = fn(&Identity, Option<&str>) -> Result<Vec<Entity>, crate::store::StoreError>;
+
+fn list(s: &KeystoneState, caller: &AuthContext, kind: &str, query: &HashMap<String, String>, lister: Lister) -> Response {
+    if let Err(r) = require_admin(s, caller) {
+        return r;
+    }
+    let base = s.identity.public_url();
+    match lister(&s.identity, query.get("name").map(String::as_str)) {
+        Ok(items) => {
+            let items: Vec<Value> = items.iter().map(|e| entity_json(kind, e, &base)).collect();
+            Json(json!({kind: items, "links": {"self": format!("{base}/{kind}"), "previous": null, "next": null}})).into_response()
+        }
+        Err(e) => keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+fn show(s: &KeystoneState, caller: &AuthContext, kind: &str, singular: &str, id: &str, lister: Lister) -> Response {
+    if let Err(r) = require_admin(s, caller) {
+        return r;
+    }
+    let base = s.identity.public_url();
+    match lister(&s.identity, None) {
+        Ok(items) => match items.iter().find(|e| e.id == id) {
+            Some(e) => Json(json!({singular: entity_json(kind, e, &base)})).into_response(),
+            None => keystone_error(StatusCode::NOT_FOUND, &format!("Could not find {singular}: {id}.")),
+        },
+        Err(e) => keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+async fn list_users(State(s): State<KeystoneState>, caller: AuthContext, Query(q): Query<HashMap<String, String>>) -> Response {
+    list(&s, &caller, "users", &q, Identity::users)
+}
+async fn show_user(State(s): State<KeystoneState>, caller: AuthContext, Path(id): Path<String>) -> Response {
+    show(&s, &caller, "users", "user", &id, Identity::users)
+}
+async fn list_projects(State(s): State<KeystoneState>, caller: AuthContext, Query(q): Query<HashMap<String, String>>) -> Response {
+    list(&s, &caller, "projects", &q, Identity::projects)
+}
+async fn show_project(State(s): State<KeystoneState>, caller: AuthContext, Path(id): Path<String>) -> Response {
+    show(&s, &caller, "projects", "project", &id, Identity::projects)
+}
+async fn list_roles(State(s): State<KeystoneState>, caller: AuthContext, Query(q): Query<HashMap<String, String>>) -> Response {
+    list(&s, &caller, "roles", &q, Identity::roles)
+}
+async fn show_role(State(s): State<KeystoneState>, caller: AuthContext, Path(id): Path<String>) -> Response {
+    show(&s, &caller, "roles", "role", &id, Identity::roles)
+}
+
+fn default_domain_json(base: &str) -> Value {
+    json!({"id": "default", "name": "Default", "enabled": true, "description": "The default domain", "tags": [], "links": {"self": format!("{base}/domains/default")}})
+}
+
+async fn list_domains(State(s): State<KeystoneState>, _caller: AuthContext, Query(q): Query<HashMap<String, String>>) -> Response {
+    let base = s.identity.public_url();
+    let domains: Vec<Value> = match q.get("name") {
+        Some(n) if n != "Default" => vec![],
+        _ => vec![default_domain_json(&base)],
+    };
+    Json(json!({"domains": domains, "links": {"self": format!("{base}/domains"), "previous": null, "next": null}})).into_response()
+}
+
+async fn show_domain(State(s): State<KeystoneState>, _caller: AuthContext, Path(id): Path<String>) -> Response {
+    let base = s.identity.public_url();
+    if id == "default" {
+        Json(json!({"domain": default_domain_json(&base)})).into_response()
+    } else {
+        keystone_error(StatusCode::NOT_FOUND, &format!("Could not find domain: {id}."))
+    }
+}
+
+/// Resolves the three ids of a grant, with Keystone's 404s.
+fn grant_ids(s: &KeystoneState, project: &str, user: &str, role: &str) -> Result<(), Response> {
+    let exists = |items: Result<Vec<Entity>, _>, id: &str| items.map(|v| v.iter().any(|e| e.id == id)).unwrap_or(false);
+    if !exists(s.identity.projects(None), project) {
+        return Err(keystone_error(StatusCode::NOT_FOUND, &format!("Could not find project: {project}.")));
+    }
+    if !exists(s.identity.users(None), user) {
+        return Err(keystone_error(StatusCode::NOT_FOUND, &format!("Could not find user: {user}.")));
+    }
+    if !exists(s.identity.roles(None), role) {
+        return Err(keystone_error(StatusCode::NOT_FOUND, &format!("Could not find role: {role}.")));
+    }
+    Ok(())
+}
+
+async fn grant_role(State(s): State<KeystoneState>, caller: AuthContext, Path((project, user, role)): Path<(String, String, String)>) -> Response {
+    if let Err(r) = require_admin(&s, &caller).and_then(|()| grant_ids(&s, &project, &user, &role)) {
+        return r;
+    }
+    match s.identity.grant(&user, &project, &role) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+async fn check_grant(State(s): State<KeystoneState>, caller: AuthContext, Path((project, user, role)): Path<(String, String, String)>) -> Response {
+    if let Err(r) = require_admin(&s, &caller).and_then(|()| grant_ids(&s, &project, &user, &role)) {
+        return r;
+    }
+    match s.identity.assignments(Some(&user), Some(&project), Some(&role)) {
+        Ok(a) if !a.is_empty() => StatusCode::NO_CONTENT.into_response(),
+        Ok(_) => keystone_error(StatusCode::NOT_FOUND, &format!("Could not find role assignment with role: {role}, user or group: {user}, project, domain, or system: {project}.")),
+        Err(e) => keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+async fn revoke_role(State(s): State<KeystoneState>, caller: AuthContext, Path((project, user, role)): Path<(String, String, String)>) -> Response {
+    if let Err(r) = require_admin(&s, &caller).and_then(|()| grant_ids(&s, &project, &user, &role)) {
+        return r;
+    }
+    match s.identity.revoke_grant(&user, &project, &role) {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => keystone_error(StatusCode::NOT_FOUND, &format!("Could not find role assignment with role: {role}, user or group: {user}, project, domain, or system: {project}.")),
+        Err(e) => keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+async fn role_assignments(State(s): State<KeystoneState>, caller: AuthContext, Query(q): Query<HashMap<String, String>>) -> Response {
+    if let Err(r) = require_admin(&s, &caller) {
+        return r;
+    }
+    let names = q.get("include_names").is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+    let base = s.identity.public_url();
+    let result = s.identity.assignments(
+        q.get("user.id").map(String::as_str),
+        q.get("scope.project.id").map(String::as_str),
+        q.get("role.id").map(String::as_str),
+    );
+    match result {
+        Ok(list) => {
+            let items: Vec<Value> = list
+                .iter()
+                .map(|a| {
+                    let named = |e: &Entity, with_domain: bool| {
+                        let mut v = json!({"id": e.id});
+                        if names {
+                            v["name"] = json!(e.name);
+                            if with_domain {
+                                v["domain"] = json!({"id": "default", "name": "Default"});
+                            }
+                        }
+                        v
+                    };
+                    json!({
+                        "role": named(&a.role, false),
+                        "user": named(&a.user, true),
+                        "scope": {"project": named(&a.project, true)},
+                        "links": {"assignment": format!("{base}/projects/{}/users/{}/roles/{}", a.project.id, a.user.id, a.role.id)},
+                    })
+                })
+                .collect();
+            Json(json!({"role_assignments": items, "links": {"self": format!("{base}/role_assignments"), "previous": null, "next": null}})).into_response()
+        }
+        Err(e) => keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}

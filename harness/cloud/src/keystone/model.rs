@@ -1,0 +1,414 @@
+//! Keystone's state and rules: domains, projects, users, roles, role assignments, tokens.
+//!
+//! Tokens are self-contained and signed (like Fernet): a base64url payload and an HMAC-SHA256 tag
+//! under a secret kept in the state database, so tokens survive a restart. Roles are looked up at
+//! validation time, as Keystone does, so a role granted after a token was issued shows on the
+//! next validation.
+
+use std::sync::{Arc, RwLock};
+
+use base64::Engine as _;
+use hmac::{KeyInit, Mac};
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use sigstack_client::CatalogEntry;
+
+use crate::store::{Store, StoreError};
+use crate::wire::{AuthContext, format_keystone};
+
+pub const DEFAULT_DOMAIN_ID: &str = "default";
+pub const DEFAULT_DOMAIN_NAME: &str = "Default";
+/// Keystone's `[token] expiration` default.
+pub const TOKEN_TTL_SECONDS: i64 = 3600;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS keystone_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS keystone_projects (id TEXT PRIMARY KEY, name TEXT NOT NULL, domain_id TEXT NOT NULL, description TEXT NOT NULL DEFAULT '', UNIQUE (name, domain_id));
+CREATE TABLE IF NOT EXISTS keystone_users (id TEXT PRIMARY KEY, name TEXT NOT NULL, domain_id TEXT NOT NULL, password TEXT NOT NULL, default_project_id TEXT, UNIQUE (name, domain_id));
+CREATE TABLE IF NOT EXISTS keystone_roles (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS keystone_assignments (user_id TEXT NOT NULL, project_id TEXT NOT NULL, role_id TEXT NOT NULL, PRIMARY KEY (user_id, project_id, role_id));
+CREATE TABLE IF NOT EXISTS keystone_revoked (audit_id TEXT PRIMARY KEY, expires INTEGER NOT NULL);
+";
+
+/// One seeded user: name, password, the project it works in and its roles there.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SeedUser {
+    pub name: String,
+    pub password: String,
+    pub project: String,
+    pub roles: Vec<String>,
+}
+
+/// What a fresh cloud's Keystone holds (from the config file, or these defaults).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Seed {
+    pub roles: Vec<String>,
+    pub projects: Vec<String>,
+    pub users: Vec<SeedUser>,
+}
+
+impl Default for Seed {
+    /// An admin, `demo` (member of `demo`, not creator, so the documents' `role add ... creator`
+    /// step matters), `alt_demo` in a second project, and the `instance-ha` service user.
+    fn default() -> Self {
+        let user = |name: &str, project: &str, roles: &[&str]| SeedUser {
+            name: name.into(),
+            password: format!("{name}-password"),
+            project: project.into(),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        };
+        Seed {
+            roles: ["admin", "member", "reader", "creator", "service"].map(String::from).to_vec(),
+            projects: ["admin", "demo", "alt_demo", "service"].map(String::from).to_vec(),
+            users: vec![
+                user("admin", "admin", &["admin", "member", "reader"]),
+                user("demo", "demo", &["member", "reader"]),
+                user("alt_demo", "alt_demo", &["member", "reader"]),
+                user("instance-ha", "service", &["service", "member"]),
+            ],
+        }
+    }
+}
+
+/// Why authentication or validation failed; every case is a 401 on the wire.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("The request you have made requires authentication.")]
+    Unauthorized,
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+/// A row of `/v3/users`, `/v3/projects`, `/v3/roles`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entity {
+    pub id: String,
+    pub name: String,
+    pub domain_id: Option<String>,
+}
+
+/// One role assignment, names resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub user: Entity,
+    pub project: Entity,
+    pub role: Entity,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TokenPayload {
+    u: String,
+    p: String,
+    e: i64,
+    i: i64,
+    a: String,
+}
+
+pub struct Identity {
+    store: Arc<Store>,
+    secret: Vec<u8>,
+    public_url: RwLock<String>,
+    catalog: RwLock<Vec<CatalogEntry>>,
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl Identity {
+    /// Opens Keystone's tables, seeding them on first use.
+    pub fn open(store: Arc<Store>, seed: &Seed) -> Result<Identity, StoreError> {
+        store.migrate(SCHEMA)?;
+        let secret = store.with(|c| {
+            let existing: Option<Vec<u8>> = c
+                .query_row("SELECT value FROM keystone_meta WHERE key = 'token_secret'", [], |r| r.get(0))
+                .optional()?;
+            match existing {
+                Some(s) => Ok(s),
+                None => {
+                    let s: Vec<u8> = (0..2).flat_map(|_| *uuid::Uuid::new_v4().as_bytes()).collect();
+                    c.execute("INSERT INTO keystone_meta (key, value) VALUES ('token_secret', ?1)", params![s])?;
+                    Ok(s)
+                }
+            }
+        })?;
+        let identity = Identity {
+            store,
+            secret,
+            public_url: RwLock::new(String::new()),
+            catalog: RwLock::new(Vec::new()),
+        };
+        identity.seed(seed)?;
+        Ok(identity)
+    }
+
+    fn seed(&self, seed: &Seed) -> Result<(), StoreError> {
+        self.store.transaction(|tx| {
+            let seeded: Option<Vec<u8>> = tx
+                .query_row("SELECT value FROM keystone_meta WHERE key = 'seeded'", [], |r| r.get(0))
+                .optional()?;
+            if seeded.is_some() {
+                return Ok::<(), StoreError>(());
+            }
+            for role in &seed.roles {
+                tx.execute("INSERT OR IGNORE INTO keystone_roles (id, name) VALUES (?1, ?2)", params![new_id(), role])?;
+            }
+            for project in &seed.projects {
+                tx.execute(
+                    "INSERT OR IGNORE INTO keystone_projects (id, name, domain_id) VALUES (?1, ?2, ?3)",
+                    params![new_id(), project, DEFAULT_DOMAIN_ID],
+                )?;
+            }
+            for u in &seed.users {
+                let project_id: String = tx.query_row(
+                    "SELECT id FROM keystone_projects WHERE name = ?1",
+                    params![u.project],
+                    |r| r.get(0),
+                )?;
+                let user_id = new_id();
+                tx.execute(
+                    "INSERT INTO keystone_users (id, name, domain_id, password, default_project_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![user_id, u.name, DEFAULT_DOMAIN_ID, u.password, project_id],
+                )?;
+                for role in &u.roles {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO keystone_assignments (user_id, project_id, role_id) SELECT ?1, ?2, id FROM keystone_roles WHERE name = ?3",
+                        params![user_id, project_id, role],
+                    )?;
+                }
+            }
+            tx.execute("INSERT INTO keystone_meta (key, value) VALUES ('seeded', x'01')", [])?;
+            Ok(())
+        })
+    }
+
+    /// Where Keystone listens (`http://127.0.0.1:PORT/v3`) and the catalog tokens carry.
+    pub fn set_endpoints(&self, public_url: String, catalog: Vec<CatalogEntry>) {
+        *self.public_url.write().unwrap_or_else(|p| p.into_inner()) = public_url;
+        *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = catalog;
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn catalog(&self) -> Vec<CatalogEntry> {
+        self.catalog.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn tag(&self, payload: &str) -> Vec<u8> {
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.secret)
+            .expect("HMAC accepts any key length");
+        mac.update(payload.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// Password authentication scoped to a project (by id, or by name in a domain).
+    pub fn authenticate(
+        &self,
+        user: &UserRef,
+        password: &str,
+        project: &ProjectRef,
+    ) -> Result<(String, AuthContext), AuthError> {
+        let user_id = self.store.with(|c| {
+            let row: Option<(String, String)> = match user {
+                UserRef::Id(id) => c
+                    .query_row("SELECT id, password FROM keystone_users WHERE id = ?1", params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?,
+                UserRef::Name { name, domain } => c
+                    .query_row(
+                        "SELECT id, password FROM keystone_users WHERE name = ?1 AND domain_id = ?2",
+                        params![name, domain.id()],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?,
+            };
+            Ok(row.filter(|(_, p)| p == password).map(|(id, _)| id))
+        })?;
+        let user_id = user_id.ok_or(AuthError::Unauthorized)?;
+        let project_id = self.store.with(|c| match project {
+            ProjectRef::Id(id) => c
+                .query_row("SELECT id FROM keystone_projects WHERE id = ?1", params![id], |r| r.get(0))
+                .optional(),
+            ProjectRef::Name { name, domain } => c
+                .query_row(
+                    "SELECT id FROM keystone_projects WHERE name = ?1 AND domain_id = ?2",
+                    params![name, domain.id()],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional(),
+        })?;
+        let project_id = project_id.ok_or(AuthError::Unauthorized)?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let payload = TokenPayload { u: user_id, p: project_id, e: now + TOKEN_TTL_SECONDS, i: now, a: b64(&self.tag(&new_id())[..16]) };
+        let json = serde_json::to_string(&payload).unwrap_or_default();
+        let token = format!("{}.{}", b64(json.as_bytes()), b64(&self.tag(&json)));
+        let context = self.validate(&token)?;
+        // A user without any role on the project cannot scope to it.
+        if context.roles.is_empty() {
+            return Err(AuthError::Unauthorized);
+        }
+        Ok((token, context))
+    }
+
+    /// Checks a token's signature, expiry and revocation, and loads the caller.
+    pub fn validate(&self, token: &str) -> Result<AuthContext, AuthError> {
+        let (payload_b64, tag_b64) = token.split_once('.').ok_or(AuthError::Unauthorized)?;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let json = engine.decode(payload_b64).map_err(|_| AuthError::Unauthorized)?;
+        let json = String::from_utf8(json).map_err(|_| AuthError::Unauthorized)?;
+        let tag = engine.decode(tag_b64).map_err(|_| AuthError::Unauthorized)?;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.secret)
+            .expect("HMAC accepts any key length");
+        mac.update(json.as_bytes());
+        mac.verify_slice(&tag).map_err(|_| AuthError::Unauthorized)?;
+        let payload: TokenPayload = serde_json::from_str(&json).map_err(|_| AuthError::Unauthorized)?;
+        if payload.e <= time::OffsetDateTime::now_utc().unix_timestamp() {
+            return Err(AuthError::Unauthorized);
+        }
+        let context = self.store.with(|c| {
+            let revoked: Option<i64> = c
+                .query_row("SELECT expires FROM keystone_revoked WHERE audit_id = ?1", params![payload.a], |r| r.get(0))
+                .optional()?;
+            if revoked.is_some() {
+                return Ok(None);
+            }
+            let user: Option<String> = c
+                .query_row("SELECT name FROM keystone_users WHERE id = ?1", params![payload.u], |r| r.get(0))
+                .optional()?;
+            let project: Option<String> = c
+                .query_row("SELECT name FROM keystone_projects WHERE id = ?1", params![payload.p], |r| r.get(0))
+                .optional()?;
+            let mut stmt = c.prepare(
+                "SELECT r.name FROM keystone_assignments a JOIN keystone_roles r ON r.id = a.role_id WHERE a.user_id = ?1 AND a.project_id = ?2 ORDER BY r.name",
+            )?;
+            let roles = stmt.query_map(params![payload.u, payload.p], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+            Ok(user.zip(project).map(|(user_name, project_name)| (user_name, project_name, roles)))
+        })?;
+        let (user_name, project_name, roles) = context.ok_or(AuthError::Unauthorized)?;
+        let expires = time::OffsetDateTime::from_unix_timestamp(payload.e).map_err(|_| AuthError::Unauthorized)?;
+        Ok(AuthContext {
+            token: token.to_owned(),
+            user_id: payload.u,
+            user_name,
+            project_id: payload.p,
+            project_name,
+            roles,
+            expires_at: format_keystone(expires),
+            catalog: self.catalog(),
+        })
+    }
+
+    /// `DELETE /v3/auth/tokens`: the token stops validating.
+    pub fn revoke(&self, token: &str) -> Result<(), AuthError> {
+        self.validate(token)?;
+        let (payload_b64, _) = token.split_once('.').ok_or(AuthError::Unauthorized)?;
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload_b64).map_err(|_| AuthError::Unauthorized)?;
+        let payload: TokenPayload = serde_json::from_slice(&json).map_err(|_| AuthError::Unauthorized)?;
+        self.store.with(|c| {
+            c.execute("INSERT OR IGNORE INTO keystone_revoked (audit_id, expires) VALUES (?1, ?2)", params![payload.a, payload.e])
+        })?;
+        Ok(())
+    }
+
+    fn list(&self, table: &str, name: Option<&str>) -> Result<Vec<Entity>, StoreError> {
+        let domain = if table == "keystone_roles" { "NULL" } else { "domain_id" };
+        let sql = format!("SELECT id, name, {domain} FROM {table} WHERE (?1 IS NULL OR name = ?1) ORDER BY name");
+        self.store.with(|c| {
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map(params![name], |r| Ok(Entity { id: r.get(0)?, name: r.get(1)?, domain_id: r.get(2)? }))?;
+            rows.collect()
+        })
+    }
+
+    pub fn users(&self, name: Option<&str>) -> Result<Vec<Entity>, StoreError> {
+        self.list("keystone_users", name)
+    }
+
+    pub fn projects(&self, name: Option<&str>) -> Result<Vec<Entity>, StoreError> {
+        self.list("keystone_projects", name)
+    }
+
+    pub fn roles(&self, name: Option<&str>) -> Result<Vec<Entity>, StoreError> {
+        self.list("keystone_roles", name)
+    }
+
+    /// Grants a role on a project (idempotent, like Keystone's PUT).
+    pub fn grant(&self, user_id: &str, project_id: &str, role_id: &str) -> Result<(), StoreError> {
+        self.store.with(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO keystone_assignments (user_id, project_id, role_id) VALUES (?1, ?2, ?3)",
+                params![user_id, project_id, role_id],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Removes a grant; false when there was none.
+    pub fn revoke_grant(&self, user_id: &str, project_id: &str, role_id: &str) -> Result<bool, StoreError> {
+        self.store.with(|c| {
+            c.execute(
+                "DELETE FROM keystone_assignments WHERE user_id = ?1 AND project_id = ?2 AND role_id = ?3",
+                params![user_id, project_id, role_id],
+            )
+            .map(|n| n > 0)
+        })
+    }
+
+    /// Role assignments, optionally filtered by user, project and role ids.
+    pub fn assignments(&self, user: Option<&str>, project: Option<&str>, role: Option<&str>) -> Result<Vec<Assignment>, StoreError> {
+        self.store.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT u.id, u.name, u.domain_id, p.id, p.name, p.domain_id, r.id, r.name
+                 FROM keystone_assignments a
+                 JOIN keystone_users u ON u.id = a.user_id
+                 JOIN keystone_projects p ON p.id = a.project_id
+                 JOIN keystone_roles r ON r.id = a.role_id
+                 WHERE (?1 IS NULL OR a.user_id = ?1) AND (?2 IS NULL OR a.project_id = ?2) AND (?3 IS NULL OR a.role_id = ?3)
+                 ORDER BY r.name, u.name, p.name",
+            )?;
+            let rows = stmt.query_map(params![user, project, role], |r| {
+                Ok(Assignment {
+                    user: Entity { id: r.get(0)?, name: r.get(1)?, domain_id: r.get(2)? },
+                    project: Entity { id: r.get(3)?, name: r.get(4)?, domain_id: r.get(5)? },
+                    role: Entity { id: r.get(6)?, name: r.get(7)?, domain_id: None },
+                })
+            })?;
+            rows.collect()
+        })
+    }
+}
+
+/// A domain given by id or name (Keystone accepts either).
+#[derive(Debug, Clone)]
+pub enum DomainRef {
+    Id(String),
+    Name(String),
+}
+
+impl DomainRef {
+    /// Only the `Default` domain exists.
+    fn id(&self) -> &str {
+        match self {
+            DomainRef::Id(id) => id,
+            DomainRef::Name(n) if n == DEFAULT_DOMAIN_NAME => DEFAULT_DOMAIN_ID,
+            DomainRef::Name(_) => "",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum UserRef {
+    Id(String),
+    Name { name: String, domain: DomainRef },
+}
+
+#[derive(Debug, Clone)]
+pub enum ProjectRef {
+    Id(String),
+    Name { name: String, domain: DomainRef },
+}
