@@ -64,8 +64,12 @@ impl HashAlg {
 fn decode_rs<F: Field>(curve: &CurveParams<F>, der: &[u8]) -> Result<(Int, Int), Error> {
     let sig = Signature::from_der(der)?;
     let order = &curve.order;
-    let r = int_from_be_bytes(sig.r()).filter(|r| order.in_range(r)).ok_or(Error::ScalarRange("r"))?;
-    let s = int_from_be_bytes(sig.s()).filter(|s| order.in_range(s)).ok_or(Error::ScalarRange("s"))?;
+    let r = int_from_be_bytes(sig.r())
+        .filter(|r| order.in_range(r))
+        .ok_or(Error::ScalarRange("r"))?;
+    let s = int_from_be_bytes(sig.s())
+        .filter(|s| order.in_range(s))
+        .ok_or(Error::ScalarRange("s"))?;
     Ok((r, s))
 }
 
@@ -92,7 +96,11 @@ pub(crate) fn verify<F: Field>(
         return Err(Error::Verification);
     };
     let v = order.reduce(&int_from_limbs(point.x.limbs()));
-    if v == r { Ok(()) } else { Err(Error::Verification) }
+    if v == r {
+        Ok(())
+    } else {
+        Err(Error::Verification)
+    }
 }
 
 /// d*G.
@@ -127,7 +135,11 @@ impl<D: Digest + BlockSizeUser> Rfc6979<D> {
         let v = Self::hmac(&k, &[&v]);
         let k = Self::hmac(&k, &[&v, &[0x01], x, h]);
         let v = Self::hmac(&k, &[&v]);
-        Rfc6979 { k, v, _d: core::marker::PhantomData }
+        Rfc6979 {
+            k,
+            v,
+            _d: core::marker::PhantomData,
+        }
     }
 
     /// Step h: the next candidate T of at least qlen bits (the caller applies bits2int and
@@ -192,7 +204,9 @@ fn sign_with<F: Field, D: Digest + BlockSizeUser>(
             let kinv = order.invert(&k)?;
             let s = order.mul(&kinv, &order.add(&e, &order.mul(&r, d)));
             let ok = !r.is_zero_vartime() && !s.is_zero_vartime();
-            ok.then(|| Signature::from_scalars(&int_to_minimal_bytes(&r), &int_to_minimal_bytes(&s)))
+            ok.then(|| {
+                Signature::from_scalars(&int_to_minimal_bytes(&r), &int_to_minimal_bytes(&s))
+            })
         });
         match signature {
             Some(sig) => return Ok(sig.to_der()),

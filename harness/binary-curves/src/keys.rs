@@ -3,12 +3,12 @@
 use der::asn1::{AnyRef, BitStringRef, ObjectIdentifier};
 use der::{Decode, Encode, Tag, Tagged};
 
+use crate::Error;
 use crate::curve::{BinaryCurve, CurveParams, SECT409K1, SECT409R1, SECT571K1, SECT571R1};
 use crate::ecdsa::{self, HashAlg};
 use crate::field::{F409, F571};
 use crate::point::Affine;
 use crate::scalar::{Int, int_from_be_bytes};
-use crate::Error;
 
 /// id-ecPublicKey (RFC 5480).
 pub const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
@@ -88,7 +88,9 @@ pub struct PublicKey {
 
 impl core::fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("PublicKey").field("curve", &self.curve()).finish_non_exhaustive()
+        f.debug_struct("PublicKey")
+            .field("curve", &self.curve())
+            .finish_non_exhaustive()
     }
 }
 
@@ -146,7 +148,12 @@ impl PublicKey {
     /// Returns [`Error::Verification`] for a well-formed signature that does not verify, and
     /// another variant for malformed input (non-DER, r or s outside [1, n-1]).
     pub fn verify_prehash(&self, prehash: &[u8], der_signature: &[u8]) -> Result<(), Error> {
-        with_point!(&self.point, |c, p| ecdsa::verify(*c, p, prehash, der_signature))
+        with_point!(&self.point, |c, p| ecdsa::verify(
+            *c,
+            p,
+            prehash,
+            der_signature
+        ))
     }
 
     /// Hash `message` with `hash`, then [`verify_prehash`](Self::verify_prehash).
@@ -164,7 +171,9 @@ pub struct SigningKey {
 
 impl core::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("SigningKey").field("curve", &self.curve()).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("curve", &self.curve())
+            .finish_non_exhaustive()
     }
 }
 
@@ -176,10 +185,14 @@ impl SigningKey {
             if !c.order.in_range(&d) {
                 return Err(Error::InvalidPrivateKey("scalar out of range"));
             }
-            let q = ecdsa::mul_base(c, &d).ok_or(Error::InvalidPrivateKey("scalar out of range"))?;
+            let q =
+                ecdsa::mul_base(c, &d).ok_or(Error::InvalidPrivateKey("scalar out of range"))?;
             c.wrap(q)
         });
-        Ok(SigningKey { d, public: PublicKey { point } })
+        Ok(SigningKey {
+            d,
+            public: PublicKey { point },
+        })
     }
 
     /// PKCS#8 PrivateKeyInfo DER (`openssl genpkey` / `openssl pkcs8 -topk8 -nocrypt`).
@@ -207,23 +220,34 @@ impl SigningKey {
         Self::from_sec1_der(&pem_block(pem, "EC PRIVATE KEY")?)
     }
 
-    fn from_ec_private_key(expected: Option<BinaryCurve>, ec: &sec1::EcPrivateKey<'_>) -> Result<Self, Error> {
+    fn from_ec_private_key(
+        expected: Option<BinaryCurve>,
+        ec: &sec1::EcPrivateKey<'_>,
+    ) -> Result<Self, Error> {
         let declared = match &ec.parameters {
             None => None,
             Some(params) => {
                 let oid = params.named_curve().ok_or_else(|| {
                     Error::UnsupportedAlgorithm("EC parameters are not a named curve".into())
                 })?;
-                Some(BinaryCurve::from_oid(&oid).ok_or_else(|| Error::UnknownCurve(oid.to_string()))?)
+                Some(
+                    BinaryCurve::from_oid(&oid)
+                        .ok_or_else(|| Error::UnknownCurve(oid.to_string()))?,
+                )
             }
         };
         let curve = match (expected, declared) {
             (Some(e), Some(d)) if e != d => {
-                return Err(Error::CurveMismatch { expected: e.name(), found: d.name() });
+                return Err(Error::CurveMismatch {
+                    expected: e.name(),
+                    found: d.name(),
+                });
             }
             (Some(c), _) | (None, Some(c)) => c,
             (None, None) => {
-                return Err(Error::KeyEncoding("EC private key without named-curve parameters".into()));
+                return Err(Error::KeyEncoding(
+                    "EC private key without named-curve parameters".into(),
+                ));
             }
         };
         let key = Self::from_bytes(curve, ec.private_key)?;
@@ -231,7 +255,9 @@ impl SigningKey {
             // Equality with d*G implies the embedded point is valid, so decode it cheaply.
             let point = with_curve!(curve, |c| c.wrap(c.decode_on_curve(embedded)?));
             if point != key.public.point {
-                return Err(Error::InvalidPrivateKey("embedded public key does not match the private scalar"));
+                return Err(Error::InvalidPrivateKey(
+                    "embedded public key does not match the private scalar",
+                ));
             }
         }
         Ok(key)
@@ -248,7 +274,9 @@ impl SigningKey {
     /// Sign a prehash of exactly `hash.output_len()` bytes; the RFC 6979 nonce uses HMAC with
     /// `hash`. Returns a DER `SEQUENCE { r, s }`. Not constant time: test use only.
     pub fn sign_prehash(&self, prehash: &[u8], hash: HashAlg) -> Result<Vec<u8>, Error> {
-        with_point!(&self.public.point, |c, _p| ecdsa::sign(*c, &self.d, prehash, hash))
+        with_point!(&self.public.point, |c, _p| ecdsa::sign(
+            *c, &self.d, prehash, hash
+        ))
     }
 
     /// Hash `message` with `hash`, then [`sign_prehash`](Self::sign_prehash).
@@ -260,13 +288,18 @@ impl SigningKey {
 /// id-ecPublicKey with a named binary curve; explicit/implicit parameters are not supported.
 fn curve_from_algorithm(alg: &spki::AlgorithmIdentifierRef<'_>) -> Result<BinaryCurve, Error> {
     if alg.oid != ID_EC_PUBLIC_KEY {
-        return Err(Error::UnsupportedAlgorithm(format!("algorithm {} is not id-ecPublicKey", alg.oid)));
+        return Err(Error::UnsupportedAlgorithm(format!(
+            "algorithm {} is not id-ecPublicKey",
+            alg.oid
+        )));
     }
     let params = alg
         .parameters
         .ok_or_else(|| Error::UnsupportedAlgorithm("missing EC parameters".into()))?;
     if params.tag() != Tag::ObjectIdentifier {
-        return Err(Error::UnsupportedAlgorithm("EC parameters are not a named curve".into()));
+        return Err(Error::UnsupportedAlgorithm(
+            "EC parameters are not a named curve".into(),
+        ));
     }
     let oid: ObjectIdentifier = params.decode_as()?;
     BinaryCurve::from_oid(&oid).ok_or_else(|| Error::UnknownCurve(oid.to_string()))
@@ -278,8 +311,11 @@ fn pem_block(text: &str, label: &str) -> Result<Vec<u8>, Error> {
     let end = format!("-----END {label}-----");
     let missing = || Error::KeyEncoding(format!("no complete {label} PEM block"));
     let start = text.find(&begin).ok_or_else(missing)?;
-    let stop = text[start..].find(&end).map(|i| start + i + end.len()).ok_or_else(missing)?;
-    let (_, der) = der::pem::decode_vec(text[start..stop].as_bytes())
+    let stop = text[start..]
+        .find(&end)
+        .map(|i| start + i + end.len())
+        .ok_or_else(missing)?;
+    let (_, der) = der::pem::decode_vec(&text.as_bytes()[start..stop])
         .map_err(|e| Error::KeyEncoding(format!("PEM: {e}")))?;
     Ok(der)
 }

@@ -24,6 +24,12 @@
 //! where every input is public. **Signing ([`SigningKey`]) leaks the private key through timing
 //! and exists only to produce test images and fixtures; never use it with a key that matters.**
 //!
+//! # Portable fallback
+//!
+//! PCLMULQDQ is detected at run time. Setting `SIGSTACK_GF2M_PORTABLE=1` (read once per process)
+//! forces the portable carry-less multiplier, so the whole test suite can be run on that path;
+//! the unit tests also compare both multipliers directly on random and edge-case inputs.
+//!
 //! # Example
 //!
 //! ```

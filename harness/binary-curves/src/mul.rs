@@ -86,7 +86,10 @@ pub(crate) fn odd_multiples<F: Field>(
 
 /// sum_i k_i P_i from wNAF digit strings and matching odd-multiple tables, sharing one
 /// chain of doublings (interleaved / Shamir).
-pub(crate) fn mul_multi<F: Field>(curve: &CurveParams<F>, terms: &[(&[i8], &[Affine<F>])]) -> Ld<F> {
+pub(crate) fn mul_multi<F: Field>(
+    curve: &CurveParams<F>,
+    terms: &[(&[i8], &[Affine<F>])],
+) -> Ld<F> {
     let len = terms.iter().map(|(d, _)| d.len()).max().unwrap_or(0);
     let mut r = Ld::INFINITY;
     for i in (0..len).rev() {

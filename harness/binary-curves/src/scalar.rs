@@ -19,7 +19,18 @@ impl Order {
     /// `hex` must be exactly 144 hex digits (checked at compile time by crypto-bigint).
     pub(crate) const fn from_be_hex(hex: &str) -> Self {
         let n = Odd::<U576>::from_be_hex(hex);
-        let bits = n.as_ref().bits();
+        // Computed by hand: `Uint::bits` is deprecated in newer 0.7.x and `bit_width` is absent
+        // from older ones.
+        let words = n.as_ref().as_words();
+        let mut i = words.len();
+        let mut bits = 0;
+        while i > 0 {
+            i -= 1;
+            if words[i] != 0 {
+                bits = 64 * i as u32 + (64 - words[i].leading_zeros());
+                break;
+            }
+        }
         Order { n, bits }
     }
 

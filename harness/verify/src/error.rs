@@ -69,6 +69,13 @@ pub enum Error {
     #[error("Unable to load certificate: {0}")]
     CertificateParse(String),
 
+    /// A `certificate` secret whose payload is not PEM: castellan's Barbican backend parses it
+    /// with `load_pem_x509_certificate`, and cryptography's `ValueError` escapes cursive.
+    #[error(
+        "Unable to load PEM file. See https://cryptography.io/en/latest/faq/#why-can-t-i-import-my-pem-file for more details. {0}"
+    )]
+    PemLoad(String),
+
     /// A public key or signature algorithm the engine cannot evaluate (cursive: the backend's
     /// `UnsupportedAlgorithm`/`TypeError` escapes).
     #[error("Unsupported algorithm: {0}")]
@@ -147,7 +154,9 @@ impl Error {
     pub fn cursive_exception(&self) -> &'static str {
         match self {
             Error::InvalidSignature => "InvalidSignature",
-            Error::NonAsciiSignature | Error::CertificateParse(_) => "ValueError",
+            Error::NonAsciiSignature | Error::CertificateParse(_) | Error::PemLoad(_) => {
+                "ValueError"
+            }
             Error::UnsupportedAlgorithm(_) => "UnsupportedAlgorithm",
             Error::CertificateValidationFailed { .. } | Error::NoTrustedCertificates => {
                 "CertificateValidationFailed"

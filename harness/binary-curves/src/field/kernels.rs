@@ -166,7 +166,11 @@ pub(crate) fn cpu_has_clmul() -> bool {
 /// the SEC 2 polynomials, so every word that can still hold bits >= m is visited after it has
 /// received them.
 #[inline(always)]
-pub(crate) fn reduce<const N: usize, const W: usize>(mut w: [u64; W], m: usize, ks: &[usize]) -> [u64; N] {
+pub(crate) fn reduce<const N: usize, const W: usize>(
+    mut w: [u64; W],
+    m: usize,
+    ks: &[usize],
+) -> [u64; N] {
     let top = m / 64;
     let sh = m % 64;
     let mut i = W - 1;

@@ -24,7 +24,8 @@ pub fn signing_key(curve: BinaryCurve) -> SigningKey {
 }
 
 pub fn public_key(curve: BinaryCurve) -> PublicKey {
-    PublicKey::from_public_key_pem(&read_fixture(curve, "pub.pem")).expect("fixture public key parses")
+    PublicKey::from_public_key_pem(&read_fixture(curve, "pub.pem"))
+        .expect("fixture public key parses")
 }
 
 /// Run the OpenSSL CLI; returns (success, stdout, stderr). Panics if it cannot be started,
@@ -34,7 +35,11 @@ pub fn openssl(args: &[&str]) -> (bool, Vec<u8>, String) {
         .args(args)
         .output()
         .expect("the openssl CLI (with sect409/sect571 support) must be on PATH for these tests");
-    (out.status.success(), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 pub fn openssl_ok(args: &[&str]) -> Vec<u8> {

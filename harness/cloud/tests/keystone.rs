@@ -1,0 +1,226 @@
+//! Simulated Keystone over HTTP: discovery, tokens, the admin API OpenStack clients use.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sigstack_client::Session;
+use sigstack_cloud::{CloudConfig, CloudHandle, start};
+
+async fn cloud() -> CloudHandle {
+    start(CloudConfig::default()).await.expect("cloud starts")
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+fn password_body(user: &str, password: &str, project: Value) -> Value {
+    json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": user, "domain": {"name": "Default"}, "password": password}}},
+        "scope": {"project": project}}})
+}
+
+async fn token(cloud: &CloudHandle, user: &str) -> String {
+    Session::authenticate(&cloud.credentials(user).unwrap()).await.unwrap().token().value.clone()
+}
+
+const UNAUTHORIZED: &str = r#"{"error":{"code":401,"message":"The request you have made requires authentication.","title":"Unauthorized"}}"#;
+
+#[tokio::test]
+async fn discovery_documents() {
+    let cloud = cloud().await;
+    let root = cloud.endpoints.identity.trim_end_matches("/v3").to_owned();
+    let r = http().get(format!("{root}/")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::MULTIPLE_CHOICES);
+    assert_eq!(r.headers()["location"].to_str().unwrap(), format!("{}/", cloud.endpoints.identity));
+    let body: Value = r.json().await.unwrap();
+    let v = &body["versions"]["values"][0];
+    assert_eq!(v["id"], "v3.14");
+    assert_eq!(v["status"], "stable");
+    assert_eq!(v["media-types"][0]["type"], "application/vnd.openstack.identity-v3+json");
+    let r = http().get(&cloud.endpoints.identity).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["version"]["links"][0]["href"], format!("{}/", cloud.endpoints.identity));
+}
+
+#[tokio::test]
+async fn password_token_with_catalog() {
+    let cloud = cloud().await;
+    let url = format!("{}/auth/tokens", cloud.endpoints.identity);
+    let r = http()
+        .post(&url)
+        .json(&password_body("demo", "demo-password", json!({"name": "demo", "domain": {"name": "Default"}})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let subject = r.headers()["x-subject-token"].to_str().unwrap().to_owned();
+    let body: Value = r.json().await.unwrap();
+    let t = &body["token"];
+    assert_eq!(t["methods"], json!(["password"]));
+    assert_eq!(t["user"]["name"], "demo");
+    assert_eq!(t["user"]["domain"], json!({"id": "default", "name": "Default"}));
+    assert_eq!(t["project"]["name"], "demo");
+    let roles: Vec<&str> = t["roles"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["member", "reader"]);
+    assert_eq!(t["is_domain"], false);
+    assert!(t["expires_at"].as_str().unwrap().ends_with('Z'));
+    let types: Vec<&str> = t["catalog"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["identity", "key-manager", "image"]);
+    let image = &t["catalog"][2]["endpoints"];
+    assert_eq!(image.as_array().unwrap().len(), 3);
+    assert_eq!(image[0]["url"], cloud.endpoints.image);
+    assert_eq!(image[0]["region_id"], "RegionOne");
+
+    // ?nocatalog leaves it out; scoping by project id works too.
+    let project_id = t["project"]["id"].as_str().unwrap();
+    let r = http()
+        .post(format!("{url}?nocatalog"))
+        .json(&password_body("demo", "demo-password", json!({"id": project_id})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["token"].get("catalog").is_none());
+
+    // The client finds endpoints by type, aliases included.
+    let session = Session::authenticate(&cloud.demo()).await.unwrap();
+    assert_eq!(session.endpoint("image").unwrap(), cloud.endpoints.image);
+    assert_eq!(session.endpoint("key-manager").unwrap(), cloud.endpoints.key_manager);
+    assert!(session.endpoint("volumev3").is_err());
+    assert_ne!(session.token().value, subject);
+}
+
+#[tokio::test]
+async fn bad_credentials_are_401_with_keystones_body() {
+    let cloud = cloud().await;
+    let url = format!("{}/auth/tokens", cloud.endpoints.identity);
+    let demo = json!({"name": "demo", "domain": {"name": "Default"}});
+    for body in [
+        password_body("demo", "wrong", demo.clone()),
+        password_body("nobody", "demo-password", demo.clone()),
+        password_body("demo", "demo-password", json!({"name": "admin", "domain": {"name": "Default"}})),
+        password_body("demo", "demo-password", json!({"name": "demo", "domain": {"name": "Other"}})),
+    ] {
+        let r = http().post(&url).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(r.text().await.unwrap(), UNAUTHORIZED);
+    }
+    let err = Session::authenticate(&sigstack_client::Credentials { password: "nope".into(), ..cloud.demo() }).await.unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert_eq!(err.to_string().rsplit(": ").next().unwrap(), "The request you have made requires authentication.");
+}
+
+#[tokio::test]
+async fn token_validation_and_revocation() {
+    let cloud = cloud().await;
+    let url = format!("{}/auth/tokens", cloud.endpoints.identity);
+    let admin = token(&cloud, "admin").await;
+    let demo = token(&cloud, "demo").await;
+
+    let r = http().get(&url).header("X-Auth-Token", &admin).header("X-Subject-Token", &demo).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-subject-token"].to_str().unwrap(), demo);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["token"]["user"]["name"], "demo");
+
+    // No caller token: keystonemiddleware's 401, pointing at Keystone.
+    let r = http().get(&url).header("X-Subject-Token", &demo).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.headers()["www-authenticate"].to_str().unwrap(), format!("Keystone uri=\"{}\"", cloud.endpoints.identity));
+    assert_eq!(r.text().await.unwrap(), UNAUTHORIZED);
+
+    // A tampered token is not a token.
+    let mut forged = demo.clone().into_bytes();
+    let last = forged.len() - 2;
+    forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    let r = http().get(&url).header("X-Auth-Token", &admin).header("X-Subject-Token", &forged).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = http().head(&url).header("X-Auth-Token", &admin).header("X-Subject-Token", &demo).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Revoked tokens stop working.
+    let r = http().delete(&url).header("X-Auth-Token", &demo).header("X-Subject-Token", &demo).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = http().get(&url).header("X-Auth-Token", &admin).header("X-Subject-Token", &demo).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = http().get(format!("{}/users", cloud.endpoints.identity)).header("X-Auth-Token", &demo).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn id_of(cloud: &CloudHandle, admin: &str, kind: &str, name: &str) -> String {
+    let r = http().get(format!("{}/{kind}?name={name}", cloud.endpoints.identity)).header("X-Auth-Token", admin).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    let items = body[kind].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{kind} {name}: {body}");
+    items[0]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn role_add_and_assignment_list_as_openstackclient_does() {
+    let cloud = cloud().await;
+    let base = &cloud.endpoints.identity;
+    let admin = token(&cloud, "admin").await;
+    let demo = token(&cloud, "demo").await;
+
+    // Only admins use the admin API.
+    let r = http().get(format!("{base}/users")).header("X-Auth-Token", &demo).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    let user = id_of(&cloud, &admin, "users", "demo").await;
+    let project = id_of(&cloud, &admin, "projects", "demo").await;
+    let role = id_of(&cloud, &admin, "roles", "creator").await;
+    let grant = format!("{base}/projects/{project}/users/{user}/roles/{role}");
+    let r = http().head(&grant).header("X-Auth-Token", &admin).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = http().put(&grant).header("X-Auth-Token", &admin).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = http().put(&grant).header("X-Auth-Token", &admin).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT, "granting twice is idempotent");
+
+    // Roles are resolved at validation: the token issued before the grant now carries it.
+    let me = http().get(format!("{base}/auth/tokens")).header("X-Auth-Token", &admin).header("X-Subject-Token", &demo).send().await.unwrap();
+    let body: Value = me.json().await.unwrap();
+    let roles: Vec<&str> = body["token"]["roles"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["creator", "member", "reader"]);
+
+    let r = http()
+        .get(format!("{base}/role_assignments?role.id={role}&include_names=True"))
+        .header("X-Auth-Token", &admin)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    let list = body["role_assignments"].as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["role"], json!({"id": role, "name": "creator"}));
+    assert_eq!(list[0]["user"], json!({"id": user, "name": "demo", "domain": {"id": "default", "name": "Default"}}));
+    assert_eq!(list[0]["scope"]["project"]["name"], "demo");
+
+    let r = http().delete(&grant).header("X-Auth-Token", &admin).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = http().delete(&grant).header("X-Auth-Token", &admin).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = http().put(format!("{base}/projects/{project}/users/{user}/roles/nope")).header("X-Auth-Token", &admin).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["message"], "Could not find role: nope.");
+}
+
+#[tokio::test]
+async fn seeded_users_and_domains() {
+    let cloud = cloud().await;
+    let admin = token(&cloud, "admin").await;
+    let r = http().get(format!("{}/users", cloud.endpoints.identity)).header("X-Auth-Token", &admin).send().await.unwrap();
+    let body: Value = r.json().await.unwrap();
+    let names: Vec<&str> = body["users"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["admin", "alt_demo", "demo", "instance-ha"]);
+    let r = http().get(format!("{}/domains?name=Default", cloud.endpoints.identity)).header("X-Auth-Token", &admin).send().await.unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["domains"][0]["id"], "default");
+    for user in ["alt_demo", "instance-ha"] {
+        assert!(Session::authenticate(&cloud.credentials(user).unwrap()).await.is_ok(), "{user}");
+    }
+}
