@@ -23,7 +23,7 @@ pub struct VerifyArgs {
     /// `img_signature_hash_method`: SHA-224, SHA-256, SHA-384 or SHA-512.
     #[arg(long)]
     hash_method: String,
-    /// `img_signature_key_type`: RSA-PSS, DSA, ECC_SECP384R1, ECC_SECP521R1, ECC_SECT*.
+    /// `img_signature_key_type`: RSA-PSS, DSA, ECC_SECP384R1, ECC_SECP521R1, ECC_SECT* (legacy).
     #[arg(long)]
     key_type: String,
     /// The signing certificate (PEM or DER), as stored in Barbican.
@@ -63,6 +63,9 @@ pub struct CertificateArgs {
     trusted: Vec<PathBuf>,
     #[arg(long)]
     now: Option<String>,
+    /// Which keys the cloud's cryptography loads: `current` (no binary curves) or `legacy`.
+    #[arg(long, default_value = "current")]
+    profile: KeyTypeProfile,
 }
 
 fn failed(e: Error) -> Outcome {
@@ -71,13 +74,18 @@ fn failed(e: Error) -> Outcome {
 
 /// Loads trusted certificates, each identified by its path (the CLI's stand-in for a Barbican
 /// uuid, so chain messages name the file).
-fn validator(paths: &[PathBuf], now: &Option<String>) -> Result<CertificateValidator, Outcome> {
+fn validator(
+    paths: &[PathBuf],
+    now: &Option<String>,
+    profile: KeyTypeProfile,
+) -> Result<CertificateValidator, Outcome> {
     let now = input::now(now.as_deref())?;
     let mut trusted = Vec::with_capacity(paths.len());
     for path in paths {
         trusted.push((path.display().to_string(), input::certificate(path)?));
     }
-    CertificateValidator::new(trusted, now, ValidationOptions::default()).map_err(failed)
+    let options = ValidationOptions { key_type_profile: profile, ..ValidationOptions::default() };
+    CertificateValidator::new(trusted, now, options).map_err(failed)
 }
 
 pub fn verify(args: VerifyArgs) -> Outcome {
@@ -103,7 +111,7 @@ fn run_verify(args: VerifyArgs) -> Result<(), Outcome> {
     let mut verifier = prepared.verifier(&leaf).map_err(failed)?;
     // Nova validates the chain after get_verifier and before downloading the data.
     if !args.trusted.is_empty() {
-        let validator = validator(&args.trusted, &args.now)?;
+        let validator = validator(&args.trusted, &args.now, args.profile)?;
         validator.validate(&leaf).map_err(|e| {
             failed(Error::CertificateValidationFailed {
                 certificate: certificate_id.clone(),
@@ -146,7 +154,7 @@ fn run_sign(args: SignArgs) -> Result<String, Outcome> {
 pub fn validate_certificate(args: CertificateArgs) -> Outcome {
     let result = (|| {
         let leaf: Certificate = input::certificate(&args.certificate)?;
-        let validator = validator(&args.trusted, &args.now)?;
+        let validator = validator(&args.trusted, &args.now, args.profile)?;
         validator.validate(&leaf).map_err(failed)
     })();
     match result {

@@ -81,6 +81,25 @@ fn sign_then_verify_for_each_key_type() {
 }
 
 #[test]
+fn binary_curve_images_verify_under_the_legacy_profile_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path(), &vec![7u8; 10_000]);
+    let bc = |f: &str| repo().join("fixtures/binary-curves").join(f).display().to_string();
+    let out = sigstack(&["sign", "--image", img.to_str().unwrap(), "--key", &bc("sect571k1.key.pem"), "--hash-method", "SHA-512", "--key-type", "ECC_SECT571K1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let sig = stdout(&out);
+    let out = verify(&img, &sig, "SHA-512", "ECC_SECT571K1", &bc("sect571k1.crt.pem"), &["--profile", "legacy"]);
+    assert_eq!((out.status.code(), stdout(&out).as_str()), (Some(0), "verified"), "{}", stderr(&out));
+    let out = verify(&img, &sig, "SHA-512", "ECC_SECT571K1", &bc("sect571k1.crt.pem"), &[]);
+    assert_eq!(stdout(&out), "Signature verification for the image failed: Invalid signature key type: ECC_SECT571K1.");
+    let out = verify(&img, &sig, "SHA-512", "ECC_SECP384R1", &bc("sect571k1.crt.pem"), &[]);
+    assert_eq!((out.status.code(), stdout(&out).as_str()), (Some(1), "Curve 1.3.132.0.38 is not supported"));
+    let crt = bc("sect571k1.crt.pem");
+    let out = sigstack(&["certificate", "validate", "--certificate", &crt, "--trusted", &crt, "--profile", "legacy"]);
+    assert_eq!(stdout(&out), "valid");
+}
+
+#[test]
 fn signature_can_come_from_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), b"data");

@@ -10,7 +10,7 @@ use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
 use x509_cert::name::Name;
 
 use crate::Error;
-use crate::algorithms::HashMethod;
+use crate::algorithms::{HashMethod, KeyTypeProfile};
 use crate::public_key::{PublicKey, RsaPadding, SignatureHash};
 
 const PEM_BEGIN: &str = "-----BEGIN CERTIFICATE-----";
@@ -119,6 +119,15 @@ impl Certificate {
         now >= self.not_before() && now <= self.not_after()
     }
 
+    /// The public key as a cloud with this key-type profile loads it (binary curves fail to
+    /// load under `current`, as on cryptography >= 47).
+    pub fn public_key_for(&self, profile: KeyTypeProfile) -> Result<PublicKey, Error> {
+        let key = self.public_key()?;
+        key.check_profile(profile)?;
+        Ok(key)
+    }
+
+    /// The public key, whatever the profile.
     pub fn public_key(&self) -> Result<PublicKey, Error> {
         let spki = self
             .inner
@@ -168,13 +177,13 @@ impl Certificate {
     /// name exactly (no RFC 5280 normalisation, string types ignored) and `issuer`'s key verifies
     /// this certificate's signature (RSA always with PKCS#1 v1.5). A bad signature is `false`;
     /// an algorithm that cannot be evaluated is an error, as the exception escapes in cursive.
-    pub fn is_issued_by(&self, issuer: &Certificate) -> Result<bool, Error> {
+    pub fn is_issued_by(&self, issuer: &Certificate, profile: KeyTypeProfile) -> Result<bool, Error> {
         if !names_equal(issuer.inner.tbs_certificate().subject(), self.inner.tbs_certificate().issuer())
         {
             return Ok(false);
         }
         let hash = self.signature_hash()?;
-        let key = issuer.public_key()?;
+        let key = issuer.public_key_for(profile)?;
         let tbs = &self.der[self.tbs.clone()];
         let digest = hash.digest(tbs);
         let signature = self.inner.signature().raw_bytes();
@@ -212,7 +221,7 @@ impl Certificate {
             "1.2.840.113549.1.1.10" => pss_hash(alg)?,
             other => {
                 return Err(Error::UnsupportedAlgorithm(format!(
-                    "certificate signature algorithm {other}"
+                    "Signature algorithm OID: {other} not recognized"
                 )));
             }
         };
@@ -233,7 +242,7 @@ fn pss_hash(alg: &spki::AlgorithmIdentifierOwned) -> Result<SignatureHash, Error
         Some("2.16.840.1.101.3.4.2.2") => SignatureHash::Sha2(HashMethod::Sha384),
         Some("2.16.840.1.101.3.4.2.3") => SignatureHash::Sha2(HashMethod::Sha512),
         Some(other) => {
-            return Err(Error::UnsupportedAlgorithm(format!("RSASSA-PSS hash {other}")));
+            return Err(Error::UnsupportedAlgorithm(format!("Hash algorithm OID: {other} not recognized")));
         }
     })
 }

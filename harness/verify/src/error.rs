@@ -76,14 +76,11 @@ pub enum Error {
     )]
     PemLoad(String),
 
-    /// A public key or signature algorithm the engine cannot evaluate (cursive: the backend's
-    /// `UnsupportedAlgorithm`/`TypeError` escapes).
-    #[error("Unsupported algorithm: {0}")]
+    /// A public key or signature algorithm the backend cannot evaluate; cryptography's
+    /// `UnsupportedAlgorithm` escapes cursive with this text (e.g. `Curve 1.3.132.0.38 is not
+    /// supported` for a binary curve on cryptography >= 47).
+    #[error("{0}")]
     UnsupportedAlgorithm(String),
-
-    /// A key type the profile registers but this build cannot compute with.
-    #[error("Signature verification for the image failed: Key type {0} is not supported by this verifier.")]
-    UnsupportedKeyType(String),
 
     // ---- certificate validation (verbatim, no prefix, as cursive's positional form) ----
     #[error("The certificate is outside its valid date range.")]

@@ -126,6 +126,7 @@ impl SignatureProperties {
             hash_method,
             key_type,
             certificate_uuid: uuid.to_owned(),
+            profile,
         })
     }
 }
@@ -141,17 +142,20 @@ pub struct PreparedSignature {
     pub hash_method: HashMethod,
     pub key_type: KeyType,
     pub certificate_uuid: String,
+    /// The profile the properties were checked under; it also decides which keys load.
+    pub profile: KeyTypeProfile,
 }
 
 impl PreparedSignature {
     /// The second half of `get_verifier`: the certificate's key must be of the declared type,
     /// then the verifier is built (an empty signature fails here, as in cursive's factory).
     pub fn verifier(&self, certificate: &Certificate) -> Result<Verifier, Error> {
-        self.verifier_for_key(certificate.public_key()?)
+        self.verifier_for_key(certificate.public_key_for(self.profile)?)
     }
 
     /// As [`Self::verifier`], for a public key obtained some other way.
     pub fn verifier_for_key(&self, key: PublicKey) -> Result<Verifier, Error> {
+        key.check_profile(self.profile)?;
         key.check_key_type(self.key_type)?;
         if self.signature.is_empty() {
             return Err(Error::VerifierCreation);

@@ -7,7 +7,7 @@ use rsa::signature::hazmat::PrehashVerifier;
 use spki::SubjectPublicKeyInfoRef;
 
 use crate::Error;
-use crate::algorithms::{HashMethod, KeyType};
+use crate::algorithms::{HashMethod, KeyType, KeyTypeProfile};
 
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const ID_DSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10040.4.1");
@@ -54,6 +54,8 @@ pub enum EcPublicKey {
     P256(p256::ecdsa::VerifyingKey),
     P384(p384::ecdsa::VerifyingKey),
     P521(p521::ecdsa::VerifyingKey),
+    /// sect409k1/r1, sect571k1/r1, from our own arithmetic (`sigstack-binary-curves`).
+    Binary(sigstack_binary_curves::PublicKey),
     /// A curve this engine has no arithmetic for (named by OID).
     Unsupported(String),
 }
@@ -116,6 +118,12 @@ impl PublicKey {
                     p521::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
                         .map_err(|e| malformed("P-521", &e))?,
                 )
+            } else if sigstack_binary_curves::BinaryCurve::from_oid(&curve).is_some() {
+                let der = der::Encode::to_der(spki).map_err(|e| malformed("EC", &e))?;
+                EcPublicKey::Binary(
+                    sigstack_binary_curves::PublicKey::from_public_key_der(&der)
+                        .map_err(|e| malformed(&curve.to_string(), &e))?,
+                )
             } else {
                 EcPublicKey::Unsupported(curve.to_string())
             };
@@ -134,8 +142,20 @@ impl PublicKey {
             PublicKey::Ec(EcPublicKey::P256(_)) => "EC P-256".into(),
             PublicKey::Ec(EcPublicKey::P384(_)) => "EC P-384".into(),
             PublicKey::Ec(EcPublicKey::P521(_)) => "EC P-521".into(),
+            PublicKey::Ec(EcPublicKey::Binary(k)) => format!("EC {}", k.curve().name()),
             PublicKey::Ec(EcPublicKey::Unsupported(oid)) => format!("EC curve {oid}"),
             PublicKey::Other(oid) => format!("key algorithm {oid}"),
+        }
+    }
+
+    /// What loading this key does under a key-type profile: cryptography >= 47 (`current`)
+    /// cannot load binary-curve keys at all, before any key-type check.
+    pub fn check_profile(&self, profile: KeyTypeProfile) -> Result<(), Error> {
+        match (profile, self) {
+            (KeyTypeProfile::Current, PublicKey::Ec(EcPublicKey::Binary(k))) => Err(
+                Error::UnsupportedAlgorithm(format!("Curve {} is not supported", k.curve().oid())),
+            ),
+            _ => Ok(()),
         }
     }
 
@@ -169,11 +189,16 @@ impl PublicKey {
             PublicKey::Ec(EcPublicKey::P256(key)) => verify_ecdsa(key, digest, signature),
             PublicKey::Ec(EcPublicKey::P384(key)) => verify_ecdsa(key, digest, signature),
             PublicKey::Ec(EcPublicKey::P521(key)) => verify_ecdsa(key, digest, signature),
+            PublicKey::Ec(EcPublicKey::Binary(key)) => {
+                key.verify_prehash(digest, signature).map_err(|_| ())
+            }
             PublicKey::Ec(EcPublicKey::Unsupported(oid)) => {
-                return Err(Error::UnsupportedAlgorithm(format!("elliptic curve {oid}")));
+                return Err(Error::UnsupportedAlgorithm(format!("Curve {oid} is not supported")));
             }
             PublicKey::Other(oid) => {
-                return Err(Error::UnsupportedAlgorithm(format!("public key algorithm {oid}")));
+                return Err(Error::UnsupportedAlgorithm(format!(
+                    "Public key algorithm {oid} is not supported"
+                )));
             }
         };
         verdict.map_err(|()| Error::InvalidSignature)

@@ -18,6 +18,8 @@ pub enum SigningKey {
     P256(p256::ecdsa::SigningKey),
     P384(p384::ecdsa::SigningKey),
     P521(p521::ecdsa::SigningKey),
+    /// sect409k1/r1, sect571k1/r1. Not constant time: for test images only.
+    Binary(sigstack_binary_curves::SigningKey),
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -61,6 +63,11 @@ impl SigningKey {
                     "1.3.132.0.35" => p521::ecdsa::SigningKey::from_slice(secret)
                         .map(SigningKey::P521)
                         .map_err(|e| invalid(&e)),
+                    _ if sigstack_binary_curves::BinaryCurve::from_oid(&curve).is_some() => {
+                        sigstack_binary_curves::SigningKey::from_sec1_pem(pem)
+                            .map(SigningKey::Binary)
+                            .map_err(|e| invalid(&e))
+                    }
                     other => Err(Error::InvalidPrivateKey(format!("unsupported curve {other}"))),
                 }
             }
@@ -100,6 +107,11 @@ impl SigningKey {
                     "1.3.132.0.35" => p521::ecdsa::SigningKey::from_pkcs8_der(der)
                         .map(SigningKey::P521)
                         .map_err(|e| invalid(&e)),
+                    "1.3.132.0.36" | "1.3.132.0.37" | "1.3.132.0.38" | "1.3.132.0.39" => {
+                        sigstack_binary_curves::SigningKey::from_pkcs8_der(der)
+                            .map(SigningKey::Binary)
+                            .map_err(|e| invalid(&e))
+                    }
                     other => Err(Error::InvalidPrivateKey(format!("unsupported curve {other}"))),
                 }
             }
@@ -115,6 +127,7 @@ impl SigningKey {
             SigningKey::P256(k) => PublicKey::Ec(EcPublicKey::P256(*k.verifying_key())),
             SigningKey::P384(k) => PublicKey::Ec(EcPublicKey::P384(*k.verifying_key())),
             SigningKey::P521(k) => PublicKey::Ec(EcPublicKey::P521(k.verifying_key().clone())),
+            SigningKey::Binary(k) => PublicKey::Ec(EcPublicKey::Binary(k.public_key().clone())),
         }
     }
 
@@ -162,6 +175,15 @@ impl SigningKey {
             SigningKey::P521(key) => {
                 let sig: p521::ecdsa::Signature = key.sign_prehash(digest).map_err(failed)?;
                 Ok(sig.to_der().as_bytes().to_vec())
+            }
+            SigningKey::Binary(key) => {
+                let alg = match hash {
+                    HashMethod::Sha224 => sigstack_binary_curves::HashAlg::Sha224,
+                    HashMethod::Sha256 => sigstack_binary_curves::HashAlg::Sha256,
+                    HashMethod::Sha384 => sigstack_binary_curves::HashAlg::Sha384,
+                    HashMethod::Sha512 => sigstack_binary_curves::HashAlg::Sha512,
+                };
+                key.sign_prehash(digest, alg).map_err(|e| Error::Signing(e.to_string()))
             }
         }
     }

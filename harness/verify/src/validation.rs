@@ -7,6 +7,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use crate::Error;
+use crate::algorithms::KeyTypeProfile;
 use crate::certificate::{Certificate, SigningCapability};
 
 /// The `enforce_*` switches of `CertificateVerificationContext` (all on in Nova).
@@ -15,6 +16,8 @@ pub struct ValidationOptions {
     pub enforce_valid_dates: bool,
     pub enforce_signing_extensions: bool,
     pub enforce_path_length: bool,
+    /// Which keys the cloud's cryptography can load (binary curves only under `legacy`).
+    pub key_type_profile: KeyTypeProfile,
 }
 
 impl Default for ValidationOptions {
@@ -23,6 +26,7 @@ impl Default for ValidationOptions {
             enforce_valid_dates: true,
             enforce_signing_extensions: true,
             enforce_path_length: true,
+            key_type_profile: KeyTypeProfile::Current,
         }
     }
 }
@@ -131,7 +135,7 @@ impl CertificateValidator {
         loop {
             let mut found = None;
             for (uuid, candidate) in &self.trusted {
-                if current.is_issued_by(candidate)? {
+                if current.is_issued_by(candidate, self.options.key_type_profile)? {
                     found = Some((uuid.as_str(), candidate));
                     break;
                 }

@@ -122,6 +122,10 @@ struct SignatureCase {
 }
 
 fn run_signature_case(oracle: &mut Oracle, dir: &Path, id: usize, case: &SignatureCase) {
+    run_signature_case_as(KeyTypeProfile::Current, oracle, dir, id, case)
+}
+
+fn run_signature_case_as(profile: KeyTypeProfile, oracle: &mut Oracle, dir: &Path, id: usize, case: &SignatureCase) {
     let data_path = dir.join(format!("image-{id}.bin"));
     std::fs::write(&data_path, &case.data).unwrap();
     let props: serde_json::Map<String, Value> =
@@ -133,7 +137,7 @@ fn run_signature_case(oracle: &mut Oracle, dir: &Path, id: usize, case: &Signatu
     let theirs = oracle.ask(&request);
 
     let engine = SignatureProperties::from_pairs(case.props.iter().map(|(k, v)| (*k, v.clone())));
-    let result = engine.prepare(KeyTypeProfile::Current).and_then(|prepared| {
+    let result = engine.prepare(profile).and_then(|prepared| {
         let uuid = &prepared.certificate_uuid;
         let secret = case.secrets.iter().find(|(u, _)| u == uuid).map(|(_, s)| s.clone());
         let cert = secret.unwrap_or(Secret::NotFound).fetch(uuid)?;
@@ -358,4 +362,40 @@ fn certificate_cycles_hang_cursive_and_stop_us() {
     let fetch = |u: &str| Certificate::from_pem_or_der(&std::fs::read(path(&format!("variants/cycle/{u}.crt.pem"))).unwrap());
     let ours = verify_certificate(fetch, "leaf", &["a".into(), "b".into()], unix_time(1_795_435_200), ValidationOptions::default());
     assert!(matches!(ours, Err(Error::ChainCycle(_))));
+}
+
+#[test]
+fn binary_curves_match_cursive_on_both_cryptography_generations() {
+    let dir = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..3000u32).map(|i| (i * 31 % 256) as u8).collect();
+    let mut tampered = data.clone();
+    tampered[7] ^= 1;
+    let mut cases = Vec::new();
+    for (curve, key_type) in BINARY {
+        let key = binary_key(curve);
+        let secrets = vec![("u".to_owned(), Secret::File(binary_path(curve, "crt")))];
+        for hash in HashMethod::ALL {
+            let sig = b64(&sign(&key, *key_type, hash, &data));
+            for (kt, bytes) in [(key_type.name(), &data), (key_type.name(), &tampered), ("ECC_SECP384R1", &data), ("RSA-PSS", &data)] {
+                cases.push(SignatureCase { props: full_props(&sig, hash.name(), kt, "u"), secrets: secrets.clone(), data: bytes.clone() });
+            }
+        }
+    }
+    for (profile, name) in [(KeyTypeProfile::Legacy, "legacy"), (KeyTypeProfile::Current, "current")] {
+        let mut oracle = Oracle::start(name);
+        let registry = oracle.ask(&json!({"id": "r", "kind": "registry"}));
+        assert_eq!(registry["key_types"], json!(profile.registered_names()), "{name}");
+        for (id, case) in cases.iter().enumerate() {
+            run_signature_case_as(profile, &mut oracle, dir.path(), id, case);
+        }
+        // A self-signed binary-curve CA trusted for itself.
+        for (curve, _) in BINARY {
+            let certs = json!({"u": {"path": binary_path(curve, "crt")}});
+            let request = json!({"id": curve, "kind": "certificate", "certificate_uuid": "u", "trusted_uuids": ["u"], "certificates": certs, "now": "2026-11-23T12:00:00Z"});
+            let theirs = oracle.ask(&request);
+            let options = ValidationOptions { key_type_profile: profile, ..Default::default() };
+            let result = verify_certificate(|_| Ok(binary_cert(curve)), "u", &["u".to_owned()], unix_time(1_795_435_200), options).map(|_| ());
+            assert_eq!(verdict(&ours(result)), verdict(&theirs), "{name} {request}");
+        }
+    }
 }

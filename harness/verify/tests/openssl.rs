@@ -115,6 +115,31 @@ fn openssl_verifies_what_we_sign() {
 }
 
 #[test]
+fn binary_curves_agree_with_openssl_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = image(dir.path());
+    let data_path = dir.path().join("image.bin");
+    for (curve, key_type) in BINARY {
+        let cert = binary_cert(curve);
+        let key = binary_key(curve);
+        for hash in HashMethod::ALL {
+            let sig_path = dir.path().join("theirs.sig");
+            let key_path = binary_path(curve, "key");
+            let out = openssl(&["dgst", dgst_flag(hash), "-sign", key_path.to_str().unwrap(), "-out", sig_path.to_str().unwrap(), data_path.to_str().unwrap()]);
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let theirs = std::fs::read(&sig_path).unwrap();
+            verify_image(&cert, key_type.name(), hash.name(), &b64(&theirs), &data, 4096)
+                .unwrap_or_else(|e| panic!("{curve} {hash}: {e}"));
+
+            std::fs::write(&sig_path, sign(&key, *key_type, hash, &data)).unwrap();
+            let public = binary_path(curve, "pub");
+            let out = openssl(&["dgst", dgst_flag(hash), "-verify", public.to_str().unwrap(), "-signature", sig_path.to_str().unwrap(), data_path.to_str().unwrap()]);
+            assert!(String::from_utf8_lossy(&out.stdout).contains("Verified OK"), "{curve} {hash}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+}
+
+#[test]
 fn mgf1_with_another_hash_does_not_verify() {
     let dir = tempfile::tempdir().unwrap();
     let data = image(dir.path());

@@ -33,6 +33,36 @@ fn every_key_and_hash_round_trips() {
 }
 
 #[test]
+fn binary_curves_verify_under_the_legacy_profile() {
+    for (curve, key_type) in BINARY {
+        let key = binary_key(curve);
+        let cert = binary_cert(curve);
+        for hash in HashMethod::ALL {
+            let sig = b64(&sign(&key, *key_type, hash, DATA));
+            verify_image(&cert, key_type.name(), hash.name(), &sig, DATA, 11)
+                .unwrap_or_else(|e| panic!("{curve} {hash}: {e}"));
+            let mut tampered = DATA.to_vec();
+            tampered[0] ^= 0x20;
+            assert_eq!(verify_image(&cert, key_type.name(), hash.name(), &sig, &tampered, 11), Err(Error::InvalidSignature));
+            // The curve is not bound to the name, as for the prime curves.
+            verify_image(&cert, "ECC_SECP384R1", hash.name(), &sig, DATA, 11).unwrap();
+        }
+    }
+}
+
+#[test]
+fn current_profile_cannot_load_binary_curve_keys() {
+    // cryptography >= 47 fails to load the key itself, whatever the declared key type.
+    let cert = binary_cert("sect571k1");
+    let sig = b64(&sign(&binary_key("sect571k1"), KeyType::Ecc(EcCurve::Sect571k1), HashMethod::Sha384, DATA));
+    for key_type in ["ECC_SECP384R1", "RSA-PSS"] {
+        let err = verify_image_as(KeyTypeProfile::Current, &cert, key_type, "SHA-384", &sig, DATA, 64).unwrap_err();
+        assert_eq!(err.to_string(), "Curve 1.3.132.0.38 is not supported");
+        assert_eq!(err.cursive_exception(), "UnsupportedAlgorithm");
+    }
+}
+
+#[test]
 fn chunking_does_not_matter() {
     let key = signing_key("rsa-2048");
     let cert = signing_cert("rsa-2048");

@@ -42,6 +42,26 @@ pub const SIGNING: &[(&str, KeyType)] = &[
     ("ec-p521", KeyType::Ecc(sigstack_verify::EcCurve::Secp521r1)),
 ];
 
+/// The binary-curve fixtures (`fixtures/binary-curves/<curve>.*`), made with the OpenSSL CLI.
+pub const BINARY: &[(&str, KeyType)] = &[
+    ("sect409k1", KeyType::Ecc(sigstack_verify::EcCurve::Sect409k1)),
+    ("sect409r1", KeyType::Ecc(sigstack_verify::EcCurve::Sect409r1)),
+    ("sect571k1", KeyType::Ecc(sigstack_verify::EcCurve::Sect571k1)),
+    ("sect571r1", KeyType::Ecc(sigstack_verify::EcCurve::Sect571r1)),
+];
+
+pub fn binary_path(curve: &str, ext: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../fixtures/binary-curves/{curve}.{ext}.pem"))
+}
+
+pub fn binary_cert(curve: &str) -> Certificate {
+    Certificate::from_pem_or_der(&std::fs::read(binary_path(curve, "crt")).unwrap()).unwrap()
+}
+
+pub fn binary_key(curve: &str) -> SigningKey {
+    SigningKey::from_pem(&std::fs::read_to_string(binary_path(curve, "key")).unwrap()).unwrap()
+}
+
 pub fn signing_cert(name: &str) -> Certificate {
     cert(&format!("signing/{name}.crt.pem"))
 }
@@ -71,13 +91,26 @@ pub fn verify_image(
     data: &[u8],
     chunk: usize,
 ) -> Result<(), Error> {
+    verify_image_as(KeyTypeProfile::Legacy, cert, key_type, hash, signature_b64, data, chunk)
+}
+
+/// As [`verify_image`], for a cloud with the given key-type profile.
+pub fn verify_image_as(
+    profile: KeyTypeProfile,
+    cert: &Certificate,
+    key_type: &str,
+    hash: &str,
+    signature_b64: &str,
+    data: &[u8],
+    chunk: usize,
+) -> Result<(), Error> {
     let props = SignatureProperties {
         signature: Some(signature_b64.to_owned()),
         hash_method: Some(hash.to_owned()),
         key_type: Some(key_type.to_owned()),
         certificate_uuid: Some("cert-uuid".to_owned()),
     };
-    let prepared = props.prepare(KeyTypeProfile::Legacy)?;
+    let prepared = props.prepare(profile)?;
     let mut verifier = prepared.verifier(cert)?;
     for piece in data.chunks(chunk.max(1)) {
         verifier.update(piece);
