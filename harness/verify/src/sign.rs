@@ -52,24 +52,7 @@ impl SigningKey {
                     .parameters
                     .and_then(|p| p.named_curve())
                     .ok_or_else(|| Error::InvalidPrivateKey("EC key without a named curve".into()))?;
-                let secret = key.private_key;
-                match curve.to_string().as_str() {
-                    "1.2.840.10045.3.1.7" => p256::ecdsa::SigningKey::from_slice(secret)
-                        .map(SigningKey::P256)
-                        .map_err(|e| invalid(&e)),
-                    "1.3.132.0.34" => p384::ecdsa::SigningKey::from_slice(secret)
-                        .map(SigningKey::P384)
-                        .map_err(|e| invalid(&e)),
-                    "1.3.132.0.35" => p521::ecdsa::SigningKey::from_slice(secret)
-                        .map(SigningKey::P521)
-                        .map_err(|e| invalid(&e)),
-                    _ if sigstack_binary_curves::BinaryCurve::from_oid(&curve).is_some() => {
-                        sigstack_binary_curves::SigningKey::from_sec1_pem(pem)
-                            .map(SigningKey::Binary)
-                            .map_err(|e| invalid(&e))
-                    }
-                    other => Err(Error::InvalidPrivateKey(format!("unsupported curve {other}"))),
-                }
+                ec_signing_key(&curve, key.private_key)
             }
             other => Err(Error::InvalidPrivateKey(format!(
                 "unsupported PEM block '{other}' (expected PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY)"
@@ -77,7 +60,7 @@ impl SigningKey {
         }
     }
 
-    /// PKCS#8 `PrivateKeyInfo` DER: RSA, DSA, or EC on P-256/P-384/P-521.
+    /// PKCS#8 `PrivateKeyInfo` DER: RSA, DSA, or EC on P-256/P-384/P-521 and the binary curves.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, Error> {
         use pkcs8::DecodePrivateKey;
         let info = pkcs8::PrivateKeyInfoRef::try_from(der)
@@ -95,25 +78,11 @@ impl SigningKey {
                     .algorithm
                     .parameters
                     .and_then(|p| p.decode_as::<der::asn1::ObjectIdentifier>().ok())
-                    .map(|o| o.to_string())
-                    .unwrap_or_default();
-                match curve.as_str() {
-                    "1.2.840.10045.3.1.7" => p256::ecdsa::SigningKey::from_pkcs8_der(der)
-                        .map(SigningKey::P256)
-                        .map_err(|e| invalid(&e)),
-                    "1.3.132.0.34" => p384::ecdsa::SigningKey::from_pkcs8_der(der)
-                        .map(SigningKey::P384)
-                        .map_err(|e| invalid(&e)),
-                    "1.3.132.0.35" => p521::ecdsa::SigningKey::from_pkcs8_der(der)
-                        .map(SigningKey::P521)
-                        .map_err(|e| invalid(&e)),
-                    "1.3.132.0.36" | "1.3.132.0.37" | "1.3.132.0.38" | "1.3.132.0.39" => {
-                        sigstack_binary_curves::SigningKey::from_pkcs8_der(der)
-                            .map(SigningKey::Binary)
-                            .map_err(|e| invalid(&e))
-                    }
-                    other => Err(Error::InvalidPrivateKey(format!("unsupported curve {other}"))),
-                }
+                    .ok_or_else(|| Error::InvalidPrivateKey("EC key without a named curve".into()))?;
+                // The PKCS#8 private key is a SEC1 ECPrivateKey; the curve is in the wrapper.
+                let key = sec1::EcPrivateKey::try_from(info.private_key.as_bytes())
+                    .map_err(|e| invalid(&e))?;
+                ec_signing_key(&curve, key.private_key)
             }
             other => Err(Error::InvalidPrivateKey(format!("unsupported key algorithm {other}"))),
         }
@@ -186,6 +155,22 @@ impl SigningKey {
                 key.sign_prehash(digest, alg).map_err(|e| Error::Signing(e.to_string()))
             }
         }
+    }
+}
+
+/// An EC signing key from its curve and secret scalar bytes.
+fn ec_signing_key(curve: &der::asn1::ObjectIdentifier, secret: &[u8]) -> Result<SigningKey, Error> {
+    let invalid = |e: &dyn std::fmt::Display| Error::InvalidPrivateKey(e.to_string());
+    match curve.to_string().as_str() {
+        "1.2.840.10045.3.1.7" => p256::ecdsa::SigningKey::from_slice(secret).map(SigningKey::P256).map_err(|e| invalid(&e)),
+        "1.3.132.0.34" => p384::ecdsa::SigningKey::from_slice(secret).map(SigningKey::P384).map_err(|e| invalid(&e)),
+        "1.3.132.0.35" => p521::ecdsa::SigningKey::from_slice(secret).map(SigningKey::P521).map_err(|e| invalid(&e)),
+        other => match sigstack_binary_curves::BinaryCurve::from_oid(curve) {
+            Some(binary) => sigstack_binary_curves::SigningKey::from_bytes(binary, secret)
+                .map(SigningKey::Binary)
+                .map_err(|e| invalid(&e)),
+            None => Err(Error::InvalidPrivateKey(format!("unsupported curve {other}"))),
+        },
     }
 }
 

@@ -177,3 +177,34 @@ fn openssl_agrees_on_the_nova_document_chain() {
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn traditional_private_key_formats_load() {
+    // `openssl ec` writes SEC1 (`EC PRIVATE KEY`), `openssl rsa -traditional` PKCS#1.
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("ec", path("signing/ec-p384.key.pem"), vec![]),
+        ("ec", path("signing/ec-p521.key.pem"), vec![]),
+        ("ec", binary_path("sect409r1", "key"), vec![]),
+        ("rsa", path("signing/rsa-2048.key.pem"), vec!["-traditional"]),
+    ];
+    for (tool, key, extra) in cases {
+        let out_path = dir.path().join("traditional.pem");
+        let mut args = vec![tool, "-in", key.to_str().unwrap(), "-out", out_path.to_str().unwrap()];
+        args.extend(extra);
+        let out = openssl(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let pem = std::fs::read_to_string(&out_path).unwrap();
+        assert!(pem.contains(if tool == "ec" { "EC PRIVATE KEY" } else { "RSA PRIVATE KEY" }), "{pem}");
+        let traditional = sigstack_verify::SigningKey::from_pem(&pem).unwrap();
+        let pkcs8 = sigstack_verify::SigningKey::from_pem(&std::fs::read_to_string(&key).unwrap()).unwrap();
+        assert_eq!(traditional.public_key().describe(), pkcs8.public_key().describe());
+        // Same key: a signature by one verifies under the other's certificate path.
+        let data = b"same key";
+        let key_type = match tool { "rsa" => KeyType::RsaPss, _ => KeyType::Ecc(sigstack_verify::EcCurve::Secp384r1) };
+        let sig = sign(&traditional, key_type, HashMethod::Sha256, data);
+        let digest = HashMethod::Sha256.digest(data);
+        let padding = if tool == "rsa" { sigstack_verify::RsaPadding::PssAnySalt } else { sigstack_verify::RsaPadding::Pkcs1v15 };
+        pkcs8.public_key().verify_digest(sigstack_verify::SignatureHash::Sha2(HashMethod::Sha256), &digest, &sig, padding).unwrap();
+    }
+}
