@@ -5,6 +5,7 @@
 
 mod commands;
 mod input;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -30,6 +31,8 @@ enum Command {
         #[command(subcommand)]
         command: CertificateCommand,
     },
+    /// Run the simulated cloud (Keystone, Barbican, Glance) until SIGINT/SIGTERM.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Subcommand)]
@@ -46,6 +49,8 @@ pub enum Outcome {
     Failed(String),
     /// The command could not run as asked (unreadable input, bad value); exit 2.
     Usage(String),
+    /// Something else went wrong (message on stderr); exit 1.
+    Error(String),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +61,7 @@ fn main() -> ExitCode {
         Command::Certificate { command: CertificateCommand::Validate(args) } => {
             commands::validate_certificate(args)
         }
+        Command::Serve(args) => serve::serve(args),
     };
     match outcome {
         Outcome::Success => ExitCode::SUCCESS,
@@ -66,6 +72,10 @@ fn main() -> ExitCode {
         Outcome::Usage(message) => {
             eprintln!("error: {message}");
             ExitCode::from(2)
+        }
+        Outcome::Error(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(1)
         }
     }
 }

@@ -192,6 +192,12 @@ pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
     let key_manager = Arc::new(KeyManager::open(store.clone())?);
     let images = Arc::new(ImageService::open(store.clone(), data_dir.join("images"), config.key_type_profile)?);
     let control = Arc::new(Control::new(store.clone()));
+    // What `POST /_sim/reset` restores: Keystone's seed, then every Barbican and Glance row and
+    // Glance's image files (the generic wipe: those services keep all state there).
+    control.register(Arc::new(control::KeystoneSeed::new(store.clone(), config.seed.clone())));
+    control.register(Arc::new(control::SqlitePrefix::new(store.clone(), "barbican_")));
+    control.register(Arc::new(control::SqlitePrefix::new(store.clone(), "glance_")));
+    control.register(Arc::new(control::DataDir::new("glance", data_dir.join("images"))));
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let with_control = |service: &'static str, router: Router| {

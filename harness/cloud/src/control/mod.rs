@@ -1,26 +1,190 @@
-//! `/_sim/`: the simulator's control API (reset, resources, fault injection). Real deployments
-//! do not have it; conformance scenarios that need it are tagged `@simulated`.
+//! `/_sim/`: the simulator's control API, on every service listener. Real deployments do not
+//! have it; conformance scenarios that need it are tagged `@simulated`.
+//!
+//! - `POST /_sim/reset`: back to the freshly seeded cloud (every [`Resettable`] registered).
+//! - `GET /_sim/resources[?service=S]`: every SQLite row and data file, by service.
+//! - `POST|GET|DELETE /_sim/faults`, `DELETE /_sim/faults/{id}`: fault injection, applied by a
+//!   middleware in front of the service's handlers (never to `/_sim/` itself).
 
-use std::sync::Arc;
+mod faults;
+mod reset;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use axum::Router;
-use axum::routing::get;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde_json::{Value, json};
+
+pub use faults::{Action, Call, FailSpec, Fault, FaultSpec, Matcher};
+pub use reset::{DataDir, KeystoneSeed, Resettable, SqlitePrefix};
 
 use crate::store::Store;
 
-/// Shared control state: injected faults and what `reset` clears.
+/// Shared control state: injected faults and what `reset` restores.
 pub struct Control {
-    _store: Arc<Store>,
+    store: Arc<Store>,
+    resettables: RwLock<Vec<Arc<dyn Resettable>>>,
+    faults: Mutex<faults::Faults>,
+    services: RwLock<BTreeSet<&'static str>>,
+    /// One reset at a time: two interleaved resets could re-seed twice.
+    resetting: tokio::sync::Mutex<()>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Control {
     pub fn new(store: Arc<Store>) -> Control {
-        Control { _store: store }
+        Control {
+            store,
+            resettables: RwLock::new(Vec::new()),
+            faults: Mutex::new(faults::Faults::default()),
+            services: RwLock::new(BTreeSet::new()),
+            resetting: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Adds state for `reset` to restore; resets run in registration order.
+    pub fn register(&self, resettable: Arc<dyn Resettable>) {
+        self.resettables.write().unwrap_or_else(|p| p.into_inner()).push(resettable);
+    }
+
+    /// The services `wrap` has been called for.
+    pub fn services(&self) -> Vec<&'static str> {
+        self.services.read().unwrap_or_else(|p| p.into_inner()).iter().copied().collect()
+    }
+
+    /// Clears every fault, then restores every registered piece of state.
+    pub async fn reset(self: &Arc<Self>) -> Result<Value, String> {
+        let _one = self.resetting.lock().await;
+        let faults_cleared = lock(&self.faults).clear();
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let resettables = this.resettables.read().unwrap_or_else(|p| p.into_inner()).clone();
+            let mut report = serde_json::Map::new();
+            for r in resettables {
+                let summary = r.reset().map_err(|e| format!("reset {}: {e}", r.name()))?;
+                report.insert(r.name(), summary);
+            }
+            Ok(json!({"reset": report, "faults_cleared": faults_cleared}))
+        })
+        .await
+        .map_err(|e| format!("reset task: {e}"))?
+    }
+
+    /// Rows of every table and the registered data files, by service.
+    pub fn resources(&self, service: Option<&str>) -> Result<Value, String> {
+        let mut services = reset::sqlite_resources(&self.store).map_err(|e| e.to_string())?;
+        for name in self.services() {
+            services.entry(name).or_insert_with(|| json!({"tables": {}}));
+        }
+        for r in self.resettables.read().unwrap_or_else(|p| p.into_inner()).iter() {
+            if let Some((name, files)) = r.resources() {
+                let entry = services.entry(name).or_insert_with(|| json!({"tables": {}}));
+                entry["files"] = files;
+            }
+        }
+        match service {
+            None => Ok(json!({"services": services})),
+            Some(s) => match services.remove(s) {
+                Some(v) => Ok(json!({"services": {s: v}})),
+                None => Err(format!("unknown service '{s}'")),
+            },
+        }
+    }
+
+    /// Installs a fault; the error is the 400 message.
+    pub fn add_fault(&self, spec: FaultSpec) -> Result<Value, String> {
+        let services = self.services();
+        let fault = Fault::new(spec, &services)?;
+        Ok(lock(&self.faults).add(fault))
+    }
+
+    pub fn faults(&self) -> Vec<Value> {
+        lock(&self.faults).views()
+    }
+
+    pub fn remove_fault(&self, id: &str) -> bool {
+        lock(&self.faults).remove(id)
+    }
+
+    pub fn clear_faults(&self) -> usize {
+        lock(&self.faults).clear()
+    }
+
+    /// The action for a call, counting the hit (what the middleware asks).
+    pub fn take_fault(&self, call: &Call<'_>) -> Option<Action> {
+        lock(&self.faults).take(call)
     }
 }
 
-/// A service router with `/_sim/` merged in and faults applied to its operations.
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(json!({"error": message.into()}))).into_response()
+}
+
+async fn reset_handler(State(control): State<Arc<Control>>) -> Response {
+    match control.reset().await {
+        Ok(report) => axum::Json(report).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+async fn resources_handler(State(control): State<Arc<Control>>, Query(query): Query<HashMap<String, String>>) -> Response {
+    let service = query.get("service").cloned();
+    let result = tokio::task::spawn_blocking(move || control.resources(service.as_deref())).await;
+    match result {
+        Ok(Ok(v)) => axum::Json(v).into_response(),
+        Ok(Err(e)) if e.starts_with("unknown service") => error(StatusCode::NOT_FOUND, e),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn create_fault(State(control): State<Arc<Control>>, body: Bytes) -> Response {
+    let spec: FaultSpec = match serde_json::from_slice(&body) {
+        Ok(spec) => spec,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid fault: {e}")),
+    };
+    match control.add_fault(spec) {
+        Ok(view) => (StatusCode::CREATED, axum::Json(view)).into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, format!("invalid fault: {e}")),
+    }
+}
+
+async fn list_faults(State(control): State<Arc<Control>>) -> Response {
+    axum::Json(json!({"faults": control.faults()})).into_response()
+}
+
+async fn delete_fault(State(control): State<Arc<Control>>, Path(id): Path<String>) -> Response {
+    if control.remove_fault(&id) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, format!("no fault '{id}'"))
+    }
+}
+
+async fn delete_faults(State(control): State<Arc<Control>>) -> Response {
+    control.clear_faults();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// A service router with faults applied to its operations and `/_sim/` merged in (after the
+/// fault layer, so the control endpoints are never faulted).
 pub fn wrap(service: &'static str, router: Router, control: Arc<Control>) -> Router {
-    let _ = control;
-    router.merge(Router::new().route("/_sim/service", get(move || async move { service })))
+    control.services.write().unwrap_or_else(|p| p.into_inner()).insert(service);
+    let sim = Router::new()
+        .route("/_sim/service", get(move || async move { service }))
+        .route("/_sim/reset", post(reset_handler))
+        .route("/_sim/resources", get(resources_handler))
+        .route("/_sim/faults", get(list_faults).post(create_fault).delete(delete_faults))
+        .route("/_sim/faults/{id}", delete(delete_fault))
+        .with_state(control.clone());
+    router.layer(from_fn_with_state((control, service), faults::middleware)).merge(sim)
 }

@@ -1,25 +1,22 @@
-//! Simulated Glance v2 (image service), verifying signatures on upload through Barbican.
+//! Simulated Glance v2 (image service), verifying signatures on upload and import through
+//! Barbican, as openstack-behaviour.md section A describes.
+//!
+//! - `model`: images in SQLite, statuses and transitions, visibility and ownership, create;
+//! - `schema`: the image schema, its value checks and documents; `patch`: JSON-patch updates;
+//! - `data`: image files and the one-pass ingest (file + MD5 + SHA-512 + verifier);
+//!   `format`: the disk-format inspector; `signature`: cursive's `get_verifier` over Barbican;
+//! - `http`, `http_data`: axum handlers; `webob`: every error body, negotiated on `Accept`.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+mod data;
+mod format;
+mod http;
+mod http_data;
+mod model;
+mod patch;
+mod schema;
+mod signature;
+mod webob;
 
-use axum::Router;
-
-use crate::keystone::Identity;
-use crate::store::{Store, StoreError};
-
-/// Glance's state and rules; image data lives in files under `data_dir`.
-pub struct ImageService {
-    _store: Arc<Store>,
-    _data_dir: PathBuf,
-}
-
-impl ImageService {
-    pub fn open(store: Arc<Store>, data_dir: PathBuf, _profile: sigstack_verify::KeyTypeProfile) -> Result<ImageService, StoreError> {
-        Ok(ImageService { _store: store, _data_dir: data_dir })
-    }
-}
-
-pub fn router(_identity: Arc<Identity>, _model: Arc<ImageService>, _public_url: String) -> Router {
-    Router::new()
-}
+pub use http::{GlanceState, router};
+pub use model::{HASH_ALGO, IMPORT_METHODS, Image, ImageService, KEY_MANAGER_TIMEOUT, Status};
+pub use webob::Fault;

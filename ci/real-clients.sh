@@ -1,0 +1,436 @@
+#!/usr/bin/env bash
+# The real OpenStack command line against `sigstack serve`: python-openstackclient and
+# python-barbicanclient (pinned in ci/real-clients-requirements.txt) run the commands of the
+# Nova "Image Signature Certificate Validation" document and the MOS Glance signature page
+# verbatim, and every answer is checked. Self-contained: `bash ci/real-clients.sh` from the
+# repository root. Needs python3 (venv), openssl, flock and script (util-linux), cargo; PyPI on
+# first run. The last line is `real clients: N passed, M failed`; exit 1 if M > 0.
+#
+# Environment: REAL_CLIENTS_PYTHON (base interpreter, default python3),
+# REAL_CLIENTS_KEEP=1 (keep the work directory even when everything passed).
+set -euo pipefail
+
+LAYOUT_VERSION=1
+script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$script_dir/.." && pwd)"
+req="$script_dir/real-clients-requirements.txt"
+base="$repo/target/real-clients"
+venv="$base/venv"
+base_python="${REAL_CLIENTS_PYTHON:-python3}"
+log() { echo "real-clients: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+for tool in "$base_python" openssl flock script base64 cargo; do
+  command -v "$tool" >/dev/null 2>&1 || die "missing required tool '$tool'"
+done
+
+# --- The client virtualenv: rebuilt only when the pins, the interpreter or this layout change.
+mkdir -p "$base"
+py_version="$("$base_python" -c 'import sys; print(sys.version.split()[0])')"
+want_hash="$( { echo "layout=$LAYOUT_VERSION"; echo "python=$py_version"; cat "$req"; } | sha256sum | cut -d' ' -f1)"
+(
+  exec 9>"$base/.venv.lock"
+  flock -n 9 || { log "waiting for another run building the venv"; flock 9; }
+  marker="$venv/.sigstack-requirements.sha256"
+  if [ -x "$venv/bin/openstack" ] && [ -f "$marker" ] && [ "$(cat "$marker")" = "$want_hash" ]; then
+    exit 0
+  fi
+  rm -rf "$venv"
+  log "creating $venv ($base_python $py_version) from ${req#"$repo"/}"
+  "$base_python" -m venv "$venv" >&2
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$req" >&2
+  "$venv/bin/python" -m pip check >&2
+  echo "$want_hash" > "$marker"
+) || die "could not build the client virtualenv"
+
+# --- The simulated cloud.
+log "building sigstack"
+(cd "$repo" && cargo build -q -p sigstack-cli) || die "cargo build -p sigstack-cli failed"
+sigstack="${CARGO_TARGET_DIR:-$repo/target}/debug/sigstack"
+[ -x "$sigstack" ] || die "no binary at $sigstack"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/sigstack-real-clients.XXXXXX")"
+server_pid=""
+pass=0
+fail=0
+failed_steps=()
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  if [ "$fail" -eq 0 ] && [ "${REAL_CLIENTS_KEEP:-0}" != 1 ]; then
+    rm -rf "$work"
+  else
+    log "work directory kept: $work (server log: $work/serve.err, step logs: $work/logs/)"
+  fi
+}
+trap cleanup EXIT
+
+"$sigstack" serve --data-dir "$work/data" > "$work/serve.out" 2> "$work/serve.err" &
+server_pid=$!
+for _ in $(seq 1 300); do
+  grep -qx ready "$work/serve.out" 2>/dev/null && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve.err" >&2; die "sigstack serve exited before 'ready'"; }
+  sleep 0.1
+done
+grep -qx ready "$work/serve.out" || die "sigstack serve not ready after 30 s"
+clouds_yaml="$(sed -n 's/^clouds-yaml: //p' "$work/serve.out")"
+log "cloud up: $(sed -n 's/^identity: //p' "$work/serve.out") ($clouds_yaml)"
+
+# Only the written clouds.yaml configures the clients.
+while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(OS_[A-Za-z0-9_]*\)=.*/\1/p')
+export OS_CLIENT_CONFIG_FILE="$clouds_yaml"
+export PATH="$venv/bin:$PATH"
+# A hung server must fail the step, not the CI job's clock.
+openstack() { timeout 180 "$venv/bin/openstack" "$@"; }
+
+mkdir -p "$work/pki" "$work/logs"
+cd "$work/pki"
+
+# --- Steps. Each runs in this shell (later steps use earlier results), its output in
+# logs/NN.log. A step fails if it returns non-zero or reports any mismatch (errexit does not
+# apply inside a tested function, hence the flag); later steps still run.
+step_no=0
+step_failed=0
+step() {
+  local name=$1; shift
+  step_no=$((step_no + 1))
+  local out="$work/logs/$(printf %02d "$step_no").log" rc=0
+  step_failed=0
+  "$@" > "$out" 2>&1 || rc=$?
+  if [ "$rc" -eq 0 ] && [ "$step_failed" -eq 0 ]; then
+    pass=$((pass + 1)); echo "ok   $step_no $name"
+  else
+    fail=$((fail + 1)); failed_steps+=("$name"); echo "FAIL $step_no $name"
+    grep -h MISMATCH "$out" | sed 's/^/       /'
+    grep -v MISMATCH "$out" | tail -n 15 | cut -c1-300 | sed "s/^/       /"
+  fi
+}
+mismatch() { echo "MISMATCH: $*"; step_failed=1; return 1; }
+has() { grep -qF -- "$2" <<< "$1" || mismatch "expected output to contain: $2"; }
+lacks() { ! grep -qF -- "$2" <<< "$1" || mismatch "expected output not to contain: $2"; }
+# The value column of `| Field | Value |` in an OSC table.
+field() { sed -n "s/^| $2 *| \(.*[^ ]\) *|\$/\1/p" <<< "$1" | head -n 1; }
+
+# The Nova document's 4-certificate chain, built exactly as it does (plus -batch: no prompts).
+build_chain() {
+  touch index.txt
+  echo '01' > serial.txt
+  cat > ca.conf <<'EOF'
+[ req ]
+prompt = no
+distinguished_name = dn-param
+x509_extensions = ca_cert_extensions
+
+[ ca ]
+default_ca = ca_default
+
+[ dn-param ]
+C = US
+CN = Root CA
+
+[ ca_cert_extensions ]
+keyUsage = keyCertSign, digitalSignature
+basicConstraints = CA:TRUE, pathlen:2
+
+[ ca_default ]
+new_certs_dir = . # Location for new certs after signing
+database = ./index.txt # Database index file
+serial = ./serial.txt # The current serial number
+
+default_days = 1000
+default_md = sha256
+
+policy = signing_policy
+email_in_dn = no
+
+[ intermediate_cert_extensions ]
+keyUsage = keyCertSign, digitalSignature
+basicConstraints = CA:TRUE, pathlen:1
+
+[client_cert_extensions]
+keyUsage = keyCertSign, digitalSignature
+basicConstraints = CA:FALSE
+
+[ signing_policy ]
+countryName = optional
+stateOrProvinceName = optional
+localityName = optional
+organizationName = optional
+organizationalUnitName = optional
+commonName = supplied
+emailAddress = optional
+EOF
+  openssl req \
+    -x509 \
+    -nodes \
+    -newkey rsa:1024 \
+    -config ca.conf \
+    -keyout key_ca.pem \
+    -out cert_ca.pem
+  openssl req \
+    -nodes \
+    -newkey rsa:2048 \
+    -subj '/CN=First Intermediate Certificate' \
+    -keyout key_intermediate_a.pem \
+    -out cert_intermediate_a.csr
+  openssl ca -batch \
+    -config ca.conf \
+    -extensions intermediate_cert_extensions \
+    -cert cert_ca.pem \
+    -keyfile key_ca.pem \
+    -out cert_intermediate_a.pem \
+    -infiles cert_intermediate_a.csr
+  openssl req \
+    -nodes \
+    -newkey rsa:2048 \
+    -subj '/CN=Second Intermediate Certificate' \
+    -keyout key_intermediate_b.pem \
+    -out cert_intermediate_b.csr
+  openssl ca -batch \
+    -config ca.conf \
+    -extensions intermediate_cert_extensions \
+    -cert cert_intermediate_a.pem \
+    -keyfile key_intermediate_a.pem \
+    -out cert_intermediate_b.pem \
+    -infiles cert_intermediate_b.csr
+  openssl req \
+    -nodes \
+    -newkey rsa:2048 \
+    -subj '/CN=Client Certificate' \
+    -keyout key_client.pem \
+    -out cert_client.csr
+  openssl ca -batch \
+    -config ca.conf \
+    -extensions client_cert_extensions \
+    -cert cert_intermediate_b.pem \
+    -keyfile key_intermediate_b.pem \
+    -out cert_client.pem \
+    -infiles cert_client.csr
+  cat cert_intermediate_a.pem cert_intermediate_b.pem > untrusted.pem
+  openssl verify -CAfile cert_ca.pem -untrusted untrusted.pem cert_client.pem
+}
+
+# The document's 2018-06-29 expiration is in the past; Barbican refuses past expirations
+# ("'expiration' is before current time"), so a date a year ahead stands in for it.
+expiration="$(date -u -d '+1 year' +%Y-%m-%d)"
+
+creator_list_before_grant() {
+  local out
+  out="$(OS_CLOUD=sigstack-admin openstack role assignment list --role creator --names)" || return 1
+  echo "$out"
+  lacks "$out" "demo@Default"
+}
+
+demo_without_creator_is_refused() {
+  local out rc=0
+  out="$(OS_CLOUD=sigstack-demo openstack secret store \
+    --name CA \
+    --algorithm RSA \
+    --expiration "$expiration" \
+    --secret-type certificate \
+    --payload-content-type "application/octet-stream" \
+    --payload-content-encoding base64 \
+    --payload "$(base64 -w0 cert_ca.pem)" 2>&1)" || rc=$?
+  echo "$out"
+  [ "$rc" -ne 0 ] || mismatch "secret store without the creator role succeeded"
+  has "$out" "4xx Client error" && has "$out" "Secret creation attempt not allowed - please review your user/project privileges"
+}
+
+role_add() {
+  local out
+  out="$(OS_CLOUD=sigstack-admin openstack role add --user demo --project demo creator 2>&1)" || { echo "$out"; return 1; }
+  echo "$out"
+  [ -z "$out" ] || mismatch "the document says 'This command provides no output'"
+}
+
+creator_list_after_grant() {
+  local out
+  out="$(OS_CLOUD=sigstack-admin openstack role assignment list --role creator --names)" || return 1
+  echo "$out"
+  grep -Eq '^\| creator +\| demo@Default +\| +\| demo@Default +\|' <<< "$out" || mismatch "no 'creator | demo@Default | | demo@Default' row"
+}
+
+# secret store NAME FILE VAR: stores as demo, the document's command; the uuid goes in VAR.
+secret_store() {
+  local name=$1 file=$2 var=$3 out href
+  out="$(OS_CLOUD=sigstack-demo openstack secret store \
+    --name "$name" \
+    --algorithm RSA \
+    --expiration "$expiration" \
+    --secret-type certificate \
+    --payload-content-type "application/octet-stream" \
+    --payload-content-encoding base64 \
+    --payload "$(base64 -w0 "$file")")" || return 1
+  echo "$out"
+  href="$(field "$out" "Secret href")"
+  [[ "$href" =~ /v1/secrets/[0-9a-f-]{36}$ ]] || mismatch "Secret href '$href' is not .../v1/secrets/<uuid>"
+  [ "$(field "$out" Name)" = "$name" ] || mismatch "Name is not $name"
+  [ "$(field "$out" "Secret type")" = certificate ] || mismatch "Secret type is not certificate"
+  printf -v "$var" '%s' "${href##*/}"
+}
+
+store_all_four() {
+  secret_store CA cert_ca.pem cert_ca_uuid &&
+  secret_store IntermediateA cert_intermediate_a.pem cert_intermediate_a_uuid &&
+  secret_store IntermediateB cert_intermediate_b.pem cert_intermediate_b_uuid &&
+  secret_store Client cert_client.pem cert_client_uuid
+}
+
+payload_round_trip() {
+  OS_CLOUD=sigstack-demo openstack secret get "$key_manager/v1/secrets/$cert_client_uuid" \
+    --payload_content_type application/octet-stream --file got_client.pem || return 1
+  cmp got_client.pem cert_client.pem || mismatch "the payload differs from cert_client.pem"
+}
+
+# The image: a small valid qcow2 (empty 1 MiB disk), so `--disk-format qcow2` is true of the
+# data and a Glance that inspects formats accepts it. (The document downloads a CirrOS source
+# tarball; there is no network here.)
+make_image() {
+  "$venv/bin/python" - <<'EOF'
+import struct
+header = struct.pack(">4sIQIIQIIQQIIQQQQII", b"QFI\xfb", 3, 0, 0, 16, 1 << 20, 0, 1, 0x30000,
+                     0x10000, 1, 0, 0, 0, 0, 0, 4, 104)
+image = bytearray(0x30000 + 8)
+image[:len(header)] = header
+image[0x10000:0x10008] = struct.pack(">Q", 0x20000)        # refcount table -> block
+image[0x20000:0x20008] = struct.pack(">4H", 1, 1, 1, 1)    # header, table, block, L1
+open("cirros.qcow2", "wb").write(bytes(image))
+EOF
+  cp cirros.qcow2 tampered.qcow2
+  printf 'X' | dd of=tampered.qcow2 bs=1 seek=4096 conv=notrunc 2>/dev/null
+  ! cmp -s cirros.qcow2 tampered.qcow2 || mismatch "tampering changed nothing"
+}
+
+sign_image() {
+  openssl dgst \
+    -sha256 \
+    -sign key_client.pem \
+    -sigopt rsa_padding_mode:pss \
+    -out cirros.self_signed.signature \
+    cirros.qcow2 || return 1
+  base64_signature=$(base64 -w 0 cirros.self_signed.signature)
+  [ -n "$base64_signature" ]
+}
+
+# `--public` of the document is left out: publicizing needs Glance's admin role, and demo
+# uploads (Glance fetches the certificate with the uploader's token; it is demo's secret).
+image_create_signed() {
+  local out
+  out="$(OS_CLOUD=sigstack-demo openstack image create \
+    --container-format bare \
+    --disk-format qcow2 \
+    --property img_signature="$base64_signature" \
+    --property img_signature_certificate_uuid="$cert_client_uuid" \
+    --property img_signature_hash_method='SHA-256' \
+    --property img_signature_key_type='RSA-PSS' \
+    --file cirros.qcow2 \
+    cirros_client_signedImage 2>&1)" || { echo "$out"; return 1; }
+  echo "$out"
+  [ "$(field "$out" status)" = active ] || mismatch "status is not active"
+}
+
+image_show() {
+  local out
+  out="$(OS_CLOUD=sigstack-demo openstack image show -f json cirros_client_signedImage)" || return 1
+  echo "$out"
+  IMG_JSON="$out" SIG="$base64_signature" CERT="$cert_client_uuid" MD5="$(md5sum < cirros.qcow2 | cut -d' ' -f1)" \
+    SIZE="$(stat -c %s cirros.qcow2)" "$venv/bin/python" - <<'EOF'
+import json, os, sys
+image = json.loads(os.environ["IMG_JSON"])
+props = image.get("properties") or {}
+want = {"status": "active", "checksum": os.environ["MD5"], "size": int(os.environ["SIZE"]),
+        "disk_format": "qcow2", "container_format": "bare"}
+want_props = {"img_signature": os.environ["SIG"], "img_signature_certificate_uuid": os.environ["CERT"],
+              "img_signature_hash_method": "SHA-256", "img_signature_key_type": "RSA-PSS",
+              "os_hash_algo": "sha512"}
+bad = [f"{k}: {image.get(k)!r} != {v!r}" for k, v in want.items() if image.get(k) != v]
+bad += [f"properties.{k}: {props.get(k)!r} != {v!r}" for k, v in want_props.items() if props.get(k) != v]
+if bad:
+    sys.exit("MISMATCH: " + "; ".join(bad))
+EOF
+}
+
+image_save() {
+  OS_CLOUD=sigstack-demo openstack image save --file downloaded.qcow2 cirros_client_signedImage || return 1
+  cmp downloaded.qcow2 cirros.qcow2 || mismatch "the downloaded image differs"
+}
+
+# NAME must not exist: openstacksdk deletes an image whose upload failed.
+image_gone() {
+  local out
+  out="$(OS_CLOUD=sigstack-demo openstack image list -f value -c Name)" || return 1
+  ! grep -qx -- "$1" <<< "$out" || mismatch "image $1 still exists after its failed upload"
+}
+
+# The CLI shows only "Bad Request": openstacksdk sends the upload with an empty Accept, so
+# Glance answers webob text/plain, whose explanation the SDK does not print; --debug logs it.
+image_create_tampered() {
+  local out rc=0
+  out="$(OS_CLOUD=sigstack-demo openstack --debug image create \
+    --container-format bare \
+    --disk-format qcow2 \
+    --property img_signature="$base64_signature" \
+    --property img_signature_certificate_uuid="$cert_client_uuid" \
+    --property img_signature_hash_method='SHA-256' \
+    --property img_signature_key_type='RSA-PSS' \
+    --file tampered.qcow2 \
+    cirros_tampered 2>&1)" || rc=$?
+  echo "$out"
+  [ "$rc" -ne 0 ] || mismatch "the tampered upload succeeded"
+  grep -Eq 'BadRequestException: 400: Client Error for url: http://[^ ]+/v2/images/[0-9a-f-]+/file, Bad Request' <<< "$out" ||
+    mismatch "no 'BadRequestException: 400: Client Error for url: .../v2/images/<id>/file, Bad Request'"
+  grep -Eq 'Signature verification failed for image [0-9a-f-]+: Signature verification failed' <<< "$out" ||
+    mismatch "no 'Signature verification failed for image <id>: Signature verification failed'"
+  image_gone cirros_tampered
+}
+
+# OSC 10.5 signs with --sign-key-path but sends img_signature as the Python bytes literal
+# "b'...'" (docs: real-services.md); real Glance answers 400 "Signature verification failed".
+# It reads the key password from a terminal, so it runs under script(1), fed newlines.
+sign_key_path_bytes_bug() {
+  local out rc=0
+  out="$( (for _ in $(seq 1 60); do sleep 1; printf '\n'; done) |
+    OS_CLOUD=sigstack-demo script -qec "timeout 180 openstack --debug image create --sign-key-path key_client.pem --sign-cert-id $cert_client_uuid --file cirros.qcow2 cirros_signed_by_osc" /dev/null 2>&1)" || rc=$?
+  echo "$out"
+  [ "$rc" -ne 0 ] || mismatch "the --sign-key-path upload succeeded (was the OSC bytes bug fixed?)"
+  grep -Eq "\"img_signature\": ?\"b'" <<< "$out" || mismatch "img_signature was not sent as a bytes literal \"b'...'\""
+  grep -Eq 'Signature verification failed for image [0-9a-f-]+: Signature verification failed' <<< "$out" ||
+    mismatch "no 'Signature verification failed for image <id>: Signature verification failed'"
+  image_gone cirros_signed_by_osc
+}
+
+key_manager="$(sed -n 's/^key-manager: //p' "$work/serve.out")"
+cert_ca_uuid="" cert_intermediate_a_uuid="" cert_intermediate_b_uuid="" cert_client_uuid=""
+base64_signature=""
+
+step "openssl: the document's 4-certificate chain" build_chain
+step "admin: role assignment list --role creator --names (demo absent)" creator_list_before_grant
+step "demo without creator: secret store -> 4xx 'Secret creation attempt not allowed'" demo_without_creator_is_refused
+step "admin: role add --user demo --project demo creator" role_add
+step "admin: role assignment list --role creator --names (demo listed)" creator_list_after_grant
+step "demo: secret store CA, IntermediateA, IntermediateB, Client" store_all_four
+step "demo: secret get --file (payload identical)" payload_round_trip
+step "image file and a tampered copy" make_image
+step "openssl dgst -sha256 -sign key_client.pem -sigopt rsa_padding_mode:pss" sign_image
+step "demo: image create with the four img_signature properties -> active" image_create_signed
+step "demo: image show (status, checksum, properties)" image_show
+step "demo: image save (identical bytes)" image_save
+step "demo: tampered image create -> 'Signature verification failed', image deleted" image_create_tampered
+step "demo: image create --sign-key-path (OSC 10.5 bytes literal) -> rejected, deleted" sign_key_path_bytes_bug
+
+serve_exit() {
+  kill -TERM "$server_pid" || return 1
+  local rc=0
+  wait "$server_pid" || rc=$?
+  server_pid=""
+  [ "$rc" -eq 0 ] || mismatch "sigstack serve exited $rc on SIGTERM"
+}
+step "sigstack serve: SIGTERM -> exit 0" serve_exit
+
+echo "real clients: $pass passed, $fail failed"
+if [ "$fail" -ne 0 ]; then
+  printf 'real clients: failed: %s\n' "${failed_steps[@]}" >&2
+  exit 1
+fi

@@ -1,0 +1,187 @@
+//! `sigstack serve`: the simulated cloud as a long-running process for real OpenStack clients
+//! (python-openstackclient, the SDKs) and manual exploration. It writes a `clouds.yaml` and
+//! openrc files, prints `key: value` lines naming them and the endpoints, then `ready`, and
+//! runs until SIGINT or SIGTERM. State lives in the data directory's SQLite database, so a
+//! restart on the same directory (even after SIGKILL) keeps everything acknowledged.
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use sigstack_client::Credentials;
+use sigstack_cloud::{CloudConfig, CloudError, CloudHandle};
+
+use crate::Outcome;
+
+/// The clouds `serve` writes: name in clouds.yaml, seeded user.
+const CLOUDS: [(&str, &str); 2] = [("sigstack-admin", "admin"), ("sigstack-demo", "demo")];
+
+/// How long in-flight requests get to finish after a stop signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Where the state database and image files live (created if missing). Default: a new
+    /// temporary directory, kept after exit and printed.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Where to write clouds.yaml (default `<data-dir>/clouds.yaml`); the openrc files go
+    /// beside it.
+    #[arg(long)]
+    clouds_yaml: Option<PathBuf>,
+    /// Listen address. Loopback by default; anything else exposes the simulator (it has no
+    /// real security) to the network.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Keystone on N, Barbican on N+1, Glance on N+2. Default: free ports chosen by the OS.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=65533))]
+    port_base: Option<u16>,
+}
+
+pub fn serve(args: ServeArgs) -> Outcome {
+    let data_dir = match &args.data_dir {
+        Some(dir) => match std::fs::create_dir_all(dir) {
+            Ok(()) => dir.clone(),
+            Err(e) => return Outcome::Usage(format!("cannot create data directory {}: {e}", dir.display())),
+        },
+        None => match tempfile::Builder::new().prefix("sigstack-serve-").tempdir() {
+            Ok(dir) => dir.keep(),
+            Err(e) => return Outcome::Error(format!("cannot create a temporary data directory: {e}")),
+        },
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return Outcome::Error(format!("cannot start the async runtime: {e}")),
+    };
+    let outcome = runtime.block_on(run(args, data_dir));
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    outcome
+}
+
+async fn run(args: ServeArgs, data_dir: PathBuf) -> Outcome {
+    let config = CloudConfig { host: args.host, port_base: args.port_base, data_dir: Some(data_dir.clone()), ..CloudConfig::default() };
+    let cloud = match sigstack_cloud::start(config).await {
+        Ok(cloud) => cloud,
+        Err(e @ CloudError::Bind { .. }) => return Outcome::Usage(e.to_string()),
+        Err(e @ CloudError::DataDir(..)) => return Outcome::Usage(e.to_string()),
+        Err(e) => return Outcome::Error(e.to_string()),
+    };
+    let clouds_yaml = args.clouds_yaml.unwrap_or_else(|| data_dir.join("clouds.yaml"));
+    let openrcs = match write_client_config(&cloud, &clouds_yaml) {
+        Ok(files) => files,
+        Err(e) => return Outcome::Usage(e),
+    };
+    // Listen for the stop signals before announcing `ready`, so a signal sent right after it
+    // is not lost.
+    use tokio::signal::unix::{SignalKind, signal};
+    let (mut terminate, mut interrupt) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(t), Ok(i)) => (t, i),
+        (Err(e), _) | (_, Err(e)) => return Outcome::Error(format!("cannot handle SIGTERM/SIGINT: {e}")),
+    };
+
+    let mut lines = vec![
+        format!("data-dir: {}", data_dir.display()),
+        format!("clouds-yaml: {}", clouds_yaml.display()),
+    ];
+    lines.extend(openrcs.iter().map(|p| format!("openrc: {}", p.display())));
+    lines.push(format!("identity: {}", cloud.endpoints.identity));
+    lines.push(format!("key-manager: {}", cloud.endpoints.key_manager));
+    lines.push(format!("image: {}", cloud.endpoints.image));
+    lines.push(format!("clouds: {}", CLOUDS.map(|(name, _)| name).join(" ")));
+    lines.push("ready".into());
+    // A closed stdout (the parent stopped reading) must not take the cloud down.
+    let mut out = std::io::stdout().lock();
+    for line in &lines {
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = out.flush();
+    drop(out);
+    if args.data_dir.is_none() {
+        eprintln!("sigstack serve: using the new data directory {} (kept after exit)", data_dir.display());
+    }
+
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+    eprintln!("sigstack serve: stopping");
+    if tokio::time::timeout(SHUTDOWN_GRACE, cloud.shutdown()).await.is_err() {
+        eprintln!("sigstack serve: requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");
+    }
+    Outcome::Success
+}
+
+/// YAML double-quoted scalar (JSON string syntax is a subset).
+fn yaml(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// POSIX shell single-quoted word.
+fn sh(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn credentials(cloud: &CloudHandle, user: &str) -> Result<Credentials, String> {
+    cloud.credentials(user).ok_or_else(|| format!("the seed has no user '{user}'"))
+}
+
+/// os-client-config's clouds.yaml for every cloud in [`CLOUDS`].
+fn clouds_yaml(cloud: &CloudHandle) -> Result<String, String> {
+    let mut text = String::from("# Written by `sigstack serve`: the simulated cloud, for openstack CLI / SDK clients.\n# Use: export OS_CLIENT_CONFIG_FILE=<this file> OS_CLOUD=sigstack-admin (or sigstack-demo)\nclouds:\n");
+    for (name, user) in CLOUDS {
+        let c = credentials(cloud, user)?;
+        let project = c.project_name.clone().unwrap_or_default();
+        text.push_str(&format!(
+            "  {name}:\n    auth:\n      auth_url: {}\n      username: {}\n      password: {}\n      project_name: {}\n      user_domain_name: {}\n      project_domain_name: {}\n    region_name: {}\n    interface: {}\n    identity_api_version: 3\n",
+            yaml(&c.auth_url),
+            yaml(&c.username),
+            yaml(&c.password),
+            yaml(&project),
+            yaml(&c.user_domain_name),
+            yaml(&c.project_domain_name),
+            yaml(c.region_name.as_deref().unwrap_or("RegionOne")),
+            yaml(&c.interface),
+        ));
+    }
+    Ok(text)
+}
+
+fn openrc(cloud: &CloudHandle, name: &str, user: &str) -> Result<String, String> {
+    let c = credentials(cloud, user)?;
+    let vars = [
+        ("OS_AUTH_URL", c.auth_url.clone()),
+        ("OS_USERNAME", c.username.clone()),
+        ("OS_PASSWORD", c.password.clone()),
+        ("OS_PROJECT_NAME", c.project_name.clone().unwrap_or_default()),
+        ("OS_USER_DOMAIN_NAME", c.user_domain_name.clone()),
+        ("OS_PROJECT_DOMAIN_NAME", c.project_domain_name.clone()),
+        ("OS_REGION_NAME", c.region_name.clone().unwrap_or_else(|| "RegionOne".into())),
+        ("OS_IDENTITY_API_VERSION", "3".into()),
+        ("OS_INTERFACE", c.interface.clone()),
+    ];
+    let mut text = format!("# Written by `sigstack serve`: source it to use {name} with the openstack CLI.\n");
+    for (var, value) in vars {
+        text.push_str(&format!("export {var}={}\n", sh(&value)));
+    }
+    Ok(text)
+}
+
+/// Writes clouds.yaml and the openrc files beside it; returns the openrc paths.
+fn write_client_config(cloud: &CloudHandle, clouds_yaml_path: &Path) -> Result<Vec<PathBuf>, String> {
+    let dir = match clouds_yaml_path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let write = |path: &Path, text: String| std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()));
+    write(clouds_yaml_path, clouds_yaml(cloud)?)?;
+    let mut written = Vec::new();
+    for (name, user) in CLOUDS {
+        let path = dir.join(format!("{name}-openrc.sh"));
+        write(&path, openrc(cloud, name, user)?)?;
+        written.push(path);
+    }
+    Ok(written)
+}

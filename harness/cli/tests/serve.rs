@@ -1,0 +1,302 @@
+//! `sigstack serve` as a process: its output, the client configuration it writes, durability
+//! across SIGKILL (everything acknowledged survives a restart on the same data directory), a
+//! clean exit on SIGTERM/SIGINT, and exit code 2 for bad flags and busy ports.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sigstack_client::{Credentials, Session};
+
+/// A running `sigstack serve`; killed if a test fails while it runs.
+struct Server {
+    child: Child,
+    /// The `key: value` lines printed before `ready` (openrc appears twice).
+    info: BTreeMap<String, Vec<String>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn get(&self, key: &str) -> &str {
+        self.info.get(key).and_then(|v| v.first()).unwrap_or_else(|| panic!("serve printed no '{key}:' line: {:?}", self.info))
+    }
+
+    fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(self.child.id() as i32, signal) }, 0);
+    }
+
+    fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(started.elapsed() < limit, "serve still running {limit:?} after the signal");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn serve(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sigstack"));
+    command.arg("serve").args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+}
+
+/// Starts `sigstack serve` and waits for `ready`.
+fn start(args: &[&str]) -> Server {
+    let mut child = serve(args).spawn().expect("sigstack runs");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut info: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    loop {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) if line == "ready" => break,
+            Ok(line) => {
+                let (k, v) = line.split_once(": ").unwrap_or_else(|| panic!("unexpected output line {line:?}"));
+                info.entry(k.to_owned()).or_default().push(v.to_owned());
+            }
+            Err(e) => {
+                let _ = child.kill();
+                let out = child.wait_with_output().unwrap();
+                panic!("no 'ready' ({e}); stderr: {}", String::from_utf8_lossy(&out.stderr));
+            }
+        }
+    }
+    Server { child, info }
+}
+
+/// What serve must write for a cloud, given the auth URL it printed.
+fn expected_cloud(name: &str, user: &str, auth_url: &str) -> String {
+    format!(
+        "  {name}:\n    auth:\n      auth_url: \"{auth_url}\"\n      username: \"{user}\"\n      password: \"{user}-password\"\n      project_name: \"{user}\"\n      user_domain_name: \"Default\"\n      project_domain_name: \"Default\"\n    region_name: \"RegionOne\"\n    interface: \"public\"\n    identity_api_version: 3\n"
+    )
+}
+
+/// Reads one cloud's credentials back from clouds.yaml (the subset of YAML serve writes).
+fn cloud_credentials(clouds_yaml: &str, name: &str) -> Credentials {
+    let block: Vec<&str> = clouds_yaml
+        .lines()
+        .skip_while(|l| l.trim() != format!("{name}:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("    "))
+        .collect();
+    let field = |key: &str| -> String {
+        let line = block.iter().find(|l| l.trim_start().starts_with(&format!("{key}:"))).unwrap_or_else(|| panic!("{name} has no {key}"));
+        serde_json::from_str(line.split_once(": ").unwrap().1).unwrap()
+    };
+    Credentials {
+        auth_url: field("auth_url"),
+        username: field("username"),
+        password: field("password"),
+        user_domain_name: field("user_domain_name"),
+        project_name: Some(field("project_name")),
+        project_id: None,
+        project_domain_name: field("project_domain_name"),
+        region_name: Some(field("region_name")),
+        interface: field("interface"),
+    }
+}
+
+fn check_client_files(server: &Server, dir: &Path) -> (Credentials, Credentials) {
+    let identity = server.get("identity");
+    assert!(identity.starts_with("http://127.0.0.1:") && identity.ends_with("/v3"), "{identity}");
+    assert_eq!(server.get("clouds"), "sigstack-admin sigstack-demo");
+    let path = PathBuf::from(server.get("clouds-yaml"));
+    assert_eq!(path, dir.join("clouds.yaml"));
+    let yaml = std::fs::read_to_string(&path).unwrap();
+    let clouds = format!("clouds:\n{}{}", expected_cloud("sigstack-admin", "admin", identity), expected_cloud("sigstack-demo", "demo", identity));
+    assert!(yaml.ends_with(&clouds), "{yaml}");
+    let openrcs: Vec<PathBuf> = server.info["openrc"].iter().map(PathBuf::from).collect();
+    assert_eq!(openrcs, [dir.join("sigstack-admin-openrc.sh"), dir.join("sigstack-demo-openrc.sh")]);
+    let demo_rc = std::fs::read_to_string(&openrcs[1]).unwrap();
+    let exports: Vec<&str> = demo_rc.lines().filter(|l| l.starts_with("export ")).collect();
+    assert_eq!(exports, [
+        format!("export OS_AUTH_URL='{identity}'").as_str(),
+        "export OS_USERNAME='demo'",
+        "export OS_PASSWORD='demo-password'",
+        "export OS_PROJECT_NAME='demo'",
+        "export OS_USER_DOMAIN_NAME='Default'",
+        "export OS_PROJECT_DOMAIN_NAME='Default'",
+        "export OS_REGION_NAME='RegionOne'",
+        "export OS_IDENTITY_API_VERSION='3'",
+        "export OS_INTERFACE='public'",
+    ]);
+    (cloud_credentials(&yaml, "sigstack-admin"), cloud_credentials(&yaml, "sigstack-demo"))
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+async fn ids(admin: &Session, kind: &str, name: &str) -> String {
+    let url = format!("{}/{kind}?name={name}", admin.endpoint("identity").unwrap());
+    let list: Value = admin.json(admin.request(reqwest::Method::GET, &url)).await.unwrap();
+    list[kind][0]["id"].as_str().unwrap_or_else(|| panic!("no {kind} {name}: {list}")).to_owned()
+}
+
+const CERT: &str = include_str!("../../../fixtures/pki/chain/client.crt.pem");
+
+/// Barbican: demo (now creator) stores a certificate. Returns its uuid.
+async fn store_secret(demo: &Session, key_manager: &str) -> String {
+    use base64::Engine as _;
+    let body = json!({"name": "Client", "algorithm": "RSA", "secret_type": "certificate",
+        "payload_content_type": "application/octet-stream", "payload_content_encoding": "base64",
+        "payload": base64::engine::general_purpose::STANDARD.encode(CERT)});
+    let url = format!("{key_manager}/v1/secrets");
+    let r: Value = demo.json(demo.request(reqwest::Method::POST, &url).json(&body)).await.unwrap();
+    sigstack_client::key_manager::secret_uuid(r["secret_ref"].as_str().unwrap()).to_owned()
+}
+
+async fn create_image(demo: &Session, image: &str, name: &str) -> String {
+    let url = format!("{image}/v2/images");
+    let body = json!({"name": name, "disk_format": "raw", "container_format": "bare"});
+    let r: Value = demo.json(demo.request(reqwest::Method::POST, &url).json(&body)).await.unwrap();
+    r["id"].as_str().unwrap().to_owned()
+}
+
+fn image_data() -> Vec<u8> {
+    (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect()
+}
+
+/// Glance: an uploaded image, and one whose upload is cut off by the kill. Returns both ids
+/// and the socket of the unfinished upload (kept open until the server dies).
+async fn images_before_kill(demo: &Session, image: &str) -> (String, String, tokio::net::TcpStream) {
+    let done = create_image(demo, image, "durable").await;
+    let url = format!("{image}/v2/images/{done}/file");
+    demo.send(demo.request(reqwest::Method::PUT, &url).header("Content-Type", "application/octet-stream").body(image_data())).await.unwrap();
+    let half = create_image(demo, image, "half-uploaded").await;
+    // A raw socket, so the upload can stop mid-body: headers promise 300000 bytes, 65536 come.
+    use tokio::io::AsyncWriteExt;
+    let addr = image.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "PUT /v2/images/{half}/file HTTP/1.1\r\nHost: {addr}\r\nX-Auth-Token: {}\r\nContent-Type: application/octet-stream\r\nContent-Length: 300000\r\n\r\n",
+        demo.token().value
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(&image_data()[..65536]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    (done, half, socket)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_survives_sigkill_and_sigterm_exits_cleanly() {
+    let temp = tempfile::tempdir().unwrap();
+    let data = temp.path().join("data");
+    let data_arg = data.to_str().unwrap();
+    let mut server = start(&["--data-dir", data_arg]);
+    assert_eq!(server.get("data-dir"), data_arg);
+    let (admin_creds, demo_creds) = check_client_files(&server, &data);
+    let admin = Session::authenticate(&admin_creds).await.expect("admin from clouds.yaml authenticates");
+    let (demo_id, demo_project, creator) = (ids(&admin, "users", "demo").await, ids(&admin, "projects", "demo").await, ids(&admin, "roles", "creator").await);
+    let grant = format!("{}/projects/{demo_project}/users/{demo_id}/roles/{creator}", admin.endpoint("identity").unwrap());
+    admin.send(admin.request(reqwest::Method::PUT, &grant)).await.expect("role grant acknowledged");
+    let demo = Session::authenticate(&demo_creds).await.unwrap();
+    assert!(demo.token().roles.iter().any(|r| r.name == "creator"));
+
+    let key_manager = server.get("key-manager").to_owned();
+    let image = server.get("image").to_owned();
+    let uuid = store_secret(&demo, &key_manager).await;
+    let (done, half, _unfinished_upload) = images_before_kill(&demo, &image).await;
+
+    // SIGKILL: no chance to flush anything that was not already committed.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let mut server = start(&["--data-dir", data_arg]);
+    let (admin_creds, demo_creds) = check_client_files(&server, &data);
+    // Tokens issued before the kill still validate (the signing secret is in the database).
+    let users_url = format!("{}/users", server.get("identity"));
+    let r = http().get(&users_url).header("X-Auth-Token", &admin.token().value).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let admin = Session::authenticate(&admin_creds).await.unwrap();
+    let url = format!("{}/role_assignments?role.id={creator}&include_names=true", admin.endpoint("identity").unwrap());
+    let assignments: Value = admin.json(admin.request(reqwest::Method::GET, &url)).await.unwrap();
+    let names: Vec<(&str, &str)> = assignments["role_assignments"].as_array().unwrap().iter()
+        .map(|a| (a["user"]["name"].as_str().unwrap(), a["scope"]["project"]["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(names, [("demo", "demo")], "the grant survived");
+    let demo = Session::authenticate(&demo_creds).await.unwrap();
+    assert!(demo.token().roles.iter().any(|r| r.name == "creator"));
+
+    let key_manager = server.get("key-manager");
+    let url = format!("{key_manager}/v1/secrets/{uuid}/payload");
+    let r = demo.send(demo.request(reqwest::Method::GET, &url).header("Accept", "application/octet-stream")).await.unwrap();
+    assert_eq!(r.bytes().await.unwrap().as_ref(), CERT.as_bytes(), "the secret survived");
+    let image = server.get("image");
+    let show: Value = demo.json(demo.request(reqwest::Method::GET, &format!("{image}/v2/images/{done}"))).await.unwrap();
+    assert_eq!(show["status"], "active", "{show}");
+    let r = demo.send(demo.request(reqwest::Method::GET, &format!("{image}/v2/images/{done}/file"))).await.unwrap();
+    assert!(r.bytes().await.unwrap().as_ref() == image_data().as_slice(), "the image data survived");
+    let show: Value = demo.json(demo.request(reqwest::Method::GET, &format!("{image}/v2/images/{half}"))).await.unwrap();
+    assert_ne!(show["status"], "active", "a half-uploaded image must not be active: {show}");
+
+    server.signal(libc::SIGTERM);
+    assert_eq!(server.wait(Duration::from_secs(10)).code(), Some(0), "SIGTERM is a clean exit");
+}
+
+#[test]
+fn without_a_data_dir_serve_keeps_a_temporary_one_and_sigint_exits_0() {
+    let mut server = start(&[]);
+    let dir = PathBuf::from(server.get("data-dir"));
+    assert!(dir.join("clouds.yaml").is_file() && dir.join("sigstack.db").is_file());
+    server.signal(libc::SIGINT);
+    assert_eq!(server.wait(Duration::from_secs(10)).code(), Some(0));
+    assert!(dir.join("sigstack.db").is_file(), "the temporary data directory is kept");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn clouds_yaml_elsewhere_gets_the_openrc_files_beside_it() {
+    let temp = tempfile::tempdir().unwrap();
+    let yaml = temp.path().join("etc/openstack/clouds.yaml");
+    let data = temp.path().join("data");
+    let mut server = start(&["--data-dir", data.to_str().unwrap(), "--clouds-yaml", yaml.to_str().unwrap()]);
+    assert_eq!(server.get("clouds-yaml"), yaml.to_str().unwrap());
+    check_client_files(&server, &temp.path().join("etc/openstack"));
+    server.signal(libc::SIGTERM);
+    assert_eq!(server.wait(Duration::from_secs(10)).code(), Some(0));
+}
+
+fn run(args: &[&str]) -> (Option<i32>, String) {
+    let out = serve(args).output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn bad_flags_and_busy_ports_exit_2() {
+    for args in [&["--port-base", "65534"][..], &["--port-base", "x"], &["--host", "localhost:80"], &["--bogus"], &["extra"]] {
+        let (code, stderr) = run(args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+    }
+    let temp = tempfile::tempdir().unwrap();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let (code, stderr) = run(&["--data-dir", temp.path().to_str().unwrap(), "--port-base", &port]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.starts_with(&format!("error: cannot bind keystone on 127.0.0.1:{port}: ")), "{stderr}");
+    // A clouds.yaml that cannot be written is the caller's mistake too.
+    let (code, stderr) = run(&["--data-dir", temp.path().to_str().unwrap(), "--clouds-yaml", "/dev/null/clouds.yaml"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("/dev/null"), "{stderr}");
+}

@@ -1,0 +1,590 @@
+//! Barbican v1 on the wire: version discovery, secrets, payloads, ACLs, the key-manager
+//! microversion header, and Barbican's JSON error bodies (`JSONErrorHook`).
+
+// Helpers fail with the finished error response; boxing it would only add noise.
+#![allow(clippy::result_large_err)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::{Extension, Json, Router};
+use serde_json::{Value, json};
+
+use super::model::{self, Acl, Action, KeyManager, ListFilter, Secret, now_us};
+use super::validate::{self, Invalid, MAX_REQUEST_BYTES, MAX_SECRET_BYTES, TOO_LARGE};
+use crate::keystone::Identity;
+use crate::wire::{AuthContext, HasIdentity, format_barbican};
+
+#[derive(Clone)]
+struct BarbicanState {
+    identity: Arc<Identity>,
+    model: Arc<KeyManager>,
+    public_url: Arc<str>,
+}
+
+impl HasIdentity for BarbicanState {
+    fn identity(&self) -> &Arc<Identity> {
+        &self.identity
+    }
+}
+
+/// The key-manager microversion of a request (the minor number of 1.x).
+#[derive(Debug, Clone, Copy)]
+struct Microversion(u8);
+
+const MAX_MICROVERSION: u8 = 2;
+
+type Handled = Result<Response, Response>;
+
+pub fn router(identity: Arc<Identity>, model: Arc<KeyManager>, public_url: String) -> Router {
+    let state = BarbicanState { identity, model, public_url: public_url.trim_end_matches('/').into() };
+    Router::new()
+        .route("/", get(versions).fallback(method_not_allowed))
+        .route("/v1", get(version).fallback(method_not_allowed))
+        .route("/v1/", get(version).fallback(method_not_allowed))
+        .route("/v1/secrets", get(list_secrets).post(create_secret).fallback(method_not_allowed))
+        .route("/v1/secrets/", get(list_secrets).post(create_secret).fallback(method_not_allowed))
+        .route("/v1/secrets/{id}", get(show_secret).put(put_payload).delete(delete_secret).fallback(secret_other))
+        .route("/v1/secrets/{id}/payload", get(get_payload).fallback(payload_other))
+        .route("/v1/secrets/{id}/acl", get(acl_get).put(acl_put).patch(acl_patch).delete(acl_delete).fallback(acl_other))
+        .route("/v1/secrets/{id}/{sub}", any(unknown_subresource))
+        .route("/{*rest}", any(not_found))
+        .layer(middleware::from_fn(microversion))
+        .with_state(state)
+}
+
+// ---- errors ----
+
+/// webob's reason phrases (they differ from `http`'s for 413).
+fn title(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        409 => "Conflict",
+        413 => "Request Entity Too Large",
+        415 => "Unsupported Media Type",
+        _ => "Internal Server Error",
+    }
+}
+
+/// `{"code", "title", "description"}`; `description` is null for a bare `pecan.abort`.
+fn error_body(status: u16, description: Option<&str>) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (code, Json(json!({"code": status, "title": title(status), "description": description}))).into_response()
+}
+
+fn error(status: u16, description: &str) -> Response {
+    error_body(status, Some(description))
+}
+
+/// A policy refusal, worded by the operation (`handle_exceptions`).
+fn forbidden(operation: &str) -> Response {
+    error(403, &format!("{operation} attempt not allowed - please review your user/project privileges"))
+}
+
+/// A `BarbicanHTTPException` caught by `handle_exceptions`: "<op> issue seen - <reason>."
+fn issue(operation: &str, e: &Invalid) -> Response {
+    error(e.status, &format!("{operation} issue seen - {}.", e.message))
+}
+
+fn failure(operation: &str) -> Response {
+    error(500, &format!("{operation} failure seen - please contact site administrator."))
+}
+
+async fn method_not_allowed() -> Response {
+    error_body(405, None)
+}
+
+async fn not_found() -> Response {
+    error_body(404, None)
+}
+
+// ---- microversions ----
+
+/// microversion_parse's middleware: reads `OpenStack-API-Version: key-manager X.Y`, answers
+/// the version in force on every response.
+async fn microversion(mut request: Request, next: Next) -> Response {
+    let requested = request
+        .headers()
+        .get_all("openstack-api-version")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|entry| {
+            let mut words = entry.split_whitespace();
+            let service = words.next()?;
+            service.eq_ignore_ascii_case("key-manager").then(|| words.next().unwrap_or_default().to_owned())
+        });
+    let minor = match requested.as_deref() {
+        None => 0,
+        Some("latest") => MAX_MICROVERSION,
+        Some(v) => match v.strip_prefix("1.").and_then(|m| m.parse::<u8>().ok()) {
+            Some(m) if m <= MAX_MICROVERSION && v == format!("1.{m}") => m,
+            _ => return error(406, &format!("Invalid microversion: Unacceptable version header: {v}")),
+        },
+    };
+    request.extensions_mut().insert(Microversion(minor));
+    let mut response = next.run(request).await;
+    if let Ok(v) = HeaderValue::from_str(&format!("key-manager 1.{minor}")) {
+        response.headers_mut().insert("openstack-api-version", v);
+    }
+    response.headers_mut().append(header::VARY, HeaderValue::from_static("OpenStack-API-Version"));
+    response
+}
+
+// ---- version discovery ----
+
+fn version_info(s: &BarbicanState, microversions: bool) -> Value {
+    let links = json!([
+        {"rel": "self", "href": format!("{}/v1/", s.public_url)},
+        {"rel": "describedby", "type": "text/html", "href": "https://docs.openstack.org/"},
+    ]);
+    if microversions {
+        json!({"id": "v1", "status": "CURRENT", "min_version": "1.0", "max_version": format!("1.{MAX_MICROVERSION}"), "links": links})
+    } else {
+        // At 1.0 Barbican answers the pre-microversion document.
+        json!({"id": "v1", "status": "stable", "links": links,
+               "media-types": [{"base": "application/json", "type": "application/vnd.openstack.key-manager-v1+json"}]})
+    }
+}
+
+async fn versions(State(s): State<BarbicanState>, Extension(mv): Extension<Microversion>) -> Response {
+    let body = if mv.0 == 0 {
+        json!({"versions": {"values": [version_info(&s, false)]}})
+    } else {
+        json!({"versions": [version_info(&s, true)]})
+    };
+    (StatusCode::MULTIPLE_CHOICES, Json(body)).into_response()
+}
+
+async fn version(State(s): State<BarbicanState>, _caller: AuthContext, Extension(mv): Extension<Microversion>) -> Response {
+    Json(json!({"version": version_info(&s, mv.0 > 0)})).into_response()
+}
+
+// ---- helpers ----
+
+fn secret_ref(s: &BarbicanState, id: &str) -> String {
+    format!("{}/v1/secrets/{id}", s.public_url)
+}
+
+fn time(us: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000).map(format_barbican).unwrap_or_default()
+}
+
+fn secret_json(s: &BarbicanState, secret: &Secret, mv: Microversion) -> Value {
+    let mut v = json!({
+        "created": time(secret.created),
+        "updated": time(secret.updated),
+        "status": "ACTIVE",
+        "name": secret.name,
+        "secret_type": secret.secret_type,
+        "expiration": secret.expiration.map(validate::isoformat),
+        "algorithm": secret.algorithm,
+        "bit_length": secret.bit_length,
+        "mode": secret.mode,
+        "creator_id": secret.creator_id,
+        "secret_ref": secret_ref(s, &secret.id),
+    });
+    if mv.0 >= 1 {
+        v["consumers"] = json!([]);
+    }
+    if let (Some(ct), Some(_)) = (&secret.content_type, &secret.payload) {
+        v["content_types"] = json!({"default": ct});
+    }
+    v
+}
+
+/// Reads a body up to Barbican's request limit.
+async fn read_body(body: Body) -> Result<bytes::Bytes, Response> {
+    axum::body::to_bytes(body, MAX_REQUEST_BYTES).await.map_err(|_| error(413, TOO_LARGE))
+}
+
+/// `enforce_content_types`: webob's media type (parameters dropped) must be listed.
+fn require_content_type(headers: &HeaderMap, valid: &[&str]) -> Result<String, Response> {
+    let value = headers.get(header::CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).unwrap_or_default();
+    let media = value.split(';').next().unwrap_or_default().trim().to_owned();
+    if valid.contains(&media.as_str()) {
+        return Ok(media);
+    }
+    let list: Vec<String> = valid.iter().map(|v| format!("'{v}'")).collect();
+    Err(error(415, &format!("Unexpected content type. Expected content types are: [{}]", list.join(", "))))
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+/// `SecretsController._lookup`: the id must be a canonical UUID4 and the secret live. Runs
+/// before any policy check, in every project.
+fn lookup(s: &BarbicanState, id: &str, operation: &str) -> Result<(Secret, Option<Acl>), Response> {
+    if !model::valid_secret_id(id) {
+        return Err(error(404, "Not Found. Provided secret id is invalid."));
+    }
+    let secret = s.model.get(id, now_us()).map_err(|_| failure(operation))?.ok_or_else(|| error(404, "Secret not found."))?;
+    let acl = s.model.acl(id).map_err(|_| failure(operation))?;
+    Ok((secret, acl))
+}
+
+fn authorize(action: Action, caller: &AuthContext, found: &(Secret, Option<Acl>), operation: &str) -> Result<(), Response> {
+    if model::allowed(action, caller, &found.0, found.1.as_ref()) { Ok(()) } else { Err(forbidden(operation)) }
+}
+
+/// The payload for an `Accept` (absent or empty means `application/octet-stream`).
+fn payload_response(secret: &Secret, accept: Option<&str>, operation: &str) -> Response {
+    let accept = accept.filter(|a| !a.is_empty()).unwrap_or("application/octet-stream");
+    let (Some(stored), Some(bytes)) = (&secret.content_type, &secret.payload) else {
+        return error(404, "Not Found. Sorry but your secret has no payload.");
+    };
+    match validate::render_payload(stored, bytes, accept) {
+        Ok((body, content_type)) => {
+            let ct = HeaderValue::from_str(&content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+            ([(header::CONTENT_TYPE, ct)], body).into_response()
+        }
+        Err(e) => issue(operation, &e),
+    }
+}
+
+// ---- /v1/secrets ----
+
+/// Python's `urllib.parse.unquote_plus` (Barbican applies it to an already-decoded `name`).
+fn unquote_plus(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = |c: u8| (c as char).to_digit(16);
+                match (hex(b[i + 1]), hex(b[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `_is_valid_date_filter` and the repository's date filter: `gt:`, `gte:`, `lt:`, `lte:` or a
+/// bare time (equality), comma-separated.
+fn date_filters(value: &str, column: &'static str) -> Option<Vec<(&'static str, &'static str, i64)>> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for part in value.split(',') {
+        let (op, sql, rest, conflicts): (&str, &str, &str, &[&str]) = if let Some(r) = part.strip_prefix("gt:") {
+            ("gt", ">", r, &["gt", "gte"])
+        } else if let Some(r) = part.strip_prefix("gte:") {
+            ("gte", ">=", r, &["gt", "gte", "eq"])
+        } else if let Some(r) = part.strip_prefix("lt:") {
+            ("lt", "<", r, &["lt", "lte"])
+        } else if let Some(r) = part.strip_prefix("lte:") {
+            ("lte", "<=", r, &["lt", "lte", "eq"])
+        } else {
+            ("eq", "=", part, &["eq", "gte", "lte"])
+        };
+        if conflicts.iter().any(|c| seen.contains(c)) {
+            return None;
+        }
+        seen.push(op);
+        out.push((column, sql, validate::parse_iso8601(rest)?));
+    }
+    Some(out)
+}
+
+/// `_is_valid_sorting`: `key[:asc|desc]`, comma-separated, each key once.
+fn sort_keys(value: &str) -> Option<Vec<(&'static str, bool)>> {
+    const KEYS: [&str; 9] = ["algorithm", "bit_length", "created", "expiration", "mode", "name", "secret_type", "status", "updated"];
+    let mut out: Vec<(&'static str, bool)> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for part in value.split(',') {
+        let pieces: Vec<&str> = part.split(':').collect();
+        let (key, direction) = match pieces.as_slice() {
+            [k] => (*k, "asc"),
+            [k, d] => (*k, *d),
+            _ => return None,
+        };
+        let key = KEYS.iter().find(|k| **k == key)?;
+        if !matches!(direction, "asc" | "desc") || seen.contains(key) {
+            return None;
+        }
+        seen.push(key);
+        // Every secret is ACTIVE, so `status` orders nothing.
+        if *key != "status" {
+            out.push((key, direction == "desc"));
+        }
+    }
+    Some(out)
+}
+
+async fn list_secrets(
+    State(s): State<BarbicanState>,
+    caller: AuthContext,
+    Extension(mv): Extension<Microversion>,
+    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+) -> Handled {
+    const OP: &str = "Secret(s) retrieval";
+    if !model::may_list(&caller) {
+        return Err(forbidden(OP));
+    }
+    let params = query.map(|Query(q)| q).unwrap_or_default();
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
+    let bad_query = || error(400, "URI provided invalid query string parameters.");
+    let mut dates = Vec::new();
+    for column in ["created", "updated", "expiration"] {
+        if let Some(v) = get(column) {
+            dates.extend(date_filters(v, column).ok_or_else(bad_query)?);
+        }
+    }
+    let sort = match get("sort") {
+        Some(v) => sort_keys(v).ok_or_else(bad_query)?,
+        None => Vec::new(),
+    };
+    // `clean_paging_values`: bad numbers fall back to the defaults.
+    let int = |k: &str| get(k).and_then(|v| v.trim().parse::<i64>().ok());
+    let offset = int("offset").map_or(0, |o| o.max(0));
+    let limit = int("limit").map_or(10, |l| l.clamp(1, 100));
+    let filter = ListFilter {
+        project_id: caller.project_id.clone(),
+        acl_user: get("acl_only").filter(|v| v.eq_ignore_ascii_case("true")).map(|_| caller.user_id.clone()),
+        name: get("name").map(unquote_plus),
+        alg: get("alg").map(str::to_owned),
+        mode: get("mode").map(str::to_owned),
+        bits: int("bits").filter(|b| *b > 0),
+        secret_type: get("secret_type").map(str::to_owned),
+        dates,
+        sort,
+        offset,
+        limit,
+    };
+    let (secrets, total) = s.model.list(&filter, now_us()).map_err(|_| failure(OP))?;
+    let mut body = json!({"secrets": secrets.iter().map(|x| secret_json(&s, x, mv)).collect::<Vec<_>>(), "total": total});
+    if !secrets.is_empty() {
+        let href = |offset: i64| format!("{}/v1/secrets?limit={limit}&offset={offset}", s.public_url);
+        if offset > 0 {
+            body["previous"] = json!(href((offset - limit).max(0)));
+        }
+        if total > offset.saturating_add(limit) {
+            body["next"] = json!(href(offset.saturating_add(limit)));
+        }
+    }
+    Ok(Json(body).into_response())
+}
+
+async fn create_secret(State(s): State<BarbicanState>, caller: AuthContext, headers: HeaderMap, body: Body) -> Handled {
+    const OP: &str = "Secret creation";
+    let body = read_body(body).await?;
+    if !model::may_create(&caller) {
+        return Err(forbidden(OP));
+    }
+    require_content_type(&headers, &["application/json"])?;
+    let now = now_us();
+    let new = validate::new_secret(&body, now).map_err(|e| error(e.status, &e.message))?;
+    let (content_type, payload) = new.payload.map_or((None, None), |(ct, bytes)| (Some(ct), Some(bytes)));
+    let secret = Secret {
+        id: uuid::Uuid::new_v4().hyphenated().to_string(),
+        project_id: caller.project_id.clone(),
+        creator_id: caller.user_id.clone(),
+        name: new.name,
+        secret_type: new.secret_type,
+        algorithm: new.algorithm,
+        bit_length: new.bit_length,
+        mode: new.mode,
+        expiration: new.expiration,
+        created: now,
+        updated: now,
+        content_type,
+        payload,
+    };
+    s.model.insert(&secret).map_err(|_| failure(OP))?;
+    let href = secret_ref(&s, &secret.id);
+    let location = HeaderValue::from_str(&href).map_err(|_| failure(OP))?;
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(json!({"secret_ref": href}))).into_response())
+}
+
+// ---- /v1/secrets/{id} ----
+
+async fn show_secret(
+    State(s): State<BarbicanState>,
+    caller: AuthContext,
+    Extension(mv): Extension<Microversion>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Handled {
+    const OP: &str = "Secret retrieval";
+    let found = lookup(&s, &id, OP)?;
+    let accept = header_str(&headers, header::ACCEPT);
+    if matches!(accept.as_deref(), None | Some("application/json" | "*/*")) {
+        authorize(Action::Get, &caller, &found, OP)?;
+        return Ok(Json(secret_json(&s, &found.0, mv)).into_response());
+    }
+    // Any other Accept is the deprecated payload retrieval, under `secret:decrypt`.
+    authorize(Action::Decrypt, &caller, &found, OP)?;
+    Ok(payload_response(&found.0, accept.as_deref(), OP))
+}
+
+async fn put_payload(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Handled {
+    const OP: &str = "Secret update";
+    let body = read_body(body).await?;
+    let found = lookup(&s, &id, OP)?;
+    authorize(Action::Put, &caller, &found, OP)?;
+    let media = require_content_type(&headers, &["application/octet-stream", "text/plain"])?;
+    if body.is_empty() {
+        return Err(issue(OP, &Invalid { status: 400, message: "No data supplied to process".into() }));
+    }
+    if body.len() > MAX_SECRET_BYTES {
+        return Err(issue(OP, &Invalid { status: 413, message: TOO_LARGE.into() }));
+    }
+    if found.0.payload.is_some() {
+        return Err(error(409, "Secret already has data, cannot modify it."));
+    }
+    // `normalize_before_encryption`: text is kept as sent; binary may be base64 on the wire.
+    let payload = match (media.as_str(), header_str(&headers, header::CONTENT_ENCODING).filter(|e| !e.is_empty())) {
+        ("text/plain", _) | (_, None) => body.to_vec(),
+        (_, Some(enc)) if enc.eq_ignore_ascii_case("base64") => {
+            let text = std::str::from_utf8(&body).map_err(|_| issue(OP, &Invalid { status: 400, message: "Problem decoding payload".into() }))?;
+            sigstack_verify::base64_lenient::decode(text)
+                .map_err(|_| issue(OP, &Invalid { status: 400, message: "Problem decoding payload".into() }))?
+        }
+        (_, Some(enc)) => {
+            return Err(issue(OP, &Invalid { status: 400, message: format!("content-encoding of '{enc}' not supported") }));
+        }
+    };
+    if !s.model.set_payload(&id, &media, &payload, now_us()).map_err(|_| failure(OP))? {
+        return Err(error(409, "Secret already has data, cannot modify it."));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn delete_secret(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>) -> Handled {
+    const OP: &str = "Secret deletion";
+    let found = lookup(&s, &id, OP)?;
+    authorize(Action::Delete, &caller, &found, OP)?;
+    s.model.delete(&id).map_err(|_| failure(OP))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Other methods on a secret: the lookup still runs first (404 before 405).
+async fn secret_other(State(s): State<BarbicanState>, _caller: AuthContext, Path(id): Path<String>) -> Handled {
+    lookup(&s, &id, "Secret retrieval")?;
+    Err(error_body(405, None))
+}
+
+async fn unknown_subresource(State(s): State<BarbicanState>, _caller: AuthContext, Path((id, _)): Path<(String, String)>) -> Handled {
+    lookup(&s, &id, "Secret retrieval")?;
+    Err(error_body(404, None))
+}
+
+// ---- /v1/secrets/{id}/payload ----
+
+async fn get_payload(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>, headers: HeaderMap) -> Handled {
+    const OP: &str = "Secret payload retrieval";
+    let found = lookup(&s, &id, OP)?;
+    authorize(Action::Decrypt, &caller, &found, OP)?;
+    Ok(payload_response(&found.0, header_str(&headers, header::ACCEPT).as_deref(), OP))
+}
+
+/// Barbican checks `secret:decrypt` before refusing the method.
+async fn payload_other(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>) -> Handled {
+    const OP: &str = "Secret payload retrieval";
+    let found = lookup(&s, &id, OP)?;
+    authorize(Action::Decrypt, &caller, &found, OP)?;
+    Err(error_body(405, None))
+}
+
+// ---- /v1/secrets/{id}/acl ----
+
+fn acl_json(acl: Option<&Acl>) -> Value {
+    match acl {
+        None => json!({"read": {"project-access": true}}),
+        Some(a) => json!({"read": {
+            "project-access": a.project_access,
+            "users": a.users,
+            "created": time(a.created),
+            "updated": time(a.updated),
+        }}),
+    }
+}
+
+async fn acl_get(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>) -> Handled {
+    const OP: &str = "SecretACL(s) retrieval";
+    let found = lookup(&s, &id, OP)?;
+    authorize(Action::AclGet, &caller, &found, OP)?;
+    Ok(Json(acl_json(found.1.as_ref())).into_response())
+}
+
+/// PUT replaces (missing `project-access` is true, missing `users` empty); PATCH merges.
+async fn acl_write(s: &BarbicanState, caller: &AuthContext, id: &str, headers: &HeaderMap, body: Body, replace: bool) -> Handled {
+    const OP: &str = "SecretACL(s) Update";
+    let body = read_body(body).await?;
+    let found = lookup(s, id, OP)?;
+    authorize(Action::AclChange, caller, &found, OP)?;
+    require_content_type(headers, &["application/json"])?;
+    let read = validate::acl_body(&body).map_err(|e| error(e.status, &e.message))?;
+    let now = now_us();
+    let result = match (read, replace) {
+        (Some(r), true) => {
+            let users = r.users.unwrap_or_default();
+            s.model.write_acl(id, Some(r.project_access.unwrap_or(true)), Some(&users), now)
+        }
+        (Some(r), false) => s.model.write_acl(id, r.project_access, r.users.as_deref(), now),
+        (None, true) => s.model.delete_acl(id),
+        (None, false) => Ok(()),
+    };
+    result.map_err(|_| failure(OP))?;
+    Ok(Json(json!({"acl_ref": format!("{}/acl", secret_ref(s, id))})).into_response())
+}
+
+async fn acl_put(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Handled {
+    acl_write(&s, &caller, &id, &headers, body, true).await
+}
+
+async fn acl_patch(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Handled {
+    acl_write(&s, &caller, &id, &headers, body, false).await
+}
+
+/// 200 with a JSON `null` body: the controller returns nothing under the json template.
+async fn acl_delete(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>) -> Handled {
+    const OP: &str = "SecretACL(s) deletion";
+    let found = lookup(&s, &id, OP)?;
+    authorize(Action::AclChange, &caller, &found, OP)?;
+    s.model.delete_acl(&id).map_err(|_| failure(OP))?;
+    Ok(Json(Value::Null).into_response())
+}
+
+async fn acl_other(State(s): State<BarbicanState>, _caller: AuthContext, Path(id): Path<String>) -> Handled {
+    lookup(&s, &id, "SecretACL(s) retrieval")?;
+    Err(error_body(405, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{date_filters, sort_keys, unquote_plus};
+
+    #[test]
+    fn query_helpers() {
+        assert_eq!(unquote_plus("a+b%20c%zz%4"), "a b c%zz%4");
+        assert_eq!(sort_keys("name:desc,created"), Some(vec![("name", true), ("created", false)]));
+        assert_eq!(sort_keys("name,name"), None);
+        assert_eq!(sort_keys("name:up"), None);
+        assert_eq!(sort_keys("a:b:c"), None);
+        assert!(date_filters("gt:2020-01-01,lt:2030-01-01", "created").is_some());
+        assert!(date_filters("gt:2020-01-01,gte:2020-01-01", "created").is_none());
+        assert!(date_filters("2020-01-01,lte:2030-01-01", "created").is_none());
+        assert!(date_filters("soon", "created").is_none());
+    }
+}

@@ -1,0 +1,553 @@
+//! Barbican's request rules without HTTP: `NewSecretValidator` and `ACLValidator` (jsonschema
+//! checks with the messages Python's jsonschema prints, then Barbican's own rules), the
+//! supported content types, payload retrieval by `Accept`, and oslo's ISO-8601 dates.
+
+use serde_json::{Map, Value};
+
+/// `max_allowed_secret_in_bytes`.
+pub const MAX_SECRET_BYTES: usize = 20000;
+/// `max_allowed_request_size_in_bytes`.
+pub const MAX_REQUEST_BYTES: usize = 25000;
+pub const TOO_LARGE: &str = "Provided information too large to process";
+
+const PLAIN_TEXT: [&str; 3] = ["text/plain", "text/plain;charset=utf-8", "text/plain; charset=utf-8"];
+const BINARY: [&str; 2] = ["application/octet-stream", "application/pkcs8"];
+const SUPPORTED_MSG: &str = "['text/plain', 'text/plain;charset=utf-8', 'text/plain; charset=utf-8', 'application/octet-stream', 'application/pkcs8']";
+const SECRET_TYPES: [&str; 6] = ["symmetric", "passphrase", "private", "public", "certificate", "opaque"];
+
+/// A rejected request: status and Barbican's description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub status: u16,
+    pub message: String,
+}
+
+fn schema_error(schema: &str, reason: &str, property: Option<&str>) -> Invalid {
+    Invalid {
+        status: 400,
+        message: format!(
+            "Provided object does not match schema '{schema}': {reason}. Invalid property: '{}'",
+            property.unwrap_or("None")
+        ),
+    }
+}
+
+/// A validated `POST /v1/secrets` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSecret {
+    pub name: Option<String>,
+    pub secret_type: String,
+    pub algorithm: Option<String>,
+    pub bit_length: Option<i64>,
+    pub mode: Option<String>,
+    /// Unix microseconds, UTC.
+    pub expiration: Option<i64>,
+    /// Internal content type and decoded bytes.
+    pub payload: Option<(String, Vec<u8>)>,
+}
+
+/// Python's `str.strip()` (a little wider than Rust's `trim`).
+fn py_strip(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c))
+}
+
+/// `api.load_body`: parse, then strip every string recursively (`strip_whitespace`).
+fn load_json(body: &[u8]) -> Result<Value, Invalid> {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::String(s) => *s = py_strip(s).to_owned(),
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            Value::Object(map) => map.values_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut value: Value =
+        serde_json::from_slice(body).map_err(|_| Invalid { status: 400, message: "Malformed JSON".into() })?;
+    // Top-level strings stay as they are: Barbican only walks dicts and lists.
+    if value.is_object() || value.is_array() {
+        strip(&mut value);
+    }
+    Ok(value)
+}
+
+// ---- jsonschema, the keywords Barbican's schemas use ----
+
+#[derive(Clone, Copy)]
+enum Kw {
+    Type(&'static [&'static str]),
+    MaxLength(usize),
+    Enum(&'static [&'static str]),
+    Minimum(i64),
+    Maximum(i64),
+}
+
+fn is_type(v: &Value, t: &str) -> bool {
+    match t {
+        "string" => v.is_string(),
+        "null" => v.is_null(),
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        "boolean" => v.is_boolean(),
+        // Python's jsonschema counts 5.0 as an integer, never a bool.
+        "integer" => v.is_i64() || v.is_u64() || v.as_f64().is_some_and(|f| f.fract() == 0.0),
+        _ => false,
+    }
+}
+
+/// The message of one keyword, if it fails.
+fn check(v: &Value, kw: Kw) -> Option<String> {
+    match kw {
+        Kw::Type(ts) if !ts.iter().any(|t| is_type(v, t)) => {
+            let names: Vec<String> = ts.iter().map(|t| format!("'{t}'")).collect();
+            Some(format!("{} is not of type {}", py_repr(v), names.join(", ")))
+        }
+        Kw::MaxLength(n) => v.as_str().filter(|s| s.chars().count() > n).map(|_| format!("{} is too long", py_repr(v))),
+        Kw::Enum(options) if !v.as_str().is_some_and(|s| options.contains(&s)) => {
+            let list: Vec<String> = options.iter().map(|o| py_str(o)).collect();
+            Some(format!("{} is not one of [{}]", py_repr(v), list.join(", ")))
+        }
+        Kw::Minimum(m) if v.is_number() && v.as_f64().is_some_and(|f| f < m as f64) => {
+            Some(format!("{} is less than the minimum of {m}", py_repr(v)))
+        }
+        Kw::Maximum(m) if v.is_number() && v.as_f64().is_some_and(|f| f > m as f64) => {
+            Some(format!("{} is greater than the maximum of {m}", py_repr(v)))
+        }
+        _ => None,
+    }
+}
+
+/// jsonschema's `best_match` over one level of properties: the first error wins, except that
+/// an error on a value of the wrong type outranks errors on well-typed values.
+fn first_error(
+    obj: &Map<String, Value>,
+    props: &[(&'static str, &'static [Kw])],
+) -> Option<(String, &'static str)> {
+    let mut best: Option<(String, &'static str, bool)> = None;
+    for (name, keywords) in props {
+        let Some(v) = obj.get(*name) else { continue };
+        let types = keywords.iter().find_map(|k| if let Kw::Type(t) = k { Some(*t) } else { None }).unwrap_or(&[]);
+        let mistyped = !types.is_empty() && !types.iter().any(|t| is_type(v, t));
+        for kw in keywords.iter() {
+            if let Some(msg) = check(v, *kw)
+                && best.as_ref().is_none_or(|b| mistyped && !b.2)
+            {
+                best = Some((msg, name, mistyped));
+            }
+        }
+    }
+    best.map(|(m, p, _)| (m, p))
+}
+
+const SECRET_SCHEMA: &[(&str, &[Kw])] = &[
+    ("name", &[Kw::Type(&["string", "null"]), Kw::MaxLength(255)]),
+    ("algorithm", &[Kw::Type(&["string"]), Kw::MaxLength(255)]),
+    ("mode", &[Kw::Type(&["string"]), Kw::MaxLength(255)]),
+    ("bit_length", &[Kw::Type(&["integer"]), Kw::Minimum(1), Kw::Maximum(32767)]),
+    ("expiration", &[Kw::Type(&["string"]), Kw::MaxLength(255)]),
+    ("payload", &[Kw::Type(&["string"])]),
+    ("secret_type", &[Kw::Type(&["string"]), Kw::MaxLength(80), Kw::Enum(&SECRET_TYPES)]),
+    ("payload_content_type", &[Kw::Type(&["string", "null"]), Kw::MaxLength(255)]),
+    ("payload_content_encoding", &[Kw::Type(&["string"]), Kw::MaxLength(255), Kw::Enum(&["base64"])]),
+    ("transport_key_needed", &[Kw::Type(&["string"]), Kw::Enum(&["true", "false"])]),
+    ("transport_key_id", &[Kw::Type(&["string"])]),
+];
+
+fn object<'a>(v: &'a Value, schema: &str) -> Result<&'a Map<String, Value>, Invalid> {
+    v.as_object().ok_or_else(|| schema_error(schema, &format!("{} is not of type 'object'", py_repr(v)), None))
+}
+
+/// `NewSecretValidator.validate`, in Barbican's order. `now` is Unix microseconds.
+pub fn new_secret(body: &[u8], now: i64) -> Result<NewSecret, Invalid> {
+    let value = load_json(body)?;
+    let obj = object(&value, "Secret")?;
+    if let Some((reason, property)) = first_error(obj, SECRET_SCHEMA) {
+        return Err(schema_error("Secret", &reason, Some(property)));
+    }
+    let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_owned);
+    let invalid = |reason: &str, property: &str| schema_error("Secret", reason, Some(property));
+
+    let expiration = match text("expiration").filter(|e| !e.is_empty()) {
+        None => None,
+        Some(raw) => {
+            let t = parse_iso8601(&raw).ok_or_else(|| invalid("Invalid date for 'expiration'", "expiration"))?;
+            if t <= now {
+                return Err(invalid("'expiration' is before current time", "expiration"));
+            }
+            Some(t)
+        }
+    };
+    let content_type = obj.get("payload_content_type").and_then(Value::as_str);
+    let payload = match obj.get("payload").and_then(Value::as_str) {
+        Some(payload) => {
+            let encoding = obj.get("payload_content_encoding").and_then(Value::as_str);
+            let Some(content_type) = content_type else {
+                return Err(invalid(
+                    "If 'payload' is supplied, 'payload_content_type' must also be supplied.",
+                    "payload_content_type",
+                ));
+            };
+            let Some(internal) = internal_type(content_type) else {
+                return Err(invalid(&format!("payload_content_type is not one of {SUPPORTED_MSG}"), "payload_content_type"));
+            };
+            let binary = internal != "text/plain";
+            let encoding_ok = if binary { matches!(encoding, Some("base64" | "binary")) } else { encoding.is_none() };
+            if !encoding_ok {
+                let supported = if binary { "['base64', 'binary']" } else { "None" };
+                return Err(invalid(&format!("payload_content_encoding is not one of {supported}"), "payload_content_encoding"));
+            }
+            if payload.len() > MAX_SECRET_BYTES {
+                return Err(Invalid { status: 413, message: TOO_LARGE.into() });
+            }
+            if payload.is_empty() {
+                return Err(invalid("If 'payload' specified, must be non empty", "payload"));
+            }
+            // Barbican decodes with Python's non-strict b64decode, as the stored secret is later.
+            let bytes = if encoding == Some("base64") {
+                sigstack_verify::base64_lenient::decode(payload)
+                    .map_err(|_| invalid("Invalid payload for payload_content_encoding", "payload"))?
+            } else {
+                payload.as_bytes().to_vec()
+            };
+            Some((internal.to_owned(), bytes))
+        }
+        None if obj.contains_key("payload_content_type") => {
+            return Err(invalid("payload must be provided when payload_content_type is specified", "payload"));
+        }
+        None => None,
+    };
+    Ok(NewSecret {
+        name: text("name"),
+        secret_type: text("secret_type").unwrap_or_else(|| "opaque".into()),
+        algorithm: text("algorithm"),
+        bit_length: obj.get("bit_length").and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64))),
+        mode: text("mode"),
+        expiration,
+        payload,
+    })
+}
+
+/// The `read` part of an ACL request; `None` fields were not given.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AclRead {
+    pub project_access: Option<bool>,
+    pub users: Option<Vec<String>>,
+}
+
+/// `ACLValidator`: `{"read": {"users": [...], "project-access": bool}}` and nothing else.
+/// Returns `None` when `read` is absent or empty (Barbican skips falsy operations).
+pub fn acl_body(body: &[u8]) -> Result<Option<AclRead>, Invalid> {
+    let value = load_json(body)?;
+    let obj = object(&value, "ACL")?;
+    // jsonschema reports the shallowest error first: the root, then `read`, then its fields.
+    if let Some(msg) = extras(obj, &["read"]) {
+        return Err(schema_error("ACL", &msg, None));
+    }
+    let read = obj.get("read");
+    if let Some(read) = read {
+        let invalid = |msg: String| Err(schema_error("ACL", &msg, Some("read")));
+        let Some(r) = read.as_object() else {
+            return invalid(format!("{} is not of type 'object'", py_repr(read)));
+        };
+        if let Some(msg) = extras(r, &["users", "project-access"]) {
+            return invalid(msg);
+        }
+        let users = r.get("users");
+        if let Some(users) = users.filter(|u| !u.is_array()) {
+            return invalid(format!("{} is not of type 'array'", py_repr(users)));
+        }
+        if let Some(pa) = r.get("project-access").filter(|v| !v.is_boolean()) {
+            return invalid(format!("{} is not of type 'boolean'", py_repr(pa)));
+        }
+        // Draft-4 tuple `items`: only the first entry is checked.
+        if let Some(first) = users.and_then(Value::as_array).and_then(|l| l.first())
+            && let Some(msg) = check(first, Kw::Type(&["string"])).or_else(|| check(first, Kw::MaxLength(255)))
+        {
+            return invalid(msg);
+        }
+    }
+    let Some(r) = read.and_then(Value::as_object).filter(|r| !r.is_empty()) else { return Ok(None) };
+    let users = r.get("users").and_then(Value::as_array).map(|list| {
+        let mut out: Vec<String> = Vec::new();
+        for u in list {
+            let id = u.as_str().map(str::to_owned).unwrap_or_else(|| py_repr(u));
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        out
+    });
+    Ok(Some(AclRead { project_access: r.get("project-access").and_then(Value::as_bool), users }))
+}
+
+fn extras(obj: &Map<String, Value>, allowed: &[&str]) -> Option<String> {
+    let mut extra: Vec<&String> = obj.keys().filter(|k| !allowed.contains(&k.as_str())).collect();
+    extra.sort();
+    match extra.len() {
+        0 => None,
+        1 => Some(format!("Additional properties are not allowed ({} was unexpected)", py_str(extra[0]))),
+        _ => {
+            let names: Vec<String> = extra.iter().map(|e| py_str(e)).collect();
+            Some(format!("Additional properties are not allowed ({} were unexpected)", names.join(", ")))
+        }
+    }
+}
+
+// ---- content types ----
+
+/// `mime_types.normalize_content_type` restricted to supported types: the internal type
+/// (`text/plain`, `application/octet-stream`, `application/pkcs8`) or `None`.
+pub fn internal_type(mime: &str) -> Option<&'static str> {
+    let parts: Vec<&str> = mime.split(';').map(py_strip).collect();
+    let base = parts[0].to_lowercase();
+    if let Some(param) = parts.get(1) {
+        let param = param.to_lowercase();
+        let charset = param.split('=').nth(1).map(py_strip);
+        if charset != Some("utf-8") {
+            // A malformed or foreign charset leaves the type unnormalized; only the literal
+            // supported spellings then match.
+            return PLAIN_TEXT.contains(&mime).then_some("text/plain");
+        }
+    }
+    match base.as_str() {
+        "text/plain" => Some("text/plain"),
+        "application/octet-stream" => Some("application/octet-stream"),
+        "application/pkcs8" => Some("application/pkcs8"),
+        _ => None,
+    }
+}
+
+/// `plugin.get_secret` + `denormalize_after_decryption`: the bytes and Content-Type for an
+/// `Accept`, or the status and reason Barbican reports.
+pub fn render_payload(stored_type: &str, bytes: &[u8], accept: &str) -> Result<(Vec<u8>, String), Invalid> {
+    let requested = if accept == "*/*" { stored_type } else { accept };
+    if internal_type(requested).is_none() {
+        return Err(Invalid { status: 406, message: "Wrong payload content-type".into() });
+    }
+    if PLAIN_TEXT.contains(&requested) {
+        if std::str::from_utf8(bytes).is_err() {
+            return Err(Invalid { status: 406, message: "Wrong payload content-type".into() });
+        }
+        Ok((bytes.to_vec(), "text/plain; charset=UTF-8".into()))
+    } else if BINARY.contains(&requested) {
+        Ok((bytes.to_vec(), requested.to_owned()))
+    } else {
+        Err(Invalid { status: 400, message: format!("content-type of '{requested}' not supported") })
+    }
+}
+
+// ---- dates ----
+
+/// oslo `parse_isotime` (the iso8601 library) then `normalize_time`: Unix microseconds UTC.
+/// Dates without a zone are UTC.
+pub fn parse_iso8601(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let digits = |i: &mut usize, min: usize, max: usize| -> Option<i64> {
+        let start = *i;
+        while *i < b.len() && *i - start < max && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        if *i - start < min { None } else { s[start..*i].parse().ok() }
+    };
+    let year = digits(&mut i, 4, 4)?;
+    let (mut month, mut day) = (1, 1);
+    let (mut hour, mut minute, mut second, mut micro, mut offset) = (0, 0, 0, 0i64, 0i64);
+    if i < b.len() {
+        month = if b[i] == b'-' { i += 1; digits(&mut i, 1, 2)? } else { digits(&mut i, 2, 2)? };
+        if i < b.len() {
+            day = if b[i] == b'-' { i += 1; digits(&mut i, 1, 2)? } else { digits(&mut i, 2, 2)? };
+        } else if b.get(4) != Some(&b'-') {
+            return None; // YYYYMM alone is not allowed
+        }
+        if i < b.len() {
+            if b[i] != b'T' && b[i] != b' ' {
+                return None;
+            }
+            i += 1;
+            hour = digits(&mut i, 2, 2)?;
+            let colon = |i: &mut usize| if b.get(*i) == Some(&b':') { *i += 1 };
+            let save = i;
+            colon(&mut i);
+            match digits(&mut i, 2, 2) {
+                Some(m) => {
+                    minute = m;
+                    let save = i;
+                    colon(&mut i);
+                    match digits(&mut i, 1, 2) {
+                        Some(sec) => {
+                            second = sec;
+                            if matches!(b.get(i), Some(b'.' | b',')) {
+                                i += 1;
+                                let start = i;
+                                while i < b.len() && b[i].is_ascii_digit() {
+                                    i += 1;
+                                }
+                                let frac: f64 = format!("0.{}", &s[start..i]).parse().ok()?;
+                                micro = (frac * 1e6) as i64;
+                            }
+                        }
+                        None => i = save,
+                    }
+                }
+                None => i = save,
+            }
+            match b.get(i) {
+                Some(b'Z') => i += 1,
+                Some(&c @ (b'+' | b'-')) => {
+                    i += 1;
+                    let h = digits(&mut i, 2, 2)?;
+                    if b.get(i) == Some(&b':') {
+                        i += 1;
+                    }
+                    let m = digits(&mut i, 2, 2).unwrap_or(0);
+                    offset = (h * 60 + m) * 60 * if c == b'-' { -1 } else { 1 };
+                }
+                _ => {}
+            }
+        }
+    }
+    if i != b.len() {
+        return None;
+    }
+    let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let date = time::Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?).ok()?;
+    let t = date.with_hms_micro(u8::try_from(hour).ok()?, u8::try_from(minute).ok()?, u8::try_from(second).ok()?, u32::try_from(micro).ok()?).ok()?;
+    let utc = t.assume_utc().unix_timestamp_nanos() / 1000 - i128::from(offset) * 1_000_000;
+    // Python's datetime cannot leave years 1..=9999.
+    (-62_135_596_800_000_000..253_402_300_800_000_000).contains(&utc).then_some(utc as i64)
+}
+
+/// Python's `datetime.isoformat()` of a naive UTC time: microseconds only when non-zero.
+pub fn isoformat(us: i64) -> String {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000) else { return String::new() };
+    let base = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second()
+    );
+    if t.microsecond() == 0 { base } else { format!("{base}.{:06}", t.microsecond()) }
+}
+
+// ---- Python reprs, for jsonschema's messages ----
+
+/// `repr()` of a JSON value as Python's json module would have loaded it.
+pub fn py_repr(v: &Value) -> String {
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(b) => if *b { "True".into() } else { "False".into() },
+        Value::Number(n) if n.is_f64() => py_float(n.as_f64().unwrap_or(0.0)),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => py_str(s),
+        Value::Array(items) => format!("[{}]", items.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
+        Value::Object(map) => {
+            let items: Vec<String> = map.iter().map(|(k, v)| format!("{}: {}", py_str(k), py_repr(v))).collect();
+            format!("{{{}}}", items.join(", "))
+        }
+    }
+}
+
+fn py_float(f: f64) -> String {
+    if !f.is_finite() {
+        return if f.is_nan() { "nan".into() } else if f > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    // Shortest round-trip digits, laid out as Python's repr does.
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..16).contains(&exp) {
+        let s = f.to_string();
+        if s.contains('.') { s } else { format!("{s}.0") }
+    } else {
+        format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+    }
+}
+
+/// Python's `repr()` of a `str`.
+pub fn py_str(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if !printable(c) => {
+                let n = c as u32;
+                if n < 0x100 {
+                    out.push_str(&format!("\\x{n:02x}"));
+                } else if n < 0x10000 {
+                    out.push_str(&format!("\\u{n:04x}"));
+                } else {
+                    out.push_str(&format!("\\U{n:08x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// An approximation of `str.isprintable()`: controls, separators and common format characters.
+fn printable(c: char) -> bool {
+    c == ' '
+        || !(c.is_control()
+            || c.is_whitespace()
+            || matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_reprs() {
+        assert_eq!(py_str("x"), "'x'");
+        assert_eq!(py_str("it's"), "\"it's\"");
+        assert_eq!(py_str("a'\"b"), "'a\\'\"b'");
+        assert_eq!(py_str("tab\there\u{7}"), "'tab\\there\\x07'");
+        assert_eq!(py_repr(&serde_json::json!([1, 2.5, 1e20, true, null, {"a": "b"}])), "[1, 2.5, 1e+20, True, None, {'a': 'b'}]");
+        assert_eq!(py_float(5.0), "5.0");
+        assert_eq!(py_float(0.0001), "0.0001");
+        assert_eq!(py_float(0.00001), "1e-05");
+    }
+
+    #[test]
+    fn iso8601_like_the_iso8601_library() {
+        let t = |s: &str| parse_iso8601(s).map(isoformat);
+        assert_eq!(t("2030-01-02T03:04:05Z").as_deref(), Some("2030-01-02T03:04:05"));
+        assert_eq!(t("2030-01-02T03:04:05.25+02:00").as_deref(), Some("2030-01-02T01:04:05.250000"));
+        assert_eq!(t("2030-01-02 03:04").as_deref(), Some("2030-01-02T03:04:00"));
+        assert_eq!(t("20300102T030405-0130").as_deref(), Some("2030-01-02T04:34:05"));
+        assert_eq!(t("2030").as_deref(), Some("2030-01-01T00:00:00"));
+        assert_eq!(t("2030-1-5").as_deref(), Some("2030-01-05T00:00:00"));
+        for bad in ["203001", "2030-13-01", "2030-02-30", "tomorrow", "2030-01-01T25:00", "2030-01-01T10:00:00X", ""] {
+            assert_eq!(t(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn content_types_normalize_like_barbican() {
+        assert_eq!(internal_type("TEXT/PLAIN"), Some("text/plain"));
+        assert_eq!(internal_type("text/plain; charset=UTF-8"), Some("text/plain"));
+        assert_eq!(internal_type("text/plain; charset=latin-1"), None);
+        assert_eq!(internal_type("application/pkix-cert"), None);
+        assert_eq!(render_payload("application/octet-stream", b"\xff", "text/plain").unwrap_err().status, 406);
+        assert_eq!(render_payload("text/plain", b"hi", "*/*").unwrap().1, "text/plain; charset=UTF-8");
+        assert_eq!(render_payload("text/plain", b"hi", "TEXT/PLAIN").unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn schema_errors_prefer_mistyped_values() {
+        let body = serde_json::json!({"name": "n".repeat(300), "bit_length": "x"}).to_string();
+        let err = new_secret(body.as_bytes(), 0).unwrap_err();
+        assert_eq!(err.message, "Provided object does not match schema 'Secret': 'x' is not of type 'integer'. Invalid property: 'bit_length'");
+        let err = new_secret(br#"{"secret_type": 5}"#, 0).unwrap_err();
+        assert!(err.message.ends_with("5 is not of type 'string'. Invalid property: 'secret_type'"), "{}", err.message);
+    }
+}

@@ -1,0 +1,324 @@
+//! Glance v2 on the wire: discovery, schemas, image CRUD and listing. The data endpoints
+//! (upload, download, stage, import) are in `http_data`. Every error is a [`Fault`] rendered
+//! by `webob::render`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use serde_json::{Value, json};
+
+use super::http_data;
+use super::model::{IMPORT_METHODS, ImageService, ListQuery};
+use super::patch;
+use super::schema;
+use super::webob::{self, Fault};
+use crate::keystone::Identity;
+use crate::wire::{AuthContext, HasIdentity};
+
+#[derive(Clone)]
+pub struct GlanceState {
+    pub identity: Arc<Identity>,
+    pub model: Arc<ImageService>,
+    pub public_url: String,
+}
+
+impl HasIdentity for GlanceState {
+    fn identity(&self) -> &Arc<Identity> {
+        &self.identity
+    }
+}
+
+pub fn router(identity: Arc<Identity>, model: Arc<ImageService>, public_url: String) -> Router {
+    let state = GlanceState { identity, model, public_url };
+    // Image data is streamed, never buffered: no body limit on the data routes.
+    let data = Router::new()
+        .route("/v2/images/{id}/file", put(http_data::upload).get(http_data::download))
+        .route("/v2/images/{id}/stage", put(http_data::stage))
+        .layer(DefaultBodyLimit::disable());
+    Router::new()
+        .route("/", get(versions))
+        .route("/versions", get(versions_explicit))
+        .route("/v2", get(versions))
+        .route("/v2/", get(versions))
+        .route("/v2/images", get(list_images).post(create_image))
+        .route("/v2/images/{id}", get(show_image).patch(update_image).delete(delete_image))
+        .route("/v2/images/{id}/import", axum::routing::post(http_data::import))
+        .route("/v2/images/{id}/tasks", get(image_tasks))
+        .route("/v2/images/{id}/tags/{tag}", put(add_tag).delete(delete_tag))
+        .route("/v2/info/import", get(import_info))
+        .route("/v2/schemas/image", get(|| async { Json(schema::image_schema()) }))
+        .route("/v2/schemas/images", get(|| async { Json(schema::images_schema()) }))
+        .merge(data)
+        .fallback(|| async { Fault::not_found("The resource could not be found.") })
+        .method_not_allowed_fallback(|method: Method| async move {
+            Fault::new(StatusCode::METHOD_NOT_ALLOWED, format!("The method {method} is not allowed for this resource."))
+        })
+        .layer(axum::middleware::from_fn(webob::render))
+        .with_state(state)
+}
+
+/// The versions document (E3): v2.18 current, older v2 minor versions supported.
+fn versions_body(public_url: &str) -> Value {
+    let href = format!("{}/v2/", public_url.trim_end_matches('/'));
+    let ids = [
+        "v2.18", "v2.17", "v2.16", "v2.15", "v2.14", "v2.9", "v2.7", "v2.6", "v2.5", "v2.4", "v2.3", "v2.2", "v2.1", "v2.0",
+    ];
+    let versions: Vec<Value> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            json!({"id": id, "status": if i == 0 { "CURRENT" } else { "SUPPORTED" },
+                   "links": [{"rel": "self", "href": href}]})
+        })
+        .collect();
+    json!({"versions": versions})
+}
+
+async fn versions(State(s): State<GlanceState>) -> Response {
+    (StatusCode::MULTIPLE_CHOICES, Json(versions_body(&s.public_url))).into_response()
+}
+
+async fn versions_explicit(State(s): State<GlanceState>) -> Response {
+    Json(versions_body(&s.public_url)).into_response()
+}
+
+/// glance's `JSONRequestDeserializer.default`: the body must be present and a JSON object or
+/// array.
+pub fn json_body(bytes: &Bytes) -> Result<Value, Fault> {
+    if bytes.is_empty() {
+        return Err(Fault::bad_request("Body expected in request."));
+    }
+    let value: Value = serde_json::from_slice(bytes).map_err(|_| Fault::bad_request("Malformed JSON in request body."))?;
+    if !(value.is_object() || value.is_array()) {
+        return Err(Fault::bad_request("Unexpected body type. Expected list/dict."));
+    }
+    Ok(value)
+}
+
+fn image_response(status: StatusCode, view: Value) -> Response {
+    (status, Json(view)).into_response()
+}
+
+async fn create_image(State(s): State<GlanceState>, ctx: AuthContext, body: Bytes) -> Result<Response, Fault> {
+    let body = json_body(&body)?;
+    let request = schema::split_create(&body)?;
+    let image = s.model.create(&ctx, request)?;
+    let mut response = image_response(StatusCode::CREATED, image.view());
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!("/v2/images/{}", image.id)) {
+        headers.insert(header::LOCATION, v);
+    }
+    headers.insert("OpenStack-image-import-methods", HeaderValue::from_static("glance-direct"));
+    Ok(response)
+}
+
+async fn show_image(State(s): State<GlanceState>, ctx: AuthContext, Path(id): Path<String>) -> Result<Response, Fault> {
+    Ok(image_response(StatusCode::OK, s.model.get(&ctx, &id)?.view()))
+}
+
+async fn update_image(
+    State(s): State<GlanceState>,
+    ctx: AuthContext,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Fault> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let draft4 = patch::check_content_type(content_type)?;
+    let body = json_body(&body)?;
+    let changes = patch::parse(&body, draft4)?;
+    let image = s.model.update(&ctx, &id, &changes)?;
+    Ok(image_response(StatusCode::OK, image.view()))
+}
+
+async fn delete_image(State(s): State<GlanceState>, ctx: AuthContext, Path(id): Path<String>) -> Result<Response, Fault> {
+    s.model.delete(&ctx, &id)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `PUT /v2/images/{id}/tags/{tag}` (what `openstack image set --tag` calls).
+async fn add_tag(State(s): State<GlanceState>, ctx: AuthContext, Path((id, tag)): Path<(String, String)>) -> Result<Response, Fault> {
+    schema::check_property("tags", &json!([tag])).map_err(Fault::bad_request)?;
+    s.model.get_for(&ctx, &id, "modify_image")?;
+    s.model.modify(&id, |img| {
+        if !img.tags.contains(&tag) {
+            img.tags.push(tag.clone());
+        }
+        Ok(())
+    })?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn delete_tag(State(s): State<GlanceState>, ctx: AuthContext, Path((id, tag)): Path<(String, String)>) -> Result<Response, Fault> {
+    s.model.get_for(&ctx, &id, "modify_image")?;
+    s.model.modify(&id, |img| {
+        let before = img.tags.len();
+        img.tags.retain(|t| t != &tag);
+        if img.tags.len() == before {
+            return Err(Fault::not_found("The resource could not be found."));
+        }
+        Ok(())
+    })?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn image_tasks(State(s): State<GlanceState>, ctx: AuthContext, Path(id): Path<String>) -> Result<Response, Fault> {
+    s.model.get(&ctx, &id).map_err(|_| Fault::not_found("The resource could not be found."))?;
+    let tasks = s.model.tasks(&id)?;
+    Ok(Json(json!({"tasks": tasks})).into_response())
+}
+
+async fn import_info(_ctx: AuthContext) -> Response {
+    Json(json!({"import-methods": {
+        "description": "Import methods available.",
+        "type": "array",
+        "value": IMPORT_METHODS,
+    }}))
+    .into_response()
+}
+
+const SORT_KEYS: [&str; 8] = ["name", "status", "container_format", "disk_format", "size", "id", "created_at", "updated_at"];
+/// glance's `limit_param_default` and `api_limit_max`.
+const LIMIT_DEFAULT: usize = 25;
+const LIMIT_MAX: usize = 1000;
+
+/// Parses `GET /v2/images` parameters with glance's messages.
+fn list_query(params: &[(String, String)]) -> Result<ListQuery, Fault> {
+    let mut q = ListQuery { limit: LIMIT_DEFAULT, sort_key: "created_at".into(), ..ListQuery::default() };
+    let mut os_hidden = None;
+    for (key, value) in params {
+        match key.as_str() {
+            "limit" => {
+                let n: i64 = value.trim().parse().map_err(|_| Fault::bad_request("limit param must be an integer"))?;
+                if n < 0 {
+                    return Err(Fault::bad_request("limit param must be positive"));
+                }
+                q.limit = (n as usize).min(LIMIT_MAX);
+            }
+            "marker" => q.marker = Some(value.clone()),
+            "sort_key" => {
+                if !SORT_KEYS.contains(&value.as_str()) {
+                    return Err(Fault::bad_request(format!(
+                        "Invalid sort key: {value}. It must be one of the following: {}.",
+                        SORT_KEYS.join(", ")
+                    )));
+                }
+                q.sort_key = value.clone();
+            }
+            "sort_dir" => match value.as_str() {
+                "asc" => q.sort_dir_asc = true,
+                "desc" => q.sort_dir_asc = false,
+                _ => return Err(Fault::bad_request(format!("Invalid sort direction: {value}"))),
+            },
+            "visibility" => {
+                if !["community", "public", "private", "shared", "all"].contains(&value.as_str()) {
+                    return Err(Fault::bad_request(format!("Invalid visibility value: {value}")));
+                }
+                q.visibility = Some(value.clone());
+            }
+            "member_status" => {
+                if !["pending", "accepted", "rejected", "all"].contains(&value.as_str()) {
+                    return Err(Fault::bad_request(format!("Invalid status: {value}")));
+                }
+            }
+            "os_hidden" => os_hidden = Some(value.to_ascii_lowercase()),
+            "protected" => match value.as_str() {
+                "true" => q.protected = Some(true),
+                "false" => q.protected = Some(false),
+                _ => {
+                    return Err(Fault::bad_request(format!(
+                        "Invalid value '{value}' for 'protected' filter. Valid values are 'true' or 'false'."
+                    )));
+                }
+            },
+            _ => {
+                q.filters.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    match os_hidden.as_deref() {
+        None | Some("false") => {}
+        Some("true") => q.os_hidden = true,
+        Some(other) => {
+            return Err(Fault::bad_request(format!(
+                "Invalid value '{other}' for 'os_hidden' filter. Valid values are 'true' or 'false'."
+            )));
+        }
+    }
+    Ok(q)
+}
+
+/// Python's `urlencode` of `(key, value)` pairs (`quote_plus`).
+fn urlencode(params: &[(String, String)]) -> String {
+    let quote = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => (b as char).to_string(),
+                b' ' => "+".to_owned(),
+                b => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    params.iter().map(|(k, v)| format!("{}={}", quote(k), quote(v))).collect::<Vec<_>>().join("&")
+}
+
+async fn list_images(
+    State(s): State<GlanceState>,
+    ctx: AuthContext,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Response, Fault> {
+    let query = list_query(&params)?;
+    let (images, next) = s.model.list(&ctx, &query)?;
+    // `dict(request.params)`: one value per key (the last), first-seen order.
+    let mut unique: Vec<(String, String)> = Vec::new();
+    let mut last: BTreeMap<&str, &str> = BTreeMap::new();
+    for (k, v) in &params {
+        last.insert(k, v);
+    }
+    for (k, _) in &params {
+        if k != "marker" && !unique.iter().any(|(u, _)| u == k) {
+            unique.push((k.clone(), last[k.as_str()].to_owned()));
+        }
+    }
+    let mut body = json!({
+        "images": images.iter().map(|i| i.view()).collect::<Vec<_>>(),
+        "first": "/v2/images",
+        "schema": "/v2/schemas/images",
+    });
+    if !unique.is_empty() {
+        body["first"] = format!("/v2/images?{}", urlencode(&unique)).into();
+    }
+    if let Some(marker) = next {
+        unique.push(("marker".into(), marker));
+        body["next"] = format!("/v2/images?{}", urlencode(&unique)).into();
+    }
+    Ok(Json(body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn query_validation() {
+        assert_eq!(list_query(&p(&[("limit", "x")])).unwrap_err().explanation, "limit param must be an integer");
+        assert_eq!(list_query(&p(&[("limit", "-1")])).unwrap_err().explanation, "limit param must be positive");
+        assert_eq!(list_query(&p(&[("visibility", "x")])).unwrap_err().explanation, "Invalid visibility value: x");
+        assert_eq!(list_query(&p(&[("sort_dir", "up")])).unwrap_err().explanation, "Invalid sort direction: up");
+        let q = list_query(&p(&[("limit", "5000"), ("name", "a b")])).unwrap();
+        assert_eq!(q.limit, 1000);
+        assert_eq!(q.filters["name"], "a b");
+        assert_eq!(urlencode(&p(&[("name", "a b/c"), ("limit", "2")])), "name=a+b%2Fc&limit=2");
+    }
+}

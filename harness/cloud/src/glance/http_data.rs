@@ -1,0 +1,441 @@
+//! Image data on the wire: `PUT .../file` (upload, verified, A3/A4), `GET .../file`
+//! (download, A6), `PUT .../stage` and `POST .../import` (`glance-direct`, A8).
+//!
+//! Upload and stage run in their own task: if the client goes away and hyper drops the
+//! handler, the task still sees the body end early and puts the image back to `queued`; a
+//! [`Restore`] guard does the same if anything unwinds.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use serde_json::json;
+
+use super::data::{self, Digests, IngestError};
+use super::format;
+use super::http::{GlanceState, json_body};
+use super::model::{HASH_ALGO, IMPORT_METHODS, Image, ImageService, Status, Task, now};
+use super::schema::pystr;
+use super::signature;
+use super::webob::Fault;
+use crate::wire::AuthContext;
+
+/// An early refusal still reads (and discards) this much of the body, so the client sees the
+/// answer instead of a reset connection.
+const DRAIN_LIMIT: u64 = 64 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(30);
+
+async fn drain(body: Body) {
+    let mut stream = body.into_data_stream();
+    let mut seen = 0u64;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            seen += chunk.len() as u64;
+            if seen > DRAIN_LIMIT {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+/// `request.get_content_type(('application/octet-stream',))`, 415 otherwise.
+fn octet_stream(headers: &HeaderMap) -> Result<(), Fault> {
+    let value = headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("").split(';').next().unwrap_or("").trim());
+    match value {
+        Some(v) if v.eq_ignore_ascii_case("application/octet-stream") => Ok(()),
+        other => Err(Fault::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Invalid content type {}", other.unwrap_or("None")),
+        )),
+    }
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+}
+
+/// Puts the image back to `queued` (from `from`) when dropped armed; from `uploading` it also
+/// forgets the staged size.
+struct Restore {
+    model: Arc<ImageService>,
+    id: String,
+    from: Status,
+    armed: bool,
+}
+
+impl Restore {
+    fn new(model: Arc<ImageService>, id: &str, from: Status) -> Restore {
+        Restore { model, id: id.to_owned(), from, armed: true }
+    }
+
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        if self.armed {
+            let from = self.from;
+            let _ = self.model.modify(&self.id, |img| {
+                if img.status == from {
+                    img.status = Status::Queued;
+                    if from == Status::Uploading {
+                        img.size = None;
+                    }
+                }
+                Ok(())
+            });
+        }
+    }
+}
+
+fn gone(id: &str) -> Fault {
+    Fault::new(
+        StatusCode::GONE,
+        format!(
+            "Image {id} could not be found after upload. The image may have been deleted during the upload, cleaning up the chunks uploaded."
+        ),
+    )
+}
+
+fn ingest_fault(id: &str, error: IngestError) -> Fault {
+    match error {
+        IngestError::Signature(e) => signature::upload_fault(id, &e),
+        IngestError::Source(_) => Fault::bad_request("Error reading image data: the request body ended early."),
+        IngestError::Io(_) => Fault::internal(),
+    }
+}
+
+/// Marks a verified, stored image active with its digests.
+fn activate(img: &mut Image, digests: &Digests) {
+    img.status = Status::Active;
+    img.size = Some(digests.size);
+    img.checksum = digests.md5.clone();
+    img.os_hash_algo = Some(HASH_ALGO.to_owned());
+    img.os_hash_value = digests.sha512.clone();
+    img.virtual_size = format::virtual_size(img.disk_format.as_deref(), &digests.head, digests.size);
+}
+
+/// `PUT /v2/images/{id}/file`.
+pub async fn upload(
+    State(s): State<GlanceState>,
+    ctx: AuthContext,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Fault> {
+    let started = octet_stream(&headers).and_then(|_| s.model.transition(&ctx, &id, "upload_image", Status::Saving));
+    let image = match started {
+        Ok(image) => image,
+        Err(fault) => {
+            drain(body).await;
+            return Err(fault);
+        }
+    };
+    let model = s.model.clone();
+    let expected = content_length(&headers);
+    let task = tokio::spawn(save_data(model, ctx, image, body, expected));
+    task.await.unwrap_or_else(|_| Err(Fault::internal()))
+}
+
+async fn save_data(
+    model: Arc<ImageService>,
+    ctx: AuthContext,
+    image: Image,
+    body: Body,
+    expected: Option<u64>,
+) -> Result<Response, Fault> {
+    let restore = Restore::new(model.clone(), &image.id, Status::Saving);
+    // The certificate is fetched before any data is read (A3 step 3).
+    let verifier = match signature::verifier_for(model.http(), &ctx, &image.properties, model.profile()).await {
+        Ok(v) => v,
+        Err(e) => {
+            drain(body).await;
+            return Err(signature::upload_fault(&image.id, &e));
+        }
+    };
+    let ingested = data::ingest(body.into_data_stream(), model.data_dir(), true, verifier, expected)
+        .await
+        .map_err(|e| ingest_fault(&image.id, e))?;
+    if let Some(msg) = format::mismatch(image.container_format.as_deref(), image.disk_format.as_deref(), &ingested.digests.head) {
+        return Err(Fault::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, msg));
+    }
+    let path = data::image_path(model.data_dir(), &image.id);
+    let digests = ingested.persist(&path).map_err(|_| Fault::internal())?;
+    let finished = model.modify(&image.id, |img| {
+        if img.status != Status::Saving {
+            return Err(gone(&img.id));
+        }
+        activate(img, &digests);
+        Ok(())
+    });
+    match finished {
+        Ok(_) => {
+            restore.disarm();
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        Err(_) => {
+            data::remove_image_data(model.data_dir(), &image.id);
+            Err(gone(&image.id))
+        }
+    }
+}
+
+/// `GET /v2/images/{id}/file`: streamed from disk; `Range: bytes=a-b` gives 206.
+pub async fn download(
+    State(s): State<GlanceState>,
+    ctx: AuthContext,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Fault> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let image = s.model.get(&ctx, &id)?;
+    if image.status == Status::Deactivated && !ctx.is_admin() {
+        return Err(Fault::forbidden("The requested image has been deactivated. Image data download is forbidden."));
+    }
+    let path = data::image_path(s.model.data_dir(), &id);
+    let file = match image.has_data() {
+        true => tokio::fs::File::open(&path).await.ok(),
+        false => None,
+    };
+    let (Some(mut file), Some(size)) = (file, image.size) else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(|r| parse_range(r, size));
+    let (status, start, len) = match range {
+        None => (StatusCode::OK, 0, size),
+        Some(Some((a, b))) => (StatusCode::PARTIAL_CONTENT, a, b - a + 1),
+        Some(None) => return Err(Fault::new(StatusCode::RANGE_NOT_SATISFIABLE, "The Range requested is not available.")),
+    };
+    if start > 0 {
+        file.seek(std::io::SeekFrom::Start(start)).await.map_err(|_| Fault::internal())?;
+    }
+    let reader = tokio_util::io::ReaderStream::with_capacity(file.take(len), sigstack_verify::READ_BUFFER);
+    let mut response = Response::new(Body::from_stream(reader));
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    if let Some(md5) = image.checksum.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
+        h.insert("Content-MD5", md5);
+    }
+    if status == StatusCode::PARTIAL_CONTENT
+        && let Ok(v) = HeaderValue::from_str(&format!("bytes {}-{}/{}", start, start + len - 1, size))
+    {
+        h.insert(header::CONTENT_RANGE, v);
+    }
+    Ok(response)
+}
+
+/// One `bytes=` range within `size`: `Some((first, last))`, `None` if unsatisfiable.
+fn parse_range(header: &str, size: u64) -> Option<(u64, u64)> {
+    let spec = header.trim().strip_prefix("bytes=")?;
+    let (a, b) = spec.split_once('-')?;
+    let (a, b) = (a.trim(), b.trim());
+    let range = match (a.is_empty(), b.is_empty()) {
+        (true, false) => {
+            let n: u64 = b.parse().ok()?;
+            (size.checked_sub(n.min(size))?, size.checked_sub(1)?)
+        }
+        (false, _) => {
+            let first: u64 = a.parse().ok()?;
+            let last = if b.is_empty() { size.checked_sub(1)? } else { b.parse::<u64>().ok()?.min(size.checked_sub(1)?) };
+            (first, last)
+        }
+        _ => return None,
+    };
+    (range.0 <= range.1 && range.1 < size).then_some(range)
+}
+
+/// `PUT /v2/images/{id}/stage`: data to the staging area, no verification, status `uploading`.
+pub async fn stage(
+    State(s): State<GlanceState>,
+    ctx: AuthContext,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Fault> {
+    let started = octet_stream(&headers).and_then(|_| s.model.transition(&ctx, &id, "modify_image", Status::Uploading));
+    let image = match started {
+        Ok(image) => image,
+        Err(fault) => {
+            drain(body).await;
+            return Err(fault);
+        }
+    };
+    let model = s.model.clone();
+    let expected = content_length(&headers);
+    let task = tokio::spawn(async move {
+        let restore = Restore::new(model.clone(), &image.id, Status::Uploading);
+        let staging = data::staging_dir(model.data_dir());
+        let ingested = data::ingest(body.into_data_stream(), &staging, false, None, expected)
+            .await
+            .map_err(|e| ingest_fault(&image.id, e))?;
+        let digests = ingested.persist(&data::staged_path(model.data_dir(), &image.id)).map_err(|_| Fault::internal())?;
+        let staged = model.modify(&image.id, |img| {
+            if img.status != Status::Uploading {
+                return Err(gone(&img.id));
+            }
+            img.size = Some(digests.size);
+            Ok(())
+        });
+        match staged {
+            Ok(_) => {
+                restore.disarm();
+                Ok(StatusCode::NO_CONTENT.into_response())
+            }
+            Err(fault) => {
+                data::remove_staged(model.data_dir(), &image.id);
+                Err(fault)
+            }
+        }
+    });
+    task.await.unwrap_or_else(|_| Err(Fault::internal()))
+}
+
+const LOCK: &str = "os_glance_import_task";
+const IMPORTING: &str = "os_glance_importing_to_stores";
+const FAILED: &str = "os_glance_failed_import";
+
+/// `POST /v2/images/{id}/import`: checks as glance's `import_image`, then 202 and an
+/// asynchronous task; poll the image (or `GET .../tasks`) for the outcome.
+pub async fn import(
+    State(s): State<GlanceState>,
+    ctx: AuthContext,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Fault> {
+    let body = json_body(&body)?;
+    let method = body.get("method").ok_or_else(|| Fault::bad_request("Import request requires a 'method' field."))?;
+    let name = method.get("name").ok_or_else(|| Fault::bad_request("Import request requires a 'name' field."))?;
+    let name = pystr(name);
+    if !IMPORT_METHODS.contains(&name.as_str()) {
+        return Err(Fault::bad_request(format!("Unknown import method name '{name}'.")));
+    }
+    let image = s.model.get(&ctx, &id)?;
+    if image.status == Status::Active {
+        return Err(Fault::conflict("Image with status active cannot be target for import"));
+    }
+    if image.status != Status::Uploading {
+        return Err(Fault::conflict("Image needs to be staged before 'glance-direct' method can be used"));
+    }
+    if image.container_format.is_none() {
+        return Err(Fault::conflict("'container_format' needs to be set before import"));
+    }
+    if image.disk_format.is_none() {
+        return Err(Fault::conflict("'disk_format' needs to be set before import"));
+    }
+    s.model.get_for(&ctx, &id, "modify_image")?;
+    let stamp = now();
+    let task = Task {
+        id: uuid::Uuid::new_v4().to_string(),
+        task_type: "api_image_import".into(),
+        status: "pending".into(),
+        owner: ctx.project_id.clone(),
+        user_id: ctx.user_id.clone(),
+        image_id: id.clone(),
+        request_id: format!("req-{}", uuid::Uuid::new_v4()),
+        input: json!({"image_id": id, "import_req": body, "backend": [null]}),
+        result: None,
+        message: String::new(),
+        expires_at: None,
+        created_at: stamp.clone(),
+        updated_at: stamp,
+    };
+    s.model.modify(&id, |img| {
+        if img.properties.contains_key(LOCK) {
+            return Err(Fault::conflict("Image has active task"));
+        }
+        if !img.status.can_become(Status::Importing) {
+            return Err(img.status.transition_error(Status::Importing));
+        }
+        img.status = Status::Importing;
+        img.properties.insert(LOCK.into(), task.id.clone());
+        // Single store: the store lists are empty strings, as glance writes them.
+        img.properties.insert(IMPORTING.into(), String::new());
+        img.properties.insert(FAILED.into(), String::new());
+        Ok(())
+    })?;
+    s.model.save_task(&task)?;
+    tokio::spawn(run_import(s.model.clone(), ctx, id, task));
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// The `api_image_import` flow for `glance-direct`: the same verifier path as an upload, from
+/// the staged file. Failure reverts to `queued` and marks the (single) store failed.
+async fn run_import(model: Arc<ImageService>, ctx: AuthContext, id: String, mut task: Task) {
+    task.status = "processing".into();
+    task.updated_at = now();
+    let _ = model.save_task(&task);
+    let outcome = import_data(&model, &ctx, &id).await;
+    let staged = data::staged_path(model.data_dir(), &id);
+    let _ = std::fs::remove_file(&staged);
+    let finished = match outcome {
+        Ok(digests) => model.modify(&id, |img| {
+            if img.status != Status::Importing {
+                return Err(gone(&id));
+            }
+            activate(img, &digests);
+            img.properties.remove(LOCK);
+            Ok(())
+        }),
+        Err(message) => {
+            task.message = message;
+            model.modify(&id, |img| {
+                if img.status == Status::Importing {
+                    img.status = Status::Queued;
+                    img.size = None;
+                }
+                img.properties.remove(LOCK);
+                img.properties.insert(FAILED.into(), String::new());
+                Ok(())
+            })
+        }
+    };
+    let ok = finished.is_ok() && task.message.is_empty();
+    if finished.is_err() {
+        data::remove_image_data(model.data_dir(), &id);
+    }
+    task.status = if ok { "success" } else { "failure" }.into();
+    task.result = ok.then(|| json!({"image_id": id}));
+    task.updated_at = now();
+    let _ = model.save_task(&task);
+}
+
+/// Verifies and stores the staged data; the error is the task's failure message.
+async fn import_data(model: &ImageService, ctx: &AuthContext, id: &str) -> Result<Digests, String> {
+    let image = model.get(ctx, id).map_err(|f| f.explanation)?;
+    let verifier = signature::verifier_for(model.http(), ctx, &image.properties, model.profile())
+        .await
+        .map_err(|e| signature::upload_fault(id, &e).explanation)?;
+    let file = tokio::fs::File::open(data::staged_path(model.data_dir(), id)).await.map_err(|e| e.to_string())?;
+    let stream = tokio_util::io::ReaderStream::with_capacity(file, sigstack_verify::READ_BUFFER);
+    let ingested = data::ingest(stream, model.data_dir(), true, verifier, image.size)
+        .await
+        .map_err(|e| ingest_fault(id, e).explanation)?;
+    if let Some(msg) = format::mismatch(image.container_format.as_deref(), image.disk_format.as_deref(), &ingested.digests.head) {
+        return Err(msg);
+    }
+    ingested.persist(&data::image_path(model.data_dir(), id)).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-9", 100), Some((0, 9)));
+        assert_eq!(parse_range("bytes=90-", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=-10", 100), Some((90, 99)));
+        assert_eq!(parse_range("bytes=95-200", 100), Some((95, 99)));
+        assert_eq!(parse_range("bytes=100-", 100), None);
+        assert_eq!(parse_range("items=0-1", 100), None);
+    }
+}
