@@ -11,6 +11,7 @@ mod cloud;
 pub mod control;
 pub mod glance;
 pub mod keystone;
+pub mod python;
 pub mod store;
 pub mod wire;
 

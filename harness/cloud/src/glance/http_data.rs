@@ -19,7 +19,7 @@ use super::data::{self, Digests, IngestError};
 use super::format;
 use super::http::{GlanceState, json_body};
 use super::model::{HASH_ALGO, IMPORT_METHODS, Image, ImageService, Status, Task, now};
-use super::schema::pystr;
+use crate::python::py_display as pystr;
 use super::signature;
 use super::webob::Fault;
 use crate::wire::AuthContext;
@@ -122,6 +122,26 @@ fn activate(img: &mut Image, digests: &Digests) {
     img.virtual_size = format::virtual_size(img.disk_format.as_deref(), &digests.head, digests.size);
 }
 
+/// The start of an upload or a stage: octet-stream only, then the status change. A refused
+/// request's body is drained first, so the client reads the error instead of a reset.
+async fn begin(
+    s: &GlanceState,
+    ctx: &AuthContext,
+    id: &str,
+    headers: &HeaderMap,
+    body: Body,
+    action: &str,
+    to: Status,
+) -> Result<(Image, Body), Fault> {
+    match octet_stream(headers).and_then(|_| s.model.transition(ctx, id, action, to)) {
+        Ok(image) => Ok((image, body)),
+        Err(fault) => {
+            drain(body).await;
+            Err(fault)
+        }
+    }
+}
+
 /// `PUT /v2/images/{id}/file`.
 pub async fn upload(
     State(s): State<GlanceState>,
@@ -130,14 +150,7 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Fault> {
-    let started = octet_stream(&headers).and_then(|_| s.model.transition(&ctx, &id, "upload_image", Status::Saving));
-    let image = match started {
-        Ok(image) => image,
-        Err(fault) => {
-            drain(body).await;
-            return Err(fault);
-        }
-    };
+    let (image, body) = begin(&s, &ctx, &id, &headers, body, "upload_image", Status::Saving).await?;
     let model = s.model.clone();
     let expected = content_length(&headers);
     let task = tokio::spawn(save_data(model, ctx, image, body, expected));
@@ -261,14 +274,7 @@ pub async fn stage(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Fault> {
-    let started = octet_stream(&headers).and_then(|_| s.model.transition(&ctx, &id, "modify_image", Status::Uploading));
-    let image = match started {
-        Ok(image) => image,
-        Err(fault) => {
-            drain(body).await;
-            return Err(fault);
-        }
-    };
+    let (image, body) = begin(&s, &ctx, &id, &headers, body, "modify_image", Status::Uploading).await?;
     let model = s.model.clone();
     let expected = content_length(&headers);
     let task = tokio::spawn(async move {

@@ -5,7 +5,8 @@
 use serde_json::Value;
 
 use super::model::{Image, not_authorized};
-use super::schema::{self, READONLY, check_non_negative, is_reserved, pystr};
+use super::schema::{self, READONLY, check_non_negative, is_reserved};
+use crate::python::py_display as pystr;
 use super::webob::Fault;
 use crate::wire::AuthContext;
 

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::webob::Fault;
+use crate::python::py_repr;
 
 const UUID_PATTERN: &str = "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$";
 const CONTAINER_FORMATS: [&str; 8] = ["ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"];
@@ -52,7 +53,7 @@ pub struct CreateRequest {
 /// key length (400), reserved keys (403), then the factory's read-only keys (403).
 pub fn split_create(body: &Value) -> Result<CreateRequest, Fault> {
     let Value::Object(map) = body else {
-        return Err(Fault::bad_request(mismatch(&format!("{} is not of type 'object'", pyrepr(body)))));
+        return Err(Fault::bad_request(mismatch(&format!("{} is not of type 'object'", py_repr(body)))));
     };
     for key in DISALLOWED {
         if map.contains_key(key) {
@@ -131,7 +132,7 @@ pub fn check_property(name: &str, value: &Value) -> Result<(), String> {
 }
 
 fn check_inner(name: &str, value: &Value) -> Result<(), String> {
-    let r = pyrepr(value);
+    let r = py_repr(value);
     let types = |allowed: &[&str]| -> Result<(), String> {
         let ok = allowed.iter().any(|t| match *t {
             "null" => value.is_null(),
@@ -204,52 +205,6 @@ fn is_uuid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
         && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-/// Python's `repr` of a JSON value, as jsonschema puts it in messages.
-pub fn pyrepr(value: &Value) -> String {
-    match value {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => pystr_repr(s),
-        Value::Array(items) => format!("[{}]", items.iter().map(pyrepr).collect::<Vec<_>>().join(", ")),
-        Value::Object(map) => format!(
-            "{{{}}}",
-            map.iter().map(|(k, v)| format!("{}: {}", pystr_repr(k), pyrepr(v))).collect::<Vec<_>>().join(", ")
-        ),
-    }
-}
-
-/// Python's `str` of a JSON value (`%s` formatting).
-pub fn pystr(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => pyrepr(other),
-    }
-}
-
-fn pystr_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
-    let mut out = String::new();
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
 }
 
 fn nullable(t: &str) -> Value {
@@ -335,7 +290,7 @@ mod tests {
         assert!(check_inner("disk_format", &json!("raw")).is_ok());
         assert!(check_inner("disk_format", &Value::Null).is_ok());
         assert!(check_inner("disk_format", &json!("x")).unwrap_err().starts_with("'x' is not one of [None, 'ami'"));
-        assert_eq!(pyrepr(&json!({"a": [true, null, "it's"]})), r#"{'a': [True, None, "it's"]}"#);
+        assert_eq!(py_repr(&json!({"a": [true, null, "it's"]})), r#"{'a': [True, None, "it's"]}"#);
         assert_eq!(check_inner("id", &json!("nope")).unwrap_err(), format!("'nope' does not match '{UUID_PATTERN}'"));
         assert!(STATUS_NAMES.iter().all(|s| Status::parse(s).is_some()));
     }
