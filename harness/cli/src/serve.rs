@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use clap::Args;
 use sigstack_client::Credentials;
+use sigstack_cloud::keystone::Seed;
 use sigstack_cloud::{CloudConfig, CloudError, CloudHandle};
 
 use crate::Outcome;
@@ -60,8 +61,27 @@ pub fn serve(args: ServeArgs) -> Outcome {
     outcome
 }
 
+/// Keystone's seed: `<data-dir>/seed.json` when present (`{"roles": [...], "projects": [...],
+/// "users": [{"name", "password", "project", "roles": [...]}]}`), the defaults otherwise. It is
+/// applied once, when the data directory is new.
+fn load_seed(data_dir: &std::path::Path) -> Result<Seed, String> {
+    let path = data_dir.join(SEED_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| format!("invalid seed file {}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Seed::default()),
+        Err(e) => Err(format!("cannot read seed file {}: {e}", path.display())),
+    }
+}
+
+/// The seed file's name inside the data directory.
+pub const SEED_FILE: &str = "seed.json";
+
 async fn run(args: ServeArgs, data_dir: PathBuf) -> Outcome {
-    let config = CloudConfig { host: args.host, port_base: args.port_base, data_dir: Some(data_dir.clone()), ..CloudConfig::default() };
+    let seed = match load_seed(&data_dir) {
+        Ok(seed) => seed,
+        Err(message) => return Outcome::Usage(message),
+    };
+    let config = CloudConfig { host: args.host, port_base: args.port_base, data_dir: Some(data_dir.clone()), seed, ..CloudConfig::default() };
     let cloud = match sigstack_cloud::start(config).await {
         Ok(cloud) => cloud,
         Err(e @ CloudError::Bind { .. }) => return Outcome::Usage(e.to_string()),

@@ -300,3 +300,35 @@ fn bad_flags_and_busy_ports_exit_2() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("/dev/null"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keystone_is_seeded_from_seed_json_in_the_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = |name: &str, project: &str, roles: &[&str]| json!({"name": name, "password": format!("{name}-password"), "project": project, "roles": roles});
+    let seed = json!({
+        "roles": ["admin", "member", "reader", "creator"],
+        "projects": ["admin", "demo", "project_a"],
+        "users": [user("admin", "admin", &["admin"]), user("demo", "demo", &["member"]), user("project_a_creator", "project_a", &["member", "creator"])],
+    });
+    std::fs::write(dir.path().join("seed.json"), seed.to_string()).unwrap();
+    let server = start(&["--data-dir", dir.path().to_str().unwrap()]);
+    let creds = Credentials {
+        username: "project_a_creator".into(),
+        password: "project_a_creator-password".into(),
+        project_name: Some("project_a".into()),
+        ..cloud_credentials(&std::fs::read_to_string(dir.path().join("clouds.yaml")).unwrap(), "sigstack-demo")
+    };
+    let session = Session::authenticate(&creds).await.unwrap();
+    let roles: Vec<&str> = session.token().roles.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(roles, ["creator", "member"]);
+    // The default users are not there: only the seed's.
+    let alt = Credentials { username: "alt_demo".into(), password: "alt_demo-password".into(), project_name: Some("alt_demo".into()), ..creds };
+    assert_eq!(Session::authenticate(&alt).await.unwrap_err().status(), Some(401));
+    drop(server);
+
+    let bad = tempfile::tempdir().unwrap();
+    std::fs::write(bad.path().join("seed.json"), "{\"users\": 3}").unwrap();
+    let (code, stderr) = run(&["--data-dir", bad.path().to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("invalid seed file") && stderr.contains("seed.json"), "{stderr}");
+}
