@@ -4,7 +4,7 @@
 # Nova "Image Signature Certificate Validation" document and the MOS Glance signature page
 # verbatim, and every answer is checked. Self-contained: `bash ci/real-clients.sh` from the
 # repository root. Needs python3 (venv), openssl, flock and script (util-linux), cargo; PyPI on
-# first run. The last line is `real clients: N passed, M failed`; exit 1 if M > 0.
+# first run. The last line is `real-clients: N passed, M failed`; exit 1 if M > 0.
 #
 # Environment: REAL_CLIENTS_PYTHON (base interpreter, default python3),
 # REAL_CLIENTS_KEEP=1 (keep the work directory even when everything passed).
@@ -429,8 +429,8 @@ serve_exit() {
 }
 step "sigstack serve: SIGTERM -> exit 0" serve_exit
 
-echo "real clients: $pass passed, $fail failed"
+echo "real-clients: $pass passed, $fail failed"
 if [ "$fail" -ne 0 ]; then
-  printf 'real clients: failed: %s\n' "${failed_steps[@]}" >&2
+  printf 'real-clients: failed: %s\n' "${failed_steps[@]}" >&2
   exit 1
 fi
