@@ -95,7 +95,7 @@ impl SigningKey {
             SigningKey::Dsa(k) => PublicKey::Dsa(k.verifying_key().clone()),
             SigningKey::P256(k) => PublicKey::Ec(EcPublicKey::P256(*k.verifying_key())),
             SigningKey::P384(k) => PublicKey::Ec(EcPublicKey::P384(*k.verifying_key())),
-            SigningKey::P521(k) => PublicKey::Ec(EcPublicKey::P521(k.verifying_key().clone())),
+            SigningKey::P521(k) => PublicKey::Ec(EcPublicKey::P521(*k.verifying_key())),
             SigningKey::Binary(k) => PublicKey::Ec(EcPublicKey::Binary(k.public_key().clone())),
         }
     }

@@ -170,7 +170,7 @@ fn signature_made_with_another_hash_does_not_verify() {
 fn openssl_agrees_on_the_nova_document_chain() {
     // Our validator's verdict on the documented chain matches `openssl verify`.
     let chain = |n: &str| path(&format!("chain/{n}.crt.pem")).to_str().unwrap().to_owned();
-    let untrusted = format!("{}", chain("intermediate-a"));
+    let untrusted = chain("intermediate-a");
     let out = openssl(&[
         "verify", "-attime", "1795435200", "-CAfile", &chain("root"), "-untrusted", &untrusted,
         "-untrusted", &chain("intermediate-b"), &chain("client"),
