@@ -1,0 +1,1 @@
+//! The conformance suite lives in `tests/conformance.rs` and `../features/`.

@@ -1,0 +1,81 @@
+//! Steps of `features/barbican.feature`: Barbican v1 secrets, roles, ACLs and expiry.
+
+use cucumber::{given, then, when};
+use reqwest::Method;
+use sigstack_client::key_manager::{self, Acl, AclEntry, NewSecret};
+
+use crate::common::Conformance;
+
+/// A file of the repository (fixtures), read as bytes.
+pub fn fixture(path: &str) -> Vec<u8> {
+    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
+    std::fs::read(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+}
+
+/// `POST /v1/secrets` with the Nova document's certificate recipe; records the answer and,
+/// on 201, the secret's uuid under `name`.
+async fn store(w: &mut Conformance, user: &str, path: &str, name: &str, expiration: Option<String>) {
+    let s = w.session(user).await;
+    let secret = NewSecret { expiration, ..NewSecret::certificate(&format!("{}-{name}", w.run), &fixture(path)) };
+    let url = format!("{}/secrets", key_manager::v1(&s).expect("key-manager endpoint"));
+    let answer = w.record(s.request(Method::POST, &url).json(&secret)).await;
+    if answer.status == 201 {
+        let body: serde_json::Value = serde_json::from_str(&answer.body).expect("JSON body");
+        let secret_ref = body["secret_ref"].as_str().expect("secret_ref");
+        w.secrets.insert(name.to_owned(), key_manager::secret_uuid(secret_ref).to_owned());
+    }
+}
+
+#[when(expr = "{string} stores the certificate {string} as secret {string}")]
+async fn stores(w: &mut Conformance, user: String, path: String, name: String) {
+    store(w, &user, &path, &name, None).await;
+}
+
+#[given(expr = "{string} stored the certificate {string} as secret {string}")]
+async fn stored(w: &mut Conformance, user: String, path: String, name: String) {
+    store(w, &user, &path, &name, None).await;
+    assert_eq!(w.answer().status, 201, "{}", w.answer().body);
+}
+
+#[given(expr = "{string} stored the certificate {string} as secret {string} expiring in {int} seconds")]
+async fn stored_expiring(w: &mut Conformance, user: String, path: String, name: String, seconds: i64) {
+    let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(seconds);
+    let expiration = at.format(&time::format_description::well_known::Rfc3339).expect("formats");
+    store(w, &user, &path, &name, Some(expiration)).await;
+    assert_eq!(w.answer().status, 201, "{}", w.answer().body);
+}
+
+#[when(expr = "{int} seconds have passed")]
+async fn wait(_w: &mut Conformance, seconds: u64) {
+    tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
+}
+
+#[when(expr = "{string} reads the metadata of secret {string}")]
+async fn reads_metadata(w: &mut Conformance, user: String, name: String) {
+    let s = w.session(&user).await;
+    let url = format!("{}/secrets/{}", key_manager::v1(&s).expect("key-manager endpoint"), w.secret(&name));
+    w.record(s.request(Method::GET, &url).header("Accept", "application/json")).await;
+}
+
+#[given(expr = "{string} grants {string} read access to secret {string}")]
+async fn grants_read(w: &mut Conformance, owner: String, reader: String, name: String) {
+    let s = w.session(&owner).await;
+    let reader_id = w.session(&reader).await.token().user.id.clone();
+    let acl = Acl { read: AclEntry { users: Some(vec![reader_id]), ..AclEntry::default() } };
+    key_manager::set_acl(&s, w.secret(&name), &acl).await.expect("ACL set");
+}
+
+#[then(expr = "{string} reads secret {string} as a {string} secret with algorithm {string}")]
+async fn reads_as(w: &mut Conformance, user: String, name: String, secret_type: String, algorithm: String) {
+    let s = w.session(&user).await;
+    let meta = key_manager::get_secret(&s, w.secret(&name)).await.expect("metadata readable");
+    assert_eq!((meta.secret_type.as_str(), meta.algorithm.as_deref()), (secret_type.as_str(), Some(algorithm.as_str())));
+    assert_eq!(meta.name, Some(format!("{}-{name}", w.run)));
+}
+
+#[then(expr = "the payload of secret {string} read by {string} as {string} is the file {string}")]
+async fn payload_is(w: &mut Conformance, name: String, user: String, accept: String, path: String) {
+    let s = w.session(&user).await;
+    let payload = key_manager::get_payload(&s, w.secret(&name), &accept).await.expect("payload readable");
+    assert!(payload == fixture(&path), "the payload differs from {path}");
+}
