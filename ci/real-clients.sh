@@ -3,7 +3,7 @@
 # python-barbicanclient (pinned in ci/real-clients-requirements.txt) run the commands of the
 # Nova "Image Signature Certificate Validation" document and the MOS Glance signature page
 # verbatim, and every answer is checked. Self-contained: `bash ci/real-clients.sh` from the
-# repository root. Needs python3 (venv), openssl, flock and script (util-linux), cargo; PyPI on
+# repository root. Needs python3 (venv), openssl, flock (util-linux), cargo; PyPI on
 # first run. The last line is `real-clients: N passed, M failed`; exit 1 if M > 0.
 #
 # Environment: REAL_CLIENTS_PYTHON (base interpreter, default python3),
@@ -20,7 +20,7 @@ base_python="${REAL_CLIENTS_PYTHON:-python3}"
 log() { echo "real-clients: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-for tool in "$base_python" openssl flock script base64 cargo; do
+for tool in "$base_python" openssl flock base64 cargo; do
   command -v "$tool" >/dev/null 2>&1 || die "missing required tool '$tool'"
 done
 
@@ -388,11 +388,12 @@ image_create_tampered() {
 
 # OSC 10.5 signs with --sign-key-path but sends img_signature as the Python bytes literal
 # "b'...'" (docs: real-services.md); real Glance answers 400 "Signature verification failed".
-# It reads the key password from a terminal, so it runs under script(1), fed newlines.
+# It reads the key password only from a terminal, so it runs on a pty (ci/pty-run.py answers).
 sign_key_path_bytes_bug() {
   local out rc=0
-  out="$( (for _ in $(seq 1 60); do sleep 1; printf '\n'; done) |
-    OS_CLOUD=sigstack-demo script -qec "timeout 180 openstack --debug image create --sign-key-path key_client.pem --sign-cert-id $cert_client_uuid --file cirros.qcow2 cirros_signed_by_osc" /dev/null 2>&1)" || rc=$?
+  out="$(OS_CLOUD=sigstack-demo "$venv/bin/python" "$script_dir/pty-run.py" 180 \
+    "$venv/bin/openstack" --debug image create --sign-key-path key_client.pem \
+    --sign-cert-id "$cert_client_uuid" --file cirros.qcow2 cirros_signed_by_osc 2>&1)" || rc=$?
   echo "$out"
   [ "$rc" -ne 0 ] || mismatch "the --sign-key-path upload succeeded (was the OSC bytes bug fixed?)"
   grep -Eq "\"img_signature\": ?\"b'" <<< "$out" || mismatch "img_signature was not sent as a bytes literal \"b'...'\""
