@@ -9,14 +9,17 @@ use std::sync::Arc;
 use axum::Router;
 use serde::Serialize;
 use sigstack_client::{CatalogEntry, Credentials, Endpoint};
-use sigstack_verify::KeyTypeProfile;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::barbican::{self, KeyManager};
+use crate::cinder::{self, VolumeService};
 use crate::control::{self, Control};
+use crate::deployment::{Deployment, DeploymentState};
 use crate::glance::{self, ImageService};
+use crate::nova::{self, ComputeService};
+use crate::provision;
 use crate::keystone::{self, Identity, KeystoneState, Seed};
 use crate::store::{Store, StoreError};
 
@@ -25,15 +28,16 @@ use crate::store::{Store, StoreError};
 pub struct CloudConfig {
     /// Listen address; loopback only by default.
     pub host: IpAddr,
-    /// First port: Keystone on it, Barbican +1, Glance +2. `None` binds ephemeral ports.
+    /// First port: Keystone on it, Barbican +1, Glance +2, Nova +3, Cinder +4. `None` binds
+    /// ephemeral ports.
     pub port_base: Option<u16>,
     /// Where the state database and image files live. `None`: a temporary directory removed
     /// when the handle is dropped.
     pub data_dir: Option<PathBuf>,
     /// Keystone's initial users, projects and roles.
     pub seed: Seed,
-    /// Which key types the cloud's cursive registers.
-    pub key_type_profile: KeyTypeProfile,
+    /// The deployment profile: service options, compute nodes, back ends, key-type profile.
+    pub deployment: Deployment,
 }
 
 impl Default for CloudConfig {
@@ -43,7 +47,7 @@ impl Default for CloudConfig {
             port_base: None,
             data_dir: None,
             seed: Seed::default(),
-            key_type_profile: KeyTypeProfile::Current,
+            deployment: Deployment::default(),
         }
     }
 }
@@ -57,6 +61,8 @@ pub enum CloudError {
     DataDir(PathBuf, std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("provisioning the deployment: {0}")]
+    Provision(String),
 }
 
 /// The public endpoints of a running cloud.
@@ -68,6 +74,10 @@ pub struct Endpoints {
     pub key_manager: String,
     /// Glance, `http://127.0.0.1:PORT` (clients append `/v2`).
     pub image: String,
+    /// Nova, `http://127.0.0.1:PORT` (the catalog says `/v2.1`).
+    pub compute: String,
+    /// Cinder, `http://127.0.0.1:PORT` (the catalog says `/v3/$(project_id)s`).
+    pub volume: String,
 }
 
 /// A running cloud. Dropping it stops every listener.
@@ -77,6 +87,8 @@ pub struct CloudHandle {
     pub seed: Seed,
     pub control: Arc<Control>,
     pub identity: Arc<Identity>,
+    /// The deployment in effect (changed at run time by `/_sim/deployment`).
+    pub deployment: Arc<DeploymentState>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     _temp: Option<tempfile::TempDir>,
@@ -85,18 +97,7 @@ pub struct CloudHandle {
 impl CloudHandle {
     /// Password credentials for a seeded user, scoped to its project.
     pub fn credentials(&self, user: &str) -> Option<Credentials> {
-        let u = self.seed.users.iter().find(|u| u.name == user)?;
-        Some(Credentials {
-            auth_url: self.endpoints.identity.clone(),
-            username: u.name.clone(),
-            password: u.password.clone(),
-            user_domain_name: "Default".into(),
-            project_name: Some(u.project.clone()),
-            project_id: None,
-            project_domain_name: "Default".into(),
-            region_name: Some("RegionOne".into()),
-            interface: "public".into(),
-        })
+        seed_credentials(&self.seed, &self.endpoints.identity, user)
     }
 
     pub fn admin(&self) -> Credentials {
@@ -142,6 +143,8 @@ fn catalog(endpoints: &Endpoints) -> Vec<CatalogEntry> {
         entry("identity", "keystone", &endpoints.identity),
         entry("key-manager", "barbican", &endpoints.key_manager),
         entry("image", "glance", &endpoints.image),
+        entry("compute", "nova", &format!("{}/v2.1", endpoints.compute)),
+        entry("block-storage", "cinderv3", &format!("{}/v3/$(project_id)s", endpoints.volume)),
     ]
 }
 
@@ -160,7 +163,8 @@ fn serve(listener: TcpListener, app: Router, mut stop: watch::Receiver<bool>) ->
     })
 }
 
-/// Starts Keystone, Barbican and Glance. Returns once every listener is bound.
+/// Starts Keystone, Barbican, Glance, Nova and Cinder, then provisions what the deployment
+/// asks for (baseline images). Returns once every listener is bound and provisioning is done.
 pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
     let (data_dir, temp) = match &config.data_dir {
         Some(dir) => {
@@ -180,24 +184,42 @@ pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
     let keystone_listener = bind("keystone", config.host, port(0)).await?;
     let barbican_listener = bind("barbican", config.host, port(1)).await?;
     let glance_listener = bind("glance", config.host, port(2)).await?;
+    let nova_listener = bind("nova", config.host, port(3)).await?;
+    let cinder_listener = bind("cinder", config.host, port(4)).await?;
     let url = |l: &TcpListener| l.local_addr().map(|a| format!("http://{a}")).unwrap_or_default();
     let endpoints = Endpoints {
         identity: format!("{}/v3", url(&keystone_listener)),
         key_manager: url(&barbican_listener),
         image: url(&glance_listener),
+        compute: url(&nova_listener),
+        volume: url(&cinder_listener),
     };
+    let deployment = DeploymentState::new(config.deployment.clone());
 
     let identity = Arc::new(Identity::open(store.clone(), &config.seed)?);
     identity.set_endpoints(endpoints.identity.clone(), catalog(&endpoints));
     let key_manager = Arc::new(KeyManager::open(store.clone())?);
-    let images = Arc::new(ImageService::open(store.clone(), data_dir.join("images"), config.key_type_profile)?);
+    let profile = {
+        let deployment = deployment.clone();
+        Arc::new(move || deployment.get().key_type_profile)
+    };
+    let images = Arc::new(ImageService::open_with(store.clone(), data_dir.join("images"), profile)?);
+    let compute = Arc::new(ComputeService::open(store.clone(), data_dir.join("nova"), deployment.clone())?);
+    let volumes = Arc::new(VolumeService::open(store.clone(), data_dir.join("cinder"), deployment.clone())?);
     let control = Arc::new(Control::new(store.clone()));
-    // What `POST /_sim/reset` restores: Keystone's seed, then every Barbican and Glance row and
-    // Glance's image files (the generic wipe: those services keep all state there).
+    // What `POST /_sim/reset` restores: the deployment, Keystone's seed, then every other
+    // service's rows and files (the generic wipe: those services keep all state there), then
+    // the deployment's provisioning again.
+    control.register(deployment.clone());
     control.register(Arc::new(control::KeystoneSeed::new(store.clone(), config.seed.clone())));
-    control.register(Arc::new(control::SqlitePrefix::new(store.clone(), "barbican_")));
-    control.register(Arc::new(control::SqlitePrefix::new(store.clone(), "glance_")));
+    for service in ["barbican", "glance", "nova", "cinder"] {
+        control.register(Arc::new(control::SqlitePrefix::new(store.clone(), format!("{service}_"))));
+    }
     control.register(Arc::new(control::DataDir::new("glance", data_dir.join("images"))));
+    control.register(Arc::new(control::DataDir::new("nova", data_dir.join("nova"))));
+    control.register(Arc::new(control::DataDir::new("cinder", data_dir.join("cinder"))));
+    control.set_deployment(deployment.clone());
+    let instance_ha = instance_ha_credentials(&config.seed, &endpoints, &deployment.get());
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let with_control = |service: &'static str, router: Router| {
@@ -206,16 +228,45 @@ pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
     let tasks = vec![
         serve(keystone_listener, with_control("keystone", keystone::router(KeystoneState { identity: identity.clone() })), stop_rx.clone()),
         serve(barbican_listener, with_control("barbican", barbican::router(identity.clone(), key_manager, endpoints.key_manager.clone())), stop_rx.clone()),
-        serve(glance_listener, with_control("glance", glance::router(identity.clone(), images, endpoints.image.clone())), stop_rx),
+        serve(glance_listener, with_control("glance", glance::router(identity.clone(), images, endpoints.image.clone())), stop_rx.clone()),
+        serve(nova_listener, with_control("nova", nova::router(identity.clone(), compute, endpoints.compute.clone(), instance_ha)), stop_rx.clone()),
+        serve(cinder_listener, with_control("cinder", cinder::router(identity.clone(), volumes, endpoints.volume.clone())), stop_rx),
     ];
-    Ok(CloudHandle {
+    let handle = CloudHandle {
         endpoints,
         data_dir,
         seed: config.seed,
-        control,
+        control: control.clone(),
         identity,
+        deployment,
         shutdown: stop_tx,
         tasks,
         _temp: temp,
+    };
+    let provisioner = provision::Provisioner::new(handle.credentials("admin"), handle.seed.clone(), handle.deployment.clone());
+    provisioner.run().await.map_err(CloudError::Provision)?;
+    control.after_reset(Arc::new(provisioner));
+    Ok(handle)
+}
+
+/// Password credentials for a seeded user, scoped to its project.
+fn seed_credentials(seed: &Seed, auth_url: &str, user: &str) -> Option<Credentials> {
+    let u = seed.users.iter().find(|u| u.name == user)?;
+    Some(Credentials {
+        auth_url: auth_url.to_owned(),
+        username: u.name.clone(),
+        password: u.password.clone(),
+        user_domain_name: "Default".into(),
+        project_name: Some(u.project.clone()),
+        project_id: None,
+        project_domain_name: "Default".into(),
+        region_name: Some("RegionOne".into()),
+        interface: "public".into(),
     })
+}
+
+/// The instance-HA service user's credentials (what Masakari authenticates with); `None` when
+/// the seed has no such user.
+fn instance_ha_credentials(seed: &Seed, endpoints: &Endpoints, deployment: &Deployment) -> Option<Credentials> {
+    seed_credentials(seed, &endpoints.identity, &deployment.instance_ha.user)
 }

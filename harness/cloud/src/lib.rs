@@ -1,5 +1,6 @@
-//! sigstack's simulated OpenStack cloud: Keystone, Barbican and Glance speaking the real HTTP
-//! APIs on loopback, wired to the `sigstack-verify` engine, with a `/_sim/` control API.
+//! sigstack's simulated OpenStack cloud: Keystone, Barbican, Glance, Nova and Cinder speaking
+//! the real HTTP APIs on loopback, wired to the `sigstack-verify` engine, with a `/_sim/`
+//! control API. A [`deployment::Deployment`] profile says which cloud is simulated.
 //!
 //! Each service is a folder with its state and rules (`model`) apart from its HTTP handlers
 //! (`http`). Services call each other over HTTP with the `sigstack-client` crate, as real
@@ -7,10 +8,14 @@
 //! user's token). State lives in SQLite in the data directory ([`store`]).
 
 pub mod barbican;
+pub mod cinder;
 mod cloud;
 pub mod control;
+pub mod deployment;
 pub mod glance;
 pub mod keystone;
+pub mod nova;
+pub mod provision;
 pub mod python;
 pub mod store;
 pub mod wire;

@@ -5,6 +5,8 @@
 //! - `GET /_sim/resources[?service=S]`: every SQLite row and data file, by service.
 //! - `POST|GET|DELETE /_sim/faults`, `DELETE /_sim/faults/{id}`: fault injection, applied by a
 //!   middleware in front of the service's handlers (never to `/_sim/` itself).
+//! - `GET|PATCH /_sim/deployment`: the deployment profile in effect; PATCH takes a JSON merge
+//!   patch (turn the MOS signature switch on, change a nova or cinder option, a node's back end).
 
 mod faults;
 mod reset;
@@ -24,7 +26,14 @@ use serde_json::{Value, json};
 pub use faults::{Action, Call, FailSpec, Fault, FaultSpec, Matcher};
 pub use reset::{DataDir, KeystoneSeed, Resettable, SqlitePrefix};
 
+use crate::deployment::DeploymentState;
 use crate::store::Store;
+
+/// Work that runs after a reset has restored every [`Resettable`] (re-provisioning the
+/// deployment's baseline images, which goes through the services' APIs).
+pub trait AfterReset: Send + Sync {
+    fn after_reset(&self) -> futures_util::future::BoxFuture<'_, Result<Value, String>>;
+}
 
 /// Shared control state: injected faults and what `reset` restores.
 pub struct Control {
@@ -34,6 +43,8 @@ pub struct Control {
     services: RwLock<BTreeSet<&'static str>>,
     /// One reset at a time: two interleaved resets could re-seed twice.
     resetting: tokio::sync::Mutex<()>,
+    deployment: RwLock<Option<Arc<DeploymentState>>>,
+    after_reset: RwLock<Option<Arc<dyn AfterReset>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -48,7 +59,23 @@ impl Control {
             faults: Mutex::new(faults::Faults::default()),
             services: RwLock::new(BTreeSet::new()),
             resetting: tokio::sync::Mutex::new(()),
+            deployment: RwLock::new(None),
+            after_reset: RwLock::new(None),
         }
+    }
+
+    /// The deployment `/_sim/deployment` shows and changes.
+    pub fn set_deployment(&self, deployment: Arc<DeploymentState>) {
+        *self.deployment.write().unwrap_or_else(|p| p.into_inner()) = Some(deployment);
+    }
+
+    pub fn deployment(&self) -> Option<Arc<DeploymentState>> {
+        self.deployment.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// What runs after every reset.
+    pub fn after_reset(&self, hook: Arc<dyn AfterReset>) {
+        *self.after_reset.write().unwrap_or_else(|p| p.into_inner()) = Some(hook);
     }
 
     /// Adds state for `reset` to restore; resets run in registration order.
@@ -66,17 +93,22 @@ impl Control {
         let _one = self.resetting.lock().await;
         let faults_cleared = lock(&self.faults).clear();
         let this = self.clone();
-        tokio::task::spawn_blocking(move || {
+        let mut report = tokio::task::spawn_blocking(move || {
             let resettables = this.resettables.read().unwrap_or_else(|p| p.into_inner()).clone();
             let mut report = serde_json::Map::new();
             for r in resettables {
                 let summary = r.reset().map_err(|e| format!("reset {}: {e}", r.name()))?;
                 report.insert(r.name(), summary);
             }
-            Ok(json!({"reset": report, "faults_cleared": faults_cleared}))
+            Ok::<_, String>(json!({"reset": report, "faults_cleared": faults_cleared}))
         })
         .await
-        .map_err(|e| format!("reset task: {e}"))?
+        .map_err(|e| format!("reset task: {e}"))??;
+        let hook = self.after_reset.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(hook) = hook {
+            report["provisioned"] = hook.after_reset().await?;
+        }
+        Ok(report)
     }
 
     /// Rows of every table and the registered data files, by service.
@@ -175,6 +207,43 @@ async fn delete_faults(State(control): State<Arc<Control>>) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+async fn get_deployment(State(control): State<Arc<Control>>) -> Response {
+    match control.deployment() {
+        Some(d) => axum::Json(deployment_view(&d)).into_response(),
+        None => error(StatusCode::NOT_FOUND, "this cloud has no deployment profile"),
+    }
+}
+
+fn deployment_view(d: &DeploymentState) -> Value {
+    let current = d.get();
+    json!({
+        "deployment": current,
+        "effective": {
+            "nova": {"glance": {
+                "verify_glance_signatures": current.nova_verify_glance_signatures(),
+                "enable_certificate_validation": current.nova.glance.enable_certificate_validation,
+                "default_trusted_certificate_ids": current.nova.glance.default_trusted_certificate_ids,
+            }},
+            "cinder": {"verify_glance_signatures": current.cinder_verification()},
+        }
+    })
+}
+
+async fn patch_deployment(State(control): State<Arc<Control>>, body: Bytes) -> Response {
+    let Some(d) = control.deployment() else {
+        return error(StatusCode::NOT_FOUND, "this cloud has no deployment profile");
+    };
+    let patch: Value = match serde_json::from_slice(&body) {
+        Ok(v @ Value::Object(_)) => v,
+        Ok(_) => return error(StatusCode::BAD_REQUEST, "invalid deployment patch: a JSON object (merge patch) is required"),
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid deployment patch: {e}")),
+    };
+    match d.merge_patch(&patch) {
+        Ok(_) => axum::Json(deployment_view(&d)).into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, format!("invalid deployment patch: {e}")),
+    }
+}
+
 /// A service router with faults applied to its operations and `/_sim/` merged in (after the
 /// fault layer, so the control endpoints are never faulted).
 pub fn wrap(service: &'static str, router: Router, control: Arc<Control>) -> Router {
@@ -185,6 +254,7 @@ pub fn wrap(service: &'static str, router: Router, control: Arc<Control>) -> Rou
         .route("/_sim/resources", get(resources_handler))
         .route("/_sim/faults", get(list_faults).post(create_fault).delete(delete_faults))
         .route("/_sim/faults/{id}", delete(delete_fault))
+        .route("/_sim/deployment", get(get_deployment).patch(patch_deployment))
         .with_state(control.clone());
     router.layer(from_fn_with_state((control, service), faults::middleware)).merge(sim)
 }

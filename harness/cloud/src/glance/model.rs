@@ -234,7 +234,8 @@ pub struct ListQuery {
 pub struct ImageService {
     store: Arc<Store>,
     data_dir: PathBuf,
-    profile: KeyTypeProfile,
+    /// The deployment's key-type profile, read on every upload (it can change at run time).
+    profile: Arc<dyn Fn() -> KeyTypeProfile + Send + Sync>,
     http: reqwest::Client,
 }
 
@@ -254,6 +255,15 @@ impl ImageService {
     /// Opens Glance's tables and data directory. Uploads that were cut short by a crash
     /// (`saving`, `importing`) go back to `queued` and their partial files are removed.
     pub fn open(store: Arc<Store>, data_dir: PathBuf, profile: KeyTypeProfile) -> Result<ImageService, StoreError> {
+        Self::open_with(store, data_dir, Arc::new(move || profile))
+    }
+
+    /// [`ImageService::open`] with the profile looked up on every upload.
+    pub fn open_with(
+        store: Arc<Store>,
+        data_dir: PathBuf,
+        profile: Arc<dyn Fn() -> KeyTypeProfile + Send + Sync>,
+    ) -> Result<ImageService, StoreError> {
         store.migrate(SCHEMA)?;
         // StoreError has no io variant; the path names the problem.
         data::prepare_dirs(&data_dir).map_err(|_| StoreError::from(rusqlite::Error::InvalidPath(data_dir.clone())))?;
@@ -269,7 +279,7 @@ impl ImageService {
     }
 
     pub fn profile(&self) -> KeyTypeProfile {
-        self.profile
+        (self.profile)()
     }
 
     pub fn http(&self) -> &reqwest::Client {

@@ -196,6 +196,16 @@ impl Identity {
         self.public_url.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// The catalog as a token scoped to `project_id` carries it: Keystone substitutes
+    /// `$(project_id)s` in endpoint URLs (Cinder's `/v3/$(project_id)s`).
+    pub fn catalog_for(&self, project_id: &str) -> Vec<CatalogEntry> {
+        let mut catalog = self.catalog();
+        for endpoint in catalog.iter_mut().flat_map(|e| e.endpoints.iter_mut()) {
+            endpoint.url = endpoint.url.replace("$(project_id)s", project_id).replace("%(project_id)s", project_id);
+        }
+        catalog
+    }
+
     pub fn catalog(&self) -> Vec<CatalogEntry> {
         self.catalog.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -291,6 +301,7 @@ impl Identity {
         })?;
         let (user_name, project_name, roles) = context.ok_or(AuthError::Unauthorized)?;
         let expires = time::OffsetDateTime::from_unix_timestamp(payload.e).map_err(|_| AuthError::Unauthorized)?;
+        let catalog = self.catalog_for(&payload.p);
         Ok(AuthContext {
             token: token.to_owned(),
             user_id: payload.u,
@@ -299,7 +310,7 @@ impl Identity {
             project_name,
             roles,
             expires_at: format_keystone(expires),
-            catalog: self.catalog(),
+            catalog,
         })
     }
 

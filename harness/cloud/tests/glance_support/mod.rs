@@ -23,7 +23,7 @@ pub async fn cloud() -> CloudHandle {
 }
 
 pub async fn cloud_with(profile: KeyTypeProfile) -> CloudHandle {
-    start(CloudConfig { key_type_profile: profile, ..CloudConfig::default() }).await.expect("cloud starts")
+    start(CloudConfig { deployment: sigstack_cloud::deployment::Deployment { key_type_profile: profile, ..Default::default() }, ..CloudConfig::default() }).await.expect("cloud starts")
 }
 
 pub async fn session(cloud: &CloudHandle, user: &str) -> Session {

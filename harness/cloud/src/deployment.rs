@@ -1,0 +1,465 @@
+//! The deployment profile: which cloud is being simulated. A YAML document (`sigstack serve
+//! --deployment FILE`) or the same structure from Rust. Options carry their real names: MOS's
+//! `features.glance.signature.enabled` switch from the `OpenStackDeployment` custom resource,
+//! nova.conf's `[glance]` options and policy rules, cinder.conf's `verify_glance_signatures`
+//! and image-volume cache, the compute nodes with their ephemeral storage back ends, Cinder's
+//! back ends and the instance-HA service user.
+//!
+//! The running cloud holds it in a [`DeploymentState`]: Nova and Cinder read it on every
+//! operation, and `/_sim/deployment` changes it (turning the MOS switch on for an existing
+//! cloud leaves its images unsigned, as the MOS document says).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sigstack_verify::KeyTypeProfile;
+
+/// The three shipped profiles, by name (`sigstack serve --deployment mos`).
+pub const SHIPPED: [(&str, &str); 3] = [
+    ("mos", include_str!("../deployments/mos.yaml")),
+    ("upstream-certificate-validation", include_str!("../deployments/upstream-certificate-validation.yaml")),
+    ("upstream-defaults", include_str!("../deployments/upstream-defaults.yaml")),
+];
+
+/// Why a deployment document was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DeploymentError {
+    #[error("cannot read deployment file {0}: {1}")]
+    Read(String, std::io::Error),
+    #[error("invalid deployment {0}: {1}")]
+    Invalid(String, String),
+}
+
+/// A whole deployment profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deployment {
+    /// A label shown by `/_sim/deployment` and `serve`.
+    #[serde(default)]
+    pub name: String,
+    /// MOS `spec:features`. Absent (`null`) for upstream-style profiles.
+    #[serde(default)]
+    pub features: Features,
+    /// Which key types the cloud's cursive registers (cryptography >= 47: `current`).
+    #[serde(default = "current_profile", with = "profile_name")]
+    pub key_type_profile: KeyTypeProfile,
+    /// Provision MOS's baseline images (signed when the signature feature is on at deploy time).
+    #[serde(default)]
+    pub baseline_images: bool,
+    #[serde(default)]
+    pub nova: NovaOptions,
+    #[serde(default)]
+    pub cinder: CinderOptions,
+    #[serde(default = "default_compute_nodes")]
+    pub compute_nodes: Vec<ComputeNodeSpec>,
+    #[serde(default)]
+    pub instance_ha: InstanceHa,
+}
+
+impl Default for Deployment {
+    fn default() -> Self {
+        Deployment::shipped("upstream-defaults").unwrap_or_else(|_| Deployment::empty())
+    }
+}
+
+fn current_profile() -> KeyTypeProfile {
+    KeyTypeProfile::Current
+}
+
+mod profile_name {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use sigstack_verify::KeyTypeProfile;
+
+    pub fn serialize<S: Serializer>(p: &KeyTypeProfile, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&p.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<KeyTypeProfile, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// `spec:features` of the MOS `OpenStackDeployment` resource (only what sigstack models).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Features {
+    #[serde(default)]
+    pub glance: GlanceFeatures,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlanceFeatures {
+    #[serde(default)]
+    pub signature: SignatureFeature,
+}
+
+/// `features.glance.signature.enabled`: `None` when the profile is not a MOS one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureFeature {
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+/// nova.conf and nova's policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NovaOptions {
+    /// `[glance]`.
+    #[serde(default)]
+    pub glance: NovaGlanceOptions,
+    /// Policy overrides, rule name -> check string (`"@"` allow, `"!"` deny, `"role:admin"`,
+    /// `"rule:project_member_or_admin"`, `"role:a or role:b"`). Unlisted rules keep their
+    /// defaults.
+    #[serde(default)]
+    pub policy: BTreeMap<String, String>,
+    /// `[scheduler] max_attempts`: hosts tried for one build (a reschedule per failure).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+}
+
+fn default_max_attempts() -> u32 {
+    3
+}
+
+impl Default for NovaOptions {
+    fn default() -> Self {
+        NovaOptions { glance: NovaGlanceOptions::default(), policy: BTreeMap::new(), max_attempts: default_max_attempts() }
+    }
+}
+
+/// nova.conf `[glance]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NovaGlanceOptions {
+    /// Unset: follows the MOS switch, else upstream's default (False).
+    #[serde(default)]
+    pub verify_glance_signatures: Option<bool>,
+    #[serde(default)]
+    pub enable_certificate_validation: bool,
+    #[serde(default)]
+    pub default_trusted_certificate_ids: Vec<String>,
+}
+
+/// cinder.conf's `verify_glance_signatures` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CinderVerification {
+    Enabled,
+    Disabled,
+}
+
+/// cinder.conf and Cinder's back ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CinderOptions {
+    /// Unset: follows the MOS switch, else upstream's default (`enabled`).
+    #[serde(default)]
+    pub verify_glance_signatures: Option<CinderVerification>,
+    /// `image_volume_cache_enabled` (per back end in real Cinder; one switch here).
+    #[serde(default)]
+    pub image_volume_cache_enabled: bool,
+    /// Volume back ends; the first is the default volume type's.
+    #[serde(default = "default_volume_backends")]
+    pub backends: Vec<VolumeBackendSpec>,
+}
+
+impl Default for CinderOptions {
+    fn default() -> Self {
+        CinderOptions { verify_glance_signatures: None, image_volume_cache_enabled: false, backends: default_volume_backends() }
+    }
+}
+
+/// Where Cinder keeps a back end's volumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VolumeDriver {
+    /// LVM: every image-backed volume is downloaded (and verified).
+    Lvm,
+    /// Ceph RBD: RAW images are cloned inside Ceph, never downloaded, never verified.
+    Rbd,
+}
+
+/// One Cinder back end; its name is also its volume type's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VolumeBackendSpec {
+    pub name: String,
+    pub driver: VolumeDriver,
+}
+
+fn default_volume_backends() -> Vec<VolumeBackendSpec> {
+    vec![VolumeBackendSpec { name: "lvmdriver-1".into(), driver: VolumeDriver::Lvm }]
+}
+
+/// A compute node's ephemeral storage back end (`[libvirt] images_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    Lvm,
+    Local,
+    /// Ceph RBD: RAW images are cloned, never downloaded, never verified.
+    #[serde(rename = "rbd")]
+    CephRbd,
+}
+
+/// One nova-compute host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComputeNodeSpec {
+    pub host: String,
+    /// `[libvirt] images_type`.
+    pub images_type: StorageBackend,
+    /// The driver's `supports_trusted_certs` (libvirt: true; ironic: false).
+    #[serde(default = "yes")]
+    pub supports_trusted_certs: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_compute_nodes() -> Vec<ComputeNodeSpec> {
+    ["compute-0", "compute-1"]
+        .into_iter()
+        .map(|host| ComputeNodeSpec { host: host.into(), images_type: StorageBackend::Local, supports_trusted_certs: true })
+        .collect()
+}
+
+/// The instance-HA (Masakari) service user that evacuates instances from failed hosts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceHa {
+    pub user: String,
+}
+
+impl Default for InstanceHa {
+    fn default() -> Self {
+        InstanceHa { user: "instance-ha".into() }
+    }
+}
+
+impl Deployment {
+    fn empty() -> Deployment {
+        Deployment {
+            name: String::new(),
+            features: Features::default(),
+            key_type_profile: KeyTypeProfile::Current,
+            baseline_images: false,
+            nova: NovaOptions::default(),
+            cinder: CinderOptions::default(),
+            compute_nodes: default_compute_nodes(),
+            instance_ha: InstanceHa::default(),
+        }
+    }
+
+    /// Parses a YAML (or JSON) document and checks it.
+    pub fn from_yaml(source: &str, text: &str) -> Result<Deployment, DeploymentError> {
+        let d: Deployment =
+            serde_yaml_ng::from_str(text).map_err(|e| DeploymentError::Invalid(source.into(), e.to_string()))?;
+        d.check().map_err(|e| DeploymentError::Invalid(source.into(), e))?;
+        Ok(d)
+    }
+
+    /// A shipped profile by name.
+    pub fn shipped(name: &str) -> Result<Deployment, DeploymentError> {
+        let (_, text) = SHIPPED.iter().find(|(n, _)| *n == name).ok_or_else(|| {
+            let names: Vec<&str> = SHIPPED.iter().map(|(n, _)| *n).collect();
+            DeploymentError::Invalid(name.into(), format!("no shipped profile '{name}' (shipped: {})", names.join(", ")))
+        })?;
+        Deployment::from_yaml(name, text)
+    }
+
+    /// `--deployment` argument: a shipped profile name, or a file path.
+    pub fn load(name_or_path: &str) -> Result<Deployment, DeploymentError> {
+        if SHIPPED.iter().any(|(n, _)| *n == name_or_path) && !Path::new(name_or_path).exists() {
+            return Deployment::shipped(name_or_path);
+        }
+        let text = std::fs::read_to_string(name_or_path)
+            .map_err(|e| DeploymentError::Read(name_or_path.into(), e))?;
+        Deployment::from_yaml(name_or_path, &text)
+    }
+
+    /// Rules serde cannot express.
+    fn check(&self) -> Result<(), String> {
+        if self.compute_nodes.is_empty() {
+            return Err("compute_nodes: at least one compute node is needed".into());
+        }
+        let mut hosts: Vec<&str> = self.compute_nodes.iter().map(|n| n.host.as_str()).collect();
+        hosts.sort_unstable();
+        if let Some(w) = hosts.windows(2).find(|w| w[0] == w[1]) {
+            return Err(format!("compute_nodes: host '{}' listed twice", w[0]));
+        }
+        if hosts.iter().any(|h| h.is_empty() || h.contains(['/', ':', ' '])) {
+            return Err("compute_nodes: a host name must be non-empty, without '/', ':' or spaces".into());
+        }
+        if self.cinder.backends.is_empty() {
+            return Err("cinder.backends: at least one back end is needed".into());
+        }
+        if self.nova.max_attempts == 0 {
+            return Err("nova.max_attempts must be at least 1".into());
+        }
+        for rule in self.nova.policy.keys() {
+            if !rule.starts_with("os_compute_api:") {
+                return Err(format!("nova.policy: '{rule}' is not a compute API policy rule"));
+            }
+        }
+        Ok(())
+    }
+
+    /// nova `[glance] verify_glance_signatures` in effect.
+    pub fn nova_verify_glance_signatures(&self) -> bool {
+        self.nova.glance.verify_glance_signatures.unwrap_or(self.features.glance.signature.enabled.unwrap_or(false))
+    }
+
+    /// cinder `verify_glance_signatures` in effect (upstream default `enabled`; a MOS profile
+    /// follows its switch).
+    pub fn cinder_verification(&self) -> CinderVerification {
+        self.cinder.verify_glance_signatures.unwrap_or(match self.features.glance.signature.enabled {
+            Some(false) => CinderVerification::Disabled,
+            _ => CinderVerification::Enabled,
+        })
+    }
+
+    /// Whether the MOS switch is on.
+    pub fn signature_feature_enabled(&self) -> bool {
+        self.features.glance.signature.enabled == Some(true)
+    }
+}
+
+/// The deployment of a running cloud, shared by the services and `/_sim/deployment`.
+#[derive(Debug)]
+pub struct DeploymentState {
+    initial: Deployment,
+    current: RwLock<Deployment>,
+}
+
+impl DeploymentState {
+    pub fn new(deployment: Deployment) -> Arc<DeploymentState> {
+        Arc::new(DeploymentState { initial: deployment.clone(), current: RwLock::new(deployment) })
+    }
+
+    /// A snapshot of the deployment in effect.
+    pub fn get(&self) -> Deployment {
+        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Applies a JSON merge patch (RFC 7396) to the deployment; the result is checked before
+    /// it takes effect. Compute nodes and back ends can be changed; their caches and volumes
+    /// are kept by host and back-end name.
+    pub fn merge_patch(&self, patch: &Value) -> Result<Deployment, String> {
+        let mut guard = self.current.write().unwrap_or_else(|p| p.into_inner());
+        let mut doc = serde_json::to_value(&*guard).map_err(|e| e.to_string())?;
+        merge(&mut doc, patch);
+        let next: Deployment = serde_json::from_value(doc).map_err(|e| e.to_string())?;
+        next.check()?;
+        *guard = next.clone();
+        Ok(next)
+    }
+
+    /// Back to the deployment the cloud started with (`/_sim/reset`).
+    pub fn restore(&self) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = self.initial.clone();
+    }
+}
+
+impl crate::control::Resettable for DeploymentState {
+    fn name(&self) -> String {
+        "deployment".into()
+    }
+
+    fn reset(&self) -> Result<Value, String> {
+        self.restore();
+        Ok(Value::String(self.initial.name.clone()))
+    }
+}
+
+fn merge(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn shipped_profiles_parse_and_say_what_the_documents_say() {
+        let mos = Deployment::shipped("mos").unwrap();
+        assert!(mos.signature_feature_enabled());
+        assert!(mos.nova_verify_glance_signatures());
+        assert!(!mos.nova.glance.enable_certificate_validation);
+        assert_eq!(mos.cinder_verification(), CinderVerification::Enabled);
+        assert!(mos.baseline_images);
+        assert!(mos.compute_nodes.iter().any(|n| n.images_type == StorageBackend::CephRbd));
+
+        let upstream = Deployment::shipped("upstream-certificate-validation").unwrap();
+        assert!(upstream.nova_verify_glance_signatures());
+        assert!(upstream.nova.glance.enable_certificate_validation);
+        assert!(!upstream.baseline_images);
+
+        let defaults = Deployment::shipped("upstream-defaults").unwrap();
+        assert!(!defaults.nova_verify_glance_signatures());
+        assert_eq!(defaults.cinder_verification(), CinderVerification::Enabled);
+        assert_eq!(Deployment::default(), defaults);
+    }
+
+    #[test]
+    fn errors_name_what_is_wrong() {
+        let e = Deployment::from_yaml("x", "compute_nodes: []").unwrap_err().to_string();
+        assert!(e.contains("at least one compute node"), "{e}");
+        let e = Deployment::from_yaml("x", "nova: {glance: {verify_glance_signature: true}}").unwrap_err().to_string();
+        assert!(e.contains("unknown field `verify_glance_signature`"), "{e}");
+        let e = Deployment::from_yaml("x", "compute_nodes: [{host: a, images_type: ceph}]").unwrap_err().to_string();
+        assert!(e.contains("unknown variant `ceph`"), "{e}");
+        let e = Deployment::from_yaml("x", "key_type_profile: newest").unwrap_err().to_string();
+        assert!(e.contains("newest"), "{e}");
+        let e = Deployment::shipped("nope").unwrap_err().to_string();
+        assert!(e.contains("shipped: mos, upstream-certificate-validation, upstream-defaults"), "{e}");
+    }
+
+    #[test]
+    fn switch_drives_nova_and_cinder_unless_overridden() {
+        let d = Deployment::from_yaml("x", "features: {glance: {signature: {enabled: false}}}").unwrap();
+        assert!(!d.nova_verify_glance_signatures());
+        assert_eq!(d.cinder_verification(), CinderVerification::Disabled);
+        let d = Deployment::from_yaml(
+            "x",
+            "features: {glance: {signature: {enabled: true}}}\ncinder: {verify_glance_signatures: disabled}",
+        )
+        .unwrap();
+        assert!(d.nova_verify_glance_signatures());
+        assert_eq!(d.cinder_verification(), CinderVerification::Disabled);
+    }
+
+    #[test]
+    fn merge_patch_changes_and_checks() {
+        let existing = Deployment::from_yaml("x", "features: {glance: {signature: {enabled: false}}}").unwrap();
+        let state = DeploymentState::new(existing);
+        assert!(!state.get().nova_verify_glance_signatures());
+        let d = state.merge_patch(&json!({"features": {"glance": {"signature": {"enabled": true}}}})).unwrap();
+        assert!(d.nova_verify_glance_signatures());
+        assert!(state.get().nova_verify_glance_signatures());
+        let e = state.merge_patch(&json!({"compute_nodes": []})).unwrap_err();
+        assert!(e.contains("at least one compute node"), "{e}");
+        assert!(state.get().nova_verify_glance_signatures(), "a refused patch changes nothing");
+        state.restore();
+        assert!(!state.get().nova_verify_glance_signatures());
+    }
+}
