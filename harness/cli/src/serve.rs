@@ -11,13 +11,26 @@ use std::time::Duration;
 
 use clap::Args;
 use sigstack_client::Credentials;
+use sigstack_cloud::deployment::Deployment;
 use sigstack_cloud::keystone::Seed;
 use sigstack_cloud::{CloudConfig, CloudError, CloudHandle};
 
 use crate::Outcome;
 
-/// The clouds `serve` writes: name in clouds.yaml, seeded user.
-const CLOUDS: [(&str, &str); 2] = [("sigstack-admin", "admin"), ("sigstack-demo", "demo")];
+/// The clouds `serve` writes: name in clouds.yaml, seeded user. The first two always (the
+/// seed must have them); the others when the seed has the user (the conformance suite's
+/// second-project user and the instance-HA service user).
+const CLOUDS: [(&str, &str); 4] = [
+    ("sigstack-admin", "admin"),
+    ("sigstack-demo", "demo"),
+    ("sigstack-alt-demo", "alt_demo"),
+    ("sigstack-instance-ha", "instance-ha"),
+];
+const REQUIRED_CLOUDS: usize = 2;
+
+/// The capability file `serve` writes beside clouds.yaml (`sigstack conformance
+/// --capabilities`).
+pub const CAPABILITIES_FILE: &str = "capabilities.yaml";
 
 /// How long in-flight requests get to finish after a stop signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -36,9 +49,14 @@ pub struct ServeArgs {
     /// real security) to the network.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
-    /// Keystone on N, Barbican on N+1, Glance on N+2. Default: free ports chosen by the OS.
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=65533))]
+    /// Keystone on N, Barbican on N+1, Glance on N+2, Nova on N+3, Cinder on N+4. Default:
+    /// free ports chosen by the OS.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=65531))]
     port_base: Option<u16>,
+    /// The deployment profile: a shipped one (`mos`, `upstream-certificate-validation`,
+    /// `upstream-defaults`) or a YAML file.
+    #[arg(long, default_value = "upstream-defaults")]
+    deployment: String,
 }
 
 pub fn serve(args: ServeArgs) -> Outcome {
@@ -81,7 +99,11 @@ async fn run(args: ServeArgs, data_dir: PathBuf) -> Outcome {
         Ok(seed) => seed,
         Err(message) => return Outcome::Usage(message),
     };
-    let config = CloudConfig { host: args.host, port_base: args.port_base, data_dir: Some(data_dir.clone()), seed, ..CloudConfig::default() };
+    let deployment = match Deployment::load(&args.deployment) {
+        Ok(d) => d,
+        Err(e) => return Outcome::Usage(e.to_string()),
+    };
+    let config = CloudConfig { host: args.host, port_base: args.port_base, data_dir: Some(data_dir.clone()), seed, deployment };
     let cloud = match sigstack_cloud::start(config).await {
         Ok(cloud) => cloud,
         Err(e @ CloudError::Bind { .. }) => return Outcome::Usage(e.to_string()),
@@ -109,7 +131,11 @@ async fn run(args: ServeArgs, data_dir: PathBuf) -> Outcome {
     lines.push(format!("identity: {}", cloud.endpoints.identity));
     lines.push(format!("key-manager: {}", cloud.endpoints.key_manager));
     lines.push(format!("image: {}", cloud.endpoints.image));
-    lines.push(format!("clouds: {}", CLOUDS.map(|(name, _)| name).join(" ")));
+    lines.push(format!("compute: {}", cloud.endpoints.compute));
+    lines.push(format!("volume: {}", cloud.endpoints.volume));
+    lines.push(format!("deployment: {}", cloud.deployment.get().name));
+    lines.push(format!("capabilities: {}", capabilities_path(&clouds_yaml).display()));
+    lines.push(format!("clouds: {}", written_clouds(&cloud).map(|(name, _)| name).collect::<Vec<_>>().join(" ")));
     lines.push("ready".into());
     // A closed stdout (the parent stopped reading) must not take the cloud down.
     let mut out = std::io::stdout().lock();
@@ -147,10 +173,37 @@ fn credentials(cloud: &CloudHandle, user: &str) -> Result<Credentials, String> {
     cloud.credentials(user).ok_or_else(|| format!("the seed has no user '{user}'"))
 }
 
+/// The clouds written: the required ones, then the optional ones whose user the seed has.
+fn written_clouds(cloud: &CloudHandle) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+    CLOUDS.into_iter().enumerate().filter(|(i, (_, user))| *i < REQUIRED_CLOUDS || cloud.credentials(user).is_some()).map(|(_, c)| c)
+}
+
+fn capabilities_path(clouds_yaml: &Path) -> PathBuf {
+    clouds_yaml.with_file_name(CAPABILITIES_FILE)
+}
+
+/// The conformance suite's capability file for this cloud: which clouds.yaml entry each suite
+/// user is, and what the deployment offers.
+fn capabilities_yaml(cloud: &CloudHandle) -> String {
+    let d = cloud.deployment.get();
+    let mut text = String::from("# Written by `sigstack serve`: `sigstack conformance --cloud sigstack-demo --capabilities <this file>`.\nusers:\n");
+    for (name, user) in written_clouds(cloud) {
+        text.push_str(&format!("  {}: {}\n", yaml(user), yaml(name)));
+    }
+    let cinder = d.cinder_verification() == sigstack_cloud::deployment::CinderVerification::Enabled;
+    text.push_str(&format!(
+        "capabilities:\n  admin_credentials: true\n  compute: true\n  volume: true\n  simulated_control: true\n  verify_glance_signatures: {}\n  certificate_validation: {}\n  cinder_verification: {cinder}\n  key_type_profile: {}\n  image_format: qcow2\n",
+        d.nova_verify_glance_signatures(),
+        d.nova.glance.enable_certificate_validation,
+        d.key_type_profile,
+    ));
+    text
+}
+
 /// os-client-config's clouds.yaml for every cloud in [`CLOUDS`].
 fn clouds_yaml(cloud: &CloudHandle) -> Result<String, String> {
-    let mut text = String::from("# Written by `sigstack serve`: the simulated cloud, for openstack CLI / SDK clients.\n# Use: export OS_CLIENT_CONFIG_FILE=<this file> OS_CLOUD=sigstack-admin (or sigstack-demo)\nclouds:\n");
-    for (name, user) in CLOUDS {
+    let mut text = String::from("# Written by `sigstack serve`: the simulated cloud, for openstack CLI / SDK clients.\n# Use: export OS_CLIENT_CONFIG_FILE=<this file> OS_CLOUD=sigstack-admin (or sigstack-demo, ...)\nclouds:\n");
+    for (name, user) in written_clouds(cloud) {
         let c = credentials(cloud, user)?;
         let project = c.project_name.clone().unwrap_or_default();
         text.push_str(&format!(
@@ -197,8 +250,9 @@ fn write_client_config(cloud: &CloudHandle, clouds_yaml_path: &Path) -> Result<V
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let write = |path: &Path, text: String| std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()));
     write(clouds_yaml_path, clouds_yaml(cloud)?)?;
+    write(&capabilities_path(clouds_yaml_path), capabilities_yaml(cloud))?;
     let mut written = Vec::new();
-    for (name, user) in CLOUDS {
+    for (name, user) in written_clouds(cloud) {
         let path = dir.join(format!("{name}-openrc.sh"));
         write(&path, openrc(cloud, name, user)?)?;
         written.push(path);

@@ -86,9 +86,9 @@ fn start(args: &[&str]) -> Server {
 }
 
 /// What serve must write for a cloud, given the auth URL it printed.
-fn expected_cloud(name: &str, user: &str, auth_url: &str) -> String {
+fn expected_cloud(name: &str, user: &str, project: &str, auth_url: &str) -> String {
     format!(
-        "  {name}:\n    auth:\n      auth_url: \"{auth_url}\"\n      username: \"{user}\"\n      password: \"{user}-password\"\n      project_name: \"{user}\"\n      user_domain_name: \"Default\"\n      project_domain_name: \"Default\"\n    region_name: \"RegionOne\"\n    interface: \"public\"\n    identity_api_version: 3\n"
+        "  {name}:\n    auth:\n      auth_url: \"{auth_url}\"\n      username: \"{user}\"\n      password: \"{user}-password\"\n      project_name: \"{project}\"\n      user_domain_name: \"Default\"\n      project_domain_name: \"Default\"\n    region_name: \"RegionOne\"\n    interface: \"public\"\n    identity_api_version: 3\n"
     )
 }
 
@@ -120,14 +120,28 @@ fn cloud_credentials(clouds_yaml: &str, name: &str) -> Credentials {
 fn check_client_files(server: &Server, dir: &Path) -> (Credentials, Credentials) {
     let identity = server.get("identity");
     assert!(identity.starts_with("http://127.0.0.1:") && identity.ends_with("/v3"), "{identity}");
-    assert_eq!(server.get("clouds"), "sigstack-admin sigstack-demo");
+    assert_eq!(server.get("clouds"), "sigstack-admin sigstack-demo sigstack-alt-demo sigstack-instance-ha");
     let path = PathBuf::from(server.get("clouds-yaml"));
     assert_eq!(path, dir.join("clouds.yaml"));
     let yaml = std::fs::read_to_string(&path).unwrap();
-    let clouds = format!("clouds:\n{}{}", expected_cloud("sigstack-admin", "admin", identity), expected_cloud("sigstack-demo", "demo", identity));
+    let clouds = format!(
+        "clouds:\n{}{}{}{}",
+        expected_cloud("sigstack-admin", "admin", "admin", identity),
+        expected_cloud("sigstack-demo", "demo", "demo", identity),
+        expected_cloud("sigstack-alt-demo", "alt_demo", "alt_demo", identity),
+        expected_cloud("sigstack-instance-ha", "instance-ha", "service", identity),
+    );
     assert!(yaml.ends_with(&clouds), "{yaml}");
     let openrcs: Vec<PathBuf> = server.info["openrc"].iter().map(PathBuf::from).collect();
-    assert_eq!(openrcs, [dir.join("sigstack-admin-openrc.sh"), dir.join("sigstack-demo-openrc.sh")]);
+    let names = ["sigstack-admin", "sigstack-demo", "sigstack-alt-demo", "sigstack-instance-ha"];
+    assert_eq!(openrcs, names.map(|n| dir.join(format!("{n}-openrc.sh"))));
+    // The capability file for `sigstack conformance`, beside clouds.yaml.
+    assert_eq!(PathBuf::from(server.get("capabilities")), dir.join("capabilities.yaml"));
+    let capabilities = std::fs::read_to_string(dir.join("capabilities.yaml")).unwrap();
+    assert!(capabilities.contains("users:\n  \"admin\": \"sigstack-admin\"\n  \"demo\": \"sigstack-demo\"\n"), "{capabilities}");
+    assert!(capabilities.contains("\n  verify_glance_signatures: false\n  certificate_validation: false\n  cinder_verification: true\n  key_type_profile: current\n"), "{capabilities}");
+    assert_eq!(server.get("deployment"), "upstream-defaults");
+    assert!(server.get("compute").starts_with("http://127.0.0.1:") && server.get("volume").starts_with("http://127.0.0.1:"));
     let demo_rc = std::fs::read_to_string(&openrcs[1]).unwrap();
     let exports: Vec<&str> = demo_rc.lines().filter(|l| l.starts_with("export ")).collect();
     assert_eq!(exports, [
@@ -284,7 +298,7 @@ fn run(args: &[&str]) -> (Option<i32>, String) {
 
 #[test]
 fn bad_flags_and_busy_ports_exit_2() {
-    for args in [&["--port-base", "65534"][..], &["--port-base", "x"], &["--host", "localhost:80"], &["--bogus"], &["extra"]] {
+    for args in [&["--port-base", "65532"][..], &["--deployment", "nope"], &["--port-base", "x"], &["--host", "localhost:80"], &["--bogus"], &["extra"]] {
         let (code, stderr) = run(args);
         assert_eq!(code, Some(2), "{args:?}: {stderr}");
         assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");

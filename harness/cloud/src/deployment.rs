@@ -27,7 +27,7 @@ pub const SHIPPED: [(&str, &str); 3] = [
 /// Why a deployment document was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum DeploymentError {
-    #[error("cannot read deployment file {0}: {1}")]
+    #[error("cannot read deployment file {0}: {1} (shipped profiles: mos, upstream-certificate-validation, upstream-defaults)")]
     Read(String, std::io::Error),
     #[error("invalid deployment {0}: {1}")]
     Invalid(String, String),

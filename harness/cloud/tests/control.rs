@@ -125,8 +125,8 @@ async fn reset_restores_the_seeded_cloud() {
     let (status, only) = sim(&cloud, reqwest::Method::GET, "resources?service=glance", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(only["services"].as_object().unwrap().keys().collect::<Vec<_>>(), ["glance"]);
-    let (status, body) = sim(&cloud, reqwest::Method::GET, "resources?service=nova", None).await;
-    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"error": "unknown service 'nova'"})));
+    let (status, body) = sim(&cloud, reqwest::Method::GET, "resources?service=swift", None).await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"error": "unknown service 'swift'"})));
 
     // Reset, through another service's listener: any listener serves the whole cloud.
     let fault = add_fault(&cloud, json!({"service": "keystone", "operation": "GET /v3/roles", "action": {"fail": {"status": 500}}})).await;
@@ -316,7 +316,7 @@ async fn bad_fault_requests_are_400s() {
     let cloud = cloud().await;
     let bad = [
         (json!({"service": "keystone", "operation": "GET /v3", "action": {"fail": {"status": 99}}}), "fail.status must be an HTTP status (100-599), not 99"),
-        (json!({"service": "swift", "operation": "GET /v3", "action": {"delay_ms": 1}}), "unknown service 'swift'; one of barbican, glance, keystone or '*'"),
+        (json!({"service": "swift", "operation": "GET /v3", "action": {"delay_ms": 1}}), "unknown service 'swift'; one of barbican, cinder, glance, keystone, nova or '*'"),
         (json!({"service": "keystone", "operation": "/v3", "action": {"delay_ms": 1}}), "operation must be 'METHOD /path/template' (either may be '*'), not '/v3'"),
         (json!({"service": "keystone", "operation": "GET /v3", "action": {"drop_connection": false}}), "drop_connection must be true"),
         (json!({"service": "keystone", "operation": "GET /v3", "action": {"delay_ms": 1}, "times": 0}), "times must be at least 1 (leave it out for a fault that stays armed)"),
