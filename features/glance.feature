@@ -73,7 +73,7 @@ Feature: Glance verifies image signatures on upload
       | signature   | hash    | key type | certificate      | data            | reason                                                                   |
       | {signature} | SHA-256 | RSA-SSA  | {secret:signing} | the signed data | Signature verification for the image failed: Invalid signature key type: RSA-SSA. |
 
-    @id:42d11329-d418-4529-886b-37ce38e3f60e @optional:current_key_type_profile @allow.skipped
+    @id:42d11329-d418-4529-886b-37ce38e3f60e @optional:key_type_profile=current @allow.skipped
     Examples: a binary curve, removed from current cursive (pyca/cryptography 47 and later)
       | signature   | hash    | key type      | certificate      | data            | reason                                                                         |
       | {signature} | SHA-256 | ECC_SECT571K1 | {secret:signing} | the signed data | Signature verification for the image failed: Invalid signature key type: ECC_SECT571K1. |

@@ -1,39 +1,58 @@
-//! The conformance suite: `features/*.feature` run against the embedded simulated cloud.
+//! The conformance suite against the embedded simulated cloud, as a certified run: exits
+//! non-zero when a scenario fails or a `@required` one is skipped.
 //!
-//! `cargo test -p sigstack-scenarios --test conformance` (cucumber flags after `--`, e.g.
-//! `-- --tags @required`). Exits non-zero when a scenario fails or a `@required` scenario
-//! is skipped. The `output-junit` feature enables cucumber's JUnit writer (not wired yet).
+//! `cargo test -p sigstack-scenarios --test conformance [-- --tags EXPR] [--report-dir DIR]`.
+//! As a `harness = false` target it also receives what cargo passes every test binary: a name
+//! filter (the suite runs only if it matches "conformance", as libtest would decide), `--list`,
+//! and libtest flags, which are ignored.
 
-#[path = "../steps/barbican.rs"]
-mod barbican;
-#[path = "../steps/common.rs"]
-mod common;
-#[path = "../steps/glance.rs"]
-mod glance;
+use std::process::ExitCode;
 
-use common::Conformance;
-use cucumber::World as _;
-use futures_util::FutureExt as _;
+use sigstack_scenarios::{RunOptions, Status, run};
 
-fn features() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../features")
-}
-
-fn required(_: &cucumber::gherkin::Feature, _: Option<&cucumber::gherkin::Rule>, s: &cucumber::gherkin::Scenario) -> bool {
-    s.tags.iter().any(|t| t == "required")
+fn usage(message: &str) -> ExitCode {
+    eprintln!("conformance: {message}\nusage: conformance [--tags EXPR] [--report-dir DIR]");
+    ExitCode::from(2)
 }
 
 #[tokio::main]
-async fn main() {
-    let cucumber = Conformance::cucumber()
-        .after(|_, _, _, _, world| {
-            async move {
-                if let Some(w) = world {
-                    w.cleanup().await;
+async fn main() -> ExitCode {
+    let mut options = RunOptions { certified: true, ..RunOptions::default() };
+    let mut filters = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--tags" | "--report-dir" => {
+                let Some(value) = args.next() else { return usage(&format!("{arg} needs a value")) };
+                if arg == "--tags" {
+                    options.tags = Some(value);
+                } else {
+                    options.report_dir = Some(value.into());
                 }
             }
-            .boxed_local()
-        })
-        .fail_on_skipped_with(required);
-    cucumber.run_and_exit(features()).await;
+            "--list" => {
+                println!("conformance: test");
+                return ExitCode::SUCCESS;
+            }
+            flag if flag.starts_with('-') => eprintln!("conformance: ignoring {flag}"),
+            filter => filters.push(filter.to_owned()),
+        }
+    }
+    if !filters.is_empty() && !filters.iter().any(|f| "conformance".contains(f.as_str())) {
+        eprintln!("conformance: filtered out by {filters:?}");
+        return ExitCode::SUCCESS;
+    }
+    match run(options).await {
+        Ok(summary) => {
+            eprintln!("conformance: {}", summary.verdict());
+            for r in summary.scenarios.iter().filter(|r| r.status != Status::Passed) {
+                eprintln!("  {} {} [{}]: {}", r.status, r.scenario, r.id.as_deref().unwrap_or("no @id"), r.reason.as_deref().unwrap_or(""));
+            }
+            if summary.succeeded() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Err(e) => {
+            eprintln!("conformance: {e}");
+            ExitCode::from(if e.is_usage() { 2 } else { 1 })
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! OpenStack message on stdout), 2 a usage error (bad flags, unreadable files).
 
 mod commands;
+mod conformance;
 mod input;
 mod serve;
 
@@ -33,6 +34,8 @@ enum Command {
     },
     /// Run the simulated cloud (Keystone, Barbican, Glance) until SIGINT/SIGTERM.
     Serve(serve::ServeArgs),
+    /// Run the conformance suite against the embedded simulated cloud or a clouds.yaml cloud.
+    Conformance(conformance::ConformanceArgs),
 }
 
 #[derive(Subcommand)]
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
             commands::validate_certificate(args)
         }
         Command::Serve(args) => serve::serve(args),
+        Command::Conformance(args) => conformance::conformance(args),
     };
     match outcome {
         Outcome::Success => ExitCode::SUCCESS,

@@ -8,8 +8,8 @@ use serde_json::json;
 use sigstack_client::image::{self, NewImage, PatchOp};
 use sigstack_verify::{HashMethod, KeyType, SigningKey};
 
-use crate::barbican::fixture;
-use crate::common::Conformance;
+use crate::steps::barbican::fixture;
+use crate::world::Conformance;
 
 fn key_type(name: &str) -> KeyType {
     match name {

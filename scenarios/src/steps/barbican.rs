@@ -4,12 +4,16 @@ use cucumber::{given, then, when};
 use reqwest::Method;
 use sigstack_client::key_manager::{self, Acl, AclEntry, NewSecret};
 
-use crate::common::Conformance;
+use crate::world::Conformance;
 
-/// A file of the repository (fixtures), read as bytes.
+/// A fixture file by its repository path, from the copies embedded at build time (see
+/// `build.rs`), so an installed binary needs no checkout.
 pub fn fixture(path: &str) -> Vec<u8> {
-    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
-    std::fs::read(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+    crate::FIXTURES
+        .iter()
+        .find(|(name, _)| *name == path)
+        .map(|(_, bytes)| bytes.to_vec())
+        .unwrap_or_else(|| panic!("fixture {path} is not embedded: name it in a feature or in build.rs EXTRA_FIXTURES"))
 }
 
 /// `POST /v1/secrets` with the Nova document's certificate recipe; records the answer and,

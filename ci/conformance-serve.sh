@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The conformance suite two ways, which must agree scenario by scenario:
+#   A. against `sigstack serve` as a real cloud would be tested: clouds.yaml + capability file;
+#   B. against the embedded simulated cloud (`sigstack conformance` with no cloud).
+# Results are compared by each scenario's @id in cucumber.json. A difference means the suite
+# depends on running in-process (or the server differs from the embedded cloud), which would
+# make vendor results against real clouds meaningless.
+#
+# Usage: ci/conformance-serve.sh   (the reports stay in the printed directory on failure)
+# Last line: "conformance-serve: N scenarios identical, M differ".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --quiet -p sigstack-cli
+bin="${CARGO_TARGET_DIR:-target}/debug/sigstack"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/conformance-serve.XXXXXX")"
+echo "conformance-serve: working in $work (kept if the comparison fails)" >&2
+server_pid=""
+finish() {
+  status=$?
+  # Stop the server we started (by its pid only) and wait, so its port and files are free.
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  # On failure the reports and logs stay for inspection (the path was printed at the start).
+  if [ "$status" -eq 0 ]; then rm -rf "$work"; fi
+  exit "$status"
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+# The server on loopback; it prints `key: value` lines, then `ready`.
+"$bin" serve --data-dir "$work/data" >"$work/serve.out" 2>"$work/serve.err" &
+server_pid=$!
+for _ in $(seq 1 600); do
+  grep -qx ready "$work/serve.out" 2>/dev/null && break
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    echo "conformance-serve: sigstack serve exited before ready:" >&2
+    cat "$work/serve.err" >&2
+    server_pid=""
+    exit 1
+  fi
+  sleep 0.1
+done
+grep -qx ready "$work/serve.out" || { echo "conformance-serve: sigstack serve not ready after 60 s" >&2; exit 1; }
+value() { sed -n "s/^$1: //p" "$work/serve.out" | head -n 1; }
+clouds_yaml="$(value clouds-yaml)"
+capabilities="$(value capabilities)"
+[ -n "$clouds_yaml" ] || { echo "conformance-serve: serve printed no clouds-yaml line" >&2; exit 1; }
+
+if [ -z "$capabilities" ] || [ ! -f "$capabilities" ]; then
+  # An older serve: map the clouds it lists to suite users. Only what is certain about any
+  # `sigstack serve` is declared; undeclared capabilities count as false.
+  capabilities="$work/capabilities.yaml"
+  {
+    echo "users:"
+    for cloud in $(value clouds); do
+      user="${cloud#sigstack-}"
+      [ "$user" = alt-demo ] && user=alt_demo
+      echo "  $user: $cloud"
+    done
+    echo "capabilities:"
+    echo "  admin_credentials: true"
+    echo "  simulated_control: true"
+  } >"$capabilities"
+fi
+
+# Exit 1 (a scenario failed) is a result to compare; 2 or more means the run itself is broken.
+run() {
+  local label="$1"; shift
+  local rc=0
+  "$bin" conformance "$@" >"$work/$label.out" 2>"$work/$label.err" || rc=$?
+  if [ "$rc" -gt 1 ]; then
+    echo "conformance-serve: run $label failed to run (exit $rc):" >&2
+    cat "$work/$label.out" "$work/$label.err" >&2
+    exit 1
+  fi
+  echo "conformance-serve: run $label: $(tail -n 1 "$work/$label.out")" >&2
+}
+OS_CLIENT_CONFIG_FILE="$clouds_yaml" run A --cloud sigstack-demo --capabilities "$capabilities" --report-dir "$work/A"
+OS_CLOUD='' run B --report-dir "$work/B"
+
+# Per @id: failed if any step or hook failed (or was undefined), skipped if any was skipped,
+# passed otherwise; the Background element shares its scenario's tags.
+python3 - "$work/A/cucumber.json" "$work/B/cucumber.json" <<'PY'
+import json, sys
+
+def results(path):
+    out = {}
+    for feature in json.load(open(path)):
+        for el in feature.get("elements", []):
+            ids = [t["name"].lstrip("@")[3:] for t in el.get("tags", []) if t["name"].lstrip("@").startswith("id:")]
+            if not ids:
+                continue
+            items = el.get("before", []) + el.get("after", []) + el.get("steps", [])
+            statuses = {i["result"]["status"] for i in items}
+            status = "passed"
+            if statuses - {"passed", "skipped"}:
+                status = "failed"
+            elif "skipped" in statuses:
+                status = "skipped"
+            previous = out.get(ids[0], "passed")
+            rank = {"passed": 0, "skipped": 1, "failed": 2}
+            out[ids[0]] = max(previous, status, key=rank.get)
+    return out
+
+a, b = results(sys.argv[1]), results(sys.argv[2])
+same = differ = 0
+for scenario in sorted(set(a) | set(b)):
+    ra, rb = a.get(scenario, "absent"), b.get(scenario, "absent")
+    if ra == rb:
+        same += 1
+    else:
+        differ += 1
+        print(f"conformance-serve: {scenario}: serve {ra}, embedded {rb}", file=sys.stderr)
+print(f"conformance-serve: {same} scenarios identical, {differ} differ")
+sys.exit(1 if differ or not same else 0)
+PY

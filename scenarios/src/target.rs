@@ -1,0 +1,123 @@
+//! The cloud under test: the embedded simulated cloud, or a real one from clouds.yaml, with the
+//! suite users it has credentials for and the capabilities it declares.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use sigstack_client::{Credentials, Session};
+
+use crate::RunError;
+use crate::config::{Capabilities, CapabilityFile, CloudsYaml};
+use crate::plan::{Available, SUITE_USERS};
+
+/// Everything the steps need to reach the target.
+#[derive(Debug)]
+pub struct Target {
+    /// `embedded (deployment upstream-defaults)` or `cloud sigstack-demo (/path/clouds.yaml)`.
+    pub description: String,
+    /// Service type → endpoint URL, for the report.
+    pub endpoints: BTreeMap<String, String>,
+    pub users: BTreeMap<String, Credentials>,
+    pub capabilities: Capabilities,
+}
+
+impl Target {
+    pub fn available(&self) -> Available {
+        Available { users: self.users.keys().cloned().collect(), capabilities: self.capabilities.clone() }
+    }
+}
+
+/// The target of the run in progress. cucumber builds each World with no arguments, so the
+/// World finds the target here; `run` holds a lock so two runs never share it.
+static CURRENT: RwLock<Option<Arc<Target>>> = RwLock::new(None);
+
+pub fn set_current(target: Option<Arc<Target>>) {
+    *CURRENT.write().unwrap_or_else(|e| e.into_inner()) = target;
+}
+
+pub fn current() -> Arc<Target> {
+    CURRENT.read().unwrap_or_else(|e| e.into_inner()).clone().expect("a conformance run is in progress")
+}
+
+/// The capabilities of the embedded cloud's deployment, as `sigstack serve` writes them.
+fn embedded_capabilities(cloud: &sigstack_cloud::CloudHandle) -> Capabilities {
+    let d = cloud.deployment.get();
+    let mut caps = Capabilities::default();
+    for name in ["admin_credentials", "compute", "volume", "simulated_control"] {
+        caps.set(name, true);
+    }
+    caps.set("verify_glance_signatures", d.nova_verify_glance_signatures());
+    caps.set("certificate_validation", d.nova.glance.enable_certificate_validation);
+    caps.set("cinder_verification", d.cinder_verification() == sigstack_cloud::deployment::CinderVerification::Enabled);
+    caps.set("key_type_profile", d.key_type_profile);
+    caps.set("image_format", "qcow2");
+    caps
+}
+
+/// Starts the embedded cloud. A capability file, if given, overrides its capabilities key by
+/// key (to rehearse a vendor's file against the simulator); its `users` are not used, the
+/// seed's users are.
+pub async fn embedded(file: Option<&CapabilityFile>) -> Result<(Target, sigstack_cloud::CloudHandle), RunError> {
+    let cloud = sigstack_cloud::start(sigstack_cloud::CloudConfig::default())
+        .await
+        .map_err(|e| RunError::Target(format!("the embedded cloud did not start: {e}")))?;
+    let users = SUITE_USERS.iter().filter_map(|u| cloud.credentials(u).map(|c| ((*u).to_owned(), c))).collect();
+    let mut capabilities = embedded_capabilities(&cloud);
+    if let Some(file) = file {
+        capabilities.0.extend(file.capabilities.0.clone());
+    }
+    let e = &cloud.endpoints;
+    let endpoints = [
+        ("identity", &e.identity),
+        ("key-manager", &e.key_manager),
+        ("image", &e.image),
+        ("compute", &e.compute),
+        ("volume", &e.volume),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.clone()))
+    .collect();
+    let description = format!("embedded simulated cloud (deployment {})", cloud.deployment.get().name);
+    Ok((Target { description, endpoints, users, capabilities }, cloud))
+}
+
+/// A real cloud: `cloud` from clouds.yaml. Without a capability file that cloud's user is
+/// "demo" and nothing else is known; with one, its `users` name the clouds of the other suite
+/// users ("demo" defaults to `cloud`).
+pub async fn real(cloud: &str, clouds_yaml: Option<PathBuf>, file: Option<&CapabilityFile>) -> Result<Target, RunError> {
+    let path = match clouds_yaml {
+        Some(p) => p,
+        None => crate::config::find_clouds_yaml()?,
+    };
+    let yaml = CloudsYaml::load(&path)?;
+    let primary = yaml.credentials(cloud)?;
+    let mut users = BTreeMap::new();
+    if let Some(file) = file {
+        for (user, cloud_name) in &file.users {
+            users.insert(user.clone(), yaml.credentials(cloud_name)?);
+        }
+    }
+    users.entry("demo".to_owned()).or_insert_with(|| primary.clone());
+    let capabilities = file.map(|f| f.capabilities.clone()).unwrap_or_default();
+
+    // Authenticating once up front turns a wrong password or an unreachable Keystone into one
+    // clear error instead of every scenario failing, and gives the report its endpoints.
+    let session = Session::authenticate(&primary)
+        .await
+        .map_err(|e| RunError::Target(format!("cannot authenticate as cloud '{cloud}' at {}: {e}", primary.auth_url)))?;
+    let endpoints = session
+        .token()
+        .catalog
+        .iter()
+        .filter_map(|entry| {
+            let ep = entry.endpoints.iter().find(|ep| {
+                ep.interface == primary.interface
+                    && primary.region_name.as_ref().is_none_or(|r| ep.region_id.as_ref() == Some(r) || ep.region.as_ref() == Some(r))
+            })?;
+            Some((entry.service_type.clone(), ep.url.clone()))
+        })
+        .collect();
+    let description = format!("cloud {cloud} ({})", path.display());
+    Ok(Target { description, endpoints, users, capabilities })
+}
