@@ -1,9 +1,6 @@
 //! Barbican v1 on the wire: version discovery, secrets, payloads, ACLs, the key-manager
 //! microversion header, and Barbican's JSON error bodies (`JSONErrorHook`).
 
-// Helpers fail with the finished error response; boxing it would only add noise.
-#![allow(clippy::result_large_err)]
-
 use std::sync::Arc;
 
 use axum::body::Body;
