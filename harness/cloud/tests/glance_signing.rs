@@ -101,9 +101,17 @@ async fn every_current_key_type_verifies() {
         let uuid = store_cert(&demo, &format!("fixtures/pki/signing/{key}.crt.pem")).await;
         let bytes = data(70_000 + i, i as u8);
         let sig = sign(&format!("fixtures/pki/signing/{key}.key.pem"), key_type, hash, &bytes);
-        let (id, status, body) = create_and_upload(&demo, &props(sig, hash_name, key_type_name, &uuid), &bytes).await;
+        let (id, status, body) = create_and_upload(&demo, &props(sig.clone(), hash_name, key_type_name, &uuid), &bytes).await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{key}: {body}");
         assert_eq!(image::get_image(&demo, &id).await.unwrap().status, "active", "{key}");
+        // Tampered data fails for every hash, including SHA-512, whose digest Glance shares
+        // with os_hash_value.
+        let mut tampered = bytes.clone();
+        tampered[bytes.len() / 2] ^= 0x40;
+        let (id, status, body) = create_and_upload(&demo, &props(sig, hash_name, key_type_name, &uuid), &tampered).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{key}: {body}");
+        assert!(body.contains(&format!("Signature verification failed for image {id}: Signature verification failed")), "{key}: {body}");
+        assert_eq!(image::get_image(&demo, &id).await.unwrap().status, "queued", "{key}");
     }
 }
 

@@ -69,6 +69,17 @@ impl Verifier {
         )
     }
 
+    /// Checks the signature over a digest the caller computed with [`Verifier::hash_method`]
+    /// over all the data; anything fed through `update` is ignored. (Glance already computes
+    /// SHA-512 for `os_hash_value`; hashing the data twice would halve its upload speed.) A
+    /// digest of the wrong length is a mismatch, never a panic.
+    pub fn finish_with_digest(self, digest: &[u8]) -> Result<(), Error> {
+        if digest.len() != self.hash_method.output_len() {
+            return Err(Error::InvalidSignature);
+        }
+        self.key.verify_digest(SignatureHash::Sha2(self.hash_method), digest, &self.signature, RsaPadding::PssAnySalt)
+    }
+
     /// Streams a reader through the verifier with one fixed [`READ_BUFFER`], then finishes.
     /// The outer error is the reader's; the inner result is the verdict.
     pub fn verify_reader<R: io::Read>(

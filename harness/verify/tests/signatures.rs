@@ -77,6 +77,31 @@ fn chunking_does_not_matter() {
 }
 
 #[test]
+fn a_digest_computed_elsewhere_verifies_like_the_data() {
+    for (name, key_type) in SIGNING {
+        let key = signing_key(name);
+        let cert = signing_cert(name);
+        for hash in HashMethod::ALL {
+            let sig = b64(&sign(&key, *key_type, hash, DATA));
+            let props = SignatureProperties {
+                signature: Some(sig),
+                hash_method: Some(hash.name().to_owned()),
+                key_type: Some(key_type.name().to_owned()),
+                certificate_uuid: Some("u".into()),
+            };
+            let prepared = props.prepare(KeyTypeProfile::Legacy).unwrap();
+            let verifier = || prepared.verifier(&cert).unwrap();
+            verifier().finish_with_digest(&hash.digest(DATA)).unwrap_or_else(|e| panic!("{name} {hash}: {e}"));
+            let mut tampered = DATA.to_vec();
+            tampered[0] ^= 1;
+            assert_eq!(verifier().finish_with_digest(&hash.digest(&tampered)), Err(Error::InvalidSignature));
+            // A digest of another length (another hash method) is a mismatch, not a panic.
+            assert_eq!(verifier().finish_with_digest(&[0u8; 20]), Err(Error::InvalidSignature), "{name} {hash}");
+        }
+    }
+}
+
+#[test]
 fn rsa_pss_accepts_any_salt_length_like_cryptography_42_and_later() {
     let key = signing_key("rsa-2048");
     let cert = signing_cert("rsa-2048");

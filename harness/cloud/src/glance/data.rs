@@ -120,7 +120,7 @@ enum Sink {
 
 enum Outcome {
     Md5(String),
-    Sha512(String),
+    Sha512(Vec<u8>),
     Verified(Result<(), sigstack_verify::Error>),
     Written,
 }
@@ -143,7 +143,7 @@ impl Sink {
     fn finish(self) -> std::io::Result<Outcome> {
         Ok(match self {
             Sink::Md5(h) => Outcome::Md5(hex(&h.finalize())),
-            Sink::Sha512(h) => Outcome::Sha512(hex(&h.finalize())),
+            Sink::Sha512(h) => Outcome::Sha512(h.finalize().to_vec()),
             Sink::Verify(v) => Outcome::Verified(v.finish()),
             Sink::File(mut f) => {
                 f.flush()?;
@@ -192,8 +192,13 @@ where
         groups.push(vec![Sink::Sha512(sha2::Sha512::new())]);
     }
     let mut last = vec![Sink::File(file)];
-    if let Some(v) = verifier {
-        last.insert(0, Sink::Verify(Box::new(v)));
+    // A SHA-512 signature is checked against the `os_hash_value` digest: same bytes, same
+    // algorithm, so the data is not hashed twice.
+    let mut shares_sha512 = None;
+    match verifier {
+        Some(v) if hash && v.hash_method() == sigstack_verify::HashMethod::Sha512 => shares_sha512 = Some(v),
+        Some(v) => last.insert(0, Sink::Verify(Box::new(v))),
+        None => {}
     }
     groups.push(last);
     let (senders, workers): (Vec<_>, Vec<_>) = groups.into_iter().map(spawn_worker).unzip();
@@ -246,6 +251,7 @@ where
     drop(senders);
     let mut digests = Digests { size, md5: None, sha512: None, head };
     let mut verdict = Ok(());
+    let mut sha512 = None;
     let mut io_error = None;
     for worker in workers {
         match worker.await {
@@ -253,7 +259,10 @@ where
                 for outcome in outcomes {
                     match outcome {
                         Outcome::Md5(h) => digests.md5 = Some(h),
-                        Outcome::Sha512(h) => digests.sha512 = Some(h),
+                        Outcome::Sha512(h) => {
+                            digests.sha512 = Some(hex(&h));
+                            sha512 = Some(h);
+                        }
                         Outcome::Verified(v) => verdict = v,
                         Outcome::Written => {}
                     }
@@ -271,6 +280,12 @@ where
     }
     if let Some(e) = io_error {
         return Err(IngestError::Io(e));
+    }
+    if let Some(v) = shares_sha512 {
+        verdict = match &sha512 {
+            Some(digest) => v.finish_with_digest(digest),
+            None => Err(sigstack_verify::Error::InvalidSignature),
+        };
     }
     verdict.map_err(IngestError::Signature)?;
     Ok(Ingested { temp, digests })
