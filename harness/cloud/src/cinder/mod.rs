@@ -1,26 +1,20 @@
-//! Simulated Cinder (block-storage v3). Placeholder: filled in by the Cinder work of issue 5.
+//! Simulated Cinder (block-storage v3), verifying Glance image signatures when it downloads an
+//! image into a volume, as openstack-behaviour.md section C describes.
+//!
+//! - `model`: volumes, their Glance metadata, user messages and the image-volume cache in
+//!   SQLite (`cinder_*`), volume files under the data directory, the operator log;
+//! - `flow`: cinder-volume's asynchronous work: create from image (clone, cache, or download
+//!   + `verify_glance_image_signature`) and upload to image;
+//! - `http`, `views`, `fault`: the v3 API, its JSON views and microversions, its error bodies.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+mod fault;
+mod flow;
+mod http;
+mod model;
+mod views;
 
-use axum::Router;
-
-use crate::deployment::DeploymentState;
-use crate::keystone::Identity;
-use crate::store::{Store, StoreError};
-
-pub struct VolumeService {
-    _store: Arc<Store>,
-    _data_dir: PathBuf,
-    _deployment: Arc<DeploymentState>,
-}
-
-impl VolumeService {
-    pub fn open(store: Arc<Store>, data_dir: PathBuf, deployment: Arc<DeploymentState>) -> Result<VolumeService, StoreError> {
-        Ok(VolumeService { _store: store, _data_dir: data_dir, _deployment: deployment })
-    }
-}
-
-pub fn router(_identity: Arc<Identity>, _volumes: Arc<VolumeService>, _public_url: String) -> Router {
-    Router::new()
-}
+pub use fault::Fault;
+pub use flow::{FlowError, RESERVED_NAMESPACES, SIGNATURE_EVENT_ID, SIGNATURE_USER_MESSAGE};
+pub use http::{CinderState, router};
+pub use model::{CacheEntry, GIB, UserMessage, Volume, VolumeService};
+pub use views::{MAX_VERSION, MIN_VERSION, Microversion};

@@ -1,4 +1,25 @@
-//! Simulated Nova (compute API v2.1). Placeholder: filled in by the Nova work of issue 5.
+//! Simulated Nova (compute API v2.1, microversions 2.1–2.96), with the image-signature and
+//! certificate-validation behaviour of openstack-behaviour.md section B and cursive.md §6.
+//!
+//! - `model`: servers (with their faults), compute-node up/down state and the per-node image
+//!   caches, in SQLite tables `nova_*` and files under the data directory;
+//! - `fault`: Nova's error bodies and microversion negotiation; `policy`: policy check strings;
+//! - `schema`: request validation with jsonschema's messages (`trusted_image_certificates`);
+//! - `build`: the scheduler and the asynchronous build, rebuild, reboot, evacuate and snapshot
+//!   flows of nova-conductor and nova-compute;
+//! - `image_fetch`: `GlanceImageServiceV2.download` with `_get_verifier`, streaming the image
+//!   from Glance through the verifier into a node's `_base` cache;
+//! - `http`, `actions`: the API handlers; `sim`: the simulator-only `/_sim/compute` routes.
+
+mod actions;
+mod build;
+mod fault;
+mod http;
+mod image_fetch;
+mod model;
+mod policy;
+mod schema;
+mod sim;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,18 +31,20 @@ use crate::deployment::DeploymentState;
 use crate::keystone::Identity;
 use crate::store::{Store, StoreError};
 
-pub struct ComputeService {
-    _store: Arc<Store>,
-    _data_dir: PathBuf,
-    _deployment: Arc<DeploymentState>,
+pub use fault::{MAX_MICROVERSION, MIN_MICROVERSION, NovaFault};
+pub use model::{ComputeService, ImageCache, InstanceFault, Server};
+
+/// The compute API's router: version discovery, `/v2.1/...` and `/_sim/compute/...`.
+pub fn router(identity: Arc<Identity>, compute: Arc<ComputeService>, public_url: String, instance_ha: Option<Credentials>) -> Router {
+    http::router(http::NovaState { identity, compute, public_url, instance_ha })
 }
 
 impl ComputeService {
+    /// Opens Nova's state. Builds and other operations a previous process left half done are
+    /// settled the way nova-compute's `_init_instance` does at start-up.
     pub fn open(store: Arc<Store>, data_dir: PathBuf, deployment: Arc<DeploymentState>) -> Result<ComputeService, StoreError> {
-        Ok(ComputeService { _store: store, _data_dir: data_dir, _deployment: deployment })
+        let service = ComputeService::new(store, data_dir, deployment)?;
+        service.recover_interrupted()?;
+        Ok(service)
     }
-}
-
-pub fn router(_identity: Arc<Identity>, _compute: Arc<ComputeService>, _public_url: String, _instance_ha: Option<Credentials>) -> Router {
-    Router::new()
 }

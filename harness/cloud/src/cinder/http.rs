@@ -1,0 +1,513 @@
+//! Cinder v3 on the wire: version discovery, volumes (create, show, list, delete), the
+//! `os-volume_upload_image` action, user messages and volume types. The asynchronous work is
+//! in `flow`; every synchronous failure is a [`Fault`] (`{"badRequest": {...}}` and friends).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use sigstack_client::image::{self, Image, NewImage};
+
+use super::fault::Fault;
+use super::flow::{self, CreateFromImage, UploadToImage};
+use super::model::{GIB, Volume, VolumeService, now};
+use super::views::{self, MESSAGES_VERSION, Microversion};
+use crate::keystone::Identity;
+use crate::wire::{AuthContext, HasIdentity};
+
+#[derive(Clone)]
+pub struct CinderState {
+    pub identity: Arc<Identity>,
+    pub volumes: Arc<VolumeService>,
+    pub public_url: String,
+}
+
+impl HasIdentity for CinderState {
+    fn identity(&self) -> &Arc<Identity> {
+        &self.identity
+    }
+}
+
+const VERSION_HEADER: &str = "OpenStack-API-Version";
+
+/// The microversion a request asks for; extracting it answers a bad header with Cinder's
+/// 400/406.
+pub struct Version(pub Microversion);
+
+impl<S: Send + Sync> FromRequestParts<S> for Version {
+    type Rejection = Fault;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok());
+        Microversion::from_header(header).map(Version)
+    }
+}
+
+/// Every versioned answer names its microversion (`OpenStack-API-Version: volume 3.x`).
+async fn version_headers(request: Request, next: Next) -> Response {
+    let header = request.headers().get(VERSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let mut response = next.run(request).await;
+    if let Ok(version) = Microversion::from_header(header.as_deref()) {
+        let headers = response.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&format!("volume {version}")) {
+            headers.insert(VERSION_HEADER, v);
+        }
+        headers.insert("Vary", HeaderValue::from_static(VERSION_HEADER));
+    }
+    response
+}
+
+pub fn router(identity: Arc<Identity>, volumes: Arc<VolumeService>, public_url: String) -> Router {
+    let state = CinderState { identity, volumes, public_url };
+    let project = Router::new()
+        .route("/v3/{project_id}/volumes", get(list_volumes).post(create_volume))
+        .route("/v3/{project_id}/volumes/detail", get(list_volumes_detail))
+        .route("/v3/{project_id}/volumes/{id}", get(show_volume).delete(delete_volume))
+        .route("/v3/{project_id}/volumes/{id}/action", axum::routing::post(volume_action))
+        .route("/v3/{project_id}/messages", get(list_messages))
+        .route("/v3/{project_id}/messages/{id}", get(show_message).delete(delete_message))
+        .route("/v3/{project_id}/types", get(list_types))
+        .layer(axum::middleware::from_fn(version_headers));
+    Router::new()
+        .route("/", get(versions_all))
+        .route("/v3", get(versions_v3))
+        .route("/v3/", get(versions_v3))
+        .merge(project)
+        .fallback(|| async { Fault::no_resource() })
+        .method_not_allowed_fallback(|| async { Fault::new(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for this resource.") })
+        .with_state(state)
+}
+
+/// `GET /`: 300 with every version (only v3 since v2's removal).
+async fn versions_all(State(s): State<CinderState>) -> Response {
+    (StatusCode::MULTIPLE_CHOICES, Json(json!({"versions": [views::version_entry(&s.public_url)]}))).into_response()
+}
+
+/// `GET /v3/`: 200 with v3 alone.
+async fn versions_v3(State(s): State<CinderState>) -> Response {
+    Json(json!({"versions": [views::version_entry(&s.public_url)]})).into_response()
+}
+
+/// cinder's wsgi: the URL's project must be the token's.
+fn check_project(ctx: &AuthContext, project_id: &str) -> Result<(), Fault> {
+    if project_id == ctx.project_id { Ok(()) } else { Err(Fault::bad_request("Malformed request url")) }
+}
+
+fn request_id() -> String {
+    format!("req-{}", uuid::Uuid::new_v4())
+}
+
+fn with_request_id(mut response: Response, request_id: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert("x-openstack-request-id", v);
+    }
+    response
+}
+
+fn json_body(bytes: &Bytes) -> Result<Value, Fault> {
+    serde_json::from_slice(bytes).map_err(|_| Fault::bad_request("Malformed request body"))
+}
+
+/// A jsonschema failure as cinder's validator words it.
+fn schema_error(field: &str, value: &Value, message: &str) -> Fault {
+    let shown = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Fault::bad_request(format!("Invalid input for field/attribute {field}. Value: {shown}. {message}"))
+}
+
+fn optional_string(volume: &Value, field: &str) -> Result<Option<String>, Fault> {
+    match volume.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(schema_error(field, other, &format!("{other} is not of type 'string', 'null'"))),
+    }
+}
+
+/// `parameter_types.volume_size_allows_null`, then `_extract_size`'s integer check.
+fn requested_size(volume: &Value) -> Result<u64, Fault> {
+    let not_positive = |shown: &str| Fault::invalid_input(format!("Volume size '{shown}' must be an integer and greater than 0"));
+    match volume.get("size") {
+        None | Some(Value::Null) => Err(not_positive("None")),
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(i) if i >= 1 => Ok(i as u64),
+            Some(i) => Err(schema_error("size", &json!(i), &format!("{i} is less than the minimum of 1"))),
+            None => Err(schema_error("size", &json!(n), &format!("{n} is not of type 'integer', 'string', 'null'"))),
+        },
+        Some(Value::String(s)) => {
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(schema_error("size", &json!(s), &format!("'{s}' does not match '^[0-9]+$'")));
+            }
+            match s.parse::<u64>() {
+                Ok(n) if n >= 1 => Ok(n),
+                _ => Err(not_positive(s)),
+            }
+        }
+        Some(other) => Err(schema_error("size", other, &format!("{other} is not of type 'integer', 'string', 'null'"))),
+    }
+}
+
+/// The volume type (= back end) a request names; the default type when none is named.
+fn volume_type(s: &CinderState, requested: Option<&str>) -> Result<String, Fault> {
+    let requested = requested.filter(|t| !t.is_empty());
+    let backends = s.volumes.deployment().get().cinder.backends;
+    match requested {
+        None => backends.first().map(|b| b.name.clone()).ok_or_else(Fault::internal),
+        Some(name) => {
+            if let Some(b) = backends.iter().find(|b| b.name == name || views::volume_type_id(&b.name) == name) {
+                return Ok(b.name.clone());
+            }
+            if uuid::Uuid::parse_str(name).is_ok() {
+                Err(Fault::not_found(format!("Volume type {name} could not be found.")))
+            } else {
+                Err(Fault::not_found(format!("Volume type with name {name} could not be found.")))
+            }
+        }
+    }
+}
+
+/// `_image_uuid_from_ref`: the last path segment as an id, else an image name; anything not
+/// found (or not visible) is the same 400.
+async fn find_image(session: &sigstack_client::Session, image_ref: &str) -> Result<Image, Fault> {
+    let candidate = image_ref.rsplit('/').next().unwrap_or(image_ref);
+    if uuid::Uuid::parse_str(candidate).is_ok()
+        && let Ok(image) = image::get_image(session, candidate).await
+    {
+        return Ok(image);
+    }
+    if let Ok(page) = image::list_images(session, &[("name", image_ref)]).await {
+        if page.images.len() > 1 {
+            return Err(Fault::new(
+                StatusCode::CONFLICT,
+                format!("Multiple matches found for '{image_ref}', use an ID to be more specific."),
+            ));
+        }
+        if let Some(image) = page.images.into_iter().next() {
+            return Ok(image);
+        }
+    }
+    Err(Fault::invalid_input("Invalid image identifier or unable to access requested image."))
+}
+
+/// `_check_image_metadata`: active, fits in the volume, meets `min_disk`.
+fn check_image(image: &Image, size: u64) -> Result<(), Fault> {
+    if image.status != "active" {
+        return Err(Fault::invalid_input(format!("Image {} is not active.", image.id)));
+    }
+    let image_gb = image.size.unwrap_or(0).div_ceil(GIB);
+    if image_gb > size {
+        return Err(Fault::invalid_input(format!(
+            "Size of specified image {image_gb}GB is larger than volume size {size}GB."
+        )));
+    }
+    if size < image.min_disk {
+        return Err(Fault::invalid_input(format!(
+            "Volume size {size}GB cannot be smaller than the image minDisk size {}GB.",
+            image.min_disk
+        )));
+    }
+    Ok(())
+}
+
+async fn create_volume(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(version): Version,
+    Path(project_id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Fault> {
+    check_project(&ctx, &project_id)?;
+    let body = json_body(&body)?;
+    let Some(top) = body.as_object() else {
+        return Err(Fault::bad_request(format!("{body} is not of type 'object'")));
+    };
+    let Some(volume) = top.get("volume") else { return Err(Fault::bad_request("'volume' is a required property")) };
+    if let Some(extra) = top.keys().find(|k| *k != "volume" && *k != "OS-SCH-HNT:scheduler_hints") {
+        return Err(Fault::bad_request(format!("Additional properties are not allowed ('{extra}' was unexpected)")));
+    }
+    if !volume.is_object() {
+        return Err(schema_error("volume", volume, &format!("{volume} is not of type 'object'")));
+    }
+    let name = optional_string(volume, "name")?.or(optional_string(volume, "display_name")?);
+    let description = optional_string(volume, "description")?.or(optional_string(volume, "display_description")?);
+    let image_ref = optional_string(volume, "imageRef")?.or(optional_string(volume, "image_id")?);
+    let requested_type = optional_string(volume, "volume_type")?;
+    let metadata: BTreeMap<String, String> = match volume.get("metadata") {
+        None | Some(Value::Null) => BTreeMap::new(),
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k.clone(), s.clone())),
+                other => Err(schema_error(k, other, &format!("{other} is not of type 'string'"))),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => Err(schema_error("metadata", other, &format!("{other} is not of type 'object', 'null'")))?,
+    };
+    let volume_type = volume_type(&s, requested_type.as_deref())?;
+    let session = ctx.session(s.volumes.http().clone());
+    let image = match image_ref.as_deref().filter(|r| !r.is_empty()) {
+        Some(r) => Some(find_image(&session, r).await?),
+        None => None,
+    };
+    let size = requested_size(volume)?;
+    if let Some(image) = &image {
+        check_image(image, size)?;
+    }
+    let created = now();
+    let record = Volume {
+        id: uuid::Uuid::new_v4().to_string(),
+        project_id: ctx.project_id.clone(),
+        user_id: ctx.user_id.clone(),
+        name,
+        description,
+        size,
+        status: "creating".into(),
+        volume_type,
+        bootable: false,
+        availability_zone: "nova".into(),
+        created_at: created.clone(),
+        updated_at: created,
+        metadata,
+        image_id: image.as_ref().map(|i| i.id.clone()),
+    };
+    s.volumes.insert(&record)?;
+    let request_id = request_id();
+    match image {
+        Some(image) => {
+            let job = CreateFromImage { volume_id: record.id.clone(), image, ctx: ctx.clone(), request_id: request_id.clone() };
+            tokio::spawn(flow::create_from_image(s.volumes.clone(), job));
+        }
+        None => {
+            tokio::spawn(create_blank(s.volumes.clone(), record.id.clone(), size));
+        }
+    }
+    let view = views::volume_detail(&s.public_url, &ctx, version, &record, &BTreeMap::new());
+    Ok(with_request_id((StatusCode::ACCEPTED, Json(json!({"volume": view}))).into_response(), &request_id))
+}
+
+/// A volume without a source: an empty (sparse) file of its size.
+async fn create_blank(volumes: Arc<VolumeService>, id: String, size: u64) {
+    let path = volumes.volume_path(&id);
+    let made = std::fs::File::create(&path).and_then(|f| f.set_len(size.saturating_mul(GIB)));
+    let status = match made {
+        Ok(()) => "available",
+        Err(e) => {
+            volumes.log_error(&id, &format!("VolumeBackendAPIException: {e}"));
+            "error"
+        }
+    };
+    if let Err(e) = volumes.set_status(&id, status) {
+        volumes.log_error(&id, &format!("DBError: {e}"));
+    }
+}
+
+async fn show_volume(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(version): Version,
+    Path((project_id, id)): Path<(String, String)>,
+) -> Result<Response, Fault> {
+    check_project(&ctx, &project_id)?;
+    let volume = s.volumes.get(&ctx, &id)?;
+    let metadata = s.volumes.glance_metadata(&volume.id)?;
+    Ok(Json(json!({"volume": views::volume_detail(&s.public_url, &ctx, version, &volume, &metadata)})).into_response())
+}
+
+async fn list_volumes(State(s): State<CinderState>, ctx: AuthContext, Version(_): Version, Path(project_id): Path<String>) -> Result<Response, Fault> {
+    check_project(&ctx, &project_id)?;
+    let volumes: Vec<Value> = s.volumes.list(&ctx)?.iter().map(|v| views::volume_summary(&s.public_url, v)).collect();
+    Ok(Json(json!({"volumes": volumes})).into_response())
+}
+
+async fn list_volumes_detail(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(version): Version,
+    Path(project_id): Path<String>,
+) -> Result<Response, Fault> {
+    check_project(&ctx, &project_id)?;
+    let mut out = Vec::new();
+    for volume in s.volumes.list(&ctx)? {
+        let metadata = s.volumes.glance_metadata(&volume.id)?;
+        out.push(views::volume_detail(&s.public_url, &ctx, version, &volume, &metadata));
+    }
+    Ok(Json(json!({"volumes": out})).into_response())
+}
+
+/// Statuses a volume may be deleted in (`volume.api.delete`).
+const DELETABLE: [&str; 5] = ["available", "error", "error_restoring", "error_extending", "error_managing"];
+
+async fn delete_volume(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(_): Version,
+    Path((project_id, id)): Path<(String, String)>,
+) -> Result<Response, Fault> {
+    check_project(&ctx, &project_id)?;
+    let volume = s.volumes.get(&ctx, &id)?;
+    if s.volumes.transition(&volume.id, &DELETABLE, "deleting")?.is_none() {
+        return Err(Fault::invalid_volume(
+            "Volume status must be available or error or error_restoring or error_extending or error_managing and must \
+             not be migrating, attached, belong to a group, have snapshots, awaiting a transfer, or be disassociated \
+             from snapshots after volume transfer.",
+        ));
+    }
+    s.volumes.remove(&volume.id)?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// `POST /volumes/{id}/action`: the action is the body's key.
+async fn volume_action(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(version): Version,
+    Path((project_id, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, Fault> {
+    check_project(&ctx, &project_id)?;
+    let body = json_body(&body)?;
+    let Some((action, args)) = body.as_object().and_then(|o| o.iter().next()) else {
+        return Err(Fault::bad_request("Malformed request body"));
+    };
+    match action.as_str() {
+        "os-volume_upload_image" => upload_image(&s, &ctx, version, &id, args).await,
+        other => Err(Fault::bad_request(format!("There is no such action: {other}"))),
+    }
+}
+
+/// `os-volume_upload_image`: a new Glance image (unsigned: the reserved namespaces are
+/// dropped) filled from the volume by a background task.
+async fn upload_image(s: &CinderState, ctx: &AuthContext, version: Microversion, id: &str, args: &Value) -> Result<Response, Fault> {
+    let field = "os-volume_upload_image";
+    if !args.is_object() {
+        return Err(schema_error(field, args, &format!("{args} is not of type 'object'")));
+    }
+    let image_name = match args.get("image_name") {
+        Some(Value::String(n)) if !n.is_empty() => n.clone(),
+        Some(other @ Value::String(_)) => return Err(schema_error("image_name", other, "'' is too short")),
+        Some(other) => return Err(schema_error("image_name", other, &format!("{other} is not of type 'string'"))),
+        None => return Err(schema_error(field, args, "'image_name' is a required property")),
+    };
+    let text = |k: &str, default: &str| args.get(k).and_then(Value::as_str).unwrap_or(default).to_owned();
+    let disk_format = text("disk_format", "raw");
+    let container_format = text("container_format", "bare");
+    let force = match args.get("force") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(v)) => v.eq_ignore_ascii_case("true") || v == "1" || v.eq_ignore_ascii_case("yes"),
+        _ => false,
+    };
+    let seen = s.volumes.get(ctx, id)?;
+    let from: &[&str] = if force { &["available", "in-use"] } else { &["available"] };
+    let Some(volume) = s.volumes.transition(&seen.id, from, "uploading")? else {
+        let current = s.volumes.get(ctx, id)?;
+        return Err(Fault::invalid_volume(format!(
+            "Volume {} status must be available or in-use, but current status is: {}.",
+            current.id, current.status
+        )));
+    };
+    let visibility = if version >= Microversion(3, 1) { text("visibility", "private") } else { "private".into() };
+    let protected = version >= Microversion(3, 1) && args.get("protected").and_then(Value::as_bool).unwrap_or(false);
+    let properties = flow::upload_properties(&s.volumes.glance_metadata(&volume.id)?);
+    let new_image = NewImage {
+        name: Some(image_name.clone()),
+        container_format: Some(container_format.clone()),
+        disk_format: Some(disk_format.clone()),
+        visibility: Some(visibility.clone()),
+        protected: Some(protected),
+        properties,
+        ..NewImage::default()
+    };
+    let session = ctx.session(s.volumes.http().clone());
+    // Glance's own refusal (a bad disk format, a forbidden visibility) is passed on with its
+    // status and explanation; anything else is cinder's 500. Either way the volume goes back
+    // to the status it had.
+    let created = match image::create_image(&session, &new_image).await {
+        Ok(created) => created,
+        Err(e) => {
+            s.volumes.set_status(&volume.id, &volume.status)?;
+            return Err(match &e {
+                sigstack_client::Error::Http { status, message, .. } if (400..500).contains(status) => {
+                    Fault::new(StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST), message.clone())
+                }
+                _ => Fault::internal(),
+            });
+        }
+    };
+    let job = UploadToImage {
+        volume_id: volume.id.clone(),
+        image_id: created.id.clone(),
+        ctx: ctx.clone(),
+        previous_status: volume.status.clone(),
+    };
+    tokio::spawn(flow::upload_to_image(s.volumes.clone(), job));
+    let mut answer = json!({
+        "id": volume.id,
+        "updated_at": now(),
+        "status": "uploading",
+        "display_description": volume.description,
+        "size": volume.size,
+        "volume_type": views::volume_type_view(&volume.volume_type),
+        "image_id": created.id,
+        "container_format": container_format,
+        "disk_format": disk_format,
+        "image_name": image_name,
+    });
+    if version >= Microversion(3, 1)
+        && let Some(map) = answer.as_object_mut()
+    {
+        map.insert("protected".into(), json!(protected));
+        map.insert("visibility".into(), json!(visibility));
+    }
+    Ok((StatusCode::ACCEPTED, Json(json!({"os-volume_upload_image": answer}))).into_response())
+}
+
+/// User messages exist from 3.3; before, the route is unknown.
+fn messages_allowed(version: Microversion) -> Result<(), Fault> {
+    if version >= MESSAGES_VERSION { Ok(()) } else { Err(Fault::no_resource()) }
+}
+
+async fn list_messages(State(s): State<CinderState>, ctx: AuthContext, Version(version): Version, Path(project_id): Path<String>) -> Result<Response, Fault> {
+    messages_allowed(version)?;
+    check_project(&ctx, &project_id)?;
+    let messages: Vec<Value> = s.volumes.messages(&ctx)?.iter().map(|m| views::message_view(&s.public_url, m)).collect();
+    Ok(Json(json!({"messages": messages})).into_response())
+}
+
+async fn show_message(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(version): Version,
+    Path((project_id, id)): Path<(String, String)>,
+) -> Result<Response, Fault> {
+    messages_allowed(version)?;
+    check_project(&ctx, &project_id)?;
+    let message = s.volumes.message(&ctx, &id)?;
+    Ok(Json(json!({"message": views::message_view(&s.public_url, &message)})).into_response())
+}
+
+async fn delete_message(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(version): Version,
+    Path((project_id, id)): Path<(String, String)>,
+) -> Result<Response, Fault> {
+    messages_allowed(version)?;
+    check_project(&ctx, &project_id)?;
+    s.volumes.delete_message(&ctx, &id)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_types(State(s): State<CinderState>, ctx: AuthContext, Version(_): Version, Path(project_id): Path<String>) -> Result<Response, Fault> {
+    check_project(&ctx, &project_id)?;
+    let types: Vec<Value> = s.volumes.deployment().get().cinder.backends.iter().map(|b| views::volume_type_view(&b.name)).collect();
+    Ok(Json(json!({"volume_types": types})).into_response())
+}

@@ -1,0 +1,224 @@
+//! Cinder's JSON views: volumes (`views/volumes.py`, fields by microversion), user messages,
+//! volume types, version discovery. Microversion parsing lives here too.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use sha2::Digest as _;
+
+use super::fault::Fault;
+use super::model::{UserMessage, Volume};
+use crate::wire::AuthContext;
+
+/// The microversions this Cinder speaks (2023.1 and later: 3.0 to 3.71).
+pub const MIN_VERSION: Microversion = Microversion(3, 0);
+pub const MAX_VERSION: Microversion = Microversion(3, 71);
+/// User messages exist from 3.3.
+pub const MESSAGES_VERSION: Microversion = Microversion(3, 3);
+
+/// `<major>.<minor>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Microversion(pub u32, pub u32);
+
+impl std::fmt::Display for Microversion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
+}
+
+impl Microversion {
+    /// `APIVersionRequest`: `^([1-9]\d*)\.([1-9]\d*|0)$`.
+    fn parse(s: &str) -> Option<Microversion> {
+        let (major, minor) = s.split_once('.')?;
+        let number = |p: &str, zero_ok: bool| -> Option<u32> {
+            let ok = !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (p == "0" && zero_ok || !p.starts_with('0'));
+            if ok { p.parse().ok() } else { None }
+        };
+        Some(Microversion(number(major, false)?, number(minor, true)?))
+    }
+
+    /// The version a request asks for with `OpenStack-API-Version: volume <v>` (absent: 3.0;
+    /// `latest`: the maximum), or the fault Cinder answers with.
+    pub fn from_header(header: Option<&str>) -> Result<Microversion, Fault> {
+        let requested = header.and_then(|h| {
+            h.split(',').find_map(|part| {
+                let mut words = part.split_whitespace();
+                match (words.next(), words.next()) {
+                    (Some(service), Some(version)) if service.eq_ignore_ascii_case("volume") => Some(version.to_owned()),
+                    _ => None,
+                }
+            })
+        });
+        let Some(requested) = requested else { return Ok(MIN_VERSION) };
+        if requested.eq_ignore_ascii_case("latest") {
+            return Ok(MAX_VERSION);
+        }
+        let version = Microversion::parse(&requested).ok_or_else(|| {
+            Fault::bad_request(format!(
+                "API Version String {requested} is of invalid format. Must be of format MajorNum.MinorNum."
+            ))
+        })?;
+        if version < MIN_VERSION || version > MAX_VERSION {
+            return Err(Fault::new(
+                axum::http::StatusCode::NOT_ACCEPTABLE,
+                format!("Version {version} is not supported by the API. Minimum is {MIN_VERSION} and maximum is {MAX_VERSION}."),
+            ));
+        }
+        Ok(version)
+    }
+}
+
+/// The v3 entry of version discovery.
+pub fn version_entry(public_url: &str) -> Value {
+    json!({
+        "id": "v3.0",
+        "status": "CURRENT",
+        "version": MAX_VERSION.to_string(),
+        "min_version": MIN_VERSION.to_string(),
+        "updated": "2023-08-31T00:00:00Z",
+        "links": [
+            {"rel": "describedby", "type": "text/html", "href": "https://docs.openstack.org/"},
+            {"rel": "self", "href": format!("{}/v3/", public_url.trim_end_matches('/'))},
+        ],
+        "media-types": [{"base": "application/json", "type": "application/vnd.openstack.volume+json;version=3"}],
+    })
+}
+
+/// A stable id for a volume type (types are named by the deployment's back ends).
+pub fn volume_type_id(name: &str) -> String {
+    let digest = sha2::Sha256::digest(format!("cinder-volume-type:{name}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+}
+
+pub fn volume_type_view(name: &str) -> Value {
+    json!({
+        "id": volume_type_id(name),
+        "name": name,
+        "description": null,
+        "is_public": true,
+        "os-volume-type-access:is_public": true,
+        "qos_specs_id": null,
+        "extra_specs": {"volume_backend_name": name},
+    })
+}
+
+fn links(public_url: &str, project_id: &str, collection: &str, id: &str) -> Value {
+    let root = public_url.trim_end_matches('/');
+    json!([
+        {"href": format!("{root}/v3/{project_id}/{collection}/{id}"), "rel": "self"},
+        {"href": format!("{root}/{project_id}/{collection}/{id}"), "rel": "bookmark"},
+    ])
+}
+
+/// `GET /volumes`: id, name, links.
+pub fn volume_summary(public_url: &str, volume: &Volume) -> Value {
+    json!({"id": volume.id, "name": volume.name, "links": links(public_url, &volume.project_id, "volumes", &volume.id)})
+}
+
+/// `GET /volumes/{id}` and `/volumes/detail`, with the fields of `version`; the admin-only
+/// ones for admins; `volume_image_metadata` when the volume has Glance metadata.
+pub fn volume_detail(
+    public_url: &str,
+    ctx: &AuthContext,
+    version: Microversion,
+    volume: &Volume,
+    image_metadata: &BTreeMap<String, String>,
+) -> Value {
+    let mut v = json!({
+        "id": volume.id,
+        "status": volume.status,
+        "size": volume.size,
+        "availability_zone": volume.availability_zone,
+        "created_at": volume.created_at,
+        "updated_at": volume.updated_at,
+        "attachments": [],
+        "name": volume.name,
+        "description": volume.description,
+        "volume_type": volume.volume_type,
+        "snapshot_id": null,
+        "source_volid": null,
+        "metadata": volume.metadata,
+        "links": links(public_url, &volume.project_id, "volumes", &volume.id),
+        "user_id": volume.user_id,
+        "bootable": if volume.bootable { "true" } else { "false" },
+        "encrypted": false,
+        "replication_status": null,
+        "consistencygroup_id": null,
+        "multiattach": false,
+        "migration_status": null,
+        "os-vol-tenant-attr:tenant_id": volume.project_id,
+    });
+    let Some(map) = v.as_object_mut() else { return v };
+    if !image_metadata.is_empty() {
+        map.insert("volume_image_metadata".into(), json!(image_metadata));
+    }
+    if ctx.is_admin() {
+        map.insert("os-vol-host-attr:host".into(), json!(format!("cinder@{0}#{0}", volume.volume_type)));
+        map.insert("os-vol-mig-status-attr:migstat".into(), Value::Null);
+        map.insert("os-vol-mig-status-attr:name_id".into(), Value::Null);
+    }
+    if version >= Microversion(3, 13) {
+        map.insert("group_id".into(), Value::Null);
+    }
+    if version >= Microversion(3, 21) && ctx.is_admin() {
+        map.insert("provider_id".into(), Value::Null);
+    }
+    if version >= Microversion(3, 48) {
+        map.insert("shared_targets".into(), json!(false));
+        map.insert("service_uuid".into(), Value::Null);
+    }
+    if version >= Microversion(3, 61) && ctx.is_admin() {
+        map.insert("cluster_name".into(), Value::Null);
+    }
+    if version >= Microversion(3, 63) {
+        map.insert("volume_type_id".into(), json!(volume_type_id(&volume.volume_type)));
+    }
+    if version >= Microversion(3, 65) {
+        map.insert("consumes_quota".into(), json!(true));
+    }
+    v
+}
+
+/// `views/messages.py`.
+pub fn message_view(public_url: &str, m: &UserMessage) -> Value {
+    json!({
+        "id": m.id,
+        "event_id": m.event_id,
+        "user_message": m.user_message,
+        "message_level": m.message_level,
+        "resource_type": m.resource_type,
+        "resource_uuid": m.resource_uuid,
+        "request_id": m.request_id,
+        "created_at": m.created_at,
+        "guaranteed_until": m.expires_at,
+        "links": links(public_url, &m.project_id, "messages", &m.id),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn microversion_header() {
+        assert_eq!(Microversion::from_header(None).unwrap(), Microversion(3, 0));
+        assert_eq!(Microversion::from_header(Some("volume 3.3")).unwrap(), Microversion(3, 3));
+        assert_eq!(Microversion::from_header(Some("compute 2.1, volume latest")).unwrap(), MAX_VERSION);
+        assert_eq!(Microversion::from_header(Some("compute 2.90")).unwrap(), MIN_VERSION);
+        let f = Microversion::from_header(Some("volume 3.72")).unwrap_err();
+        assert_eq!((f.status.as_u16(), f.message.as_str()), (406, "Version 3.72 is not supported by the API. Minimum is 3.0 and maximum is 3.71."));
+        let f = Microversion::from_header(Some("volume 3.x")).unwrap_err();
+        assert_eq!(f.message, "API Version String 3.x is of invalid format. Must be of format MajorNum.MinorNum.");
+        assert!(Microversion::from_header(Some("volume 03.1")).is_err());
+        assert!(Microversion::from_header(Some("volume 2.0")).is_err());
+    }
+
+    #[test]
+    fn type_ids_are_stable_uuids() {
+        assert_eq!(volume_type_id("lvmdriver-1"), volume_type_id("lvmdriver-1"));
+        assert_ne!(volume_type_id("lvmdriver-1"), volume_type_id("ceph"));
+        assert!(uuid::Uuid::parse_str(&volume_type_id("x")).is_ok());
+    }
+}

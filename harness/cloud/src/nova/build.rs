@@ -1,0 +1,244 @@
+//! What nova-conductor, the scheduler and nova-compute do after the API answered: the build
+//! with reschedules (openstack-behaviour.md B3–B5), rebuild, evacuation, hard reboot and the
+//! snapshot upload. Each runs as a task with the caller's [`AuthContext`], because Nova reaches
+//! Glance, Barbican and Cinder with the request's token.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sigstack_client::Session;
+use sigstack_client::image;
+use sigstack_client::volume::{self, NewVolume};
+
+use crate::deployment::{ComputeNodeSpec, Deployment, StorageBackend};
+use crate::wire::AuthContext;
+
+use super::image_fetch::{self, FetchError};
+use super::model::{ComputeNode, ComputeService, Server};
+
+/// `nova.compute.manager`'s message for a driver without `supports_trusted_certs`.
+pub const TRUSTED_CERTS_UNSUPPORTED: &str = "Trusted image certificates provided on host that does not support certificate validation.";
+/// How long the compute waits for Cinder to create a boot volume (`block_device_allocate_retries`).
+const VOLUME_WAIT: Duration = Duration::from_secs(60);
+
+/// How a node failed to spawn an instance.
+#[derive(Debug)]
+pub enum SpawnFailure {
+    /// `BuildAbortException`: the build ends here, with this reason.
+    Abort(String),
+    /// Anything generic: `RescheduledException`, try another host.
+    Reschedule(String),
+}
+
+/// The message of an exception as `exception_to_dict` records it in a fault: Nova exceptions'
+/// own text, else `str(e)`, else the class name (`InvalidSignature` has no text).
+fn fault_message(error: &FetchError) -> String {
+    match error {
+        FetchError::Verification(e) if e.is_invalid_signature() => "InvalidSignature".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Chooses a host: the requested one if it is up, else the up node with the fewest servers
+/// (the RAM/CPU weighers spread load the same way), skipping hosts already tried.
+pub fn schedule(compute: &ComputeService, requested: Option<&str>, exclude: &[String]) -> Option<ComputeNode> {
+    let nodes = compute.nodes().ok()?;
+    let servers = compute.all_servers().ok()?;
+    let load = |host: &str| servers.iter().filter(|s| s.host.as_deref() == Some(host)).count();
+    nodes
+        .into_iter()
+        .filter(|n| n.up && !exclude.contains(&n.spec.host))
+        .filter(|n| requested.is_none_or(|h| h == n.spec.host))
+        .min_by_key(|n| load(&n.spec.host))
+}
+
+/// Puts the server's image where the node can boot it, as `imagebackend.Image.cache` does:
+/// on an RBD node a RAW (or ISO) image is cloned inside Ceph (no download, no verification,
+/// nothing cached); a cached image is used as is (no verification); otherwise the image is
+/// downloaded and verified into the cache.
+pub async fn prepare_image(
+    compute: &ComputeService,
+    session: &Session,
+    node: &ComputeNodeSpec,
+    server: &Server,
+    deployment: &Deployment,
+) -> Result<(), FetchError> {
+    let Some(image) = &server.image else { return Ok(()) };
+    let raw = matches!(image.disk_format.as_deref(), Some("raw" | "iso"));
+    if node.images_type == StorageBackend::CephRbd && raw {
+        return Ok(());
+    }
+    if compute.cache.contains(&node.host, &image.id) {
+        return Ok(());
+    }
+    let verifier = image_fetch::get_verifier(session, &image.id, server.trusted_certs.as_deref(), deployment).await?;
+    image_fetch::download_to_cache(session, &compute.cache, &node.host, &image.id, verifier).await
+}
+
+/// One spawn attempt on one node (`_build_and_run_instance`).
+async fn spawn(compute: &ComputeService, session: &Session, node: &ComputeNodeSpec, server: &Server, deployment: &Deployment) -> Result<(), SpawnFailure> {
+    if server.trusted_certs.as_ref().is_some_and(|c| !c.is_empty()) && !node.supports_trusted_certs {
+        return Err(SpawnFailure::Abort(TRUSTED_CERTS_UNSUPPORTED.into()));
+    }
+    if server.volume_backed() {
+        // `_build_resources`: any failure preparing block devices aborts with this reason.
+        return prepare_boot_volume(compute, session, server).await.map_err(|_| SpawnFailure::Abort("Failure prepping block device.".into()));
+    }
+    prepare_image(compute, session, node, server, deployment).await.map_err(|e| {
+        if e.aborts_build() { SpawnFailure::Abort(e.to_string()) } else { SpawnFailure::Reschedule(e.to_string()) }
+    })
+}
+
+/// `_prep_block_device`: an `image -> volume` mapping asks Cinder (with the user's token) to
+/// create the volume from the image, which is where Cinder verifies the signature; Nova does no
+/// certificate validation for volume-backed servers.
+async fn prepare_boot_volume(compute: &ComputeService, session: &Session, server: &Server) -> Result<(), String> {
+    for (index, bdm) in server.block_devices.iter().enumerate() {
+        if bdm.source_type != "image" || bdm.destination_type != "volume" || bdm.volume_id.is_some() {
+            continue;
+        }
+        let image_id = bdm.uuid.clone().unwrap_or_default();
+        let mut request = NewVolume::from_image(bdm.volume_size.unwrap_or(1), &image_id);
+        request.name = Some(format!("{}-blockdevice-{index}", server.id));
+        let created = volume::create_volume(session, &request).await.map_err(|e| e.to_string())?;
+        let done = volume::wait_for_volume_status(session, &created.id, &["available", "error"], VOLUME_WAIT)
+            .await
+            .map_err(|e| e.to_string())?;
+        if done.status != "available" {
+            return Err(format!("volume {} is {}", done.id, done.status));
+        }
+        compute.update(&server.id, |s| {
+            if let Some(b) = s.block_devices.get_mut(index) {
+                b.volume_id = Some(done.id.clone());
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The build: schedule, spawn, reschedule generic failures to other hosts until
+/// `max_attempts` hosts were tried or none is left.
+pub async fn build(compute: Arc<ComputeService>, ctx: AuthContext, id: String) {
+    let session = ctx.session(compute.http.clone());
+    let mut tried: Vec<String> = Vec::new();
+    // Why the last host gave up, for the fault's details (Nova's traceback).
+    let mut last_reason = String::new();
+    loop {
+        let deployment = compute.deployment();
+        let Ok(Some(server)) = compute.get(&id) else { return };
+        let node = if tried.len() as u32 >= deployment.nova.max_attempts {
+            None
+        } else {
+            schedule(&compute, server.requested_host.as_deref(), &tried)
+        };
+        let Some(node) = node else {
+            let message = if tried.is_empty() {
+                "No valid host was found. There are not enough hosts available.".to_owned()
+            } else {
+                format!("Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance {id}.")
+            };
+            let _ = compute.update(&id, |s| {
+                s.host = None;
+                s.set_error(&message);
+                if let Some(f) = s.fault.as_mut() {
+                    f.details.push_str(&format!("\nLast reschedule reason: {last_reason}"));
+                }
+            });
+            return;
+        };
+        let host = node.spec.host.clone();
+        let Ok(Some(server)) = compute.update(&id, |s| {
+            s.host = Some(host.clone());
+            s.task_state = Some("spawning".into());
+        }) else {
+            return;
+        };
+        match spawn(&compute, &session, &node.spec, &server, &deployment).await {
+            Ok(()) => {
+                let _ = compute.update(&id, Server::set_active);
+                return;
+            }
+            Err(SpawnFailure::Abort(reason)) => {
+                let _ = compute.update(&id, |s| {
+                    s.host = None;
+                    s.set_error(&format!("Build of instance {id} aborted: {reason}"));
+                });
+                return;
+            }
+            Err(SpawnFailure::Reschedule(reason)) => {
+                last_reason = reason;
+                tried.push(host);
+                let _ = compute.update(&id, |s| {
+                    s.host = None;
+                    s.task_state = Some("scheduling".into());
+                });
+            }
+        }
+    }
+}
+
+/// Rebuild on the server's own host, or an evacuation's rebuild on `destination`
+/// (`rebuild_instance`). Failures put the server in ERROR with the raw exception message.
+pub async fn rebuild(compute: Arc<ComputeService>, ctx: AuthContext, id: String, destination: Option<String>) {
+    let session = ctx.session(compute.http.clone());
+    let deployment = compute.deployment();
+    // An evacuation moves the instance to the destination before spawning there, so a failed
+    // evacuation leaves it in ERROR on the destination (recovered by rebuild or hard reboot).
+    let Ok(Some(server)) = compute.update(&id, |s| {
+        if let Some(d) = &destination {
+            s.host = Some(d.clone());
+        }
+    }) else {
+        return;
+    };
+    let node = server.host.as_deref().and_then(|h| compute.node(h).ok().flatten());
+    let Some(node) = node else {
+        let _ = compute.update(&id, |s| s.set_error("Compute host could not be found."));
+        return;
+    };
+    if server.trusted_certs.as_ref().is_some_and(|c| !c.is_empty()) && !node.spec.supports_trusted_certs {
+        let _ = compute.update(&id, |s| s.set_error(&format!("Build of instance {id} aborted: {TRUSTED_CERTS_UNSUPPORTED}")));
+        return;
+    }
+    let result = prepare_image(&compute, &session, &node.spec, &server, &deployment).await;
+    let _ = compute.update(&id, |s| match &result {
+        Ok(()) => s.set_active(),
+        Err(e) => s.set_error(&fault_message(e)),
+    });
+}
+
+/// A HARD reboot: `_hard_reboot` re-creates the disk from the cached base image; only a
+/// missing cache entry makes it download (and verify) again.
+pub async fn hard_reboot(compute: Arc<ComputeService>, ctx: AuthContext, id: String) {
+    rebuild(compute, ctx, id, None).await
+}
+
+/// The compute half of `createImage`: the instance disk (the cached base image, or Glance's
+/// data for an RBD clone) is uploaded to the snapshot image the API created.
+pub async fn upload_snapshot(compute: Arc<ComputeService>, ctx: AuthContext, id: String, image_id: String) {
+    let session = ctx.session(compute.http.clone());
+    let Ok(Some(server)) = compute.update(&id, |s| s.task_state = Some("image_uploading".into())) else { return };
+    let result = async {
+        let base = server.image.as_ref().ok_or("volume-backed")?;
+        let cached = server.host.as_deref().and_then(|h| compute.cache.path(h, &base.id)).filter(|p| p.is_file());
+        match cached {
+            Some(path) => {
+                let file = tokio::fs::File::open(&path).await.map_err(|e| e.to_string())?;
+                let size = file.metadata().await.ok().map(|m| m.len());
+                image::upload(&session, &image_id, file, size).await.map_err(|e| e.to_string())
+            }
+            None => {
+                let data = image::download(&session, &base.id).await.map_err(|e| e.to_string())?.ok_or("no data")?;
+                let size = data.content_length;
+                image::upload_body(&session, &image_id, image::stream_body(data.stream()), size).await.map_err(|e| e.to_string())
+            }
+        }
+    }
+    .await;
+    if result.is_err() {
+        // `snapshot_instance` deletes the image it could not fill.
+        let _ = image::delete_image(&session, &image_id).await;
+    }
+    let _ = compute.update(&id, |s| s.task_state = None);
+}

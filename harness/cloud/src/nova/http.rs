@@ -1,0 +1,454 @@
+//! The compute API on the wire: version discovery, flavors, and server create, show, list and
+//! delete. Server actions are in `actions`, the simulator's routes in `sim`. Every error is a
+//! [`NovaFault`]; `/v2.1` requests pass through microversion negotiation.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+use sigstack_client::{Credentials, image, volume};
+
+use super::fault::{self, MAX_MICROVERSION, MIN_MICROVERSION, Microversion, NovaFault};
+use super::model::{self, BlockDevice, ComputeService, Server, ServerImage};
+use super::{actions, build, policy, schema, sim};
+use crate::deployment::Deployment;
+use crate::keystone::Identity;
+use crate::wire::{AuthContext, HasIdentity};
+
+#[derive(Clone)]
+pub struct NovaState {
+    pub identity: Arc<Identity>,
+    pub compute: Arc<ComputeService>,
+    pub public_url: String,
+    pub instance_ha: Option<Credentials>,
+}
+
+impl HasIdentity for NovaState {
+    fn identity(&self) -> &Arc<Identity> {
+        &self.identity
+    }
+}
+
+impl NovaState {
+    pub fn base(&self) -> &str {
+        self.public_url.trim_end_matches('/')
+    }
+}
+
+pub fn router(state: NovaState) -> Router {
+    let api = Router::new()
+        .route("/v2.1", get(version_v21))
+        .route("/v2.1/", get(version_v21))
+        .route("/v2.1/flavors", get(list_flavors))
+        .route("/v2.1/flavors/detail", get(list_flavors_detail))
+        .route("/v2.1/flavors/{id}", get(show_flavor))
+        .route("/v2.1/servers", get(list_servers).post(create_server))
+        .route("/v2.1/servers/detail", get(list_servers_detail))
+        .route("/v2.1/servers/{id}", get(show_server).put(update_server).delete(delete_server))
+        .route("/v2.1/servers/{id}/action", post(actions::action))
+        .fallback(|| async { NovaFault::not_found("The resource could not be found.") })
+        .method_not_allowed_fallback(|_: Method| async { NovaFault::new(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for this resource.") })
+        .layer(axum::middleware::from_fn(fault::negotiate));
+    Router::new().route("/", get(versions)).merge(api).merge(sim::routes()).with_state(state)
+}
+
+// ---- version discovery ----
+
+fn version_doc(base: &str, detail: bool) -> Value {
+    let mut v = json!({
+        "id": "v2.1", "status": "CURRENT", "version": format!("2.{MAX_MICROVERSION}"),
+        "min_version": format!("2.{MIN_MICROVERSION}"), "updated": "2013-07-23T11:33:21Z",
+        "links": [{"rel": "self", "href": format!("{base}/v2.1/")}],
+    });
+    if detail {
+        if let Some(links) = v["links"].as_array_mut() {
+            links.push(json!({"rel": "describedby", "type": "text/html", "href": "http://docs.openstack.org/"}));
+        }
+        v["media-types"] = json!([{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"}]);
+    }
+    v
+}
+
+async fn versions(State(s): State<NovaState>) -> Response {
+    let v20 = json!({"id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "", "updated": "2011-01-21T11:33:21Z",
+                     "links": [{"rel": "self", "href": format!("{}/v2/", s.base())}]});
+    (StatusCode::MULTIPLE_CHOICES, Json(json!({"versions": [v20, version_doc(s.base(), false)]}))).into_response()
+}
+
+async fn version_v21(State(s): State<NovaState>) -> Json<Value> {
+    Json(json!({"version": version_doc(s.base(), true)}))
+}
+
+// ---- flavors ----
+
+/// Devstack's flavors: (id, name, ram MiB, vcpus, disk GiB).
+pub const FLAVORS: [(&str, &str, u64, u64, u64); 6] = [
+    ("1", "m1.tiny", 512, 1, 1),
+    ("2", "m1.small", 2048, 1, 20),
+    ("3", "m1.medium", 4096, 2, 40),
+    ("4", "m1.large", 8192, 4, 80),
+    ("42", "m1.nano", 128, 1, 1),
+    ("5", "m1.xlarge", 16384, 8, 160),
+];
+
+fn flavor(id: &str) -> Option<(&'static str, &'static str, u64, u64, u64)> {
+    FLAVORS.iter().copied().find(|f| f.0 == id)
+}
+
+fn flavor_links(base: &str, id: &str) -> Value {
+    json!([{"rel": "self", "href": format!("{base}/v2.1/flavors/{id}")}, {"rel": "bookmark", "href": format!("{base}/flavors/{id}")}])
+}
+
+fn flavor_view(base: &str, f: (&str, &str, u64, u64, u64), v: Microversion, detail: bool) -> Value {
+    let (id, name, ram, vcpus, disk) = f;
+    let mut view = json!({"id": id, "name": name, "links": flavor_links(base, id)});
+    if v.at_least(55) {
+        view["description"] = Value::Null;
+    }
+    if detail {
+        view["ram"] = ram.into();
+        view["vcpus"] = vcpus.into();
+        view["disk"] = disk.into();
+        view["OS-FLV-EXT-DATA:ephemeral"] = 0.into();
+        view["OS-FLV-DISABLED:disabled"] = false.into();
+        view["os-flavor-access:is_public"] = true.into();
+        view["rxtx_factor"] = 1.0.into();
+        view["swap"] = if v.at_least(75) { 0.into() } else { "".into() };
+        if v.at_least(61) {
+            view["extra_specs"] = json!({});
+        }
+    }
+    view
+}
+
+async fn list_flavors(State(s): State<NovaState>, _ctx: AuthContext, Extension(v): Extension<Microversion>) -> Json<Value> {
+    Json(json!({"flavors": FLAVORS.iter().map(|f| flavor_view(s.base(), *f, v, false)).collect::<Vec<_>>()}))
+}
+
+async fn list_flavors_detail(State(s): State<NovaState>, _ctx: AuthContext, Extension(v): Extension<Microversion>) -> Json<Value> {
+    Json(json!({"flavors": FLAVORS.iter().map(|f| flavor_view(s.base(), *f, v, true)).collect::<Vec<_>>()}))
+}
+
+async fn show_flavor(State(s): State<NovaState>, _ctx: AuthContext, Extension(v): Extension<Microversion>, Path(id): Path<String>) -> Result<Json<Value>, NovaFault> {
+    let f = flavor(&id).ok_or_else(|| NovaFault::not_found(format!("Flavor {id} could not be found.")))?;
+    Ok(Json(json!({"flavor": flavor_view(s.base(), f, v, true)})))
+}
+
+// ---- servers ----
+
+pub fn server_links(base: &str, id: &str) -> Value {
+    json!([{"rel": "self", "href": format!("{base}/v2.1/servers/{id}")}, {"rel": "bookmark", "href": format!("{base}/servers/{id}")}])
+}
+
+/// `ViewBuilder.show`: the full server at microversion `v`; `admin` adds the extended
+/// attributes and a fault's `details`.
+pub fn server_view(base: &str, s: &Server, v: Microversion, admin: bool) -> Value {
+    let image = match &s.image {
+        Some(i) => json!({"id": i.id, "links": [{"rel": "bookmark", "href": format!("{base}/images/{}", i.id)}]}),
+        None => Value::String(String::new()),
+    };
+    let flavor_value = match flavor(&s.flavor_id) {
+        // 2.47 embeds the flavor's values instead of linking to it.
+        Some((_, name, ram, vcpus, disk)) if v.at_least(47) => {
+            json!({"vcpus": vcpus, "ram": ram, "disk": disk, "ephemeral": 0, "swap": 0, "original_name": name, "extra_specs": {}})
+        }
+        _ => json!({"id": s.flavor_id, "links": [{"rel": "bookmark", "href": format!("{base}/flavors/{}", s.flavor_id)}]}),
+    };
+    let mut view = json!({
+        "id": s.id, "name": s.name, "status": s.status(), "tenant_id": s.project_id, "user_id": s.user_id,
+        "metadata": s.metadata, "hostId": s.host.as_ref().map(|h| host_id(&s.project_id, h)).unwrap_or_default(),
+        "image": image, "flavor": flavor_value, "created": s.created, "updated": s.updated,
+        "addresses": {}, "accessIPv4": "", "accessIPv6": "", "links": server_links(base, &s.id),
+        "OS-DCF:diskConfig": "MANUAL", "progress": 0, "OS-EXT-AZ:availability_zone": "nova", "config_drive": "",
+        "key_name": null, "OS-SRV-USG:launched_at": s.launched_at, "OS-SRV-USG:terminated_at": null,
+        "security_groups": [{"name": "default"}], "OS-EXT-STS:task_state": s.task_state,
+        "OS-EXT-STS:vm_state": s.vm_state, "OS-EXT-STS:power_state": s.power_state,
+        "os-extended-volumes:volumes_attached": s.block_devices.iter().filter_map(|b| b.volume_id.clone()).map(|id| json!({"id": id, "delete_on_termination": false})).collect::<Vec<_>>(),
+    });
+    if v.at_least(9) {
+        view["locked"] = false.into();
+    }
+    if v.at_least(19) {
+        view["description"] = Value::Null;
+    }
+    if v.at_least(26) {
+        view["tags"] = json!([]);
+    }
+    if v.at_least(63) {
+        view["trusted_image_certificates"] = json!(s.trusted_certs);
+    }
+    if v.at_least(73) {
+        view["locked_reason"] = Value::Null;
+    }
+    if admin {
+        view["OS-EXT-SRV-ATTR:host"] = json!(s.host);
+        view["OS-EXT-SRV-ATTR:hypervisor_hostname"] = json!(s.host);
+        view["OS-EXT-SRV-ATTR:instance_name"] = json!(format!("instance-{}", &s.id[..8.min(s.id.len())]));
+    }
+    if let (Some(fault), "ERROR") = (&s.fault, s.status()) {
+        let mut f = json!({"code": fault.code, "created": fault.created, "message": fault.message});
+        if admin || fault.code != 500 {
+            f["details"] = fault.details.clone().into();
+        }
+        view["fault"] = f;
+    }
+    view
+}
+
+/// `hostId`: sha224(project + host) in Nova; a stable digest of both here.
+fn host_id(project: &str, host: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha224::digest(format!("{project}{host}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn body_json(bytes: &Bytes) -> Result<Value, NovaFault> {
+    serde_json::from_slice(bytes).map_err(|_| NovaFault::bad_request("Malformed request body"))
+}
+
+/// A server the caller may act on: its own project's, or any for admins (and for callers a
+/// rule such as evacuation lets act across projects).
+pub fn find_server(compute: &ComputeService, ctx: &AuthContext, id: &str, any_project: bool) -> Result<Server, NovaFault> {
+    let server = compute.get(id)?;
+    server
+        .filter(|s| any_project || ctx.is_admin() || s.project_id == ctx.project_id)
+        .ok_or_else(|| NovaFault::not_found(format!("Instance {id} could not be found.")))
+}
+
+async fn show_server(State(s): State<NovaState>, ctx: AuthContext, Extension(v): Extension<Microversion>, Path(id): Path<String>) -> Result<Json<Value>, NovaFault> {
+    let server = find_server(&s.compute, &ctx, &id, false)?;
+    let admin = policy::allows(&s.compute.deployment(), &ctx, policy::EXTENDED_ATTRIBUTES);
+    Ok(Json(json!({"server": server_view(s.base(), &server, v, admin)})))
+}
+
+fn listed(s: &NovaState, ctx: &AuthContext, query: &BTreeMap<String, String>) -> Result<Vec<Server>, NovaFault> {
+    let all = ctx.is_admin() && query.get("all_tenants").is_some_and(|v| !matches!(v.as_str(), "0" | "false" | "False"));
+    let mut servers: Vec<Server> = s.compute.all_servers()?.into_iter().filter(|x| all || x.project_id == ctx.project_id).collect();
+    if let Some(status) = query.get("status") {
+        servers.retain(|x| x.status().eq_ignore_ascii_case(status));
+    }
+    if let (Some(host), true) = (query.get("host"), ctx.is_admin()) {
+        servers.retain(|x| x.host.as_deref() == Some(host.as_str()));
+    }
+    // Newest first, as Nova sorts by created_at desc.
+    servers.reverse();
+    Ok(servers)
+}
+
+async fn list_servers(State(s): State<NovaState>, ctx: AuthContext, Query(q): Query<BTreeMap<String, String>>) -> Result<Json<Value>, NovaFault> {
+    let servers = listed(&s, &ctx, &q)?;
+    let items: Vec<Value> = servers.iter().map(|x| json!({"id": x.id, "name": x.name, "links": server_links(s.base(), &x.id)})).collect();
+    Ok(Json(json!({"servers": items})))
+}
+
+async fn list_servers_detail(
+    State(s): State<NovaState>,
+    ctx: AuthContext,
+    Extension(v): Extension<Microversion>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Result<Json<Value>, NovaFault> {
+    let admin = policy::allows(&s.compute.deployment(), &ctx, policy::EXTENDED_ATTRIBUTES);
+    let servers = listed(&s, &ctx, &q)?;
+    Ok(Json(json!({"servers": servers.iter().map(|x| server_view(s.base(), x, v, admin)).collect::<Vec<_>>()})))
+}
+
+/// `PUT /servers/{id}`: renames; answers with the full server (and, from 2.63, its trusted
+/// certificates, as show does).
+async fn update_server(
+    State(s): State<NovaState>,
+    ctx: AuthContext,
+    Extension(v): Extension<Microversion>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, NovaFault> {
+    let d = s.compute.deployment();
+    let server = find_server(&s.compute, &ctx, &id, false)?;
+    let name = schema::update(&body_json(&body)?, v)?;
+    policy::enforce(&d, &ctx, policy::UPDATE)?;
+    let updated = s
+        .compute
+        .update(&server.id, |x| {
+            if let Some(n) = &name {
+                x.name = n.clone();
+            }
+        })?
+        .ok_or_else(|| NovaFault::not_found(format!("Instance {id} could not be found.")))?;
+    let admin = policy::allows(&d, &ctx, policy::EXTENDED_ATTRIBUTES);
+    Ok(Json(json!({"server": server_view(s.base(), &updated, v, admin)})))
+}
+
+async fn delete_server(State(s): State<NovaState>, ctx: AuthContext, Path(id): Path<String>) -> Result<StatusCode, NovaFault> {
+    let server = find_server(&s.compute, &ctx, &id, false)?;
+    policy::enforce(&s.compute.deployment(), &ctx, policy::DELETE)?;
+    s.compute.delete(&server.id)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The image as the API reads it from Glance with the caller's token (`_get_image`): missing
+/// or invisible is a 400, as is an image that is not active.
+pub async fn api_image(compute: &ComputeService, ctx: &AuthContext, id: &str) -> Result<ServerImage, NovaFault> {
+    let session = ctx.session(compute.http.clone());
+    let img = image::get_image(&session, id).await.map_err(|e| match e.status() {
+        Some(404 | 403) => NovaFault::bad_request(format!("Image {id} could not be found.")),
+        _ => NovaFault::internal(),
+    })?;
+    if img.status != "active" {
+        return Err(NovaFault::bad_request(format!("Image {id} is not active.")));
+    }
+    check_image_meta(&img)?;
+    let properties = img
+        .properties
+        .iter()
+        .filter_map(|(k, v)| match v {
+            Value::String(s) => Some((k.clone(), s.clone())),
+            Value::Null => None,
+            other => Some((k.clone(), other.to_string())),
+        })
+        .collect();
+    Ok(ServerImage { id: img.id, disk_format: img.disk_format, container_format: img.container_format, properties })
+}
+
+/// `ImageMetaProps` types the hash method and key type as enums; a value outside them makes
+/// `objects.ImageMeta.from_dict` raise `ValueError` and the API answer 400
+/// (openstack-behaviour.md B5, derived from `_get_image_meta_obj`).
+fn check_image_meta(img: &image::Image) -> Result<(), NovaFault> {
+    const HASH_METHODS: [&str; 4] = ["SHA-224", "SHA-256", "SHA-384", "SHA-512"];
+    const KEY_TYPES: [&str; 8] =
+        ["DSA", "ECC_SECP384R1", "ECC_SECP521R1", "ECC_SECT409K1", "ECC_SECT409R1", "ECC_SECT571K1", "ECC_SECT571R1", "RSA-PSS"];
+    for (name, allowed) in [("img_signature_hash_method", &HASH_METHODS[..]), ("img_signature_key_type", &KEY_TYPES[..])] {
+        if let Some(value) = img.property(name).filter(|v| !allowed.contains(v)) {
+            return Err(NovaFault::bad_request(format!("Invalid image metadata. Error: Field value {value} is invalid")));
+        }
+    }
+    Ok(())
+}
+
+/// `instance.trusted_certs` as the API stores it: the user's list, else the configured
+/// defaults when both `[glance]` options are on (only then are they persisted).
+pub fn stored_trusted_certs(requested: Option<Vec<String>>, d: &Deployment) -> Option<Vec<String>> {
+    requested.filter(|c| !c.is_empty()).or_else(|| {
+        let both = d.nova_verify_glance_signatures() && d.nova.glance.enable_certificate_validation;
+        let defaults = &d.nova.glance.default_trusted_certificate_ids;
+        (both && !defaults.is_empty()).then(|| defaults.clone())
+    })
+}
+
+/// `block_device_mapping_v2` entries as Nova keeps them, checked against Cinder and Glance.
+async fn block_devices(compute: &ComputeService, ctx: &AuthContext, items: &[Map<String, Value>]) -> Result<Vec<BlockDevice>, NovaFault> {
+    let session = ctx.session(compute.http.clone());
+    let mut out = Vec::new();
+    for item in items {
+        let text = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_owned);
+        let bdm = BlockDevice {
+            source_type: text("source_type").unwrap_or_else(|| "volume".into()),
+            destination_type: text("destination_type").unwrap_or_else(|| "volume".into()),
+            uuid: text("uuid"),
+            boot_index: item.get("boot_index").and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))),
+            volume_size: item.get("volume_size").and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))),
+            volume_id: None,
+        };
+        let uuid = bdm.uuid.clone().unwrap_or_default();
+        match (bdm.source_type.as_str(), bdm.destination_type.as_str()) {
+            ("volume", "volume") => {
+                let vol = volume::get_volume(&session, &uuid)
+                    .await
+                    .map_err(|_| NovaFault::bad_request(format!("Block Device Mapping is Invalid: failed to get volume {uuid}.")))?;
+                if vol.status != "available" {
+                    return Err(NovaFault::bad_request(format!(
+                        "Invalid volume: volume '{uuid}' status must be 'available'. Currently in '{}'",
+                        vol.status
+                    )));
+                }
+                out.push(BlockDevice { volume_id: Some(uuid), ..bdm });
+            }
+            ("image", "volume") => {
+                api_image(compute, ctx, &uuid).await?;
+                if bdm.volume_size.is_none() {
+                    return Err(NovaFault::bad_request("Block Device Mapping is Invalid: Images with destination_type 'volume' need to have a non-zero size specified"));
+                }
+                out.push(bdm);
+            }
+            _ => return Err(NovaFault::bad_request("Block Device Mapping is Invalid: Unrecognized legacy format.")),
+        }
+    }
+    Ok(out)
+}
+
+async fn create_server(State(s): State<NovaState>, ctx: AuthContext, Extension(v): Extension<Microversion>, body: Bytes) -> Result<Response, NovaFault> {
+    let d = s.compute.deployment();
+    let request = schema::create(&body_json(&body)?, v)?;
+    policy::enforce(&d, &ctx, policy::CREATE)?;
+    let requested_certs = request.trusted_certs.clone().flatten();
+    if requested_certs.is_some() {
+        policy::enforce(&d, &ctx, policy::CREATE_TRUSTED_CERTS)?;
+    }
+    if flavor(&request.flavor_ref).is_none() {
+        return Err(NovaFault::bad_request("Invalid flavorRef provided."));
+    }
+    let requested_host = match request.availability_zone.as_deref() {
+        None => None,
+        Some(az) => {
+            let (zone, host) = az.split_once(':').map(|(z, h)| (z, Some(h))).unwrap_or((az, None));
+            if !zone.is_empty() && zone != "nova" {
+                return Err(NovaFault::bad_request("The requested availability zone is not available"));
+            }
+            let host = host.map(|h| h.split(':').next().unwrap_or(h)).filter(|h| !h.is_empty());
+            if host.is_some() {
+                policy::enforce(&d, &ctx, policy::FORCED_HOST)?;
+            }
+            host.map(str::to_owned)
+        }
+    };
+    let trusted_certs = stored_trusted_certs(requested_certs, &d);
+    let (image, devices) = match &request.image_ref {
+        Some(image_id) => (Some(api_image(&s.compute, &ctx, image_id).await?), Vec::new()),
+        None => {
+            if request.block_devices.is_empty() {
+                return Err(NovaFault::bad_request("Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid."));
+            }
+            if trusted_certs.is_some() {
+                return Err(NovaFault::bad_request("Image certificate validation is not supported when booting from volume"));
+            }
+            (None, block_devices(&s.compute, &ctx, &request.block_devices).await?)
+        }
+    };
+    let now = model::now();
+    let server = Server {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: request.name,
+        project_id: ctx.project_id.clone(),
+        user_id: ctx.user_id.clone(),
+        image,
+        flavor_id: request.flavor_ref,
+        vm_state: model::BUILDING.into(),
+        task_state: Some("scheduling".into()),
+        power_state: 0,
+        host: None,
+        requested_host,
+        trusted_certs,
+        block_devices: devices,
+        fault: None,
+        metadata: request.metadata.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))).collect(),
+        created: now.clone(),
+        updated: now,
+        launched_at: None,
+    };
+    s.compute.insert(&server)?;
+    tokio::spawn(build::build(s.compute.clone(), ctx, server.id.clone()));
+    let admin_pass = request.admin_pass.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned());
+    let body = json!({"server": {
+        "id": server.id, "links": server_links(s.base(), &server.id), "OS-DCF:diskConfig": "MANUAL",
+        "security_groups": [{"name": "default"}], "adminPass": admin_pass,
+    }});
+    let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
+    if let Ok(loc) = HeaderValue::from_str(&format!("{}/v2.1/servers/{}", s.base(), server.id)) {
+        response.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(response)
+}

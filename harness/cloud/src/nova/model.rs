@@ -1,0 +1,342 @@
+//! Nova's state (no HTTP): servers with their faults (`nova_servers`, one JSON document per
+//! server, committed before any answer), which compute nodes are down (`nova_node_states`),
+//! and each node's image cache, the libvirt driver's `_base` directory
+//! (`<data_dir>/<host>/_base/<image_id>`). The nodes themselves come from the deployment.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::deployment::{ComputeNodeSpec, Deployment, DeploymentState};
+use crate::store::{Store, StoreError};
+use crate::wire::format_glance;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS nova_servers (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, project_id TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS nova_node_states (host TEXT PRIMARY KEY, up INTEGER NOT NULL, updated TEXT NOT NULL);
+";
+
+/// `vm_states`.
+pub const BUILDING: &str = "building";
+pub const ACTIVE: &str = "active";
+pub const ERROR: &str = "error";
+
+/// A recorded instance fault (`instance_faults`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceFault {
+    pub code: u16,
+    pub created: String,
+    /// Already cut to 255 bytes, as `safe_truncate` does.
+    pub message: String,
+    /// The traceback in Nova; here the untruncated message. Shown to admins only.
+    pub details: String,
+}
+
+impl InstanceFault {
+    pub fn new(message: &str) -> InstanceFault {
+        InstanceFault {
+            code: 500,
+            created: now(),
+            message: safe_truncate(message, 255),
+            details: format!("Traceback (most recent call last):\n  (simulated)\n{message}"),
+        }
+    }
+}
+
+/// `nova.utils.safe_truncate`: at most `length` bytes of UTF-8, never splitting a character.
+fn safe_truncate(value: &str, length: usize) -> String {
+    let mut end = value.len().min(length);
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    value[..end].to_owned()
+}
+
+/// One block device mapping of a volume-backed server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockDevice {
+    pub source_type: String,
+    pub destination_type: String,
+    /// The volume (`source_type: volume`) or image (`source_type: image`) id.
+    pub uuid: Option<String>,
+    pub boot_index: Option<i64>,
+    pub volume_size: Option<u64>,
+    /// The volume the server boots from, once known (created from the image by Cinder).
+    pub volume_id: Option<String>,
+}
+
+/// The image a server was booted or rebuilt from, as the API saw it (Nova keeps these as
+/// `image_*` system metadata: the disk format decides RBD cloning, the properties are what
+/// snapshots inherit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerImage {
+    pub id: String,
+    pub disk_format: Option<String>,
+    pub container_format: Option<String>,
+    pub properties: BTreeMap<String, String>,
+}
+
+/// One server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Server {
+    pub id: String,
+    pub name: String,
+    pub project_id: String,
+    pub user_id: String,
+    /// `None` for a volume-backed server.
+    pub image: Option<ServerImage>,
+    pub flavor_id: String,
+    pub vm_state: String,
+    pub task_state: Option<String>,
+    /// 0 NOSTATE, 1 RUNNING.
+    pub power_state: u8,
+    pub host: Option<String>,
+    /// `availability_zone: "nova:HOST"`.
+    pub requested_host: Option<String>,
+    /// `instance.trusted_certs`: the user's, or the defaults when both options were on.
+    pub trusted_certs: Option<Vec<String>>,
+    pub block_devices: Vec<BlockDevice>,
+    pub fault: Option<InstanceFault>,
+    pub metadata: BTreeMap<String, String>,
+    pub created: String,
+    pub updated: String,
+    pub launched_at: Option<String>,
+}
+
+impl Server {
+    pub fn volume_backed(&self) -> bool {
+        self.image.is_none()
+    }
+
+    /// The API `status` (`nova.api.openstack.common._STATE_MAP`).
+    pub fn status(&self) -> &'static str {
+        match self.task_state.as_deref() {
+            Some("rebuilding" | "rebuild_spawning" | "rebuild_block_device_mapping") => return "REBUILD",
+            Some("rebooting_hard" | "reboot_pending_hard" | "reboot_started_hard") => return "HARD_REBOOT",
+            Some("rebooting" | "reboot_pending" | "reboot_started") => return "REBOOT",
+            _ => {}
+        }
+        match self.vm_state.as_str() {
+            BUILDING => "BUILD",
+            ACTIVE => "ACTIVE",
+            ERROR => "ERROR",
+            "stopped" => "SHUTOFF",
+            _ => "UNKNOWN",
+        }
+    }
+
+    /// Ends an operation in ERROR with a fault (`_set_instance_obj_error_state` plus
+    /// `add_instance_fault_from_exc`).
+    pub fn set_error(&mut self, message: &str) {
+        self.vm_state = ERROR.into();
+        self.task_state = None;
+        self.fault = Some(InstanceFault::new(message));
+    }
+
+    /// Ends an operation with the server running.
+    pub fn set_active(&mut self) {
+        self.vm_state = ACTIVE.into();
+        self.task_state = None;
+        self.power_state = 1;
+        self.launched_at.get_or_insert_with(now);
+    }
+}
+
+/// A node of the deployment with its current state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComputeNode {
+    pub spec: ComputeNodeSpec,
+    pub up: bool,
+}
+
+pub fn now() -> String {
+    format_glance(time::OffsetDateTime::now_utc())
+}
+
+/// Nova's service state and its shared HTTP client (compute calling Glance, Barbican and
+/// Cinder with the caller's token).
+pub struct ComputeService {
+    store: Arc<Store>,
+    pub(crate) cache: ImageCache,
+    pub(crate) deployment: Arc<DeploymentState>,
+    pub(crate) http: reqwest::Client,
+}
+
+impl ComputeService {
+    pub(crate) fn new(store: Arc<Store>, data_dir: PathBuf, deployment: Arc<DeploymentState>) -> Result<ComputeService, StoreError> {
+        store.migrate(SCHEMA)?;
+        Ok(ComputeService { store, cache: ImageCache { root: data_dir }, deployment, http: sigstack_client::session::http_client() })
+    }
+
+    /// The deployment in effect now (it may change between two operations).
+    pub fn deployment(&self) -> Deployment {
+        self.deployment.get()
+    }
+
+    /// nova-compute's `_init_instance` after a restart: an instance left building, rebuilding
+    /// or evacuating goes to ERROR; a hard reboot in flight completes; a snapshot in flight is
+    /// abandoned with the server as it was.
+    pub(crate) fn recover_interrupted(&self) -> Result<(), StoreError> {
+        for server in self.all_servers()? {
+            if server.vm_state != BUILDING && server.task_state.is_none() {
+                continue;
+            }
+            self.update(&server.id, |s| match s.task_state.as_deref() {
+                Some(t) if t.starts_with("reboot") => s.set_active(),
+                // An interrupted snapshot only clears its task state.
+                Some(t) if t.starts_with("image_") => s.task_state = None,
+                _ => {
+                    if s.vm_state == BUILDING {
+                        s.host = None;
+                    }
+                    s.vm_state = ERROR.into();
+                    s.task_state = None;
+                }
+            })?;
+        }
+        Ok(())
+    }
+
+    pub fn insert(&self, server: &Server) -> Result<(), StoreError> {
+        let body = serde_json::to_string(server).map_err(|e| StoreError::from(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
+        self.store.with(|c| {
+            c.execute("INSERT INTO nova_servers (id, project_id, body) VALUES (?1, ?2, ?3)", params![server.id, server.project_id, body])
+        })?;
+        Ok(())
+    }
+
+    pub fn get(&self, id: &str) -> Result<Option<Server>, StoreError> {
+        let body: Option<String> = self
+            .store
+            .with(|c| c.query_row("SELECT body FROM nova_servers WHERE id = ?1", params![id], |r| r.get(0)).optional())?;
+        Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
+    }
+
+    /// Every server, oldest first.
+    pub fn all_servers(&self) -> Result<Vec<Server>, StoreError> {
+        let bodies: Vec<String> = self.store.with(|c| {
+            let mut stmt = c.prepare("SELECT body FROM nova_servers ORDER BY seq")?;
+            stmt.query_map([], |r| r.get(0))?.collect()
+        })?;
+        Ok(bodies.iter().filter_map(|b| serde_json::from_str(b).ok()).collect())
+    }
+
+    /// Changes a server in one transaction; `None` if it is gone (deleted meanwhile).
+    pub fn update(&self, id: &str, change: impl FnOnce(&mut Server)) -> Result<Option<Server>, StoreError> {
+        self.store.transaction(|tx| {
+            let body: Option<String> =
+                tx.query_row("SELECT body FROM nova_servers WHERE id = ?1", params![id], |r| r.get(0)).optional().map_err(StoreError::from)?;
+            let Some(mut server) = body.and_then(|b| serde_json::from_str::<Server>(&b).ok()) else { return Ok(None) };
+            change(&mut server);
+            server.updated = now();
+            let body = serde_json::to_string(&server).unwrap_or_default();
+            tx.execute("UPDATE nova_servers SET body = ?2 WHERE id = ?1", params![id, body]).map_err(StoreError::from)?;
+            Ok(Some(server))
+        })
+    }
+
+    pub fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        self.store.with(|c| c.execute("DELETE FROM nova_servers WHERE id = ?1", params![id]).map(|n| n > 0))
+    }
+
+    /// The deployment's nodes with their up/down state.
+    pub fn nodes(&self) -> Result<Vec<ComputeNode>, StoreError> {
+        let down: Vec<String> = self.store.with(|c| {
+            let mut stmt = c.prepare("SELECT host FROM nova_node_states WHERE up = 0")?;
+            stmt.query_map([], |r| r.get(0))?.collect()
+        })?;
+        Ok(self
+            .deployment()
+            .compute_nodes
+            .into_iter()
+            .map(|spec| ComputeNode { up: !down.contains(&spec.host), spec })
+            .collect())
+    }
+
+    pub fn node(&self, host: &str) -> Result<Option<ComputeNode>, StoreError> {
+        Ok(self.nodes()?.into_iter().find(|n| n.spec.host == host))
+    }
+
+    /// Marks a node's nova-compute service up or down (`forced_down`).
+    pub fn set_node_up(&self, host: &str, up: bool) -> Result<(), StoreError> {
+        self.store.with(|c| {
+            c.execute(
+                "INSERT INTO nova_node_states (host, up, updated) VALUES (?1, ?2, ?3) ON CONFLICT(host) DO UPDATE SET up = ?2, updated = ?3",
+                params![host, up, now()],
+            )
+        })?;
+        Ok(())
+    }
+}
+
+/// The image caches of all nodes: `<root>/<host>/_base/<image_id>`. A file there means the
+/// image is cached on that host; partial downloads live in `_base/.part-*` until verified.
+#[derive(Debug, Clone)]
+pub struct ImageCache {
+    root: PathBuf,
+}
+
+impl ImageCache {
+    fn base(&self, host: &str) -> PathBuf {
+        self.root.join(host).join("_base")
+    }
+
+    /// Image ids are UUIDs from Glance; anything else is never a cache entry (and never a path).
+    fn safe(image_id: &str) -> bool {
+        !image_id.is_empty() && image_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    }
+
+    pub fn path(&self, host: &str, image_id: &str) -> Option<PathBuf> {
+        Self::safe(image_id).then(|| self.base(host).join(image_id))
+    }
+
+    pub fn contains(&self, host: &str, image_id: &str) -> bool {
+        self.path(host, image_id).is_some_and(|p| p.is_file())
+    }
+
+    /// A fresh temporary file name in the host's `_base`, created with its directory.
+    pub fn temp_path(&self, host: &str) -> std::io::Result<PathBuf> {
+        let base = self.base(host);
+        std::fs::create_dir_all(&base)?;
+        Ok(base.join(format!(".part-{}", uuid::Uuid::new_v4().simple())))
+    }
+
+    /// The cached image ids of a host, sorted.
+    pub fn list(&self, host: &str) -> Vec<String> {
+        let mut ids: Vec<String> = std::fs::read_dir(self.base(host))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().is_file())
+            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Evicts an image; whether it was cached.
+    pub fn remove(&self, host: &str, image_id: &str) -> bool {
+        self.path(host, image_id).is_some_and(|p| std::fs::remove_file(p).is_ok())
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_messages_are_cut_at_255_bytes_on_a_character_boundary() {
+        assert_eq!(InstanceFault::new(&"x".repeat(300)).message.len(), 255);
+        let accented = format!("{}é", "x".repeat(254));
+        assert_eq!(InstanceFault::new(&accented).message, "x".repeat(254));
+        assert_eq!(InstanceFault::new("short").message, "short");
+    }
+}
