@@ -57,14 +57,10 @@ pub struct RunOptions {
 /// (exit 2) from the target failing (exit 1).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("no clouds.yaml found (searched {})", .searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
-    NoCloudsYaml { searched: Vec<PathBuf> },
-    #[error("cannot read clouds.yaml {path}: {reason}")]
-    CloudsYaml { path: PathBuf, reason: String },
-    #[error("no cloud '{name}' in {path} (it has: {})", if .known.is_empty() { "none".to_owned() } else { .known.join(", ") })]
-    UnknownCloud { name: String, path: PathBuf, known: Vec<String> },
-    #[error("cloud '{name}' in {path} has no {field}")]
-    IncompleteCloud { name: String, path: PathBuf, field: String },
+    /// clouds.yaml missing, unreadable, or without the named cloud (the messages come from
+    /// `sigstack_client::clouds`, shared with the operator tools).
+    #[error(transparent)]
+    Clouds(#[from] sigstack_client::clouds::CloudsError),
     #[error("cannot read capability file {path}: {reason}")]
     UnreadableCapabilities { path: PathBuf, reason: String },
     #[error("invalid capability file {path}: {reason}")]
@@ -83,10 +79,7 @@ impl RunError {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            RunError::NoCloudsYaml { .. }
-                | RunError::CloudsYaml { .. }
-                | RunError::UnknownCloud { .. }
-                | RunError::IncompleteCloud { .. }
+            RunError::Clouds(_)
                 | RunError::UnreadableCapabilities { .. }
                 | RunError::Capabilities { .. }
                 | RunError::Tags { .. }

@@ -3,10 +3,13 @@
 //! Exit codes are a contract: 0 success, 1 a verification or validation failure (the exact
 //! OpenStack message on stdout), 2 a usage error (bad flags, unreadable files).
 
+mod audit;
+mod cloud_args;
 mod commands;
 mod conformance;
 mod input;
 mod serve;
+mod sign_images;
 
 use std::process::ExitCode;
 
@@ -36,6 +39,10 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Run the conformance suite against the embedded simulated cloud or a clouds.yaml cloud.
     Conformance(conformance::ConformanceArgs),
+    /// Report which images of a cloud would fail to boot with signature verification on.
+    Audit(audit::AuditArgs),
+    /// Sign the images of an existing cloud and store the certificate in Barbican.
+    SignImages(sign_images::SignImagesArgs),
 }
 
 #[derive(Subcommand)]
@@ -66,6 +73,8 @@ fn main() -> ExitCode {
         }
         Command::Serve(args) => serve::serve(args),
         Command::Conformance(args) => conformance::conformance(args),
+        Command::Audit(args) => audit::audit(args),
+        Command::SignImages(args) => sign_images::sign_images(args),
     };
     match outcome {
         Outcome::Success => ExitCode::SUCCESS,

@@ -7,10 +7,13 @@
 //!   error mapping.
 //! - [`image`]: Glance v2 images, upload and download streams, staging and import.
 
+pub mod clouds;
+pub mod compute;
 pub mod error;
 pub mod image;
 pub mod key_manager;
 pub mod session;
+pub mod volume;
 
 pub use error::Error;
 pub use session::{CatalogEntry, Credentials, Endpoint, Named, Session, Token};
