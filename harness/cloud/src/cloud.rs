@@ -123,15 +123,22 @@ impl Drop for CloudHandle {
     }
 }
 
+/// Keystone's ids are 32 hex digits; the catalog's are derived from the names, so they are
+/// stable across restarts.
+fn catalog_id(name: &str) -> String {
+    use md5::Digest;
+    md5::Md5::digest(name.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn catalog(endpoints: &Endpoints) -> Vec<CatalogEntry> {
     let entry = |service_type: &str, name: &str, url: &str| CatalogEntry {
         service_type: service_type.into(),
         name: name.into(),
-        id: format!("{name}-service"),
+        id: catalog_id(&format!("{name}-service")),
         endpoints: ["public", "internal", "admin"]
             .into_iter()
             .map(|interface| Endpoint {
-                id: format!("{name}-{interface}"),
+                id: catalog_id(&format!("{name}-{interface}")),
                 interface: interface.into(),
                 region_id: Some("RegionOne".into()),
                 region: Some("RegionOne".into()),

@@ -52,6 +52,7 @@ pub fn router(identity: Arc<Identity>, model: Arc<KeyManager>, public_url: Strin
         .route("/v1/secrets/{id}/{sub}", any(unknown_subresource))
         .route("/{*rest}", any(not_found))
         .layer(middleware::from_fn(microversion))
+        .layer(middleware::from_fn(crate::keystone::request_id))
         .with_state(state)
 }
 
@@ -131,6 +132,10 @@ async fn microversion(mut request: Request, next: Next) -> Response {
     };
     request.extensions_mut().insert(Microversion(minor));
     let mut response = next.run(request).await;
+    // keystonemiddleware's authtoken answers 401 before Barbican's microversion middleware.
+    if response.status() == StatusCode::UNAUTHORIZED {
+        return response;
+    }
     if let Ok(v) = HeaderValue::from_str(&format!("key-manager 1.{minor}")) {
         response.headers_mut().insert("openstack-api-version", v);
     }

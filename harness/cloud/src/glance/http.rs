@@ -61,7 +61,29 @@ pub fn router(identity: Arc<Identity>, model: Arc<ImageService>, public_url: Str
             Fault::new(StatusCode::METHOD_NOT_ALLOWED, format!("The method {method} is not allowed for this resource."))
         })
         .layer(axum::middleware::from_fn(webob::render))
+        .layer(axum::middleware::from_fn(crate::keystone::request_id))
+        .layer(axum::middleware::from_fn(unauthorized))
         .with_state(state)
+}
+
+/// webob's `HTTPUnauthorized` explanation.
+const UNAUTHORIZED: &str = "This server could not verify that you are authorized to access the document you requested. Either you supplied the wrong credentials (e.g., bad password), or your browser does not understand how to supply the credentials required.";
+
+/// Glance runs keystonemiddleware with `delay_auth_decision`: an unauthenticated request
+/// reaches Glance's context middleware, which raises webob's `HTTPUnauthorized` (rendered for
+/// the `Accept` header) with authtoken's `WWW-Authenticate`, and no request id (there is no
+/// context to carry one).
+async fn unauthorized(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let accept = request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let response = next.run(request).await;
+    if response.status() != StatusCode::UNAUTHORIZED {
+        return response;
+    }
+    let mut webob = Fault::new(StatusCode::UNAUTHORIZED, UNAUTHORIZED).render(accept.as_deref());
+    if let Some(v) = response.headers().get(header::WWW_AUTHENTICATE) {
+        webob.headers_mut().insert(header::WWW_AUTHENTICATE, v.clone());
+    }
+    webob
 }
 
 /// The versions document (E3): v2.18 current, older v2 minor versions supported.
@@ -112,7 +134,8 @@ async fn create_image(State(s): State<GlanceState>, ctx: AuthContext, body: Byte
     let image = s.model.create(&ctx, request)?;
     let mut response = image_response(StatusCode::CREATED, image.view());
     let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&format!("/v2/images/{}", image.id)) {
+    // webob makes glance's `/v2/images/{id}` absolute against the request's host.
+    if let Ok(v) = HeaderValue::from_str(&format!("{}/v2/images/{}", s.public_url.trim_end_matches('/'), image.id)) {
         headers.insert(header::LOCATION, v);
     }
     headers.insert("OpenStack-image-import-methods", HeaderValue::from_static("glance-direct"));

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use serde_json::{Value, json};
@@ -42,7 +43,18 @@ pub fn router(state: KeystoneState) -> Router {
         .route("/v3/domains/{id}", get(show_domain))
         .route("/v3/projects/{project}/users/{user}/roles/{role}", put(grant_role).head(check_grant).get(check_grant).delete(revoke_role))
         .route("/v3/role_assignments", get(role_assignments))
+        .layer(middleware::from_fn(request_id))
         .with_state(state)
+}
+
+/// oslo.middleware's `RequestId`, in every real service's pipeline: each answer, errors
+/// included, carries `x-openstack-request-id: req-<uuid4>`.
+pub async fn request_id(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if let Ok(v) = HeaderValue::from_str(&format!("req-{}", uuid::Uuid::new_v4())) {
+        response.headers_mut().insert("x-openstack-request-id", v);
+    }
+    response
 }
 
 fn version_object(identity: &Identity) -> Value {
@@ -81,7 +93,10 @@ fn domain_ref(v: &Value) -> DomainRef {
 }
 
 /// The token body Keystone returns on issue and validation.
-fn token_body(ctx: &AuthContext, issued_at: &str, include_catalog: bool) -> Value {
+/// Roles carry their ids (Keystone's are 32-hex), not their names twice.
+fn token_body(identity: &Identity, ctx: &AuthContext, issued_at: &str, include_catalog: bool) -> Value {
+    let role_ids: HashMap<String, String> =
+        identity.roles(None).unwrap_or_default().into_iter().map(|r| (r.name, r.id)).collect();
     let mut token = json!({
         "methods": ["password"],
         "expires_at": ctx.expires_at,
@@ -89,7 +104,7 @@ fn token_body(ctx: &AuthContext, issued_at: &str, include_catalog: bool) -> Valu
         "audit_ids": [ctx.token.rsplit('.').next().unwrap_or_default().chars().take(22).collect::<String>()],
         "user": {"id": ctx.user_id, "name": ctx.user_name, "domain": {"id": "default", "name": "Default"}, "password_expires_at": null},
         "project": {"id": ctx.project_id, "name": ctx.project_name, "domain": {"id": "default", "name": "Default"}},
-        "roles": ctx.roles.iter().map(|r| json!({"id": r, "name": r})).collect::<Vec<_>>(),
+        "roles": ctx.roles.iter().map(|r| json!({"id": role_ids.get(r).unwrap_or(r), "name": r})).collect::<Vec<_>>(),
         "is_domain": false,
     });
     if include_catalog {
@@ -109,7 +124,7 @@ async fn issue_token(
     let auth = &body["auth"];
     let methods = auth["identity"]["methods"].as_array().cloned().unwrap_or_default();
     if !methods.iter().any(|m| m == "password") {
-        return keystone_error(StatusCode::UNAUTHORIZED, "The request you have made requires authentication.");
+        return crate::wire::unauthorized(&s.identity);
     }
     let user = &auth["identity"]["password"]["user"];
     let password = user["password"].as_str().unwrap_or_default();
@@ -123,20 +138,19 @@ async fn issue_token(
         (Some(id), _) => ProjectRef::Id(id.to_owned()),
         (None, Some(name)) => ProjectRef::Name { name: name.to_owned(), domain: domain_ref(&project["domain"]) },
         // Unscoped tokens are not needed by any tool here; Keystone would issue one.
-        (None, None) => return keystone_error(StatusCode::UNAUTHORIZED, "The request you have made requires authentication."),
+        (None, None) => return crate::wire::unauthorized(&s.identity),
     };
     match s.identity.authenticate(&user_ref, password, &project_ref) {
         Ok((token, ctx)) => {
-            let body = token_body(&ctx, &crate::wire::now_keystone(), !query.contains_key("nocatalog"));
+            let body = token_body(&s.identity, &ctx, &crate::wire::now_keystone(), !query.contains_key("nocatalog"));
             let mut response = (StatusCode::CREATED, Json(body)).into_response();
             if let Ok(v) = token.parse() {
                 response.headers_mut().insert("X-Subject-Token", v);
             }
             response
         }
-        Err(AuthError::Unauthorized) => {
-            keystone_error(StatusCode::UNAUTHORIZED, "The request you have made requires authentication.")
-        }
+        // Keystone's 401s point at itself: `WWW-Authenticate: Keystone uri="<public v3 URL>"`.
+        Err(AuthError::Unauthorized) => crate::wire::unauthorized(&s.identity),
         Err(AuthError::Store(e)) => keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
@@ -154,7 +168,7 @@ fn subject(s: &KeystoneState, headers: &HeaderMap) -> Result<AuthContext, Respon
 async fn validate_token(State(s): State<KeystoneState>, _caller: AuthContext, headers: HeaderMap) -> Response {
     match subject(&s, &headers) {
         Ok(ctx) => {
-            let mut response = Json(token_body(&ctx, &crate::wire::now_keystone(), true)).into_response();
+            let mut response = Json(token_body(&s.identity, &ctx, &crate::wire::now_keystone(), true)).into_response();
             if let Some(v) = headers.get("X-Subject-Token") {
                 response.headers_mut().insert("X-Subject-Token", v.clone());
             }

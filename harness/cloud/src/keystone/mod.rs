@@ -3,5 +3,5 @@
 mod http;
 mod model;
 
-pub use http::{KeystoneState, router};
+pub use http::{KeystoneState, request_id, router};
 pub use model::{AuthError, Entity, Identity, Seed, SeedUser, TOKEN_TTL_SECONDS};
