@@ -190,7 +190,9 @@ fn signature_verdicts_and_messages_match_cursive() {
     // One good RSA signature to perturb.
     let sig = b64(&sign(&signing_key("rsa-2048"), KeyType::RsaPss, HashMethod::Sha256, &data));
     let rsa = vec![("u".to_owned(), file("signing/rsa-2048.crt.pem"))];
-    let perturbed: Vec<(String, String, String, Vec<(String, Secret)>)> = vec![
+    // (signature, hash method, key type, key manager contents)
+    type Perturbed = (String, String, String, Vec<(String, Secret)>);
+    let perturbed: Vec<Perturbed> = vec![
         ("fake_signature".into(), "SHA-256".into(), "RSA-PSS".into(), rsa.clone()),
         ("".into(), "SHA-256".into(), "RSA-PSS".into(), rsa.clone()),
         ("".into(), "SHA-256".into(), "DSA".into(), rsa.clone()),
@@ -226,7 +228,7 @@ fn signature_verdicts_and_messages_match_cursive() {
                 let drop = mask & (1 << i) != 0;
                 i += 1;
                 if drop && null_instead { p.1 = None; }
-                !(drop && !null_instead)
+                !drop || null_instead
             });
             cases.push(SignatureCase { props, secrets: rsa.clone(), data: data.clone() });
         }
