@@ -82,39 +82,4 @@ run() {
 OS_CLIENT_CONFIG_FILE="$clouds_yaml" run A --cloud sigstack-demo --capabilities "$capabilities" --report-dir "$work/A"
 OS_CLOUD='' run B --report-dir "$work/B"
 
-# Per @id: failed if any step or hook failed (or was undefined), skipped if any was skipped,
-# passed otherwise; the Background element shares its scenario's tags.
-python3 - "$work/A/cucumber.json" "$work/B/cucumber.json" <<'PY'
-import json, sys
-
-def results(path):
-    out = {}
-    for feature in json.load(open(path)):
-        for el in feature.get("elements", []):
-            ids = [t["name"].lstrip("@")[3:] for t in el.get("tags", []) if t["name"].lstrip("@").startswith("id:")]
-            if not ids:
-                continue
-            items = el.get("before", []) + el.get("after", []) + el.get("steps", [])
-            statuses = {i["result"]["status"] for i in items}
-            status = "passed"
-            if statuses - {"passed", "skipped"}:
-                status = "failed"
-            elif "skipped" in statuses:
-                status = "skipped"
-            previous = out.get(ids[0], "passed")
-            rank = {"passed": 0, "skipped": 1, "failed": 2}
-            out[ids[0]] = max(previous, status, key=rank.get)
-    return out
-
-a, b = results(sys.argv[1]), results(sys.argv[2])
-same = differ = 0
-for scenario in sorted(set(a) | set(b)):
-    ra, rb = a.get(scenario, "absent"), b.get(scenario, "absent")
-    if ra == rb:
-        same += 1
-    else:
-        differ += 1
-        print(f"conformance-serve: {scenario}: serve {ra}, embedded {rb}", file=sys.stderr)
-print(f"conformance-serve: {same} scenarios identical, {differ} differ")
-sys.exit(1 if differ or not same else 0)
-PY
+python3 ci/conformance-compare.py conformance-serve serve "$work/A/cucumber.json" embedded "$work/B/cucumber.json"

@@ -53,6 +53,9 @@ pub struct RunOptions {
     pub concurrency: Option<usize>,
 }
 
+/// The capability naming how many scenarios the target takes at once.
+pub const MAX_CONCURRENT_SCENARIOS: &str = "max_concurrent_scenarios";
+
 /// Why a run could not happen. [`RunError::is_usage`] separates what the caller asked wrongly
 /// (exit 2) from the target failing (exit 1).
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +147,18 @@ pub async fn run(options: RunOptions) -> Result<RunSummary, RunError> {
     };
     let (junit, json) = (create(JUNIT)?, create(CUCUMBER_JSON)?);
 
+    let concurrency_capability = match target.capabilities.get(MAX_CONCURRENT_SCENARIOS) {
+        None => None,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                return Err(RunError::Capabilities {
+                    path: options.capabilities.clone().unwrap_or_default(),
+                    reason: format!("capability {MAX_CONCURRENT_SCENARIOS} must be a positive integer, not '{v}'"),
+                });
+            }
+        },
+    };
     let target = Arc::new(target);
     target::set_current(Some(target.clone()));
 
@@ -163,7 +178,9 @@ pub async fn run(options: RunOptions) -> Result<RunSummary, RunError> {
         })
         .with_parser(Prepared)
         .with_writer(progress);
-    if let Some(n) = options.concurrency {
+    // A real cloud may not take 64 scenarios at once (services on SQLite answer "database is
+    // locked"); its capability file says how many it does.
+    if let Some(n) = options.concurrency.or(concurrency_capability) {
         cucumber = cucumber.max_concurrent_scenarios(n);
     }
     // An explicit (default) CLI: cucumber must not parse this process's arguments, which

@@ -201,7 +201,16 @@ pub fn v3_url(auth_url: &str) -> String {
 }
 
 pub(crate) async fn send(request: RequestBuilder, method: &str, url: &str) -> Result<Response, Error> {
-    let response = request.send().await.map_err(|e| Error::Transport {
+    // A server may close a kept-alive connection just after an error answer (real Glance does
+    // after refusing an upload body it did not read); the next request on that pooled
+    // connection then fails before a byte is answered. Safe methods are retried once on a
+    // transport error, as urllib3 retries connection errors for python clients.
+    let retry = if matches!(method, "GET" | "HEAD") { request.try_clone() } else { None };
+    let sent = match (request.send().await, retry) {
+        (Err(e), Some(again)) if !e.is_timeout() => again.send().await,
+        (result, _) => result,
+    };
+    let response = sent.map_err(|e| Error::Transport {
         method: method.into(),
         url: url.into(),
         reason: e.to_string(),
@@ -235,4 +244,66 @@ pub fn parse_token(value: String, body: &serde_json::Value, url: &str) -> Result
         roles: serde_json::from_value(body["roles"].clone()).unwrap_or_default(),
         catalog: serde_json::from_value(body["catalog"].clone()).unwrap_or_default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// Reads one request head (the tests send no bodies).
+    async fn read_head(socket: &mut tokio::net::TcpStream) -> bool {
+        let mut buf = Vec::new();
+        let mut byte = [0u8; 1];
+        while !buf.ends_with(b"\r\n\r\n") {
+            match socket.read(&mut byte).await {
+                Ok(1) => buf.push(byte[0]),
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    #[tokio::test]
+    async fn a_get_on_a_connection_the_server_dropped_is_retried_once() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            // First connection: answer one request as keep-alive, then drop the connection
+            // when the second request arrives, without answering it.
+            let (mut first, _) = listener.accept().await.unwrap();
+            assert!(read_head(&mut first).await);
+            first.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\none").await.unwrap();
+            assert!(read_head(&mut first).await, "the client reused the connection");
+            drop(first);
+            // Second connection: the retry.
+            let (mut second, _) = listener.accept().await.unwrap();
+            assert!(read_head(&mut second).await);
+            second.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\ntwo").await.unwrap();
+        });
+        let http = reqwest::Client::new();
+        let url = format!("http://{addr}/x");
+        let one = super::send(http.get(&url), "GET", &url).await.unwrap().text().await.unwrap();
+        let two = super::send(http.get(&url), "GET", &url).await.unwrap().text().await.unwrap();
+        assert_eq!((one.as_str(), two.as_str()), ("one", "two"));
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn other_methods_are_not_retried() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let _ = read_head(&mut socket).await;
+            drop(socket);
+            // A retry would be accepted here and hang the test's request forever.
+            let _ = listener.accept().await;
+            std::future::pending::<()>().await;
+        });
+        let http = reqwest::Client::new();
+        let url = format!("http://{addr}/x");
+        let err = super::send(http.post(&url), "POST", &url).await.unwrap_err();
+        assert!(matches!(err, crate::Error::Transport { .. }), "{err:?}");
+    }
 }

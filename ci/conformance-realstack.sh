@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The conformance suite against REAL Keystone, Barbican and Glance (`ci/realstack`, from PyPI,
+# on loopback), compared scenario by scenario with the embedded simulated cloud. Scenarios the
+# real stack cannot run (Nova, Cinder, the /_sim/ control API) are skipped there with their
+# reason and left out of the comparison; every other one must have the same result.
+#
+# Usage: ci/conformance-realstack.sh   (reports kept in the printed directory on failure)
+# Last line: "conformance-realstack: N scenarios identical, M differ".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --quiet -p sigstack-cli
+bin="${CARGO_TARGET_DIR:-target}/debug/sigstack"
+work="$(mktemp -d "${TMPDIR:-/tmp}/conformance-realstack.XXXXXX")"
+echo "conformance-realstack: working in $work (kept if the comparison fails)" >&2
+finish() {
+  status=$?
+  bash ci/realstack stop >/dev/null 2>&1 || true
+  if [ "$status" -eq 0 ]; then rm -rf "$work"; fi
+  exit "$status"
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+bash ci/realstack start >"$work/realstack.log" 2>&1 || { tail -n 40 "$work/realstack.log" >&2; exit 1; }
+echo "conformance-realstack: $(tail -n 1 "$work/realstack.log")" >&2
+
+run() {
+  local label="$1"; shift
+  local rc=0
+  "$bin" conformance "$@" >"$work/$label.out" 2>"$work/$label.err" || rc=$?
+  if [ "$rc" -gt 1 ]; then
+    echo "conformance-realstack: run $label failed to run (exit $rc):" >&2
+    cat "$work/$label.out" "$work/$label.err" >&2
+    exit 1
+  fi
+  echo "conformance-realstack: run $label: $(tail -n 1 "$work/$label.out")" >&2
+}
+OS_CLIENT_CONFIG_FILE=target/realstack/clouds.yaml run realstack \
+  --cloud realstack-demo --capabilities target/realstack/capabilities.yaml --report-dir "$work/realstack"
+OS_CLOUD='' run embedded --report-dir "$work/embedded"
+
+python3 ci/conformance-compare.py conformance-realstack realstack "$work/realstack/cucumber.json" \
+  embedded "$work/embedded/cucumber.json" --ran-in-a
