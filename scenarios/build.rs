@@ -46,12 +46,12 @@ fn main() {
     std::fs::write(&dest, out).unwrap_or_else(|e| panic!("cannot write {}: {e}", dest.display()));
 }
 
-/// Every `"fixtures/..."` string in a feature (steps and example tables). Quotes pair up
-/// within a line, so an odd quote in a description cannot swallow the rest of the file.
+/// Every `"fixtures/..."` string in a feature (steps and example tables), and every table cell
+/// that is a `fixtures/...` path (an Outline's `Examples` fill a quoted `"<placeholder>"`).
+/// Quotes pair up within a line, so an odd quote in a description cannot swallow the rest of
+/// the file.
 fn named_fixtures(text: &str) -> Vec<String> {
-    text.lines()
-        .flat_map(|line| line.split('"').skip(1).step_by(2))
-        .filter(|s| s.starts_with("fixtures/"))
-        .map(str::to_owned)
-        .collect()
+    let quoted = text.lines().flat_map(|line| line.split('"').skip(1).step_by(2));
+    let cells = text.lines().filter(|line| line.trim_start().starts_with('|')).flat_map(|line| line.split('|').map(str::trim));
+    quoted.chain(cells).filter(|s| s.starts_with("fixtures/")).map(str::to_owned).collect()
 }

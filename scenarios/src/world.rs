@@ -39,6 +39,15 @@ pub struct Conformance {
     pub grants: Vec<String>,
     /// `/_sim/faults/{id}` URLs to DELETE after the scenario.
     pub faults: Vec<String>,
+    /// `(/_sim/deployment URL, merge patch)` that undo this scenario's deployment changes, in
+    /// the order they were made (applied last first).
+    pub deployment_undo: Vec<(String, serde_json::Value)>,
+    /// `/_sim/` URLs to POST after the scenario (bring a failed compute node back).
+    pub sim_posts: Vec<String>,
+    /// The server the scenario booted last.
+    pub server_id: Option<String>,
+    /// The volume the scenario created last.
+    pub volume_id: Option<String>,
 }
 
 impl Conformance {
@@ -55,6 +64,10 @@ impl Conformance {
             missing: uuid::Uuid::new_v4().to_string(),
             grants: Vec::new(),
             faults: Vec::new(),
+            deployment_undo: Vec::new(),
+            sim_posts: Vec::new(),
+            server_id: None,
+            volume_id: None,
         }
     }
 
@@ -79,12 +92,23 @@ impl Conformance {
         self.image_id.as_deref().expect("an image was created")
     }
 
-    /// Replaces `{image}`, `{signature}`, `{missing}` and `{secret:<name>}`.
+    /// The name of the servers this scenario boots.
+    pub fn server_name(&self) -> String {
+        format!("{}-vm", self.run)
+    }
+
+    /// Replaces `{image}`, `{signature}`, `{missing}`, `{server}`, `{server name}`,
+    /// `{secret:<name>}`, and `'c0', …, 'cN'` by the N+1 quoted ids it stands for.
     pub fn expand(&self, text: &str) -> String {
         let mut out = text.replace("{signature}", &self.signature).replace("{missing}", &self.missing);
+        out = out.replace("{server name}", &self.server_name());
         if let Some(id) = &self.image_id {
             out = out.replace("{image}", id);
         }
+        if let Some(id) = &self.server_id {
+            out = out.replace("{server}", id);
+        }
+        out = expand_ellipsis(&out);
         for (name, uuid) in &self.secrets {
             out = out.replace(&format!("{{secret:{name}}}"), uuid);
         }
@@ -126,6 +150,8 @@ impl Conformance {
         }
         let http = sigstack_client::session::http_client();
         undo.extend(self.faults.drain(..).map(|url| http.delete(url)));
+        undo.extend(self.sim_posts.drain(..).map(|url| http.post(url)));
+        undo.extend(self.deployment_undo.drain(..).rev().map(|(url, patch)| http.patch(url).json(&patch)));
         for request in undo {
             let r = request.send().await;
             if !r.as_ref().is_ok_and(|r| r.status().is_success()) {
@@ -135,3 +161,21 @@ impl Conformance {
     }
 }
 
+/// `'c0', …, 'cN'` → `'c0', 'c1', …, 'cN'` written out (long lists in the Gherkin).
+fn expand_ellipsis(text: &str) -> String {
+    const START: &str = "'c0', …, 'c";
+    let Some(at) = text.find(START) else { return text.to_owned() };
+    let rest = &text[at + START.len()..];
+    let Some(end) = rest.find('\'') else { return text.to_owned() };
+    let Ok(last) = rest[..end].parse::<usize>() else { return text.to_owned() };
+    let list = (0..=last).map(|i| format!("'c{i}'")).collect::<Vec<_>>().join(", ");
+    expand_ellipsis(&format!("{}{list}{}", &text[..at], &rest[end + 1..]))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ellipsis_lists_every_id() {
+        assert_eq!(super::expand_ellipsis("x ['c0', …, 'c2']. ['c0', …, 'c1'] y"), "x ['c0', 'c1', 'c2']. ['c0', 'c1'] y");
+    }
+}

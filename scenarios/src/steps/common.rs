@@ -48,3 +48,48 @@ async fn barbican_fault(w: &mut Conformance, status: u16, operation: String) {
     let body: Value = r.json().await.expect("fault JSON");
     w.faults.push(format!("{base}/_sim/faults/{}", body["id"].as_str().expect("fault id")));
 }
+
+/// The scheme, host and port of a service endpoint (where its `/_sim/` routes are).
+pub async fn origin(w: &mut Conformance, service: &str) -> String {
+    let s = w.session("demo").await;
+    let url = s.endpoint(service).unwrap_or_else(|e| panic!("{service} endpoint: {e}"));
+    reqwest::Url::parse(&url).unwrap_or_else(|e| panic!("{service} endpoint {url:?}: {e}")).origin().ascii_serialization()
+}
+
+/// The merge patch that puts back, at every leaf `patch` changes, the value `current` has there
+/// (`null`, i.e. removed, where it has none).
+fn inverse(patch: &Value, current: &Value) -> Value {
+    match patch {
+        Value::Object(fields) => {
+            Value::Object(fields.iter().map(|(k, v)| (k.clone(), inverse(v, current.get(k).unwrap_or(&Value::Null)))).collect())
+        }
+        _ => current.clone(),
+    }
+}
+
+/// `PATCH /_sim/deployment` with a JSON merge patch; the `after` hook patches it back.
+#[given(expr = "the simulated deployment is changed by the merge patch")]
+async fn deployment_patched(w: &mut Conformance, step: &cucumber::gherkin::Step) {
+    let patch = step.docstring.as_deref().expect("the merge patch as a doc string");
+    let patch: Value = serde_json::from_str(patch).unwrap_or_else(|e| panic!("merge patch {patch:?}: {e}"));
+    let url = format!("{}/_sim/deployment", w.sim_base().await);
+    let http = sigstack_client::session::http_client();
+    let current: Value = http.get(&url).send().await.expect("control API answers").json().await.expect("deployment JSON");
+    let undo = inverse(&patch, &current["deployment"]);
+    let r = http.patch(&url).json(&patch).send().await.expect("control API answers");
+    let status = r.status().as_u16();
+    assert_eq!(status, 200, "{}", r.text().await.unwrap_or_default());
+    w.deployment_undo.push((url, undo));
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn inverse_restores_leaves_and_removes_new_keys() {
+        let patch = json!({"nova": {"glance": {"verify_glance_signatures": true}, "policy": {"r": "@"}}});
+        let current = json!({"nova": {"glance": {"verify_glance_signatures": null, "x": 1}, "policy": {}}});
+        assert_eq!(super::inverse(&patch, &current), json!({"nova": {"glance": {"verify_glance_signatures": null}, "policy": {"r": null}}}));
+    }
+}

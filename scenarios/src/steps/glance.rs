@@ -154,3 +154,27 @@ async fn downloads(w: &mut Conformance, user: String) {
     let bytes = download.bytes().await.expect("image bytes");
     assert!(bytes.as_ref() == w.data.as_slice(), "downloaded data differs from the signed data");
 }
+
+#[given(expr = "{string} uploaded the signed data as an unsigned image")]
+async fn uploaded_unsigned(w: &mut Conformance, user: String) {
+    create(w, &user, &[]).await;
+    upload(w, &user, false).await;
+    assert_eq!(w.answer().status, 204, "{}", w.answer().body);
+}
+
+#[given(expr = "{string} uploaded the signed data with a byte changed as an unsigned image")]
+async fn uploaded_unsigned_tampered(w: &mut Conformance, user: String) {
+    create(w, &user, &[]).await;
+    upload(w, &user, true).await;
+    assert_eq!(w.answer().status, 204, "{}", w.answer().body);
+}
+
+/// `PATCH /v2/images/{id}` adding every property of the table (Glance does not verify then).
+#[given(expr = "{string} added to the image the properties")]
+async fn added_properties(w: &mut Conformance, user: String, step: &Step) {
+    let table = step.table.as_ref().expect("a table of properties");
+    let ops: Vec<PatchOp> = table.rows.iter().map(|r| PatchOp::Add { path: format!("/{}", r[0]), value: json!(w.expand(&r[1])) }).collect();
+    let s = w.session(&user).await;
+    let img = image::update_image(&s, w.image(), &ops).await.expect("properties added");
+    assert_eq!(img.status, "active");
+}

@@ -2,5 +2,8 @@
 //! through `inventory` when the module is linked, so `lib.rs` only has to declare it.
 
 pub mod barbican;
+pub mod cinder;
 pub mod common;
 pub mod glance;
+pub mod limitations;
+pub mod nova;

@@ -1,0 +1,117 @@
+@limitations
+Feature: The known limitations of image signature verification
+  Mirantis OpenStack's "Image signature verification" page lists what the feature does not
+  protect against. Each limitation is upstream behaviour, and a cloud that conforms shows it:
+
+  - Glance does not require a signature: an image without signature properties is accepted
+    (glance.feature, "An unsigned image is accepted without verification"), and so is one with
+    only some of them.
+  - Glance does not verify again when the signature properties change after the upload
+    (glance.feature, "Replacing the signature of an active image does not verify it again").
+  - Cinder does not require a signature either (cinder.feature, "A volume created from an
+    unsigned image is accepted unverified").
+  - Nobody checks that the signing certificate is trusted unless certificate validation is on
+    or the user gives trusted certificates (nova.feature): a self-signed certificate, or one
+    whose issuer nobody stored, signs images as well as any other.
+  - Nova does not verify an image that is already in the compute host's image cache: only the
+    download verifies, and a cached image is not downloaded again.
+  - Instance HA evacuates with its own user's token, so a server of a signed image cannot be
+    rebuilt elsewhere unless that user may read the signing certificate (a read ACL).
+  - Images that Ceph clones without a download (RAW images on RBD-backed ephemeral or volume
+    storage) are never verified; the default deployment has no RBD storage, so no scenario
+    here shows it.
+
+  Reference: /work/shared/seeds MOS "Known limitations"; openstack-behaviour.md A5, B3, B4, C.
+
+  In the messages below {server} stands for the new server's id.
+
+  Scenario Outline: Glance accepts a signature made with a certificate nobody trusts
+    Given "admin" stored the certificate "<certificate>" as secret "untrusted"
+    And 50000 bytes of image data signed by "<key>" with "RSA-PSS" and "SHA-256"
+    When "admin" creates an image with the properties
+      | img_signature                  | {signature}        |
+      | img_signature_hash_method      | SHA-256            |
+      | img_signature_key_type         | RSA-PSS            |
+      | img_signature_certificate_uuid | {secret:untrusted} |
+    And "admin" uploads the signed data
+    Then the request is answered 204
+    And the image status is "active"
+
+    @id:b0362371-7c8e-4b46-a49b-3a052b259bf3 @required
+    Examples: a self-signed certificate
+      | certificate                           | key                                   |
+      | fixtures/pki/signing/rsa-2048.crt.pem | fixtures/pki/signing/rsa-2048.key.pem |
+
+    @id:bb93a95f-8ce1-4eae-9737-bf7653539afa @required
+    Examples: a certificate whose issuer is not stored anywhere
+      | certificate                       | key                               |
+      | fixtures/pki/chain/client.crt.pem | fixtures/pki/chain/client.key.pem |
+
+  @id:cd4b2d48-81ab-4a8f-8baf-799b764d49f3 @optional:compute @allow.skipped @simulated @serial
+  Scenario: Nova verifying signatures boots an image signed with a certificate nobody trusts
+    Given the simulated deployment is changed by the merge patch
+      """
+      {"nova": {"glance": {"verify_glance_signatures": true}}}
+      """
+    And "admin" stored the certificate "fixtures/pki/chain/client.crt.pem" as secret "untrusted"
+    And 50000 bytes of image data signed by "fixtures/pki/chain/client.key.pem" with "RSA-PSS" and "SHA-256"
+    And "admin" created an active image signed with secret "untrusted"
+    When "admin" boots the image
+    Then "admin" sees the server become "ACTIVE"
+
+  @id:8618b6d5-853c-400f-a785-4c3b924b9182 @optional:compute @allow.skipped @simulated @serial
+  Scenario: Nova does not verify an image already cached on the compute host
+    The image was cached on compute-0 before verification was turned on; compute-1 has never
+    downloaded it. "admin" pins each server to a host (availability zone "nova:<host>").
+
+    Given 5000 bytes of image data signed by "fixtures/pki/signing/rsa-2048.key.pem" with "RSA-PSS" and "SHA-256"
+    And "admin" uploaded the signed data as an unsigned image
+    And the compute node "compute-0" has the image in its cache, fetched with the token of "admin"
+    And the simulated deployment is changed by the merge patch
+      """
+      {"nova": {"glance": {"verify_glance_signatures": true}}}
+      """
+    When "admin" boots the image on the host "compute-0"
+    Then "admin" sees the server become "ACTIVE"
+    When "admin" boots the image on the host "compute-1"
+    Then "admin" sees the server fail with the fault "Build of instance {server} aborted: Signature verification for the image failed: Required image properties for signature verification do not exist. Cannot verify signature. Missing property: img_signature_uuid."
+
+  @id:f789e875-e3bb-4a8c-ac06-81da1ffb9ea6 @optional:compute @allow.skipped @simulated @serial
+  Scenario: Instance HA cannot evacuate a server of a signed image whose certificate it may not read
+    On a failed compute host, the instance-HA service (Masakari) evacuates the servers with the
+    token of its own user, "instance-ha", of another project. On a host with local storage the
+    evacuated server is rebuilt from its image on another host, which downloads and verifies
+    the image again: that fetches the signing certificate from Barbican with the instance-HA
+    user's token. The image is "community" so that user can read it; the certificate is not
+    shared. A rebuild's fault carries the exception's raw message, without a prefix.
+
+    Given the simulated deployment is changed by the merge patch
+      """
+      {"nova": {"glance": {"verify_glance_signatures": true}}}
+      """
+    And "demo" holds the "creator" role in its project
+    And "demo" stored the certificate "fixtures/pki/signing/rsa-3072.crt.pem" as secret "signing"
+    And 50000 bytes of image data signed by "fixtures/pki/signing/rsa-3072.key.pem" with "RSA-PSS" and "SHA-256"
+    And "demo" created an active image signed with secret "signing"
+    When "demo" replaces the image property "visibility" with "community"
+    And "demo" boots the image
+    Then "demo" sees the server become "ACTIVE"
+    When the server's compute host fails and "instance-ha" evacuates its servers
+    Then "demo" sees the server fail with the fault "Signature verification for the image failed: Unable to retrieve certificate with ID: {secret:signing}."
+
+  @id:d39af6bf-2fef-4a3d-bea0-8fb32852e9c2 @optional:compute @allow.skipped @simulated @serial
+  Scenario: A read ACL on the certificate lets instance HA evacuate the server
+    Given the simulated deployment is changed by the merge patch
+      """
+      {"nova": {"glance": {"verify_glance_signatures": true}}}
+      """
+    And "demo" holds the "creator" role in its project
+    And "demo" stored the certificate "fixtures/pki/signing/rsa-3072.crt.pem" as secret "signing"
+    And "demo" grants "instance-ha" read access to secret "signing"
+    And 50000 bytes of image data signed by "fixtures/pki/signing/rsa-3072.key.pem" with "RSA-PSS" and "SHA-256"
+    And "demo" created an active image signed with secret "signing"
+    When "demo" replaces the image property "visibility" with "community"
+    And "demo" boots the image
+    Then "demo" sees the server become "ACTIVE"
+    When the server's compute host fails and "instance-ha" evacuates its servers
+    Then "demo" sees the server become "ACTIVE"

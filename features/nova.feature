@@ -1,0 +1,73 @@
+@nova
+Feature: Nova validates the signing certificate against the certificates the user trusts
+  From compute API microversion 2.63 a server create may carry "trusted_image_certificates",
+  a list of Barbican secret ids. A list given by the user forces both signature verification
+  and certificate validation on the compute host, even when nova.conf's
+  verify_glance_signatures and enable_certificate_validation are both off (the upstream
+  defaults): the signing certificate must chain up, through certificates of that list, to one
+  of them. A build that fails the check is aborted, not rescheduled: the server goes to ERROR
+  with the fault "Build of instance <id> aborted: <reason>", cut at 255 characters.
+
+  The certificates are the four-certificate chain of Nova's "Image signature certificate
+  validation" document (root, intermediate-a, intermediate-b, client), stored in Barbican by
+  the user who boots, and the image is signed with the client key.
+  Reference: openstack-behaviour.md B2, B3, B5; nova's certificate-validation.rst.
+
+  In the messages below {server} stands for the new server's id, {server name} for its name,
+  {image} for the image's id, {secret:<name>} for the id of a secret stored in the scenario,
+  and 'c0', …, 'c50' for the 51 quoted ids c0 to c50.
+
+  @id:0e59e8c0-b4f3-492d-b178-ac624cbe74af @optional:compute @allow.skipped @serial
+  Scenario: An image whose signing certificate chains up to a trusted certificate boots
+    Given "demo" holds the "creator" role in its project
+    And "demo" stored the certificate "fixtures/pki/chain/root.crt.pem" as secret "root"
+    And "demo" stored the certificate "fixtures/pki/chain/intermediate-a.crt.pem" as secret "intermediate-a"
+    And "demo" stored the certificate "fixtures/pki/chain/intermediate-b.crt.pem" as secret "intermediate-b"
+    And "demo" stored the certificate "fixtures/pki/chain/client.crt.pem" as secret "client"
+    And 100000 bytes of image data signed by "fixtures/pki/chain/client.key.pem" with "RSA-PSS" and "SHA-256"
+    And "demo" created an active image signed with secret "client"
+    When "demo" boots the image trusting the certificates "root, intermediate-a, intermediate-b"
+    Then "demo" sees the server become "ACTIVE"
+
+  @id:557c6302-080f-4360-993c-08b6e840fd9e @optional:compute @allow.skipped @serial
+  Scenario: An image whose signing certificate does not chain up to a trusted certificate fails to build
+    Given "demo" holds the "creator" role in its project
+    And "demo" stored the certificate "fixtures/pki/chain/intermediate-a.crt.pem" as secret "intermediate-a"
+    And "demo" stored the certificate "fixtures/pki/chain/client.crt.pem" as secret "client"
+    And 100000 bytes of image data signed by "fixtures/pki/chain/client.key.pem" with "RSA-PSS" and "SHA-256"
+    And "demo" created an active image signed with secret "client"
+    When "demo" boots the image trusting the certificates "intermediate-a"
+    Then "demo" sees the server fail with the fault "Build of instance {server} aborted: Image signature certificate validation failed for certificate: {secret:client}. Certificate chain building failed. Could not locate the signing certificate for the base c"
+
+  @id:c26ab89f-2f78-4c7d-882f-f74134e3d44d @optional:compute @allow.skipped
+  Scenario: Before microversion 2.63 the field is refused
+    Given 1000 bytes of image data signed by "fixtures/pki/chain/client.key.pem" with "RSA-PSS" and "SHA-256"
+    And "demo" uploaded the signed data as an unsigned image
+    When "demo" boots the image at microversion "2.62" with the trusted_image_certificates '["a"]'
+    Then the request is answered 400 with the message "Invalid input for field/attribute server. Value: {'flavorRef': '1', 'imageRef': '{image}', 'name': '{server name}', 'networks': 'auto', 'trusted_image_certificates': ['a']}. Additional properties are not allowed ('trusted_image_certificates' was unexpected)"
+
+  Scenario Outline: The list of trusted certificates must follow the API schema
+    Given 1000 bytes of image data signed by "fixtures/pki/chain/client.key.pem" with "RSA-PSS" and "SHA-256"
+    And "demo" uploaded the signed data as an unsigned image
+    When "demo" boots the image with the trusted_image_certificates '<value>'
+    Then the request is answered 400 with the message "Invalid input for field/attribute trusted_image_certificates. Value: <shown>. <reason>"
+
+    @id:444ec3e6-1510-4c3d-b19c-0c78fee717cf @optional:compute @allow.skipped
+    Examples: an empty list (jsonschema 4.23 and later)
+      | value | shown | reason                |
+      | []    | []    | [] should be non-empty |
+
+    @id:068e43fb-a72a-46ec-8075-808f530b66f6 @optional:compute @allow.skipped
+    Examples: an id given twice
+      | value      | shown      | reason                              |
+      | ["a", "a"] | ['a', 'a'] | ['a', 'a'] has non-unique elements |
+
+    @id:4311c28b-4242-4bc1-b8cd-b268c5eb9182 @optional:compute @allow.skipped
+    Examples: more than 50 ids
+      | value              | shown              | reason                           |
+      | ["c0", …, "c50"]   | ['c0', …, 'c50']   | ['c0', …, 'c50'] is too long |
+
+  @id:f26c1f63-b21d-4f76-8b53-fb75796d4fab @optional:compute @allow.skipped
+  Scenario: Trusted certificates are refused when booting from a volume
+    When "demo" boots from the volume "5b0c7a1e-3d4f-4e2a-9c8b-7a6f5e4d3c2b" with the trusted_image_certificates '["a"]'
+    Then the request is answered 400 with the message "Image certificate validation is not supported when booting from volume"

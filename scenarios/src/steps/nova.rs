@@ -1,0 +1,113 @@
+//! Steps of `features/nova.feature` (also used by `nova-verification.feature` and
+//! `limitations.feature`): booting servers at microversion 2.63 with or without
+//! `trusted_image_certificates`, and what the server becomes.
+
+use std::time::Duration;
+
+use cucumber::{then, when};
+use reqwest::Method;
+use serde_json::{Value, json};
+use sigstack_client::compute::{self, Server, TRUSTED_CERTS_MICROVERSION};
+
+use crate::world::Conformance;
+
+/// How long a build may take before the step fails.
+const BUILD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The secret ids of a comma-separated list of secret names.
+fn secret_ids(w: &Conformance, names: &str) -> Vec<String> {
+    names.split(',').map(|n| w.secret(n.trim()).to_owned()).collect()
+}
+
+/// `POST /servers` at `version` with `server` (name, flavor 1, `networks: auto` added); records
+/// the answer and, on 202, the server id.
+async fn create(w: &mut Conformance, user: &str, version: &str, mut server: Value) {
+    let s = w.session(user).await;
+    server["name"] = json!(w.server_name());
+    server["flavorRef"] = json!("1");
+    if server.get("networks").is_none() {
+        server["networks"] = json!("auto");
+    }
+    let url = format!("{}/servers", compute::endpoint(&s).expect("compute endpoint"));
+    let answer = w.record(compute::request_at(&s, Method::POST, &url, version).json(&json!({"server": server}))).await;
+    if answer.status == 202 {
+        let body: Value = serde_json::from_str(&answer.body).expect("JSON body");
+        w.server_id = Some(body["server"]["id"].as_str().expect("server id").to_owned());
+    }
+}
+
+async fn boot(w: &mut Conformance, user: &str, version: &str, server: Value) {
+    create(w, user, version, server).await;
+    assert_eq!(w.answer().status, 202, "{}", w.answer().body);
+}
+
+#[when(expr = "{string} boots the image")]
+async fn boots(w: &mut Conformance, user: String) {
+    let image = w.image().to_owned();
+    boot(w, &user, TRUSTED_CERTS_MICROVERSION, json!({"imageRef": image})).await;
+}
+
+#[when(expr = "{string} boots the image on the host {string}")]
+async fn boots_on(w: &mut Conformance, user: String, host: String) {
+    let image = w.image().to_owned();
+    boot(w, &user, TRUSTED_CERTS_MICROVERSION, json!({"imageRef": image, "availability_zone": format!("nova:{host}")})).await;
+}
+
+#[when(expr = "{string} boots the image trusting the certificates {string}")]
+async fn boots_trusting(w: &mut Conformance, user: String, names: String) {
+    let server = json!({"imageRef": w.image(), "trusted_image_certificates": secret_ids(w, &names)});
+    boot(w, &user, TRUSTED_CERTS_MICROVERSION, server).await;
+}
+
+/// `value` is the JSON of the field.
+#[when(expr = "{string} boots the image at microversion {string} with the trusted_image_certificates {string}")]
+async fn boots_at_with_field(w: &mut Conformance, user: String, version: String, value: String) {
+    let server = json!({"imageRef": w.image(), "trusted_image_certificates": json_value(&value)});
+    create(w, &user, &version, server).await;
+}
+
+/// `value` is the JSON of the field; `["c0", …, "cN"]` stands for the N+1 ids c0 to cN.
+#[when(expr = "{string} boots the image with the trusted_image_certificates {string}")]
+async fn boots_with_field(w: &mut Conformance, user: String, value: String) {
+    let value = json_value(&value);
+    let server = json!({"imageRef": w.image(), "trusted_image_certificates": value});
+    create(w, &user, TRUSTED_CERTS_MICROVERSION, server).await;
+}
+
+fn json_value(text: &str) -> Value {
+    if let Some(last) = text.strip_prefix("[\"c0\", …, \"c").and_then(|r| r.strip_suffix("\"]")) {
+        let last: usize = last.parse().unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        return json!((0..=last).map(|i| format!("c{i}")).collect::<Vec<_>>());
+    }
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("JSON {text:?}: {e}"))
+}
+
+#[when(expr = "{string} boots from the volume {string} with the trusted_image_certificates {string}")]
+async fn boots_from_volume(w: &mut Conformance, user: String, volume: String, value: String) {
+    let bdm = json!([{"boot_index": 0, "uuid": volume, "source_type": "volume", "destination_type": "volume"}]);
+    let server = json!({"block_device_mapping_v2": bdm, "networks": "none", "trusted_image_certificates": json_value(&value)});
+    create(w, &user, TRUSTED_CERTS_MICROVERSION, server).await;
+}
+
+#[then(expr = "{string} sees the server become {string}")]
+async fn becomes(w: &mut Conformance, user: String, status: String) {
+    let server = settled_as(w, &user).await;
+    assert_eq!(server.status, status, "fault: {:?}", server.fault);
+}
+
+#[then(expr = "{string} sees the server fail with the fault {string}")]
+async fn fails_with(w: &mut Conformance, user: String, message: String) {
+    let server = settled_as(w, &user).await;
+    assert_eq!((server.status.as_str(), server.vm_state.as_deref()), ("ERROR", Some("error")), "{server:?}");
+    let fault = server.fault.unwrap_or_else(|| panic!("server {} in ERROR without a fault", server.id));
+    assert_eq!(fault.message, w.expand(&message));
+}
+
+/// Waits for the server to finish building (ACTIVE or ERROR).
+async fn settled_as(w: &mut Conformance, user: &str) -> Server {
+    let id = w.server_id.clone().expect("a server was booted");
+    let s = w.session(user).await;
+    compute::wait_for_server_status(&s, TRUSTED_CERTS_MICROVERSION, &id, &["ACTIVE", "ERROR"], BUILD_TIMEOUT)
+        .await
+        .unwrap_or_else(|e| panic!("server {id}: {e}"))
+}
