@@ -101,7 +101,7 @@ Feature: Glance verifies image signatures on upload
     And the image status is "active"
     And the image property "img_signature" is "fake_signature"
 
-  @id:84bd1331-66c2-493c-ad8b-5b46eafb8f5f @required @simulated @serial
+  @id:84bd1331-66c2-493c-ad8b-5b46eafb8f5f @optional:simulated_control @simulated @serial
   Scenario: Barbican failing to answer refuses the upload
     Given "admin" created an image signed with secret "signing"
     And the simulated Barbican answers 503 to "GET /v1/secrets/{id}"

@@ -300,6 +300,15 @@ Feature: F
             for s in &f.scenarios {
                 assert!(s.tags.iter().any(|t| t.starts_with("id:")), "{}: {} has no @id", f.name, s.name);
                 assert!(s.tags.iter().any(|t| t == "required" || t.starts_with("optional:")), "{} is neither required nor optional", s.name);
+                // A real cloud has no /_sim/ control API, so a scenario needing it cannot be
+                // required of a vendor's certified run.
+                let all: Vec<&String> = f.tags.iter().chain(&s.tags).collect();
+                assert!(
+                    !(all.iter().any(|t| *t == "simulated") && all.iter().any(|t| *t == "required")),
+                    "{}: {} is @simulated and @required",
+                    f.name,
+                    s.name
+                );
             }
         }
     }
