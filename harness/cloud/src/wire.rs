@@ -127,3 +127,24 @@ pub fn format_barbican(t: time::OffsetDateTime) -> String {
     );
     t.format(&f).unwrap_or_default()
 }
+
+/// A Nova- or Cinder-style error answer: `{"<name>": {"code", "message"}}`, the name from
+/// their `wsgi.Fault._fault_names` (Nova also names 429 `overLimit`; Cinder does not), anything
+/// unnamed being a `computeFault`.
+pub fn wsgi_fault(status: StatusCode, message: &str, names_429: bool) -> Response {
+    let name = match status.as_u16() {
+        400 => "badRequest",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "itemNotFound",
+        405 => "badMethod",
+        409 => "conflictingRequest",
+        413 => "overLimit",
+        429 if names_429 => "overLimit",
+        415 => "badMediaType",
+        501 => "notImplemented",
+        503 => "serviceUnavailable",
+        _ => "computeFault",
+    };
+    (status, axum::Json(json!({name: {"code": status.as_u16(), "message": message}}))).into_response()
+}

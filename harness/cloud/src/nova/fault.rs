@@ -6,7 +6,6 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 /// The oldest and newest microversions this Nova speaks (minor numbers of 2.x).
 pub const MIN_MICROVERSION: u32 = 1;
@@ -49,22 +48,6 @@ impl NovaFault {
         )
     }
 
-    /// `wsgi.Fault._fault_names`; anything else is a `computeFault`.
-    fn name(&self) -> &'static str {
-        match self.status.as_u16() {
-            400 => "badRequest",
-            401 => "unauthorized",
-            403 => "forbidden",
-            404 => "itemNotFound",
-            405 => "badMethod",
-            409 => "conflictingRequest",
-            413 | 429 => "overLimit",
-            415 => "badMediaType",
-            501 => "notImplemented",
-            503 => "serviceUnavailable",
-            _ => "computeFault",
-        }
-    }
 }
 
 impl From<crate::store::StoreError> for NovaFault {
@@ -75,8 +58,7 @@ impl From<crate::store::StoreError> for NovaFault {
 
 impl IntoResponse for NovaFault {
     fn into_response(self) -> Response {
-        let body = json!({self.name(): {"code": self.status.as_u16(), "message": self.message}});
-        (self.status, axum::Json(body)).into_response()
+        crate::wire::wsgi_fault(self.status, &self.message, true)
     }
 }
 
