@@ -221,12 +221,13 @@ async fn delay_holds_the_call_then_runs_it() {
 async fn drop_connection_is_a_transport_error() {
     let cloud = cloud().await;
     let admin = token(&cloud, "admin").await;
-    add_fault(&cloud, json!({"service": "keystone", "operation": "GET /v3/users", "action": {"drop_connection": true}, "times": 2})).await;
+    // Three: one for the raw call, two for sigstack_client (a GET is retried once).
+    add_fault(&cloud, json!({"service": "keystone", "operation": "GET /v3/users", "action": {"drop_connection": true}, "times": 3})).await;
     let e = get_users(&cloud, &admin, "").await.expect_err("no HTTP answer at all");
     assert!(e.status().is_none() && e.is_request(), "{e:?}");
     // hyper: "connection closed before message completed", with no byte of an answer.
     assert!(format!("{e:?}").contains("IncompleteMessage"), "{e:?}");
-    // sigstack_client sees the same: a transport failure, not a status.
+    // sigstack_client sees the same after its one retry: a transport failure, not a status.
     let session = Session::authenticate(&cloud.admin()).await.unwrap();
     let url = format!("{}/users", cloud.endpoints.identity);
     let e = session.send(session.request(reqwest::Method::GET, &url)).await.unwrap_err();

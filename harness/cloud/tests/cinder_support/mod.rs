@@ -3,6 +3,11 @@
 //! cinder-volume's log) can see of a volume.
 #![allow(dead_code)]
 
+#[path = "../common/mod.rs"]
+mod common;
+#[allow(unused_imports)]
+pub use common::*;
+
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -20,13 +25,7 @@ pub const CERT_PEM: &str = "fixtures/pki/signing/rsa-3072.crt.pem";
 pub const KEY_PEM: &str = "fixtures/pki/signing/rsa-3072.key.pem";
 pub const WAIT: Duration = Duration::from_secs(20);
 
-pub fn repo_path(rel: &str) -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
-}
 
-pub fn fixture(rel: &str) -> String {
-    std::fs::read_to_string(repo_path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
 
 /// A cloud whose Cinder has these back ends (the first is the default type) and cache switch.
 pub async fn cloud_with(backends: &[(&str, VolumeDriver)], cache: bool) -> CloudHandle {
@@ -44,21 +43,7 @@ pub async fn cloud() -> CloudHandle {
     start(CloudConfig::default()).await.expect("cloud starts")
 }
 
-pub async fn session(cloud: &CloudHandle, user: &str) -> Session {
-    Session::authenticate(&cloud.credentials(user).expect("seeded user")).await.expect("authenticates")
-}
 
-/// demo with the `creator` role (able to store secrets in Barbican).
-pub async fn creator(cloud: &CloudHandle) -> Session {
-    let admin = session(cloud, "admin").await;
-    let demo = session(cloud, "demo").await;
-    let role = cloud.identity.roles(Some("creator")).unwrap().remove(0);
-    let project = &demo.token().project.as_ref().unwrap().id;
-    let url = format!("{}/projects/{project}/users/{}/roles/{}", cloud.endpoints.identity, demo.token().user.id, role.id);
-    let r = admin.http().put(&url).header("X-Auth-Token", &admin.token().value).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    session(cloud, "demo").await
-}
 
 /// Stores the rsa-3072 signing certificate; returns its UUID.
 pub async fn store_cert(s: &Session) -> String {

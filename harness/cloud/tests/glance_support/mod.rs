@@ -3,7 +3,11 @@
 //! is redirected to it, so Glance reaches it exactly as it reaches the real one).
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+#[path = "../common/mod.rs"]
+mod common;
+#[allow(unused_imports)]
+pub use common::*;
+
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -26,17 +30,8 @@ pub async fn cloud_with(profile: KeyTypeProfile) -> CloudHandle {
     start(CloudConfig { deployment: sigstack_cloud::deployment::Deployment { key_type_profile: profile, ..Default::default() }, ..CloudConfig::default() }).await.expect("cloud starts")
 }
 
-pub async fn session(cloud: &CloudHandle, user: &str) -> Session {
-    Session::authenticate(&cloud.credentials(user).expect("seeded user")).await.expect("authenticates")
-}
 
-pub fn repo_path(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
-}
 
-pub fn fixture(rel: &str) -> String {
-    std::fs::read_to_string(repo_path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
 
 /// base64 `img_signature` of `data`, signed with a fixture key.
 pub fn sign(key_pem: &str, key_type: KeyType, hash: HashMethod, data: &[u8]) -> String {

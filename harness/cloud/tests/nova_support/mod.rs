@@ -4,7 +4,11 @@
 //! and awaited through `sigstack_client::compute`.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+#[path = "../common/mod.rs"]
+mod common;
+#[allow(unused_imports)]
+pub use common::*;
+
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -45,29 +49,9 @@ pub async fn cloud(deployment: Deployment) -> CloudHandle {
     start(CloudConfig { deployment, ..CloudConfig::default() }).await.expect("cloud starts")
 }
 
-pub async fn session(cloud: &CloudHandle, user: &str) -> Session {
-    Session::authenticate(&cloud.credentials(user).expect("seeded user")).await.expect("authenticates")
-}
 
-/// demo with the `creator` role, so it can store certificates in Barbican.
-pub async fn creator(cloud: &CloudHandle) -> Session {
-    let demo = session(cloud, "demo").await;
-    let admin = session(cloud, "admin").await;
-    let role = cloud.identity.roles(Some("creator")).unwrap().remove(0);
-    let project = &demo.token().project.as_ref().unwrap().id;
-    let url = format!("{}/projects/{project}/users/{}/roles/{}", cloud.endpoints.identity, demo.token().user.id, role.id);
-    let r = admin.http().put(&url).header("X-Auth-Token", &admin.token().value).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    session(cloud, "demo").await
-}
 
-pub fn repo_path(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
-}
 
-pub fn fixture(rel: &str) -> String {
-    std::fs::read_to_string(repo_path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
 
 /// Stores a fixture certificate; its Barbican uuid.
 pub async fn store_cert(s: &Session, pem_path: &str) -> String {
