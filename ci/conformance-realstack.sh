@@ -26,20 +26,12 @@ trap 'exit 130' INT TERM
 bash ci/realstack start >"$work/realstack.log" 2>&1 || { tail -n 40 "$work/realstack.log" >&2; exit 1; }
 echo "conformance-realstack: $(tail -n 1 "$work/realstack.log")" >&2
 
-run() {
-  local label="$1"; shift
-  local rc=0
-  "$bin" conformance "$@" >"$work/$label.out" 2>"$work/$label.err" || rc=$?
-  if [ "$rc" -gt 1 ]; then
-    echo "conformance-realstack: run $label failed to run (exit $rc):" >&2
-    cat "$work/$label.out" "$work/$label.err" >&2
-    exit 1
-  fi
-  echo "conformance-realstack: run $label: $(tail -n 1 "$work/$label.out")" >&2
-}
-OS_CLIENT_CONFIG_FILE=target/realstack/clouds.yaml run realstack --certified \
+prefix=conformance-realstack
+# shellcheck source=ci/conformance-run.sh
+. ci/conformance-run.sh
+OS_CLIENT_CONFIG_FILE=target/realstack/clouds.yaml conformance_run realstack --certified \
   --cloud realstack-demo --capabilities target/realstack/capabilities.yaml --report-dir "$work/realstack"
-OS_CLOUD='' run embedded --report-dir "$work/embedded"
+OS_CLOUD='' conformance_run embedded --report-dir "$work/embedded"
 
 rc=0
 python3 ci/conformance-compare.py conformance-realstack realstack "$work/realstack/cucumber.json" \

@@ -67,19 +67,10 @@ if [ -z "$capabilities" ] || [ ! -f "$capabilities" ]; then
   } >"$capabilities"
 fi
 
-# Exit 1 (a scenario failed) is a result to compare; 2 or more means the run itself is broken.
-run() {
-  local label="$1"; shift
-  local rc=0
-  "$bin" conformance "$@" >"$work/$label.out" 2>"$work/$label.err" || rc=$?
-  if [ "$rc" -gt 1 ]; then
-    echo "conformance-serve: run $label failed to run (exit $rc):" >&2
-    cat "$work/$label.out" "$work/$label.err" >&2
-    exit 1
-  fi
-  echo "conformance-serve: run $label: $(tail -n 1 "$work/$label.out")" >&2
-}
-OS_CLIENT_CONFIG_FILE="$clouds_yaml" run A --cloud sigstack-demo --capabilities "$capabilities" --report-dir "$work/A"
-OS_CLOUD='' run B --report-dir "$work/B"
+prefix=conformance-serve
+# shellcheck source=ci/conformance-run.sh
+. ci/conformance-run.sh
+OS_CLIENT_CONFIG_FILE="$clouds_yaml" conformance_run A --cloud sigstack-demo --capabilities "$capabilities" --report-dir "$work/A"
+OS_CLOUD='' conformance_run B --report-dir "$work/B"
 
 python3 ci/conformance-compare.py conformance-serve serve "$work/A/cucumber.json" embedded "$work/B/cucumber.json"
