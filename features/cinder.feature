@@ -9,6 +9,9 @@ Feature: Cinder verifies signed images it copies into volumes
   accepts. A signature that does not match leaves the volume in "error" and tells the user why
   with a user message (GET /v3/{project_id}/messages, microversion 3.3 or later).
 
+  barbican-tempest-plugin's ImageSigningVolumeTest also attaches the verified volume to a
+  server; the simulated cloud has no volume attach, so only the verification part is mirrored.
+
   The tampered image is uploaded unsigned and given the signature of other data afterwards
   with a PATCH, which Glance never verifies.
   Reference: openstack-behaviour.md C.
@@ -18,7 +21,7 @@ Feature: Cinder verifies signed images it copies into volumes
     And "demo" stored the certificate "fixtures/pki/signing/rsa-3072.crt.pem" as secret "signing"
     And 100000 bytes of image data signed by "fixtures/pki/signing/rsa-3072.key.pem" with "RSA-PSS" and "SHA-256"
 
-  @id:1b4f5fca-b672-4c70-ae0c-a1830960c44d @optional:volume @optional:cinder_verification @allow.skipped @serial
+  @id:1b4f5fca-b672-4c70-ae0c-a1830960c44d @tempest:9f28ce2e-362e-46ec-bf56-aebce9cc49fb @optional:volume @optional:cinder_verification @allow.skipped @serial
   Scenario: A volume created from a signed image is verified
     Given "demo" created an active image signed with secret "signing"
     When "demo" creates a 1 GiB volume from the image
@@ -43,3 +46,32 @@ Feature: Cinder verifies signed images it copies into volumes
     When "demo" creates a 1 GiB volume from the image
     Then "demo" sees the volume become "error"
     And "demo" sees the user message "copy image to volume:Image signature verification failed." about the volume
+
+  @id:8b33ae3f-7020-427b-b8d4-886bb4135ea7 @optional:volume @optional:cinder_verification @allow.skipped @serial
+  Scenario: A volume created from an image with only some of the signature properties fails without a user message
+    Cinder refuses incomplete signature metadata ("Signature metadata is incomplete for image
+    <id>.") and does not reschedule, but that error has no user message: the user only sees
+    the volume in "error".
+
+    Given "demo" uploaded the signed data as an unsigned image
+    And "demo" added to the image the properties
+      | img_signature                  | {signature}      |
+      | img_signature_hash_method      | SHA-256          |
+      | img_signature_certificate_uuid | {secret:signing} |
+    When "demo" creates a 1 GiB volume from the image
+    Then "demo" sees the volume become "error"
+    And "demo" sees no user message about the volume
+
+  @id:74857373-302e-4daa-b28a-017d85854878 @optional:volume @optional:simulated_control @allow.skipped @simulated @serial
+  Scenario: With verification disabled a volume from a signed image records nothing
+    cinder.conf's verify_glance_signatures = disabled skips verification altogether: the
+    volume is created and its image metadata has no signature_verified key at all.
+
+    Given the simulated deployment is changed by the merge patch
+      """
+      {"cinder": {"verify_glance_signatures": "disabled"}}
+      """
+    And "demo" created an active image signed with secret "signing"
+    When "demo" creates a 1 GiB volume from the image
+    Then "demo" sees the volume become "available"
+    And "demo" sees no volume image metadata "signature_verified"

@@ -14,12 +14,15 @@ Feature: The known limitations of image signature verification
     or the user gives trusted certificates (nova.feature): a self-signed certificate, or one
     whose issuer nobody stored, signs images as well as any other.
   - Nova does not verify an image that is already in the compute host's image cache: only the
-    download verifies, and a cached image is not downloaded again.
+    download verifies, and a cached image is not downloaded again (for a boot, a rebuild with
+    the same image, or a hard reboot).
   - Instance HA evacuates with its own user's token, so a server of a signed image cannot be
     rebuilt elsewhere unless that user may read the signing certificate (a read ACL).
   - Images that Ceph clones without a download (RAW images on RBD-backed ephemeral or volume
-    storage) are never verified; the default deployment has no RBD storage, so no scenario
-    here shows it.
+    storage) are never verified. The default deployment has no RBD storage; the scenarios that
+    show it add an RBD compute node or Cinder back end to the simulated deployment.
+  - A server booted from a volume is never checked against trusted certificates: Nova does not
+    download the image, and Cinder, which does, verifies the signature only.
 
   Reference: /work/shared/seeds MOS "Known limitations"; openstack-behaviour.md A5, B3, B4, C.
 
@@ -76,6 +79,23 @@ Feature: The known limitations of image signature verification
     When "admin" boots the image on the host "compute-1"
     Then "admin" sees the server fail with the fault "Build of instance {server} aborted: Signature verification for the image failed: Required image properties for signature verification do not exist. Cannot verify signature. Missing property: img_signature_uuid."
 
+  @id:583baf89-14aa-46af-8abb-1349d52b1a7f @optional:compute @allow.skipped @simulated @serial
+  Scenario: A hard reboot does not verify an image already cached on the compute host
+    The server was booted from an unsigned image before verification was turned on, which
+    left the image in its host's cache; a hard reboot re-creates the disk from that cache
+    without downloading, so nothing is verified and the server comes back ACTIVE.
+
+    Given 5000 bytes of image data signed by "fixtures/pki/signing/rsa-2048.key.pem" with "RSA-PSS" and "SHA-256"
+    And "admin" uploaded the signed data as an unsigned image
+    When "admin" boots the image
+    Then "admin" sees the server become "ACTIVE"
+    Given the simulated deployment is changed by the merge patch
+      """
+      {"nova": {"glance": {"verify_glance_signatures": true}}}
+      """
+    When "admin" hard reboots the server
+    Then "admin" sees the server become "ACTIVE"
+
   @id:f789e875-e3bb-4a8c-ac06-81da1ffb9ea6 @optional:compute @allow.skipped @simulated @serial
   Scenario: Instance HA cannot evacuate a server of a signed image whose certificate it may not read
     On a failed compute host, the instance-HA service (Masakari) evacuates the servers with the
@@ -115,3 +135,71 @@ Feature: The known limitations of image signature verification
     Then "demo" sees the server become "ACTIVE"
     When the server's compute host fails and "instance-ha" evacuates its servers
     Then "demo" sees the server become "ACTIVE"
+
+  @id:303e99dd-4b7c-4c60-9a74-ce6cdfba96e3 @optional:compute @allow.skipped @simulated @serial
+  Scenario: Nova does not verify a RAW image that Ceph clones
+    A compute node whose ephemeral storage is Ceph RBD ([libvirt] images_type = rbd) clones a
+    RAW image inside Ceph instead of downloading it, so the download's verification never
+    runs; a node with local storage downloads the same image and refuses it. (A JSON merge
+    patch replaces a whole list, so the patch lists every compute node.)
+
+    Given the simulated deployment is changed by the merge patch
+      """
+      {"nova": {"glance": {"verify_glance_signatures": true}},
+       "compute_nodes": [{"host": "compute-0", "images_type": "local"},
+                         {"host": "compute-1", "images_type": "local"},
+                         {"host": "ceph-0", "images_type": "rbd"}]}
+      """
+    And 5000 bytes of image data signed by "fixtures/pki/signing/rsa-2048.key.pem" with "RSA-PSS" and "SHA-256"
+    And "admin" uploaded the signed data as an unsigned image
+    When "admin" boots the image on the host "ceph-0"
+    Then "admin" sees the server become "ACTIVE"
+    When "admin" boots the image on the host "compute-0"
+    Then "admin" sees the server fail with the fault "Build of instance {server} aborted: Signature verification for the image failed: Required image properties for signature verification do not exist. Cannot verify signature. Missing property: img_signature_uuid."
+
+  @id:28e900c3-d273-4ee7-b827-81c9188b49b8 @optional:volume @optional:cinder_verification @allow.skipped @simulated @serial
+  Scenario: Cinder does not verify a RAW image that Ceph clones into a volume
+    A Cinder back end on Ceph RBD clones a RAW image inside Ceph (the driver's clone_image), so
+    nothing is downloaded and nothing is verified: the volume is created from a tampered image
+    and gets no signature_verified key. The default LVM back end downloads the same image,
+    verifies it and fails. Each back end's name is its volume type's.
+
+    Given the simulated deployment is changed by the merge patch
+      """
+      {"cinder": {"backends": [{"name": "lvmdriver-1", "driver": "lvm"}, {"name": "ceph", "driver": "rbd"}]}}
+      """
+    And "admin" stored the certificate "fixtures/pki/signing/rsa-3072.crt.pem" as secret "signing"
+    And 50000 bytes of image data signed by "fixtures/pki/signing/rsa-3072.key.pem" with "RSA-PSS" and "SHA-256"
+    And "admin" uploaded the signed data with a byte changed as an unsigned image
+    And "admin" added to the image the properties
+      | img_signature                  | {signature}      |
+      | img_signature_hash_method      | SHA-256          |
+      | img_signature_key_type         | RSA-PSS          |
+      | img_signature_certificate_uuid | {secret:signing} |
+    When "admin" creates a 1 GiB volume of type "ceph" from the image
+    Then "admin" sees the volume become "available"
+    And "admin" sees no volume image metadata "signature_verified"
+    When "admin" creates a 1 GiB volume from the image
+    Then "admin" sees the volume become "error"
+
+  @id:cedd7b57-62ce-444e-a187-9e420b121163 @optional:compute @optional:volume @allow.skipped @simulated @serial
+  Scenario: A server booted from a volume escapes certificate validation
+    With certificate validation on and no trusted certificate ids, an image whose certificate
+    chains up to nothing does not boot. A volume made from the same image is verified by
+    Cinder (signature only) and the server booted from that volume becomes ACTIVE: Nova never
+    downloads the image, so it validates no certificate.
+
+    Given the simulated deployment is changed by the merge patch
+      """
+      {"nova": {"glance": {"verify_glance_signatures": true, "enable_certificate_validation": true}}}
+      """
+    And "admin" stored the certificate "fixtures/pki/chain/client.crt.pem" as secret "untrusted"
+    And 50000 bytes of image data signed by "fixtures/pki/chain/client.key.pem" with "RSA-PSS" and "SHA-256"
+    And "admin" created an active image signed with secret "untrusted"
+    When "admin" boots the image
+    Then "admin" sees the server fail with the fault "Build of instance {server} aborted: Image signature certificate validation enabled, but no trusted certificate IDs were provided. Unable to validate the certificate used to verify the image signature."
+    When "admin" creates a 1 GiB volume from the image
+    Then "admin" sees the volume become "available"
+    And "admin" sees the volume image metadata "signature_verified" is "True"
+    When "admin" boots from the volume
+    Then "admin" sees the server become "ACTIVE"

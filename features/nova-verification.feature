@@ -26,7 +26,7 @@ Feature: Nova verifies image signatures when verify_glance_signatures is on
     And "demo" stored the certificate "fixtures/pki/signing/rsa-3072.crt.pem" as secret "signing"
     And 100000 bytes of image data signed by "fixtures/pki/signing/rsa-3072.key.pem" with "RSA-PSS" and "SHA-256"
 
-  @id:65076cdb-c1ea-4966-8e07-b905dd75a3e4 @optional:compute @allow.skipped @simulated @serial
+  @id:65076cdb-c1ea-4966-8e07-b905dd75a3e4 @tempest:4343df3c-5553-40ea-8705-0cce73b297a9 @optional:compute @allow.skipped @simulated @serial
   Scenario: A signed image whose signature verifies boots
     Given "demo" created an active image signed with secret "signing"
     When "demo" boots the image
@@ -46,5 +46,59 @@ Feature: Nova verifies image signatures when verify_glance_signatures is on
       | img_signature_hash_method      | SHA-256          |
       | img_signature_key_type         | RSA-PSS          |
       | img_signature_certificate_uuid | {secret:signing} |
+    When "demo" boots the image
+    Then "demo" sees the server fail with the fault "Build of instance {server} aborted: Signature verification for the image failed: The signature data was not properly encoded using base64."
+
+  @id:a3cb508a-b05b-4b80-9708-f3e660605322 @optional:compute @allow.skipped @simulated @serial
+  Scenario: A well-formed signature that does not match the data exhausts the build retries
+    The signature is replaced after the upload by a valid base64 value that is not the
+    signature of the data. Nova's verifier then raises cryptography's InvalidSignature, which
+    it does not turn into a signature error: the build is rescheduled to every other host,
+    fails there too, and the conductor gives up. The fault never says "Signature verification".
+
+    Given "demo" created an active image signed with secret "signing"
+    When "demo" replaces the image property "img_signature" with "c2lnbmF0dXJl"
+    And "demo" boots the image
+    Then "demo" sees the server fail with the fault "Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance {server}."
+
+  @id:79b16a81-eaa0-4b81-8873-3bcdfbdc2c26 @optional:compute @allow.skipped @simulated @serial
+  Scenario: Certificate validation without any trusted certificate ids fails the build
+    With enable_certificate_validation = True, the user giving no trusted_image_certificates
+    and default_trusted_certificate_ids empty, there is nothing to validate the signing
+    certificate against, and even a correctly signed image does not boot.
+
+    Given the simulated deployment is changed by the merge patch
+      """
+      {"nova": {"glance": {"enable_certificate_validation": true}}}
+      """
+    And "demo" created an active image signed with secret "signing"
+    When "demo" boots the image
+    Then "demo" sees the server fail with the fault "Build of instance {server} aborted: Image signature certificate validation enabled, but no trusted certificate IDs were provided. Unable to validate the certificate used to verify the image signature."
+
+  @id:d2f32741-97bb-49c5-930c-2238a64652fc @tempest:f0603dfd-8b2c-44e2-8b0f-d65c87aab257 @optional:compute @allow.skipped @simulated @serial
+  Scenario: A snapshot of a server booted from a signed image is unsigned
+    Nova never copies the four signature properties into a snapshot (they are in
+    NON_INHERITABLE_IMAGE_PROPERTIES), so the snapshot no longer boots where signatures are
+    verified.
+
+    Given "demo" created an active image signed with secret "signing"
+    When "demo" boots the image
+    Then "demo" sees the server become "ACTIVE"
+    When "demo" snapshots the server
+    Then the image has no property "img_signature"
+    And the image has no property "img_signature_hash_method"
+    And the image has no property "img_signature_key_type"
+    And the image has no property "img_signature_certificate_uuid"
+    When "demo" boots the image
+    Then "demo" sees the server fail with the fault "Build of instance {server} aborted: Signature verification for the image failed: Required image properties for signature verification do not exist. Cannot verify signature. Missing property: img_signature_uuid."
+
+  @id:9b018529-a087-4240-9e8e-be88dd457c21 @tempest:74f022d6-a6ef-4458-96b7-541deadacf99 @optional:compute @allow.skipped @simulated @serial
+  Scenario: A signed image whose signature was replaced after the upload fails the build
+    As barbican-tempest-plugin does it: Glance verifies the upload, accepts the PATCH of
+    img_signature to a value that is not base64 (the image stays active), and Nova refuses it.
+
+    Given "demo" created an active image signed with secret "signing"
+    When "demo" replaces the image property "img_signature" with "fake_signature"
+    Then the request is answered 200
     When "demo" boots the image
     Then "demo" sees the server fail with the fault "Build of instance {server} aborted: Signature verification for the image failed: The signature data was not properly encoded using base64."

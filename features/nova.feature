@@ -17,7 +17,7 @@ Feature: Nova validates the signing certificate against the certificates the use
   {image} for the image's id, {secret:<name>} for the id of a secret stored in the scenario,
   and 'c0', …, 'c50' for the 51 quoted ids c0 to c50.
 
-  @id:0e59e8c0-b4f3-492d-b178-ac624cbe74af @optional:compute @allow.skipped @serial
+  @id:0e59e8c0-b4f3-492d-b178-ac624cbe74af @tempest:b41bc663-5662-4b1e-b8f1-27b2876f16a6 @optional:compute @allow.skipped @serial
   Scenario: An image whose signing certificate chains up to a trusted certificate boots
     Given "demo" holds the "creator" role in its project
     And "demo" stored the certificate "fixtures/pki/chain/root.crt.pem" as secret "root"
@@ -29,7 +29,7 @@ Feature: Nova validates the signing certificate against the certificates the use
     When "demo" boots the image trusting the certificates "root, intermediate-a, intermediate-b"
     Then "demo" sees the server become "ACTIVE"
 
-  @id:557c6302-080f-4360-993c-08b6e840fd9e @optional:compute @allow.skipped @serial
+  @id:557c6302-080f-4360-993c-08b6e840fd9e @tempest:6d354881-35a6-4568-94b8-2204bbf67b29 @optional:compute @allow.skipped @serial
   Scenario: An image whose signing certificate does not chain up to a trusted certificate fails to build
     Given "demo" holds the "creator" role in its project
     And "demo" stored the certificate "fixtures/pki/chain/intermediate-a.crt.pem" as secret "intermediate-a"
@@ -71,3 +71,75 @@ Feature: Nova validates the signing certificate against the certificates the use
   Scenario: Trusted certificates are refused when booting from a volume
     When "demo" boots from the volume "5b0c7a1e-3d4f-4e2a-9c8b-7a6f5e4d3c2b" with the trusted_image_certificates '["a"]'
     Then the request is answered 400 with the message "Image certificate validation is not supported when booting from volume"
+
+  @id:f2e9ad16-671a-441d-88a3-cfc0e2f28905 @tempest:f9c6de51-b027-476f-a6e3-847bb39cfa02 @optional:compute @allow.skipped @serial
+  Scenario: A server rebuilt with trusted certificates validates the new image
+    The server is first booted from an unsigned image without trusted certificates; the
+    rebuild to the signed image carries the list, which the rebuild answer shows, and the
+    compute host validates the new image's signing certificate against it.
+
+    Given "demo" holds the "creator" role in its project
+    And "demo" stored the certificate "fixtures/pki/chain/root.crt.pem" as secret "root"
+    And "demo" stored the certificate "fixtures/pki/chain/intermediate-a.crt.pem" as secret "intermediate-a"
+    And "demo" stored the certificate "fixtures/pki/chain/intermediate-b.crt.pem" as secret "intermediate-b"
+    And "demo" stored the certificate "fixtures/pki/chain/client.crt.pem" as secret "client"
+    And 100000 bytes of image data signed by "fixtures/pki/chain/client.key.pem" with "RSA-PSS" and "SHA-256"
+    And "demo" uploaded the signed data as an unsigned image
+    When "demo" boots the image
+    Then "demo" sees the server become "ACTIVE"
+    Given "demo" created an active image signed with secret "client"
+    When "demo" rebuilds the server with the image trusting the certificates "root, intermediate-a, intermediate-b"
+    Then "demo" sees the server become "ACTIVE"
+    And "demo" sees the server's trusted_image_certificates are "root, intermediate-a, intermediate-b"
+
+  @id:bd53b9af-cbb2-437e-b2a4-7084124dcba0 @tempest:aed5254d-1e7a-46b6-8cb0-ef5fd798671a @optional:compute @allow.skipped @serial
+  Scenario: A server booted with trusted certificates survives a hard reboot
+    Given "demo" holds the "creator" role in its project
+    And "demo" stored the certificate "fixtures/pki/chain/root.crt.pem" as secret "root"
+    And "demo" stored the certificate "fixtures/pki/chain/intermediate-a.crt.pem" as secret "intermediate-a"
+    And "demo" stored the certificate "fixtures/pki/chain/intermediate-b.crt.pem" as secret "intermediate-b"
+    And "demo" stored the certificate "fixtures/pki/chain/client.crt.pem" as secret "client"
+    And 100000 bytes of image data signed by "fixtures/pki/chain/client.key.pem" with "RSA-PSS" and "SHA-256"
+    And "demo" created an active image signed with secret "client"
+    When "demo" boots the image trusting the certificates "root, intermediate-a, intermediate-b"
+    Then "demo" sees the server become "ACTIVE"
+    When "demo" hard reboots the server
+    Then "demo" sees the server become "ACTIVE"
+
+  @id:e7f2757e-99ef-48c8-b612-4ebc1bc16a7c @optional:compute @allow.skipped @simulated @serial
+  Scenario: The configured default trusted certificates apply when the user gives none
+    With verify_glance_signatures and enable_certificate_validation both on, nova.conf's
+    default_trusted_certificate_ids stand in for a list the user does not give, and Nova
+    persists them on the server, which shows them as its trusted_image_certificates.
+
+    Given "demo" holds the "creator" role in its project
+    And "demo" stored the certificate "fixtures/pki/chain/root.crt.pem" as secret "root"
+    And "demo" stored the certificate "fixtures/pki/chain/intermediate-a.crt.pem" as secret "intermediate-a"
+    And "demo" stored the certificate "fixtures/pki/chain/intermediate-b.crt.pem" as secret "intermediate-b"
+    And "demo" stored the certificate "fixtures/pki/chain/client.crt.pem" as secret "client"
+    And the simulated deployment is changed by the merge patch
+      """
+      {"nova": {"glance": {"verify_glance_signatures": true, "enable_certificate_validation": true,
+                           "default_trusted_certificate_ids": ["{secret:root}", "{secret:intermediate-a}", "{secret:intermediate-b}"]}}}
+      """
+    And 100000 bytes of image data signed by "fixtures/pki/chain/client.key.pem" with "RSA-PSS" and "SHA-256"
+    And "demo" created an active image signed with secret "client"
+    When "demo" boots the image
+    Then "demo" sees the server become "ACTIVE"
+    And "demo" sees the server's trusted_image_certificates are "root, intermediate-a, intermediate-b"
+
+  @id:efb1ff16-da03-4f01-aac4-e233c456b6ac @optional:compute @allow.skipped @simulated @serial
+  Scenario: A policy that denies trusted certificates refuses the server create
+    The rule os_compute_api:servers:create:trusted_certs is checked only when the request
+    carries a non-empty list.
+
+    Given the simulated deployment is changed by the merge patch
+      """
+      {"nova": {"policy": {"os_compute_api:servers:create:trusted_certs": "!"}}}
+      """
+    And 1000 bytes of image data signed by "fixtures/pki/chain/client.key.pem" with "RSA-PSS" and "SHA-256"
+    And "demo" uploaded the signed data as an unsigned image
+    When "demo" boots the image with the trusted_image_certificates '["{missing}"]'
+    Then the request is answered 403 with the message "Policy doesn't allow os_compute_api:servers:create:trusted_certs to be performed."
+    When "demo" boots the image
+    Then "demo" sees the server become "ACTIVE"

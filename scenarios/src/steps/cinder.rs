@@ -19,6 +19,14 @@ async fn creates_volume(w: &mut Conformance, user: String, size: u64) {
     w.volume_id = Some(created.id);
 }
 
+#[when(expr = "{string} creates a {int} GiB volume of type {string} from the image")]
+async fn creates_typed_volume(w: &mut Conformance, user: String, size: u64, volume_type: String) {
+    let s = w.session(&user).await;
+    let new = NewVolume { name: Some(format!("{}-volume", w.run)), volume_type: Some(volume_type), ..NewVolume::from_image(size, w.image()) };
+    let created = volume::create_volume(&s, &new).await.expect("volume create accepted");
+    w.volume_id = Some(created.id);
+}
+
 /// Polls until the volume leaves `creating` (or `downloading`).
 async fn settled(w: &mut Conformance, user: &str) -> Volume {
     let id = w.volume_id.clone().expect("a volume was created");
@@ -55,4 +63,18 @@ async fn user_message(w: &mut Conformance, user: String, text: String) {
     assert_eq!(about.len(), 1, "{messages:?}");
     let m = about[0];
     assert_eq!((m.user_message.as_str(), m.message_level.as_str(), m.resource_type.as_deref()), (text.as_str(), "ERROR", Some("VOLUME")));
+}
+
+#[then(expr = "{string} sees no volume image metadata {string}")]
+async fn no_image_metadata(w: &mut Conformance, user: String, key: String) {
+    let v = settled(w, &user).await;
+    assert_eq!(v.image_metadata(&key), None, "{:?}", v.volume_image_metadata);
+}
+
+#[then(expr = "{string} sees no user message about the volume")]
+async fn no_user_message(w: &mut Conformance, user: String) {
+    let id = w.volume_id.clone().expect("a volume was created");
+    let s = w.session(&user).await;
+    let messages = volume::list_messages(&s).await.expect("messages listed");
+    assert!(messages.iter().all(|m| m.resource_uuid.as_deref() != Some(id.as_str())), "{messages:?}");
 }

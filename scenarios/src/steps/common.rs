@@ -67,11 +67,13 @@ fn inverse(patch: &Value, current: &Value) -> Value {
     }
 }
 
-/// `PATCH /_sim/deployment` with a JSON merge patch; the `after` hook patches it back.
+/// `PATCH /_sim/deployment` with a JSON merge patch (`{secret:<name>}` and the other
+/// placeholders of `Conformance::expand` replaced); the `after` hook patches it back.
 #[given(expr = "the simulated deployment is changed by the merge patch")]
 async fn deployment_patched(w: &mut Conformance, step: &cucumber::gherkin::Step) {
     let patch = step.docstring.as_deref().expect("the merge patch as a doc string");
-    let patch: Value = serde_json::from_str(patch).unwrap_or_else(|e| panic!("merge patch {patch:?}: {e}"));
+    let patch = w.expand(patch);
+    let patch: Value = serde_json::from_str(&patch).unwrap_or_else(|e| panic!("merge patch {patch:?}: {e}"));
     let url = format!("{}/_sim/deployment", w.sim_base().await);
     let http = sigstack_client::session::http_client();
     let current: Value = http.get(&url).send().await.expect("control API answers").json().await.expect("deployment JSON");

@@ -11,15 +11,11 @@ use sigstack_verify::{HashMethod, KeyType, SigningKey};
 use crate::steps::barbican::fixture;
 use crate::world::Conformance;
 
-fn key_type(name: &str) -> KeyType {
-    match name {
-        "RSA-PSS" => KeyType::RsaPss,
-        "DSA" => KeyType::Dsa,
-        other => panic!("no signing support for key type {other} in the steps"),
-    }
+pub(crate) fn key_type(name: &str) -> KeyType {
+    KeyType::ALL.into_iter().find(|k| k.name() == name).unwrap_or_else(|| panic!("no signing support for key type {name} in the steps"))
 }
 
-fn hash_method(name: &str) -> HashMethod {
+pub(crate) fn hash_method(name: &str) -> HashMethod {
     match name {
         "SHA-224" => HashMethod::Sha224,
         "SHA-256" => HashMethod::Sha256,
@@ -177,4 +173,12 @@ async fn added_properties(w: &mut Conformance, user: String, step: &Step) {
     let s = w.session(&user).await;
     let img = image::update_image(&s, w.image(), &ops).await.expect("properties added");
     assert_eq!(img.status, "active");
+}
+
+#[then(expr = "the image has no property {string}")]
+async fn no_property(w: &mut Conformance, property: String) {
+    let user = w.image_user.clone();
+    let s = w.session(&user).await;
+    let img = image::get_image(&s, w.image()).await.expect("image readable");
+    assert_eq!(img.property(&property), None, "{img:?}");
 }

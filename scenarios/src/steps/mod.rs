@@ -6,4 +6,5 @@ pub mod cinder;
 pub mod common;
 pub mod glance;
 pub mod limitations;
+pub mod mos;
 pub mod nova;

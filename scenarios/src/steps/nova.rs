@@ -8,6 +8,7 @@ use cucumber::{then, when};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sigstack_client::compute::{self, Server, TRUSTED_CERTS_MICROVERSION};
+use sigstack_client::image;
 
 use crate::world::Conformance;
 
@@ -69,7 +70,7 @@ async fn boots_at_with_field(w: &mut Conformance, user: String, version: String,
 /// `value` is the JSON of the field; `["c0", …, "cN"]` stands for the N+1 ids c0 to cN.
 #[when(expr = "{string} boots the image with the trusted_image_certificates {string}")]
 async fn boots_with_field(w: &mut Conformance, user: String, value: String) {
-    let value = json_value(&value);
+    let value = json_value(&w.expand(&value));
     let server = json!({"imageRef": w.image(), "trusted_image_certificates": value});
     create(w, &user, TRUSTED_CERTS_MICROVERSION, server).await;
 }
@@ -87,6 +88,52 @@ async fn boots_from_volume(w: &mut Conformance, user: String, volume: String, va
     let bdm = json!([{"boot_index": 0, "uuid": volume, "source_type": "volume", "destination_type": "volume"}]);
     let server = json!({"block_device_mapping_v2": bdm, "networks": "none", "trusted_image_certificates": json_value(&value)});
     create(w, &user, TRUSTED_CERTS_MICROVERSION, server).await;
+}
+
+/// Boots from the volume this scenario created last (`source_type: volume`), without
+/// `trusted_image_certificates`.
+#[when(expr = "{string} boots from the volume")]
+async fn boots_from_own_volume(w: &mut Conformance, user: String) {
+    let volume = w.volume_id.clone().expect("a volume was created");
+    let bdm = json!([{"boot_index": 0, "uuid": volume, "source_type": "volume", "destination_type": "volume"}]);
+    boot(w, &user, TRUSTED_CERTS_MICROVERSION, json!({"block_device_mapping_v2": bdm, "networks": "none"})).await;
+}
+
+/// `rebuild` of the scenario's server to its (latest) image with a list of trusted certificates.
+#[when(expr = "{string} rebuilds the server with the image trusting the certificates {string}")]
+async fn rebuilds_trusting(w: &mut Conformance, user: String, names: String) {
+    let s = w.session(&user).await;
+    let id = w.server_id.clone().expect("a server was booted");
+    let ids = secret_ids(w, &names);
+    let server = compute::rebuild(&s, TRUSTED_CERTS_MICROVERSION, &id, w.image(), Some(Some(ids.clone())))
+        .await
+        .unwrap_or_else(|e| panic!("rebuild of {id}: {e}"));
+    assert_eq!(server.trusted_image_certificates, Some(Some(ids)), "the rebuild answer shows the new list");
+}
+
+#[when(expr = "{string} hard reboots the server")]
+async fn hard_reboots(w: &mut Conformance, user: String) {
+    let s = w.session(&user).await;
+    let id = w.server_id.clone().expect("a server was booted");
+    compute::reboot(&s, &id, true).await.unwrap_or_else(|e| panic!("hard reboot of {id}: {e}"));
+}
+
+/// `createImage`; the snapshot becomes the scenario's image once it is active.
+#[when(expr = "{string} snapshots the server")]
+async fn snapshots(w: &mut Conformance, user: String) {
+    let s = w.session(&user).await;
+    let id = w.server_id.clone().expect("a server was booted");
+    let snapshot = compute::create_image(&s, &id, &format!("{}-snapshot", w.run)).await.unwrap_or_else(|e| panic!("createImage of {id}: {e}"));
+    image::wait_for_status(&s, &snapshot, &["active"], BUILD_TIMEOUT).await.unwrap_or_else(|e| panic!("snapshot {snapshot}: {e}"));
+    w.image_id = Some(snapshot);
+    w.image_user = user;
+}
+
+/// `names` is a comma-separated list of secret names, in order.
+#[then(expr = "{string} sees the server's trusted_image_certificates are {string}")]
+async fn shows_trusted(w: &mut Conformance, user: String, names: String) {
+    let server = settled_as(w, &user).await;
+    assert_eq!(server.trusted_image_certificates, Some(Some(secret_ids(w, &names))), "{server:?}");
 }
 
 #[then(expr = "{string} sees the server become {string}")]

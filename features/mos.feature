@@ -1,0 +1,43 @@
+@mos
+Feature: Turning image signature verification on for an existing MOS cloud
+  Mirantis OpenStack turns verification on with one switch of the OpenStackDeployment
+  resource, spec:features:glance:signature:enabled: true, which makes Nova verify signatures
+  ([glance] verify_glance_signatures = True) and Cinder keep verifying them, without
+  certificate validation. Turned on for a cloud that already runs, it signs nothing: the
+  images uploaded before stay unsigned and no longer boot, with the fault "Missing property".
+  The MOS document's answer is to sign them afterwards: download each image, sign its data,
+  and add the four signature properties with a PATCH (what `sigstack audit` reports and
+  `sigstack sign-images` does); Glance does not verify on PATCH, Nova and Cinder verify at the
+  next download.
+
+  The simulated cloud runs the upstream defaults. These scenarios turn the MOS switch on,
+  which only takes effect where nova.conf leaves verify_glance_signatures unset (as MOS
+  does), so the patch unsets it too; both are put back after the scenario. The images are
+  signed with the procedure of sign-images (the whole data streamed from Glance, hashed,
+  signed, one JSON-patch of the four properties).
+  Reference: /work/shared/seeds MOS "Image signature verification"; openstack-behaviour.md
+  A5, B1, B5, C.
+
+  In the messages below {server} stands for the new server's id.
+
+  @id:1224e675-7e88-4f0b-93ae-b8aa80982c87 @optional:compute @optional:volume @optional:simulated_control @allow.skipped @simulated @serial
+  Scenario: Unsigned images stop booting when the switch is turned on and boot again once signed
+    Given "demo" holds the "creator" role in its project
+    And "demo" stored the certificate "fixtures/pki/signing/rsa-3072.crt.pem" as secret "signing"
+    And 100000 bytes of image data signed by "fixtures/pki/signing/rsa-3072.key.pem" with "RSA-PSS" and "SHA-256"
+    And "demo" uploaded the signed data as an unsigned image
+    And the simulated deployment is changed by the merge patch
+      """
+      {"features": {"glance": {"signature": {"enabled": true}}},
+       "nova": {"glance": {"verify_glance_signatures": null}}}
+      """
+    When "demo" boots the image
+    Then "demo" sees the server fail with the fault "Build of instance {server} aborted: Signature verification for the image failed: Required image properties for signature verification do not exist. Cannot verify signature. Missing property: img_signature_uuid."
+    When "demo" signs the image as sign-images does, with the key "fixtures/pki/signing/rsa-3072.key.pem", "RSA-PSS", "SHA-256" and secret "signing"
+    Then the image status is "active"
+    And the image property "img_signature_key_type" is "RSA-PSS"
+    When "demo" boots the image
+    Then "demo" sees the server become "ACTIVE"
+    When "demo" creates a 1 GiB volume from the image
+    Then "demo" sees the volume become "available"
+    And "demo" sees the volume image metadata "signature_verified" is "True"
