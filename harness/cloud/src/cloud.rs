@@ -205,7 +205,7 @@ pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
 
     let identity = Arc::new(Identity::open(store.clone(), &config.seed)?);
     identity.set_endpoints(endpoints.identity.clone(), catalog(&endpoints));
-    let key_manager = Arc::new(KeyManager::open(store.clone())?);
+    let key_manager = Arc::new(KeyManager::open(store.clone(), deployment.clone())?);
     let profile = {
         let deployment = deployment.clone();
         Arc::new(move || deployment.get().key_type_profile)

@@ -53,6 +53,8 @@ pub struct Deployment {
     pub nova: NovaOptions,
     #[serde(default)]
     pub cinder: CinderOptions,
+    #[serde(default)]
+    pub barbican: BarbicanOptions,
     #[serde(default = "default_compute_nodes")]
     pub compute_nodes: Vec<ComputeNodeSpec>,
     #[serde(default)]
@@ -231,6 +233,22 @@ fn default_compute_nodes() -> Vec<ComputeNodeSpec> {
         .collect()
 }
 
+/// barbican.conf options.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BarbicanOptions {
+    /// `[oslo_policy] enforce_new_defaults`. `false` (the default here): Barbican's legacy
+    /// (deprecated) policy rules, which the documents and MOS describe: creating a secret needs
+    /// `admin` or `creator`. `true`: Barbican 23's secure-RBAC defaults
+    /// (`barbican/common/policies`), where any project `member` may create and list secrets
+    /// and `reader` alone is refused. oslo.policy 4.4.0 (2024.2 "Dalmatian") turned
+    /// `enforce_new_defaults` on by default, so Barbican 23.0.0 with a stock configuration
+    /// runs the new rules; `ci/realstack` sets `False`
+    /// (`REALSTACK_BARBICAN_NEW_DEFAULTS=1` for `True`).
+    #[serde(default)]
+    pub enforce_new_defaults: bool,
+}
+
 /// The instance-HA (Masakari) service user that evacuates instances from failed hosts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -253,6 +271,7 @@ impl Deployment {
             baseline_images: false,
             nova: NovaOptions::default(),
             cinder: CinderOptions::default(),
+            barbican: BarbicanOptions::default(),
             compute_nodes: default_compute_nodes(),
             instance_ha: InstanceHa::default(),
         }
@@ -418,6 +437,22 @@ mod tests {
         assert!(!defaults.nova_verify_glance_signatures());
         assert_eq!(defaults.cinder_verification(), CinderVerification::Enabled);
         assert_eq!(Deployment::default(), defaults);
+    }
+
+    #[test]
+    fn barbican_policy_defaults_are_legacy_unless_asked() {
+        for (name, _) in SHIPPED {
+            assert!(!Deployment::shipped(name).unwrap().barbican.enforce_new_defaults, "{name}");
+        }
+        let d = Deployment::from_yaml("x", "barbican: {enforce_new_defaults: true}").unwrap();
+        assert!(d.barbican.enforce_new_defaults);
+        let e = Deployment::from_yaml("x", "barbican: {enforce_new_default: true}").unwrap_err().to_string();
+        assert!(e.contains("unknown field `enforce_new_default`"), "{e}");
+        let state = DeploymentState::new(Deployment::default());
+        assert!(state.merge_patch(&json!({"barbican": {"enforce_new_defaults": true}})).unwrap().barbican.enforce_new_defaults);
+        assert!(state.get().barbican.enforce_new_defaults);
+        state.restore();
+        assert!(!state.get().barbican.enforce_new_defaults);
     }
 
     #[test]

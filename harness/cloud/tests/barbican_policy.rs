@@ -9,6 +9,7 @@ use barbican_common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sigstack_cloud::barbican::{KeyManager, Secret};
+use sigstack_cloud::deployment::{Deployment, DeploymentState};
 use sigstack_cloud::store::Store;
 
 #[tokio::test]
@@ -202,7 +203,7 @@ async fn expired_secrets_behave_as_deleted() {
 
     // Straight into the state database with a past date: gone at once.
     let store = Arc::new(Store::open(&cloud.data_dir.join("sigstack.db")).unwrap());
-    let model = KeyManager::open(store).unwrap();
+    let model = KeyManager::open(store, DeploymentState::new(Deployment::default())).unwrap();
     let now = sigstack_cloud::barbican::model::now_us();
     let record = |id: &str, expiration: Option<i64>| Secret {
         id: id.into(),
@@ -240,4 +241,127 @@ async fn assert_all_gone(cloud: &sigstack_cloud::CloudHandle, token: &str, secre
     let listed: Value = send(reqwest::Method::GET, secrets_url(cloud)).send().await.unwrap().json().await.unwrap();
     let refs: Vec<&str> = listed["secrets"].as_array().unwrap().iter().filter_map(|s| s["secret_ref"].as_str()).collect();
     assert!(!refs.contains(&secret), "{listed}");
+}
+
+// ---- Barbican 23's secure-RBAC defaults (`barbican: {enforce_new_defaults: true}`) ----
+//
+// Every status below was checked against the real Barbican 23.0.0 with
+// `REALSTACK_BARBICAN_NEW_DEFAULTS=1 ci/realstack start`.
+
+/// Turns `[oslo_policy] enforce_new_defaults` on or off in the running cloud.
+async fn enforce_new_defaults(cloud: &sigstack_cloud::CloudHandle, on: bool) {
+    let url = format!("{}/_sim/deployment", cloud.endpoints.image);
+    let r = http().patch(url).json(&json!({"barbican": {"enforce_new_defaults": on}})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["deployment"]["barbican"]["enforce_new_defaults"], on);
+}
+
+#[tokio::test]
+async fn new_defaults_let_members_store_and_refuse_readers() {
+    let cloud = cloud().await;
+    enforce_new_defaults(&cloud, true).await;
+    // demo has member and reader in demo, and no creator role.
+    let demo = token(&cloud, "demo").await;
+    let secret = create(&cloud, &demo, text_secret("n", "p")).await;
+    let r = http().get(secrets_url(&cloud)).header("X-Auth-Token", &demo).send().await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["total"], 1);
+
+    // alt_demo with reader alone in demo.
+    grant(&cloud, "alt_demo", "demo", "reader").await;
+    let reader = session_in(&cloud, "alt_demo", "demo").await.token().value.clone();
+    let send = |method: reqwest::Method, url: String| http().request(method, url).header("X-Auth-Token", &reader);
+    assert_forbidden(send(reqwest::Method::POST, secrets_url(&cloud)).json(&text_secret("r", "p")).send().await.unwrap(), "Secret creation").await;
+    assert_forbidden(send(reqwest::Method::GET, secrets_url(&cloud)).send().await.unwrap(), "Secret(s) retrieval").await;
+    assert_forbidden(send(reqwest::Method::GET, secret.clone()).send().await.unwrap(), "Secret retrieval").await;
+    assert_forbidden(send(reqwest::Method::GET, format!("{secret}/payload")).send().await.unwrap(), "Secret payload retrieval").await;
+    assert_forbidden(send(reqwest::Method::GET, format!("{secret}/acl")).send().await.unwrap(), "SecretACL(s) retrieval").await;
+    assert_forbidden(send(reqwest::Method::DELETE, secret.clone()).send().await.unwrap(), "Secret deletion").await;
+
+    // Back to the legacy rules: the same member token is refused again.
+    enforce_new_defaults(&cloud, false).await;
+    let r = http().post(secrets_url(&cloud)).header("X-Auth-Token", &demo).json(&text_secret("n2", "p")).send().await.unwrap();
+    assert_forbidden(r, "Secret creation").await;
+    let r = http().get(secrets_url(&cloud)).header("X-Auth-Token", &demo).send().await.unwrap();
+    assert_forbidden(r, "Secret(s) retrieval").await;
+    // And the secret the member made is still its own under the legacy rules (no creator role).
+    let r = http().get(&secret).header("X-Auth-Token", &demo).send().await.unwrap();
+    assert_forbidden(r, "Secret retrieval").await;
+}
+
+#[tokio::test]
+async fn new_defaults_other_projects_and_foreign_admins() {
+    let cloud = cloud().await;
+    enforce_new_defaults(&cloud, true).await;
+    let demo = token(&cloud, "demo").await;
+    let secret = create(&cloud, &demo, text_secret("mine", "secret")).await;
+
+    let alt = token(&cloud, "alt_demo").await;
+    let as_alt = |method: reqwest::Method, url: String| http().request(method, url).header("X-Auth-Token", &alt);
+    assert_forbidden(as_alt(reqwest::Method::GET, secret.clone()).send().await.unwrap(), "Secret retrieval").await;
+    assert_forbidden(as_alt(reqwest::Method::GET, format!("{secret}/payload")).send().await.unwrap(), "Secret payload retrieval").await;
+    let r = as_alt(reqwest::Method::PUT, secret.clone()).header("Content-Type", "text/plain").body("x").send().await.unwrap();
+    assert_forbidden(r, "Secret update").await;
+    assert_forbidden(as_alt(reqwest::Method::GET, format!("{secret}/acl")).send().await.unwrap(), "SecretACL(s) retrieval").await;
+    let r = as_alt(reqwest::Method::PUT, format!("{secret}/acl")).json(&json!({"read": {"users": []}})).send().await.unwrap();
+    assert_forbidden(r, "SecretACL(s) Update").await;
+    assert_forbidden(as_alt(reqwest::Method::DELETE, secret.clone()).send().await.unwrap(), "Secret deletion").await;
+
+    // `secret:get` and `secret:delete` start with `role:admin`: an admin of another project
+    // reads the metadata and deletes, but not the payload nor the ACL.
+    let admin = token(&cloud, "admin").await;
+    let as_admin = |method: reqwest::Method, url: String| http().request(method, url).header("X-Auth-Token", &admin);
+    let r = as_admin(reqwest::Method::GET, secret.clone()).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["name"], "mine");
+    assert_forbidden(as_admin(reqwest::Method::GET, format!("{secret}/payload")).send().await.unwrap(), "Secret payload retrieval").await;
+    assert_forbidden(as_admin(reqwest::Method::GET, format!("{secret}/acl")).send().await.unwrap(), "SecretACL(s) retrieval").await;
+    let r = as_admin(reqwest::Method::DELETE, secret.clone()).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn new_defaults_private_secrets_and_acl_reads() {
+    let cloud = cloud().await;
+    enforce_new_defaults(&cloud, true).await;
+    let demo = token(&cloud, "demo").await;
+    // alt_demo, member of demo too: a second member of the owner's project.
+    grant(&cloud, "alt_demo", "demo", "member").await;
+    let peer = session_in(&cloud, "alt_demo", "demo").await.token().value.clone();
+    let as_peer = |method: reqwest::Method, url: String| http().request(method, url).header("X-Auth-Token", &peer);
+
+    // Not private: any member of the project reads, fills in, sees the ACL of and deletes it.
+    let secret = create(&cloud, &demo, text_secret("shared", "p")).await;
+    assert_eq!(as_peer(reqwest::Method::GET, secret.clone()).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(as_peer(reqwest::Method::GET, format!("{secret}/payload")).send().await.unwrap().text().await.unwrap(), "p");
+    let r = as_peer(reqwest::Method::GET, format!("{secret}/acl")).send().await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"read": {"project-access": true}}));
+    let meta = create(&cloud, &demo, json!({"name": "meta"})).await;
+    let r = as_peer(reqwest::Method::PUT, meta.clone()).header("Content-Type", "text/plain").body("x").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(as_peer(reqwest::Method::DELETE, meta).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+
+    // Private: only the owner (and a project admin); the ACL controller sees the flag too.
+    let r = http().put(format!("{secret}/acl")).header("X-Auth-Token", &demo).json(&json!({"read": {"project-access": false, "users": []}})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_forbidden(as_peer(reqwest::Method::GET, secret.clone()).send().await.unwrap(), "Secret retrieval").await;
+    assert_forbidden(as_peer(reqwest::Method::GET, format!("{secret}/payload")).send().await.unwrap(), "Secret payload retrieval").await;
+    assert_forbidden(as_peer(reqwest::Method::GET, format!("{secret}/acl")).send().await.unwrap(), "SecretACL(s) retrieval").await;
+    let r = as_peer(reqwest::Method::PATCH, format!("{secret}/acl")).json(&json!({"read": {"users": []}})).send().await.unwrap();
+    assert_forbidden(r, "SecretACL(s) Update").await;
+    let r = as_peer(reqwest::Method::PUT, secret.clone()).header("Content-Type", "text/plain").body("x").send().await.unwrap();
+    assert_forbidden(r, "Secret update").await;
+    assert_forbidden(as_peer(reqwest::Method::DELETE, secret.clone()).send().await.unwrap(), "Secret deletion").await;
+    assert_eq!(http().get(format!("{secret}/payload")).header("X-Auth-Token", &demo).send().await.unwrap().text().await.unwrap(), "p");
+    let r = http().get(format!("{secret}/acl")).header("X-Auth-Token", &demo).send().await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["read"]["project-access"], false);
+
+    // A read ACL lets alt_demo, in its own project, read the metadata and the payload, not the ACL.
+    let alt = session(&cloud, "alt_demo").await;
+    let (alt_token, alt_id) = (alt.token().value.clone(), alt.token().user.id.clone());
+    let r = http().put(format!("{secret}/acl")).header("X-Auth-Token", &demo).json(&json!({"read": {"project-access": false, "users": [alt_id]}})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let as_alt = |url: String| http().get(url).header("X-Auth-Token", &alt_token);
+    assert_eq!(as_alt(secret.clone()).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(as_alt(format!("{secret}/payload")).send().await.unwrap().text().await.unwrap(), "p");
+    assert_forbidden(as_alt(format!("{secret}/acl")).send().await.unwrap(), "SecretACL(s) retrieval").await;
 }

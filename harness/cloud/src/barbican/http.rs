@@ -236,8 +236,8 @@ fn lookup(s: &BarbicanState, id: &str, operation: &str) -> Result<(Secret, Optio
     Ok((secret, acl))
 }
 
-fn authorize(action: Action, caller: &AuthContext, found: &(Secret, Option<Acl>), operation: &str) -> Result<(), Response> {
-    if model::allowed(action, caller, &found.0, found.1.as_ref()) { Ok(()) } else { Err(forbidden(operation)) }
+fn authorize(s: &BarbicanState, action: Action, caller: &AuthContext, found: &(Secret, Option<Acl>), operation: &str) -> Result<(), Response> {
+    if model::allowed(s.model.policy(), action, caller, &found.0, found.1.as_ref()) { Ok(()) } else { Err(forbidden(operation)) }
 }
 
 /// The payload for an `Accept` (absent or empty means `application/octet-stream`).
@@ -340,7 +340,7 @@ async fn list_secrets(
     query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Handled {
     const OP: &str = "Secret(s) retrieval";
-    if !model::may_list(&caller) {
+    if !model::may_list(s.model.policy(), &caller) {
         return Err(forbidden(OP));
     }
     let params = query.map(|Query(q)| q).unwrap_or_default();
@@ -390,7 +390,7 @@ async fn list_secrets(
 async fn create_secret(State(s): State<BarbicanState>, caller: AuthContext, headers: HeaderMap, body: Body) -> Handled {
     const OP: &str = "Secret creation";
     let body = read_body(body).await?;
-    if !model::may_create(&caller) {
+    if !model::may_create(s.model.policy(), &caller) {
         return Err(forbidden(OP));
     }
     require_content_type(&headers, &["application/json"])?;
@@ -431,11 +431,11 @@ async fn show_secret(
     let found = lookup(&s, &id, OP)?;
     let accept = header_str(&headers, header::ACCEPT);
     if matches!(accept.as_deref(), None | Some("application/json" | "*/*")) {
-        authorize(Action::Get, &caller, &found, OP)?;
+        authorize(&s, Action::Get, &caller, &found, OP)?;
         return Ok(Json(secret_json(&s, &found.0, mv)).into_response());
     }
     // Any other Accept is the deprecated payload retrieval, under `secret:decrypt`.
-    authorize(Action::Decrypt, &caller, &found, OP)?;
+    authorize(&s, Action::Decrypt, &caller, &found, OP)?;
     Ok(payload_response(&found.0, accept.as_deref(), OP))
 }
 
@@ -443,7 +443,7 @@ async fn put_payload(State(s): State<BarbicanState>, caller: AuthContext, Path(i
     const OP: &str = "Secret update";
     let body = read_body(body).await?;
     let found = lookup(&s, &id, OP)?;
-    authorize(Action::Put, &caller, &found, OP)?;
+    authorize(&s, Action::Put, &caller, &found, OP)?;
     let media = require_content_type(&headers, &["application/octet-stream", "text/plain"])?;
     if body.is_empty() {
         return Err(issue(OP, &Invalid { status: 400, message: "No data supplied to process".into() }));
@@ -475,7 +475,7 @@ async fn put_payload(State(s): State<BarbicanState>, caller: AuthContext, Path(i
 async fn delete_secret(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>) -> Handled {
     const OP: &str = "Secret deletion";
     let found = lookup(&s, &id, OP)?;
-    authorize(Action::Delete, &caller, &found, OP)?;
+    authorize(&s, Action::Delete, &caller, &found, OP)?;
     s.model.delete(&id).map_err(|_| failure(OP))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -496,7 +496,7 @@ async fn unknown_subresource(State(s): State<BarbicanState>, _caller: AuthContex
 async fn get_payload(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>, headers: HeaderMap) -> Handled {
     const OP: &str = "Secret payload retrieval";
     let found = lookup(&s, &id, OP)?;
-    authorize(Action::Decrypt, &caller, &found, OP)?;
+    authorize(&s, Action::Decrypt, &caller, &found, OP)?;
     Ok(payload_response(&found.0, header_str(&headers, header::ACCEPT).as_deref(), OP))
 }
 
@@ -504,7 +504,7 @@ async fn get_payload(State(s): State<BarbicanState>, caller: AuthContext, Path(i
 async fn payload_other(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>) -> Handled {
     const OP: &str = "Secret payload retrieval";
     let found = lookup(&s, &id, OP)?;
-    authorize(Action::Decrypt, &caller, &found, OP)?;
+    authorize(&s, Action::Decrypt, &caller, &found, OP)?;
     Err(error_body(405, None))
 }
 
@@ -525,7 +525,7 @@ fn acl_json(acl: Option<&Acl>) -> Value {
 async fn acl_get(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>) -> Handled {
     const OP: &str = "SecretACL(s) retrieval";
     let found = lookup(&s, &id, OP)?;
-    authorize(Action::AclGet, &caller, &found, OP)?;
+    authorize(&s, Action::AclGet, &caller, &found, OP)?;
     Ok(Json(acl_json(found.1.as_ref())).into_response())
 }
 
@@ -534,7 +534,7 @@ async fn acl_write(s: &BarbicanState, caller: &AuthContext, id: &str, headers: &
     const OP: &str = "SecretACL(s) Update";
     let body = read_body(body).await?;
     let found = lookup(s, id, OP)?;
-    authorize(Action::AclChange, caller, &found, OP)?;
+    authorize(s, Action::AclChange, caller, &found, OP)?;
     require_content_type(headers, &["application/json"])?;
     let read = validate::acl_body(&body).map_err(|e| error(e.status, &e.message))?;
     let now = now_us();
@@ -563,7 +563,7 @@ async fn acl_patch(State(s): State<BarbicanState>, caller: AuthContext, Path(id)
 async fn acl_delete(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>) -> Handled {
     const OP: &str = "SecretACL(s) deletion";
     let found = lookup(&s, &id, OP)?;
-    authorize(Action::AclChange, &caller, &found, OP)?;
+    authorize(&s, Action::AclChange, &caller, &found, OP)?;
     s.model.delete_acl(&id).map_err(|_| failure(OP))?;
     Ok(Json(Value::Null).into_response())
 }

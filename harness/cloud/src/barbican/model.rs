@@ -1,10 +1,12 @@
 //! Barbican's state and rules: secrets and their read ACLs in SQLite, expiry, listing, and the
-//! legacy policy defaults (Barbican keeps `enforce_new_defaults=False`).
+//! policy defaults: the legacy ones (`[oslo_policy] enforce_new_defaults = False`) or Barbican
+//! 23's secure-RBAC ones (`True`), chosen by the deployment profile at every request.
 
 use std::sync::Arc;
 
 use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 
+use crate::deployment::DeploymentState;
 use crate::store::{Store, StoreError};
 use crate::wire::AuthContext;
 
@@ -100,12 +102,19 @@ pub struct ListFilter {
 /// Barbican's state.
 pub struct KeyManager {
     store: Arc<Store>,
+    deployment: Arc<DeploymentState>,
 }
 
 impl KeyManager {
-    pub fn open(store: Arc<Store>) -> Result<KeyManager, StoreError> {
+    pub fn open(store: Arc<Store>, deployment: Arc<DeploymentState>) -> Result<KeyManager, StoreError> {
         store.migrate(SCHEMA)?;
-        Ok(KeyManager { store })
+        Ok(KeyManager { store, deployment })
+    }
+
+    /// The policy defaults in effect now (`barbican.enforce_new_defaults` of the deployment,
+    /// which `/_sim/deployment` can change).
+    pub fn policy(&self) -> Policy {
+        if self.deployment.get().barbican.enforce_new_defaults { Policy::NewDefaults } else { Policy::Legacy }
     }
 
     pub fn insert(&self, s: &Secret) -> Result<(), StoreError> {
@@ -261,7 +270,22 @@ pub fn valid_secret_id(id: &str) -> bool {
     })
 }
 
-// ---- policy: Barbican's legacy defaults (barbican/common/policies, the deprecated rules) ----
+// ---- policy: barbican/common/policies ----
+//
+// Each rule there is a new check string `True:%(enforce_new_defaults)s and (...)` with a
+// deprecated (legacy) rule. With `enforce_new_defaults = False` oslo.policy ORs the two, and
+// the new string is false because of its first term: the legacy rule alone decides. With
+// `True` the deprecated rule is not evaluated: the new string alone decides.
+
+/// Which of Barbican's policy defaults the cloud runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// The deprecated rules (`enforce_new_defaults = False`): `admin`, `creator`, `observer`,
+    /// `audit`.
+    Legacy,
+    /// The secure-RBAC rules (`enforce_new_defaults = True`): `admin`, `member`.
+    NewDefaults,
+}
 
 /// A policy-checked operation on one secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -284,18 +308,59 @@ fn any_role(caller: &AuthContext, roles: &[&str]) -> bool {
     roles.iter().any(|r| caller.has_role(r))
 }
 
-/// `secrets:post` = `rule:admin_or_creator`.
-pub fn may_create(caller: &AuthContext) -> bool {
-    any_role(caller, &["admin", "creator"])
+/// `secrets:post`: legacy `rule:admin_or_creator`; new `role:member`.
+pub fn may_create(policy: Policy, caller: &AuthContext) -> bool {
+    match policy {
+        Policy::Legacy => any_role(caller, &["admin", "creator"]),
+        Policy::NewDefaults => caller.has_role("member"),
+    }
 }
 
-/// `secrets:get` = `rule:all_but_audit`.
-pub fn may_list(caller: &AuthContext) -> bool {
-    any_role(caller, &["admin", "observer", "creator"])
+/// `secrets:get`: legacy `rule:all_but_audit`; new `role:member`.
+pub fn may_list(policy: Policy, caller: &AuthContext) -> bool {
+    match policy {
+        Policy::Legacy => any_role(caller, &["admin", "observer", "creator"]),
+        Policy::NewDefaults => caller.has_role("member"),
+    }
 }
 
-/// Evaluates the legacy rule for `action` on `secret` with its ACL.
-pub fn allowed(action: Action, caller: &AuthContext, secret: &Secret, acl: Option<&Acl>) -> bool {
+/// Evaluates the rule in effect for `action` on `secret` with its ACL.
+pub fn allowed(policy: Policy, action: Action, caller: &AuthContext, secret: &Secret, acl: Option<&Acl>) -> bool {
+    match policy {
+        Policy::Legacy => allowed_legacy(action, caller, secret, acl),
+        Policy::NewDefaults => allowed_new(action, caller, secret, acl),
+    }
+}
+
+/// The secure-RBAC rules (`barbican/common/policies/{base,secrets,acls}.py`, Barbican 23).
+/// The policy target is the same for the secret and the ACL controllers
+/// (`ACLMixin.get_acl_tuple`): `read_project_access` from the ACL, `True` without one.
+fn allowed_new(action: Action, caller: &AuthContext, secret: &Secret, acl: Option<&Acl>) -> bool {
+    let project_match = caller.project_id == secret.project_id;
+    // secret_project_admin, secret_project_member, secret_owner, secret_is_not_private,
+    // secret_acl_read.
+    let project_admin = caller.has_role("admin") && project_match;
+    let project_member = caller.has_role("member") && project_match;
+    let owner = caller.user_id == secret.creator_id;
+    let not_private = acl.is_none_or(|a| a.project_access);
+    let acl_read = acl.is_some_and(|a| a.users.contains(&caller.user_id));
+    // `rule:secret_project_admin or (member and owner) or (member and not private)`: the core
+    // of every per-secret rule.
+    let project_rule = project_admin || (project_member && (owner || not_private));
+    match action {
+        // `role:admin or ... or rule:secret_acl_read`: an admin of any project reads metadata.
+        Action::Get => caller.has_role("admin") || project_rule || acl_read,
+        Action::Decrypt => project_rule || acl_read,
+        Action::Put => project_rule,
+        // `role:admin or ...`: an admin of any project deletes.
+        Action::Delete => caller.has_role("admin") || project_rule,
+        // secret_acls:get, secret_acls:put_patch and secret_acls:delete are the same string.
+        Action::AclGet | Action::AclChange => project_rule,
+    }
+}
+
+/// The legacy (deprecated) rules.
+fn allowed_legacy(action: Action, caller: &AuthContext, secret: &Secret, acl: Option<&Acl>) -> bool {
     let project_match = caller.project_id == secret.project_id;
     let creator_user = caller.user_id == secret.creator_id;
     let creator = caller.has_role("creator");
