@@ -93,6 +93,59 @@ Feature: Glance verifies image signatures on upload
       | signature   | hash    | key type | certificate      | data                              | reason                         |
       | {signature} | SHA-256 | RSA-PSS  | {secret:signing} | the signed data with a byte changed | Signature verification failed |
 
+  Scenario Outline: A certificate secret that Barbican no longer returns, or returns as no certificate, refuses the upload
+    An expired secret behaves in Barbican exactly as a deleted one (openstack-behaviour.md D6),
+    so Glance reports the certificate as not found. A secret stored with secret_type "opaque"
+    (Barbican's default) is returned by castellan as an opaque object, which is no X.509
+    certificate even when its payload is one.
+
+    Given "admin" stored the certificate "fixtures/pki/signing/rsa-3072.crt.pem" as <kind of> secret "other"
+    When "admin" creates an image with the properties
+      | img_signature                  | {signature}     |
+      | img_signature_hash_method      | SHA-256         |
+      | img_signature_key_type         | RSA-PSS         |
+      | img_signature_certificate_uuid | {secret:other}  |
+    And "admin" uploads the signed data
+    Then the request is answered 400 with the message "Signature verification failed for image {image}: <reason>"
+    And the image status is "queued"
+
+    @id:5e99bff5-0aec-40b0-b5f5-9d5fde46c680 @required
+    Examples: the certificate secret has expired
+      | kind of    | reason                                                                                      |
+      | an expired | Signature verification for the image failed: Certificate not found with ID: {secret:other}. |
+
+    @id:0cfc4f39-c43f-460f-a44c-9e79efb4a522 @required
+    Examples: the secret is not of type certificate
+      | kind of   | reason                                                                 |
+      | an opaque | Signature verification for the image failed: Invalid certificate format: Opaque. |
+
+  @id:696bfc28-c185-4350-935f-833bb089fd2b @required
+  Scenario: An image imported with glance-direct is verified at import and becomes active
+    Staging stores the data without verifying it (the image is "uploading"); the import task
+    verifies it as an upload does (openstack-behaviour.md A8).
+    Given "admin" created an image signed with secret "signing"
+    When "admin" stages the signed data
+    Then the request is answered 204
+    And the image status is "uploading"
+    When "admin" imports the staged data with the method "glance-direct"
+    Then the request is answered 202
+    And once the import has ended the image status is "active"
+    And "admin" downloads exactly the signed data
+
+  @id:b0f3d3ff-b799-404b-b5af-6360eef1ce9f @required
+  Scenario: A glance-direct import of data that is not the signed data fails and leaves the image queued
+    The import request itself is accepted (202); the import task then fails verification, and
+    Glance reverts the image to "queued" without data and records the failed store (an empty
+    list with a single store) in os_glance_failed_import.
+    Given "admin" created an image signed with secret "signing"
+    When "admin" stages the signed data with a byte changed
+    And "admin" imports the staged data with the method "glance-direct"
+    Then the request is answered 202
+    And once the import has ended the image status is "queued"
+    And the image status is "queued"
+    And the image property "os_glance_failed_import" is ""
+    And the image's import task has the status "failure" and the message "Signature verification failed for image {image}: Signature verification failed"
+
   @id:70afa3bd-b9ee-40de-8393-fee3d99eecb4 @required
   Scenario: Replacing the signature of an active image does not verify it again
     Given "admin" created an active image signed with secret "signing"

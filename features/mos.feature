@@ -41,3 +41,15 @@ Feature: Turning image signature verification on for an existing MOS cloud
     When "demo" creates a 1 GiB volume from the image
     Then "demo" sees the volume become "available"
     And "demo" sees the volume image metadata "signature_verified" is "True"
+
+  @id:add3ec3a-64da-4260-9ee4-8ae9fc3a9b0b @optional:baseline_images @optional:verify_glance_signatures @optional:compute @allow.skipped
+  Scenario: The pre-built images of a cloud deployed with the switch on are signed and boot
+    MOS provisions every cloud with a baseline set of images (Cirros, Ubuntu, Fedora, and the
+    service images of the Load Balancer and Bare Metal services). Deployed with
+    verification on, it signs them with a pre-generated self-signed certificate, so they boot
+    while Nova verifies. Runs only where the capability file declares baseline_images.
+    Given "demo" finds the pre-built image "Cirros-6.0"
+    Then the image status is "active"
+    And the image carries the four signature properties
+    When "demo" boots the image
+    Then "demo" sees the server become "ACTIVE"

@@ -50,22 +50,37 @@ Feature: Nova validates the signing certificate against the certificates the use
     Given 1000 bytes of image data signed by "fixtures/pki/chain/client.key.pem" with "RSA-PSS" and "SHA-256"
     And "demo" uploaded the signed data as an unsigned image
     When "demo" boots the image with the trusted_image_certificates '<value>'
-    Then the request is answered 400 with the message "Invalid input for field/attribute trusted_image_certificates. Value: <shown>. <reason>"
+    Then the request is answered 400 with the message "Invalid input for field/attribute <field>. Value: <shown>. <reason>"
 
     @id:444ec3e6-1510-4c3d-b19c-0c78fee717cf @optional:compute @allow.skipped
     Examples: an empty list (jsonschema 4.23 and later)
-      | value | shown | reason                |
-      | []    | []    | [] should be non-empty |
+      | value | field                      | shown | reason                 |
+      | []    | trusted_image_certificates | []    | [] should be non-empty |
 
     @id:068e43fb-a72a-46ec-8075-808f530b66f6 @optional:compute @allow.skipped
     Examples: an id given twice
-      | value      | shown      | reason                              |
-      | ["a", "a"] | ['a', 'a'] | ['a', 'a'] has non-unique elements |
+      | value      | field                      | shown      | reason                             |
+      | ["a", "a"] | trusted_image_certificates | ['a', 'a'] | ['a', 'a'] has non-unique elements |
 
     @id:4311c28b-4242-4bc1-b8cd-b268c5eb9182 @optional:compute @allow.skipped
     Examples: more than 50 ids
-      | value              | shown              | reason                           |
-      | ["c0", …, "c50"]   | ['c0', …, 'c50']   | ['c0', …, 'c50'] is too long |
+      | value            | field                      | shown            | reason                       |
+      | ["c0", …, "c50"] | trusted_image_certificates | ['c0', …, 'c50'] | ['c0', …, 'c50'] is too long |
+
+    @id:70547c10-c100-4163-b0e2-9b34324dd151 @optional:compute @allow.skipped
+    Examples: an empty id (jsonschema 4.23 and later; the field is the item's index)
+      | value | field | shown | reason                 |
+      | [""]  | 0     |       | '' should be non-empty |
+
+    @id:c02155b1-e408-4e12-9694-04e1fdf349f2 @optional:compute @allow.skipped
+    Examples: ids that are not strings (the field is the first bad item's index)
+      | value  | field | shown | reason                      |
+      | [1, 2] | 0     | 1     | 1 is not of type 'string'   |
+
+    @id:24ae6b49-d21f-4c8b-a162-102bd2ded48b @optional:compute @allow.skipped
+    Examples: a string instead of a list
+      | value | field                      | shown | reason                              |
+      | "x"   | trusted_image_certificates | x     | 'x' is not of type 'array', 'null' |
 
   @id:f26c1f63-b21d-4f76-8b53-fb75796d4fab @optional:compute @allow.skipped
   Scenario: Trusted certificates are refused when booting from a volume

@@ -95,6 +95,8 @@ pub fn skip_reason(feature: &Feature, rule: Option<&Rule>, scenario: &Scenario, 
                     "needs capability {name} = {wanted} (the target has {})",
                     caps.get(name).unwrap_or("none")
                 )),
+                // `@simulated` already says why simulated_control is needed.
+                None if condition == "simulated_control" && tags(feature, rule, scenario).any(|t| t == "simulated") => {}
                 None if !caps.truthy(condition) => reasons.push(format!("needs capability {condition}")),
                 _ => {}
             }

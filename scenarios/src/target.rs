@@ -52,6 +52,10 @@ fn embedded_capabilities(cloud: &sigstack_cloud::CloudHandle) -> Capabilities {
     caps.set("cinder_verification", d.cinder_verification() == sigstack_cloud::deployment::CinderVerification::Enabled);
     caps.set("key_type_profile", d.key_type_profile);
     caps.set("image_format", "qcow2");
+    // Declared only where the deployment provisions MOS's pre-built images.
+    if d.baseline_images {
+        caps.set("baseline_images", true);
+    }
     caps
 }
 

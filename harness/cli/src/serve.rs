@@ -197,6 +197,9 @@ fn capabilities_yaml(cloud: &CloudHandle) -> String {
         d.nova.glance.enable_certificate_validation,
         d.key_type_profile,
     ));
+    if d.baseline_images {
+        text.push_str("  baseline_images: true\n");
+    }
     text
 }
 

@@ -16,6 +16,8 @@ const MEMBER_REFUSED: &str = "9f2640e7-3e05-40b6-9e4c-1ac42e7327ae";
 const CREATOR: &str = "587af579-d65c-4e8b-a072-e4014a91a172";
 /// Glance: "Barbican failing to answer refuses the upload" (@simulated, @required).
 const SIMULATED: &str = "84bd1331-66c2-493c-ad8b-5b46eafb8f5f";
+/// "A user of another project may not read the certificate": @required, needs admin.
+const NEEDS_ADMIN: &str = "7f00770e-5280-401e-afc0-5dd440061278";
 /// Glance: the binary-curve example (@optional:key_type_profile=current).
 const BINARY_CURVE: &str = "42d11329-d418-4529-886b-37ce38e3f60e";
 
@@ -101,9 +103,9 @@ fn the_four_reports_say_what_ran_and_against_what() {
         assert!(md.contains(needle), "report.md lacks {needle:?}:\n{md}");
     }
     assert!(md_row(&md, MEMBER_REFUSED).contains("| Barbican stores the certificates that sign images |"));
-    for id in [MEMBER_REFUSED, SIMULATED] {
-        assert!(md_row(&md, id).contains("| required | passed |"), "{}", md_row(&md, id));
-    }
+    assert!(md_row(&md, MEMBER_REFUSED).contains("| required | passed |"), "{}", md_row(&md, MEMBER_REFUSED));
+    // A scenario that needs /_sim/ is never required of a real cloud.
+    assert!(md_row(&md, SIMULATED).contains("| optional:simulated_control | passed |"), "{}", md_row(&md, SIMULATED));
     assert!(md_row(&md, BINARY_CURVE).contains("| optional:key_type_profile=current | passed |"));
 
     let html = read(&reports, "report.html");
@@ -116,9 +118,9 @@ fn the_four_reports_say_what_ran_and_against_what() {
 fn a_certified_run_fails_when_a_required_scenario_is_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let capabilities = dir.path().join("capabilities.yaml");
-    // The vendor's cloud has no /_sim/ API and the legacy key-type profile.
-    std::fs::write(&capabilities, "capabilities:\n  simulated_control: false\n  key_type_profile: legacy\n").unwrap();
-    let tags = ids(&[MEMBER_REFUSED, SIMULATED, BINARY_CURVE]);
+    // The vendor's cloud has no /_sim/ API, the legacy key-type profile, and gave no admin.
+    std::fs::write(&capabilities, "capabilities:\n  simulated_control: false\n  key_type_profile: legacy\n  admin_credentials: false\n").unwrap();
+    let tags = ids(&[MEMBER_REFUSED, SIMULATED, BINARY_CURVE, NEEDS_ADMIN]);
     let run = |report: &str, certified: bool| {
         let reports = dir.path().join(report);
         let mut args = vec!["--capabilities", capabilities.to_str().unwrap(), "--tags", &tags, "--report-dir", reports.to_str().unwrap()];
@@ -132,21 +134,22 @@ fn a_certified_run_fails_when_a_required_scenario_is_skipped() {
     let (out, reports) = run("plain", false);
     assert_eq!(code(&out), 0, "stdout: {}\nstderr: {}", text(&out.stdout), text(&out.stderr));
     let md = read(&reports, "report.md");
-    assert!(md_row(&md, SIMULATED).contains("| skipped | needs the simulated cloud's /_sim/ control API (capability simulated_control) |"));
-    assert!(md_row(&md, BINARY_CURVE).contains("| skipped | needs capability key_type_profile = current (the target has legacy) |"));
+    assert!(md_row(&md, SIMULATED).contains("| skipped | needs the simulated cloud's /_sim/ control API (capability simulated_control)"), "{}", md_row(&md, SIMULATED));
+    assert!(md_row(&md, NEEDS_ADMIN).contains("| skipped | needs admin credentials (capability admin_credentials) |"), "{}", md_row(&md, NEEDS_ADMIN));
+    assert!(md_row(&md, BINARY_CURVE).contains("| skipped | needs capability key_type_profile = current (the target has legacy)"), "{}", md_row(&md, BINARY_CURVE));
     assert!(md_row(&md, MEMBER_REFUSED).contains("| passed |"));
-    assert!(md.contains("1 passed, 0 failed, 2 skipped"), "{md}");
+    assert!(md.contains("1 passed, 0 failed, 3 skipped"), "{md}");
     let results = json_results(&reports);
-    assert_eq!(results.iter().filter(|(_, s)| s == "skipped").count(), 2, "{results:?}");
+    assert_eq!(results.iter().filter(|(_, s)| s == "skipped").count(), 3, "{results:?}");
     assert!(read(&reports, "junit.xml").contains("<skipped"), "skips are not passes in JUnit either");
-    assert_eq!(read(&reports, "report.html").matches("<tr class=\"skipped\">").count(), 2);
+    assert_eq!(read(&reports, "report.html").matches("<tr class=\"skipped\">").count(), 3);
 
-    // Certified: the skipped @required scenario fails the run; the optional one does not count.
+    // Certified: the skipped @required scenario fails the run; the optional ones do not count.
     let (out, reports) = run("certified", true);
     assert_eq!(code(&out), 1, "stdout: {}\nstderr: {}", text(&out.stdout), text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("FAIL: 3 scenarios (1 passed, 0 failed, 2 skipped); 1 @required skipped (not allowed in a certified run)"), "{stdout}");
-    assert!(stdout.contains(SIMULATED), "{stdout}");
+    assert!(stdout.contains("FAIL: 4 scenarios (1 passed, 0 failed, 3 skipped); 1 @required skipped (not allowed in a certified run)"), "{stdout}");
+    assert!(stdout.contains(NEEDS_ADMIN), "{stdout}");
     assert!(read(&reports, "report.md").contains("Certified run | yes"));
 }
 

@@ -19,8 +19,13 @@ pub fn fixture(path: &str) -> Vec<u8> {
 /// `POST /v1/secrets` with the Nova document's certificate recipe; records the answer and,
 /// on 201, the secret's uuid under `name`.
 async fn store(w: &mut Conformance, user: &str, path: &str, name: &str, expiration: Option<String>) {
-    let s = w.session(user).await;
     let secret = NewSecret { expiration, ..NewSecret::certificate(&format!("{}-{name}", w.run), &fixture(path)) };
+    store_secret(w, user, name, &secret).await;
+}
+
+/// `POST /v1/secrets` of `secret`; records the answer and, on 201, the uuid under `name`.
+async fn store_secret(w: &mut Conformance, user: &str, name: &str, secret: &NewSecret) {
+    let s = w.session(user).await;
     let url = format!("{}/secrets", key_manager::v1(&s).expect("key-manager endpoint"));
     let answer = w.record(s.request(Method::POST, &url).json(&secret)).await;
     if answer.status == 201 {
@@ -46,6 +51,24 @@ async fn stored_expiring(w: &mut Conformance, user: String, path: String, name: 
     let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(seconds);
     let expiration = at.format(&time::format_description::well_known::Rfc3339).expect("formats");
     store(w, &user, &path, &name, Some(expiration)).await;
+    assert_eq!(w.answer().status, 201, "{}", w.answer().body);
+}
+
+/// The certificate recipe with an expiration one second ahead, then waits until it has passed.
+#[given(expr = "{string} stored the certificate {string} as an expired secret {string}")]
+async fn stored_expired(w: &mut Conformance, user: String, path: String, name: String) {
+    stored_expiring(w, user, path, name, 1).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+}
+
+/// The certificate recipe with `secret_type` "opaque" (Barbican's default type).
+#[given(expr = "{string} stored the certificate {string} as an opaque secret {string}")]
+async fn stored_opaque(w: &mut Conformance, user: String, path: String, name: String) {
+    let secret = NewSecret {
+        secret_type: Some("opaque".into()),
+        ..NewSecret::certificate(&format!("{}-{name}", w.run), &fixture(&path))
+    };
+    store_secret(w, &user, &name, &secret).await;
     assert_eq!(w.answer().status, 201, "{}", w.answer().body);
 }
 

@@ -86,13 +86,19 @@ async fn created_active(w: &mut Conformance, user: String, secret: String) {
 
 /// `PUT /v2/images/{id}/file` as openstacksdk sends it (JSON errors); records the answer.
 async fn upload(w: &mut Conformance, user: &str, tamper: bool) {
+    send_data(w, user, "file", tamper).await;
+}
+
+/// `PUT /v2/images/{id}/{target}` (`file` or `stage`) of the signed data, one byte changed if
+/// `tamper`; records the answer.
+async fn send_data(w: &mut Conformance, user: &str, target: &str, tamper: bool) {
     let s = w.session(user).await;
     let mut bytes = w.data.clone();
     if tamper {
         let middle = bytes.len() / 2;
         bytes[middle] ^= 1;
     }
-    let url = format!("{}/images/{}/file", image::v2(&s).expect("image endpoint"), w.image());
+    let url = format!("{}/images/{}/{target}", image::v2(&s).expect("image endpoint"), w.image());
     let request = s
         .request(Method::PUT, &url)
         .header("Content-Type", "application/octet-stream")
@@ -181,4 +187,46 @@ async fn no_property(w: &mut Conformance, property: String) {
     let s = w.session(&user).await;
     let img = image::get_image(&s, w.image()).await.expect("image readable");
     assert_eq!(img.property(&property), None, "{img:?}");
+}
+
+#[when(expr = "{string} stages the signed data")]
+async fn stages(w: &mut Conformance, user: String) {
+    send_data(w, &user, "stage", false).await;
+}
+
+#[when(expr = "{string} stages the signed data with a byte changed")]
+async fn stages_tampered(w: &mut Conformance, user: String) {
+    send_data(w, &user, "stage", true).await;
+}
+
+/// `POST /v2/images/{id}/import` with `{"method": {"name": <method>}}`; records the answer.
+#[when(expr = "{string} imports the staged data with the method {string}")]
+async fn imports(w: &mut Conformance, user: String, method: String) {
+    let s = w.session(&user).await;
+    let url = format!("{}/images/{}/import", image::v2(&s).expect("image endpoint"), w.image());
+    let request = s.request(Method::POST, &url).header("Accept", "application/json").json(&json!({"method": {"name": method}}));
+    w.record(request).await;
+}
+
+/// Waits (up to a minute) until the import task has ended: the image is "active" or back to
+/// "queued".
+#[then(expr = "once the import has ended the image status is {string}")]
+async fn import_ended(w: &mut Conformance, status: String) {
+    let user = w.image_user.clone();
+    let s = w.session(&user).await;
+    let img = image::wait_for_status(&s, w.image(), &["active", "queued"], std::time::Duration::from_secs(60))
+        .await
+        .expect("the import ends within a minute");
+    assert_eq!(img.status, status, "{img:?}");
+}
+
+/// `GET /v2/images/{id}/tasks`: the image's most recent task.
+#[then(expr = "the image's import task has the status {string} and the message {string}")]
+async fn import_task(w: &mut Conformance, status: String, message: String) {
+    let user = w.image_user.clone();
+    let s = w.session(&user).await;
+    let url = format!("{}/images/{}/tasks", image::v2(&s).expect("image endpoint"), w.image());
+    let tasks: serde_json::Value = s.json(s.request(Method::GET, &url)).await.expect("tasks listed");
+    let task = &tasks["tasks"][0];
+    assert_eq!((task["status"].as_str(), task["message"].as_str()), (Some(status.as_str()), Some(w.expand(&message).as_str())), "{tasks}");
 }

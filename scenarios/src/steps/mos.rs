@@ -3,7 +3,7 @@
 //! with `sigstack_verify` and the client).
 
 use base64::Engine as _;
-use cucumber::when;
+use cucumber::{given, then, when};
 use futures_util::TryStreamExt as _;
 use serde_json::json;
 use sigstack_client::image::{self, PatchOp};
@@ -39,4 +39,25 @@ async fn signs_stored(w: &mut Conformance, user: String, key: String, kind: Stri
     let ops: Vec<PatchOp> = values.into_iter().map(|(name, value)| PatchOp::Add { path: format!("/{name}"), value: json!(value) }).collect();
     let img = image::update_image(&s, w.image(), &ops).await.expect("signature properties added");
     assert_eq!(img.status, "active");
+}
+
+/// `GET /v2/images?name=<name>` as the user: the pre-built image the cloud was deployed with
+/// (public, so every user sees it).
+#[given(expr = "{string} finds the pre-built image {string}")]
+async fn finds_prebuilt(w: &mut Conformance, user: String, name: String) {
+    let s = w.session(&user).await;
+    let images = image::list_all_images(&s, &[("name", name.as_str())]).await.expect("images listed");
+    let img = images.into_iter().next().unwrap_or_else(|| panic!("no image named {name:?} visible to {user}"));
+    w.image_id = Some(img.id);
+    w.image_user = user;
+}
+
+#[then(expr = "the image carries the four signature properties")]
+async fn carries_signature(w: &mut Conformance) {
+    let user = w.image_user.clone();
+    let s = w.session(&user).await;
+    let img = image::get_image(&s, w.image()).await.expect("image readable");
+    for property in ["img_signature", "img_signature_hash_method", "img_signature_key_type", "img_signature_certificate_uuid"] {
+        assert!(img.property(property).is_some_and(|v| !v.is_empty()), "no {property}: {img:?}");
+    }
 }
