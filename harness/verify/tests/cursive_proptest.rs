@@ -20,7 +20,7 @@ mod common;
 use std::fmt::Debug;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout};
 use std::time::{Duration, Instant, SystemTime};
 
 use common::*;
@@ -38,10 +38,6 @@ use sigstack_verify::{
 const PROFILES: [(KeyTypeProfile, &str); 2] =
     [(KeyTypeProfile::Current, "current"), (KeyTypeProfile::Legacy, "legacy")];
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 // ---------------------------------------------------------------------------------------------
 // The oracle: one long-lived Python process per profile, fed whole batches.
 // ---------------------------------------------------------------------------------------------
@@ -54,24 +50,7 @@ struct Oracle {
 
 impl Oracle {
     fn start(profile: &str) -> Oracle {
-        let out = Command::new("bash")
-            .arg(repo().join("ci/cursive-venv.sh"))
-            .arg(profile)
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("running ci/cursive-venv.sh");
-        assert!(out.status.success(), "ci/cursive-venv.sh {profile} failed: is PyPI reachable?");
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        let python = stdout.lines().last().expect("venv python path").trim().to_owned();
-        let mut child = Command::new(python)
-            .arg(repo().join("ci/cursive_oracle.py"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting the cursive oracle");
-        let stdin = child.stdin.take().unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let (child, stdin, stdout) = spawn_cursive_oracle(profile);
         Oracle { child, stdin, stdout }
     }
 

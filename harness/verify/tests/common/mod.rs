@@ -2,7 +2,9 @@
 //! `fixtures/pki` and small sign/verify wrappers.
 #![allow(dead_code)]
 
+use std::io::BufReader;
 use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use sigstack_verify::{
     Certificate, Error, HashMethod, KeyType, KeyTypeProfile, SignatureProperties, SigningKey,
@@ -116,4 +118,29 @@ pub fn verify_image_as(
         verifier.update(piece);
     }
     verifier.finish()
+}
+
+/// Starts the real cursive's oracle (`ci/cursive_oracle.py`, JSON lines on stdin/stdout) in the
+/// profile's virtualenv, which `ci/cursive-venv.sh` builds on first use.
+pub fn spawn_cursive_oracle(profile: &str) -> (Child, ChildStdin, BufReader<ChildStdout>) {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = Command::new("bash")
+        .arg(repo.join("ci/cursive-venv.sh"))
+        .arg(profile)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("running ci/cursive-venv.sh");
+    assert!(out.status.success(), "ci/cursive-venv.sh {profile} failed: is PyPI reachable?");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let python = stdout.lines().last().expect("venv python path").trim().to_owned();
+    let mut child = Command::new(python)
+        .arg(repo.join("ci/cursive_oracle.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting the cursive oracle");
+    let stdin = child.stdin.take().unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    (child, stdin, stdout)
 }
