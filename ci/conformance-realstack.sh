@@ -30,7 +30,7 @@ prefix=conformance-realstack
 # shellcheck source=ci/conformance-run.sh
 . ci/conformance-run.sh
 OS_CLIENT_CONFIG_FILE=target/realstack/clouds.yaml conformance_run realstack --certified \
-  --cloud realstack-demo --capabilities target/realstack/capabilities.yaml --report-dir "$work/realstack"
+  --cloud realstack --capabilities target/realstack/capabilities.yaml --report-dir "$work/realstack"
 OS_CLOUD='' conformance_run embedded --report-dir "$work/embedded"
 
 rc=0

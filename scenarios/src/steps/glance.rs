@@ -220,6 +220,33 @@ async fn import_ended(w: &mut Conformance, status: String) {
     assert_eq!(img.status, status, "{img:?}");
 }
 
+/// Waits (up to a minute) for the image's most recent task to end, then checks it.
+#[then(expr = "once the import task has ended it has the status {string} and the message {string}")]
+async fn import_task_ended(w: &mut Conformance, status: String, message: String) {
+    let user = w.image_user.clone();
+    let s = w.session(&user).await;
+    let url = format!("{}/images/{}/tasks", image::v2(&s).expect("image endpoint"), w.image());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let tasks: serde_json::Value = s.json(s.request(Method::GET, &url)).await.expect("tasks listed");
+        let task = &tasks["tasks"][0];
+        if matches!(task["status"].as_str(), Some("success" | "failure")) {
+            assert_eq!((task["status"].as_str(), task["message"].as_str()), (Some(status.as_str()), Some(w.expand(&message).as_str())), "{tasks}");
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "the import task did not end within a minute: {tasks}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[then(expr = "the image status is not {string}")]
+async fn status_is_not(w: &mut Conformance, status: String) {
+    let user = w.image_user.clone();
+    let s = w.session(&user).await;
+    let img = image::get_image(&s, w.image()).await.expect("image readable");
+    assert_ne!(img.status, status, "{img:?}");
+}
+
 /// `GET /v2/images/{id}/tasks`: the image's most recent task.
 #[then(expr = "the image's import task has the status {string} and the message {string}")]
 async fn import_task(w: &mut Conformance, status: String, message: String) {
