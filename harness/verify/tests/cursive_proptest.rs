@@ -666,55 +666,22 @@ fn random_signatures_match_cursive() {
 
 /// Every certificate chains may be built from: `(uuid, file)`.
 fn pool() -> Vec<(&'static str, PathBuf)> {
-    let mut pool: Vec<(&'static str, PathBuf)> = [
-        ("root", "chain/root.crt.pem"),
-        ("a", "chain/intermediate-a.crt.pem"),
-        ("b", "chain/intermediate-b.crt.pem"),
-        ("client", "chain/client.crt.pem"),
-        ("expired-ca", "variants/expired-ca.crt.pem"),
-        ("expired-ca-leaf", "variants/leaf-of-expired-ca.crt.pem"),
-        ("future-ca", "variants/not-yet-valid-ca.crt.pem"),
-        ("future-ca-leaf", "variants/leaf-of-not-yet-valid-ca.crt.pem"),
-        ("no-ca", "variants/no-ca.crt.pem"),
-        ("no-ca-leaf", "variants/leaf-of-no-ca.crt.pem"),
-        ("no-bc", "variants/no-basic-constraints.crt.pem"),
-        ("no-bc-leaf", "variants/leaf-of-no-basic-constraints.crt.pem"),
-        ("no-ku", "variants/no-key-usage.crt.pem"),
-        ("no-ku-leaf", "variants/leaf-of-no-key-usage.crt.pem"),
-        ("no-kcs", "variants/no-keycertsign.crt.pem"),
-        ("no-kcs-leaf", "variants/leaf-of-no-keycertsign.crt.pem"),
-        ("nopl", "variants/root-no-pathlen.crt.pem"),
-        ("nopl-leaf", "variants/leaf-of-root-no-pathlen.crt.pem"),
-        ("sp-root", "variants/short-pathlen/root.crt.pem"),
-        ("sp-inter", "variants/short-pathlen/intermediate.crt.pem"),
-        ("sp-leaf", "variants/short-pathlen/leaf.crt.pem"),
-        ("ei-root", "variants/expired-intermediate/root.crt.pem"),
-        ("ei-inter", "variants/expired-intermediate/intermediate.crt.pem"),
-        ("ei-leaf", "variants/expired-intermediate/leaf.crt.pem"),
-        ("orphan", "variants/orphan/intermediate.crt.pem"),
-        ("orphan-leaf", "variants/orphan/leaf.crt.pem"),
-        ("pss-root", "variants/pss-issuer/root.crt.pem"),
-        ("pss-inter", "variants/pss-issuer/intermediate.crt.pem"),
-        ("pss-leaf", "variants/pss-issuer/leaf.crt.pem"),
-        ("pss-direct", "variants/pss-issuer/pss-leaf.crt.pem"),
-        ("st-root", "variants/string-types/root.crt.pem"),
-        ("st-leaf", "variants/string-types/leaf.crt.pem"),
-        ("case-root", "variants/case/root.crt.pem"),
-        ("case-leaf", "variants/case/leaf.crt.pem"),
+    let mut pool: Vec<(&'static str, PathBuf)> = CHAIN_CERTIFICATES
+        .iter()
+        .copied()
+        .chain([
         ("cycle-a", "variants/cycle/a.crt.pem"),
         ("cycle-b", "variants/cycle/b.crt.pem"),
         ("cycle-leaf", "variants/cycle/leaf.crt.pem"),
-        ("expired-signing", "variants/expired-signing.crt.pem"),
         ("rsa-2048", "signing/rsa-2048.crt.pem"),
         ("rsa-1024-e3", "signing/rsa-1024-e3.crt.pem"),
         ("dsa-2048-256", "signing/dsa-2048-256.crt.pem"),
         ("ec-p256", "signing/ec-p256.crt.pem"),
         ("ec-p384", "signing/ec-p384.crt.pem"),
         ("ec-p521", "signing/ec-p521.crt.pem"),
-    ]
-    .into_iter()
-    .map(|(u, rel)| (u, path(rel)))
-    .collect();
+        ])
+        .map(|(u, rel)| (u, path(rel)))
+        .collect();
     pool.extend(BINARY.iter().map(|(curve, _)| (*curve, binary_path(curve, "crt"))));
     pool
 }
