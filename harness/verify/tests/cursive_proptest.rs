@@ -670,15 +670,15 @@ fn pool() -> Vec<(&'static str, PathBuf)> {
         .iter()
         .copied()
         .chain([
-        ("cycle-a", "variants/cycle/a.crt.pem"),
-        ("cycle-b", "variants/cycle/b.crt.pem"),
-        ("cycle-leaf", "variants/cycle/leaf.crt.pem"),
-        ("rsa-2048", "signing/rsa-2048.crt.pem"),
-        ("rsa-1024-e3", "signing/rsa-1024-e3.crt.pem"),
-        ("dsa-2048-256", "signing/dsa-2048-256.crt.pem"),
-        ("ec-p256", "signing/ec-p256.crt.pem"),
-        ("ec-p384", "signing/ec-p384.crt.pem"),
-        ("ec-p521", "signing/ec-p521.crt.pem"),
+            ("cycle-a", "variants/cycle/a.crt.pem"),
+            ("cycle-b", "variants/cycle/b.crt.pem"),
+            ("cycle-leaf", "variants/cycle/leaf.crt.pem"),
+            ("rsa-2048", "signing/rsa-2048.crt.pem"),
+            ("rsa-1024-e3", "signing/rsa-1024-e3.crt.pem"),
+            ("dsa-2048-256", "signing/dsa-2048-256.crt.pem"),
+            ("ec-p256", "signing/ec-p256.crt.pem"),
+            ("ec-p384", "signing/ec-p384.crt.pem"),
+            ("ec-p521", "signing/ec-p521.crt.pem"),
         ])
         .map(|(u, rel)| (u, path(rel)))
         .collect();
