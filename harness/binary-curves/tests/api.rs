@@ -365,6 +365,16 @@ proptest! {
         let mut bad = msg.clone();
         if bad.is_empty() { bad.push(0) } else { let i = flip % bad.len(); bad[i] ^= 1 << (flip % 8); }
         prop_assert_eq!(key.public_key().verify(&bad, hash, &sig), Err(Error::Verification));
+        // Any flipped bit of the DER signature: rejected (as a mismatch or as malformed DER).
+        let mut bad_sig = sig.clone();
+        let i = (flip / 8) % bad_sig.len();
+        bad_sig[i] ^= 1 << (flip % 8);
+        prop_assert!(key.public_key().verify(&msg, hash, &bad_sig).is_err(), "byte {} bit {}", i, flip % 8);
+        // The truncated message and the truncated signature fail too.
+        if !msg.is_empty() {
+            prop_assert_eq!(key.public_key().verify(&msg[..msg.len() - 1], hash, &sig), Err(Error::Verification));
+        }
+        prop_assert!(key.public_key().verify(&msg, hash, &sig[..sig.len() - 1]).is_err());
     }
 
     /// Arbitrary bytes never panic any decoder.

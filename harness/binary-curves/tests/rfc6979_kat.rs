@@ -1,7 +1,8 @@
 //! RFC 6979 Appendix A.2 known-answer tests for B-409 (= sect409r1) and B-571 (= sect571r1):
 //! deterministic signatures of "sample" and "test" with SHA-224/256/384/512. These pin both
-//! the nonce derivation and the signing arithmetic; the appendix has no SHA-2 vectors for
-//! K-409/K-571 here, which are covered by the OpenSSL differential tests instead.
+//! the nonce derivation and the signing arithmetic. For K-409 (= sect409k1) and K-571
+//! (= sect571k1), the appendix's public key and its "sample"/SHA-512 signature; the OpenSSL
+//! differential tests cover the other hashes on the Koblitz curves.
 
 mod common;
 
@@ -143,4 +144,50 @@ fn rfc6979_b409() {
 #[test]
 fn rfc6979_b571() {
     run(BinaryCurve::Sect571r1, B571_X, B571);
+}
+
+/// RFC 6979 Appendix A.2, K-409 and K-571: private key x, public key (Ux, Uy) and the
+/// "sample" signature with SHA-512 (r, s).
+const KOBLITZ: &[(BinaryCurve, &str, &str, &str, &str, &str)] = &[
+    (
+        BinaryCurve::Sect409k1,
+        "29C16768F01D1B8A89FDA85E2EFD73A09558B92A178A2931F359E4D70AD853E569CDAF16DAA569758FB4E73089E4525D8BBFCF",
+        "0CF923F523FE34A6E863D8BA45FB1FE6D784C8F219C414EEF4DB8362DBBD3CA71AEB28F568668D5D7A0093E2B84F6FAD759DB42",
+        "13B1C374D5132978A1B1123EBBE9A5C54D1A9D56B09AFDB4ADE93CCD7C4D332E2916F7D4B9D18578EE3C2E2DE4D2ECE0DE63549",
+        "16C7E7FB33B5577F7CF6F77762F0F2D531C6E7A3528BD2CF582498C1A48F200789E9DF7B754029DA0D7E3CE96A2DC760932606",
+        "2729617EFBF80DA5D2F201AC7910D3404A992C39921C2F65F8CF4601392DFE933E6457EAFDBD13DFE160D243100378B55C290A",
+    ),
+    (
+        BinaryCurve::Sect571k1,
+        "0C16F58550D824ED7B95569D4445375D3A490BC7E0194C41A39DEB732C29396CDF1D66DE02DD1460A816606F3BEC0F32202C7BD18A32D87506466AA92032F1314ED7B19762B0D22",
+        "6CFB0DF7541CDD4C41EF319EA88E849EFC8605D97779148082EC991C463ED32319596F9FDF4779C17CAF20EFD9BEB57E9F4ED55BFC52A2FA15CA23BC62B7BF019DB59793DD77318",
+        "1CFC91102F7759A561BD8D5B51AAAEEC7F40E659D67870361990D6DE29F6B4F7E18AE13BDE5EA5C1F77B23D676F44050C9DBFCCDD7B3756328DDA059779AAE8446FC5158A75C227",
+        "086C9E048EADD7D3D2908501086F3AF449A01AF6BEB2026DC381B39530BCDDBE8E854251CBD5C31E6976553813C11213E4761CB8CA2E5352240AD9FB9C635D55FAB13AE42E4EE4F",
+        "09FEE0A68F322B380217FCF6ABFF15D78C432BD8DD82E18B6BA877C01C860E24410F5150A44F979920147826219766ECB4E2E11A151B6A15BB8E2E825AC95BCCA228D8A1C9D3568",
+    ),
+];
+
+/// Big-endian bytes of `hex`, left-padded with zeros to `len`.
+fn padded(hex: &str, len: usize) -> Vec<u8> {
+    let bytes = unhex(hex);
+    let mut out = vec![0u8; len.saturating_sub(bytes.len())];
+    out.extend(bytes.iter().skip(bytes.len().saturating_sub(len)));
+    out
+}
+
+#[test]
+fn rfc6979_k409_and_k571_public_keys_and_sha512_signatures() {
+    for &(curve, x, ux, uy, r, s) in KOBLITZ {
+        let key = SigningKey::from_bytes(curve, &unhex(x)).expect("RFC 6979 private key");
+        let field_len = (curve.field_bits() as usize).div_ceil(8);
+        let mut want_point = vec![0x04];
+        want_point.extend(padded(ux, field_len));
+        want_point.extend(padded(uy, field_len));
+        assert_eq!(key.public_key().to_sec1_bytes(false), want_point, "{curve}: U = xG");
+
+        let der = key.sign(b"sample", HashAlg::Sha512).expect("sign");
+        let sig = Signature::from_der(&der).expect("our DER parses");
+        assert_eq!(sig, Signature::from_scalars(&unhex(r), &unhex(s)), "{curve} SHA-512 \"sample\"");
+        assert_eq!(key.public_key().verify(b"sample", HashAlg::Sha512, &der), Ok(()));
+    }
 }

@@ -222,3 +222,77 @@ fn a_non_certificate_is_a_verification_failure() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).starts_with("Unable to load certificate"), "{}", stdout(&out));
 }
+
+/// Runs `sigstack` with stderr on a new pseudo-terminal (80x24) and stdout on a pipe; returns
+/// the exit code, stdout, and every byte the terminal received.
+fn sigstack_with_terminal_stderr(args: &[&str]) -> (Option<i32>, String, String) {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::process::Stdio;
+
+    let (mut master, mut slave) = (-1, -1);
+    let size = libc::winsize { ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: valid out-pointers; the name and termios arguments may be null.
+    let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &size) };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: openpty returned two fresh descriptors that nothing else owns.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let child = {
+        // The Command (and with it our copy of the slave) is dropped right after the spawn, so
+        // the terminal hangs up when the child exits.
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sigstack"));
+        command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(slave));
+        command.spawn().expect("running sigstack")
+    };
+    let reader = std::thread::spawn(move || {
+        let mut terminal = std::fs::File::from(master);
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match terminal.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+                // Linux answers EIO on the master once the last slave descriptor is closed.
+                Err(e) if e.raw_os_error() == Some(libc::EIO) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => panic!("reading the terminal: {e}"),
+            }
+        }
+        seen
+    });
+    let out = child.wait_with_output().expect("waiting for sigstack");
+    let seen = reader.join().expect("terminal reader");
+    (out.status.code(), stdout(&out), String::from_utf8_lossy(&seen).into_owned())
+}
+
+#[test]
+fn progress_on_a_terminal_stderr_for_images_over_1_gib_only() {
+    let dir = tempfile::tempdir().unwrap();
+    // Sparse: 1 GiB + 1 byte of zeros costs no disk, only the time to read it.
+    let big = dir.path().join("big.img");
+    std::fs::File::create(&big).and_then(|f| f.set_len((1 << 30) + 1)).unwrap();
+    let small = image(dir.path(), &vec![9u8; 4096]);
+    let cert = pki("signing/rsa-2048.crt.pem");
+    let verify_args = |img: &Path, sig: &str| -> Vec<String> {
+        ["verify", "--image", img.to_str().unwrap(), "--signature", sig, "--hash-method", "SHA-256", "--key-type", "RSA-PSS", "--certificate", &cert]
+            .map(str::to_owned)
+            .to_vec()
+    };
+    let big_sig = sign(&big, "signing/rsa-2048.key.pem", "SHA-256", "RSA-PSS");
+    let small_sig = sign(&small, "signing/rsa-2048.key.pem", "SHA-256", "RSA-PSS");
+
+    // Over 1 GiB, stderr a terminal: a progress bar there (total size shown), result on stdout.
+    let args = verify_args(&big, &big_sig);
+    let (code, out, terminal) = sigstack_with_terminal_stderr(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!((code, out.as_str()), (Some(0), "verified"), "terminal saw: {terminal:?}");
+    assert!(terminal.contains("1.00 GiB") && terminal.contains("eta"), "no progress bar on the terminal: {terminal:?}");
+
+    // Over 1 GiB, stderr a pipe: nothing on stderr.
+    let out = sigstack(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!((out.status.code(), stdout(&out).as_str(), stderr(&out).as_str()), (Some(0), "verified", ""));
+
+    // Under 1 GiB, stderr a terminal: no progress bar.
+    let args = verify_args(&small, &small_sig);
+    let (code, out, terminal) = sigstack_with_terminal_stderr(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!((code, out.as_str(), terminal.as_str()), (Some(0), "verified", ""));
+}

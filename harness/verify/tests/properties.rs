@@ -3,7 +3,8 @@
 
 use proptest::prelude::*;
 use sigstack_verify::{
-    Error, HashMethod, KeyTypeProfile, Presence, SignatureProperties, should_create_verifier,
+    Error, HashMethod, KeyType, KeyTypeProfile, PROPERTY_NAMES, Presence, SignatureProperties,
+    should_create_verifier,
 };
 
 fn full() -> SignatureProperties {
@@ -167,15 +168,58 @@ fn certificate_validation_messages_are_verbatim() {
         Error::CertificateValidationFailed { certificate: "c".into(), reason: "certificate 'P'".into() }.to_string(),
         "Image signature certificate validation failed for certificate: c. certificate 'P'"
     );
+    assert_eq!(
+        Error::NoTrustedCertificates.to_string(),
+        "Image signature certificate validation enabled, but no trusted certificate IDs were \
+         provided. Unable to validate the certificate used to verify the image signature."
+    );
+}
+
+#[test]
+fn escaped_and_own_messages_are_verbatim() {
+    // Python's own ValueError text for a non-ASCII str given to base64.b64decode.
+    assert_eq!(Error::NonAsciiSignature.to_string(), "string argument should contain only ASCII characters");
+    assert_eq!(
+        Error::PemLoad("x".into()).to_string(),
+        "Unable to load PEM file. See https://cryptography.io/en/latest/faq/#why-can-t-i-import-my-pem-file \
+         for more details. x"
+    );
+    assert_eq!(Error::CertificateParse("y".into()).to_string(), "Unable to load certificate: y");
+    assert_eq!(Error::UnsupportedAlgorithm("Curve 1.3.132.0.38 is not supported".into()).to_string(), "Curve 1.3.132.0.38 is not supported");
+    // Ours, where cursive would loop forever.
+    assert_eq!(
+        Error::ChainCycle("a".into()).to_string(),
+        "Certificate chain building failed. The signing certificate 'a' appears twice in the \
+         chain: the trusted certificates form a cycle."
+    );
+    assert_eq!(Error::MissingBasicConstraints("u".into()).cursive_exception(), "SignatureVerificationError");
+    assert_eq!(Error::NoTrustedCertificates.cursive_exception(), "CertificateValidationFailed");
 }
 
 /// Any case change of a valid name, or any other string, is rejected.
 fn case_variant(name: &'static str) -> impl Strategy<Value = String> {
-    proptest::collection::vec(any::<bool>(), name.len()).prop_map(move |flips| {
-        name.chars()
-            .zip(flips)
-            .map(|(c, f)| if f { c.to_ascii_lowercase() } else { c })
-            .collect()
+    proptest::collection::vec(any::<bool>(), name.len()).prop_map(move |flips| flip_case(name, &flips))
+}
+
+/// `name` with the ASCII case of the letters at the `true` positions swapped.
+fn flip_case(name: &str, flips: &[bool]) -> String {
+    name.chars()
+        .zip(flips.iter().chain(std::iter::repeat(&false)))
+        .map(|(c, f)| match (f, c.is_ascii_uppercase()) {
+            (false, _) => c,
+            (true, true) => c.to_ascii_lowercase(),
+            (true, false) => c.to_ascii_uppercase(),
+        })
+        .collect()
+}
+
+fn opt_value() -> impl Strategy<Value = Option<String>> {
+    proptest::option::of("\\PC{0,40}")
+}
+
+fn properties() -> impl Strategy<Value = SignatureProperties> {
+    (opt_value(), opt_value(), opt_value(), opt_value()).prop_map(|(signature, hash_method, key_type, certificate_uuid)| {
+        SignatureProperties { signature, hash_method, key_type, certificate_uuid }
     })
 }
 
@@ -206,5 +250,91 @@ proptest! {
     fn arbitrary_strings_are_valid_hash_methods_only_if_exact(s in "\\PC{0,12}") {
         let ok = HashMethod::ALL.iter().any(|h| h.name() == s);
         prop_assert_eq!(s.parse::<HashMethod>().is_ok(), ok);
+    }
+
+    /// Every hash method and key-type name: exact names round-trip, any case change of any
+    /// letter is rejected with cursive's message, under both profiles.
+    #[test]
+    fn every_name_round_trips_and_rejects_every_case_variant(
+        hash in proptest::sample::select(HashMethod::ALL.to_vec()),
+        key_type in proptest::sample::select(KeyType::ALL.to_vec()),
+        flips in proptest::collection::vec(any::<bool>(), 16),
+    ) {
+        prop_assert_eq!(hash.name().parse::<HashMethod>(), Ok(hash));
+        prop_assert_eq!(KeyTypeProfile::Legacy.lookup(key_type.name()), Ok(key_type));
+        let registered = KeyTypeProfile::Current.registers(key_type);
+        prop_assert_eq!(KeyTypeProfile::Current.lookup(key_type.name()).is_ok(), registered);
+
+        let hash_variant = flip_case(hash.name(), &flips);
+        if hash_variant != hash.name() {
+            prop_assert_eq!(hash_variant.parse::<HashMethod>(), Err(Error::InvalidHashMethod(hash_variant.clone())));
+        }
+        let kt_variant = flip_case(key_type.name(), &flips);
+        if kt_variant != key_type.name() {
+            for profile in [KeyTypeProfile::Legacy, KeyTypeProfile::Current] {
+                prop_assert_eq!(profile.lookup(&kt_variant), Err(Error::InvalidKeyType(kt_variant.clone())));
+            }
+        }
+    }
+
+    /// Properties survive `to_pairs` -> `from_pairs`, also among other image properties and
+    /// with absent ones sent as nulls; their presence is what Glance's check sees.
+    #[test]
+    fn properties_round_trip_through_image_property_pairs(p in properties(), other in "[a-z_]{1,20}") {
+        prop_assert_eq!(SignatureProperties::from_pairs(p.to_pairs().into_iter().map(|(k, v)| (k, Some(v)))), p.clone());
+
+        let mut pairs: Vec<(String, Option<String>)> = vec![(other.clone(), Some("x".into()))];
+        for (name, value) in PROPERTY_NAMES.iter().zip([&p.signature, &p.hash_method, &p.key_type, &p.certificate_uuid]) {
+            pairs.push(((*name).to_owned(), value.clone()));
+        }
+        pairs.push(("os_hash_algo".into(), Some("sha512".into())));
+        // (`other` may spell a property name; it comes first, so the real value wins.)
+        let parsed = SignatureProperties::from_pairs(pairs.clone());
+        prop_assert_eq!(&parsed, &p);
+        // Nulls are keys: Glance verifies (and fails) rather than skipping.
+        prop_assert!(should_create_verifier(pairs.iter().map(|(k, _)| k)));
+        let expected = match p.to_pairs().len() {
+            0 => Presence::Unsigned,
+            4 => Presence::Complete,
+            _ => Presence::Partial(PROPERTY_NAMES.iter().copied().filter(|n| !p.to_pairs().iter().any(|(k, _)| k == n)).collect()),
+        };
+        prop_assert_eq!(parsed.presence(), expected);
+    }
+
+    /// Valid values prepare to the same hash method, key type, uuid and signature bytes.
+    #[test]
+    fn valid_properties_prepare_to_what_they_say(
+        sig in proptest::collection::vec(any::<u8>(), 1..600),
+        hash in proptest::sample::select(HashMethod::ALL.to_vec()),
+        key_type in proptest::sample::select(KeyType::ALL.to_vec()),
+        uuid in "[0-9a-f-]{1,36}",
+    ) {
+        use base64::Engine as _;
+        let p = SignatureProperties {
+            signature: Some(base64::engine::general_purpose::STANDARD.encode(&sig)),
+            hash_method: Some(hash.name().to_owned()),
+            key_type: Some(key_type.name().to_owned()),
+            certificate_uuid: Some(uuid.clone()),
+        };
+        let prepared = p.prepare(KeyTypeProfile::Legacy).unwrap();
+        prop_assert_eq!(prepared.signature, sig);
+        prop_assert_eq!(prepared.hash_method, hash);
+        prop_assert_eq!(prepared.key_type, key_type);
+        prop_assert_eq!(prepared.certificate_uuid, uuid);
+    }
+
+    /// Property names are case-sensitive too: a case variant of a name is not that property.
+    #[test]
+    fn property_name_case_variants_are_other_properties(
+        which in 0..4usize,
+        flips in proptest::collection::vec(any::<bool>(), 32),
+    ) {
+        let variant = flip_case(PROPERTY_NAMES[which], &flips);
+        prop_assume!(variant != PROPERTY_NAMES[which]);
+        let mut keys: Vec<String> = PROPERTY_NAMES.iter().map(|s| (*s).to_owned()).collect();
+        keys[which] = variant.clone();
+        prop_assert!(!should_create_verifier(&keys));
+        let parsed = SignatureProperties::from_pairs(keys.iter().map(|k| (k.as_str(), Some("v"))));
+        prop_assert_eq!(parsed.to_pairs().len(), 3);
     }
 }

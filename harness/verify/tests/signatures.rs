@@ -233,47 +233,69 @@ fn private_key_pem_errors_are_clear() {
     assert!(matches!(SigningKey::from_pem(&cert_pem), Err(Error::InvalidPrivateKey(m)) if m.contains("CERTIFICATE")));
 }
 
-/// Keys for the property tests: fast ones only (RSA-8192 signing is covered above).
-const QUICK: &[(&str, KeyType)] = &[
-    ("rsa-1024-e3", KeyType::RsaPss),
-    ("rsa-2048", KeyType::RsaPss),
-    ("dsa-2048-256", KeyType::Dsa),
-    ("ec-p384", KeyType::Ecc(EcCurve::Secp384r1)),
-    ("ec-p521", KeyType::Ecc(EcCurve::Secp521r1)),
+/// One fixture per key type, binary curves included, each with another certificate of the same
+/// key type that must not verify its signatures (sect409k1 <-> sect409r1: the curve is not bound
+/// to the name, so the other curve's key is tried and fails). RSA-8192 and the larger DSA
+/// sizes are covered by the fixed tests above; these keep the property test quick.
+const EVERY_KEY_TYPE: &[(&str, KeyType, &str)] = &[
+    ("rsa-1024-e3", KeyType::RsaPss, "rsa-2048"),
+    ("rsa-2048", KeyType::RsaPss, "rsa-1024"),
+    ("dsa-2048-256", KeyType::Dsa, "dsa-2048-224"),
+    ("ec-p384", KeyType::Ecc(EcCurve::Secp384r1), "ec-p521"),
+    ("ec-p521", KeyType::Ecc(EcCurve::Secp521r1), "ec-p384"),
+    ("sect409k1", KeyType::Ecc(EcCurve::Sect409k1), "sect409r1"),
+    ("sect409r1", KeyType::Ecc(EcCurve::Sect409r1), "sect409k1"),
+    ("sect571k1", KeyType::Ecc(EcCurve::Sect571k1), "sect571r1"),
+    ("sect571r1", KeyType::Ecc(EcCurve::Sect571r1), "sect571k1"),
 ];
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+fn any_cert(name: &str) -> sigstack_verify::Certificate {
+    if name.starts_with("sect") { binary_cert(name) } else { signing_cert(name) }
+}
 
+fn any_key(name: &str) -> SigningKey {
+    if name.starts_with("sect") { binary_key(name) } else { signing_key(name) }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+
+    /// Every case runs every hash x key type: random data signs and verifies (in random chunk
+    /// sizes); a flipped bit anywhere in the data or in the signature, the data without its last
+    /// byte, or another certificate of the same key type gives `InvalidSignature`.
     #[test]
     fn random_data_verifies_and_any_change_fails(
         data in proptest::collection::vec(any::<u8>(), 1..3000),
-        which in 0..QUICK.len(),
-        hash in proptest::sample::select(HashMethod::ALL.to_vec()),
         chunk in 1usize..700,
         flip_at in any::<proptest::sample::Index>(),
+        sig_flip_at in any::<proptest::sample::Index>(),
         bit in 0u8..8,
     ) {
-        let (name, key_type) = QUICK[which];
-        let key = signing_key(name);
-        let cert = signing_cert(name);
-        let raw = sign(&key, key_type, hash, &data);
-        let sig = b64(&raw);
-        prop_assert_eq!(verify_image(&cert, key_type.name(), hash.name(), &sig, &data, chunk), Ok(()));
+        for &(name, key_type, other) in EVERY_KEY_TYPE {
+            let key = any_key(name);
+            let cert = any_cert(name);
+            let other = any_cert(other);
+            for hash in HashMethod::ALL {
+                let raw = sign(&key, key_type, hash, &data);
+                let sig = b64(&raw);
+                let run = |cert: &sigstack_verify::Certificate, sig: &str, data: &[u8]| {
+                    verify_image(cert, key_type.name(), hash.name(), sig, data, chunk)
+                };
+                prop_assert_eq!(run(&cert, &sig, &data), Ok(()), "{} {}", name, hash);
 
-        let mut flipped = data.clone();
-        flipped[flip_at.index(data.len())] ^= 1 << bit;
-        prop_assert_eq!(verify_image(&cert, key_type.name(), hash.name(), &sig, &flipped, chunk), Err(Error::InvalidSignature));
+                let mut flipped = data.clone();
+                flipped[flip_at.index(data.len())] ^= 1 << bit;
+                prop_assert_eq!(run(&cert, &sig, &flipped), Err(Error::InvalidSignature), "{} {} data bit", name, hash);
 
-        let truncated = &data[..data.len() - 1];
-        prop_assert_eq!(verify_image(&cert, key_type.name(), hash.name(), &sig, truncated, chunk), Err(Error::InvalidSignature));
+                let truncated = &data[..data.len() - 1];
+                prop_assert_eq!(run(&cert, &sig, truncated), Err(Error::InvalidSignature), "{} {} truncated", name, hash);
 
-        let mut bad_sig = raw.clone();
-        bad_sig[flip_at.index(raw.len())] ^= 1 << bit;
-        prop_assert_eq!(verify_image(&cert, key_type.name(), hash.name(), &b64(&bad_sig), &data, chunk), Err(Error::InvalidSignature));
+                let mut bad_sig = raw.clone();
+                bad_sig[sig_flip_at.index(raw.len())] ^= 1 << bit;
+                prop_assert_eq!(run(&cert, &b64(&bad_sig), &data), Err(Error::InvalidSignature), "{} {} signature bit", name, hash);
 
-        // Another certificate with a key of the same type does not verify it.
-        let other = match name { "rsa-2048" => "rsa-1024", "rsa-1024-e3" => "rsa-2048", "dsa-2048-256" => "dsa-2048-224", "ec-p384" => "ec-p521", _ => "ec-p384" };
-        prop_assert_eq!(verify_image(&signing_cert(other), key_type.name(), hash.name(), &sig, &data, chunk), Err(Error::InvalidSignature));
+                prop_assert_eq!(run(&other, &sig, &data), Err(Error::InvalidSignature), "{} {} wrong certificate", name, hash);
+            }
+        }
     }
 }

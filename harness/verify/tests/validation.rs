@@ -201,6 +201,12 @@ fn certificate_cycles_terminate() {
     let v = validator(&[("a", "variants/cycle/a.crt.pem"), ("b", "variants/cycle/b.crt.pem")]);
     let err = v.validate(&leaf).unwrap_err();
     assert!(matches!(err, Error::ChainCycle(_)), "{err}");
+    // a issues b and b issues a: the walk from the leaf reaches a again and stops there.
+    assert_eq!(
+        err.to_string(),
+        "Certificate chain building failed. The signing certificate 'a' appears twice in the chain: \
+         the trusted certificates form a cycle."
+    );
 }
 
 #[test]
