@@ -1,13 +1,14 @@
 //! What the operator tools (`audit`, `sign-images`) share: picking a cloud from clouds.yaml
 //! (the same `sigstack_client::clouds` code the conformance suite uses), the async runtime,
-//! and streaming an image download with a progress bar.
+//! progress on stderr, and aligned tables.
 
 use std::io::IsTerminal;
+use std::sync::Mutex;
 
-use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sigstack_client::Session;
 use sigstack_client::clouds::{CloudsYaml, find_clouds_yaml};
-use sigstack_client::{Session, image};
+use sigstack_ops::{CertificateSecret, Progress};
 
 use crate::Outcome;
 
@@ -37,39 +38,45 @@ pub fn block_on<F: std::future::Future<Output = Outcome>>(future: F) -> Outcome 
     }
 }
 
-/// Why streaming an image's data stopped.
-#[derive(Debug)]
-pub enum StreamError {
-    /// Glance has no data for it (204: status queued).
-    NoData,
-    /// Glance refused or the connection broke.
-    Glance(sigstack_client::Error),
+/// Shows the operator tools' progress on stderr: a bar per image download when stderr is a
+/// terminal, and which Barbican secret sign-images uses.
+#[derive(Default)]
+pub struct CliProgress {
+    bar: Mutex<Option<ProgressBar>>,
 }
 
-impl std::fmt::Display for StreamError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StreamError::NoData => f.write_str("the image has no data"),
-            StreamError::Glance(e) => write!(f, "download failed: {e}"),
+impl CliProgress {
+    fn bar(&self) -> std::sync::MutexGuard<'_, Option<ProgressBar>> {
+        // A panic elsewhere while holding the lock leaves only a progress bar behind.
+        self.bar.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Progress for CliProgress {
+    fn download_started(&self, label: &str, total: Option<u64>) {
+        *self.bar() = Some(progress_bar(total, label));
+    }
+
+    fn downloaded(&self, bytes: u64) {
+        if let Some(bar) = self.bar().as_ref() {
+            bar.inc(bytes);
         }
     }
-}
 
-/// Streams image `id` chunk by chunk into `sink` (memory stays bounded whatever the image
-/// size), with a progress bar on stderr when it is a terminal. Returns the byte count.
-pub async fn stream_image(session: &Session, id: &str, label: &str, mut sink: impl FnMut(&[u8])) -> Result<u64, StreamError> {
-    let download = image::download(session, id).await.map_err(StreamError::Glance)?.ok_or(StreamError::NoData)?;
-    let bar = progress_bar(download.content_length, label);
-    let mut stream = Box::pin(download.stream());
-    let mut total = 0u64;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(StreamError::Glance)?;
-        sink(&chunk);
-        total += chunk.len() as u64;
-        bar.inc(chunk.len() as u64);
+    fn download_finished(&self) {
+        if let Some(bar) = self.bar().take() {
+            bar.finish_and_clear();
+        }
     }
-    bar.finish_and_clear();
-    Ok(total)
+
+    fn certificate(&self, secret: &CertificateSecret) {
+        match secret {
+            CertificateSecret::Given { .. } => {}
+            CertificateSecret::Existing { id, name } => eprintln!("using the certificate already stored as secret {id} ({name})"),
+            CertificateSecret::WouldStore { name } => eprintln!("dry run: would store the certificate in Barbican as secret '{name}'"),
+            CertificateSecret::Stored { id, name } => eprintln!("stored the certificate as secret {id} ({name})"),
+        }
+    }
 }
 
 /// Hidden unless stderr is a terminal, so logs and pipes never get control characters.

@@ -1,44 +1,66 @@
-//! Steps of `features/mos.feature`: signing an image already in Glance the way
-//! `sigstack sign-images` does (the CLI is not a library, so the procedure is repeated here
-//! with `sigstack_verify` and the client).
+//! Steps of `features/mos.feature`. The MOS flow runs the operator tools' core
+//! (`sigstack-ops`, what `sigstack audit` and `sigstack sign-images` run) against the target
+//! through the OpenStack APIs, on the scenario's image only: the cloud is shared, so other
+//! images are none of the scenario's business.
 
-use base64::Engine as _;
 use cucumber::{given, then, when};
-use futures_util::TryStreamExt as _;
-use serde_json::json;
-use sigstack_client::image::{self, PatchOp};
-use sigstack_verify::SigningKey;
+use sigstack_client::image;
+use sigstack_ops::{AuditOptions, AuditReport, NoProgress, SignOptions, SignOutcome, Signer};
+use sigstack_verify::{HashMethod, KeyTypeProfile};
 
 use crate::steps::barbican::fixture;
-use crate::steps::glance::{hash_method, key_type};
+use crate::target;
 use crate::world::Conformance;
 
-/// Streams the stored data from Glance, hashes it, signs the digest, and adds the four
-/// signature properties in one JSON-patch (Glance applies all of them or none, and does not
-/// verify on PATCH).
-#[when(expr = "{string} signs the image as sign-images does, with the key {string}, {string}, {string} and secret {string}")]
-async fn signs_stored(w: &mut Conformance, user: String, key: String, kind: String, hash: String, secret: String) {
+/// The key types the target's cursive registers (its capability), as an operator would pass
+/// `--profile`.
+fn profile() -> KeyTypeProfile {
+    target::current().capabilities.get("key_type_profile").and_then(|p| p.parse().ok()).unwrap_or_default()
+}
+
+/// Audits the scenario's image as `user`, the data downloaded and verified when `verify_data`.
+async fn audit_image(w: &mut Conformance, user: &str, verify_data: bool) -> AuditReport {
+    let s = w.session(user).await;
+    let options =
+        AuditOptions { verify_data, profile: profile(), only: vec![w.image().to_owned()], ..AuditOptions::default() };
+    sigstack_ops::audit(&s, &options, &NoProgress).await.unwrap_or_else(|e| panic!("the audit ran: {e}"))
+}
+
+#[then(expr = "the audit by {string} reports the image {string}, failing to boot with {string}")]
+async fn audit_fails(w: &mut Conformance, user: String, state: String, detail: String) {
+    let report = audit_image(w, &user, false).await;
+    let finding = report.finding(w.image()).unwrap_or_else(|| panic!("the image is not in the audit: {report:?}"));
+    assert_eq!(finding.state.name(), state, "{finding:?}");
+    assert_eq!(finding.fails_signature, Some(true), "{finding:?}");
+    assert_eq!(finding.detail, w.expand(&detail), "{finding:?}");
+    assert_eq!((report.summary().fail_signature, report.failing()), (1, 1), "{report:?}");
+}
+
+#[then(expr = "the audit by {string} with the data verified reports the image {string} and nothing would fail to boot")]
+async fn audit_clean(w: &mut Conformance, user: String, state: String) {
+    let report = audit_image(w, &user, true).await;
+    let finding = report.finding(w.image()).unwrap_or_else(|| panic!("the image is not in the audit: {report:?}"));
+    assert_eq!(finding.state.name(), state, "{finding:?}");
+    assert!(report.is_clean(), "{report:?}");
+}
+
+/// sign-images on the scenario's image, with the certificate already stored as `secret`
+/// (`--certificate-id`): the data streamed from Glance, hashed, signed, the four properties in
+/// one JSON-patch, then downloaded again and verified as Nova would.
+#[when(expr = "{string} signs the image with sign-images, the key {string}, the certificate {string} stored as secret {string} and {string}")]
+async fn signs_with_tool(w: &mut Conformance, user: String, key: String, certificate: String, secret: String, hash: String) {
     let s = w.session(&user).await;
-    let hash = hash_method(&hash);
-    let kind = key_type(&kind);
-    let mut hasher = hash.hasher();
-    let download = image::download(&s, w.image()).await.expect("download").expect("the image has data");
-    let mut stream = std::pin::pin!(download.stream());
-    while let Some(chunk) = stream.try_next().await.expect("image bytes") {
-        hasher.update(&chunk);
-    }
-    let pem = String::from_utf8(fixture(&key)).expect("PEM key");
-    let key = SigningKey::from_pem(&pem).expect("fixture key");
-    let signature = key.sign_digest(kind, hash, &hasher.finalize(), &mut rand::rngs::SysRng).expect("signs");
-    let values = [
-        ("img_signature", base64::engine::general_purpose::STANDARD.encode(signature)),
-        ("img_signature_hash_method", hash.name().to_owned()),
-        ("img_signature_key_type", kind.name().to_owned()),
-        ("img_signature_certificate_uuid", w.secret(&secret).to_owned()),
-    ];
-    let ops: Vec<PatchOp> = values.into_iter().map(|(name, value)| PatchOp::Add { path: format!("/{name}"), value: json!(value) }).collect();
-    let img = image::update_image(&s, w.image(), &ops).await.expect("signature properties added");
-    assert_eq!(img.status, "active");
+    let hash: HashMethod = hash.parse().unwrap_or_else(|e| panic!("hash method {hash}: {e}"));
+    let signer = Signer::from_pem(&fixture(&key), &fixture(&certificate), hash).unwrap_or_else(|e| panic!("signer: {e}"));
+    let options = SignOptions {
+        certificate_id: Some(w.secret(&secret).to_owned()),
+        only: vec![w.image().to_owned()],
+        dry_run: false,
+    };
+    let report = sigstack_ops::sign_images(&s, &signer, &options, &NoProgress).await.unwrap_or_else(|e| panic!("sign-images ran: {e}"));
+    let result = report.result(w.image()).unwrap_or_else(|| panic!("the image is not in the report: {report:?}"));
+    assert_eq!(result.outcome, SignOutcome::Signed, "{report:?}");
+    assert!(report.is_success(), "{report:?}");
 }
 
 /// `GET /v2/images?name=<name>` as the user: the pre-built image the cloud was deployed with

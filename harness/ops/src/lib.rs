@@ -1,0 +1,93 @@
+//! The operator tools' core, as a library: [`audit`] (which images of a cloud would stop
+//! booting once Nova verifies signatures) and [`sign_images`] (sign them, the manual step the
+//! MOS document asks for when verification is turned on after deployment).
+//!
+//! `sigstack audit` and `sigstack sign-images` are thin wrappers over it (flags, rendering,
+//! exit codes), and the conformance suite runs the MOS flow through it. Everything goes
+//! through the OpenStack APIs with a [`sigstack_client::Session`]; nothing is printed: the
+//! caller sees progress through [`Progress`] and gets typed reports or an [`OpsError`].
+//!
+//! ```no_run
+//! # async fn example(session: sigstack_client::Session, key_pem: &[u8], cert: &[u8]) -> Result<(), sigstack_ops::OpsError> {
+//! use sigstack_ops::{AuditOptions, NoProgress, SignOptions, Signer};
+//! use sigstack_verify::HashMethod;
+//!
+//! let report = sigstack_ops::audit(&session, &AuditOptions::default(), &NoProgress).await?;
+//! println!("{} image(s) would fail to boot", report.failing());
+//! let signer = Signer::from_pem(key_pem, cert, HashMethod::Sha256)?; // refuses a mismatched key
+//! let signed = sigstack_ops::sign_images(&session, &signer, &SignOptions::default(), &NoProgress).await?;
+//! assert!(signed.is_success());
+//! # Ok(()) }
+//! ```
+
+mod audit;
+mod error;
+mod secret;
+mod sign;
+mod signer;
+mod stream;
+
+pub use audit::{AuditOptions, AuditReport, CURSIVE_ORDER, Finding, ImageState, Summary, audit};
+pub use error::{OpsError, service_message};
+pub use secret::{CertificateSecret, secret_name};
+pub use sign::{ImageResult, SignOptions, SignOutcome, SignReport, Stopped, Tally, sign_images};
+pub use signer::Signer;
+pub(crate) use stream::{StreamError, stream_image};
+
+/// What the tools report while they run. Every method has an empty default, so a caller
+/// implements only what it shows; [`NoProgress`] shows nothing.
+pub trait Progress: Send + Sync {
+    /// An image download starts; `label` names it (the image name, or `verify <name>` for the
+    /// check after signing), `total` is Glance's Content-Length when it sent one.
+    fn download_started(&self, label: &str, total: Option<u64>) {
+        let _ = (label, total);
+    }
+
+    /// `bytes` more of the current download arrived.
+    fn downloaded(&self, bytes: u64) {
+        let _ = bytes;
+    }
+
+    /// The current download ended, successfully or not.
+    fn download_finished(&self) {}
+
+    /// `sign_images` settled which Barbican secret holds the certificate, before any image is
+    /// changed.
+    fn certificate(&self, secret: &CertificateSecret) {
+        let _ = secret;
+    }
+}
+
+/// Reports nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// The image's name, or an empty string for a nameless one (how the tools label images).
+pub(crate) fn label(image: &sigstack_client::image::Image) -> String {
+    image.name.clone().unwrap_or_default()
+}
+
+/// `--only`-style selection: an image's id or its name.
+pub(crate) fn selects(wanted: &str, image: &sigstack_client::image::Image) -> bool {
+    image.id == wanted || image.name.as_deref() == Some(wanted)
+}
+
+/// Every image visible to the session, narrowed to `only` (ids or names) when it is not empty.
+/// Every entry of `only` must select something: a typo must not look like "nothing to do".
+pub(crate) async fn list_images(
+    session: &sigstack_client::Session,
+    only: &[String],
+) -> Result<Vec<sigstack_client::image::Image>, OpsError> {
+    let images = sigstack_client::image::list_all_images(session, &[]).await.map_err(OpsError::ListImages)?;
+    if let Some(missing) = only.iter().find(|wanted| !images.iter().any(|i| selects(wanted, i))) {
+        return Err(OpsError::UnknownImage(missing.clone()));
+    }
+    Ok(images.into_iter().filter(|i| only.is_empty() || only.iter().any(|w| selects(w, i))).collect())
+}
+
+/// The signature properties of a Glance image, as the engine reads them.
+pub(crate) fn signature_properties(image: &sigstack_client::image::Image) -> sigstack_verify::SignatureProperties {
+    sigstack_verify::SignatureProperties::from_pairs(image.properties.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
