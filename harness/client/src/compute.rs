@@ -1,7 +1,7 @@
-//! Nova's compute API v2.1: version discovery, flavors, servers and the server actions sigstack
-//! exercises (rebuild, reboot, createImage, evacuate). Every request names its microversion
-//! (`OpenStack-API-Version: compute X`); [`TRUSTED_CERTS_MICROVERSION`] is the first one with
-//! `trusted_image_certificates`.
+//! Nova's compute API v2.1: version discovery, flavors, servers, the server actions sigstack
+//! exercises (rebuild, reboot, createImage, evacuate) and volume attachments. Every request
+//! names its microversion (`OpenStack-API-Version: compute X`); [`TRUSTED_CERTS_MICROVERSION`]
+//! is the first one with `trusted_image_certificates`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -50,8 +50,67 @@ pub struct Server {
     /// `None`: the field is absent (microversion < 2.63); `Some(None)`: `null`.
     #[serde(default, deserialize_with = "present")]
     pub trusted_image_certificates: Option<Option<Vec<String>>>,
+    /// The volumes attached (and being attached) to the server.
+    #[serde(rename = "os-extended-volumes:volumes_attached", default)]
+    pub volumes_attached: Vec<AttachedVolume>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
+}
+
+/// One entry of `os-extended-volumes:volumes_attached`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachedVolume {
+    pub id: String,
+    /// From 2.3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_on_termination: Option<bool>,
+}
+
+/// A volume attachment as `os-volume_attachments` shows it. The fields beyond the volume and
+/// server depend on the microversion: `tag` from 2.70, `delete_on_termination` from 2.79,
+/// `attachment_id` and `bdm_uuid` (and no `id`) from 2.89.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeAttachment {
+    /// The volume's id again (absent in list and show from 2.89).
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(rename = "volumeId")]
+    pub volume_id: String,
+    #[serde(rename = "serverId")]
+    pub server_id: String,
+    #[serde(default)]
+    pub device: Option<String>,
+    #[serde(default)]
+    pub tag: Option<String>,
+    #[serde(default)]
+    pub delete_on_termination: Option<bool>,
+    /// Cinder's attachment record.
+    #[serde(default)]
+    pub attachment_id: Option<String>,
+    #[serde(default)]
+    pub bdm_uuid: Option<String>,
+}
+
+/// The body of `POST /servers/{id}/os-volume_attachments` (inside `{"volumeAttachment": ...}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NewVolumeAttachment {
+    #[serde(rename = "volumeId")]
+    pub volume_id: String,
+    /// A hint the libvirt driver ignores.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// 2.49 and later.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// 2.79 and later.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delete_on_termination: Option<bool>,
+}
+
+impl NewVolumeAttachment {
+    pub fn volume(volume_id: &str) -> NewVolumeAttachment {
+        NewVolumeAttachment { volume_id: volume_id.into(), ..NewVolumeAttachment::default() }
+    }
 }
 
 fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Vec<String>>>, D::Error> {
@@ -218,6 +277,48 @@ pub async fn evacuate(session: &Session, version: &str, id: &str, host: Option<&
         body["host"] = json!(h);
     }
     action(session, version, id, &json!({"evacuate": body})).await.map(|_| ())
+}
+
+#[derive(Deserialize)]
+struct VolumeAttachmentBody {
+    #[serde(rename = "volumeAttachment")]
+    attachment: VolumeAttachment,
+}
+
+/// Attaches a volume (`POST /servers/{id}/os-volume_attachments`, 200). Nova answers once the
+/// volume is reserved in Cinder; the compute host attaches it afterwards, and the volume is
+/// `in-use` when that is done.
+pub async fn attach_volume(session: &Session, version: &str, server_id: &str, attachment: &NewVolumeAttachment) -> Result<VolumeAttachment, Error> {
+    let u = url(session, &format!("/servers/{server_id}/os-volume_attachments"))?;
+    let body = json!({"volumeAttachment": attachment});
+    let answer: VolumeAttachmentBody = session.json(request_at(session, Method::POST, &u, version).json(&body)).await?;
+    Ok(answer.attachment)
+}
+
+/// `GET /servers/{id}/os-volume_attachments`.
+pub async fn list_volume_attachments(session: &Session, version: &str, server_id: &str) -> Result<Vec<VolumeAttachment>, Error> {
+    #[derive(Deserialize)]
+    struct Body {
+        #[serde(rename = "volumeAttachments")]
+        attachments: Vec<VolumeAttachment>,
+    }
+    let u = url(session, &format!("/servers/{server_id}/os-volume_attachments"))?;
+    let body: Body = session.json(request_at(session, Method::GET, &u, version)).await?;
+    Ok(body.attachments)
+}
+
+/// `GET /servers/{id}/os-volume_attachments/{volume_id}`.
+pub async fn get_volume_attachment(session: &Session, version: &str, server_id: &str, volume_id: &str) -> Result<VolumeAttachment, Error> {
+    let u = url(session, &format!("/servers/{server_id}/os-volume_attachments/{volume_id}"))?;
+    let answer: VolumeAttachmentBody = session.json(request_at(session, Method::GET, &u, version)).await?;
+    Ok(answer.attachment)
+}
+
+/// Detaches a volume (`DELETE /servers/{id}/os-volume_attachments/{volume_id}`, 202); the
+/// volume is `detaching` until the compute host is done, then `available`.
+pub async fn detach_volume(session: &Session, server_id: &str, volume_id: &str) -> Result<(), Error> {
+    let u = url(session, &format!("/servers/{server_id}/os-volume_attachments/{volume_id}"))?;
+    session.send(request_at(session, Method::DELETE, &u, DEFAULT_MICROVERSION)).await.map(|_| ())
 }
 
 /// Polls until the server reaches one of `statuses` with no task in progress; the last state

@@ -47,8 +47,9 @@ pub struct Volume {
     /// volume not created from an image.
     #[serde(default)]
     pub volume_image_metadata: Option<BTreeMap<String, String>>,
+    /// The completed attachments (`attached`); empty while attaching or detaching.
     #[serde(default)]
-    pub attachments: Vec<Value>,
+    pub attachments: Vec<VolumeAttachment>,
     #[serde(default)]
     pub encrypted: bool,
     #[serde(default)]
@@ -60,6 +61,46 @@ impl Volume {
     pub fn image_metadata(&self, key: &str) -> Option<&str> {
         self.volume_image_metadata.as_ref()?.get(key).map(String::as_str)
     }
+}
+
+/// One entry of a volume's `attachments`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeAttachment {
+    /// The volume's id (Cinder repeats it here).
+    pub id: String,
+    pub attachment_id: String,
+    pub volume_id: String,
+    pub server_id: Option<String>,
+    /// Admins only; `null` for everyone else.
+    #[serde(default)]
+    pub host_name: Option<String>,
+    #[serde(default)]
+    pub device: Option<String>,
+    #[serde(default)]
+    pub attached_at: Option<String>,
+}
+
+/// An attachment record of the v3 attachments API (`/v3/{project_id}/attachments`, 3.27+).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: String,
+    /// `reserved`, `attaching`, `attached`.
+    pub status: String,
+    /// The instance (server) id.
+    #[serde(default)]
+    pub instance: Option<String>,
+    pub volume_id: String,
+    /// `""` until connected.
+    #[serde(default)]
+    pub attached_at: Option<String>,
+    #[serde(default)]
+    pub detached_at: Option<String>,
+    /// `null`, `rw` or `ro`.
+    #[serde(default)]
+    pub attach_mode: Option<String>,
+    /// The driver's connection details (`{}` while only reserved).
+    #[serde(default)]
+    pub connection_info: Option<Value>,
 }
 
 fn string_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
@@ -252,6 +293,69 @@ pub async fn upload_to_image(session: &Session, id: &str, image_name: &str, opti
     }});
     let answer: Body = session.json(request(session, Method::POST, &url).json(&body)).await?;
     Ok(answer.upload)
+}
+
+/// The microversion Nova's attach flow speaks (attachments with `os-complete`).
+pub const ATTACHMENTS_MICROVERSION: &str = "3.44";
+
+#[derive(Deserialize)]
+struct AttachmentBody {
+    attachment: Attachment,
+}
+
+/// `POST /v3/{project_id}/attachments`: reserves the volume for `instance` (no connector) or
+/// reserves and connects it (with one). The volume must be `available`.
+pub async fn create_attachment(session: &Session, volume_id: &str, instance: &str, connector: Option<&Value>) -> Result<Attachment, Error> {
+    let url = format!("{}/attachments", project_url(session)?);
+    let body = json!({"attachment": {"volume_uuid": volume_id, "instance_uuid": instance, "connector": connector}});
+    let answer: AttachmentBody = session.json(request_at(session, Method::POST, &url, ATTACHMENTS_MICROVERSION).json(&body)).await?;
+    Ok(answer.attachment)
+}
+
+/// `PUT /v3/{project_id}/attachments/{id}` with the host's connector (`host`, `mountpoint`,
+/// ...): Cinder connects the volume (`attaching`) and answers the connection info.
+pub async fn update_attachment(session: &Session, id: &str, connector: &Value) -> Result<Attachment, Error> {
+    let url = format!("{}/attachments/{id}", project_url(session)?);
+    let body = json!({"attachment": {"connector": connector}});
+    let answer: AttachmentBody = session.json(request_at(session, Method::PUT, &url, ATTACHMENTS_MICROVERSION).json(&body)).await?;
+    Ok(answer.attachment)
+}
+
+/// `os-complete`: the attachment is done, the volume `in-use`.
+pub async fn complete_attachment(session: &Session, id: &str) -> Result<(), Error> {
+    let url = format!("{}/attachments/{id}/action", project_url(session)?);
+    let body = json!({"os-complete": null});
+    session.send(request_at(session, Method::POST, &url, ATTACHMENTS_MICROVERSION).json(&body)).await.map(|_| ())
+}
+
+pub async fn get_attachment(session: &Session, id: &str) -> Result<Attachment, Error> {
+    let url = format!("{}/attachments/{id}", project_url(session)?);
+    let answer: AttachmentBody = session.json(request_at(session, Method::GET, &url, ATTACHMENTS_MICROVERSION)).await?;
+    Ok(answer.attachment)
+}
+
+/// `GET /v3/{project_id}/attachments/detail`: the project's attachments.
+pub async fn list_attachments(session: &Session) -> Result<Vec<Attachment>, Error> {
+    #[derive(Deserialize)]
+    struct Attachments {
+        attachments: Vec<Attachment>,
+    }
+    let url = format!("{}/attachments/detail", project_url(session)?);
+    let answer: Attachments = session.json(request_at(session, Method::GET, &url, ATTACHMENTS_MICROVERSION)).await?;
+    Ok(answer.attachments)
+}
+
+/// `DELETE /v3/{project_id}/attachments/{id}`: disconnects; the volume is `available` again
+/// when it was its last attachment.
+pub async fn delete_attachment(session: &Session, id: &str) -> Result<(), Error> {
+    let url = format!("{}/attachments/{id}", project_url(session)?);
+    session.send(request_at(session, Method::DELETE, &url, ATTACHMENTS_MICROVERSION)).await.map(|_| ())
+}
+
+/// A volume action without arguments (`os-begin_detaching`, `os-roll_detaching`).
+pub async fn volume_action(session: &Session, id: &str, action: &str) -> Result<(), Error> {
+    let url = format!("{}/volumes/{id}/action", project_url(session)?);
+    session.send(request(session, Method::POST, &url).json(&json!({action: {}}))).await.map(|_| ())
 }
 
 /// `GET /v3/{project_id}/messages` (microversion 3.3 or later).

@@ -43,6 +43,11 @@ impl Fault {
         Fault::not_found("The resource could not be found.")
     }
 
+    /// A 500 whose explanation the controller chose (`HTTPInternalServerError(explanation=...)`).
+    pub fn internal_explained(message: impl Into<String>) -> Fault {
+        Fault::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
     pub fn internal() -> Fault {
         Fault::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -18,6 +18,7 @@ use sigstack_client::image::{self, Image, NewImage};
 
 use super::fault::Fault;
 use super::flow::{self, CreateFromImage, UploadToImage};
+use super::http_attach;
 use super::model::{GIB, Volume, VolumeService, now};
 use super::views::{self, MESSAGES_VERSION, Microversion};
 use crate::keystone::Identity;
@@ -75,6 +76,7 @@ pub fn router(identity: Arc<Identity>, volumes: Arc<VolumeService>, public_url: 
         .route("/v3/{project_id}/messages", get(list_messages))
         .route("/v3/{project_id}/messages/{id}", get(show_message).delete(delete_message))
         .route("/v3/{project_id}/types", get(list_types))
+        .merge(http_attach::routes())
         .layer(axum::middleware::from_fn(version_headers));
     Router::new()
         .route("/", get(versions_all))
@@ -97,7 +99,7 @@ async fn versions_v3(State(s): State<CinderState>) -> Response {
 }
 
 /// cinder's wsgi: the URL's project must be the token's.
-fn check_project(ctx: &AuthContext, project_id: &str) -> Result<(), Fault> {
+pub(super) fn check_project(ctx: &AuthContext, project_id: &str) -> Result<(), Fault> {
     if project_id == ctx.project_id { Ok(()) } else { Err(Fault::bad_request("Malformed request url")) }
 }
 
@@ -112,12 +114,12 @@ fn with_request_id(mut response: Response, request_id: &str) -> Response {
     response
 }
 
-fn json_body(bytes: &Bytes) -> Result<Value, Fault> {
+pub(super) fn json_body(bytes: &Bytes) -> Result<Value, Fault> {
     serde_json::from_slice(bytes).map_err(|_| Fault::bad_request("Malformed request body"))
 }
 
 /// A jsonschema failure as cinder's validator words it.
-fn schema_error(field: &str, value: &Value, message: &str) -> Fault {
+pub(super) fn schema_error(field: &str, value: &Value, message: &str) -> Fault {
     let shown = match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -290,7 +292,7 @@ async fn create_volume(
             tokio::spawn(create_blank(s.volumes.clone(), record.id.clone(), size));
         }
     }
-    let view = views::volume_detail(&s.public_url, &ctx, version, &record, &BTreeMap::new());
+    let view = views::volume_detail(&s.public_url, &ctx, version, &record, &BTreeMap::new(), &[]);
     Ok(with_request_id((StatusCode::ACCEPTED, Json(json!({"volume": view}))).into_response(), &request_id))
 }
 
@@ -319,7 +321,8 @@ async fn show_volume(
     check_project(&ctx, &project_id)?;
     let volume = s.volumes.get(&ctx, &id)?;
     let metadata = s.volumes.glance_metadata(&volume.id)?;
-    Ok(Json(json!({"volume": views::volume_detail(&s.public_url, &ctx, version, &volume, &metadata)})).into_response())
+    let attachments = s.volumes.volume_attachments(&volume.id)?;
+    Ok(Json(json!({"volume": views::volume_detail(&s.public_url, &ctx, version, &volume, &metadata, &attachments)})).into_response())
 }
 
 async fn list_volumes(State(s): State<CinderState>, ctx: AuthContext, Version(_): Version, Path(project_id): Path<String>) -> Result<Response, Fault> {
@@ -338,7 +341,8 @@ async fn list_volumes_detail(
     let mut out = Vec::new();
     for volume in s.volumes.list(&ctx)? {
         let metadata = s.volumes.glance_metadata(&volume.id)?;
-        out.push(views::volume_detail(&s.public_url, &ctx, version, &volume, &metadata));
+        let attachments = s.volumes.volume_attachments(&volume.id)?;
+        out.push(views::volume_detail(&s.public_url, &ctx, version, &volume, &metadata, &attachments));
     }
     Ok(Json(json!({"volumes": out})).into_response())
 }
@@ -380,6 +384,14 @@ async fn volume_action(
     };
     match action.as_str() {
         "os-volume_upload_image" => upload_image(&s, &ctx, version, &id, args).await,
+        "os-begin_detaching" => {
+            s.volumes.begin_detaching(&ctx, &id)?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "os-roll_detaching" => {
+            s.volumes.roll_detaching(&ctx, &id)?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
         other => Err(Fault::bad_request(format!("There is no such action: {other}"))),
     }
 }

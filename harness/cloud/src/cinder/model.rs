@@ -20,6 +20,7 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS cinder_volumes (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, project_id TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cinder_volume_glance_metadata (volume_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (volume_id, key));
 CREATE TABLE IF NOT EXISTS cinder_messages (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, project_id TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cinder_attachments (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, volume_id TEXT NOT NULL, project_id TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cinder_image_cache (backend TEXT NOT NULL, image_id TEXT NOT NULL, image_updated_at TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (backend, image_id));
 ";
 
@@ -78,7 +79,7 @@ pub struct CacheEntry {
 
 /// Cinder's state.
 pub struct VolumeService {
-    store: Arc<Store>,
+    pub(super) store: Arc<Store>,
     data_dir: PathBuf,
     deployment: Arc<DeploymentState>,
     http: reqwest::Client,
@@ -195,7 +196,7 @@ impl VolumeService {
         })
     }
 
-    fn load(&self, id: &str) -> Result<Option<Volume>, StoreError> {
+    pub(super) fn load(&self, id: &str) -> Result<Option<Volume>, StoreError> {
         let body: Option<String> = self.store.with(|c| {
             c.query_row("SELECT body FROM cinder_volumes WHERE id = ?1", params![id], |r| r.get(0)).optional()
         })?;

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use sha2::Digest as _;
 
 use super::fault::Fault;
+use super::attach::Attachment;
 use super::model::{UserMessage, Volume};
 use crate::wire::AuthContext;
 
@@ -125,6 +126,7 @@ pub fn volume_detail(
     version: Microversion,
     volume: &Volume,
     image_metadata: &BTreeMap<String, String>,
+    attachments: &[Attachment],
 ) -> Value {
     let mut v = json!({
         "id": volume.id,
@@ -133,7 +135,7 @@ pub fn volume_detail(
         "availability_zone": volume.availability_zone,
         "created_at": volume.created_at,
         "updated_at": volume.updated_at,
-        "attachments": [],
+        "attachments": volume_attachments(ctx, attachments),
         "name": volume.name,
         "description": volume.description,
         "volume_type": volume.volume_type,
@@ -177,6 +179,45 @@ pub fn volume_detail(
     }
     if version >= Microversion(3, 65) {
         map.insert("consumes_quota".into(), json!(true));
+    }
+    v
+}
+
+/// A volume's `attachments`: the `attached` ones only, `host_name` for admins only
+/// (`_get_attachments`).
+fn volume_attachments(ctx: &AuthContext, attachments: &[Attachment]) -> Value {
+    let list: Vec<Value> = attachments
+        .iter()
+        .filter(|a| a.attach_status == "attached")
+        .map(|a| {
+            json!({
+                "id": a.volume_id,
+                "attachment_id": a.id,
+                "volume_id": a.volume_id,
+                "server_id": a.instance_uuid,
+                "host_name": if ctx.is_admin() { json!(a.attached_host) } else { Value::Null },
+                "device": a.mountpoint,
+                "attached_at": a.attach_time,
+            })
+        })
+        .collect();
+    Value::Array(list)
+}
+
+/// `views/attachments.py` `summary`.
+pub fn attachment_summary(a: &Attachment) -> Value {
+    json!({"id": a.id, "status": a.attach_status, "instance": a.instance_uuid, "volume_id": a.volume_id})
+}
+
+/// `views/attachments.py` `detail`: the summary plus times (`''` when unset), mode and the
+/// connection info.
+pub fn attachment_detail(a: &Attachment) -> Value {
+    let mut v = attachment_summary(a);
+    if let Some(map) = v.as_object_mut() {
+        map.insert("attached_at".into(), json!(a.attach_time.clone().unwrap_or_default()));
+        map.insert("detached_at".into(), json!(""));
+        map.insert("attach_mode".into(), json!(a.attach_mode));
+        map.insert("connection_info".into(), a.connection_info.clone());
     }
     v
 }

@@ -15,6 +15,7 @@ use crate::wire::AuthContext;
 
 use super::image_fetch::{self, FetchError};
 use super::model::{ComputeNode, ComputeService, Server};
+use super::{bdm, volume_ops};
 
 /// `nova.compute.manager`'s message for a driver without `supports_trusted_certs`.
 pub const TRUSTED_CERTS_UNSUPPORTED: &str = "Trusted image certificates provided on host that does not support certificate validation.";
@@ -91,28 +92,49 @@ async fn spawn(compute: &ComputeService, session: &Session, node: &ComputeNodeSp
 
 /// `_prep_block_device`: an `image -> volume` mapping asks Cinder (with the user's token) to
 /// create the volume from the image, which is where Cinder verifies the signature; Nova does no
-/// certificate validation for volume-backed servers.
+/// certificate validation for volume-backed servers. Every volume is then attached on this
+/// host (reserved when the API has not, connected at its device, completed), so Cinder shows
+/// it `in-use`. A failure deletes the attachment it was making.
 async fn prepare_boot_volume(compute: &ComputeService, session: &Session, server: &Server) -> Result<(), String> {
+    let host = server.host.clone().unwrap_or_default();
+    // The mappings with the device names given so far (the root is `/dev/vda`, the others get
+    // the next free name, as libvirt's `get_disk_info` does).
+    let mut mappings = server.block_devices.clone();
     for (index, bdm) in server.block_devices.iter().enumerate() {
-        if bdm.source_type != "image" || bdm.destination_type != "volume" || bdm.volume_id.is_some() {
+        if bdm.destination_type != "volume" {
             continue;
         }
-        let image_id = bdm.uuid.clone().unwrap_or_default();
-        let mut request = NewVolume::from_image(bdm.volume_size.unwrap_or(1), &image_id);
-        request.name = Some(format!("{}-blockdevice-{index}", server.id));
-        let created = volume::create_volume(session, &request).await.map_err(|e| e.to_string())?;
-        let done = volume::wait_for_volume_status(session, &created.id, &["available", "error"], VOLUME_WAIT)
-            .await
-            .map_err(|e| e.to_string())?;
-        if done.status != "available" {
-            return Err(format!("volume {} is {}", done.id, done.status));
-        }
-        compute.update(&server.id, |s| {
-            if let Some(b) = s.block_devices.get_mut(index) {
-                b.volume_id = Some(done.id.clone());
+        let volume_id = match &bdm.volume_id {
+            Some(id) => id.clone(),
+            None if bdm.source_type == "image" => {
+                let image_id = bdm.uuid.clone().unwrap_or_default();
+                let mut request = NewVolume::from_image(bdm.volume_size.unwrap_or(1), &image_id);
+                request.name = Some(format!("{}-blockdevice-{index}", server.id));
+                let created = volume::create_volume(session, &request).await.map_err(|e| e.to_string())?;
+                let done = volume::wait_for_volume_status(session, &created.id, &["available", "error"], VOLUME_WAIT)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if done.status != "available" {
+                    return Err(format!("volume {} is {}", done.id, done.status));
+                }
+                done.id
             }
-        })
-        .map_err(|e| e.to_string())?;
+            None => continue,
+        };
+        let device = bdm.device().unwrap_or_else(|| bdm::next_device_name(&mappings));
+        if let Some(m) = mappings.get_mut(index) {
+            m.device_name = Some(device.clone());
+        }
+        let attachment_id = volume_ops::connect(session, &server.id, &volume_id, bdm.attachment_id.as_deref(), &host, &device).await?;
+        compute
+            .update(&server.id, |s| {
+                if let Some(b) = s.block_devices.get_mut(index) {
+                    b.volume_id = Some(volume_id.clone());
+                    b.attachment_id = Some(attachment_id.clone());
+                    b.device_name = Some(device.clone()).filter(|_| !b.is_root());
+                }
+            })
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -160,6 +182,8 @@ pub async fn build(compute: Arc<ComputeService>, ctx: AuthContext, id: String) {
                 return;
             }
             Err(SpawnFailure::Abort(reason)) => {
+                // `_cleanup_volumes`: the volumes are detached (and deleted when marked so).
+                volume_ops::release_volumes(&compute, &ctx, &id).await;
                 let _ = compute.update(&id, |s| {
                     s.host = None;
                     s.set_error(&format!("Build of instance {id} aborted: {reason}"));

@@ -16,7 +16,7 @@ use sigstack_client::{Credentials, image, volume};
 
 use super::fault::{self, MAX_MICROVERSION, MIN_MICROVERSION, Microversion, NovaFault};
 use super::model::{self, BlockDevice, ComputeService, Server, ServerImage};
-use super::{actions, build, policy, schema, sim};
+use super::{actions, build, policy, schema, sim, volume_attachments, volume_ops};
 use crate::deployment::Deployment;
 use crate::keystone::Identity;
 use crate::wire::{AuthContext, HasIdentity};
@@ -52,6 +52,7 @@ pub fn router(state: NovaState) -> Router {
         .route("/v2.1/servers/detail", get(list_servers_detail))
         .route("/v2.1/servers/{id}", get(show_server).put(update_server).delete(delete_server))
         .route("/v2.1/servers/{id}/action", post(actions::action))
+        .merge(volume_attachments::routes())
         .fallback(|| async { NovaFault::not_found("The resource could not be found.") })
         .method_not_allowed_fallback(|_: Method| async { NovaFault::new(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for this resource.") })
         .layer(axum::middleware::from_fn(fault::negotiate));
@@ -169,7 +170,7 @@ pub fn server_view(base: &str, s: &Server, v: Microversion, admin: bool) -> Valu
         "key_name": null, "OS-SRV-USG:launched_at": s.launched_at, "OS-SRV-USG:terminated_at": null,
         "security_groups": [{"name": "default"}], "OS-EXT-STS:task_state": s.task_state,
         "OS-EXT-STS:vm_state": s.vm_state, "OS-EXT-STS:power_state": s.power_state,
-        "os-extended-volumes:volumes_attached": s.block_devices.iter().filter_map(|b| b.volume_id.clone()).map(|id| json!({"id": id, "delete_on_termination": false})).collect::<Vec<_>>(),
+        "os-extended-volumes:volumes_attached": volumes_attached(s, v),
     });
     if v.at_least(9) {
         view["locked"] = false.into();
@@ -199,6 +200,16 @@ pub fn server_view(base: &str, s: &Server, v: Microversion, admin: bool) -> Valu
         view["fault"] = f;
     }
     view
+}
+
+/// `os-extended-volumes:volumes_attached`: every mapping with a volume, attached or being
+/// attached; `delete_on_termination` from 2.3.
+fn volumes_attached(s: &Server, v: Microversion) -> Vec<Value> {
+    s.block_devices
+        .iter()
+        .filter_map(|b| b.volume_id.as_ref().map(|id| (id, b.delete_on_termination)))
+        .map(|(id, delete)| if v.at_least(3) { json!({"id": id, "delete_on_termination": delete}) } else { json!({"id": id}) })
+        .collect()
 }
 
 /// `hostId`: sha224(project + host) in Nova; a stable digest of both here.
@@ -286,6 +297,7 @@ async fn update_server(
 async fn delete_server(State(s): State<NovaState>, ctx: AuthContext, Path(id): Path<String>) -> Result<StatusCode, NovaFault> {
     let server = find_server(&s.compute, &ctx, &id, false)?;
     policy::enforce(&s.compute.deployment(), &ctx, policy::DELETE)?;
+    volume_ops::release_volumes(&s.compute, &ctx, &server.id).await;
     s.compute.delete(&server.id)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -339,10 +351,29 @@ pub fn stored_trusted_certs(requested: Option<Vec<String>>, d: &Deployment) -> O
     })
 }
 
-/// `block_device_mapping_v2` entries as Nova keeps them, checked against Cinder and Glance.
-async fn block_devices(compute: &ComputeService, ctx: &AuthContext, items: &[Map<String, Value>]) -> Result<Vec<BlockDevice>, NovaFault> {
+/// `block_device_mapping_v2` entries as Nova keeps them, checked against Cinder and Glance;
+/// an existing volume is reserved for the server in Cinder (`_check_attach_and_reserve_volume`).
+/// If a later entry is refused, the reservations already made are deleted.
+async fn block_devices(compute: &ComputeService, ctx: &AuthContext, items: &[Map<String, Value>], server_id: &str) -> Result<Vec<BlockDevice>, NovaFault> {
     let session = ctx.session(compute.http.clone());
     let mut out = Vec::new();
+    let checked = check_block_devices(compute, ctx, &session, items, server_id, &mut out).await;
+    if checked.is_err() {
+        for id in out.iter().filter_map(|b| b.attachment_id.as_deref()) {
+            let _ = volume::delete_attachment(&session, id).await;
+        }
+    }
+    checked.map(|()| out)
+}
+
+async fn check_block_devices(
+    compute: &ComputeService,
+    ctx: &AuthContext,
+    session: &sigstack_client::Session,
+    items: &[Map<String, Value>],
+    server_id: &str,
+    out: &mut Vec<BlockDevice>,
+) -> Result<(), NovaFault> {
     for item in items {
         let text = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_owned);
         let bdm = BlockDevice {
@@ -351,12 +382,18 @@ async fn block_devices(compute: &ComputeService, ctx: &AuthContext, items: &[Map
             uuid: text("uuid"),
             boot_index: item.get("boot_index").and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))),
             volume_size: item.get("volume_size").and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))),
-            volume_id: None,
+            delete_on_termination: match item.get("delete_on_termination") {
+                Some(Value::Bool(b)) => *b,
+                Some(Value::String(s)) => matches!(s.to_ascii_lowercase().as_str(), "1" | "t" | "true" | "on" | "y" | "yes"),
+                _ => false,
+            },
+            bdm_uuid: Some(uuid::Uuid::new_v4().to_string()),
+            ..BlockDevice::default()
         };
         let uuid = bdm.uuid.clone().unwrap_or_default();
         match (bdm.source_type.as_str(), bdm.destination_type.as_str()) {
             ("volume", "volume") => {
-                let vol = volume::get_volume(&session, &uuid)
+                let vol = volume::get_volume(session, &uuid)
                     .await
                     .map_err(|_| NovaFault::bad_request(format!("Block Device Mapping is Invalid: failed to get volume {uuid}.")))?;
                 if vol.status != "available" {
@@ -365,7 +402,11 @@ async fn block_devices(compute: &ComputeService, ctx: &AuthContext, items: &[Map
                         vol.status
                     )));
                 }
-                out.push(BlockDevice { volume_id: Some(uuid), ..bdm });
+                let attachment = volume_ops::attachment_create(session, &uuid, server_id).await.map_err(|f| match f.status {
+                    StatusCode::BAD_REQUEST => NovaFault::bad_request(format!("Invalid volume: {}", f.message)),
+                    _ => f,
+                })?;
+                out.push(BlockDevice { volume_id: Some(uuid), attachment_id: Some(attachment.id), ..bdm });
             }
             ("image", "volume") => {
                 api_image(compute, ctx, &uuid).await?;
@@ -377,7 +418,7 @@ async fn block_devices(compute: &ComputeService, ctx: &AuthContext, items: &[Map
             _ => return Err(NovaFault::bad_request("Block Device Mapping is Invalid: Unrecognized legacy format.")),
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 async fn create_server(State(s): State<NovaState>, ctx: AuthContext, Extension(v): Extension<Microversion>, body: Bytes) -> Result<Response, NovaFault> {
@@ -406,6 +447,7 @@ async fn create_server(State(s): State<NovaState>, ctx: AuthContext, Extension(v
         }
     };
     let trusted_certs = stored_trusted_certs(requested_certs, &d);
+    let server_id = uuid::Uuid::new_v4().to_string();
     let (image, devices) = match &request.image_ref {
         Some(image_id) => (Some(api_image(&s.compute, &ctx, image_id).await?), Vec::new()),
         None => {
@@ -415,12 +457,12 @@ async fn create_server(State(s): State<NovaState>, ctx: AuthContext, Extension(v
             if trusted_certs.is_some() {
                 return Err(NovaFault::bad_request("Image certificate validation is not supported when booting from volume"));
             }
-            (None, block_devices(&s.compute, &ctx, &request.block_devices).await?)
+            (None, block_devices(&s.compute, &ctx, &request.block_devices, &server_id).await?)
         }
     };
     let now = model::now();
     let server = Server {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: server_id,
         name: request.name,
         project_id: ctx.project_id.clone(),
         user_id: ctx.user_id.clone(),

@@ -9,9 +9,13 @@
 //!   flows of nova-conductor and nova-compute;
 //! - `image_fetch`: `GlanceImageServiceV2.download` with `_get_verifier`, streaming the image
 //!   from Glance through the verifier into a node's `_base` cache;
-//! - `http`, `actions`: the API handlers; `sim`: the simulator-only `/_sim/compute` routes.
+//! - `bdm`: the block device mappings of attached volumes (device names, reservation);
+//! - `volume_ops`: Nova's Cinder client calls and the compute host's attach and detach;
+//! - `http`, `actions`, `volume_attachments`: the API handlers; `sim`: the simulator-only
+//!   `/_sim/compute` routes.
 
 mod actions;
+mod bdm;
 mod build;
 mod fault;
 mod http;
@@ -20,6 +24,8 @@ mod model;
 mod policy;
 mod schema;
 mod sim;
+mod volume_attachments;
+mod volume_ops;
 
 use std::path::PathBuf;
 use std::sync::Arc;

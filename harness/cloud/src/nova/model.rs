@@ -55,8 +55,9 @@ fn safe_truncate(value: &str, length: usize) -> String {
     value[..end].to_owned()
 }
 
-/// One block device mapping of a volume-backed server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One block device mapping: a boot device of a volume-backed server, or a volume attached
+/// later (`os-volume_attachments`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockDevice {
     pub source_type: String,
     pub destination_type: String,
@@ -64,8 +65,34 @@ pub struct BlockDevice {
     pub uuid: Option<String>,
     pub boot_index: Option<i64>,
     pub volume_size: Option<u64>,
-    /// The volume the server boots from, once known (created from the image by Cinder).
+    /// The volume, once known (for a boot volume made from an image: once Cinder created it).
     pub volume_id: Option<String>,
+    /// `/dev/vdb`...: reserved by the compute host when a volume is attached.
+    #[serde(default)]
+    pub device_name: Option<String>,
+    /// The device tag (2.49 and later).
+    #[serde(default)]
+    pub tag: Option<String>,
+    #[serde(default)]
+    pub delete_on_termination: bool,
+    /// Cinder's attachment record for this volume and server.
+    #[serde(default)]
+    pub attachment_id: Option<String>,
+    /// The mapping's own id (`bdm_uuid` from 2.89).
+    #[serde(default)]
+    pub bdm_uuid: Option<String>,
+}
+
+impl BlockDevice {
+    /// The root disk's mapping.
+    pub fn is_root(&self) -> bool {
+        self.boot_index == Some(0)
+    }
+
+    /// The device the guest sees: the reserved name, `/dev/vda` for the root.
+    pub fn device(&self) -> Option<String> {
+        self.device_name.clone().or_else(|| self.is_root().then(|| "/dev/vda".to_owned()))
+    }
 }
 
 /// The image a server was booted or rebuilt from, as the API saw it (Nova keeps these as
@@ -235,6 +262,23 @@ impl ComputeService {
             let body = serde_json::to_string(&server).unwrap_or_default();
             tx.execute("UPDATE nova_servers SET body = ?2 WHERE id = ?1", params![id, body]).map_err(StoreError::from)?;
             Ok(Some(server))
+        })
+    }
+
+    /// Changes a server in one transaction when `change` succeeds; nothing is written when it
+    /// fails. `None` if the server is gone.
+    pub fn try_update<T, E>(&self, id: &str, change: impl FnOnce(&mut Server) -> Result<T, E>) -> Result<Option<Result<T, E>>, StoreError> {
+        self.store.transaction(|tx| {
+            let body: Option<String> =
+                tx.query_row("SELECT body FROM nova_servers WHERE id = ?1", params![id], |r| r.get(0)).optional().map_err(StoreError::from)?;
+            let Some(mut server) = body.and_then(|b| serde_json::from_str::<Server>(&b).ok()) else { return Ok(None) };
+            let outcome = change(&mut server);
+            if outcome.is_ok() {
+                server.updated = now();
+                let body = serde_json::to_string(&server).unwrap_or_default();
+                tx.execute("UPDATE nova_servers SET body = ?2 WHERE id = ?1", params![id, body]).map_err(StoreError::from)?;
+            }
+            Ok(Some(outcome))
         })
     }
 

@@ -22,6 +22,11 @@ pub const REBOOT: &str = "os_compute_api:servers:reboot";
 pub const REBUILD: &str = "os_compute_api:servers:rebuild";
 pub const DELETE: &str = "os_compute_api:servers:delete";
 pub const UPDATE: &str = "os_compute_api:servers:update";
+/// `os-volume_attachments` (`POLICY_ROOT = 'os_compute_api:os-volumes-attachments:%s'`).
+pub const ATTACHMENTS_INDEX: &str = "os_compute_api:os-volumes-attachments:index";
+pub const ATTACHMENTS_SHOW: &str = "os_compute_api:os-volumes-attachments:show";
+pub const ATTACHMENTS_CREATE: &str = "os_compute_api:os-volumes-attachments:create";
+pub const ATTACHMENTS_DELETE: &str = "os_compute_api:os-volumes-attachments:delete";
 /// Who sees `OS-EXT-SRV-ATTR:host` and a fault's `details`.
 pub const EXTENDED_ATTRIBUTES: &str = "os_compute_api:os-extended-server-attributes";
 
@@ -29,6 +34,7 @@ fn default_rule(rule: &str) -> &'static str {
     match rule {
         FORCED_HOST | EXTENDED_ATTRIBUTES => "rule:admin_api",
         EVACUATE => "rule:admin_api or role:service",
+        ATTACHMENTS_INDEX | ATTACHMENTS_SHOW => "rule:project_reader_or_admin",
         _ => "rule:project_member_or_admin",
     }
 }

@@ -193,6 +193,91 @@ pub fn create(body: &Value, version: Microversion) -> Result<CreateRequest, Nova
     Ok(request)
 }
 
+/// A validated `POST /servers/{id}/os-volume_attachments` body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttachRequest {
+    pub volume_id: String,
+    pub device: Option<String>,
+    pub tag: Option<String>,
+    pub delete_on_termination: bool,
+}
+
+/// `match_device`'s pattern, which the schema uses for `device`.
+const DEVICE_PATTERN: &str = "(^/dev/x{0,1}[a-z]{0,1}d{0,1})([a-z]+)[0-9]*$";
+
+/// `re.search(DEVICE_PATTERN, text)`: `x?[a-z]?d?[a-z]+` is any run of lowercase letters, so
+/// the pattern is `/dev/`, letters, then digits (`$` also matching before a final newline).
+fn device_matches(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix("/dev/") else { return false };
+    let rest = rest.strip_suffix('\n').unwrap_or(rest);
+    let letters = rest.bytes().take_while(u8::is_ascii_lowercase).count();
+    letters > 0 && rest.bytes().skip(letters).all(|b| b.is_ascii_digit())
+}
+
+/// `parameter_types.boolean`'s accepted strings.
+const TRUE_STRINGS: [&str; 11] = ["True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes", "y"];
+const FALSE_STRINGS: [&str; 11] = ["False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no", "n"];
+
+/// `volumes_attachments.create` (2.0), `create_v249` (`tag`), `create_v279`
+/// (`delete_on_termination`).
+pub fn attach(body: &Value, version: Microversion) -> Result<AttachRequest, NovaFault> {
+    let attachment = root(body, "volumeAttachment")?;
+    if let Some(extra) = body.as_object().and_then(|o| o.keys().find(|k| *k != "volumeAttachment")) {
+        return Err(NovaFault::bad_request(format!("Additional properties are not allowed ('{extra}' was unexpected)")));
+    }
+    let mut request = AttachRequest::default();
+    if let Some(v) = attachment.get("volumeId") {
+        check_type("volumeId", v, &["string"])?;
+        let text = v.as_str().unwrap_or_default();
+        if uuid::Uuid::parse_str(text).is_err() {
+            return Err(invalid("volumeId", v, &format!("{} is not a 'uuid'", py_repr(v))));
+        }
+        request.volume_id = text.to_owned();
+    }
+    if let Some(v) = attachment.get("device") {
+        check_type("device", v, &["string", "null"])?;
+        if let Some(text) = v.as_str() {
+            if !device_matches(text) {
+                return Err(invalid("device", v, &format!("{} does not match '{DEVICE_PATTERN}'", py_repr(v))));
+            }
+            request.device = Some(text.to_owned());
+        }
+    }
+    let mut allowed = vec!["volumeId", "device"];
+    if version.at_least(49) {
+        allowed.push("tag");
+        if let Some(v) = attachment.get("tag") {
+            check_string("tag", v, 0, 60)?;
+            let text = v.as_str().unwrap_or_default();
+            if text.contains(',') || text.contains('/') {
+                return Err(invalid("tag", v, &format!("{} does not match '^[^,/]*$'", py_repr(v))));
+            }
+            request.tag = Some(text.to_owned());
+        }
+    }
+    if version.at_least(79) {
+        allowed.push("delete_on_termination");
+        if let Some(v) = attachment.get("delete_on_termination") {
+            check_type("delete_on_termination", v, &["boolean", "string"])?;
+            request.delete_on_termination = match v {
+                Value::Bool(b) => *b,
+                Value::String(s) if TRUE_STRINGS.contains(&s.as_str()) || s == "t" => true,
+                Value::String(s) if FALSE_STRINGS.contains(&s.as_str()) || s == "f" => false,
+                _ => {
+                    let mut choices: Vec<String> = vec!["True".into()];
+                    choices.extend(TRUE_STRINGS.iter().chain(["t"].iter()).map(|s| format!("'{s}'")));
+                    choices.push("False".into());
+                    choices.extend(FALSE_STRINGS.iter().chain(["f"].iter()).map(|s| format!("'{s}'")));
+                    return Err(invalid("delete_on_termination", v, &format!("{} is not one of [{}]", py_repr(v), choices.join(", "))));
+                }
+            };
+        }
+    }
+    required("volumeAttachment", attachment, &["volumeId"])?;
+    no_additional("volumeAttachment", attachment, &allowed)?;
+    Ok(request)
+}
+
 /// `PUT /servers/{id}`: the new name, if any.
 pub fn update(body: &Value, version: Microversion) -> Result<Option<String>, NovaFault> {
     let server = root(body, "server")?;
@@ -333,5 +418,27 @@ mod tests {
         let e = create(&body, Microversion(62)).unwrap_err();
         assert_eq!(e.message, "Invalid input for field/attribute server. Value: {'flavorRef': '1', 'imageRef': 'i', 'name': 's', 'networks': 'auto', 'trusted_image_certificates': ['a']}. Additional properties are not allowed ('trusted_image_certificates' was unexpected)");
         assert!(create(&body, Microversion(63)).is_ok());
+    }
+
+    #[test]
+    fn volume_attachment_bodies() {
+        let id = "0b9d2a2e-6c1f-4a55-9a3e-5d0c9a1c4e11";
+        assert!(device_matches("/dev/vdb") && device_matches("/dev/sda1") && device_matches("/dev/xvdaa"));
+        assert!(!device_matches("vdb") && !device_matches("/dev/") && !device_matches("/dev/vdb1a") && !device_matches("/dev/VDB"));
+        let ok = attach(&json!({"volumeAttachment": {"volumeId": id, "device": null}}), Microversion(1)).unwrap();
+        assert_eq!(ok, AttachRequest { volume_id: id.into(), ..AttachRequest::default() });
+        let full = json!({"volumeAttachment": {"volumeId": id, "tag": "db", "delete_on_termination": "yes"}});
+        let parsed = attach(&full, Microversion(79)).unwrap();
+        assert_eq!((parsed.tag.as_deref(), parsed.delete_on_termination), (Some("db"), true));
+        let e = attach(&full, Microversion(78)).unwrap_err();
+        assert!(e.message.ends_with("Additional properties are not allowed ('delete_on_termination' was unexpected)"), "{}", e.message);
+        let e = attach(&json!({"volumeAttachment": {"volumeId": id, "tag": "a/b"}}), Microversion(49)).unwrap_err();
+        assert_eq!(e.message, "Invalid input for field/attribute tag. Value: a/b. 'a/b' does not match '^[^,/]*$'");
+        let e = attach(&json!({"volumeAttachment": {"volumeId": id, "delete_on_termination": "maybe"}}), Microversion(79)).unwrap_err();
+        assert!(e.message.starts_with("Invalid input for field/attribute delete_on_termination. Value: maybe. 'maybe' is not one of [True, 'True'"), "{}", e.message);
+        let e = attach(&json!({"volumeAttachment": {}}), Microversion(1)).unwrap_err();
+        assert_eq!(e.message, "Invalid input for field/attribute volumeAttachment. Value: {}. 'volumeId' is a required property");
+        let e = attach(&json!({"volumeAttachment": {"volumeId": 5}}), Microversion(1)).unwrap_err();
+        assert_eq!(e.message, "Invalid input for field/attribute volumeId. Value: 5. 5 is not of type 'string'");
     }
 }
