@@ -6,10 +6,12 @@
 //! - [`key_manager`]: Barbican v1 secrets, and castellan's certificate retrieval with cursive's
 //!   error mapping.
 //! - [`image`]: Glance v2 images, upload and download streams, staging and import.
+//! - [`identity`]: Keystone's admin API (projects, users, role grants).
 
 pub mod clouds;
 pub mod compute;
 pub mod error;
+pub mod identity;
 pub mod image;
 pub mod key_manager;
 pub mod session;

@@ -225,3 +225,52 @@ async fn seeded_users_and_domains() {
         assert!(Session::authenticate(&cloud.credentials(user).unwrap()).await.is_ok(), "{user}");
     }
 }
+
+/// The admin API the conformance suite uses for per-scenario projects, through the client:
+/// a new user with a role on a new project authenticates there; deleting the user and the
+/// project ends its tokens and its logins, and leaves the seeded users alone.
+#[tokio::test]
+async fn projects_and_users_made_and_deleted_through_the_admin_api() {
+    use sigstack_client::identity;
+    let cloud = cloud().await;
+    let admin = Session::authenticate(&cloud.credentials("admin").unwrap()).await.unwrap();
+    let domain = identity::domain_id(&admin, "Default").await.unwrap();
+    assert_eq!(domain, "default");
+    let project = identity::create_project(&admin, "scn-test", &domain, "a scenario").await.unwrap();
+    let user = identity::create_user(&admin, "scn-test-user", "pw-1", &domain, &project.id).await.unwrap();
+    let member = identity::role_id(&admin, "member").await.unwrap();
+    identity::grant(&admin, &project.id, &user.id, &member).await.unwrap();
+
+    let credentials = sigstack_client::Credentials {
+        username: "scn-test-user".into(),
+        password: "pw-1".into(),
+        project_name: Some("scn-test".into()),
+        project_id: None,
+        ..cloud.credentials("demo").unwrap()
+    };
+    let session = Session::authenticate(&credentials).await.unwrap();
+    assert_eq!(session.token().project.as_ref().unwrap().id, project.id);
+    let roles: Vec<&str> = session.token().roles.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(roles, ["member"]);
+
+    // A member may not use the admin API: the 403 names the policy rule.
+    let e = identity::create_project(&session, "scn-other", &domain, "").await.unwrap_err();
+    assert_eq!(e.status(), Some(403));
+    assert!(e.to_string().ends_with("You are not authorized to perform the requested action: identity:create_project."), "{e}");
+    let e = identity::create_user(&admin, "scn-test-user", "x", &domain, &project.id).await.unwrap_err();
+    assert_eq!(e.status(), Some(409));
+
+    identity::delete_user(&admin, &user.id).await.unwrap();
+    identity::delete_project(&admin, &project.id).await.unwrap();
+    let check = http()
+        .get(format!("{}/auth/tokens", cloud.endpoints.identity))
+        .header("X-Auth-Token", &admin.token().value)
+        .header("X-Subject-Token", &session.token().value)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(check.status(), StatusCode::NOT_FOUND);
+    assert!(Session::authenticate(&credentials).await.is_err());
+    assert_eq!(identity::delete_project(&admin, &project.id).await.unwrap_err().status(), Some(404));
+    assert!(Session::authenticate(&cloud.credentials("demo").unwrap()).await.is_ok());
+}

@@ -214,6 +214,60 @@ async fn run(target: &Target) -> Answers {
     )
     .await;
 
+    // --- Keystone admin API (the suite's per-scenario projects and users)
+    let identity = sigstack_client::session::v3_url(&admin.endpoint("identity").expect("identity endpoint"));
+    let project_name = format!("parity-project-{}", uuid::Uuid::new_v4());
+    let new_project = json!({"project": {"name": project_name, "domain_id": "default", "description": "parity"}});
+    let (status, project, bytes) = r
+        .send("keystone_project_create", "POST /v3/projects (admin)", admin.request(Method::POST, &format!("{identity}/projects")).json(&new_project))
+        .await;
+    expect("keystone_project_create", status, 201, &bytes);
+    let project_id = project["project"]["id"].as_str().expect("project id").to_owned();
+    r.send(
+        "keystone_project_create_409",
+        "POST /v3/projects (admin, same name again)",
+        admin.request(Method::POST, &format!("{identity}/projects")).json(&new_project),
+    )
+    .await;
+    r.send(
+        "keystone_project_create_400_no_name",
+        "POST /v3/projects (admin, no name)",
+        admin.request(Method::POST, &format!("{identity}/projects")).json(&json!({"project": {"domain_id": "default"}})),
+    )
+    .await;
+    r.send(
+        "keystone_project_create_403_member",
+        "POST /v3/projects (demo: member)",
+        demo.request(Method::POST, &format!("{identity}/projects")).json(&json!({"project": {"name": "parity-refused"}})),
+    )
+    .await;
+    let new_user = json!({"user": {"name": format!("parity-user-{}", uuid::Uuid::new_v4()), "password": "parity-password",
+        "domain_id": "default", "default_project_id": project_id}});
+    let (status, user, bytes) =
+        r.send("keystone_user_create", "POST /v3/users (admin)", admin.request(Method::POST, &format!("{identity}/users")).json(&new_user)).await;
+    expect("keystone_user_create", status, 201, &bytes);
+    let user_id = user["user"]["id"].as_str().expect("user id").to_owned();
+    r.send(
+        "keystone_user_create_409",
+        "POST /v3/users (admin, same name again)",
+        admin.request(Method::POST, &format!("{identity}/users")).json(&new_user),
+    )
+    .await;
+    r.send("keystone_user_delete", "DELETE /v3/users/{id} (admin)", admin.request(Method::DELETE, &format!("{identity}/users/{user_id}")))
+        .await;
+    r.send(
+        "keystone_project_delete",
+        "DELETE /v3/projects/{id} (admin)",
+        admin.request(Method::DELETE, &format!("{identity}/projects/{project_id}")),
+    )
+    .await;
+    r.send(
+        "keystone_project_delete_404",
+        "DELETE /v3/projects/{id} (admin, already deleted)",
+        admin.request(Method::DELETE, &format!("{identity}/projects/{project_id}")),
+    )
+    .await;
+
     // --- Barbican
     let v1 = key_manager::v1(admin).expect("key-manager endpoint");
     let cert_pem = fixture("fixtures/pki/signing/rsa-3072.crt.pem");

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use serde_json::{Value, json};
 
-use super::model::{AuthError, DomainRef, Entity, Identity, ProjectRef, UserRef};
+use super::model::{AuthError, CreateError, DomainRef, Entity, Identity, ProjectRef, UserRef};
 use crate::wire::{AuthContext, HasIdentity, keystone_error};
 
 #[derive(Clone)]
@@ -33,10 +33,10 @@ pub fn router(state: KeystoneState) -> Router {
         .route("/v3", get(version))
         .route("/v3/", get(version))
         .route("/v3/auth/tokens", get(validate_token).head(check_token).post(issue_token).delete(revoke_token))
-        .route("/v3/users", get(list_users))
-        .route("/v3/users/{id}", get(show_user))
-        .route("/v3/projects", get(list_projects))
-        .route("/v3/projects/{id}", get(show_project))
+        .route("/v3/users", get(list_users).post(create_user))
+        .route("/v3/users/{id}", get(show_user).delete(delete_user))
+        .route("/v3/projects", get(list_projects).post(create_project))
+        .route("/v3/projects/{id}", get(show_project).delete(delete_project))
         .route("/v3/roles", get(list_roles))
         .route("/v3/roles/{id}", get(show_role))
         .route("/v3/domains", get(list_domains))
@@ -195,13 +195,13 @@ async fn revoke_token(State(s): State<KeystoneState>, _caller: AuthContext, head
     }
 }
 
-/// Keystone's admin API requires the admin role (default policy `admin_required`).
-fn require_admin(s: &KeystoneState, caller: &AuthContext) -> Result<(), Response> {
+/// Keystone's admin API requires the admin role (default policy `admin_required`); the 403
+/// names the policy rule of the action, `identity:<action>`.
+fn require_admin(caller: &AuthContext, action: &str) -> Result<(), Response> {
     if caller.is_admin() {
         Ok(())
     } else {
-        let _ = s;
-        Err(keystone_error(StatusCode::FORBIDDEN, "You are not authorized to perform the requested action: identity:list_users."))
+        Err(keystone_error(StatusCode::FORBIDDEN, &format!("You are not authorized to perform the requested action: identity:{action}.")))
     }
 }
 
@@ -212,6 +212,7 @@ fn entity_json(kind: &str, e: &Entity, base: &str) -> Value {
             v["domain_id"] = json!(e.domain_id);
             v["enabled"] = json!(true);
             v["password_expires_at"] = Value::Null;
+            v["options"] = json!({});
         }
         "projects" => {
             v["domain_id"] = json!(e.domain_id);
@@ -220,6 +221,7 @@ fn entity_json(kind: &str, e: &Entity, base: &str) -> Value {
             v["parent_id"] = json!(e.domain_id);
             v["description"] = json!("");
             v["tags"] = json!([]);
+            v["options"] = json!({});
         }
         _ => {
             v["domain_id"] = Value::Null;
@@ -232,7 +234,7 @@ fn entity_json(kind: &str, e: &Entity, base: &str) -> Value {
 type Lister = fn(&Identity, Option<&str>) -> Result<Vec<Entity>, crate::store::StoreError>;
 
 fn list(s: &KeystoneState, caller: &AuthContext, kind: &str, query: &HashMap<String, String>, lister: Lister) -> Response {
-    if let Err(r) = require_admin(s, caller) {
+    if let Err(r) = require_admin(caller, &format!("list_{kind}")) {
         return r;
     }
     let base = s.identity.public_url();
@@ -246,7 +248,7 @@ fn list(s: &KeystoneState, caller: &AuthContext, kind: &str, query: &HashMap<Str
 }
 
 fn show(s: &KeystoneState, caller: &AuthContext, kind: &str, singular: &str, id: &str, lister: Lister) -> Response {
-    if let Err(r) = require_admin(s, caller) {
+    if let Err(r) = require_admin(caller, &format!("get_{singular}")) {
         return r;
     }
     let base = s.identity.public_url();
@@ -316,7 +318,7 @@ fn grant_ids(s: &KeystoneState, project: &str, user: &str, role: &str) -> Result
 }
 
 async fn grant_role(State(s): State<KeystoneState>, caller: AuthContext, Path((project, user, role)): Path<(String, String, String)>) -> Response {
-    if let Err(r) = require_admin(&s, &caller).and_then(|()| grant_ids(&s, &project, &user, &role)) {
+    if let Err(r) = require_admin(&caller, "create_grant").and_then(|()| grant_ids(&s, &project, &user, &role)) {
         return r;
     }
     match s.identity.grant(&user, &project, &role) {
@@ -326,7 +328,7 @@ async fn grant_role(State(s): State<KeystoneState>, caller: AuthContext, Path((p
 }
 
 async fn check_grant(State(s): State<KeystoneState>, caller: AuthContext, Path((project, user, role)): Path<(String, String, String)>) -> Response {
-    if let Err(r) = require_admin(&s, &caller).and_then(|()| grant_ids(&s, &project, &user, &role)) {
+    if let Err(r) = require_admin(&caller, "check_grant").and_then(|()| grant_ids(&s, &project, &user, &role)) {
         return r;
     }
     match s.identity.assignments(Some(&user), Some(&project), Some(&role)) {
@@ -337,7 +339,7 @@ async fn check_grant(State(s): State<KeystoneState>, caller: AuthContext, Path((
 }
 
 async fn revoke_role(State(s): State<KeystoneState>, caller: AuthContext, Path((project, user, role)): Path<(String, String, String)>) -> Response {
-    if let Err(r) = require_admin(&s, &caller).and_then(|()| grant_ids(&s, &project, &user, &role)) {
+    if let Err(r) = require_admin(&caller, "revoke_grant").and_then(|()| grant_ids(&s, &project, &user, &role)) {
         return r;
     }
     match s.identity.revoke_grant(&user, &project, &role) {
@@ -348,7 +350,7 @@ async fn revoke_role(State(s): State<KeystoneState>, caller: AuthContext, Path((
 }
 
 async fn role_assignments(State(s): State<KeystoneState>, caller: AuthContext, Query(q): Query<HashMap<String, String>>) -> Response {
-    if let Err(r) = require_admin(&s, &caller) {
+    if let Err(r) = require_admin(&caller, "list_role_assignments") {
         return r;
     }
     let names = q.get("include_names").is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
@@ -385,4 +387,110 @@ async fn role_assignments(State(s): State<KeystoneState>, caller: AuthContext, Q
         }
         Err(e) => keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
+}
+
+/// `{"project": {...}}` / `{"user": {...}}` with a string `name`, or Keystone's schema 400.
+fn named_body<'a>(body: &'a Option<Json<Value>>, kind: &str) -> Result<(&'a Value, &'a str), Response> {
+    let Some(Json(body)) = body else {
+        return Err(bad_request("Expecting to find application/json in Content-Type header."));
+    };
+    // jsonschema reports unexpected top-level keys first (`additionalProperties: false`).
+    let extra: Vec<String> = body.as_object().map(|o| o.keys().filter(|k| *k != kind).map(|k| format!("'{k}'")).collect()).unwrap_or_default();
+    if !extra.is_empty() {
+        let verb = if extra.len() == 1 { "was" } else { "were" };
+        return Err(bad_request(&format!("Additional properties are not allowed ({} {verb} unexpected)", extra.join(", "))));
+    }
+    let Some(object) = body.get(kind).filter(|v| v.is_object()) else {
+        return Err(bad_request(&format!("Invalid input for field/attribute {kind}. Value: {}. '{kind}' is a required property", crate::python::py_repr(body))));
+    };
+    match object.get("name") {
+        Some(Value::String(name)) if !name.is_empty() => Ok((object, name)),
+        Some(Value::String(_)) => Err(bad_request("Invalid input for field/attribute name. Value: . '' should be non-empty")),
+        Some(other) => {
+            let repr = crate::python::py_repr(other);
+            Err(bad_request(&format!("Invalid input for field/attribute name. Value: {repr}. {repr} is not of type 'string'")))
+        }
+        None => Err(bad_request(&format!(
+            "Invalid input for field/attribute {kind}. Value: {}. 'name' is a required property",
+            crate::python::py_repr(object)
+        ))),
+    }
+}
+
+fn create_error(e: CreateError) -> Response {
+    let status = match e {
+        CreateError::UnknownDomain(_) => StatusCode::BAD_REQUEST,
+        CreateError::Conflict(_) => StatusCode::CONFLICT,
+        CreateError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    keystone_error(status, &e.to_string())
+}
+
+fn str_field<'a>(object: &'a Value, field: &str) -> Option<&'a str> {
+    object.get(field).and_then(Value::as_str)
+}
+
+async fn create_project(State(s): State<KeystoneState>, caller: AuthContext, body: Option<Json<Value>>) -> Response {
+    if let Err(r) = require_admin(&caller, "create_project") {
+        return r;
+    }
+    let (project, name) = match named_body(&body, "project") {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let domain = str_field(project, "domain_id").unwrap_or(super::model::DEFAULT_DOMAIN_ID);
+    let description = str_field(project, "description").unwrap_or("");
+    match s.identity.create_project(name, domain, description) {
+        Ok(e) => {
+            let mut v = entity_json("projects", &e, &s.identity.public_url());
+            v["description"] = json!(description);
+            (StatusCode::CREATED, Json(json!({"project": v}))).into_response()
+        }
+        Err(e) => create_error(e),
+    }
+}
+
+async fn create_user(State(s): State<KeystoneState>, caller: AuthContext, body: Option<Json<Value>>) -> Response {
+    if let Err(r) = require_admin(&caller, "create_user") {
+        return r;
+    }
+    let (user, name) = match named_body(&body, "user") {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let domain = str_field(user, "domain_id").unwrap_or(super::model::DEFAULT_DOMAIN_ID);
+    let default_project = str_field(user, "default_project_id");
+    // A user without a password exists but cannot authenticate with one (Keystone stores none).
+    let password = str_field(user, "password").unwrap_or("");
+    match s.identity.create_user(name, domain, password, default_project) {
+        Ok(e) => {
+            let mut v = entity_json("users", &e, &s.identity.public_url());
+            if let Some(p) = default_project {
+                v["default_project_id"] = json!(p);
+            }
+            (StatusCode::CREATED, Json(json!({"user": v}))).into_response()
+        }
+        Err(e) => create_error(e),
+    }
+}
+
+type Deleter = fn(&Identity, &str) -> Result<bool, crate::store::StoreError>;
+
+fn delete(caller: &AuthContext, singular: &str, id: &str, identity: &Identity, deleter: Deleter) -> Response {
+    if let Err(r) = require_admin(caller, &format!("delete_{singular}")) {
+        return r;
+    }
+    match deleter(identity, id) {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => keystone_error(StatusCode::NOT_FOUND, &format!("Could not find {singular}: {id}.")),
+        Err(e) => keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+async fn delete_project(State(s): State<KeystoneState>, caller: AuthContext, Path(id): Path<String>) -> Response {
+    delete(&caller, "project", &id, &s.identity, Identity::delete_project)
+}
+
+async fn delete_user(State(s): State<KeystoneState>, caller: AuthContext, Path(id): Path<String>) -> Response {
+    delete(&caller, "user", &id, &s.identity, Identity::delete_user)
 }

@@ -79,6 +79,21 @@ pub enum AuthError {
     Store(#[from] StoreError),
 }
 
+/// Why a project or user could not be created (400 and 409 on the wire).
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("Could not find domain: {0}.")]
+    UnknownDomain(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+fn check_domain(domain_id: &str) -> Result<(), CreateError> {
+    if domain_id == DEFAULT_DOMAIN_ID { Ok(()) } else { Err(CreateError::UnknownDomain(domain_id.to_owned())) }
+}
+
 /// A row of `/v3/users`, `/v3/projects`, `/v3/roles`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entity {
@@ -346,6 +361,60 @@ impl Identity {
 
     pub fn roles(&self, name: Option<&str>) -> Result<Vec<Entity>, StoreError> {
         self.list("keystone_roles", name)
+    }
+
+    /// `POST /v3/projects`: a project in the (only) Default domain.
+    pub fn create_project(&self, name: &str, domain_id: &str, description: &str) -> Result<Entity, CreateError> {
+        check_domain(domain_id)?;
+        let id = new_id();
+        let inserted = self.store.with(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO keystone_projects (id, name, domain_id, description) VALUES (?1, ?2, ?3, ?4)",
+                params![id, name, domain_id, description],
+            )
+        })?;
+        if inserted == 0 {
+            // Keystone names the id it was about to give the new project, not the existing one's.
+            return Err(CreateError::Conflict(format!(
+                "Conflict occurred attempting to store project - it is not permitted to have two projects with either the same name or same id in the same domain: name is {name}, project id {id}."
+            )));
+        }
+        Ok(Entity { id, name: name.to_owned(), domain_id: Some(domain_id.to_owned()) })
+    }
+
+    /// `POST /v3/users`. Keystone does not check `default_project_id` exists; neither do we.
+    pub fn create_user(&self, name: &str, domain_id: &str, password: &str, default_project_id: Option<&str>) -> Result<Entity, CreateError> {
+        check_domain(domain_id)?;
+        let id = new_id();
+        let inserted = self.store.with(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO keystone_users (id, name, domain_id, password, default_project_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, name, domain_id, password, default_project_id],
+            )
+        })?;
+        if inserted == 0 {
+            return Err(CreateError::Conflict(format!(
+                "Conflict occurred attempting to store user - Duplicate entry found with name {name} at domain ID {domain_id}."
+            )));
+        }
+        Ok(Entity { id, name: name.to_owned(), domain_id: Some(domain_id.to_owned()) })
+    }
+
+    /// `DELETE /v3/projects/{id}`: the project and every role assignment on it (tokens scoped
+    /// to it stop validating, as they do in Keystone). False when there was no such project.
+    pub fn delete_project(&self, id: &str) -> Result<bool, StoreError> {
+        self.store.transaction(|tx| {
+            tx.execute("DELETE FROM keystone_assignments WHERE project_id = ?1", params![id])?;
+            Ok(tx.execute("DELETE FROM keystone_projects WHERE id = ?1", params![id])? > 0)
+        })
+    }
+
+    /// `DELETE /v3/users/{id}`: the user and its role assignments.
+    pub fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
+        self.store.transaction(|tx| {
+            tx.execute("DELETE FROM keystone_assignments WHERE user_id = ?1", params![id])?;
+            Ok(tx.execute("DELETE FROM keystone_users WHERE id = ?1", params![id])? > 0)
+        })
     }
 
     /// Grants a role on a project (idempotent, like Keystone's PUT).
