@@ -20,7 +20,9 @@ Feature: The known limitations of image signature verification
     rebuilt elsewhere unless that user may read the signing certificate (a read ACL).
   - Images that Ceph clones without a download (RAW images on RBD-backed ephemeral or volume
     storage) are never verified. The default deployment has no RBD storage; the scenarios that
-    show it add an RBD compute node or Cinder back end to the simulated deployment.
+    show it add an RBD compute node or Cinder back end to the simulated deployment, and the
+    other simulated scenarios pin two compute hosts with local disks, whatever deployment the
+    simulator runs (a `mos` one has an RBD host, where any RAW image would be cloned).
   - A server booted from a volume is never checked against trusted certificates: Nova does not
     download the image, and Cinder, which does, verifies the signature only.
 
@@ -54,7 +56,8 @@ Feature: The known limitations of image signature verification
   Scenario: Nova verifying signatures boots an image signed with a certificate nobody trusts
     Given the simulated deployment is changed by the merge patch
       """
-      {"nova": {"glance": {"verify_glance_signatures": true}}}
+      {"nova": {"glance": {"verify_glance_signatures": true, "enable_certificate_validation": false}},
+       "compute_nodes": [{"host": "compute-0", "images_type": "local"}, {"host": "compute-1", "images_type": "local"}]}
       """
     And "admin" stored the certificate "fixtures/pki/chain/client.crt.pem" as secret "untrusted"
     And 50000 bytes of image data signed by "fixtures/pki/chain/client.key.pem" with "RSA-PSS" and "SHA-256"
@@ -67,7 +70,12 @@ Feature: The known limitations of image signature verification
     The image was cached on compute-0 before verification was turned on; compute-1 has never
     downloaded it. "admin" pins each server to a host (availability zone "nova:<host>").
 
-    Given 5000 bytes of image data signed by "fixtures/pki/signing/rsa-2048.key.pem" with "RSA-PSS" and "SHA-256"
+    Given the simulated deployment is changed by the merge patch
+      """
+      {"nova": {"glance": {"verify_glance_signatures": false}},
+       "compute_nodes": [{"host": "compute-0", "images_type": "local"}, {"host": "compute-1", "images_type": "local"}]}
+      """
+    And 5000 bytes of image data signed by "fixtures/pki/signing/rsa-2048.key.pem" with "RSA-PSS" and "SHA-256"
     And "admin" uploaded the signed data as an unsigned image
     And the compute node "compute-0" has the image in its cache, fetched with the token of "admin"
     And the simulated deployment is changed by the merge patch
@@ -85,7 +93,12 @@ Feature: The known limitations of image signature verification
     left the image in its host's cache; a hard reboot re-creates the disk from that cache
     without downloading, so nothing is verified and the server comes back ACTIVE.
 
-    Given 5000 bytes of image data signed by "fixtures/pki/signing/rsa-2048.key.pem" with "RSA-PSS" and "SHA-256"
+    Given the simulated deployment is changed by the merge patch
+      """
+      {"nova": {"glance": {"verify_glance_signatures": false}},
+       "compute_nodes": [{"host": "compute-0", "images_type": "local"}, {"host": "compute-1", "images_type": "local"}]}
+      """
+    And 5000 bytes of image data signed by "fixtures/pki/signing/rsa-2048.key.pem" with "RSA-PSS" and "SHA-256"
     And "admin" uploaded the signed data as an unsigned image
     When "admin" boots the image
     Then "admin" sees the server become "ACTIVE"
@@ -107,7 +120,8 @@ Feature: The known limitations of image signature verification
 
     Given the simulated deployment is changed by the merge patch
       """
-      {"nova": {"glance": {"verify_glance_signatures": true}}}
+      {"nova": {"glance": {"verify_glance_signatures": true, "enable_certificate_validation": false}},
+       "compute_nodes": [{"host": "compute-0", "images_type": "local"}, {"host": "compute-1", "images_type": "local"}]}
       """
     And "demo" holds the "creator" role in its project
     And "demo" stored the certificate "fixtures/pki/signing/rsa-3072.crt.pem" as secret "signing"
@@ -123,7 +137,8 @@ Feature: The known limitations of image signature verification
   Scenario: A read ACL on the certificate lets instance HA evacuate the server
     Given the simulated deployment is changed by the merge patch
       """
-      {"nova": {"glance": {"verify_glance_signatures": true}}}
+      {"nova": {"glance": {"verify_glance_signatures": true, "enable_certificate_validation": false}},
+       "compute_nodes": [{"host": "compute-0", "images_type": "local"}, {"host": "compute-1", "images_type": "local"}]}
       """
     And "demo" holds the "creator" role in its project
     And "demo" stored the certificate "fixtures/pki/signing/rsa-3072.crt.pem" as secret "signing"
@@ -191,7 +206,8 @@ Feature: The known limitations of image signature verification
 
     Given the simulated deployment is changed by the merge patch
       """
-      {"nova": {"glance": {"verify_glance_signatures": true, "enable_certificate_validation": true}}}
+      {"nova": {"glance": {"verify_glance_signatures": true, "enable_certificate_validation": true}},
+       "compute_nodes": [{"host": "compute-0", "images_type": "local"}, {"host": "compute-1", "images_type": "local"}]}
       """
     And "admin" stored the certificate "fixtures/pki/chain/client.crt.pem" as secret "untrusted"
     And 50000 bytes of image data signed by "fixtures/pki/chain/client.key.pem" with "RSA-PSS" and "SHA-256"

@@ -9,7 +9,8 @@ Feature: Nova verifies image signatures when verify_glance_signatures is on
   Certificate validation stays off (enable_certificate_validation = False), so the signing
   certificate need not chain up to anything.
 
-  The simulated cloud is switched to verification for these scenarios and back afterwards.
+  The simulated cloud is switched to verification for these scenarios, on two compute hosts
+  with local disks (so no RAW-on-Ceph clone skips the download), and back afterwards.
   Images get their signature properties with a PATCH after an unsigned upload where Glance
   must not refuse them first (Glance verifies only at upload).
   Reference: openstack-behaviour.md B1, B3, B5; the tempest image-signing tests.
@@ -20,7 +21,8 @@ Feature: Nova verifies image signatures when verify_glance_signatures is on
   Background:
     Given the simulated deployment is changed by the merge patch
       """
-      {"nova": {"glance": {"verify_glance_signatures": true}}}
+      {"nova": {"glance": {"verify_glance_signatures": true, "enable_certificate_validation": false}},
+       "compute_nodes": [{"host": "compute-0", "images_type": "local"}, {"host": "compute-1", "images_type": "local"}]}
       """
     And "demo" holds the "creator" role in its project
     And "demo" stored the certificate "fixtures/pki/signing/rsa-3072.crt.pem" as secret "signing"

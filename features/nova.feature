@@ -87,11 +87,13 @@ Feature: Nova validates the signing certificate against the certificates the use
     When "demo" boots from the volume "5b0c7a1e-3d4f-4e2a-9c8b-7a6f5e4d3c2b" with the trusted_image_certificates '["a"]'
     Then the request is answered 400 with the message "Image certificate validation is not supported when booting from volume"
 
-  @id:f2e9ad16-671a-441d-88a3-cfc0e2f28905 @tempest:f9c6de51-b027-476f-a6e3-847bb39cfa02 @optional:compute @allow.skipped @serial
+  @id:f2e9ad16-671a-441d-88a3-cfc0e2f28905 @tempest:f9c6de51-b027-476f-a6e3-847bb39cfa02 @optional:compute @optional:certificate_validation=false @allow.skipped @serial
   Scenario: A server rebuilt with trusted certificates validates the new image
-    The server is first booted from an unsigned image without trusted certificates; the
-    rebuild to the signed image carries the list, which the rebuild answer shows, and the
-    compute host validates the new image's signing certificate against it.
+    The server is first booted from a signed image without trusted certificates, which needs
+    certificate validation off (on, Nova refuses a boot without trusted certificates); the
+    signed image also boots where Nova verifies signatures. The rebuild to a
+    second signed image carries the list, which the rebuild answer shows, and the compute
+    host validates the new image's signing certificate against it.
 
     Given "demo" holds the "creator" role in its project
     And "demo" stored the certificate "fixtures/pki/chain/root.crt.pem" as secret "root"
@@ -99,7 +101,7 @@ Feature: Nova validates the signing certificate against the certificates the use
     And "demo" stored the certificate "fixtures/pki/chain/intermediate-b.crt.pem" as secret "intermediate-b"
     And "demo" stored the certificate "fixtures/pki/chain/client.crt.pem" as secret "client"
     And 100000 bytes of image data signed by "fixtures/pki/chain/client.key.pem" with "RSA-PSS" and "SHA-256"
-    And "demo" uploaded the signed data as an unsigned image
+    And "demo" created an active image signed with secret "client"
     When "demo" boots the image
     Then "demo" sees the server become "ACTIVE"
     Given "demo" created an active image signed with secret "client"
@@ -146,11 +148,12 @@ Feature: Nova validates the signing certificate against the certificates the use
   @id:efb1ff16-da03-4f01-aac4-e233c456b6ac @optional:compute @allow.skipped @simulated @serial
   Scenario: A policy that denies trusted certificates refuses the server create
     The rule os_compute_api:servers:create:trusted_certs is checked only when the request
-    carries a non-empty list.
+    carries a non-empty list. Nova's verification is off here, so the unsigned image boots.
 
     Given the simulated deployment is changed by the merge patch
       """
-      {"nova": {"policy": {"os_compute_api:servers:create:trusted_certs": "!"}}}
+      {"nova": {"policy": {"os_compute_api:servers:create:trusted_certs": "!"},
+                "glance": {"verify_glance_signatures": false}}}
       """
     And 1000 bytes of image data signed by "fixtures/pki/chain/client.key.pem" with "RSA-PSS" and "SHA-256"
     And "demo" uploaded the signed data as an unsigned image

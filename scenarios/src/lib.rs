@@ -51,6 +51,9 @@ pub struct RunOptions {
     pub certified: bool,
     /// Scenarios run at once (cucumber's default, 64, when `None`).
     pub concurrency: Option<usize>,
+    /// The embedded cloud's deployment profile (`upstream-defaults` when `None`); a real
+    /// cloud is what it is, so this with `cloud` is a usage error.
+    pub deployment: Option<sigstack_cloud::deployment::Deployment>,
 }
 
 /// The capability naming how many scenarios the target takes at once.
@@ -76,6 +79,8 @@ pub enum RunError {
     Target(String),
     #[error("report {path}: {reason}")]
     Report { path: PathBuf, reason: String },
+    #[error("a deployment profile applies to the embedded cloud only, not to cloud '{0}'")]
+    DeploymentWithCloud(String),
 }
 
 impl RunError {
@@ -87,6 +92,7 @@ impl RunError {
                 | RunError::Capabilities { .. }
                 | RunError::Tags { .. }
                 | RunError::Report { .. }
+                | RunError::DeploymentWithCloud(_)
         )
     }
 }
@@ -104,7 +110,7 @@ impl cucumber::Parser<Vec<cucumber::gherkin::Feature>> for Prepared {
 }
 
 /// One run at a time per process: the World finds the target in a global.
-static RUN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static RUN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Runs the suite: progress on stderr, the reports into the report directory, and the
 /// per-scenario results back. A failed scenario is a result, not an error.
@@ -118,9 +124,10 @@ pub async fn run(options: RunOptions) -> Result<RunSummary, RunError> {
     // The target first: a wrong cloud name must not leave empty report files behind.
     let (target, cloud) = match &options.cloud {
         None => {
-            let (target, cloud) = target::embedded(file.as_ref()).await?;
+            let (target, cloud) = target::embedded(file.as_ref(), options.deployment.clone()).await?;
             (target, Some(cloud))
         }
+        Some(name) if options.deployment.is_some() => return Err(RunError::DeploymentWithCloud(name.clone())),
         Some(name) => (target::real(name, options.clouds_yaml.clone(), file.as_ref()).await?, None),
     };
     let features = plan::prepare(features, filter.as_ref(), &target.available());
@@ -168,6 +175,11 @@ pub async fn run(options: RunOptions) -> Result<RunSummary, RunError> {
         .tee::<Conformance, _>(writer::Json::for_tee(json))
         .normalized();
     let mut cucumber = Conformance::cucumber::<PathBuf>()
+        .before(|feature, rule, scenario, world| {
+            let tags = feature.tags.iter().chain(rule.iter().flat_map(|r| r.tags.iter())).chain(scenario.tags.iter());
+            world.target_users = tags.into_iter().any(|t| t == target::TARGET_USERS_TAG);
+            async {}.boxed_local()
+        })
         .after(|_, _, _, _, world| {
             async move {
                 if let Some(w) = world {
@@ -194,7 +206,7 @@ pub async fn run(options: RunOptions) -> Result<RunSummary, RunError> {
     let scenarios = report::read_cucumber_json(&dir.join(CUCUMBER_JSON))?;
     let summary = RunSummary {
         version: VERSION.to_owned(),
-        target: target.description.clone(),
+        target: target.described(),
         endpoints: target.endpoints.clone(),
         users: target.users.keys().cloned().collect(),
         capabilities: target.capabilities.clone(),

@@ -22,7 +22,37 @@ pub struct Target {
     pub capabilities: Capabilities,
 }
 
+/// Suite users who get a project of their own in every scenario when the target allows it:
+/// the scenario's user works in a fresh project, and "a user of another project" in another.
+/// "admin" and the "instance-ha" service user stay the target's own.
+pub const ISOLATED_USERS: [&str; 2] = ["demo", "alt_demo"];
+
+/// A scenario about what the deployment prepared for its own users (MOS's pre-built images,
+/// whose certificate only they may read) acts as the target's users, never isolated ones.
+pub const TARGET_USERS_TAG: &str = "target-users";
+
+/// Opting out in a capability file: `isolated_projects: false` (a cloud whose admin may not
+/// create projects and users).
+pub const ISOLATED_PROJECTS: &str = "isolated_projects";
+
 impl Target {
+    /// Each scenario in its own projects: needs admin credentials (to create projects and
+    /// users, as tempest's dynamic credentials do) and no opt-out.
+    pub fn isolated(&self) -> bool {
+        self.users.contains_key("admin")
+            && self.capabilities.truthy("admin_credentials")
+            && self.capabilities.get(ISOLATED_PROJECTS) != Some("false")
+    }
+
+    /// The description the report prints, with how scenarios are kept apart.
+    pub fn described(&self) -> String {
+        if self.isolated() {
+            format!("{}; each scenario in its own projects", self.description)
+        } else {
+            format!("{}; scenarios share the target's projects", self.description)
+        }
+    }
+
     pub fn available(&self) -> Available {
         Available { users: self.users.keys().cloned().collect(), capabilities: self.capabilities.clone() }
     }
@@ -62,8 +92,15 @@ fn embedded_capabilities(cloud: &sigstack_cloud::CloudHandle) -> Capabilities {
 /// Starts the embedded cloud. A capability file, if given, overrides its capabilities key by
 /// key (to rehearse a vendor's file against the simulator); its `users` are not used, the
 /// seed's users are.
-pub async fn embedded(file: Option<&CapabilityFile>) -> Result<(Target, sigstack_cloud::CloudHandle), RunError> {
-    let cloud = sigstack_cloud::start(sigstack_cloud::CloudConfig::default())
+pub async fn embedded(
+    file: Option<&CapabilityFile>,
+    deployment: Option<sigstack_cloud::deployment::Deployment>,
+) -> Result<(Target, sigstack_cloud::CloudHandle), RunError> {
+    let mut config = sigstack_cloud::CloudConfig::default();
+    if let Some(d) = deployment {
+        config.deployment = d;
+    }
+    let cloud = sigstack_cloud::start(config)
         .await
         .map_err(|e| RunError::Target(format!("the embedded cloud did not start: {e}")))?;
     let users = SUITE_USERS.iter().filter_map(|u| cloud.credentials(u).map(|c| ((*u).to_owned(), c))).collect();

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use cucumber::World;
 use reqwest::Method;
-use sigstack_client::Session;
+use sigstack_client::{Credentials, Session, identity};
 
 use crate::target;
 
@@ -16,8 +16,10 @@ pub struct Answer {
     pub body: String,
 }
 
-/// One scenario's state. Scenarios share the cloud, so every resource a scenario creates has
-/// a name unique to it (`run` prefix), and grants and faults are undone after it.
+/// One scenario's state. Where the target allows it, the scenario's "demo" and "alt_demo"
+/// are users created for it in projects of their own (deleted after it); every resource it
+/// creates also has a name unique to it (`run` prefix), and grants and faults are undone
+/// after it.
 #[derive(Debug, World)]
 #[world(init = Self::new)]
 pub struct Conformance {
@@ -48,6 +50,12 @@ pub struct Conformance {
     pub server_id: Option<String>,
     /// The volume the scenario created last.
     pub volume_id: Option<String>,
+    /// `@target-users`: act as the target's own users even where scenarios get projects of
+    /// their own (set by the `before` hook).
+    pub target_users: bool,
+    /// Keystone users and projects made for this scenario, deleted after it (users first).
+    created_users: Vec<String>,
+    created_projects: Vec<String>,
 }
 
 impl Conformance {
@@ -68,6 +76,9 @@ impl Conformance {
             sim_posts: Vec::new(),
             server_id: None,
             volume_id: None,
+            target_users: false,
+            created_users: Vec::new(),
+            created_projects: Vec::new(),
         }
     }
 
@@ -79,11 +90,52 @@ impl Conformance {
         }
         let target = target::current();
         let credentials = target.users.get(user).unwrap_or_else(|| panic!("no user {user:?} in the target"));
+        let credentials = if target.isolated() && !self.target_users && target::ISOLATED_USERS.contains(&user) {
+            self.own_project(user, credentials).await
+        } else {
+            credentials.clone()
+        };
+        self.authenticate(user, &credentials).await
+    }
+
+    async fn authenticate(&mut self, user: &str, credentials: &Credentials) -> Session {
         let s = Session::authenticate(credentials).await.unwrap_or_else(|e| panic!("{user} authenticates: {e}"));
         self.sessions.insert(user.to_owned(), s.clone());
         s
     }
 
+    /// The target's admin; never isolated, so this needs no recursion through `session`.
+    async fn admin(&mut self) -> Session {
+        if let Some(s) = self.sessions.get("admin") {
+            return s.clone();
+        }
+        let credentials = target::current().users.get("admin").cloned().expect("isolation needs the admin user");
+        self.authenticate("admin", &credentials).await
+    }
+
+    /// Makes, as admin, a project and a user for this scenario's `user`, with the roles the
+    /// target's own `user` has in its project (so "demo" is still a member without the
+    /// creator role), in the same domains; returns the new user's credentials.
+    async fn own_project(&mut self, user: &str, template: &Credentials) -> Credentials {
+        let admin = self.admin().await;
+        let model = Session::authenticate(template).await.unwrap_or_else(|e| panic!("{user} authenticates: {e}"));
+        let name = format!("{}-{user}", self.run);
+        let project_domain = identity::domain_id(&admin, &template.project_domain_name).await.expect("project domain");
+        let user_domain = identity::domain_id(&admin, &template.user_domain_name).await.expect("user domain");
+        let project = identity::create_project(&admin, &name, &project_domain, "sigstack conformance scenario")
+            .await
+            .unwrap_or_else(|e| panic!("project for {user}: {e}"));
+        self.created_projects.push(project.id.clone());
+        let password = uuid::Uuid::new_v4().to_string();
+        let created = identity::create_user(&admin, &name, &password, &user_domain, &project.id)
+            .await
+            .unwrap_or_else(|e| panic!("user for {user}: {e}"));
+        self.created_users.push(created.id.clone());
+        for role in &model.token().roles {
+            identity::grant(&admin, &project.id, &created.id, &role.id).await.unwrap_or_else(|e| panic!("{} for {user}: {e}", role.name));
+        }
+        Credentials { username: name.clone(), password, project_name: Some(name), project_id: None, ..template.clone() }
+    }
     pub fn secret(&self, name: &str) -> &str {
         self.secrets.get(name).unwrap_or_else(|| panic!("no secret {name:?} stored in this scenario"))
     }
@@ -129,15 +181,9 @@ impl Conformance {
     }
 
     /// The base URL of the `/_sim/` control API: any service endpoint's scheme, host and port
-    /// (here Barbican's, from the catalog of whichever user this scenario already uses).
+    /// (here Barbican's, as the target's catalog lists it).
     pub async fn sim_base(&mut self) -> String {
-        let s = match self.sessions.values().next() {
-            Some(s) => s.clone(),
-            None => self.session("demo").await,
-        };
-        let url = s.endpoint("key-manager").expect("key-manager endpoint");
-        let url = reqwest::Url::parse(&url).unwrap_or_else(|e| panic!("key-manager endpoint {url:?}: {e}"));
-        url.origin().ascii_serialization()
+        crate::steps::common::origin(self, "key-manager").await
     }
 
     /// Undoes grants (as admin, who made them) and faults (the control API needs no token);
@@ -158,6 +204,19 @@ impl Conformance {
                 eprintln!("cleanup: {r:?}");
             }
         }
+        if !self.created_users.is_empty() || !self.created_projects.is_empty() {
+            let admin = self.admin().await;
+            for id in std::mem::take(&mut self.created_users) {
+                if let Err(e) = identity::delete_user(&admin, &id).await {
+                    eprintln!("cleanup: {e}");
+                }
+            }
+            for id in std::mem::take(&mut self.created_projects) {
+                if let Err(e) = identity::delete_project(&admin, &id).await {
+                    eprintln!("cleanup: {e}");
+                }
+            }
+        }
     }
 }
 
@@ -174,6 +233,73 @@ fn expand_ellipsis(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use reqwest::Method;
+    use serde_json::Value;
+
+    use super::Conformance;
+    use crate::target;
+
+    /// Names of the projects (or users) Keystone lists under `name`, as admin.
+    async fn listed(admin: &sigstack_client::Session, kind: &str, name: &str) -> Vec<String> {
+        let url = format!("{}/{kind}", sigstack_client::identity::v3(admin).unwrap());
+        let body: Value = admin.json(admin.request(Method::GET, &url).query(&[("name", name)])).await.unwrap();
+        body[kind].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect()
+    }
+
+    fn role_names(s: &sigstack_client::Session) -> Vec<String> {
+        let mut roles: Vec<String> = s.token().roles.iter().map(|r| r.name.clone()).collect();
+        roles.sort();
+        roles
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_scenario_gets_projects_of_its_own_and_they_go_after_it() {
+        let _one_at_a_time = crate::RUN.lock().await;
+        let (embedded, cloud) = target::embedded(None, None).await.unwrap();
+        let embedded = Arc::new(embedded);
+        assert!(embedded.isolated());
+        target::set_current(Some(embedded.clone()));
+
+        let mut w = Conformance::new().await;
+        let demo = w.session("demo").await;
+        let alt = w.session("alt_demo").await;
+        let admin = w.session("admin").await;
+        let project = demo.token().project.clone().unwrap();
+        assert_eq!(project.name, format!("{}-demo", w.run));
+        assert_ne!(project.id, alt.token().project.clone().unwrap().id);
+        // The same roles as the target's own demo: a member without the creator role.
+        let shared_demo = sigstack_client::Session::authenticate(&embedded.users["demo"]).await.unwrap();
+        assert_eq!(role_names(&demo), role_names(&shared_demo));
+        assert_eq!(admin.token().project.clone().unwrap().name, "admin");
+        assert_eq!(listed(&admin, "projects", &project.name).await.len(), 1);
+
+        w.cleanup().await;
+        assert!(listed(&admin, "projects", &project.name).await.is_empty());
+        assert!(listed(&admin, "users", &demo.token().user.name).await.is_empty());
+        assert!(sigstack_client::Session::authenticate(&super::Credentials {
+            project_name: Some(project.name.clone()),
+            ..embedded.users["demo"].clone()
+        })
+        .await
+        .is_err());
+
+        // `@target-users` scenarios act as the target's own demo.
+        let mut w = Conformance::new().await;
+        w.target_users = true;
+        assert_eq!(w.session("demo").await.token().project.clone().unwrap().name, "demo");
+
+        // A capability file may opt out.
+        let mut shared = target::embedded(None, None).await.unwrap();
+        shared.0.capabilities.set(target::ISOLATED_PROJECTS, false);
+        assert!(!shared.0.isolated());
+        shared.1.shutdown().await;
+
+        target::set_current(None);
+        cloud.shutdown().await;
+    }
+
     #[test]
     fn ellipsis_lists_every_id() {
         assert_eq!(super::expand_ellipsis("x ['c0', …, 'c2']. ['c0', …, 'c1'] y"), "x ['c0', 'c1', 'c2']. ['c0', 'c1'] y");

@@ -32,6 +32,11 @@ pub struct ConformanceArgs {
     /// Fail when a `@required` scenario is skipped (a certification run).
     #[arg(long)]
     certified: bool,
+    /// The embedded cloud's deployment profile, as `sigstack serve --deployment`: a shipped
+    /// one (`mos`, `upstream-certificate-validation`, `upstream-defaults`) or a YAML file.
+    /// Not with a real cloud.
+    #[arg(long)]
+    deployment: Option<String>,
 }
 
 /// `--cloud`, else a non-empty `OS_CLOUD`, as the OpenStack clients choose.
@@ -40,6 +45,10 @@ fn cloud(args: &ConformanceArgs) -> Option<String> {
 }
 
 pub fn conformance(args: ConformanceArgs) -> Outcome {
+    let deployment = match args.deployment.as_deref().map(sigstack_cloud::deployment::Deployment::load).transpose() {
+        Ok(d) => d,
+        Err(e) => return Outcome::Usage(e.to_string()),
+    };
     let options = RunOptions {
         cloud: cloud(&args),
         clouds_yaml: None,
@@ -48,6 +57,7 @@ pub fn conformance(args: ConformanceArgs) -> Outcome {
         report_dir: Some(args.report_dir.clone()),
         certified: args.certified,
         concurrency: None,
+        deployment,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

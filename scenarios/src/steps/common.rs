@@ -2,8 +2,8 @@
 //! (`@simulated` scenarios only).
 
 use cucumber::{given, then};
-use reqwest::Method;
 use serde_json::{Value, json};
+use sigstack_client::identity;
 
 use crate::world::Conformance;
 
@@ -24,16 +24,9 @@ async fn answered_with(w: &mut Conformance, status: u16, message: String) {
 async fn holds_role(w: &mut Conformance, user: String, role: String) {
     let admin = w.session("admin").await;
     let s = w.session(&user).await;
-    let identity = admin.endpoint("identity").expect("identity endpoint");
-    let identity = sigstack_client::session::v3_url(&identity);
-    let roles: Value = admin
-        .json(admin.request(Method::GET, &format!("{identity}/roles")).query(&[("name", role.as_str())]))
-        .await
-        .expect("roles listed");
-    let role_id = roles["roles"][0]["id"].as_str().unwrap_or_else(|| panic!("no role {role}: {roles}")).to_owned();
+    let role_id = identity::role_id(&admin, &role).await.unwrap_or_else(|e| panic!("role {role}: {e}"));
     let project = &s.token().project.as_ref().expect("project-scoped token").id;
-    let url = format!("{identity}/projects/{project}/users/{}/roles/{role_id}", s.token().user.id);
-    admin.send(admin.request(Method::PUT, &url)).await.expect("role granted");
+    let url = identity::grant(&admin, project, &s.token().user.id, &role_id).await.expect("role granted");
     w.grants.push(url);
 }
 
@@ -49,10 +42,17 @@ async fn barbican_fault(w: &mut Conformance, status: u16, operation: String) {
     w.faults.push(format!("{base}/_sim/faults/{}", body["id"].as_str().expect("fault id")));
 }
 
-/// The scheme, host and port of a service endpoint (where its `/_sim/` routes are).
+/// The scheme, host and port of a service endpoint (where its `/_sim/` routes are): from the
+/// target's catalog, or from a session's where the target did not list it.
 pub async fn origin(w: &mut Conformance, service: &str) -> String {
-    let s = w.session("demo").await;
-    let url = s.endpoint(service).unwrap_or_else(|e| panic!("{service} endpoint: {e}"));
+    let listed = crate::target::current().endpoints.get(service).cloned();
+    let url = match listed {
+        Some(url) => url,
+        None => {
+            let s = w.session("demo").await;
+            s.endpoint(service).unwrap_or_else(|e| panic!("{service} endpoint: {e}"))
+        }
+    };
     reqwest::Url::parse(&url).unwrap_or_else(|e| panic!("{service} endpoint {url:?}: {e}")).origin().ascii_serialization()
 }
 
