@@ -182,6 +182,25 @@ impl Recorder {
     }
 }
 
+/// A new user with `role` in the project `template` is scoped to, made through Keystone's
+/// admin API (deleted by the caller).
+struct ProjectUser {
+    id: String,
+    credentials: Credentials,
+}
+
+async fn project_user(admin: &Session, template: &Credentials, role: &str) -> ProjectUser {
+    use sigstack_client::identity;
+    let name = format!("parity-{role}-{}", uuid::Uuid::new_v4());
+    let project = admin.token().project.clone().expect("project-scoped admin");
+    let domain = identity::domain_id(admin, &template.user_domain_name).await.expect("domain");
+    let user = identity::create_user(admin, &name, "parity-password", &domain, &project.id).await.expect("user created");
+    let role_id = identity::role_id(admin, role).await.expect("role");
+    identity::grant(admin, &project.id, &user.id, &role_id).await.expect("role granted");
+    let credentials = Credentials { username: name, password: "parity-password".into(), ..template.clone() };
+    ProjectUser { id: user.id, credentials }
+}
+
 fn expect(name: &str, status: u16, want: u16, body: &[u8]) {
     assert_eq!(status, want, "{name}: setup request answered {status}: {}", String::from_utf8_lossy(body));
 }
@@ -314,6 +333,23 @@ async fn run(target: &Target) -> Answers {
         demo.request(Method::GET, &format!("{secret}/payload")).header("Accept", "application/octet-stream"),
     )
     .await;
+    // A user of the secret's project with the creator role who did not create it may not
+    // change the ACL of a private secret (legacy policy: the ACL controller sees the flag).
+    let creator = project_user(admin, &target.credentials["admin"], "creator").await;
+    let creator_session = Session::authenticate(&creator.credentials).await.expect("the creator-role user authenticates");
+    r.send(
+        "barbican_403_acl_change_private_by_creator_role",
+        "PUT /v1/secrets/{uuid}/acl (creator role in the project, not the secret's creator; secret private)",
+        creator_session.request(Method::PUT, &format!("{secret}/acl")).json(&json!({"read": {"users": [], "project-access": false}})),
+    )
+    .await;
+    r.send(
+        "barbican_403_acl_delete_private_by_creator_role",
+        "DELETE /v1/secrets/{uuid}/acl (creator role in the project, not the secret's creator; secret private)",
+        creator_session.request(Method::DELETE, &format!("{secret}/acl")),
+    )
+    .await;
+    sigstack_client::identity::delete_user(admin, &creator.id).await.expect("the creator-role user is deleted");
     r.send(
         "barbican_403_other_project",
         "GET /v1/secrets/{uuid} (alt_demo, other project, not in the ACL)",

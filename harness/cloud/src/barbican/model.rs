@@ -378,9 +378,12 @@ fn allowed_legacy(action: Action, caller: &AuthContext, secret: &Secret, acl: Op
         Action::Put => any_role(caller, &["admin", "creator"]) && project_match,
         Action::Delete => project_admin || project_creator || (project_creator_role && !private),
         Action::AclGet => all_but_audit && project_match,
-        // The ACL controller's policy target has no `read_project_access`, so "not private"
-        // always holds there.
-        Action::AclChange => project_admin || project_creator_role,
+        // `secret_acls:put_patch` / `:delete` are `rule:secret_project_admin or
+        // rule:secret_project_creator or (rule:secret_project_creator_role and
+        // rule:secret_non_private_read)`: a creator-role user who did not create a private
+        // secret is refused (checked against Barbican 23, parity references
+        // barbican_403_acl_*_private_by_creator_role).
+        Action::AclChange => project_admin || project_creator || (project_creator_role && !private),
     }
 }
 
