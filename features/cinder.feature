@@ -11,8 +11,8 @@ Feature: Cinder verifies signed images it copies into volumes
 
   barbican-tempest-plugin's ImageSigningVolumeTest.test_signed_volume_attach_to_instance
   creates the verified volume, boots a server from the signed image and attaches the volume to
-  it; the attach scenario mirrors it in full (its encrypted-volume sibling 72ca044d needs
-  volume encryption and extending an attached volume, which are not mirrored).
+  it; the attach scenario mirrors it in full. Its encrypted-volume sibling 72ca044d (mirrored
+  too) has an admin make a LUKS volume type, and extends the volume before attaching it.
 
   The tampered image is uploaded unsigned and given the signature of other data afterwards
   with a PATCH, which Glance never verifies.
@@ -50,6 +50,37 @@ Feature: Cinder verifies signed images it copies into volumes
     And "demo" sees the volume image metadata "signature_verified" is "True"
     When "demo" detaches the volume from the server
     Then "demo" sees the volume detached from the server
+    When "demo" deletes the volume
+    Then "demo" no longer finds the volume
+
+  @id:02afb82d-6c76-4367-8ca4-1de1276f993f @tempest:72ca044d-39a4-4966-b302-f53a446d3e29 @optional:compute @optional:volume @optional:cinder_verification @optional:certificate_validation=false @allow.skipped @serial
+  Scenario: An encrypted volume from a signed image is verified, extends and attaches to a server
+    tempest's test_extend_encrypted_signed_volume_attach_to_instance: an admin makes a LUKS
+    volume type; Cinder keys the volume in Barbican with the user's token and, since an
+    encrypted volume is never cloned from the image, downloads and verifies the image. The
+    verification record survives the extend to twice the size; the volume then attaches to a
+    server booted from the same image, which is deleted after.
+
+    Given "demo" created an active image signed with secret "signing"
+    When "admin" creates the volume type "luks" with the encryption
+      | provider         | luks            |
+      | cipher           | aes-xts-plain64 |
+      | key_size         | 256             |
+      | control_location | front-end       |
+    And "demo" creates a 1 GiB volume of the scenario's volume type "luks" from the image
+    Then "demo" sees the volume become "available"
+    And "demo" sees the volume encrypted
+    When "demo" extends the volume to 2 GiB
+    Then "demo" sees the volume become "available" with 2 GiB
+    And "demo" sees the volume image metadata "signature_verified" is "True"
+    And "demo" sees the volume image metadata "img_signature_certificate_uuid" is "{secret:signing}"
+    When "demo" boots the image
+    Then "demo" sees the server become "ACTIVE"
+    When "demo" attaches the volume to the server
+    Then "demo" sees the volume attached to the server
+    When "demo" deletes the server
+    Then "demo" no longer finds the server
+    And "demo" sees the volume become "available"
     When "demo" deletes the volume
     Then "demo" no longer finds the volume
 

@@ -56,6 +56,9 @@ pub struct Conformance {
     /// Keystone users and projects made for this scenario, deleted after it (users first).
     created_users: Vec<String>,
     created_projects: Vec<String>,
+    /// Admin-only resource URLs (block-storage volume types) to DELETE as admin after the
+    /// scenario, once everything else is undone.
+    pub admin_deletes: Vec<String>,
 }
 
 impl Conformance {
@@ -79,6 +82,7 @@ impl Conformance {
             target_users: false,
             created_users: Vec::new(),
             created_projects: Vec::new(),
+            admin_deletes: Vec::new(),
         }
     }
 
@@ -213,6 +217,14 @@ impl Conformance {
             }
             for id in std::mem::take(&mut self.created_projects) {
                 if let Err(e) = identity::delete_project(&admin, &id).await {
+                    eprintln!("cleanup: {e}");
+                }
+            }
+        }
+        if !self.admin_deletes.is_empty() {
+            let admin = self.admin().await;
+            for url in std::mem::take(&mut self.admin_deletes) {
+                if let Err(e) = admin.send(admin.request(Method::DELETE, &url)).await {
                     eprintln!("cleanup: {e}");
                 }
             }

@@ -379,3 +379,105 @@ pub async fn version_discovery(session: &Session) -> Result<Vec<ApiVersion>, Err
     let body: Versions = session.json(session.request(Method::GET, &url).header("Accept", "application/json")).await?;
     Ok(body.versions)
 }
+
+/// A volume type (`GET /v3/{project_id}/types/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeType {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub is_public: Option<bool>,
+    #[serde(default)]
+    pub extra_specs: Option<BTreeMap<String, String>>,
+}
+
+/// The body of `POST /v3/{project_id}/types` (inside `{"volume_type": ...}`); admin only.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NewVolumeType {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "os-volume-type-access:is_public", skip_serializing_if = "Option::is_none")]
+    pub is_public: Option<bool>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra_specs: BTreeMap<String, String>,
+}
+
+/// A volume type's encryption spec: the body of `POST .../types/{id}/encryption` and the
+/// answer of `GET` (which adds `volume_type_id`, `encryption_id` and timestamps).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncryptionType {
+    /// `luks` (or a legacy encryptor class name).
+    pub provider: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cipher: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_size: Option<u64>,
+    /// `front-end` or `back-end`.
+    pub control_location: String,
+    #[serde(default, skip_serializing)]
+    pub volume_type_id: Option<String>,
+    #[serde(default, skip_serializing)]
+    pub encryption_id: Option<String>,
+}
+
+impl EncryptionType {
+    /// barbican-tempest-plugin's LUKS spec: `aes-xts-plain64`, 256 bits, front-end.
+    pub fn luks() -> EncryptionType {
+        EncryptionType {
+            provider: "luks".into(),
+            cipher: Some("aes-xts-plain64".into()),
+            key_size: Some(256),
+            control_location: "front-end".into(),
+            ..EncryptionType::default()
+        }
+    }
+}
+
+/// `POST /v3/{project_id}/types` (admin only).
+pub async fn create_volume_type(session: &Session, t: &NewVolumeType) -> Result<VolumeType, Error> {
+    #[derive(Deserialize)]
+    struct Body {
+        volume_type: VolumeType,
+    }
+    let url = format!("{}/types", project_url(session)?);
+    let body: Body = session.json(request(session, Method::POST, &url).json(&json!({"volume_type": t}))).await?;
+    Ok(body.volume_type)
+}
+
+/// `DELETE /v3/{project_id}/types/{id}` (admin only; refused while volumes use the type).
+pub async fn delete_volume_type(session: &Session, id: &str) -> Result<(), Error> {
+    let url = format!("{}/types/{id}", project_url(session)?);
+    session.send(request(session, Method::DELETE, &url)).await.map(|_| ())
+}
+
+/// `POST /v3/{project_id}/types/{id}/encryption` (admin only): the spec as Cinder echoes it.
+pub async fn create_encryption_type(session: &Session, type_id: &str, spec: &EncryptionType) -> Result<EncryptionType, Error> {
+    #[derive(Deserialize)]
+    struct Body {
+        encryption: EncryptionType,
+    }
+    let url = format!("{}/types/{type_id}/encryption", project_url(session)?);
+    let body: Body = session.json(request(session, Method::POST, &url).json(&json!({"encryption": spec}))).await?;
+    Ok(body.encryption)
+}
+
+/// `GET /v3/{project_id}/types/{id}/encryption` (admin only): `None` for a type without a spec
+/// (Cinder answers `{}`).
+pub async fn get_encryption_type(session: &Session, type_id: &str) -> Result<Option<EncryptionType>, Error> {
+    let url = format!("{}/types/{type_id}/encryption", project_url(session)?);
+    let body: Value = session.json(request(session, Method::GET, &url)).await?;
+    if body.as_object().is_some_and(|m| m.is_empty()) {
+        return Ok(None);
+    }
+    serde_json::from_value(body).map(Some).map_err(|e| Error::Decode { url, reason: e.to_string() })
+}
+
+/// `os-extend`: Cinder grows the volume to `new_size` GiB in the background (`extending`, then
+/// back to its status). An attached volume needs microversion 3.42 (`request_at`).
+pub async fn extend_volume(session: &Session, id: &str, new_size: u64) -> Result<(), Error> {
+    let url = format!("{}/volumes/{id}/action", project_url(session)?);
+    session.send(request(session, Method::POST, &url).json(&json!({"os-extend": {"new_size": new_size}}))).await.map(|_| ())
+}

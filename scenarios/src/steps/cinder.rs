@@ -1,12 +1,14 @@
 //! Steps of `features/cinder.feature`: volumes created from images in Cinder v3, the
-//! `signature_verified` image metadata, user messages, and attaching a volume to the
-//! scenario's server through Nova (`os-volume_attachments`) and detaching it.
+//! `signature_verified` image metadata, user messages, encrypted volume types (admin) and
+//! `os-extend`, attaching a volume to the scenario's server through Nova
+//! (`os-volume_attachments`) and detaching it, and deleting that server.
 
 use std::time::{Duration, Instant};
 
+use cucumber::gherkin::Step;
 use cucumber::{then, when};
 use sigstack_client::compute::{self, DEFAULT_MICROVERSION, NewVolumeAttachment};
-use sigstack_client::volume::{self, NewVolume, Volume};
+use sigstack_client::volume::{self, EncryptionType, NewVolume, NewVolumeType, Volume};
 
 use crate::world::Conformance;
 
@@ -16,7 +18,7 @@ const CREATE_TIMEOUT: Duration = Duration::from_secs(10);
 const ATTACH_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The statuses a volume passes through on its way to a settled one.
-const TRANSITIONAL: [&str; 6] = ["creating", "downloading", "reserved", "attaching", "detaching", "deleting"];
+const TRANSITIONAL: [&str; 7] = ["creating", "downloading", "reserved", "attaching", "detaching", "deleting", "extending"];
 
 #[when(expr = "{string} creates a {int} GiB volume from the image")]
 async fn creates_volume(w: &mut Conformance, user: String, size: u64) {
@@ -32,6 +34,64 @@ async fn creates_typed_volume(w: &mut Conformance, user: String, size: u64, volu
     let new = NewVolume { name: Some(format!("{}-volume", w.run)), volume_type: Some(volume_type), ..NewVolume::from_image(size, w.image()) };
     let created = volume::create_volume(&s, &new).await.expect("volume create accepted");
     w.volume_id = Some(created.id);
+}
+
+/// The name a scenario's volume type `name` gets on the target (types are cloud-wide, so it
+/// carries the scenario's prefix).
+fn type_name(w: &Conformance, name: &str) -> String {
+    format!("{}-{name}", w.run)
+}
+
+/// `POST /types` then `POST /types/{id}/encryption` from the table's `provider`, `cipher`,
+/// `key_size` and `control_location`, as tempest's `create_encryption_type`. The type is
+/// deleted (as admin) after the scenario.
+#[when(expr = "{string} creates the volume type {string} with the encryption")]
+async fn creates_encrypted_type(w: &mut Conformance, user: String, name: String, step: &Step) {
+    let table = step.table.as_ref().expect("a table of encryption fields");
+    let field = |key: &str| table.rows.iter().find(|r| r[0] == key).map(|r| r[1].clone());
+    let spec = EncryptionType {
+        provider: field("provider").expect("a provider"),
+        cipher: field("cipher"),
+        key_size: field("key_size").map(|k| k.parse().expect("key_size is a number")),
+        control_location: field("control_location").expect("a control_location"),
+        ..EncryptionType::default()
+    };
+    let s = w.session(&user).await;
+    let new = NewVolumeType { name: type_name(w, &name), ..NewVolumeType::default() };
+    let created = volume::create_volume_type(&s, &new).await.unwrap_or_else(|e| panic!("volume type {}: {e}", new.name));
+    let url = format!("{}/types/{}", volume::project_url(&s).expect("block-storage endpoint"), created.id);
+    w.admin_deletes.push(url);
+    let answered = volume::create_encryption_type(&s, &created.id, &spec).await.unwrap_or_else(|e| panic!("encryption of {}: {e}", new.name));
+    assert_eq!(
+        (answered.provider.as_str(), answered.cipher.as_deref(), answered.key_size, answered.control_location.as_str()),
+        (spec.provider.as_str(), spec.cipher.as_deref(), spec.key_size, spec.control_location.as_str())
+    );
+}
+
+#[when(expr = "{string} creates a {int} GiB volume of the scenario's volume type {string} from the image")]
+async fn creates_volume_of_scenario_type(w: &mut Conformance, user: String, size: u64, name: String) {
+    let volume_type = type_name(w, &name);
+    creates_typed_volume(w, user, size, volume_type).await;
+}
+
+#[then(expr = "{string} sees the volume encrypted")]
+async fn encrypted(w: &mut Conformance, user: String) {
+    let v = settled(w, &user).await;
+    assert!(v.encrypted, "{v:?}");
+}
+
+/// `os-extend` at the default microversion, as tempest's `extend_volume`.
+#[when(expr = "{string} extends the volume to {int} GiB")]
+async fn extends(w: &mut Conformance, user: String, size: u64) {
+    let id = w.volume_id.clone().expect("a volume was created");
+    let s = w.session(&user).await;
+    volume::extend_volume(&s, &id, size).await.unwrap_or_else(|e| panic!("extend of {id}: {e}"));
+}
+
+#[then(expr = "{string} sees the volume become {string} with {int} GiB")]
+async fn becomes_with_size(w: &mut Conformance, user: String, status: String, size: u64) {
+    let v = settled(w, &user).await;
+    assert_eq!((v.status.as_str(), v.size), (status.as_str(), size), "{v:?}");
 }
 
 /// Polls until the volume leaves the transitional statuses (`creating`, `downloading`, and
@@ -147,20 +207,48 @@ async fn deletes(w: &mut Conformance, user: String) {
     volume::delete_volume(&s, &id).await.unwrap_or_else(|e| panic!("delete of volume {id}: {e}"));
 }
 
+/// Polls `get` until it answers 404; until then what it finds must be `pending` (still being
+/// deleted), and the attach timeout not passed.
+async fn until_not_found<T, F, Fut>(what: &str, get: F, pending: impl Fn(&T) -> bool)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sigstack_client::Error>>,
+    T: std::fmt::Debug,
+{
+    let deadline = Instant::now() + ATTACH_TIMEOUT;
+    loop {
+        match get().await {
+            Err(e) if e.is_not_found() => return,
+            Err(e) => panic!("{what}: {e}"),
+            Ok(found) => {
+                assert!(pending(&found) && Instant::now() < deadline, "{what} is still there after its deletion: {found:?}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
 /// Polls until Cinder answers 404 for the volume (it may be `deleting` meanwhile).
 #[then(expr = "{string} no longer finds the volume")]
 async fn gone(w: &mut Conformance, user: String) {
     let id = w.volume_id.clone().expect("a volume was created");
     let s = w.session(&user).await;
-    let deadline = Instant::now() + ATTACH_TIMEOUT;
-    loop {
-        match volume::get_volume(&s, &id).await {
-            Err(e) if e.is_not_found() => return,
-            Err(e) => panic!("volume {id}: {e}"),
-            Ok(v) => {
-                assert!(v.status == "deleting" && Instant::now() < deadline, "volume {id} is {} after its deletion", v.status);
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-    }
+    until_not_found(&format!("volume {id}"), || volume::get_volume(&s, &id), |v: &Volume| v.status == "deleting").await;
+}
+
+/// `DELETE /servers/{id}`: Nova releases the server's volumes (their attachments go).
+#[when(expr = "{string} deletes the server")]
+async fn deletes_server(w: &mut Conformance, user: String) {
+    let id = w.server_id.clone().expect("a server was booted");
+    let s = w.session(&user).await;
+    compute::delete_server(&s, &id).await.unwrap_or_else(|e| panic!("delete of server {id}: {e}"));
+}
+
+/// Polls until Nova answers 404 for the server.
+#[then(expr = "{string} no longer finds the server")]
+async fn server_gone(w: &mut Conformance, user: String) {
+    let id = w.server_id.clone().expect("a server was booted");
+    let s = w.session(&user).await;
+    // Nova's delete is asynchronous: the server may still be listed, in any status, meanwhile.
+    until_not_found(&format!("server {id}"), || compute::get_server(&s, DEFAULT_MICROVERSION, &id), |_| true).await;
 }

@@ -97,14 +97,14 @@ pub fn attachment_not_found(id: &str) -> Fault {
 
 /// The driver's `initialize_connection` answer: iSCSI for LVM (its default target helper), RBD
 /// for Ceph.
-fn connection_info(driver: Option<VolumeDriver>, volume: &Volume, mode: &str) -> Value {
+fn connection_info(driver: Option<VolumeDriver>, volume: &Volume, mode: &str, encrypted: bool) -> Value {
     match driver {
         Some(VolumeDriver::Rbd) => json!({
             "driver_volume_type": "rbd",
             "data": {
                 "name": format!("volumes/volume-{}", volume.id), "hosts": [], "ports": [], "cluster_name": "ceph",
                 "auth_enabled": true, "auth_username": "cinder", "secret_type": "ceph", "secret_uuid": null,
-                "volume_id": volume.id, "discard": true, "qos_specs": null, "access_mode": mode, "encrypted": false,
+                "volume_id": volume.id, "discard": true, "qos_specs": null, "access_mode": mode, "encrypted": encrypted,
             },
         }),
         _ => json!({
@@ -113,7 +113,7 @@ fn connection_info(driver: Option<VolumeDriver>, volume: &Volume, mode: &str) ->
                 "target_discovered": false, "target_portal": "127.0.0.1:3260",
                 "target_iqn": format!("iqn.2010-10.org.openstack:volume-{}", volume.id), "target_lun": 0,
                 "volume_id": volume.id, "auth_method": "CHAP", "qos_specs": null, "access_mode": mode,
-                "encrypted": false, "cacheable": false,
+                "encrypted": encrypted, "cacheable": false,
             },
         }),
     }
@@ -208,6 +208,8 @@ impl VolumeService {
     pub fn connect_attachment(&self, ctx: &AuthContext, id: &str, connector: &Value) -> Result<Attachment, Fault> {
         let seen = self.attachment(ctx, id)?;
         let driver = self.get_any(&seen.volume_id)?.and_then(|v| self.backend(Some(&v.volume_type))).map(|b| b.driver);
+        // `initialize_connection` tells the host the volume is encrypted (its key is in Barbican).
+        let encrypted = self.encryption_key(&seen.volume_id)?.is_some();
         self.store.transaction(|tx| {
             let mut attachment = load_attachment(tx, id)?.ok_or_else(|| attachment_not_found(id))?;
             let volume = load_volume(tx, &attachment.volume_id)?
@@ -220,7 +222,7 @@ impl VolumeService {
             }
             let text = |k: &str| connector.get(k).and_then(Value::as_str).map(str::to_owned);
             let mode = if attachment.attach_mode != "null" { attachment.attach_mode.clone() } else { text("mode").unwrap_or_else(|| "rw".into()) };
-            attachment.connection_info = connection_info(driver, &volume, &mode);
+            attachment.connection_info = connection_info(driver, &volume, &mode, encrypted);
             attachment.attach_status = "attaching".into();
             attachment.attached_host = text("host");
             attachment.mountpoint = Some(text("mountpoint").unwrap_or_else(|| "na".into()));

@@ -155,7 +155,11 @@ async fn run_create(service: &VolumeService, job: &CreateFromImage) -> Result<()
     // 1. driver.clone_image: RBD clones a bare/raw image inside Ceph; nothing is downloaded
     //    by cinder-volume, so nothing is verified. (The data still has to reach the simulated
     //    volume: it is fetched here, standing in for Ceph's copy-on-write clone.)
-    if backend.driver == VolumeDriver::Rbd && is_bare_raw(image) {
+    // An encrypted volume is never cloned nor cached ("all images are raw data, we can't use
+    // clone_image to copy data if new volume is encrypted"): it is always downloaded, so
+    // always verified.
+    let encrypted = service.encryption_key(&volume.id)?.is_some();
+    if !encrypted && backend.driver == VolumeDriver::Rbd && is_bare_raw(image) {
         fetch(&session, &image.id, &volume_path).await?;
         extend(&volume_path, size_bytes)?;
         service.add_glance_metadata(&volume.id, &captured_metadata(image))?;
@@ -166,7 +170,7 @@ async fn run_create(service: &VolumeService, job: &CreateFromImage) -> Result<()
     let lock = service.image_lock(&image.id);
     let _held = lock.lock().await;
     let mut create_cache_entry = false;
-    if deployment.cinder.image_volume_cache_enabled {
+    if deployment.cinder.image_volume_cache_enabled && !encrypted {
         if let Some(entry) = service.cache_entry(&backend.name, &image.id)? {
             let cached = service.cache_path(&backend.name, &image.id);
             // `get_entry` evicts an entry older than the image's last update.

@@ -19,6 +19,10 @@ use sigstack_client::image::{self, Image, NewImage};
 use super::fault::Fault;
 use super::flow::{self, CreateFromImage, UploadToImage};
 use super::http_attach;
+use super::http_types;
+use super::encryption;
+use super::extend;
+use super::types::{VolumeType, type_not_found};
 use super::model::{GIB, Volume, VolumeService, now};
 use super::views::{self, MESSAGES_VERSION, Microversion};
 use crate::keystone::Identity;
@@ -75,7 +79,7 @@ pub fn router(identity: Arc<Identity>, volumes: Arc<VolumeService>, public_url: 
         .route("/v3/{project_id}/volumes/{id}/action", axum::routing::post(volume_action))
         .route("/v3/{project_id}/messages", get(list_messages))
         .route("/v3/{project_id}/messages/{id}", get(show_message).delete(delete_message))
-        .route("/v3/{project_id}/types", get(list_types))
+        .merge(http_types::routes())
         .merge(http_attach::routes())
         .layer(axum::middleware::from_fn(version_headers));
     Router::new()
@@ -158,22 +162,12 @@ fn requested_size(volume: &Value) -> Result<u64, Fault> {
     }
 }
 
-/// The volume type (= back end) a request names; the default type when none is named.
-fn volume_type(s: &CinderState, requested: Option<&str>) -> Result<String, Fault> {
-    let requested = requested.filter(|t| !t.is_empty());
-    let backends = s.volumes.deployment().get().cinder.backends;
-    match requested {
-        None => backends.first().map(|b| b.name.clone()).ok_or_else(Fault::internal),
-        Some(name) => {
-            if let Some(b) = backends.iter().find(|b| b.name == name || views::volume_type_id(&b.name) == name) {
-                return Ok(b.name.clone());
-            }
-            if uuid::Uuid::parse_str(name).is_ok() {
-                Err(Fault::not_found(format!("Volume type {name} could not be found.")))
-            } else {
-                Err(Fault::not_found(format!("Volume type with name {name} could not be found.")))
-            }
-        }
+/// The volume type a request names (by name or id; a private one for admins only); the
+/// default type (the first back end's) when none is named.
+fn volume_type(s: &CinderState, ctx: &AuthContext, requested: Option<&str>) -> Result<VolumeType, Fault> {
+    match requested.filter(|t| !t.is_empty()) {
+        None => s.volumes.volume_types()?.into_iter().next().ok_or_else(Fault::internal),
+        Some(name) => s.volumes.volume_type(name)?.filter(|t| t.is_public || ctx.is_admin()).ok_or_else(|| type_not_found(name)),
     }
 }
 
@@ -254,7 +248,7 @@ async fn create_volume(
             .collect::<Result<_, _>>()?,
         Some(other) => Err(schema_error("metadata", other, &format!("{other} is not of type 'object', 'null'")))?,
     };
-    let volume_type = volume_type(&s, requested_type.as_deref())?;
+    let volume_type = volume_type(&s, &ctx, requested_type.as_deref())?;
     let session = ctx.session(s.volumes.http().clone());
     let image = match image_ref.as_deref().filter(|r| !r.is_empty()) {
         Some(r) => Some(find_image(&session, r).await?),
@@ -264,6 +258,12 @@ async fn create_volume(
     if let Some(image) = &image {
         check_image(image, size)?;
     }
+    // An encrypted type: the volume's key is made in Barbican, with the caller's token,
+    // before the volume exists.
+    let encryption_key = match s.volumes.type_encryption(&volume_type.id)? {
+        Some(spec) => Some(encryption::create_key(&session, &spec).await?),
+        None => None,
+    };
     let created = now();
     let record = Volume {
         id: uuid::Uuid::new_v4().to_string(),
@@ -273,7 +273,7 @@ async fn create_volume(
         description,
         size,
         status: "creating".into(),
-        volume_type,
+        volume_type: volume_type.name,
         bootable: false,
         availability_zone: "nova".into(),
         created_at: created.clone(),
@@ -282,6 +282,9 @@ async fn create_volume(
         image_id: image.as_ref().map(|i| i.id.clone()),
     };
     s.volumes.insert(&record)?;
+    if let Some(key) = &encryption_key {
+        s.volumes.set_encryption_key(&record.id, key)?;
+    }
     let request_id = request_id();
     match image {
         Some(image) => {
@@ -292,7 +295,7 @@ async fn create_volume(
             tokio::spawn(create_blank(s.volumes.clone(), record.id.clone(), size));
         }
     }
-    let view = views::volume_detail(&s.public_url, &ctx, version, &record, &BTreeMap::new(), &[]);
+    let view = views::volume_detail(&s.public_url, &ctx, version, &record, &s.volumes.facts(&record)?);
     Ok(with_request_id((StatusCode::ACCEPTED, Json(json!({"volume": view}))).into_response(), &request_id))
 }
 
@@ -320,9 +323,7 @@ async fn show_volume(
 ) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let volume = s.volumes.get(&ctx, &id)?;
-    let metadata = s.volumes.glance_metadata(&volume.id)?;
-    let attachments = s.volumes.volume_attachments(&volume.id)?;
-    Ok(Json(json!({"volume": views::volume_detail(&s.public_url, &ctx, version, &volume, &metadata, &attachments)})).into_response())
+    Ok(Json(json!({"volume": views::volume_detail(&s.public_url, &ctx, version, &volume, &s.volumes.facts(&volume)?)})).into_response())
 }
 
 async fn list_volumes(State(s): State<CinderState>, ctx: AuthContext, Version(_): Version, Path(project_id): Path<String>) -> Result<Response, Fault> {
@@ -340,9 +341,7 @@ async fn list_volumes_detail(
     check_project(&ctx, &project_id)?;
     let mut out = Vec::new();
     for volume in s.volumes.list(&ctx)? {
-        let metadata = s.volumes.glance_metadata(&volume.id)?;
-        let attachments = s.volumes.volume_attachments(&volume.id)?;
-        out.push(views::volume_detail(&s.public_url, &ctx, version, &volume, &metadata, &attachments));
+        out.push(views::volume_detail(&s.public_url, &ctx, version, &volume, &s.volumes.facts(&volume)?));
     }
     Ok(Json(json!({"volumes": out})).into_response())
 }
@@ -365,7 +364,16 @@ async fn delete_volume(
              from snapshots after volume transfer.",
         ));
     }
+    let key = s.volumes.encryption_key(&volume.id)?;
     s.volumes.remove(&volume.id)?;
+    // cinder-volume deletes the volume's key once the volume is gone.
+    if let Some(key) = key {
+        s.volumes.forget_encryption_key(&volume.id)?;
+        let session = ctx.session(s.volumes.http().clone());
+        if let Err(e) = encryption::delete_key(&session, &key).await {
+            s.volumes.log_error(&volume.id, &format!("Unable to delete encryption key {key}: {e}"));
+        }
+    }
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
@@ -384,6 +392,7 @@ async fn volume_action(
     };
     match action.as_str() {
         "os-volume_upload_image" => upload_image(&s, &ctx, version, &id, args).await,
+        "os-extend" => extend::extend(&s, &ctx, version, &id, args),
         "os-begin_detaching" => {
             s.volumes.begin_detaching(&ctx, &id)?;
             Ok(StatusCode::ACCEPTED.into_response())
@@ -467,7 +476,7 @@ async fn upload_image(s: &CinderState, ctx: &AuthContext, version: Microversion,
         "status": "uploading",
         "display_description": volume.description,
         "size": volume.size,
-        "volume_type": views::volume_type_view(&volume.volume_type),
+        "volume_type": s.volumes.volume_type(&volume.volume_type)?.map(|t| views::type_view(&t)),
         "image_id": created.id,
         "container_format": container_format,
         "disk_format": disk_format,
@@ -516,10 +525,4 @@ async fn delete_message(
     check_project(&ctx, &project_id)?;
     s.volumes.delete_message(&ctx, &id)?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-async fn list_types(State(s): State<CinderState>, ctx: AuthContext, Version(_): Version, Path(project_id): Path<String>) -> Result<Response, Fault> {
-    check_project(&ctx, &project_id)?;
-    let types: Vec<Value> = s.volumes.deployment().get().cinder.backends.iter().map(|b| views::volume_type_view(&b.name)).collect();
-    Ok(Json(json!({"volume_types": types})).into_response())
 }

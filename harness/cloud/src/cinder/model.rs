@@ -103,6 +103,7 @@ impl VolumeService {
     /// leftover temporary downloads are removed.
     pub fn open(store: Arc<Store>, data_dir: PathBuf, deployment: Arc<DeploymentState>) -> Result<VolumeService, StoreError> {
         store.migrate(SCHEMA)?;
+        store.migrate(super::types::SCHEMA)?;
         for sub in ["volumes", "cache", "tmp"] {
             std::fs::create_dir_all(data_dir.join(sub)).map_err(|_| io_error(&data_dir))?;
         }
@@ -144,12 +145,12 @@ impl VolumeService {
         &self.data_dir
     }
 
-    /// The back end behind a volume type name; `None` for the default type.
+    /// The back end behind a volume type name (a back end's own, or a created type's);
+    /// `None` for the default type.
     pub fn backend(&self, volume_type: Option<&str>) -> Option<VolumeBackendSpec> {
-        let backends = self.deployment.get().cinder.backends;
         match volume_type {
-            None => backends.into_iter().next(),
-            Some(name) => backends.into_iter().find(|b| b.name == name),
+            None => self.deployment.get().cinder.backends.into_iter().next(),
+            Some(name) => self.backend_of_type(name),
         }
     }
 
@@ -188,7 +189,7 @@ impl VolumeService {
 
     // ---- volumes ----
 
-    fn all(&self) -> Result<Vec<Volume>, StoreError> {
+    pub(super) fn all(&self) -> Result<Vec<Volume>, StoreError> {
         self.store.with(|c| {
             let mut stmt = c.prepare("SELECT body FROM cinder_volumes ORDER BY seq")?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;

@@ -9,6 +9,7 @@ use sha2::Digest as _;
 use super::fault::Fault;
 use super::attach::Attachment;
 use super::model::{UserMessage, Volume};
+use super::types::VolumeType;
 use crate::wire::AuthContext;
 
 /// The microversions this Cinder speaks (2023.1 and later: 3.0 to 3.71).
@@ -93,16 +94,27 @@ pub fn volume_type_id(name: &str) -> String {
     uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
 }
 
-pub fn volume_type_view(name: &str) -> Value {
+/// `views/types.py` `show` (with the type-access extension's `is_public`).
+pub fn type_view(t: &VolumeType) -> Value {
     json!({
-        "id": volume_type_id(name),
-        "name": name,
-        "description": null,
-        "is_public": true,
-        "os-volume-type-access:is_public": true,
+        "id": t.id,
+        "name": t.name,
+        "description": t.description,
+        "is_public": t.is_public,
+        "os-volume-type-access:is_public": t.is_public,
         "qos_specs_id": null,
-        "extra_specs": {"volume_backend_name": name},
+        "extra_specs": t.extra_specs,
     })
+}
+
+/// What a volume's view needs beyond its record: its Glance metadata, attachments, the id of
+/// its type, the back end it lives on and whether it has an encryption key.
+pub struct VolumeFacts {
+    pub image_metadata: BTreeMap<String, String>,
+    pub attachments: Vec<Attachment>,
+    pub type_id: String,
+    pub backend: String,
+    pub encrypted: bool,
 }
 
 fn links(public_url: &str, project_id: &str, collection: &str, id: &str) -> Value {
@@ -125,9 +137,9 @@ pub fn volume_detail(
     ctx: &AuthContext,
     version: Microversion,
     volume: &Volume,
-    image_metadata: &BTreeMap<String, String>,
-    attachments: &[Attachment],
+    facts: &VolumeFacts,
 ) -> Value {
+    let image_metadata = &facts.image_metadata;
     let mut v = json!({
         "id": volume.id,
         "status": volume.status,
@@ -135,7 +147,7 @@ pub fn volume_detail(
         "availability_zone": volume.availability_zone,
         "created_at": volume.created_at,
         "updated_at": volume.updated_at,
-        "attachments": volume_attachments(ctx, attachments),
+        "attachments": volume_attachments(ctx, &facts.attachments),
         "name": volume.name,
         "description": volume.description,
         "volume_type": volume.volume_type,
@@ -145,7 +157,8 @@ pub fn volume_detail(
         "links": links(public_url, &volume.project_id, "volumes", &volume.id),
         "user_id": volume.user_id,
         "bootable": if volume.bootable { "true" } else { "false" },
-        "encrypted": false,
+        // `_is_volume_encrypted`: the volume has an encryption key.
+        "encrypted": facts.encrypted,
         "replication_status": null,
         "consistencygroup_id": null,
         "multiattach": false,
@@ -157,7 +170,7 @@ pub fn volume_detail(
         map.insert("volume_image_metadata".into(), json!(image_metadata));
     }
     if ctx.is_admin() {
-        map.insert("os-vol-host-attr:host".into(), json!(format!("cinder@{0}#{0}", volume.volume_type)));
+        map.insert("os-vol-host-attr:host".into(), json!(format!("cinder@{0}#{0}", facts.backend)));
         map.insert("os-vol-mig-status-attr:migstat".into(), Value::Null);
         map.insert("os-vol-mig-status-attr:name_id".into(), Value::Null);
     }
@@ -175,7 +188,7 @@ pub fn volume_detail(
         map.insert("cluster_name".into(), Value::Null);
     }
     if version >= Microversion(3, 63) {
-        map.insert("volume_type_id".into(), json!(volume_type_id(&volume.volume_type)));
+        map.insert("volume_type_id".into(), json!(facts.type_id));
     }
     if version >= Microversion(3, 65) {
         map.insert("consumes_quota".into(), json!(true));

@@ -1,0 +1,292 @@
+//! Volume types on the wire: list and show (everyone), create and delete
+//! (`api/contrib/types_manage.py`, policy `volume_extension:types_manage`, admin only), and a
+//! type's encryption spec (`api/contrib/volume_type_encryption.py`, policies
+//! `volume_extension:volume_type_encryption:{create,get,delete}`, admin only). As in Cinder,
+//! the body is validated before the policy is checked.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+
+use super::fault::Fault;
+use super::http::{CinderState, Version, check_project, json_body, schema_error};
+use super::model::now;
+use super::types::{Encryption, VolumeType, type_not_found};
+use super::views;
+use crate::python::py_repr;
+use crate::wire::AuthContext;
+
+const MANAGE_POLICY: &str = "volume_extension:types_manage";
+const CREATE_ENCRYPTION_POLICY: &str = "volume_extension:volume_type_encryption:create";
+const GET_ENCRYPTION_POLICY: &str = "volume_extension:volume_type_encryption:get";
+const DELETE_ENCRYPTION_POLICY: &str = "volume_extension:volume_type_encryption:delete";
+/// The encryption schema's `control_location` enum.
+const CONTROL_LOCATIONS: [&str; 2] = ["front-end", "back-end"];
+
+pub fn routes() -> Router<CinderState> {
+    Router::new()
+        .route("/v3/{project_id}/types", get(list).post(create))
+        .route("/v3/{project_id}/types/{id}", get(show).delete(delete))
+        .route("/v3/{project_id}/types/{id}/encryption", get(show_encryption).post(create_encryption))
+        .route("/v3/{project_id}/types/{id}/encryption/{key}", get(show_encryption_item).delete(delete_encryption))
+}
+
+/// `PolicyNotAuthorized` (403); every rule here is `rule:admin_api`.
+fn authorize(ctx: &AuthContext, rule: &str) -> Result<(), Fault> {
+    if ctx.is_admin() { Ok(()) } else { Err(Fault::new(StatusCode::FORBIDDEN, format!("Policy doesn't allow {rule} to be performed."))) }
+}
+
+/// Private types are visible to admins only (no project is ever given access here).
+fn visible(ctx: &AuthContext, t: &VolumeType) -> bool {
+    t.is_public || ctx.is_admin()
+}
+
+async fn list(State(s): State<CinderState>, ctx: AuthContext, Version(_): Version, Path(project_id): Path<String>) -> Result<Response, Fault> {
+    check_project(&ctx, &project_id)?;
+    let types: Vec<Value> = s.volumes.volume_types()?.iter().filter(|t| visible(&ctx, t)).map(views::type_view).collect();
+    Ok(Json(json!({"volume_types": types})).into_response())
+}
+
+/// A type the caller may see, by id or name.
+fn find(s: &CinderState, ctx: &AuthContext, reference: &str) -> Result<VolumeType, Fault> {
+    s.volumes.volume_type(reference)?.filter(|t| visible(ctx, t)).ok_or_else(|| type_not_found(reference))
+}
+
+async fn show(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(_): Version,
+    Path((project_id, id)): Path<(String, String)>,
+) -> Result<Response, Fault> {
+    check_project(&ctx, &project_id)?;
+    Ok(Json(json!({"volume_type": views::type_view(&find(&s, &ctx, &id)?)})).into_response())
+}
+
+/// The object under `key` of a body that must hold exactly that key.
+fn wrapped<'a>(body: &'a Value, key: &str) -> Result<&'a Map<String, Value>, Fault> {
+    let Some(top) = body.as_object() else { return Err(Fault::bad_request(format!("{body} is not of type 'object'"))) };
+    let Some(inner) = top.get(key) else { return Err(Fault::bad_request(format!("'{key}' is a required property"))) };
+    if let Some(extra) = top.keys().find(|k| *k != key) {
+        return Err(Fault::bad_request(format!("Additional properties are not allowed ('{extra}' was unexpected)")));
+    }
+    inner.as_object().ok_or_else(|| schema_error(key, inner, &format!("{inner} is not of type 'object'")))
+}
+
+fn only(map: &Map<String, Value>, field: &str, allowed: &[&str]) -> Result<(), Fault> {
+    match map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(extra) => Err(schema_error(field, &Value::Object(map.clone()), &format!("Additional properties are not allowed ('{extra}' was unexpected)"))),
+        None => Ok(()),
+    }
+}
+
+/// `parameter_types.boolean`: a JSON boolean or one of oslo's boolean strings.
+fn boolean(field: &str, value: &Value) -> Result<bool, Fault> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::String(v) => match v.to_ascii_lowercase().as_str() {
+            "true" | "1" | "t" | "on" | "y" | "yes" => Ok(true),
+            "false" | "0" | "f" | "off" | "n" | "no" => Ok(false),
+            _ => Err(schema_error(field, value, &format!("{value} is not of type 'boolean', 'string'"))),
+        },
+        other => Err(schema_error(field, other, &format!("{other} is not of type 'boolean', 'string'"))),
+    }
+}
+
+/// The `volume_types.create` schema: `name` required (1-255 characters, not only blanks),
+/// `description`, `extra_specs` (string values), `os-volume-type-access:is_public`.
+fn new_type(body: &Value) -> Result<VolumeType, Fault> {
+    let vt = wrapped(body, "volume_type")?;
+    only(vt, "volume_type", &["name", "description", "extra_specs", "os-volume-type-access:is_public"])?;
+    let name = match vt.get("name") {
+        None => return Err(schema_error("volume_type", &Value::Object(vt.clone()), "'name' is a required property")),
+        Some(v @ Value::String(n)) if n.is_empty() => return Err(schema_error("name", v, "'' is too short")),
+        Some(v @ Value::String(n)) if n.chars().count() > 255 => return Err(schema_error("name", v, &format!("'{n}' is too long"))),
+        // The schema's `name` format refuses a name of blanks only.
+        Some(v @ Value::String(n)) if n.trim().is_empty() => return Err(schema_error("name", v, &format!("'{n}' is not a 'name'"))),
+        Some(Value::String(n)) => n.clone(),
+        Some(other) => return Err(schema_error("name", other, &format!("{other} is not of type 'string'"))),
+    };
+    let description = match vt.get("description") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(d)) => Some(d.clone()),
+        Some(other) => return Err(schema_error("description", other, &format!("{other} is not of type 'string', 'null'"))),
+    };
+    let extra_specs: BTreeMap<String, String> = match vt.get("extra_specs") {
+        None => BTreeMap::new(),
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k.clone(), s.clone())),
+                other => Err(schema_error(&format!("extra_specs/{k}"), other, &format!("{other} is not of type 'string'"))),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(Value::Null) => return Err(schema_error("extra_specs", &Value::Null, "None is not of type 'object'")),
+        Some(other) => return Err(schema_error("extra_specs", other, &format!("{other} is not of type 'object'"))),
+    };
+    let is_public = match vt.get("os-volume-type-access:is_public") {
+        None => true,
+        Some(v) => boolean("os-volume-type-access:is_public", v)?,
+    };
+    Ok(VolumeType { id: uuid::Uuid::new_v4().to_string(), name, description, is_public, extra_specs })
+}
+
+async fn create(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(_): Version,
+    Path(project_id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Fault> {
+    check_project(&ctx, &project_id)?;
+    let new = new_type(&json_body(&body)?)?;
+    authorize(&ctx, MANAGE_POLICY)?;
+    s.volumes.create_volume_type(&new)?;
+    Ok(Json(json!({"volume_type": views::type_view(&new)})).into_response())
+}
+
+async fn delete(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(_): Version,
+    Path((project_id, id)): Path<(String, String)>,
+) -> Result<Response, Fault> {
+    check_project(&ctx, &project_id)?;
+    authorize(&ctx, MANAGE_POLICY)?;
+    s.volumes.delete_volume_type(&id)?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// The encryption table row as `_get_volume_type_encryption` returns it.
+fn encryption_view(e: &Encryption) -> Value {
+    json!({
+        "volume_type_id": e.volume_type_id,
+        "encryption_id": e.encryption_id,
+        "provider": e.provider,
+        "cipher": e.cipher,
+        "key_size": e.key_size,
+        "control_location": e.control_location,
+        "created_at": e.created_at,
+        "updated_at": null,
+        "deleted": false,
+        "deleted_at": null,
+    })
+}
+
+/// The `volume_type_encryption.create` schema; `key_size` may be an integer or a string of
+/// digits (the controller turns it into an integer).
+fn new_encryption(type_id: &str, body: &Value) -> Result<(Encryption, Map<String, Value>), Fault> {
+    let enc = wrapped(body, "encryption")?;
+    only(enc, "encryption", &["key_size", "provider", "control_location", "cipher"])?;
+    for required in ["provider", "control_location"] {
+        if !enc.contains_key(required) {
+            return Err(schema_error("encryption", &Value::Object(enc.clone()), &format!("'{required}' is a required property")));
+        }
+    }
+    let provider = match &enc["provider"] {
+        Value::String(p) if p.chars().count() <= 255 => p.clone(),
+        other => return Err(schema_error("provider", other, &format!("{other} is not of type 'string'"))),
+    };
+    let control_location = match &enc["control_location"] {
+        Value::String(c) if CONTROL_LOCATIONS.contains(&c.as_str()) => c.clone(),
+        other => return Err(schema_error("control_location", other, &format!("{} is not one of ['front-end', 'back-end']", py_repr(other)))),
+    };
+    let cipher = match enc.get("cipher") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(c)) => Some(c.clone()),
+        Some(other) => return Err(schema_error("cipher", other, &format!("{other} is not of type 'string', 'null'"))),
+    };
+    let key_size = match enc.get("key_size") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(k) => Some(k),
+            None => return Err(schema_error("key_size", &enc["key_size"], &format!("{n} is less than the minimum of 0"))),
+        },
+        Some(Value::String(k)) => match k.parse::<u64>() {
+            Ok(k) => Some(k),
+            Err(_) => return Err(schema_error("key_size", &enc["key_size"], &format!("'{k}' is not a 'key_size'"))),
+        },
+        Some(other) => return Err(schema_error("key_size", other, &format!("{other} is not of type 'string', 'integer', 'null'"))),
+    };
+    // The answer is the request's own body, `key_size` made an integer.
+    let mut echoed = enc.clone();
+    if let Some(k) = key_size {
+        echoed.insert("key_size".into(), json!(k));
+    }
+    let spec = Encryption {
+        encryption_id: uuid::Uuid::new_v4().to_string(),
+        volume_type_id: type_id.to_owned(),
+        provider,
+        cipher,
+        key_size,
+        control_location,
+        created_at: now(),
+    };
+    Ok((spec, echoed))
+}
+
+async fn create_encryption(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(_): Version,
+    Path((project_id, type_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, Fault> {
+    check_project(&ctx, &project_id)?;
+    let (spec, echoed) = new_encryption(&type_id, &json_body(&body)?)?;
+    authorize(&ctx, CREATE_ENCRYPTION_POLICY)?;
+    s.volumes.create_type_encryption(&type_id, spec)?;
+    Ok(Json(json!({"encryption": echoed})).into_response())
+}
+
+/// What both encryption reads share: the policy, then the type must exist; its spec's view.
+fn spec_view(s: &CinderState, ctx: &AuthContext, project_id: &str, type_id: &str) -> Result<Option<Value>, Fault> {
+    check_project(ctx, project_id)?;
+    authorize(ctx, GET_ENCRYPTION_POLICY)?;
+    s.volumes.volume_type(type_id)?.filter(|t| t.id == type_id).ok_or_else(|| type_not_found(type_id))?;
+    Ok(s.volumes.type_encryption(type_id)?.map(|e| encryption_view(&e)))
+}
+
+/// `GET .../encryption`: the spec, or `{}` for a type without one.
+async fn show_encryption(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(_): Version,
+    Path((project_id, type_id)): Path<(String, String)>,
+) -> Result<Response, Fault> {
+    let view = spec_view(&s, &ctx, &project_id, &type_id)?;
+    Ok(Json(view.unwrap_or_else(|| json!({}))).into_response())
+}
+
+/// `GET .../encryption/{key}`: `{key: value}`.
+async fn show_encryption_item(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(_): Version,
+    Path((project_id, type_id, key)): Path<(String, String, String)>,
+) -> Result<Response, Fault> {
+    let view = spec_view(&s, &ctx, &project_id, &type_id)?;
+    match view.as_ref().and_then(|v| v.get(&key)) {
+        Some(value) => Ok(Json(json!({key: value})).into_response()),
+        None => Err(Fault::not_found(format!("Volume type encryption for type {type_id} does not exist."))),
+    }
+}
+
+/// `DELETE .../encryption/{encryption_id}`: the spec of the type goes (Cinder deletes by type;
+/// the id in the URL is not compared).
+async fn delete_encryption(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(_): Version,
+    Path((project_id, type_id, _encryption_id)): Path<(String, String, String)>,
+) -> Result<Response, Fault> {
+    check_project(&ctx, &project_id)?;
+    authorize(&ctx, DELETE_ENCRYPTION_POLICY)?;
+    s.volumes.delete_type_encryption(&type_id)?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
