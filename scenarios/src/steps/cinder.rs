@@ -209,7 +209,7 @@ async fn deletes(w: &mut Conformance, user: String) {
 
 /// Polls `get` until it answers 404; until then what it finds must be `pending` (still being
 /// deleted), and the attach timeout not passed.
-async fn until_not_found<T, F, Fut>(what: &str, get: F, pending: impl Fn(&T) -> bool)
+pub(crate) async fn until_not_found<T, F, Fut>(what: &str, get: F, pending: impl Fn(&T) -> bool)
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<T, sigstack_client::Error>>,
@@ -234,21 +234,4 @@ async fn gone(w: &mut Conformance, user: String) {
     let id = w.volume_id.clone().expect("a volume was created");
     let s = w.session(&user).await;
     until_not_found(&format!("volume {id}"), || volume::get_volume(&s, &id), |v: &Volume| v.status == "deleting").await;
-}
-
-/// `DELETE /servers/{id}`: Nova releases the server's volumes (their attachments go).
-#[when(expr = "{string} deletes the server")]
-async fn deletes_server(w: &mut Conformance, user: String) {
-    let id = w.server_id.clone().expect("a server was booted");
-    let s = w.session(&user).await;
-    compute::delete_server(&s, &id).await.unwrap_or_else(|e| panic!("delete of server {id}: {e}"));
-}
-
-/// Polls until Nova answers 404 for the server.
-#[then(expr = "{string} no longer finds the server")]
-async fn server_gone(w: &mut Conformance, user: String) {
-    let id = w.server_id.clone().expect("a server was booted");
-    let s = w.session(&user).await;
-    // Nova's delete is asynchronous: the server may still be listed, in any status, meanwhile.
-    until_not_found(&format!("server {id}"), || compute::get_server(&s, DEFAULT_MICROVERSION, &id), |_| true).await;
 }

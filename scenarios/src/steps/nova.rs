@@ -158,3 +158,20 @@ async fn settled_as(w: &mut Conformance, user: &str) -> Server {
         .await
         .unwrap_or_else(|e| panic!("server {id}: {e}"))
 }
+
+/// `DELETE /servers/{id}`: Nova releases the server's volumes (their attachments go).
+#[when(expr = "{string} deletes the server")]
+async fn deletes_server(w: &mut Conformance, user: String) {
+    let id = w.server_id.clone().expect("a server was booted");
+    let s = w.session(&user).await;
+    compute::delete_server(&s, &id).await.unwrap_or_else(|e| panic!("delete of server {id}: {e}"));
+}
+
+/// Polls until Nova answers 404 for the server.
+#[then(expr = "{string} no longer finds the server")]
+async fn server_gone(w: &mut Conformance, user: String) {
+    let id = w.server_id.clone().expect("a server was booted");
+    let s = w.session(&user).await;
+    // Nova's delete is asynchronous: the server may still be listed, in any status, meanwhile.
+    crate::steps::cinder::until_not_found(&format!("server {id}"), || compute::get_server(&s, compute::DEFAULT_MICROVERSION, &id), |_| true).await;
+}
