@@ -1,4 +1,5 @@
-//! Barbican v1 (service type `key-manager`), and castellan's certificate retrieval as Glance,
+//! Barbican v1 (service type `key-manager`): secrets, ACLs, key orders and castellan's
+//! `create_key` over them, and castellan's certificate retrieval as Glance,
 //! Nova and Cinder perform it through cursive.
 
 use reqwest::Method;
@@ -295,4 +296,139 @@ pub async fn patch_acl(session: &Session, uuid: &str, acl: &Acl) -> Result<Strin
 pub async fn delete_acl(session: &Session, uuid: &str) -> Result<(), Error> {
     let url = format!("{}/secrets/{uuid}/acl", v1(session)?);
     session.send(session.request(Method::DELETE, &url)).await.map(|_| ())
+}
+
+// ---- orders ----
+
+/// `meta` of a key order as python-barbicanclient's `KeyOrder` sends it; unset fields are
+/// left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyOrderMeta {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub algorithm: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bit_length: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    pub payload_content_type: String,
+}
+
+/// `GET /v1/orders/{uuid}` (also one entry of a listing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderMetadata {
+    pub order_ref: String,
+    #[serde(rename = "type")]
+    pub order_type: String,
+    /// `PENDING`, `ACTIVE` or `ERROR`.
+    pub status: String,
+    /// Set once a key order is `ACTIVE`.
+    #[serde(default)]
+    pub secret_ref: Option<String>,
+    #[serde(default)]
+    pub creator_id: Option<String>,
+    #[serde(default)]
+    pub meta: serde_json::Value,
+    #[serde(default)]
+    pub sub_status: Option<String>,
+    #[serde(default)]
+    pub sub_status_message: Option<String>,
+    /// Set when the order is in `ERROR`.
+    #[serde(default)]
+    pub error_status_code: Option<serde_json::Value>,
+    #[serde(default)]
+    pub error_reason: Option<String>,
+    #[serde(default)]
+    pub created: Option<String>,
+    #[serde(default)]
+    pub updated: Option<String>,
+}
+
+/// One page of `GET /v1/orders`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderList {
+    pub orders: Vec<OrderMetadata>,
+    pub total: u64,
+    #[serde(default)]
+    pub next: Option<String>,
+    #[serde(default)]
+    pub previous: Option<String>,
+}
+
+/// castellan's `[barbican] number_of_retries` default: GETs of the order before giving up.
+pub const ORDER_RETRIES: u32 = 60;
+/// Between two GETs of a pending order. castellan waits `retry_delay` (1 s); Barbican with
+/// its synchronous queue answers `ACTIVE` at once, so a short delay keeps a slow Barbican's
+/// worst case at a few seconds instead of a minute.
+pub const ORDER_RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// `POST /v1/orders` with a `key` order (`application/octet-stream` payload, as castellan
+/// asks); returns the `order_ref` (202).
+pub async fn create_key_order(session: &Session, name: Option<&str>, algorithm: &str, bit_length: Option<i64>) -> Result<String, Error> {
+    #[derive(Deserialize)]
+    struct Created {
+        order_ref: String,
+    }
+    let meta = KeyOrderMeta {
+        name: name.map(str::to_owned),
+        algorithm: algorithm.to_owned(),
+        bit_length,
+        mode: None,
+        payload_content_type: "application/octet-stream".into(),
+    };
+    let url = format!("{}/orders", v1(session)?);
+    let body = serde_json::json!({"type": "key", "meta": meta});
+    Ok(session.json::<Created>(session.request(Method::POST, &url).json(&body)).await?.order_ref)
+}
+
+/// `GET /v1/orders/{uuid}`.
+pub async fn get_order(session: &Session, uuid: &str) -> Result<OrderMetadata, Error> {
+    let url = format!("{}/orders/{uuid}", v1(session)?);
+    session.json(session.request(Method::GET, &url).header("Accept", "application/json")).await
+}
+
+/// `GET /v1/orders` with `limit` and `offset`.
+pub async fn list_orders(session: &Session, limit: Option<u32>, offset: Option<u32>) -> Result<OrderList, Error> {
+    #[derive(Serialize)]
+    struct Paging {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        limit: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        offset: Option<u32>,
+    }
+    let url = format!("{}/orders", v1(session)?);
+    session.json(session.request(Method::GET, &url).query(&Paging { limit, offset })).await
+}
+
+/// `DELETE /v1/orders/{uuid}` (204); the generated secret stays.
+pub async fn delete_order(session: &Session, uuid: &str) -> Result<(), Error> {
+    let url = format!("{}/orders/{uuid}", v1(session)?);
+    session.send(session.request(Method::DELETE, &url)).await.map(|_| ())
+}
+
+/// castellan's `BarbicanKeyManager.create_key`: posts a key order, then `_get_active_order`
+/// polls it (at most [`ORDER_RETRIES`] GETs, [`ORDER_RETRY_DELAY`] apart) until it is
+/// `ACTIVE`, and returns the uuid of its `secret_ref`. An order in `ERROR`, one that stays
+/// pending, or an `ACTIVE` one without a `secret_ref` is an error with castellan's reason.
+pub async fn create_key(session: &Session, name: Option<&str>, algorithm: &str, bit_length: Option<i64>) -> Result<String, Error> {
+    let order_ref = create_key_order(session, name, algorithm, bit_length).await?;
+    let uuid = secret_uuid(&order_ref).to_owned();
+    let failed = |reason: String| Error::Decode { url: order_ref.clone(), reason };
+    for attempt in 0..ORDER_RETRIES {
+        let order = get_order(session, &uuid).await?;
+        match order.status.as_str() {
+            "ACTIVE" => {
+                let secret_ref = order.secret_ref.ok_or_else(|| failed("ACTIVE key order without a secret_ref".into()))?;
+                return Ok(secret_uuid(&secret_ref).to_owned());
+            }
+            "ERROR" => {
+                let code = order.error_status_code.map_or_else(|| "None".to_owned(), |c| c.as_str().map_or_else(|| c.to_string(), str::to_owned));
+                let reason = order.error_reason.unwrap_or_else(|| "None".into());
+                return Err(failed(format!("Order is in ERROR status - status code: {code}, status reason: {reason}")));
+            }
+            _ if attempt + 1 < ORDER_RETRIES => tokio::time::sleep(ORDER_RETRY_DELAY).await,
+            _ => {}
+        }
+    }
+    Err(failed(format!("Exceeded retries: Failed to find 'ACTIVE' status within {ORDER_RETRIES} retries")))
 }

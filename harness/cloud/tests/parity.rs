@@ -1,5 +1,6 @@
-//! Response parity with the real services. A fixed list of requests (token issue, Barbican
-//! secrets, payloads, ACLs and their 403/404/415 errors, Glance image create/show/patch, signed
+//! Response parity with the real services. A fixed list of requests (token issue, Keystone's
+//! project and user admin API, Barbican secrets, payloads, ACLs, key orders and their
+//! 403/404/415 errors, Glance image create/show/patch, signed
 //! and tampered uploads, download) is sent to a cloud; each answer is reduced to what clients
 //! depend on (status, the headers they read, the body's keys, JSON types and exact messages,
 //! with ids, times, hosts and request ids redacted) and compared with the references in
@@ -376,6 +377,27 @@ async fn run(target: &Target) -> Answers {
         "barbican_415_create",
         "POST /v1/secrets (admin, Content-Type: text/plain)",
         admin.request(Method::POST, &secrets).header("Content-Type", "text/plain").body("not json"),
+    )
+    .await;
+    // Key orders, as castellan's `create_key` (Cinder's encrypted volumes) sends them.
+    let orders = format!("{v1}/orders");
+    let key_order = json!({"type": "key", "meta": {"name": "parity-key", "algorithm": "aes", "bit_length": 256, "mode": "cbc",
+                                                   "payload_content_type": "application/octet-stream"}});
+    let (status, created, bytes) = r
+        .send("barbican_order_create", "POST /v1/orders (admin, key, aes 256 cbc)", admin.request(Method::POST, &orders).json(&key_order))
+        .await;
+    expect("barbican_order_create", status, 202, &bytes);
+    let order_ref = created["order_ref"].as_str().expect("order_ref").to_owned();
+    r.send(
+        "barbican_order_get",
+        "GET /v1/orders/{uuid} (admin, the key order)",
+        admin.request(Method::GET, &order_ref).header("Accept", "application/json"),
+    )
+    .await;
+    r.send(
+        "barbican_order_403_member",
+        "POST /v1/orders (demo: member, not creator)",
+        demo.request(Method::POST, &orders).json(&key_order),
     )
     .await;
 

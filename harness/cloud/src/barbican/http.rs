@@ -1,4 +1,5 @@
-//! Barbican v1 on the wire: version discovery, secrets, payloads, ACLs, the key-manager
+//! Barbican v1 on the wire: version discovery, secrets, payloads, ACLs, orders (in
+//! `http_orders.rs`), the key-manager
 //! microversion header, and Barbican's JSON error bodies (`JSONErrorHook`).
 
 use std::sync::Arc;
@@ -16,6 +17,9 @@ use super::model::{self, Acl, Action, KeyManager, ListFilter, Secret, now_us};
 use super::validate::{self, Invalid, MAX_REQUEST_BYTES, MAX_SECRET_BYTES, TOO_LARGE};
 use crate::keystone::Identity;
 use crate::wire::{AuthContext, HasIdentity, format_barbican};
+
+#[path = "http_orders.rs"]
+mod orders;
 
 #[derive(Clone)]
 struct BarbicanState {
@@ -40,7 +44,7 @@ type Handled = Result<Response, Response>;
 
 pub fn router(identity: Arc<Identity>, model: Arc<KeyManager>, public_url: String) -> Router {
     let state = BarbicanState { identity, model, public_url: public_url.trim_end_matches('/').into() };
-    Router::new()
+    let router = Router::new()
         .route("/", get(versions).fallback(method_not_allowed))
         .route("/v1", get(version).fallback(method_not_allowed))
         .route("/v1/", get(version).fallback(method_not_allowed))
@@ -49,7 +53,8 @@ pub fn router(identity: Arc<Identity>, model: Arc<KeyManager>, public_url: Strin
         .route("/v1/secrets/{id}", get(show_secret).put(put_payload).delete(delete_secret).fallback(secret_other))
         .route("/v1/secrets/{id}/payload", get(get_payload).fallback(payload_other))
         .route("/v1/secrets/{id}/acl", get(acl_get).put(acl_put).patch(acl_patch).delete(acl_delete).fallback(acl_other))
-        .route("/v1/secrets/{id}/{sub}", any(unknown_subresource))
+        .route("/v1/secrets/{id}/{sub}", any(unknown_subresource));
+    orders::routes(router)
         .route("/{*rest}", any(not_found))
         .layer(middleware::from_fn(microversion))
         .layer(middleware::from_fn(crate::keystone::request_id))
@@ -257,82 +262,6 @@ fn payload_response(secret: &Secret, accept: Option<&str>, operation: &str) -> R
 
 // ---- /v1/secrets ----
 
-/// Python's `urllib.parse.unquote_plus` (Barbican applies it to an already-decoded `name`).
-fn unquote_plus(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = |c: u8| (c as char).to_digit(16);
-                match (hex(b[i + 1]), hex(b[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// `_is_valid_date_filter` and the repository's date filter: `gt:`, `gte:`, `lt:`, `lte:` or a
-/// bare time (equality), comma-separated.
-fn date_filters(value: &str, column: &'static str) -> Option<Vec<(&'static str, &'static str, i64)>> {
-    let mut seen: Vec<&str> = Vec::new();
-    let mut out = Vec::new();
-    for part in value.split(',') {
-        let (op, sql, rest, conflicts): (&str, &str, &str, &[&str]) = if let Some(r) = part.strip_prefix("gt:") {
-            ("gt", ">", r, &["gt", "gte"])
-        } else if let Some(r) = part.strip_prefix("gte:") {
-            ("gte", ">=", r, &["gt", "gte", "eq"])
-        } else if let Some(r) = part.strip_prefix("lt:") {
-            ("lt", "<", r, &["lt", "lte"])
-        } else if let Some(r) = part.strip_prefix("lte:") {
-            ("lte", "<=", r, &["lt", "lte", "eq"])
-        } else {
-            ("eq", "=", part, &["eq", "gte", "lte"])
-        };
-        if conflicts.iter().any(|c| seen.contains(c)) {
-            return None;
-        }
-        seen.push(op);
-        out.push((column, sql, validate::parse_iso8601(rest)?));
-    }
-    Some(out)
-}
-
-/// `_is_valid_sorting`: `key[:asc|desc]`, comma-separated, each key once.
-fn sort_keys(value: &str) -> Option<Vec<(&'static str, bool)>> {
-    const KEYS: [&str; 9] = ["algorithm", "bit_length", "created", "expiration", "mode", "name", "secret_type", "status", "updated"];
-    let mut out: Vec<(&'static str, bool)> = Vec::new();
-    let mut seen: Vec<&str> = Vec::new();
-    for part in value.split(',') {
-        let pieces: Vec<&str> = part.split(':').collect();
-        let (key, direction) = match pieces.as_slice() {
-            [k] => (*k, "asc"),
-            [k, d] => (*k, *d),
-            _ => return None,
-        };
-        let key = KEYS.iter().find(|k| **k == key)?;
-        if !matches!(direction, "asc" | "desc") || seen.contains(key) {
-            return None;
-        }
-        seen.push(key);
-        // Every secret is ACTIVE, so `status` orders nothing.
-        if *key != "status" {
-            out.push((key, direction == "desc"));
-        }
-    }
-    Some(out)
-}
-
 async fn list_secrets(
     State(s): State<BarbicanState>,
     caller: AuthContext,
@@ -349,21 +278,19 @@ async fn list_secrets(
     let mut dates = Vec::new();
     for column in ["created", "updated", "expiration"] {
         if let Some(v) = get(column) {
-            dates.extend(date_filters(v, column).ok_or_else(bad_query)?);
+            dates.extend(validate::date_filters(v, column).ok_or_else(bad_query)?);
         }
     }
     let sort = match get("sort") {
-        Some(v) => sort_keys(v).ok_or_else(bad_query)?,
+        Some(v) => validate::sort_keys(v).ok_or_else(bad_query)?,
         None => Vec::new(),
     };
-    // `clean_paging_values`: bad numbers fall back to the defaults.
     let int = |k: &str| get(k).and_then(|v| v.trim().parse::<i64>().ok());
-    let offset = int("offset").map_or(0, |o| o.max(0));
-    let limit = int("limit").map_or(10, |l| l.clamp(1, 100));
+    let (offset, limit) = paging(&params);
     let filter = ListFilter {
         project_id: caller.project_id.clone(),
         acl_user: get("acl_only").filter(|v| v.eq_ignore_ascii_case("true")).map(|_| caller.user_id.clone()),
-        name: get("name").map(unquote_plus),
+        name: get("name").map(validate::unquote_plus),
         alg: get("alg").map(str::to_owned),
         mode: get("mode").map(str::to_owned),
         bits: int("bits").filter(|b| *b > 0),
@@ -374,9 +301,24 @@ async fn list_secrets(
         limit,
     };
     let (secrets, total) = s.model.list(&filter, now_us()).map_err(|_| failure(OP))?;
-    let mut body = json!({"secrets": secrets.iter().map(|x| secret_json(&s, x, mv)).collect::<Vec<_>>(), "total": total});
-    if !secrets.is_empty() {
-        let href = |offset: i64| format!("{}/v1/secrets?limit={limit}&offset={offset}", s.public_url);
+    let items: Vec<Value> = secrets.iter().map(|x| secret_json(&s, x, mv)).collect();
+    Ok(Json(page(&s, "secrets", items, total, offset, limit)).into_response())
+}
+
+/// `clean_paging_values`: `(offset, limit)`; bad numbers fall back to the defaults.
+fn paging(params: &[(String, String)]) -> (i64, i64) {
+    let int = |k: &str| params.iter().find(|(n, _)| n == k).and_then(|(_, v)| v.trim().parse::<i64>().ok());
+    (int("offset").map_or(0, |o| o.max(0)), int("limit").map_or(10, |l| l.clamp(1, 100)))
+}
+
+/// A listing with `total` and, when the page is not empty, `add_nav_hrefs`' `previous` and
+/// `next` links.
+fn page(s: &BarbicanState, resource: &str, items: Vec<Value>, total: i64, offset: i64, limit: i64) -> Value {
+    let nonempty = !items.is_empty();
+    let mut body = json!({"total": total});
+    body[resource] = Value::Array(items);
+    if nonempty {
+        let href = |offset: i64| format!("{}/v1/{resource}?limit={limit}&offset={offset}", s.public_url);
         if offset > 0 {
             body["previous"] = json!(href((offset - limit).max(0)));
         }
@@ -384,7 +326,7 @@ async fn list_secrets(
             body["next"] = json!(href(offset.saturating_add(limit)));
         }
     }
-    Ok(Json(body).into_response())
+    body
 }
 
 async fn create_secret(State(s): State<BarbicanState>, caller: AuthContext, headers: HeaderMap, body: Body) -> Handled {
@@ -571,22 +513,4 @@ async fn acl_delete(State(s): State<BarbicanState>, caller: AuthContext, Path(id
 async fn acl_other(State(s): State<BarbicanState>, _caller: AuthContext, Path(id): Path<String>) -> Handled {
     lookup(&s, &id, "SecretACL(s) retrieval")?;
     Err(error_body(405, None))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{date_filters, sort_keys, unquote_plus};
-
-    #[test]
-    fn query_helpers() {
-        assert_eq!(unquote_plus("a+b%20c%zz%4"), "a b c%zz%4");
-        assert_eq!(sort_keys("name:desc,created"), Some(vec![("name", true), ("created", false)]));
-        assert_eq!(sort_keys("name,name"), None);
-        assert_eq!(sort_keys("name:up"), None);
-        assert_eq!(sort_keys("a:b:c"), None);
-        assert!(date_filters("gt:2020-01-01,lt:2030-01-01", "created").is_some());
-        assert!(date_filters("gt:2020-01-01,gte:2020-01-01", "created").is_none());
-        assert!(date_filters("2020-01-01,lte:2030-01-01", "created").is_none());
-        assert!(date_filters("soon", "created").is_none());
-    }
 }

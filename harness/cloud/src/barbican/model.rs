@@ -108,7 +108,13 @@ pub struct KeyManager {
 impl KeyManager {
     pub fn open(store: Arc<Store>, deployment: Arc<DeploymentState>) -> Result<KeyManager, StoreError> {
         store.migrate(SCHEMA)?;
+        store.migrate(super::orders::SCHEMA)?;
         Ok(KeyManager { store, deployment })
+    }
+
+    /// The database, for the orders (`orders.rs`).
+    pub(super) fn store(&self) -> &Store {
+        &self.store
     }
 
     /// The policy defaults in effect now (`barbican.enforce_new_defaults` of the deployment,
@@ -257,9 +263,11 @@ impl KeyManager {
         })
     }
 
-    /// Forgets every secret (simulator reset).
+    /// Forgets every secret and order (simulator reset).
     pub fn reset(&self) -> Result<(), StoreError> {
-        self.store.with(|c| c.execute_batch("DELETE FROM barbican_acl_users; DELETE FROM barbican_acls; DELETE FROM barbican_secrets;"))
+        self.store.with(|c| {
+            c.execute_batch("DELETE FROM barbican_orders; DELETE FROM barbican_acl_users; DELETE FROM barbican_acls; DELETE FROM barbican_secrets;")
+        })
     }
 }
 
@@ -304,11 +312,12 @@ pub enum Action {
     AclChange,
 }
 
-fn any_role(caller: &AuthContext, roles: &[&str]) -> bool {
+pub(super) fn any_role(caller: &AuthContext, roles: &[&str]) -> bool {
     roles.iter().any(|r| caller.has_role(r))
 }
 
-/// `secrets:post`: legacy `rule:admin_or_creator`; new `role:member`.
+/// `secrets:post` (and `orders:post`, `orders:put`): legacy `rule:admin_or_creator`; new
+/// `role:member`.
 pub fn may_create(policy: Policy, caller: &AuthContext) -> bool {
     match policy {
         Policy::Legacy => any_role(caller, &["admin", "creator"]),
@@ -316,7 +325,7 @@ pub fn may_create(policy: Policy, caller: &AuthContext) -> bool {
     }
 }
 
-/// `secrets:get`: legacy `rule:all_but_audit`; new `role:member`.
+/// `secrets:get` (and `orders:get`): legacy `rule:all_but_audit`; new `role:member`.
 pub fn may_list(policy: Policy, caller: &AuthContext) -> bool {
     match policy {
         Policy::Legacy => any_role(caller, &["admin", "observer", "creator"]),

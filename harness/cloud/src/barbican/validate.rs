@@ -1,6 +1,7 @@
 //! Barbican's request rules without HTTP: `NewSecretValidator` and `ACLValidator` (jsonschema
 //! checks with the messages Python's jsonschema prints, then Barbican's own rules), the
-//! supported content types, payload retrieval by `Accept`, and oslo's ISO-8601 dates.
+//! supported content types, payload retrieval by `Accept`, the secret listing's query strings,
+//! and oslo's ISO-8601 dates.
 
 use serde_json::{Map, Value};
 
@@ -24,7 +25,7 @@ pub struct Invalid {
     pub message: String,
 }
 
-fn schema_error(schema: &str, reason: &str, property: Option<&str>) -> Invalid {
+pub(super) fn schema_error(schema: &str, reason: &str, property: Option<&str>) -> Invalid {
     Invalid {
         status: 400,
         message: format!(
@@ -54,7 +55,7 @@ fn py_strip(s: &str) -> &str {
 }
 
 /// `api.load_body`: parse, then strip every string recursively (`strip_whitespace`).
-fn load_json(body: &[u8]) -> Result<Value, Invalid> {
+pub(super) fn load_json(body: &[u8]) -> Result<Value, Invalid> {
     fn strip(v: &mut Value) {
         match v {
             Value::String(s) => *s = py_strip(s).to_owned(),
@@ -75,7 +76,7 @@ fn load_json(body: &[u8]) -> Result<Value, Invalid> {
 // ---- jsonschema, the keywords Barbican's schemas use ----
 
 #[derive(Clone, Copy)]
-enum Kw {
+pub(super) enum Kw {
     Type(&'static [&'static str]),
     MaxLength(usize),
     Enum(&'static [&'static str]),
@@ -120,7 +121,7 @@ fn check(v: &Value, kw: Kw) -> Option<String> {
 
 /// jsonschema's `best_match` over one level of properties: the first error wins, except that
 /// an error on a value of the wrong type outranks errors on well-typed values.
-fn first_error(
+pub(super) fn first_error(
     obj: &Map<String, Value>,
     props: &[(&'static str, &'static [Kw])],
 ) -> Option<(String, &'static str)> {
@@ -154,19 +155,26 @@ const SECRET_SCHEMA: &[(&str, &[Kw])] = &[
     ("transport_key_id", &[Kw::Type(&["string"])]),
 ];
 
-fn object<'a>(v: &'a Value, schema: &str) -> Result<&'a Map<String, Value>, Invalid> {
+pub(super) fn object<'a>(v: &'a Value, schema: &str) -> Result<&'a Map<String, Value>, Invalid> {
     v.as_object().ok_or_else(|| schema_error(schema, &format!("{} is not of type 'object'", py_repr(v)), None))
 }
 
 /// `NewSecretValidator.validate`, in Barbican's order. `now` is Unix microseconds.
 pub fn new_secret(body: &[u8], now: i64) -> Result<NewSecret, Invalid> {
     let value = load_json(body)?;
-    let obj = object(&value, "Secret")?;
+    secret_fields(object(&value, "Secret")?, None, now)
+}
+
+/// `NewSecretValidator.validate(json_data, parent_schema)`: `parent` is `Some("Order")` for
+/// the `meta` of an order, which names the schema `Secret' within 'Order` and lets
+/// `payload_content_type` come without a payload (the generated secret's type).
+pub(super) fn secret_fields(obj: &Map<String, Value>, parent: Option<&str>, now: i64) -> Result<NewSecret, Invalid> {
+    let schema = parent.map_or_else(|| "Secret".to_owned(), |p| format!("Secret' within '{p}"));
     if let Some((reason, property)) = first_error(obj, SECRET_SCHEMA) {
-        return Err(schema_error("Secret", &reason, Some(property)));
+        return Err(schema_error(&schema, &reason, Some(property)));
     }
     let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_owned);
-    let invalid = |reason: &str, property: &str| schema_error("Secret", reason, Some(property));
+    let invalid = |reason: &str, property: &str| schema_error(&schema, reason, Some(property));
 
     let expiration = match text("expiration").filter(|e| !e.is_empty()) {
         None => None,
@@ -213,7 +221,16 @@ pub fn new_secret(body: &[u8], now: i64) -> Result<NewSecret, Invalid> {
             Some((internal.to_owned(), bytes))
         }
         None if obj.contains_key("payload_content_type") => {
-            return Err(invalid("payload must be provided when payload_content_type is specified", "payload"));
+            if parent.is_none() {
+                return Err(invalid("payload must be provided when payload_content_type is specified", "payload"));
+            }
+            // An order names the type of the secret it generates: it must be supported.
+            if let Some(ct) = content_type.filter(|c| !c.is_empty())
+                && internal_type(ct).is_none()
+            {
+                return Err(invalid(&format!("payload_content_type is not one of {SUPPORTED_MSG}"), "payload_content_type"));
+            }
+            None
         }
         None => None,
     };
@@ -335,6 +352,84 @@ pub fn render_payload(stored_type: &str, bytes: &[u8], accept: &str) -> Result<(
     } else {
         Err(Invalid { status: 400, message: format!("content-type of '{requested}' not supported") })
     }
+}
+
+// ---- `GET /v1/secrets` query strings ----
+
+/// Python's `urllib.parse.unquote_plus` (Barbican applies it to an already-decoded `name`).
+pub(super) fn unquote_plus(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = |c: u8| (c as char).to_digit(16);
+                match (hex(b[i + 1]), hex(b[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `_is_valid_date_filter` and the repository's date filter: `gt:`, `gte:`, `lt:`, `lte:` or a
+/// bare time (equality), comma-separated.
+pub(super) fn date_filters(value: &str, column: &'static str) -> Option<Vec<(&'static str, &'static str, i64)>> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for part in value.split(',') {
+        let (op, sql, rest, conflicts): (&str, &str, &str, &[&str]) = if let Some(r) = part.strip_prefix("gt:") {
+            ("gt", ">", r, &["gt", "gte"])
+        } else if let Some(r) = part.strip_prefix("gte:") {
+            ("gte", ">=", r, &["gt", "gte", "eq"])
+        } else if let Some(r) = part.strip_prefix("lt:") {
+            ("lt", "<", r, &["lt", "lte"])
+        } else if let Some(r) = part.strip_prefix("lte:") {
+            ("lte", "<=", r, &["lt", "lte", "eq"])
+        } else {
+            ("eq", "=", part, &["eq", "gte", "lte"])
+        };
+        if conflicts.iter().any(|c| seen.contains(c)) {
+            return None;
+        }
+        seen.push(op);
+        out.push((column, sql, parse_iso8601(rest)?));
+    }
+    Some(out)
+}
+
+/// `_is_valid_sorting`: `key[:asc|desc]`, comma-separated, each key once.
+pub(super) fn sort_keys(value: &str) -> Option<Vec<(&'static str, bool)>> {
+    const KEYS: [&str; 9] = ["algorithm", "bit_length", "created", "expiration", "mode", "name", "secret_type", "status", "updated"];
+    let mut out: Vec<(&'static str, bool)> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for part in value.split(',') {
+        let pieces: Vec<&str> = part.split(':').collect();
+        let (key, direction) = match pieces.as_slice() {
+            [k] => (*k, "asc"),
+            [k, d] => (*k, *d),
+            _ => return None,
+        };
+        let key = KEYS.iter().find(|k| **k == key)?;
+        if !matches!(direction, "asc" | "desc") || seen.contains(key) {
+            return None;
+        }
+        seen.push(key);
+        // Every secret is ACTIVE, so `status` orders nothing.
+        if *key != "status" {
+            out.push((key, direction == "desc"));
+        }
+    }
+    Some(out)
 }
 
 // ---- dates ----
@@ -465,5 +560,18 @@ mod tests {
         assert_eq!(err.message, "Provided object does not match schema 'Secret': 'x' is not of type 'integer'. Invalid property: 'bit_length'");
         let err = new_secret(br#"{"secret_type": 5}"#, 0).unwrap_err();
         assert!(err.message.ends_with("5 is not of type 'string'. Invalid property: 'secret_type'"), "{}", err.message);
+    }
+
+    #[test]
+    fn query_helpers() {
+        assert_eq!(unquote_plus("a+b%20c%zz%4"), "a b c%zz%4");
+        assert_eq!(sort_keys("name:desc,created"), Some(vec![("name", true), ("created", false)]));
+        assert_eq!(sort_keys("name,name"), None);
+        assert_eq!(sort_keys("name:up"), None);
+        assert_eq!(sort_keys("a:b:c"), None);
+        assert!(date_filters("gt:2020-01-01,lt:2030-01-01", "created").is_some());
+        assert!(date_filters("gt:2020-01-01,gte:2020-01-01", "created").is_none());
+        assert!(date_filters("2020-01-01,lte:2030-01-01", "created").is_none());
+        assert!(date_filters("soon", "created").is_none());
     }
 }

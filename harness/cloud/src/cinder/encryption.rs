@@ -3,16 +3,13 @@
 //! (`volume_utils.create_encryption_key`, in the API before the volume exists) and its
 //! deletion with the volume (`volume_utils.delete_encryption_key`).
 //!
-//! castellan's `create_key` asks Barbican for the key with an order (`POST /v1/orders`); the
-//! simulated Barbican has no orders API, so the key is made here and stored with
-//! `POST /v1/secrets` (castellan's `store`, which Cinder uses to clone a volume's key). Either
-//! way the key is a real symmetric secret in the caller's project, made with the caller's
-//! token, so a Barbican that refuses the caller fails the volume create as it does in Cinder.
+//! The key is made as castellan's `create_key` makes it: a Barbican key order
+//! (`POST /v1/orders`), polled until `ACTIVE`, whose secret is a symmetric key in the caller's
+//! project created with the caller's token, so a Barbican that refuses the caller (or the
+//! order) fails the volume create as it does in Cinder.
 
-use base64::Engine as _;
-use rand::RngExt as _;
 use sigstack_client::Session;
-use sigstack_client::key_manager::{self, NewSecret};
+use sigstack_client::key_manager;
 
 use super::fault::Fault;
 use super::types::Encryption;
@@ -27,26 +24,14 @@ pub async fn create_key(session: &Session, spec: &Encryption) -> Result<String, 
         // `InvalidVolumeType(message="Invalid encryption spec")`.
         return Err(Fault::bad_request("Invalid encryption spec"));
     };
-    // Barbican refuses a symmetric key without a bit length that is a positive multiple of 8;
-    // castellan turns that refusal into a KeyManagerError.
-    let Some(bits) = spec.key_size.filter(|b| *b > 0 && b % 8 == 0) else {
-        return Err(Fault::bad_request(KEY_MANAGER_ERROR));
+    // Barbican itself refuses a missing, zero or non-multiple-of-8 length (and one past its
+    // 32767 maximum); castellan turns any refusal into a KeyManagerError.
+    let bits = match spec.key_size.map(i64::try_from) {
+        None => None,
+        Some(Ok(bits)) => Some(bits),
+        Some(Err(_)) => return Err(Fault::bad_request(KEY_MANAGER_ERROR)),
     };
-    let mut key = vec![0u8; (bits / 8) as usize];
-    rand::rng().fill(&mut key[..]);
-    let secret = NewSecret {
-        secret_type: Some("symmetric".into()),
-        algorithm: Some(algorithm.to_owned()),
-        bit_length: Some(bits as i64),
-        payload: Some(base64::engine::general_purpose::STANDARD.encode(&key)),
-        payload_content_type: Some("application/octet-stream".into()),
-        payload_content_encoding: Some("base64".into()),
-        ..NewSecret::default()
-    };
-    match key_manager::create_secret(session, &secret).await {
-        Ok(secret_ref) => Ok(key_manager::secret_uuid(&secret_ref).to_owned()),
-        Err(_) => Err(Fault::bad_request(KEY_MANAGER_ERROR)),
-    }
+    key_manager::create_key(session, None, algorithm, bits).await.map_err(|_| Fault::bad_request(KEY_MANAGER_ERROR))
 }
 
 /// `delete_encryption_key`: a key already gone is fine; any other failure is returned for the
