@@ -687,6 +687,9 @@ fn pool() -> Vec<(&'static str, PathBuf)> {
 }
 
 /// Related certificates, so that chains actually form: a case draws mostly from one family
+/// Self-signed signing certificates: each is both a possible trusted certificate and a leaf.
+const SELF_SIGNED_SIGNING: &[&str] = &["expired-signing", "rsa-2048", "rsa-1024-e3", "dsa-2048-256", "ec-p256", "ec-p384", "ec-p521"];
+
 /// `(members, likely leaves)`. Families listed twice are drawn twice as often.
 const FAMILIES: &[(&[&str], &[&str])] = &[
     (&["root", "a", "b", "client"], &["client", "b", "a"]),
@@ -710,26 +713,7 @@ const FAMILIES: &[(&[&str], &[&str])] = &[
     ),
     (&["st-root", "st-leaf", "case-root", "case-leaf"], &["st-leaf", "case-leaf"]),
     (&["cycle-a", "cycle-b", "cycle-leaf"], &["cycle-leaf", "cycle-a"]),
-    (
-        &[
-            "expired-signing",
-            "rsa-2048",
-            "rsa-1024-e3",
-            "dsa-2048-256",
-            "ec-p256",
-            "ec-p384",
-            "ec-p521",
-        ],
-        &[
-            "expired-signing",
-            "rsa-2048",
-            "rsa-1024-e3",
-            "dsa-2048-256",
-            "ec-p256",
-            "ec-p384",
-            "ec-p521",
-        ],
-    ),
+    (SELF_SIGNED_SIGNING, SELF_SIGNED_SIGNING),
     (
         &["sect409k1", "sect409r1", "sect571k1", "sect571r1", "ec-p384"],
         &["sect409k1", "sect571r1", "ec-p384"],

@@ -122,6 +122,15 @@ pub(super) fn json_body(bytes: &Bytes) -> Result<Value, Fault> {
     serde_json::from_slice(bytes).map_err(|_| Fault::bad_request("Malformed request body"))
 }
 
+/// An action body, `{"<action>": <arguments>}`: its name and arguments (Cinder's action
+/// dispatch takes the first key).
+pub(super) fn action_body(body: &Value) -> Result<(&str, &Value), Fault> {
+    body.as_object()
+        .and_then(|o| o.iter().next())
+        .map(|(name, args)| (name.as_str(), args))
+        .ok_or_else(|| Fault::bad_request("Malformed request body"))
+}
+
 /// A jsonschema failure as cinder's validator words it.
 pub(super) fn schema_error(field: &str, value: &Value, message: &str) -> Fault {
     let shown = match value {
@@ -387,10 +396,8 @@ async fn volume_action(
 ) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let body = json_body(&body)?;
-    let Some((action, args)) = body.as_object().and_then(|o| o.iter().next()) else {
-        return Err(Fault::bad_request("Malformed request body"));
-    };
-    match action.as_str() {
+    let (action, args) = action_body(&body)?;
+    match action {
         "os-volume_upload_image" => upload_image(&s, &ctx, version, &id, args).await,
         "os-extend" => extend::extend(&s, &ctx, version, &id, args),
         "os-begin_detaching" => {

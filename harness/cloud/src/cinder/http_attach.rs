@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::attach::Attachment;
 use super::fault::Fault;
-use super::http::{CinderState, Version, check_project, json_body, schema_error};
+use super::http::{CinderState, Version, action_body, check_project, json_body, schema_error};
 use super::views::{self, Microversion};
 use crate::python::py_repr;
 use crate::wire::AuthContext;
@@ -169,10 +169,8 @@ async fn action(
 ) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let body = json_body(&body)?;
-    let Some(name) = body.as_object().and_then(|o| o.keys().next().cloned()) else {
-        return Err(Fault::bad_request("Malformed request body"));
-    };
-    match name.as_str() {
+    let (name, _) = action_body(&body)?;
+    match name {
         "os-complete" => {
             at_least(version, NEW_ATTACH_COMPLETION)?;
             s.volumes.complete_attachment(&ctx, &id)?;
