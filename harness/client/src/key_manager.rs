@@ -194,19 +194,48 @@ pub fn castellan_format(secret_type: &str) -> &'static str {
 pub async fn get_certificate(session: &Session, uuid: &str) -> Result<Certificate, sigstack_verify::Error> {
     use sigstack_verify::Error as V;
     let map = |e: Error| if e.is_not_found() { V::CertificateNotFound(uuid.to_owned()) } else { V::CertificateRetrieval(uuid.to_owned()) };
-    let metadata = get_secret(session, uuid).await.map_err(map)?;
+    let (metadata, payload) = castellan_get(session, uuid).await.map_err(map)?;
+    let format = castellan_format(&metadata.secret_type);
+    if format != "X.509" {
+        return Err(V::InvalidCertificateFormat(format.to_owned()));
+    }
+    Certificate::from_pem(&payload).map_err(|_| V::PemLoad("MalformedFraming".into()))
+}
+
+/// castellan's `BarbicanKeyManager.get`: the secret's metadata, then its payload in the
+/// secret's default content type (as barbicanclient's lazy `Secret.payload` does).
+pub async fn castellan_get(session: &Session, uuid: &str) -> Result<(SecretMetadata, Vec<u8>), Error> {
+    let metadata = get_secret(session, uuid).await?;
     let accept = metadata
         .content_types
         .as_ref()
         .and_then(|c| c.get("default"))
         .cloned()
         .unwrap_or_else(|| "application/octet-stream".into());
-    let payload = get_payload(session, uuid, &accept).await.map_err(map)?;
-    let format = castellan_format(&metadata.secret_type);
-    if format != "X.509" {
-        return Err(V::InvalidCertificateFormat(format.to_owned()));
+    let payload = get_payload(session, uuid, &accept).await?;
+    Ok((metadata, payload))
+}
+
+/// The message of the castellan exception a failed `get` of `uuid` raises: a 404 is
+/// `ManagedObjectNotFoundError`; any other failure is `KeyManagerError`, whose reason is
+/// barbicanclient's `<title>: <description>` of Barbican's error body.
+pub fn castellan_error(uuid: &str, error: &Error) -> String {
+    if error.is_not_found() {
+        return format!("Key not found, uuid: {uuid}");
     }
-    Certificate::from_pem(&payload).map_err(|_| V::PemLoad("MalformedFraming".into()))
+    let reason = match error {
+        Error::Http { body, .. } => {
+            let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
+            let field = |k: &str| parsed.as_ref().and_then(|v| v.get(k)).and_then(|v| v.as_str()).map(str::to_owned);
+            match (field("title"), field("description")) {
+                (Some(title), Some(description)) if !description.is_empty() => format!("{title}: {description}"),
+                (Some(title), _) => title,
+                _ => crate::error::error_message(body),
+            }
+        }
+        other => other.to_string(),
+    };
+    format!("Key manager error: {reason}")
 }
 
 /// The key-manager endpoint without `/v1` (where version discovery lives).
@@ -431,4 +460,26 @@ pub async fn create_key(session: &Session, name: Option<&str>, algorithm: &str, 
         }
     }
     Err(failed(format!("Exceeded retries: Failed to find 'ACTIVE' status within {ORDER_RETRIES} retries")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Error, castellan_error};
+
+    fn http(status: u16, body: &str) -> Error {
+        Error::Http { status, method: "GET".into(), url: "http://127.0.0.1:9311/v1/secrets/k".into(), message: String::new(), body: body.into() }
+    }
+
+    #[test]
+    fn castellan_errors_read_as_castellan_words_them() {
+        assert_eq!(castellan_error("k", &http(404, r#"{"code": 404, "title": "Not Found", "description": "Secret not found."}"#)), "Key not found, uuid: k");
+        let refused = r#"{"code": 403, "title": "Forbidden", "description": "Secret retrieval attempt not allowed - please review your user/project privileges"}"#;
+        assert_eq!(
+            castellan_error("k", &http(403, refused)),
+            "Key manager error: Forbidden: Secret retrieval attempt not allowed - please review your user/project privileges"
+        );
+        assert_eq!(castellan_error("k", &http(500, r#"{"title": "Internal Server Error", "description": ""}"#)), "Key manager error: Internal Server Error");
+        let gone = Error::Transport { method: "GET".into(), url: "u".into(), reason: "connection refused".into() };
+        assert_eq!(castellan_error("k", &gone), "Key manager error: GET u failed: connection refused");
+    }
 }

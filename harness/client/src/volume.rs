@@ -352,6 +352,27 @@ pub async fn delete_attachment(session: &Session, id: &str) -> Result<(), Error>
     session.send(request_at(session, Method::DELETE, &url, ATTACHMENTS_MICROVERSION)).await.map(|_| ())
 }
 
+/// A volume's encryption metadata (`GET /v3/{project_id}/volumes/{id}/encryption`): the key's
+/// Barbican secret and its type's spec; only `encryption_key_id` (null) for an unencrypted one.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct EncryptionMetadata {
+    pub encryption_key_id: Option<String>,
+    #[serde(default)]
+    pub provider: Option<String>,
+    #[serde(default)]
+    pub cipher: Option<String>,
+    #[serde(default)]
+    pub key_size: Option<u64>,
+    #[serde(default)]
+    pub control_location: Option<String>,
+}
+
+/// cinderclient's `volumes.get_encryption_metadata`, as Nova's encryptors call it.
+pub async fn get_encryption_metadata(session: &Session, volume_id: &str) -> Result<EncryptionMetadata, Error> {
+    let url = format!("{}/volumes/{volume_id}/encryption", project_url(session)?);
+    session.json(request(session, Method::GET, &url)).await
+}
+
 /// A volume action without arguments (`os-begin_detaching`, `os-roll_detaching`).
 pub async fn volume_action(session: &Session, id: &str, action: &str) -> Result<(), Error> {
     let url = format!("{}/volumes/{id}/action", project_url(session)?);

@@ -2,7 +2,9 @@
 //! (`api/contrib/types_manage.py`, policy `volume_extension:types_manage`, admin only), and a
 //! type's encryption spec (`api/contrib/volume_type_encryption.py`, policies
 //! `volume_extension:volume_type_encryption:{create,get,delete}`, admin only). As in Cinder,
-//! the body is validated before the policy is checked.
+//! the body is validated before the policy is checked. Also a volume's encryption metadata
+//! (`api/contrib/volume_encryption_metadata.py`, the project's readers), which Nova's
+//! encryptors read before they fetch the key from Barbican.
 
 use std::collections::BTreeMap;
 
@@ -35,6 +37,7 @@ pub fn routes() -> Router<CinderState> {
         .route("/v3/{project_id}/types/{id}", get(show).delete(delete))
         .route("/v3/{project_id}/types/{id}/encryption", get(show_encryption).post(create_encryption))
         .route("/v3/{project_id}/types/{id}/encryption/{key}", get(show_encryption_item).delete(delete_encryption))
+        .route("/v3/{project_id}/volumes/{id}/encryption", get(volume_encryption_metadata))
 }
 
 /// `PolicyNotAuthorized` (403); every rule here is `rule:admin_api`.
@@ -289,4 +292,25 @@ async fn delete_encryption(
     authorize(&ctx, DELETE_ENCRYPTION_POLICY)?;
     s.volumes.delete_type_encryption(&type_id)?;
     Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// `GET /v3/{project_id}/volumes/{id}/encryption` (`db.volume_encryption_metadata_get`): the
+/// volume's key id (null when unencrypted), with its type's provider, cipher, key size and
+/// control location when the type has an encryption spec.
+async fn volume_encryption_metadata(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(_): Version,
+    Path((project_id, id)): Path<(String, String)>,
+) -> Result<Response, Fault> {
+    check_project(&ctx, &project_id)?;
+    let volume = s.volumes.get(&ctx, &id)?;
+    let mut values = json!({"encryption_key_id": s.volumes.encryption_key(&volume.id)?});
+    if let Some(spec) = s.volumes.encryption_of_type_name(&volume.volume_type)? {
+        values["control_location"] = json!(spec.control_location);
+        values["cipher"] = json!(spec.cipher);
+        values["key_size"] = json!(spec.key_size);
+        values["provider"] = json!(spec.provider);
+    }
+    Ok(Json(values).into_response())
 }

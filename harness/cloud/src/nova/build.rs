@@ -83,7 +83,8 @@ async fn spawn(compute: &ComputeService, session: &Session, node: &ComputeNodeSp
     }
     if server.volume_backed() {
         // `_build_resources`: any failure preparing block devices aborts with this reason.
-        return prepare_boot_volume(compute, session, server).await.map_err(|_| SpawnFailure::Abort("Failure prepping block device.".into()));
+        prepare_boot_volume(compute, session, server).await.map_err(|_| SpawnFailure::Abort("Failure prepping block device.".into()))?;
+        return connect_encrypted_volumes(compute, session, &server.id).await.map_err(SpawnFailure::Reschedule);
     }
     prepare_image(compute, session, node, server, deployment).await.map_err(|e| {
         if e.aborts_build() { SpawnFailure::Abort(e.to_string()) } else { SpawnFailure::Reschedule(e.to_string()) }
@@ -137,6 +138,34 @@ async fn prepare_boot_volume(compute: &ComputeService, session: &Session, server
             .map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// The driver's spawn connecting the prepared volumes (`_get_guest_storage_config` ->
+/// `_connect_volume` -> `_attach_encryptor`): an encrypted volume needs its key from Barbican
+/// with the user's token. A failure is a generic spawn failure: the volumes are detached from
+/// this host (`_shutdown_instance`) and the build is rescheduled, where they are attached again.
+async fn connect_encrypted_volumes(compute: &ComputeService, session: &Session, server_id: &str) -> Result<(), String> {
+    let Ok(Some(server)) = compute.get(server_id) else { return Ok(()) };
+    let mut failure = None;
+    for b in &server.block_devices {
+        let (Some(volume_id), Some(attachment_id)) = (&b.volume_id, &b.attachment_id) else { continue };
+        let connected = match volume::get_attachment(session, attachment_id).await {
+            Ok(a) => volume_ops::attach_encryptor(session, volume_id, a.connection_info.as_ref()).await,
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = connected {
+            failure = Some(e);
+            break;
+        }
+    }
+    let Some(reason) = failure else { return Ok(()) };
+    for b in &server.block_devices {
+        if let Some(id) = &b.attachment_id {
+            let _ = volume::delete_attachment(session, id).await;
+        }
+    }
+    let _ = compute.update(server_id, |s| s.block_devices.iter_mut().for_each(|b| b.attachment_id = None));
+    Err(reason)
 }
 
 /// The build: schedule, spawn, reschedule generic failures to other hosts until

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sigstack_client::Session;
 use sigstack_client::error::error_message;
+use sigstack_client::key_manager;
 use sigstack_client::volume::{self, Attachment, Volume};
 
 use super::fault::NovaFault;
@@ -126,8 +127,22 @@ pub async fn connect(session: &Session, server_id: &str, volume_id: &str, attach
     }
 }
 
-/// The compute host's `attach_volume`: connect, attach, complete; on failure the attachment is
-/// deleted and the mapping destroyed.
+/// `LibvirtDriver._attach_encryptor` for a connection Cinder marked `encrypted`: the volume's
+/// encryption metadata, then (for a spec with a provider) its key through castellan, whose
+/// exception message is the error. The key itself becomes a libvirt secret on the host,
+/// which the simulator has no use for.
+pub async fn attach_encryptor(session: &Session, volume_id: &str, connection_info: Option<&Value>) -> Result<(), String> {
+    let encrypted = connection_info.and_then(|c| c.pointer("/data/encrypted")).and_then(Value::as_bool).unwrap_or(false);
+    if !encrypted {
+        return Ok(());
+    }
+    let metadata = volume::get_encryption_metadata(session, volume_id).await.map_err(|e| e.to_string())?;
+    let (Some(key_id), Some(_)) = (metadata.encryption_key_id, metadata.provider) else { return Ok(()) };
+    key_manager::castellan_get(session, &key_id).await.map(|_| ()).map_err(|e| key_manager::castellan_error(&key_id, &e))
+}
+
+/// The compute host's `attach_volume`: connect, attach (with the encryptor), complete; on
+/// failure the attachment is deleted and the mapping destroyed.
 pub async fn attach(compute: Arc<ComputeService>, ctx: AuthContext, server_id: String, volume_id: String) {
     let session = ctx.session(compute.http.clone());
     let server = compute.get(&server_id).ok().flatten();
@@ -136,8 +151,11 @@ pub async fn attach(compute: Arc<ComputeService>, ctx: AuthContext, server_id: S
     let Some(attachment_id) = bdm.attachment_id.clone() else { return };
     let host = server.host.clone().unwrap_or_default();
     let connected = async {
-        volume::update_attachment(&session, &attachment_id, &connector(&host, &bdm.device().unwrap_or_default())).await?;
-        volume::complete_attachment(&session, &attachment_id).await
+        let attachment = volume::update_attachment(&session, &attachment_id, &connector(&host, &bdm.device().unwrap_or_default()))
+            .await
+            .map_err(|e| e.to_string())?;
+        attach_encryptor(&session, &volume_id, attachment.connection_info.as_ref()).await?;
+        volume::complete_attachment(&session, &attachment_id).await.map_err(|e| e.to_string())
     }
     .await;
     let gone = compute.get(&server_id).ok().flatten().is_none();
