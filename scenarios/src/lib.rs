@@ -54,6 +54,8 @@ pub struct RunOptions {
     /// The embedded cloud's deployment profile (`upstream-defaults` when `None`); a real
     /// cloud is what it is, so this with `cloud` is a usage error.
     pub deployment: Option<sigstack_cloud::deployment::Deployment>,
+    /// `--insecure`: the target's TLS certificates are not verified.
+    pub insecure: bool,
 }
 
 /// The capability naming how many scenarios the target takes at once.
@@ -77,6 +79,10 @@ pub enum RunError {
     Feature { name: String, reason: String },
     #[error("the target cannot be used: {0}")]
     Target(String),
+    /// The caller's side of reaching the target is wrong: TLS trust (unknown issuer, name
+    /// mismatch), CA or client-certificate files, credentials options.
+    #[error("the target cannot be used: {0}")]
+    TargetConfiguration(String),
     #[error("report {path}: {reason}")]
     Report { path: PathBuf, reason: String },
     #[error("a deployment profile applies to the embedded cloud only, not to cloud '{0}'")]
@@ -93,6 +99,7 @@ impl RunError {
                 | RunError::Tags { .. }
                 | RunError::Report { .. }
                 | RunError::DeploymentWithCloud(_)
+                | RunError::TargetConfiguration(_)
         )
     }
 }
@@ -128,7 +135,7 @@ pub async fn run(options: RunOptions) -> Result<RunSummary, RunError> {
             (target, Some(cloud))
         }
         Some(name) if options.deployment.is_some() => return Err(RunError::DeploymentWithCloud(name.clone())),
-        Some(name) => (target::real(name, options.clouds_yaml.clone(), file.as_ref()).await?, None),
+        Some(name) => (target::real(name, options.clouds_yaml.clone(), file.as_ref(), options.insecure).await?, None),
     };
     let features = plan::prepare(features, filter.as_ref(), &target.available());
     // A filter that matches nothing is almost always a typo; an empty "PASS" would hide it.

@@ -8,7 +8,9 @@ use std::sync::{Arc, RwLock};
 use sigstack_client::{Credentials, Session};
 
 use crate::RunError;
-use crate::config::{Capabilities, CapabilityFile, CloudsYaml};
+use sigstack_client::clouds::{self, SearchPath};
+
+use crate::config::{Capabilities, CapabilityFile};
 use crate::plan::{Available, SUITE_USERS};
 
 /// Everything the steps need to reach the target.
@@ -123,30 +125,35 @@ pub async fn embedded(
     Ok((Target { description, endpoints, users, capabilities }, cloud))
 }
 
-/// A real cloud: `cloud` from clouds.yaml. Without a capability file that cloud's user is
-/// "demo" and nothing else is known; with one, its `users` name the clouds of the other suite
-/// users ("demo" defaults to `cloud`).
-pub async fn real(cloud: &str, clouds_yaml: Option<PathBuf>, file: Option<&CapabilityFile>) -> Result<Target, RunError> {
-    let path = match clouds_yaml {
-        Some(p) => p,
-        None => crate::config::find_clouds_yaml()?,
+/// A real cloud: `cloud` from clouds.yaml (or the environment's `envvars` cloud), found,
+/// merged with secure.yaml and trusted as every sigstack command does. Without a capability
+/// file that cloud's user is "demo" and nothing else is known; with one, its `users` name the
+/// clouds of the other suite users ("demo" defaults to `cloud`).
+pub async fn real(cloud: &str, clouds_yaml: Option<PathBuf>, file: Option<&CapabilityFile>, insecure: bool) -> Result<Target, RunError> {
+    let env = clouds::process_environment();
+    let search = SearchPath::from_process();
+    let resolve = |name: &str| -> Result<(String, Credentials), RunError> {
+        let mut resolved = clouds::resolve(Some(name), clouds_yaml.as_deref(), &env, &search)?;
+        resolved.credentials.tls.insecure |= insecure;
+        Ok((resolved.source, resolved.credentials))
     };
-    let yaml = CloudsYaml::load(&path)?;
-    let primary = yaml.credentials(cloud)?;
+    let (source, primary) = resolve(cloud)?;
     let mut users = BTreeMap::new();
     if let Some(file) = file {
         for (user, cloud_name) in &file.users {
-            users.insert(user.clone(), yaml.credentials(cloud_name)?);
+            users.insert(user.clone(), resolve(cloud_name)?.1);
         }
     }
     users.entry("demo".to_owned()).or_insert_with(|| primary.clone());
     let capabilities = file.map(|f| f.capabilities.clone()).unwrap_or_default();
 
-    // Authenticating once up front turns a wrong password or an unreachable Keystone into one
-    // clear error instead of every scenario failing, and gives the report its endpoints.
-    let session = Session::authenticate(&primary)
-        .await
-        .map_err(|e| RunError::Target(format!("cannot authenticate as cloud '{cloud}' at {}: {e}", primary.auth_url)))?;
+    // Authenticating once up front turns a wrong password, an untrusted certificate or an
+    // unreachable Keystone into one clear error instead of every scenario failing, and gives
+    // the report its endpoints.
+    let session = Session::authenticate(&primary).await.map_err(|e| {
+        let message = format!("cannot authenticate as cloud '{cloud}' at {}: {e}", primary.auth_url);
+        if e.is_configuration() { RunError::TargetConfiguration(message) } else { RunError::Target(message) }
+    })?;
     let endpoints = session
         .token()
         .catalog
@@ -159,6 +166,6 @@ pub async fn real(cloud: &str, clouds_yaml: Option<PathBuf>, file: Option<&Capab
             Some((entry.service_type.clone(), ep.url.clone()))
         })
         .collect();
-    let description = format!("cloud {cloud} ({})", path.display());
+    let description = format!("cloud {cloud} ({source})");
     Ok(Target { description, endpoints, users, capabilities })
 }

@@ -124,8 +124,16 @@ impl Conformance {
         let admin = self.admin().await;
         let model = Session::authenticate(template).await.unwrap_or_else(|e| panic!("{user} authenticates: {e}"));
         let name = format!("{}-{user}", self.run);
-        let project_domain = identity::domain_id(&admin, &template.project_domain_name).await.expect("project domain");
-        let user_domain = identity::domain_id(&admin, &template.user_domain_name).await.expect("user domain");
+        // The new user lives where the model user's token says it does (an application
+        // credential or a domain given by id names no domain).
+        let project_domain = match &template.project_domain_id {
+            Some(id) => id.clone(),
+            None => identity::domain_id(&admin, &template.project_domain_name).await.expect("project domain"),
+        };
+        let user_domain = match &template.user_domain_id {
+            Some(id) => id.clone(),
+            None => identity::domain_id(&admin, &template.user_domain_name).await.expect("user domain"),
+        };
         let project = identity::create_project(&admin, &name, &project_domain, "sigstack conformance scenario")
             .await
             .unwrap_or_else(|e| panic!("project for {user}: {e}"));
@@ -138,7 +146,10 @@ impl Conformance {
         for role in &model.token().roles {
             identity::grant(&admin, &project.id, &created.id, &role.id).await.unwrap_or_else(|e| panic!("{} for {user}: {e}", role.name));
         }
-        Credentials { username: name.clone(), password, project_name: Some(name), project_id: None, ..template.clone() }
+        let mut credentials = template.password_user(&name, &password, &name);
+        credentials.user_domain_id = Some(user_domain);
+        credentials.project_domain_id = Some(project_domain);
+        credentials
     }
     pub fn secret(&self, name: &str) -> &str {
         self.secrets.get(name).unwrap_or_else(|| panic!("no secret {name:?} stored in this scenario"))

@@ -23,9 +23,8 @@ pub enum Format {
 
 #[derive(Args)]
 pub struct AuditArgs {
-    /// The cloud in clouds.yaml (default: $OS_CLOUD).
-    #[arg(long, value_name = "NAME")]
-    cloud: Option<String>,
+    #[command(flatten)]
+    cloud: cloud_args::CloudSelection,
     /// A trusted certificate's Barbican ID; with any, the certificate chain of every signed
     /// image is validated as Nova does with `trusted_image_certificates`.
     #[arg(long = "trusted-cert", value_name = "ID")]
@@ -43,14 +42,14 @@ pub struct AuditArgs {
 }
 
 pub fn audit(args: AuditArgs) -> Outcome {
-    let cloud = match cloud_args::cloud_name(args.cloud.clone()) {
+    let cloud = match cloud_args::resolve(&args.cloud) {
         Ok(c) => c,
         Err(outcome) => return outcome,
     };
     cloud_args::block_on(run(args, cloud))
 }
 
-async fn run(args: AuditArgs, cloud: String) -> Outcome {
+async fn run(args: AuditArgs, cloud: sigstack_client::clouds::ResolvedCloud) -> Outcome {
     let session = match cloud_args::session(&cloud).await {
         Ok(s) => s,
         Err(outcome) => return outcome,
@@ -68,7 +67,7 @@ async fn run(args: AuditArgs, cloud: String) -> Outcome {
     };
     match args.format {
         Format::Table => print!("{}", render_table(&report)),
-        Format::Json => println!("{:#}", render_json(&cloud, &report)),
+        Format::Json => println!("{:#}", render_json(&cloud.name, &report)),
     }
     match report.failing() {
         0 => Outcome::Success,

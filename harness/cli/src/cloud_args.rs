@@ -1,5 +1,6 @@
-//! What the operator tools (`audit`, `sign-images`) share: picking a cloud from clouds.yaml
-//! (the same `sigstack_client::clouds` code the conformance suite uses), the async runtime,
+//! What the operator tools (`audit`, `sign-images`) share: picking a cloud from clouds.yaml,
+//! secure.yaml or the environment (the same `sigstack_client::clouds` code the conformance
+//! suite uses), the async runtime,
 //! progress on stderr, and aligned tables.
 
 use std::io::IsTerminal;
@@ -7,27 +8,45 @@ use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sigstack_client::Session;
-use sigstack_client::clouds::{CloudsYaml, find_clouds_yaml};
+use clap::Args;
+use sigstack_client::clouds::{self, ResolvedCloud, SearchPath};
 use sigstack_ops::{CertificateSecret, Progress};
 
 use crate::Outcome;
 
-/// Which cloud: `--cloud NAME`, else `$OS_CLOUD`, as the openstack CLI does.
-pub fn cloud_name(arg: Option<String>) -> Result<String, Outcome> {
-    arg.filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("OS_CLOUD").ok().filter(|s| !s.is_empty()))
-        .ok_or_else(|| Outcome::Usage("no cloud given: pass --cloud NAME or set OS_CLOUD".into()))
+/// Which cloud and how to trust it, for the commands that work on one.
+#[derive(Args, Clone, Debug, Default)]
+pub struct CloudSelection {
+    /// The cloud in clouds.yaml (default: $OS_CLOUD; without either: the OS_* variables of
+    /// a sourced openrc file, else clouds.yaml's only cloud). secure.yaml is merged as the
+    /// OpenStack clients do.
+    #[arg(long, value_name = "NAME")]
+    pub cloud: Option<String>,
+    /// Do not verify the cloud's TLS certificates (as `verify: false` in clouds.yaml; a
+    /// warning is printed).
+    #[arg(long)]
+    pub insecure: bool,
 }
 
-/// Authenticates as cloud `name` of the clouds.yaml openstacksdk would find. A missing or bad
-/// clouds.yaml is a usage error (exit 2); a cloud that refuses the login is a failure (exit 1).
-pub async fn session(name: &str) -> Result<Session, Outcome> {
-    let path = find_clouds_yaml().map_err(|e| Outcome::Usage(e.to_string()))?;
-    let yaml = CloudsYaml::load(&path).map_err(|e| Outcome::Usage(e.to_string()))?;
-    let credentials = yaml.credentials(name).map_err(|e| Outcome::Usage(e.to_string()))?;
-    Session::authenticate(&credentials)
-        .await
-        .map_err(|e| Outcome::Error(format!("cannot authenticate as cloud '{name}' at {}: {e}", credentials.auth_url)))
+/// Resolves the cloud as the `openstack` CLI would. A missing or bad clouds.yaml, an
+/// unknown cloud or auth type, a missing option: usage errors (exit 2) naming the key.
+pub fn resolve(selection: &CloudSelection) -> Result<ResolvedCloud, Outcome> {
+    let mut cloud = clouds::resolve(selection.cloud.as_deref(), None, &clouds::process_environment(), &SearchPath::from_process())
+        .map_err(|e| Outcome::Usage(e.to_string()))?;
+    if selection.insecure {
+        cloud.credentials.tls.insecure = true;
+    }
+    Ok(cloud)
+}
+
+/// Authenticates to the resolved cloud. A TLS failure (unknown issuer, name mismatch, ...)
+/// or bad TLS files are the caller's configuration (exit 2); a cloud that refuses the login
+/// is a failure (exit 1).
+pub async fn session(cloud: &ResolvedCloud) -> Result<Session, Outcome> {
+    Session::authenticate(&cloud.credentials).await.map_err(|e| {
+        let message = format!("cannot authenticate as cloud '{}' at {}: {e}", cloud.name, cloud.credentials.auth_url);
+        if e.is_configuration() { Outcome::Usage(message) } else { Outcome::Error(message) }
+    })
 }
 
 /// Runs an async command on a fresh runtime.

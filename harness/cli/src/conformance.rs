@@ -15,8 +15,9 @@ use crate::Outcome;
 #[derive(Args)]
 pub struct ConformanceArgs {
     /// The clouds.yaml cloud to test (default: `$OS_CLOUD`; neither: the embedded simulated
-    /// cloud). clouds.yaml is searched as openstacksdk does: `$OS_CLIENT_CONFIG_FILE`,
-    /// `./clouds.yaml`, `~/.config/openstack/clouds.yaml`, `/etc/openstack/clouds.yaml`.
+    /// cloud); `envvars` is the cloud of a sourced openrc (`OS_*`). clouds.yaml is searched as
+    /// openstacksdk does: `$OS_CLIENT_CONFIG_FILE`, `./clouds.yaml`,
+    /// `~/.config/openstack/clouds.yaml`, `/etc/openstack/clouds.yaml`; secure.yaml is merged.
     #[arg(long)]
     cloud: Option<String>,
     /// Capability file (YAML): `users` (suite user → clouds.yaml cloud) and `capabilities`
@@ -37,6 +38,10 @@ pub struct ConformanceArgs {
     /// Not with a real cloud.
     #[arg(long)]
     deployment: Option<String>,
+    /// Do not verify the target's TLS certificates (as `verify: false` in clouds.yaml; a
+    /// warning is printed).
+    #[arg(long)]
+    insecure: bool,
 }
 
 /// `--cloud`, else a non-empty `OS_CLOUD`, as the OpenStack clients choose.
@@ -58,6 +63,7 @@ pub fn conformance(args: ConformanceArgs) -> Outcome {
         certified: args.certified,
         concurrency: None,
         deployment,
+        insecure: args.insecure,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

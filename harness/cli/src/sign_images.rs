@@ -14,9 +14,8 @@ use crate::{Outcome, input};
 
 #[derive(Args)]
 pub struct SignImagesArgs {
-    /// The cloud in clouds.yaml (default: $OS_CLOUD).
-    #[arg(long, value_name = "NAME")]
-    cloud: Option<String>,
+    #[command(flatten)]
+    cloud: cloud_args::CloudSelection,
     /// The signing private key (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC).
     #[arg(long, value_name = "KEY.pem")]
     key: PathBuf,
@@ -39,7 +38,7 @@ pub struct SignImagesArgs {
 }
 
 pub fn sign_images(args: SignImagesArgs) -> Outcome {
-    let cloud = match cloud_args::cloud_name(args.cloud.clone()) {
+    let cloud = match cloud_args::resolve(&args.cloud) {
         Ok(c) => c,
         Err(outcome) => return outcome,
     };
@@ -90,7 +89,7 @@ fn refusal(e: OpsError, args: &SignImagesArgs, cloud: &str) -> Outcome {
     }
 }
 
-async fn run(args: SignImagesArgs, cloud: String, signer: Signer) -> Outcome {
+async fn run(args: SignImagesArgs, cloud: sigstack_client::clouds::ResolvedCloud, signer: Signer) -> Outcome {
     let session = match cloud_args::session(&cloud).await {
         Ok(s) => s,
         Err(outcome) => return outcome,
@@ -98,7 +97,7 @@ async fn run(args: SignImagesArgs, cloud: String, signer: Signer) -> Outcome {
     let options = SignOptions { certificate_id: args.certificate_id.clone(), only: args.only.clone(), dry_run: args.dry_run };
     let report = match sigstack_ops::sign_images(&session, &signer, &options, &CliProgress::default()).await {
         Ok(report) => report,
-        Err(e) => return refusal(e, &args, &cloud),
+        Err(e) => return refusal(e, &args, &cloud.name),
     };
     print!("{}", render(&report));
     let shared = report.shared();

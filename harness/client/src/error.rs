@@ -10,6 +10,9 @@ pub enum Error {
     /// No answer: connection refused, reset, timed out.
     #[error("{method} {url} failed: {reason}")]
     Transport { method: String, url: String, reason: String },
+    /// The TLS handshake failed: untrusted issuer, name mismatch, expired certificate, ...
+    #[error("TLS connection to {host} failed: {reason} ({method} {url})")]
+    Tls { host: String, method: String, url: String, reason: String },
     /// The answer was not what the API promises.
     #[error("unexpected response from {url}: {reason}")]
     Decode { url: String, reason: String },
@@ -32,6 +35,12 @@ impl Error {
 
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
+    }
+
+    /// The caller's configuration is at fault (clouds.yaml, credentials, CA bundle), not the
+    /// cloud: the command line reports these as usage errors (exit 2).
+    pub fn is_configuration(&self) -> bool {
+        matches!(self, Error::Config(_) | Error::Tls { .. })
     }
 }
 

@@ -1,41 +1,22 @@
-//! Keystone v3 password authentication, the service catalog, and authenticated requests.
-//! One `Session` serves the CLI, the conformance steps, the operator tools and the simulated
+//! Keystone v3 authentication, the service catalog, and authenticated requests. One
+//! `Session` serves the CLI, the conformance steps, the operator tools and the simulated
 //! services calling each other (Glance reaching Barbican with the uploading user's token).
+//!
+//! A session made from credentials renews its token as keystoneauth does: shortly before it
+//! expires, and once when a service answers 401 (the request is then sent again if its body
+//! can be replayed; a streamed upload cannot, which the early renewal covers).
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 
-use reqwest::{Method, RequestBuilder, Response};
+use reqwest::header::HeaderValue;
+use reqwest::{Method, Request, RequestBuilder, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
+pub use crate::auth::{AuthType, Credentials};
+use crate::auth::{names_v3, v3_from_versions};
 use crate::error::{Error, error_message};
-
-/// Password credentials, as in a `clouds.yaml` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Credentials {
-    pub auth_url: String,
-    pub username: String,
-    pub password: String,
-    #[serde(default = "default_domain")]
-    pub user_domain_name: String,
-    /// Scope: project name (with `project_domain_name`) or, if set, `project_id`.
-    pub project_name: Option<String>,
-    pub project_id: Option<String>,
-    #[serde(default = "default_domain")]
-    pub project_domain_name: String,
-    pub region_name: Option<String>,
-    /// Endpoint interface: `public` (default), `internal` or `admin`.
-    #[serde(default = "default_interface")]
-    pub interface: String,
-}
-
-fn default_domain() -> String {
-    "Default".into()
-}
-
-fn default_interface() -> String {
-    "public".into()
-}
+use crate::tls::{TlsOptions, http_client_for, tls_failure};
 
 /// One endpoint of a catalog entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,8 +61,16 @@ pub struct Token {
     pub catalog: Vec<CatalogEntry>,
 }
 
+impl Token {
+    /// Seconds until `expires_at` (negative once expired); `None` when it cannot be read.
+    pub fn seconds_left(&self) -> Option<i64> {
+        let expires = time::OffsetDateTime::parse(&self.expires_at, &time::format_description::well_known::Rfc3339).ok()?;
+        Some((expires - time::OffsetDateTime::now_utc()).whole_seconds())
+    }
+}
+
 /// Service types and the aliases os-service-types accepts for them.
-fn service_type_aliases(service_type: &str) -> &'static [&'static str] {
+pub fn service_type_aliases(service_type: &str) -> &'static [&'static str] {
     match service_type {
         "block-storage" | "volumev3" | "volumev2" | "volume" | "block-store" => {
             &["block-storage", "volumev3", "volumev2", "volume", "block-store"]
@@ -94,72 +83,90 @@ fn service_type_aliases(service_type: &str) -> &'static [&'static str] {
     }
 }
 
-/// An authenticated session against one cloud.
+/// keystoneauth renews a token this many seconds before it expires (`STALE_TOKEN_DURATION`).
+const STALE_TOKEN_SECONDS: i64 = 30;
+
+/// An authenticated session against one cloud. Clones share the token, so a renewal by one
+/// serves all.
 #[derive(Debug, Clone)]
 pub struct Session {
     http: reqwest::Client,
-    token: Token,
+    token: Arc<RwLock<Token>>,
+    /// What renews the token; `None` for a session made from someone else's token.
+    credentials: Option<Arc<Credentials>>,
+    renewal: Arc<tokio::sync::Mutex<()>>,
     interface: String,
     region: Option<String>,
+    endpoint_overrides: BTreeMap<String, String>,
 }
 
-/// Timeouts: loopback services answer in milliseconds; real clouds get more slack.
+/// The HTTP client for plain loopback use and the system's roots (the simulated services
+/// calling each other; the suite's steps).
 pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .pool_idle_timeout(Duration::from_secs(30))
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+    http_client_for(&TlsOptions::default()).expect("the default TLS configuration builds")
 }
 
 impl Session {
-    /// `POST /v3/auth/tokens` with a password, scoped to the project.
+    /// Authenticates with the credentials' auth plugin, over HTTP(S) as their TLS options say.
     pub async fn authenticate(credentials: &Credentials) -> Result<Session, Error> {
-        Self::authenticate_with(http_client(), credentials).await
+        Self::authenticate_with(http_client_for(&credentials.tls)?, credentials).await
     }
 
     pub async fn authenticate_with(http: reqwest::Client, c: &Credentials) -> Result<Session, Error> {
-        let project = match (&c.project_id, &c.project_name) {
-            (Some(id), _) => json!({"project": {"id": id}}),
-            (None, Some(name)) => json!({"project": {"name": name, "domain": {"name": c.project_domain_name}}}),
-            (None, None) => return Err(Error::Config("credentials need a project_name or project_id".into())),
-        };
-        let body = json!({"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": c.username, "domain": {"name": c.user_domain_name}, "password": c.password}}},
-            "scope": project}});
-        let url = format!("{}/auth/tokens", v3_url(&c.auth_url));
-        let response = send(http.post(&url).json(&body), "POST", &url).await?;
-        let value = response
-            .headers()
-            .get("X-Subject-Token")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .ok_or_else(|| Error::Decode { url: url.clone(), reason: "no X-Subject-Token header".into() })?;
-        let body: serde_json::Value = decode(response, &url).await?;
-        let token = parse_token(value, &body["token"], &url)?;
-        Ok(Session { http, token, interface: c.interface.clone(), region: c.region_name.clone() })
+        let token = issue_token(&http, c).await?;
+        Ok(Session {
+            http,
+            token: Arc::new(RwLock::new(token)),
+            credentials: c.can_reauthenticate().then(|| Arc::new(c.clone())),
+            renewal: Arc::new(tokio::sync::Mutex::new(())),
+            interface: c.interface.clone(),
+            region: c.region_name.clone(),
+            endpoint_overrides: c.endpoint_overrides.clone(),
+        })
     }
 
-    /// A session for a token obtained elsewhere (a service acting for a user).
+    /// A session for a token obtained elsewhere (a service acting for a user). It is never
+    /// renewed.
     pub fn from_token(http: reqwest::Client, token: Token) -> Session {
-        Session { http, token, interface: "public".into(), region: None }
+        Session {
+            http,
+            token: Arc::new(RwLock::new(token)),
+            credentials: None,
+            renewal: Arc::new(tokio::sync::Mutex::new(())),
+            interface: "public".into(),
+            region: None,
+            endpoint_overrides: BTreeMap::new(),
+        }
     }
 
-    pub fn token(&self) -> &Token {
-        &self.token
+    /// The current token (a copy: a renewal replaces it).
+    pub fn token(&self) -> Token {
+        self.token.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn token_value(&self) -> String {
+        self.token.read().unwrap_or_else(|e| e.into_inner()).value.clone()
     }
 
     pub fn http(&self) -> &reqwest::Client {
         &self.http
     }
 
-    /// The endpoint URL for a service type (aliases accepted), on the session's interface and
-    /// region, without a trailing slash.
+    /// The endpoint URL for a service type (aliases accepted): the clouds.yaml override if
+    /// there is one, else the catalog's on the session's interface and region; without a
+    /// trailing slash, `$(project_id)s` / `%(project_id)s` replaced by the token's project.
     pub fn endpoint(&self, service_type: &str) -> Result<String, Error> {
         let aliases = service_type_aliases(service_type);
         let wanted = |t: &str| t == service_type || aliases.contains(&t);
-        self.token
+        let token = self.token.read().unwrap_or_else(|e| e.into_inner());
+        let project = token.project.as_ref().map(|p| p.id.as_str()).unwrap_or_default();
+        let fill = |url: &str| {
+            url.trim_end_matches('/').replace("$(project_id)s", project).replace("%(project_id)s", project).replace("$(tenant_id)s", project)
+        };
+        if let Some(url) = self.endpoint_overrides.iter().find(|(t, _)| wanted(t)).map(|(_, u)| u) {
+            return Ok(fill(url));
+        }
+        token
             .catalog
             .iter()
             .filter(|e| wanted(&e.service_type))
@@ -168,22 +175,54 @@ impl Session {
                 ep.interface == self.interface
                     && self.region.as_ref().is_none_or(|r| ep.region_id.as_ref() == Some(r) || ep.region.as_ref() == Some(r))
             })
-            .map(|ep| ep.url.trim_end_matches('/').to_owned())
+            .map(|ep| fill(&ep.url))
             .ok_or_else(|| Error::NoEndpoint { service_type: service_type.into(), interface: self.interface.clone() })
     }
 
-    /// A request carrying the session's token.
+    /// A request carrying the session's token (the current one is set again when it is sent).
     pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
-        self.http.request(method, url).header("X-Auth-Token", &self.token.value)
+        self.http.request(method, url).header("X-Auth-Token", self.token_value())
     }
 
-    /// Sends, turning non-success statuses into [`Error::Http`].
+    /// Sends, turning non-success statuses into [`Error::Http`]. A request carrying the
+    /// session's token goes with a fresh one, and a 401 renews it once and replays the request.
     pub async fn send(&self, request: RequestBuilder) -> Result<Response, Error> {
-        let probe = request.try_clone().and_then(|r| r.build().ok());
-        let (method, url) = probe
-            .map(|r| (r.method().to_string(), r.url().to_string()))
-            .unwrap_or_else(|| ("?".into(), "?".into()));
-        send(request, &method, &url).await
+        let (_, built) = request.build_split();
+        let mut request = built.map_err(|e| Error::Config(format!("invalid request: {e}")))?;
+        let authenticated = request.headers().contains_key("X-Auth-Token");
+        if !authenticated || self.credentials.is_none() {
+            return execute(&self.http, request).await;
+        }
+        if self.token().seconds_left().is_some_and(|left| left < STALE_TOKEN_SECONDS) {
+            let stale = self.token_value();
+            self.renew(&stale).await?;
+        }
+        let used = self.token_value();
+        set_token(&mut request, &used);
+        let replay = request.try_clone();
+        match execute(&self.http, request).await {
+            // The token is renewed either way, so the caller's next request (or its retry of
+            // a streamed upload) goes with a valid one.
+            Err(e) if e.status() == Some(401) => {
+                self.renew(&used).await?;
+                let Some(mut again) = replay else { return Err(e) };
+                set_token(&mut again, &self.token_value());
+                execute(&self.http, again).await
+            }
+            result => result,
+        }
+    }
+
+    /// Gets a new token unless another task already replaced `stale`.
+    async fn renew(&self, stale: &str) -> Result<(), Error> {
+        let Some(credentials) = &self.credentials else { return Ok(()) };
+        let _one_at_a_time = self.renewal.lock().await;
+        if self.token_value() != stale {
+            return Ok(());
+        }
+        let token = issue_token(&self.http, credentials).await?;
+        *self.token.write().unwrap_or_else(|e| e.into_inner()) = token;
+        Ok(())
     }
 
     /// Sends and decodes a JSON body.
@@ -194,33 +233,92 @@ impl Session {
     }
 }
 
-/// The auth URL's v3 root: `http://h:5000` and `http://h:5000/v3/` both give `http://h:5000/v3`.
+fn set_token(request: &mut Request, token: &str) {
+    if let Ok(value) = HeaderValue::from_str(token) {
+        let mut value = value;
+        value.set_sensitive(true);
+        request.headers_mut().insert("X-Auth-Token", value);
+    }
+}
+
+/// `POST /v3/auth/tokens` with the credentials' auth plugin, after finding Keystone's v3 API.
+async fn issue_token(http: &reqwest::Client, c: &Credentials) -> Result<Token, Error> {
+    let body = c.auth_request()?;
+    let url = format!("{}/auth/tokens", identity_v3_url(http, &c.auth_url).await?);
+    let response = send(http.post(&url).json(&body), "POST", &url).await?;
+    let value = response
+        .headers()
+        .get("X-Subject-Token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| Error::Decode { url: url.clone(), reason: "no X-Subject-Token header".into() })?;
+    let body: serde_json::Value = decode(response, &url).await?;
+    parse_token(value, &body["token"], &url)
+}
+
+/// Keystone's v3 URL: the auth URL itself when it names `/v3`, else the v3 link of the
+/// version document it serves (keystoneauth's discovery).
+pub async fn identity_v3_url(http: &reqwest::Client, auth_url: &str) -> Result<String, Error> {
+    if names_v3(auth_url) {
+        return Ok(auth_url.trim_end_matches('/').to_owned());
+    }
+    let url = auth_url.trim_end_matches('/');
+    let not_found = || Error::Decode {
+        url: url.to_owned(),
+        reason: "Could not find versioned identity endpoints when attempting to authenticate (no v3 in the version document)".into(),
+    };
+    let response = send(http.get(url).header("Accept", "application/json"), "GET", url).await?;
+    let document: serde_json::Value = decode(response, url).await.map_err(|_| not_found())?;
+    v3_from_versions(&document).ok_or_else(not_found)
+}
+
+/// The auth URL's v3 root without discovery: `http://h:5000` and `http://h:5000/v3/` both
+/// give `http://h:5000/v3`.
 pub fn v3_url(auth_url: &str) -> String {
     let base = auth_url.trim_end_matches('/');
     if base.ends_with("/v3") { base.to_owned() } else { format!("{base}/v3") }
 }
 
+/// A transport failure, told apart from a TLS one (which names the host and the reason).
+fn transport_error(method: &str, url: &str, e: &reqwest::Error) -> Error {
+    if let Some(reason) = tls_failure(e) {
+        let host = e.url().and_then(|u| u.host_str().map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(443))));
+        return Error::Tls { host: host.unwrap_or_else(|| url.to_owned()), method: method.into(), url: url.into(), reason };
+    }
+    let mut reason = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        reason = format!("{reason}: {inner}");
+        source = inner.source();
+    }
+    Error::Transport { method: method.into(), url: url.into(), reason }
+}
+
 pub(crate) async fn send(request: RequestBuilder, method: &str, url: &str) -> Result<Response, Error> {
+    let (http, built) = request.build_split();
+    let request = built.map_err(|e| Error::Config(format!("invalid request {method} {url}: {e}")))?;
+    execute(&http, request).await
+}
+
+async fn execute(http: &reqwest::Client, request: Request) -> Result<Response, Error> {
+    let method = request.method().to_string();
+    let url = request.url().to_string();
     // A server may close a kept-alive connection just after an error answer (real Glance does
     // after refusing an upload body it did not read); the next request on that pooled
     // connection then fails before a byte is answered. Safe methods are retried once on a
     // transport error, as urllib3 retries connection errors for python clients.
-    let retry = if matches!(method, "GET" | "HEAD") { request.try_clone() } else { None };
-    let sent = match (request.send().await, retry) {
-        (Err(e), Some(again)) if !e.is_timeout() => again.send().await,
+    let retry = if matches!(method.as_str(), "GET" | "HEAD") { request.try_clone() } else { None };
+    let sent = match (http.execute(request).await, retry) {
+        (Err(e), Some(again)) if !e.is_timeout() && tls_failure(&e).is_none() => http.execute(again).await,
         (result, _) => result,
     };
-    let response = sent.map_err(|e| Error::Transport {
-        method: method.into(),
-        url: url.into(),
-        reason: e.to_string(),
-    })?;
+    let response = sent.map_err(|e| transport_error(&method, &url, &e))?;
     if response.status().is_success() || response.status().is_redirection() {
         return Ok(response);
     }
     let status = response.status().as_u16();
     let body = response.text().await.unwrap_or_default();
-    Err(Error::Http { status, method: method.into(), url: url.into(), message: error_message(&body), body })
+    Err(Error::Http { status, method, url, message: error_message(&body), body })
 }
 
 pub(crate) async fn decode<T: serde::de::DeserializeOwned>(response: Response, url: &str) -> Result<T, Error> {
@@ -281,7 +379,7 @@ mod tests {
             assert!(read_head(&mut second).await);
             second.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\ntwo").await.unwrap();
         });
-        let http = reqwest::Client::new();
+        let http = crate::session::http_client();
         let url = format!("http://{addr}/x");
         let one = super::send(http.get(&url), "GET", &url).await.unwrap().text().await.unwrap();
         let two = super::send(http.get(&url), "GET", &url).await.unwrap().text().await.unwrap();
@@ -301,7 +399,7 @@ mod tests {
             let _ = listener.accept().await;
             std::future::pending::<()>().await;
         });
-        let http = reqwest::Client::new();
+        let http = crate::session::http_client();
         let url = format!("http://{addr}/x");
         let err = super::send(http.post(&url), "POST", &url).await.unwrap_err();
         assert!(matches!(err, crate::Error::Transport { .. }), "{err:?}");

@@ -140,7 +140,7 @@ async fn synchronous_errors_use_cinder_faults() {
     assert_eq!((r.status(), r.json::<Value>().await.unwrap()), (StatusCode::BAD_REQUEST, bad_request("Malformed request body")));
     let (status, _, body) = raw(&demo, Method::GET, "/v3/some-other-project/volumes", None, None).await;
     assert_eq!((status, body), (StatusCode::BAD_REQUEST, bad_request("Malformed request url")));
-    let r = reqwest::Client::new().get(&url).send().await.unwrap();
+    let r = sigstack_client::session::http_client().get(&url).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let vol = volume::create_volume(&demo, &NewVolume { size: 1, ..NewVolume::default() }).await.unwrap();
     let vol = volume::wait_for_volume_status(&demo, &vol.id, &["available"], WAIT).await.unwrap();
@@ -260,7 +260,7 @@ async fn volumes_survive_a_restart_and_go_with_a_reset() {
     assert_eq!(messages[0].resource_uuid.as_deref(), Some(bad.id.as_str()));
     assert!(cloud.data_dir.join("cinder/volumes").join(&good.id).exists());
 
-    let r = reqwest::Client::new().post(format!("{}/_sim/reset", cloud.endpoints.volume)).send().await.unwrap();
+    let r = sigstack_client::session::http_client().post(format!("{}/_sim/reset", cloud.endpoints.volume)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let demo = session(&cloud, "demo").await;
     assert!(volume::list_volumes(&demo).await.unwrap().is_empty());

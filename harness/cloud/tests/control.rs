@@ -15,7 +15,7 @@ async fn cloud() -> CloudHandle {
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::new()
+    sigstack_client::session::http_client()
 }
 
 /// Keystone's listener root (`http://127.0.0.1:PORT`).

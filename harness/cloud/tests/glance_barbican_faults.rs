@@ -85,7 +85,7 @@ async fn a_hung_barbican_times_out_as_unable_to_retrieve() {
         .await;
     let (glance, _dir) = glance_with_timeout(&cloud, Duration::from_millis(300)).await;
     let demo = session(&cloud, "demo").await;
-    let http = reqwest::Client::new();
+    let http = sigstack_client::session::http_client();
     let token = demo.token().value.clone();
     let bytes = data(1000, 4);
     let mut body = json!({"name": "slow", "container_format": "bare", "disk_format": "raw"});
@@ -133,7 +133,7 @@ async fn get_certificate_maps_statuses_directly() {
         roles: vec![named("member")],
         catalog,
     };
-    let client = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().unwrap();
+    let client = sigstack_client::tls::client_builder(&Default::default()).unwrap().timeout(Duration::from_millis(300)).build().unwrap();
     let session = Session::from_token(client, token);
     use sigstack_client::key_manager::get_certificate;
     use sigstack_verify::Error as V;

@@ -19,7 +19,7 @@ use sigstack_verify::{HashMethod, KeyType, KeyTypeProfile};
 async fn grant_creator(cloud: &CloudHandle, user: &Session) {
     let admin = session(cloud, "admin").await;
     let role = cloud.identity.roles(Some("creator")).unwrap().remove(0);
-    let project = &user.token().project.as_ref().unwrap().id;
+    let project = &user.token().project.unwrap().id;
     let url = format!("{}/projects/{project}/users/{}/roles/{}", cloud.endpoints.identity, user.token().user.id, role.id);
     let r = admin.http().put(&url).header("X-Auth-Token", &admin.token().value).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);

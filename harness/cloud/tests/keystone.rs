@@ -10,7 +10,7 @@ async fn cloud() -> CloudHandle {
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::new()
+    sigstack_client::session::http_client()
 }
 
 fn password_body(user: &str, password: &str, project: Value) -> Value {
@@ -250,7 +250,7 @@ async fn projects_and_users_made_and_deleted_through_the_admin_api() {
     };
     let session = Session::authenticate(&credentials).await.unwrap();
     assert_eq!(session.token().project.as_ref().unwrap().id, project.id);
-    let roles: Vec<&str> = session.token().roles.iter().map(|r| r.name.as_str()).collect();
+    let roles: Vec<String> = session.token().roles.iter().map(|r| r.name.clone()).collect();
     assert_eq!(roles, ["member"]);
 
     // A member may not use the admin API: the 403 names the policy rule.

@@ -25,8 +25,8 @@ async fn holds_role(w: &mut Conformance, user: String, role: String) {
     let admin = w.session("admin").await;
     let s = w.session(&user).await;
     let role_id = identity::role_id(&admin, &role).await.unwrap_or_else(|e| panic!("role {role}: {e}"));
-    let project = &s.token().project.as_ref().expect("project-scoped token").id;
-    let url = identity::grant(&admin, project, &s.token().user.id, &role_id).await.expect("role granted");
+    let project = s.token().project.expect("project-scoped token").id;
+    let url = identity::grant(&admin, &project, &s.token().user.id, &role_id).await.expect("role granted");
     w.grants.push(url);
 }
 

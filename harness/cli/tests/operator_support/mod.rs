@@ -130,7 +130,7 @@ impl Env {
         let target = self.session(user).await;
         let admin = self.session("admin").await;
         let role = self.cloud.identity.roles(Some("creator")).expect("roles").remove(0);
-        let project = &target.token().project.as_ref().expect("scoped").id;
+        let project = target.token().project.expect("scoped").id;
         let url = format!("{}/projects/{project}/users/{}/roles/{}", self.cloud.endpoints.identity, target.token().user.id, role.id);
         let r = admin.http().put(&url).header("X-Auth-Token", &admin.token().value).send().await.expect("keystone answers");
         assert_eq!(r.status(), StatusCode::NO_CONTENT);
@@ -138,7 +138,7 @@ impl Env {
 
     /// A `/_sim/` control call (on Glance's listener; any service's works).
     pub async fn sim(&self, method: Method, path: &str, body: Value) -> Value {
-        let r = reqwest::Client::new()
+        let r = sigstack_client::session::http_client()
             .request(method, format!("{}{path}", self.cloud.endpoints.image))
             .json(&body)
             .send()

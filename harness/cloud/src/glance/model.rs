@@ -237,18 +237,22 @@ pub struct ImageService {
     /// The deployment's key-type profile, read on every upload (it can change at run time).
     profile: Arc<dyn Fn() -> KeyTypeProfile + Send + Sync>,
     http: reqwest::Client,
+    /// How the key-manager client trusts Barbican's TLS certificate (`sigstack serve --tls`).
+    tls: sigstack_client::TlsOptions,
+    key_manager_timeout: Duration,
 }
 
 /// How long Glance waits for Barbican (castellan has no timeout of its own; a hung key
 /// manager must not hold an upload forever).
 pub const KEY_MANAGER_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn key_manager_client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+fn key_manager_client(tls: &sigstack_client::TlsOptions, timeout: Duration) -> Result<reqwest::Client, sigstack_client::Error> {
+    sigstack_client::tls::client_builder(tls).and_then(|b| {
+        b.timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| sigstack_client::Error::Config(e.to_string()))
+    })
 }
 
 impl ImageService {
@@ -267,15 +271,28 @@ impl ImageService {
         store.migrate(SCHEMA)?;
         // StoreError has no io variant; the path names the problem.
         data::prepare_dirs(&data_dir).map_err(|_| StoreError::from(rusqlite::Error::InvalidPath(data_dir.clone())))?;
-        let service = ImageService { store, data_dir, profile, http: key_manager_client(KEY_MANAGER_TIMEOUT) };
+        let tls = sigstack_client::TlsOptions::default();
+        let http = key_manager_client(&tls, KEY_MANAGER_TIMEOUT).unwrap_or_else(|_| sigstack_client::session::http_client());
+        let service = ImageService { store, data_dir, profile, http, tls, key_manager_timeout: KEY_MANAGER_TIMEOUT };
         service.recover()?;
         Ok(service)
     }
 
     /// The same service with another Barbican timeout (tests of a hung key manager).
     pub fn with_key_manager_timeout(mut self, timeout: Duration) -> ImageService {
-        self.http = key_manager_client(timeout);
+        if let Ok(http) = key_manager_client(&self.tls, timeout) {
+            self.http = http;
+            self.key_manager_timeout = timeout;
+        }
         self
+    }
+
+    /// The same service reaching Barbican over HTTPS with these TLS options (the cloud's CA
+    /// under `sigstack serve --tls`).
+    pub fn with_tls(mut self, tls: sigstack_client::TlsOptions) -> Result<ImageService, sigstack_client::Error> {
+        self.http = key_manager_client(&tls, self.key_manager_timeout)?;
+        self.tls = tls;
+        Ok(self)
     }
 
     pub fn profile(&self) -> KeyTypeProfile {

@@ -15,7 +15,7 @@ pub async fn cloud() -> CloudHandle {
 }
 
 pub fn http() -> reqwest::Client {
-    reqwest::Client::new()
+    sigstack_client::session::http_client()
 }
 
 pub async fn session(cloud: &CloudHandle, user: &str) -> Session {

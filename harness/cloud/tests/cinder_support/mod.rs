@@ -135,7 +135,7 @@ pub fn temp_files(cloud: &CloudHandle) -> Vec<String> {
 
 /// `PATCH /_sim/deployment` with a JSON merge patch.
 pub async fn patch_deployment(cloud: &CloudHandle, patch: Value) {
-    let r = reqwest::Client::new()
+    let r = sigstack_client::session::http_client()
         .patch(format!("{}/_sim/deployment", cloud.endpoints.volume))
         .json(&patch)
         .send()

@@ -25,7 +25,7 @@ pub async fn creator(cloud: &CloudHandle) -> Session {
     let demo = session(cloud, "demo").await;
     let admin = session(cloud, "admin").await;
     let role = cloud.identity.roles(Some("creator")).unwrap().remove(0);
-    let project = &demo.token().project.as_ref().unwrap().id;
+    let project = &demo.token().project.unwrap().id;
     let url = format!("{}/projects/{project}/users/{}/roles/{}", cloud.endpoints.identity, demo.token().user.id, role.id);
     let r = admin.http().put(&url).header("X-Auth-Token", &admin.token().value).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);

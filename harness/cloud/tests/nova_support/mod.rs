@@ -161,7 +161,7 @@ pub fn aborted(id: &str, reason: &str) -> String {
 
 /// A `/_sim/` call on Nova's listener.
 pub async fn sim(cloud: &CloudHandle, method: Method, path: &str, body: Option<Value>, token: Option<&str>) -> (StatusCode, Value) {
-    let mut r = reqwest::Client::new().request(method, format!("{}{path}", cloud.endpoints.compute));
+    let mut r = sigstack_client::session::http_client().request(method, format!("{}{path}", cloud.endpoints.compute));
     if let Some(b) = body {
         r = r.json(&b);
     }
