@@ -55,6 +55,8 @@ pub struct Deployment {
     pub cinder: CinderOptions,
     #[serde(default)]
     pub barbican: BarbicanOptions,
+    #[serde(default)]
+    pub keystone: KeystoneOptions,
     #[serde(default = "default_compute_nodes")]
     pub compute_nodes: Vec<ComputeNodeSpec>,
     #[serde(default)]
@@ -249,6 +251,28 @@ pub struct BarbicanOptions {
     pub enforce_new_defaults: bool,
 }
 
+/// keystone.conf options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeystoneOptions {
+    /// `[token] expiration`: seconds a new token stays valid (Keystone's default 3600, minimum
+    /// 0). Read when a token is issued, so `/_sim/deployment` changes it for the next ones.
+    /// A token rescoped with the `token` method keeps its original expiry, and one from an
+    /// application credential never outlives the credential.
+    #[serde(default = "default_token_expiration")]
+    pub token_expiration: u32,
+}
+
+fn default_token_expiration() -> u32 {
+    crate::keystone::TOKEN_TTL_SECONDS as u32
+}
+
+impl Default for KeystoneOptions {
+    fn default() -> Self {
+        KeystoneOptions { token_expiration: default_token_expiration() }
+    }
+}
+
 /// The instance-HA (Masakari) service user that evacuates instances from failed hosts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -272,6 +296,7 @@ impl Deployment {
             nova: NovaOptions::default(),
             cinder: CinderOptions::default(),
             barbican: BarbicanOptions::default(),
+            keystone: KeystoneOptions::default(),
             compute_nodes: default_compute_nodes(),
             instance_ha: InstanceHa::default(),
         }
@@ -453,6 +478,23 @@ mod tests {
         assert!(state.get().barbican.enforce_new_defaults);
         state.restore();
         assert!(!state.get().barbican.enforce_new_defaults);
+    }
+
+    #[test]
+    fn keystone_token_expiration_defaults_to_keystones_and_can_change() {
+        for (name, _) in SHIPPED {
+            assert_eq!(Deployment::shipped(name).unwrap().keystone.token_expiration, 3600, "{name}");
+        }
+        let d = Deployment::from_yaml("x", "keystone: {token_expiration: 60}").unwrap();
+        assert_eq!(d.keystone.token_expiration, 60);
+        let e = Deployment::from_yaml("x", "keystone: {expiration: 60}").unwrap_err().to_string();
+        assert!(e.contains("unknown field `expiration`"), "{e}");
+        let e = Deployment::from_yaml("x", "keystone: {token_expiration: -1}").unwrap_err().to_string();
+        assert!(e.contains("-1"), "{e}");
+        let state = DeploymentState::new(Deployment::default());
+        assert_eq!(state.merge_patch(&json!({"keystone": {"token_expiration": 5}})).unwrap().keystone.token_expiration, 5);
+        state.restore();
+        assert_eq!(state.get().keystone.token_expiration, 3600);
     }
 
     #[test]

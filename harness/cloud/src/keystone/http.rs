@@ -1,5 +1,6 @@
-//! Keystone v3 on the wire: discovery, tokens, and the admin API python-openstackclient uses for
-//! `openstack role add` and `openstack role assignment list --names`.
+//! Keystone v3 on the wire: discovery, and the admin API python-openstackclient uses for
+//! `openstack role add` and `openstack role assignment list --names`. Tokens are in
+//! `http_tokens.rs`, application credentials in `http_application_credentials.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,13 +8,17 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use serde_json::{Value, json};
 
-use super::model::{AuthError, CreateError, DomainRef, Entity, Identity, ProjectRef, UserRef};
+use super::http_application_credentials::{
+    create_application_credential, delete_application_credential, list_application_credentials, show_application_credential,
+};
+use super::http_tokens::{check_token, issue_token, revoke_token, validate_token};
+use super::model::{CreateError, DomainRef, Entity, Identity};
 use crate::wire::{AuthContext, HasIdentity, keystone_error};
 
 #[derive(Clone)]
@@ -35,6 +40,8 @@ pub fn router(state: KeystoneState) -> Router {
         .route("/v3/auth/tokens", get(validate_token).head(check_token).post(issue_token).delete(revoke_token))
         .route("/v3/users", get(list_users).post(create_user))
         .route("/v3/users/{id}", get(show_user).delete(delete_user))
+        .route("/v3/users/{user_id}/application_credentials", get(list_application_credentials).post(create_application_credential))
+        .route("/v3/users/{user_id}/application_credentials/{id}", get(show_application_credential).delete(delete_application_credential))
         .route("/v3/projects", get(list_projects).post(create_project))
         .route("/v3/projects/{id}", get(show_project).delete(delete_project))
         .route("/v3/roles", get(list_roles))
@@ -80,118 +87,15 @@ async fn version(State(s): State<KeystoneState>) -> Json<Value> {
     Json(json!({"version": version_object(&s.identity)}))
 }
 
-fn bad_request(message: &str) -> Response {
+pub(super) fn bad_request(message: &str) -> Response {
     keystone_error(StatusCode::BAD_REQUEST, message)
 }
 
-fn domain_ref(v: &Value) -> DomainRef {
+pub(super) fn domain_ref(v: &Value) -> DomainRef {
     match (v.get("id").and_then(Value::as_str), v.get("name").and_then(Value::as_str)) {
         (Some(id), _) => DomainRef::Id(id.to_owned()),
         (None, Some(name)) => DomainRef::Name(name.to_owned()),
         (None, None) => DomainRef::Id(String::new()),
-    }
-}
-
-/// The token body Keystone returns on issue and validation.
-/// Roles carry their ids (Keystone's are 32-hex), not their names twice.
-fn token_body(identity: &Identity, ctx: &AuthContext, issued_at: &str, include_catalog: bool) -> Value {
-    let role_ids: HashMap<String, String> =
-        identity.roles(None).unwrap_or_default().into_iter().map(|r| (r.name, r.id)).collect();
-    let mut token = json!({
-        "methods": ["password"],
-        "expires_at": ctx.expires_at,
-        "issued_at": issued_at,
-        "audit_ids": [ctx.token.rsplit('.').next().unwrap_or_default().chars().take(22).collect::<String>()],
-        "user": {"id": ctx.user_id, "name": ctx.user_name, "domain": {"id": "default", "name": "Default"}, "password_expires_at": null},
-        "project": {"id": ctx.project_id, "name": ctx.project_name, "domain": {"id": "default", "name": "Default"}},
-        "roles": ctx.roles.iter().map(|r| json!({"id": role_ids.get(r).unwrap_or(r), "name": r})).collect::<Vec<_>>(),
-        "is_domain": false,
-    });
-    if include_catalog {
-        token["catalog"] = serde_json::to_value(&ctx.catalog).unwrap_or(Value::Array(vec![]));
-    }
-    json!({"token": token})
-}
-
-async fn issue_token(
-    State(s): State<KeystoneState>,
-    Query(query): Query<HashMap<String, String>>,
-    body: Option<Json<Value>>,
-) -> Response {
-    let Some(Json(body)) = body else {
-        return bad_request("The request you have made requires authentication.");
-    };
-    let auth = &body["auth"];
-    let methods = auth["identity"]["methods"].as_array().cloned().unwrap_or_default();
-    if !methods.iter().any(|m| m == "password") {
-        return crate::wire::unauthorized(&s.identity);
-    }
-    let user = &auth["identity"]["password"]["user"];
-    let password = user["password"].as_str().unwrap_or_default();
-    let user_ref = match (user.get("id").and_then(Value::as_str), user.get("name").and_then(Value::as_str)) {
-        (Some(id), _) => UserRef::Id(id.to_owned()),
-        (None, Some(name)) => UserRef::Name { name: name.to_owned(), domain: domain_ref(&user["domain"]) },
-        (None, None) => return bad_request("Invalid input for field 'identity/password/user': a user id or name is required."),
-    };
-    let project = &auth["scope"]["project"];
-    let project_ref = match (project.get("id").and_then(Value::as_str), project.get("name").and_then(Value::as_str)) {
-        (Some(id), _) => ProjectRef::Id(id.to_owned()),
-        (None, Some(name)) => ProjectRef::Name { name: name.to_owned(), domain: domain_ref(&project["domain"]) },
-        // Unscoped tokens are not needed by any tool here; Keystone would issue one.
-        (None, None) => return crate::wire::unauthorized(&s.identity),
-    };
-    match s.identity.authenticate(&user_ref, password, &project_ref) {
-        Ok((token, ctx)) => {
-            let body = token_body(&s.identity, &ctx, &crate::wire::now_keystone(), !query.contains_key("nocatalog"));
-            let mut response = (StatusCode::CREATED, Json(body)).into_response();
-            if let Ok(v) = token.parse() {
-                response.headers_mut().insert("X-Subject-Token", v);
-            }
-            response
-        }
-        // Keystone's 401s point at itself: `WWW-Authenticate: Keystone uri="<public v3 URL>"`.
-        Err(AuthError::Unauthorized) => crate::wire::unauthorized(&s.identity),
-        Err(AuthError::Store(e)) => keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-    }
-}
-
-fn subject(s: &KeystoneState, headers: &HeaderMap) -> Result<AuthContext, Response> {
-    let token = headers
-        .get("X-Subject-Token")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| bad_request("Expecting to find X-Subject-Token in headers."))?;
-    s.identity.validate(token).map_err(|_| {
-        keystone_error(StatusCode::NOT_FOUND, "Could not find token.")
-    })
-}
-
-async fn validate_token(State(s): State<KeystoneState>, _caller: AuthContext, headers: HeaderMap) -> Response {
-    match subject(&s, &headers) {
-        Ok(ctx) => {
-            let mut response = Json(token_body(&s.identity, &ctx, &crate::wire::now_keystone(), true)).into_response();
-            if let Some(v) = headers.get("X-Subject-Token") {
-                response.headers_mut().insert("X-Subject-Token", v.clone());
-            }
-            response
-        }
-        Err(r) => r,
-    }
-}
-
-async fn check_token(State(s): State<KeystoneState>, _caller: AuthContext, headers: HeaderMap) -> Response {
-    match subject(&s, &headers) {
-        Ok(_) => StatusCode::OK.into_response(),
-        Err(r) => r,
-    }
-}
-
-async fn revoke_token(State(s): State<KeystoneState>, _caller: AuthContext, headers: HeaderMap) -> Response {
-    let Some(token) = headers.get("X-Subject-Token").and_then(|v| v.to_str().ok()) else {
-        return bad_request("Expecting to find X-Subject-Token in headers.");
-    };
-    match s.identity.revoke(token) {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(_) => keystone_error(StatusCode::NOT_FOUND, "Could not find token."),
     }
 }
 
@@ -417,7 +321,7 @@ fn named_body<'a>(body: &'a Option<Json<Value>>, kind: &str) -> Result<(&'a Valu
     }
 }
 
-fn create_error(e: CreateError) -> Response {
+pub(super) fn create_error(e: CreateError) -> Response {
     let status = match e {
         CreateError::UnknownDomain(_) => StatusCode::BAD_REQUEST,
         CreateError::Conflict(_) => StatusCode::CONFLICT,

@@ -1,24 +1,18 @@
-//! Keystone's state and rules: domains, projects, users, roles, role assignments, tokens.
-//!
-//! Tokens are self-contained and signed (like Fernet): a base64url payload and an HMAC-SHA256 tag
-//! under a secret kept in the state database, so tokens survive a restart. Roles are looked up at
-//! validation time, as Keystone does, so a role granted after a token was issued shows on the
-//! next validation.
+//! Keystone's state and rules: domains, projects, users, roles, role assignments. Tokens are in
+//! `tokens.rs`, application credentials in `application_credentials.rs`.
 
 use std::sync::{Arc, RwLock};
 
-use base64::Engine as _;
-use hmac::{KeyInit, Mac};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sigstack_client::CatalogEntry;
 
+use crate::deployment::DeploymentState;
 use crate::store::{Store, StoreError};
-use crate::wire::{AuthContext, format_keystone};
 
 pub const DEFAULT_DOMAIN_ID: &str = "default";
 pub const DEFAULT_DOMAIN_NAME: &str = "Default";
-/// Keystone's `[token] expiration` default.
+/// Keystone's `[token] expiration` default (the deployment's `keystone.token_expiration`).
 pub const TOKEN_TTL_SECONDS: i64 = 3600;
 
 const SCHEMA: &str = "
@@ -110,34 +104,25 @@ pub struct Assignment {
     pub role: Entity,
 }
 
-#[derive(Serialize, Deserialize)]
-struct TokenPayload {
-    u: String,
-    p: String,
-    e: i64,
-    i: i64,
-    a: String,
-}
-
 pub struct Identity {
-    store: Arc<Store>,
-    secret: Vec<u8>,
+    pub(super) store: Arc<Store>,
+    /// The token-signing key (kept across `/_sim/reset`).
+    pub(super) secret: Vec<u8>,
     public_url: RwLock<String>,
     catalog: RwLock<Vec<CatalogEntry>>,
+    /// Where `[token] expiration` comes from, read at every issue; `None`: Keystone's default.
+    deployment: Option<Arc<DeploymentState>>,
 }
 
-fn new_id() -> String {
+pub(super) fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
-}
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 impl Identity {
     /// Opens Keystone's tables, seeding them on first use.
     pub fn open(store: Arc<Store>, seed: &Seed) -> Result<Identity, StoreError> {
         store.migrate(SCHEMA)?;
+        store.migrate(super::application_credentials::SCHEMA)?;
         let secret = store.with(|c| {
             let existing: Option<Vec<u8>> = c
                 .query_row("SELECT value FROM keystone_meta WHERE key = 'token_secret'", [], |r| r.get(0))
@@ -156,9 +141,22 @@ impl Identity {
             secret,
             public_url: RwLock::new(String::new()),
             catalog: RwLock::new(Vec::new()),
+            deployment: None,
         };
         identity.seed(seed)?;
         Ok(identity)
+    }
+
+    /// Reads `[token] expiration` from the running cloud's deployment (`keystone.token_expiration`)
+    /// at every token issue, so `/_sim/deployment` can change it.
+    pub fn with_deployment(mut self, deployment: Arc<DeploymentState>) -> Identity {
+        self.deployment = Some(deployment);
+        self
+    }
+
+    /// `[token] expiration` in effect, in seconds.
+    pub fn token_expiration(&self) -> i64 {
+        self.deployment.as_ref().map_or(TOKEN_TTL_SECONDS, |d| i64::from(d.get().keystone.token_expiration))
     }
 
     fn seed(&self, seed: &Seed) -> Result<(), StoreError> {
@@ -223,122 +221,6 @@ impl Identity {
 
     pub fn catalog(&self) -> Vec<CatalogEntry> {
         self.catalog.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    fn tag(&self, payload: &str) -> Vec<u8> {
-        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.secret)
-            .expect("HMAC accepts any key length");
-        mac.update(payload.as_bytes());
-        mac.finalize().into_bytes().to_vec()
-    }
-
-    /// Password authentication scoped to a project (by id, or by name in a domain).
-    pub fn authenticate(
-        &self,
-        user: &UserRef,
-        password: &str,
-        project: &ProjectRef,
-    ) -> Result<(String, AuthContext), AuthError> {
-        let user_id = self.store.with(|c| {
-            let row: Option<(String, String)> = match user {
-                UserRef::Id(id) => c
-                    .query_row("SELECT id, password FROM keystone_users WHERE id = ?1", params![id], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?,
-                UserRef::Name { name, domain } => c
-                    .query_row(
-                        "SELECT id, password FROM keystone_users WHERE name = ?1 AND domain_id = ?2",
-                        params![name, domain.id()],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?,
-            };
-            Ok(row.filter(|(_, p)| p == password).map(|(id, _)| id))
-        })?;
-        let user_id = user_id.ok_or(AuthError::Unauthorized)?;
-        let project_id = self.store.with(|c| match project {
-            ProjectRef::Id(id) => c
-                .query_row("SELECT id FROM keystone_projects WHERE id = ?1", params![id], |r| r.get(0))
-                .optional(),
-            ProjectRef::Name { name, domain } => c
-                .query_row(
-                    "SELECT id FROM keystone_projects WHERE name = ?1 AND domain_id = ?2",
-                    params![name, domain.id()],
-                    |r| r.get::<_, String>(0),
-                )
-                .optional(),
-        })?;
-        let project_id = project_id.ok_or(AuthError::Unauthorized)?;
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let payload = TokenPayload { u: user_id, p: project_id, e: now + TOKEN_TTL_SECONDS, i: now, a: b64(&self.tag(&new_id())[..16]) };
-        let json = serde_json::to_string(&payload).unwrap_or_default();
-        let token = format!("{}.{}", b64(json.as_bytes()), b64(&self.tag(&json)));
-        let context = self.validate(&token)?;
-        // A user without any role on the project cannot scope to it.
-        if context.roles.is_empty() {
-            return Err(AuthError::Unauthorized);
-        }
-        Ok((token, context))
-    }
-
-    /// Checks a token's signature, expiry and revocation, and loads the caller.
-    pub fn validate(&self, token: &str) -> Result<AuthContext, AuthError> {
-        let (payload_b64, tag_b64) = token.split_once('.').ok_or(AuthError::Unauthorized)?;
-        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let json = engine.decode(payload_b64).map_err(|_| AuthError::Unauthorized)?;
-        let json = String::from_utf8(json).map_err(|_| AuthError::Unauthorized)?;
-        let tag = engine.decode(tag_b64).map_err(|_| AuthError::Unauthorized)?;
-        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.secret)
-            .expect("HMAC accepts any key length");
-        mac.update(json.as_bytes());
-        mac.verify_slice(&tag).map_err(|_| AuthError::Unauthorized)?;
-        let payload: TokenPayload = serde_json::from_str(&json).map_err(|_| AuthError::Unauthorized)?;
-        if payload.e <= time::OffsetDateTime::now_utc().unix_timestamp() {
-            return Err(AuthError::Unauthorized);
-        }
-        let context = self.store.with(|c| {
-            let revoked: Option<i64> = c
-                .query_row("SELECT expires FROM keystone_revoked WHERE audit_id = ?1", params![payload.a], |r| r.get(0))
-                .optional()?;
-            if revoked.is_some() {
-                return Ok(None);
-            }
-            let user: Option<String> = c
-                .query_row("SELECT name FROM keystone_users WHERE id = ?1", params![payload.u], |r| r.get(0))
-                .optional()?;
-            let project: Option<String> = c
-                .query_row("SELECT name FROM keystone_projects WHERE id = ?1", params![payload.p], |r| r.get(0))
-                .optional()?;
-            let mut stmt = c.prepare(
-                "SELECT r.name FROM keystone_assignments a JOIN keystone_roles r ON r.id = a.role_id WHERE a.user_id = ?1 AND a.project_id = ?2 ORDER BY r.name",
-            )?;
-            let roles = stmt.query_map(params![payload.u, payload.p], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
-            Ok(user.zip(project).map(|(user_name, project_name)| (user_name, project_name, roles)))
-        })?;
-        let (user_name, project_name, roles) = context.ok_or(AuthError::Unauthorized)?;
-        let expires = time::OffsetDateTime::from_unix_timestamp(payload.e).map_err(|_| AuthError::Unauthorized)?;
-        let catalog = self.catalog_for(&payload.p);
-        Ok(AuthContext {
-            token: token.to_owned(),
-            user_id: payload.u,
-            user_name,
-            project_id: payload.p,
-            project_name,
-            roles,
-            expires_at: format_keystone(expires),
-            catalog,
-        })
-    }
-
-    /// `DELETE /v3/auth/tokens`: the token stops validating.
-    pub fn revoke(&self, token: &str) -> Result<(), AuthError> {
-        self.validate(token)?;
-        let (payload_b64, _) = token.split_once('.').ok_or(AuthError::Unauthorized)?;
-        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload_b64).map_err(|_| AuthError::Unauthorized)?;
-        let payload: TokenPayload = serde_json::from_slice(&json).map_err(|_| AuthError::Unauthorized)?;
-        self.store.with(|c| {
-            c.execute("INSERT OR IGNORE INTO keystone_revoked (audit_id, expires) VALUES (?1, ?2)", params![payload.a, payload.e])
-        })?;
-        Ok(())
     }
 
     fn list(&self, table: &str, name: Option<&str>) -> Result<Vec<Entity>, StoreError> {
@@ -409,10 +291,12 @@ impl Identity {
         })
     }
 
-    /// `DELETE /v3/users/{id}`: the user and its role assignments.
+    /// `DELETE /v3/users/{id}`: the user, its role assignments and its application credentials
+    /// (Keystone deletes them on the user's `deleted` notification).
     pub fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
         self.store.transaction(|tx| {
             tx.execute("DELETE FROM keystone_assignments WHERE user_id = ?1", params![id])?;
+            super::application_credentials::delete_for_user(tx, id)?;
             Ok(tx.execute("DELETE FROM keystone_users WHERE id = ?1", params![id])? > 0)
         })
     }
@@ -472,7 +356,7 @@ pub enum DomainRef {
 
 impl DomainRef {
     /// Only the `Default` domain exists.
-    fn id(&self) -> &str {
+    pub(super) fn id(&self) -> &str {
         match self {
             DomainRef::Id(id) => id,
             DomainRef::Name(n) if n == DEFAULT_DOMAIN_NAME => DEFAULT_DOMAIN_ID,
