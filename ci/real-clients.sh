@@ -6,9 +6,23 @@
 # repository root. Needs python3 (venv), openssl, flock (util-linux), cargo; PyPI on
 # first run. The last line is `real-clients: N passed, M failed`; exit 1 if M > 0.
 #
+# HTTPS: `bash ci/real-clients.sh --tls` (or SIGSTACK_SERVE_TLS=1) starts `sigstack serve
+# --tls` instead, and the same commands run over HTTPS, trusting the CA through the `cacert`
+# serve writes in clouds.yaml (OSC, openstacksdk) and `OS_CACERT` in its openrc (novaclient).
+#
 # Environment: REAL_CLIENTS_PYTHON (base interpreter, default python3),
-# REAL_CLIENTS_KEEP=1 (keep the work directory even when everything passed).
+# REAL_CLIENTS_KEEP=1 (keep the work directory even when everything passed),
+# SIGSTACK_SERVE_TLS=1 (as --tls).
 set -euo pipefail
+
+tls="${SIGSTACK_SERVE_TLS:-0}"
+for arg in "$@"; do
+  case "$arg" in
+    --tls) tls=1 ;;
+    *) echo "usage: bash ci/real-clients.sh [--tls]" >&2; exit 2 ;;
+  esac
+done
+[ "$tls" = 1 ] || tls=0
 
 LAYOUT_VERSION=1
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -69,7 +83,10 @@ trap cleanup EXIT
 
 # The Nova document's configuration: [glance] verify_glance_signatures = True and
 # enable_certificate_validation = True, on a cloud with three compute nodes.
-"$sigstack" serve --data-dir "$work/data" --deployment upstream-certificate-validation > "$work/serve.out" 2> "$work/serve.err" &
+serve_tls=()
+scheme=http
+if [ "$tls" = 1 ]; then serve_tls=(--tls); scheme=https; fi
+"$sigstack" serve --data-dir "$work/data" --deployment upstream-certificate-validation "${serve_tls[@]}" > "$work/serve.out" 2> "$work/serve.err" &
 server_pid=$!
 for _ in $(seq 1 300); do
   grep -qx ready "$work/serve.out" 2>/dev/null && break
@@ -78,7 +95,8 @@ for _ in $(seq 1 300); do
 done
 grep -qx ready "$work/serve.out" || die "sigstack serve not ready after 30 s"
 clouds_yaml="$(sed -n 's/^clouds-yaml: //p' "$work/serve.out")"
-log "cloud up: $(sed -n 's/^identity: //p' "$work/serve.out") ($clouds_yaml)"
+log "cloud up ($scheme): $(sed -n 's/^identity: //p' "$work/serve.out") ($clouds_yaml)"
+cacert="$(sed -n 's/^cacert: //p' "$work/serve.out")"
 
 # Only the written clouds.yaml configures the clients.
 while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(OS_[A-Za-z0-9_]*\)=.*/\1/p')
@@ -381,7 +399,7 @@ image_create_tampered() {
     cirros_tampered 2>&1)" || rc=$?
   echo "$out"
   [ "$rc" -ne 0 ] || mismatch "the tampered upload succeeded"
-  grep -Eq 'BadRequestException: 400: Client Error for url: http://[^ ]+/v2/images/[0-9a-f-]+/file, Bad Request' <<< "$out" ||
+  grep -Eq "BadRequestException: 400: Client Error for url: $scheme://[^ ]+/v2/images/[0-9a-f-]+/file, Bad Request" <<< "$out" ||
     mismatch "no 'BadRequestException: 400: Client Error for url: .../v2/images/<id>/file, Bad Request'"
   grep -Eq 'Signature verification failed for image [0-9a-f-]+: Signature verification failed' <<< "$out" ||
     mismatch "no 'Signature verification failed for image <id>: Signature verification failed'"
@@ -404,11 +422,44 @@ sign_key_path_bytes_bug() {
   image_gone cirros_signed_by_osc
 }
 
+# --- HTTPS (--tls): what serve wrote, and the clients' own TLS checks against it.
+tls_client_config() {
+  local demo_rc identity
+  demo_rc="$(dirname "$clouds_yaml")/sigstack-demo-openrc.sh"
+  identity="$(sed -n 's/^identity: //p' "$work/serve.out")"
+  echo "identity: $identity, cacert: $cacert"
+  [[ "$identity" == https://127.0.0.1:* ]] || mismatch "identity endpoint '$identity' is not https://127.0.0.1:..."
+  [ -n "$cacert" ] && [ -f "$cacert" ] || mismatch "serve printed no usable 'cacert:' line"
+  has "$(cat "$clouds_yaml")" "    cacert: \"$cacert\""
+  has "$(cat "$demo_rc")" "export OS_CACERT='$cacert'"
+  openssl verify -x509_strict -CAfile "$cacert" "$(dirname "$cacert")/server.pem" || mismatch "openssl -x509_strict refuses the server certificate"
+  local out
+  out="$(OS_CLOUD=sigstack-demo openstack catalog list -f value -c Endpoints)" || return 1
+  echo "$out"
+  lacks "$out" "http://"
+}
+
+# Another CA bundle (the document's root, built in the first step): python-requests refuses
+# the certificate; --insecure (verify: false) gets through.
+tls_other_ca_refused() {
+  local out rc=0
+  out="$(OS_CLOUD=sigstack-demo openstack --os-cacert "$work/pki/cert_ca.pem" token issue 2>&1)" || rc=$?
+  echo "$out"
+  [ "$rc" -ne 0 ] || mismatch "token issue trusting another CA succeeded"
+  has "$out" "CERTIFICATE_VERIFY_FAILED"
+  out="$(OS_CLOUD=sigstack-demo openstack --insecure token issue -f value -c project_id 2>&1)" || { echo "$out"; return 1; }
+  echo "$out"
+}
+
 key_manager="$(sed -n 's/^key-manager: //p' "$work/serve.out")"
 cert_ca_uuid="" cert_intermediate_a_uuid="" cert_intermediate_b_uuid="" cert_client_uuid=""
 base64_signature=""
 
 step "openssl: the document's 4-certificate chain" build_chain
+if [ "$tls" = 1 ]; then
+  step "TLS: https endpoints and catalog, cacert in clouds.yaml, OS_CACERT in the openrc" tls_client_config
+  step "TLS: openstack --os-cacert <another CA> -> CERTIFICATE_VERIFY_FAILED; --insecure works" tls_other_ca_refused
+fi
 step "admin: role assignment list --role creator --names (demo absent)" creator_list_before_grant
 step "demo without creator: secret store -> 4xx 'Secret creation attempt not allowed'" demo_without_creator_is_refused
 step "admin: role add --user demo --project demo creator" role_add

@@ -2,7 +2,10 @@
 //! (python-openstackclient, the SDKs) and manual exploration. It writes a `clouds.yaml` and
 //! openrc files, prints `key: value` lines naming them and the endpoints, then `ready`, and
 //! runs until SIGINT or SIGTERM. State lives in the data directory's SQLite database, so a
-//! restart on the same directory (even after SIGKILL) keeps everything acknowledged.
+//! restart on the same directory (even after SIGKILL) keeps everything acknowledged. With
+//! `--tls` every service speaks HTTPS ([`tls`]: the certificates).
+
+mod tls;
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -13,7 +16,7 @@ use clap::Args;
 use sigstack_client::Credentials;
 use sigstack_cloud::deployment::Deployment;
 use sigstack_cloud::keystone::Seed;
-use sigstack_cloud::{CloudConfig, CloudError, CloudHandle};
+use sigstack_cloud::{CloudConfig, CloudError, CloudHandle, ServerTls};
 
 use crate::Outcome;
 
@@ -36,6 +39,7 @@ pub const CAPABILITIES_FILE: &str = "capabilities.yaml";
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Args)]
+#[command(after_long_help = TLS_HELP)]
 pub struct ServeArgs {
     /// Where the state database and image files live (created if missing). Default: a new
     /// temporary directory, kept after exit and printed.
@@ -57,7 +61,37 @@ pub struct ServeArgs {
     /// `upstream-defaults`) or a YAML file.
     #[arg(long, default_value = "upstream-defaults")]
     deployment: String,
+    /// Serve all five services over HTTPS (plain HTTP otherwise). Without --tls-cert, a CA
+    /// and a server certificate for the listen address are made in `<data-dir>/tls/` and
+    /// reused on restart; clouds.yaml gets `cacert:` and the openrc files `OS_CACERT`.
+    #[arg(long)]
+    tls: bool,
+    /// HTTPS with this server certificate (PEM, optionally followed by its intermediates)
+    /// instead of a generated one. Implies --tls; needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// The CA bundle that verifies --tls-cert: written as clouds.yaml's `cacert` and
+    /// `OS_CACERT`, and trusted by the services' calls to each other. Default: the --tls-cert
+    /// file itself (right for a self-signed certificate, or a chain file ending with its root).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_ca: Option<PathBuf>,
 }
+
+const TLS_HELP: &str = "\
+HTTPS (--tls):
+  The generated files are <data-dir>/tls/ca.pem (CA \"sigstack serve CA\", ECDSA P-256, ten
+  years), ca.key, server.pem (SAN IP <host> and DNS localhost, serverAuth, one year) and
+  server.key; the keys are mode 0600 and never printed. A restart on the same data directory
+  reuses them (a server certificate that no longer fits --host, or expires within a day, is
+  issued again by the same CA, so ca.pem stays trusted).
+  With --tls-cert/--tls-key the given files are served as they are; clouds.yaml's cacert is
+  --tls-ca, or the --tls-cert file itself when --tls-ca is not given. The bundle must verify
+  the certificate for --host (an IP address SAN), or serve exits 2.
+  Endpoints and the catalog are https://<host>:<port>; clouds.yaml entries get `cacert:
+  <absolute path>` and the openrc files `export OS_CACERT=...`.";
 
 pub fn serve(args: ServeArgs) -> Outcome {
     let data_dir = match &args.data_dir {
@@ -103,11 +137,16 @@ async fn run(args: ServeArgs, data_dir: PathBuf) -> Outcome {
         Ok(d) => d,
         Err(e) => return Outcome::Usage(e.to_string()),
     };
-    let config = CloudConfig { host: args.host, port_base: args.port_base, data_dir: Some(data_dir.clone()), seed, deployment };
+    let tls = match server_tls(&args, &data_dir) {
+        Ok(tls) => tls,
+        Err(message) => return Outcome::Usage(message),
+    };
+    let config = CloudConfig { host: args.host, port_base: args.port_base, data_dir: Some(data_dir.clone()), seed, deployment, tls };
     let cloud = match sigstack_cloud::start(config).await {
         Ok(cloud) => cloud,
         Err(e @ CloudError::Bind { .. }) => return Outcome::Usage(e.to_string()),
         Err(e @ CloudError::DataDir(..)) => return Outcome::Usage(e.to_string()),
+        Err(e @ CloudError::Tls(_)) => return Outcome::Usage(e.to_string()),
         Err(e) => return Outcome::Error(e.to_string()),
     };
     let clouds_yaml = args.clouds_yaml.unwrap_or_else(|| data_dir.join("clouds.yaml"));
@@ -128,6 +167,9 @@ async fn run(args: ServeArgs, data_dir: PathBuf) -> Outcome {
         format!("clouds-yaml: {}", clouds_yaml.display()),
     ];
     lines.extend(openrcs.iter().map(|p| format!("openrc: {}", p.display())));
+    if let Some(cacert) = &cloud.tls.cacert {
+        lines.push(format!("cacert: {}", cacert.display()));
+    }
     lines.push(format!("identity: {}", cloud.endpoints.identity));
     lines.push(format!("key-manager: {}", cloud.endpoints.key_manager));
     lines.push(format!("image: {}", cloud.endpoints.image));
@@ -157,6 +199,26 @@ async fn run(args: ServeArgs, data_dir: PathBuf) -> Outcome {
         eprintln!("sigstack serve: requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");
     }
     Outcome::Success
+}
+
+/// The listeners' TLS: the operator's files, the generated ones (`--tls`), or none.
+fn server_tls(args: &ServeArgs, data_dir: &Path) -> Result<Option<ServerTls>, String> {
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        return tls::given(cert, key, args.tls_ca.as_deref(), args.host).map(Some);
+    }
+    if !args.tls {
+        return Ok(None);
+    }
+    let (files, made) = tls::generated(data_dir, args.host)?;
+    let dir = data_dir.join(tls::TLS_DIR);
+    match made {
+        tls::Made::New => eprintln!("sigstack serve: made a new CA and server certificate in {}", dir.display()),
+        tls::Made::Reused => eprintln!("sigstack serve: reusing the CA and server certificate in {}", dir.display()),
+        tls::Made::NewServerCertificate => {
+            eprintln!("sigstack serve: reusing the CA in {}; issued a new server certificate for {}", dir.display(), args.host)
+        }
+    }
+    Ok(Some(files))
 }
 
 /// YAML double-quoted scalar (JSON string syntax is a subset).
@@ -209,8 +271,9 @@ fn clouds_yaml(cloud: &CloudHandle) -> Result<String, String> {
     for (name, user) in written_clouds(cloud) {
         let c = credentials(cloud, user)?;
         let project = c.project_name.clone().unwrap_or_default();
+        let cacert = c.tls.cacert.as_ref().map(|p| format!("    cacert: {}\n", yaml(&p.display().to_string()))).unwrap_or_default();
         text.push_str(&format!(
-            "  {name}:\n    auth:\n      auth_url: {}\n      username: {}\n      password: {}\n      project_name: {}\n      user_domain_name: {}\n      project_domain_name: {}\n    region_name: {}\n    interface: {}\n    identity_api_version: 3\n",
+            "  {name}:\n    auth:\n      auth_url: {}\n      username: {}\n      password: {}\n      project_name: {}\n      user_domain_name: {}\n      project_domain_name: {}\n    region_name: {}\n    interface: {}\n    identity_api_version: 3\n{cacert}",
             yaml(&c.auth_url),
             yaml(&c.username),
             yaml(&c.password),
@@ -237,8 +300,9 @@ fn openrc(cloud: &CloudHandle, name: &str, user: &str) -> Result<String, String>
         ("OS_IDENTITY_API_VERSION", "3".into()),
         ("OS_INTERFACE", c.interface.clone()),
     ];
+    let cacert = c.tls.cacert.as_ref().map(|p| ("OS_CACERT", p.display().to_string()));
     let mut text = format!("# Written by `sigstack serve`: source it to use {name} with the openstack CLI.\n");
-    for (var, value) in vars {
+    for (var, value) in vars.into_iter().chain(cacert) {
         text.push_str(&format!("export {var}={}\n", sh(&value)));
     }
     Ok(text)

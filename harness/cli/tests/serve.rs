@@ -114,6 +114,7 @@ fn cloud_credentials(clouds_yaml: &str, name: &str) -> Credentials {
         project_domain_name: field("project_domain_name"),
         region_name: Some(field("region_name")),
         interface: field("interface"),
+        ..Credentials::default()
     }
 }
 
@@ -142,6 +143,8 @@ fn check_client_files(server: &Server, dir: &Path) -> (Credentials, Credentials)
     assert!(capabilities.contains("\n  verify_glance_signatures: false\n  certificate_validation: false\n  cinder_verification: true\n  key_type_profile: current\n"), "{capabilities}");
     assert_eq!(server.get("deployment"), "upstream-defaults");
     assert!(server.get("compute").starts_with("http://127.0.0.1:") && server.get("volume").starts_with("http://127.0.0.1:"));
+    // Plain HTTP (no --tls): no CA anywhere.
+    assert!(!server.info.contains_key("cacert") && !yaml.contains("cacert") && !dir.join("tls").exists(), "{yaml}");
     let demo_rc = std::fs::read_to_string(&openrcs[1]).unwrap();
     let exports: Vec<&str> = demo_rc.lines().filter(|l| l.starts_with("export ")).collect();
     assert_eq!(exports, [
@@ -159,7 +162,7 @@ fn check_client_files(server: &Server, dir: &Path) -> (Credentials, Credentials)
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::new()
+    sigstack_client::session::http_client()
 }
 
 async fn ids(admin: &Session, kind: &str, name: &str) -> String {
@@ -333,7 +336,7 @@ async fn keystone_is_seeded_from_seed_json_in_the_data_dir() {
         ..cloud_credentials(&std::fs::read_to_string(dir.path().join("clouds.yaml")).unwrap(), "sigstack-demo")
     };
     let session = Session::authenticate(&creds).await.unwrap();
-    let roles: Vec<&str> = session.token().roles.iter().map(|r| r.name.as_str()).collect();
+    let roles: Vec<String> = session.token().roles.iter().map(|r| r.name.clone()).collect();
     assert_eq!(roles, ["creator", "member"]);
     // The default users are not there: only the seed's.
     let alt = Credentials { username: "alt_demo".into(), password: "alt_demo-password".into(), project_name: Some("alt_demo".into()), ..creds };
@@ -345,4 +348,231 @@ async fn keystone_is_seeded_from_seed_json_in_the_data_dir() {
     let (code, stderr) = run(&["--data-dir", bad.path().to_str().unwrap()]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("invalid seed file") && stderr.contains("seed.json"), "{stderr}");
+}
+
+/// `sigstack serve --tls`: HTTPS everywhere with the CA it makes (and keeps) in the data
+/// directory, clients configured by the clouds.yaml it writes.
+mod tls {
+    use super::*;
+
+    use base64::Engine as _;
+    use sigstack_client::clouds::CloudsYaml;
+    use sigstack_client::compute::{self, NewServer};
+    use sigstack_client::image::{self, NewImage};
+    use sigstack_client::key_manager::{self, NewSecret};
+    use sigstack_client::volume::{self, NewVolume};
+    use sigstack_client::{Error, TlsOptions};
+    use sigstack_verify::{HashMethod, KeyType, SigningKey};
+
+    const SIGNING_KEY: &str = include_str!("../../../fixtures/pki/signing/rsa-2048.key.pem");
+    const SIGNING_CERT: &str = include_str!("../../../fixtures/pki/signing/rsa-2048.crt.pem");
+    /// A CA that did not issue serve's certificate.
+    const OTHER_CA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/pki/chain/root.crt.pem");
+    const WAIT: Duration = Duration::from_secs(30);
+
+    fn credentials(clouds_yaml: &Path, cloud: &str) -> Credentials {
+        CloudsYaml::load(clouds_yaml).unwrap().credentials(cloud).unwrap()
+    }
+
+    /// A qcow2 image (the magic is what Glance's inspector checks) and its four signature
+    /// properties (RSA-PSS / SHA-256 by the rsa-2048 fixture, certificate `cert_uuid`).
+    fn signed_qcow2(cert_uuid: &str) -> (Vec<u8>, BTreeMap<String, String>) {
+        let mut data = image_data();
+        data[..8].copy_from_slice(b"QFI\xfb\x00\x00\x00\x03");
+        data[8..512].fill(0);
+        let key = SigningKey::from_pem(SIGNING_KEY).unwrap();
+        let signature = key.sign_digest(KeyType::RsaPss, HashMethod::Sha256, &HashMethod::Sha256.digest(&data), &mut rand::rngs::SysRng).unwrap();
+        let properties = BTreeMap::from([
+            ("img_signature".to_owned(), base64::engine::general_purpose::STANDARD.encode(signature)),
+            ("img_signature_hash_method".to_owned(), "SHA-256".to_owned()),
+            ("img_signature_key_type".to_owned(), "RSA-PSS".to_owned()),
+            ("img_signature_certificate_uuid".to_owned(), cert_uuid.to_owned()),
+        ]);
+        (data, properties)
+    }
+
+    async fn image_with(demo: &Session, name: &str, properties: &BTreeMap<String, String>) -> String {
+        let new = NewImage {
+            name: Some(name.into()),
+            disk_format: Some("qcow2".into()),
+            container_format: Some("bare".into()),
+            properties: properties.clone(),
+            ..NewImage::default()
+        };
+        image::create_image(demo, &new).await.unwrap().id
+    }
+
+    fn assert_https(server: &Server) {
+        for key in ["identity", "key-manager", "image", "compute", "volume"] {
+            assert!(server.get(key).starts_with("https://127.0.0.1:"), "{key}: {}", server.get(key));
+        }
+    }
+
+    /// The MOS deployment (so provisioning uploads signed baseline images, Nova and Cinder
+    /// verify): every service-to-service call goes over TLS, trusting the generated CA.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn serve_tls_makes_a_ca_serves_https_and_keeps_the_ca_across_restarts() {
+        let temp = tempfile::tempdir().unwrap();
+        let data = temp.path().join("data");
+        let data_arg = data.to_str().unwrap();
+        let mut server = start(&["--data-dir", data_arg, "--tls", "--deployment", "mos"]);
+        assert_https(&server);
+        let tls_dir = data.join("tls");
+        let ca_path = tls_dir.join("ca.pem");
+        assert_eq!(PathBuf::from(server.get("cacert")), ca_path, "the CA bundle, absolute");
+        use std::os::unix::fs::PermissionsExt;
+        for (file, mode) in [("ca.pem", 0o644), ("ca.key", 0o600), ("server.pem", 0o644), ("server.key", 0o600)] {
+            assert_eq!(std::fs::metadata(tls_dir.join(file)).unwrap().permissions().mode() & 0o777, mode, "{file}");
+        }
+        let clouds_yaml = PathBuf::from(server.get("clouds-yaml"));
+        let yaml = std::fs::read_to_string(&clouds_yaml).unwrap();
+        assert_eq!(yaml.matches(&format!("    cacert: \"{}\"\n", ca_path.display())).count(), 4, "{yaml}");
+        let demo_rc = std::fs::read_to_string(&server.info["openrc"][1]).unwrap();
+        assert!(demo_rc.contains(&format!("export OS_AUTH_URL='{}'\n", server.get("identity"))), "{demo_rc}");
+        assert!(demo_rc.ends_with(&format!("export OS_CACERT='{}'\n", ca_path.display())), "{demo_rc}");
+        for file in ["ca.key", "server.key"] {
+            let key = std::fs::read_to_string(tls_dir.join(file)).unwrap();
+            let body = key.lines().nth(1).unwrap();
+            assert!(!yaml.contains(body) && !demo_rc.contains(body), "{file} leaked");
+        }
+
+        // The clouds.yaml as written (cacert included) authenticates over HTTPS.
+        let admin_creds = credentials(&clouds_yaml, "sigstack-admin");
+        assert_eq!(admin_creds.tls.cacert.as_deref(), Some(ca_path.as_path()));
+        assert!(admin_creds.auth_url.starts_with("https://"));
+        let admin = Session::authenticate(&admin_creds).await.expect("admin authenticates over HTTPS");
+        for (service_type, key) in [("identity", "identity"), ("key-manager", "key-manager"), ("image", "image")] {
+            assert_eq!(admin.endpoint(service_type).unwrap().trim_end_matches('/'), server.get(key), "catalog {service_type}");
+        }
+        assert!(admin.endpoint("compute").unwrap().starts_with(&format!("{}/v2.1", server.get("compute"))));
+        // Provisioning (admin, over TLS) uploaded the signed baseline images.
+        let baseline = image::list_all_images(&admin, &[("name", "Cirros-6.0")]).await.unwrap();
+        assert_eq!(baseline.iter().map(|i| i.status.as_str()).collect::<Vec<_>>(), ["active"], "{baseline:?}");
+
+        // Without the CA, the client refuses the certificate, naming the host; verify: false
+        // gets through.
+        let port = server.get("identity").trim_start_matches("https://127.0.0.1:").split('/').next().unwrap().to_owned();
+        for tls in [TlsOptions::default(), TlsOptions { cacert: Some(PathBuf::from(OTHER_CA)), ..TlsOptions::default() }] {
+            match Session::authenticate(&Credentials { tls: tls.clone(), ..admin_creds.clone() }).await {
+                Err(Error::Tls { reason, host, .. }) => {
+                    assert!(reason.starts_with("unknown issuer"), "{tls:?}: {reason}");
+                    assert_eq!(host, format!("127.0.0.1:{port}"), "{tls:?}");
+                }
+                other => panic!("{tls:?}: expected a TLS failure, got {other:?}"),
+            }
+        }
+        let insecure = Credentials { tls: TlsOptions { insecure: true, ..TlsOptions::default() }, ..admin_creds.clone() };
+        let unverified = Session::authenticate(&insecure).await.expect("insecure: true authenticates");
+        assert_eq!(image::list_all_images(&unverified, &[("name", "Cirros-6.0")]).await.unwrap().len(), 1);
+
+        // A signed upload: Glance fetches the certificate from Barbican over HTTPS.
+        let (demo_id, demo_project, creator) = (ids(&admin, "users", "demo").await, ids(&admin, "projects", "demo").await, ids(&admin, "roles", "creator").await);
+        let grant = format!("{}/projects/{demo_project}/users/{demo_id}/roles/{creator}", admin.endpoint("identity").unwrap());
+        admin.send(admin.request(reqwest::Method::PUT, &grant)).await.unwrap();
+        let demo = Session::authenticate(&credentials(&clouds_yaml, "sigstack-demo")).await.unwrap();
+        let secret_ref = key_manager::create_secret(&demo, &NewSecret::certificate("signing", SIGNING_CERT.as_bytes())).await.unwrap();
+        let cert_uuid = key_manager::secret_uuid(&secret_ref).to_owned();
+        let (bytes, properties) = signed_qcow2(&cert_uuid);
+        let signed = image_with(&demo, "signed-over-tls", &properties).await;
+        image::upload(&demo, &signed, std::io::Cursor::new(bytes.clone()), Some(bytes.len() as u64)).await.expect("signed upload verified");
+        assert_eq!(image::get_image(&demo, &signed).await.unwrap().status, "active");
+        let tampered = image_with(&demo, "tampered-over-tls", &properties).await;
+        let mut bad = bytes.clone();
+        bad[100_000] ^= 1;
+        let refused = image::upload(&demo, &tampered, std::io::Cursor::new(bad), Some(bytes.len() as u64)).await.unwrap_err();
+        assert_eq!(refused.status(), Some(400), "{refused}");
+        assert!(refused.to_string().contains("Signature verification failed"), "{refused}");
+
+        // Nova downloads it from Glance and the certificate from Barbican (verifying, as MOS
+        // does); Cinder does the same for a volume.
+        let created = compute::create_server(&demo, "2.63", &NewServer::from_image("tls-vm", &signed)).await.unwrap();
+        let vm = compute::wait_for_server_status(&demo, "2.63", &created.id, &["ACTIVE", "ERROR"], WAIT).await.unwrap();
+        assert_eq!(vm.status, "ACTIVE", "{vm:?}");
+        // Masakari's evacuation: the instance-HA user authenticates (Nova to Keystone over
+        // TLS) and calls Nova's evacuate API.
+        let host = compute::get_server(&admin, "2.63", &created.id).await.unwrap().host.expect("admin sees the host");
+        let url = format!("{}/_sim/compute/nodes/{host}/fail", server.get("compute"));
+        let report: Value = admin.json(admin.request(reqwest::Method::POST, &url)).await.unwrap();
+        assert_eq!(report["evacuations"][0]["accepted"], true, "{report}");
+        let new = NewVolume { size: 1, image_ref: Some(signed.clone()), name: Some("tls-volume".into()), ..NewVolume::default() };
+        let created = volume::create_volume(&demo, &new).await.unwrap();
+        let vol = volume::wait_for_volume_status(&demo, &created.id, &["available", "error"], WAIT).await.unwrap();
+        assert_eq!((vol.status.as_str(), vol.image_metadata("signature_verified")), ("available", Some("True")), "{vol:?}");
+
+        server.signal(libc::SIGTERM);
+        assert_eq!(server.wait(Duration::from_secs(10)).code(), Some(0), "SIGTERM is a clean exit over TLS too");
+
+        // A restart on the same directory reuses the CA and the server certificate.
+        let files = |name: &str| std::fs::read(tls_dir.join(name)).unwrap();
+        let before = ["ca.pem", "ca.key", "server.pem", "server.key"].map(files);
+        let mut server = start(&["--data-dir", data_arg, "--tls", "--deployment", "mos"]);
+        assert_https(&server);
+        let after = ["ca.pem", "ca.key", "server.pem", "server.key"].map(files);
+        assert!(before == after, "the TLS files were not reused");
+        let demo = Session::authenticate(&credentials(&clouds_yaml, "sigstack-demo")).await.expect("the same CA is trusted after the restart");
+        assert_eq!(image::get_image(&demo, &signed).await.unwrap().status, "active");
+        server.signal(libc::SIGINT);
+        assert_eq!(server.wait(Duration::from_secs(10)).code(), Some(0));
+
+        // Another listen address: the same CA issues a new server certificate.
+        let mut server = start(&["--data-dir", data_arg, "--tls", "--deployment", "mos", "--host", "127.0.0.2"]);
+        assert!(server.get("identity").starts_with("https://127.0.0.2:"), "{}", server.get("identity"));
+        assert_eq!(files("ca.pem"), before[0], "same CA");
+        assert_ne!(files("server.pem"), before[2], "a new server certificate");
+        Session::authenticate(&credentials(&clouds_yaml, "sigstack-demo")).await.expect("127.0.0.2 is in the new certificate");
+        server.signal(libc::SIGTERM);
+        assert_eq!(server.wait(Duration::from_secs(10)).code(), Some(0));
+    }
+
+    /// `--tls-cert/--tls-key/--tls-ca`: the given files are served and written as `cacert`; a
+    /// bundle that does not verify the certificate is refused before anything listens.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn tls_cert_and_key_serve_the_given_files() {
+        let temp = tempfile::tempdir().unwrap();
+        let made = temp.path().join("made");
+        let mut server = start(&["--data-dir", made.to_str().unwrap(), "--tls"]);
+        server.signal(libc::SIGTERM);
+        assert_eq!(server.wait(Duration::from_secs(10)).code(), Some(0));
+        let pki = temp.path().join("pki");
+        std::fs::create_dir(&pki).unwrap();
+        for file in ["ca.pem", "ca.key", "server.pem", "server.key"] {
+            std::fs::copy(made.join("tls").join(file), pki.join(file)).unwrap();
+        }
+        let given = |name: &str| pki.join(name).to_str().unwrap().to_owned();
+        let data = temp.path().join("data");
+        let server = start(&[
+            "--data-dir", data.to_str().unwrap(),
+            "--tls-cert", &given("server.pem"), "--tls-key", &given("server.key"), "--tls-ca", &given("ca.pem"),
+        ]);
+        assert_https(&server);
+        assert_eq!(server.get("cacert"), given("ca.pem"));
+        assert!(!data.join("tls").exists(), "nothing generated");
+        let clouds_yaml = PathBuf::from(server.get("clouds-yaml"));
+        let creds = credentials(&clouds_yaml, "sigstack-demo");
+        assert_eq!(creds.tls.cacert, Some(pki.join("ca.pem")));
+        let demo = Session::authenticate(&creds).await.expect("demo authenticates with the given CA");
+        assert_eq!(demo.endpoint("image").unwrap(), server.get("image"));
+        drop(server);
+
+        // Without --tls-ca the certificate file is the bundle: a CA-issued certificate alone
+        // does not verify itself. Half a pair is a usage error.
+        let other = temp.path().join("other");
+        let other = other.to_str().unwrap();
+        let (cert, key, ca, ca_key) = (given("server.pem"), given("server.key"), given("ca.pem"), given("ca.key"));
+        let cases: [(&[&str], &str); 6] = [
+            (&["--tls-cert", &cert, "--tls-key", &key], "does not verify"),
+            (&["--tls-cert", &cert, "--tls-key", &key, "--tls-ca", OTHER_CA], "does not verify"),
+            (&["--tls-cert", &cert, "--tls-key", &ca_key, "--tls-ca", &ca], "server.pem"),
+            (&["--tls-cert", &cert], "--tls-key"),
+            (&["--tls-key", &key], "--tls-cert"),
+            (&["--tls-ca", &ca, "--tls"], "--tls-cert"),
+        ];
+        for (args, want) in cases {
+            let args: Vec<&str> = ["--data-dir", other].into_iter().chain(args.iter().copied()).collect();
+            let (code, stderr) = run(&args);
+            assert_eq!(code, Some(2), "{args:?}: {stderr}");
+            assert!(stderr.starts_with("error: ") && stderr.contains(want), "{args:?}: {stderr}");
+            assert!(!stderr.contains("PRIVATE KEY"), "{stderr}");
+        }
+    }
 }

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
+use axum_server::tls_rustls::RustlsConfig;
 use serde::Serialize;
-use sigstack_client::{CatalogEntry, Credentials, Endpoint};
+use sigstack_client::{CatalogEntry, Credentials, Endpoint, TlsOptions};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -22,6 +23,7 @@ use crate::nova::{self, ComputeService};
 use crate::provision;
 use crate::keystone::{self, Identity, KeystoneState, Seed};
 use crate::store::{Store, StoreError};
+use crate::tls::ServerTls;
 
 /// How to start a cloud.
 #[derive(Debug, Clone)]
@@ -38,6 +40,8 @@ pub struct CloudConfig {
     pub seed: Seed,
     /// The deployment profile: service options, compute nodes, back ends, key-type profile.
     pub deployment: Deployment,
+    /// HTTPS on every listener (`sigstack serve --tls`); `None`: plain HTTP.
+    pub tls: Option<ServerTls>,
 }
 
 impl Default for CloudConfig {
@@ -48,6 +52,7 @@ impl Default for CloudConfig {
             data_dir: None,
             seed: Seed::default(),
             deployment: Deployment::default(),
+            tls: None,
         }
     }
 }
@@ -63,12 +68,15 @@ pub enum CloudError {
     Store(#[from] StoreError),
     #[error("provisioning the deployment: {0}")]
     Provision(String),
+    /// The TLS certificate, key or CA bundle cannot be used.
+    #[error("{0}")]
+    Tls(String),
 }
 
 /// The public endpoints of a running cloud.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Endpoints {
-    /// Keystone's auth URL, `http://127.0.0.1:PORT/v3`.
+    /// Keystone's auth URL, `http://127.0.0.1:PORT/v3` (`https://` with TLS).
     pub identity: String,
     /// Barbican, `http://127.0.0.1:PORT` (clients append `/v1`).
     pub key_manager: String,
@@ -89,6 +97,8 @@ pub struct CloudHandle {
     pub identity: Arc<Identity>,
     /// The deployment in effect (changed at run time by `/_sim/deployment`).
     pub deployment: Arc<DeploymentState>,
+    /// How callers trust the cloud's certificate (the CA bundle under TLS; default for HTTP).
+    pub tls: TlsOptions,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     _temp: Option<tempfile::TempDir>,
@@ -97,7 +107,7 @@ pub struct CloudHandle {
 impl CloudHandle {
     /// Password credentials for a seeded user, scoped to its project.
     pub fn credentials(&self, user: &str) -> Option<Credentials> {
-        seed_credentials(&self.seed, &self.endpoints.identity, user)
+        seed_credentials(&self.seed, &self.endpoints.identity, user, &self.tls)
     }
 
     pub fn admin(&self) -> Credentials {
@@ -160,13 +170,29 @@ async fn bind(service: &'static str, host: IpAddr, port: Option<u16>) -> Result<
     TcpListener::bind(addr).await.map_err(|source| CloudError::Bind { service, addr, source })
 }
 
-fn serve(listener: TcpListener, app: Router, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+fn serve(listener: TcpListener, app: Router, tls: Option<&RustlsConfig>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    let Some(tls) = tls.cloned() else {
+        return tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+        });
+    };
+    // HTTPS: axum-server does the handshakes off the accept loop; its graceful shutdown, like
+    // axum::serve's, stops accepting and lets requests in flight finish.
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await;
+        let handle = axum_server::Handle::new();
+        let stopper = handle.clone();
+        tokio::spawn(async move {
+            let _ = stop.wait_for(|s| *s).await;
+            stopper.graceful_shutdown(None);
+        });
+        let Ok(listener) = listener.into_std() else { return };
+        if let Ok(server) = axum_server::from_tcp_rustls(listener, tls) {
+            let _ = server.handle(handle).serve(app.into_make_service()).await;
+        }
     })
 }
 
@@ -186,6 +212,16 @@ pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
             (temp.path().to_path_buf(), Some(temp))
         }
     };
+    // TLS first: a bad certificate or key fails before anything listens.
+    let (server_tls, client_tls) = match &config.tls {
+        Some(tls) => (Some(RustlsConfig::from_config(tls.server_config().map_err(CloudError::Tls)?)), tls.client_options()),
+        None => (None, TlsOptions::default()),
+    };
+    // What the services call each other with: trusting the cloud's CA under TLS.
+    let service_http = match &config.tls {
+        Some(_) => sigstack_client::tls::http_client_for(&client_tls).map_err(|e| CloudError::Tls(e.to_string()))?,
+        None => sigstack_client::session::http_client(),
+    };
     let store = Arc::new(Store::open(&data_dir.join("sigstack.db"))?);
     let port = |offset: u16| config.port_base.map(|p| p + offset);
     let keystone_listener = bind("keystone", config.host, port(0)).await?;
@@ -193,7 +229,8 @@ pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
     let glance_listener = bind("glance", config.host, port(2)).await?;
     let nova_listener = bind("nova", config.host, port(3)).await?;
     let cinder_listener = bind("cinder", config.host, port(4)).await?;
-    let url = |l: &TcpListener| l.local_addr().map(|a| format!("http://{a}")).unwrap_or_default();
+    let scheme = if server_tls.is_some() { "https" } else { "http" };
+    let url = |l: &TcpListener| l.local_addr().map(|a| format!("{scheme}://{a}")).unwrap_or_default();
     let endpoints = Endpoints {
         identity: format!("{}/v3", url(&keystone_listener)),
         key_manager: url(&barbican_listener),
@@ -203,16 +240,20 @@ pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
     };
     let deployment = DeploymentState::new(config.deployment.clone());
 
-    let identity = Arc::new(Identity::open(store.clone(), &config.seed)?);
+    let identity = Arc::new(Identity::open(store.clone(), &config.seed)?.with_deployment(deployment.clone()));
     identity.set_endpoints(endpoints.identity.clone(), catalog(&endpoints));
     let key_manager = Arc::new(KeyManager::open(store.clone(), deployment.clone())?);
     let profile = {
         let deployment = deployment.clone();
         Arc::new(move || deployment.get().key_type_profile)
     };
-    let images = Arc::new(ImageService::open_with(store.clone(), data_dir.join("images"), profile)?);
-    let compute = Arc::new(ComputeService::open(store.clone(), data_dir.join("nova"), deployment.clone())?);
-    let volumes = Arc::new(VolumeService::open(store.clone(), data_dir.join("cinder"), deployment.clone())?);
+    let mut images = ImageService::open_with(store.clone(), data_dir.join("images"), profile)?;
+    if config.tls.is_some() {
+        images = images.with_tls(client_tls.clone()).map_err(|e| CloudError::Tls(e.to_string()))?;
+    }
+    let images = Arc::new(images);
+    let compute = Arc::new(ComputeService::open(store.clone(), data_dir.join("nova"), deployment.clone())?.with_http(service_http.clone()));
+    let volumes = Arc::new(VolumeService::open(store.clone(), data_dir.join("cinder"), deployment.clone())?.with_http(service_http));
     let control = Arc::new(Control::new(store.clone()));
     // What `POST /_sim/reset` restores: the deployment, Keystone's seed, then every other
     // service's rows and files (the generic wipe: those services keep all state there), then
@@ -226,18 +267,19 @@ pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
     control.register(Arc::new(control::DataDir::new("nova", data_dir.join("nova"))));
     control.register(Arc::new(control::DataDir::new("cinder", data_dir.join("cinder"))));
     control.set_deployment(deployment.clone());
-    let instance_ha = instance_ha_credentials(&config.seed, &endpoints, &deployment.get());
+    let instance_ha = instance_ha_credentials(&config.seed, &endpoints, &deployment.get(), &client_tls);
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let with_control = |service: &'static str, router: Router| {
         control::wrap(service, router, control.clone())
     };
+    let tls = server_tls.as_ref();
     let tasks = vec![
-        serve(keystone_listener, with_control("keystone", keystone::router(KeystoneState { identity: identity.clone() })), stop_rx.clone()),
-        serve(barbican_listener, with_control("barbican", barbican::router(identity.clone(), key_manager, endpoints.key_manager.clone())), stop_rx.clone()),
-        serve(glance_listener, with_control("glance", glance::router(identity.clone(), images, endpoints.image.clone())), stop_rx.clone()),
-        serve(nova_listener, with_control("nova", nova::router(identity.clone(), compute, endpoints.compute.clone(), instance_ha)), stop_rx.clone()),
-        serve(cinder_listener, with_control("cinder", cinder::router(identity.clone(), volumes, endpoints.volume.clone())), stop_rx),
+        serve(keystone_listener, with_control("keystone", keystone::router(KeystoneState { identity: identity.clone() })), tls, stop_rx.clone()),
+        serve(barbican_listener, with_control("barbican", barbican::router(identity.clone(), key_manager, endpoints.key_manager.clone())), tls, stop_rx.clone()),
+        serve(glance_listener, with_control("glance", glance::router(identity.clone(), images, endpoints.image.clone())), tls, stop_rx.clone()),
+        serve(nova_listener, with_control("nova", nova::router(identity.clone(), compute, endpoints.compute.clone(), instance_ha)), tls, stop_rx.clone()),
+        serve(cinder_listener, with_control("cinder", cinder::router(identity.clone(), volumes, endpoints.volume.clone())), tls, stop_rx),
     ];
     let handle = CloudHandle {
         endpoints,
@@ -246,6 +288,7 @@ pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
         control: control.clone(),
         identity,
         deployment,
+        tls: client_tls,
         shutdown: stop_tx,
         tasks,
         _temp: temp,
@@ -257,7 +300,7 @@ pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
 }
 
 /// Password credentials for a seeded user, scoped to its project.
-fn seed_credentials(seed: &Seed, auth_url: &str, user: &str) -> Option<Credentials> {
+fn seed_credentials(seed: &Seed, auth_url: &str, user: &str, tls: &TlsOptions) -> Option<Credentials> {
     let u = seed.users.iter().find(|u| u.name == user)?;
     Some(Credentials {
         auth_url: auth_url.to_owned(),
@@ -269,11 +312,13 @@ fn seed_credentials(seed: &Seed, auth_url: &str, user: &str) -> Option<Credentia
         project_domain_name: "Default".into(),
         region_name: Some("RegionOne".into()),
         interface: "public".into(),
+        tls: tls.clone(),
+        ..Credentials::default()
     })
 }
 
 /// The instance-HA service user's credentials (what Masakari authenticates with); `None` when
 /// the seed has no such user.
-fn instance_ha_credentials(seed: &Seed, endpoints: &Endpoints, deployment: &Deployment) -> Option<Credentials> {
-    seed_credentials(seed, &endpoints.identity, &deployment.instance_ha.user)
+fn instance_ha_credentials(seed: &Seed, endpoints: &Endpoints, deployment: &Deployment, tls: &TlsOptions) -> Option<Credentials> {
+    seed_credentials(seed, &endpoints.identity, &deployment.instance_ha.user, tls)
 }

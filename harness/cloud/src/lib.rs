@@ -22,6 +22,8 @@ pub mod nova;
 pub mod provision;
 pub mod python;
 pub mod store;
+pub mod tls;
 pub mod wire;
 
 pub use cloud::{CloudConfig, CloudError, CloudHandle, Endpoints, start};
+pub use tls::ServerTls;

@@ -141,6 +141,13 @@ impl VolumeService {
         &self.http
     }
 
+    /// The same service calling Glance and Barbican with this client (one trusting the
+    /// cloud's CA under `sigstack serve --tls`).
+    pub fn with_http(mut self, http: reqwest::Client) -> VolumeService {
+        self.http = http;
+        self
+    }
+
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }

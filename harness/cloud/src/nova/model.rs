@@ -198,6 +198,13 @@ impl ComputeService {
         Ok(ComputeService { store, cache: ImageCache { root: data_dir }, deployment, http: sigstack_client::session::http_client() })
     }
 
+    /// The same service calling Glance, Barbican and Cinder with this client (one trusting
+    /// the cloud's CA under `sigstack serve --tls`).
+    pub fn with_http(mut self, http: reqwest::Client) -> ComputeService {
+        self.http = http;
+        self
+    }
+
     /// The deployment in effect now (it may change between two operations).
     pub fn deployment(&self) -> Deployment {
         self.deployment.get()
