@@ -247,20 +247,16 @@ fn capabilities_path(clouds_yaml: &Path) -> PathBuf {
 /// The conformance suite's capability file for this cloud: which clouds.yaml entry each suite
 /// user is, and what the deployment offers.
 fn capabilities_yaml(cloud: &CloudHandle) -> String {
-    let d = cloud.deployment.get();
     let mut text = String::from("# Written by `sigstack serve`: `sigstack conformance --cloud sigstack-demo --capabilities <this file>`.\nusers:\n");
     for (name, user) in written_clouds(cloud) {
         text.push_str(&format!("  {}: {}\n", yaml(user), yaml(name)));
     }
-    let cinder = d.cinder_verification() == sigstack_cloud::deployment::CinderVerification::Enabled;
-    text.push_str(&format!(
-        "capabilities:\n  admin_credentials: true\n  compute: true\n  volume: true\n  simulated_control: true\n  verify_glance_signatures: {}\n  certificate_validation: {}\n  cinder_verification: {cinder}\n  key_type_profile: {}\n  image_format: qcow2\n",
-        d.nova_verify_glance_signatures(),
-        d.nova.glance.enable_certificate_validation,
-        d.key_type_profile,
-    ));
-    if d.baseline_images {
-        text.push_str("  baseline_images: true\n");
+    // The same capabilities the embedded target declares, so a run through this file and an
+    // embedded run select the same scenarios.
+    text.push_str("capabilities:\n");
+    for (name, value) in &sigstack_scenarios::target::embedded_capabilities(cloud).0 {
+        // Booleans, profile names and formats: plain YAML scalars.
+        text.push_str(&format!("  {name}: {value}\n"));
     }
     text
 }

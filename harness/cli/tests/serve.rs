@@ -3,87 +3,15 @@
 //! clean exit on SIGTERM/SIGINT, and exit code 2 for bad flags and busy ports.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sigstack_client::{Credentials, Session};
 
-/// A running `sigstack serve`; killed if a test fails while it runs.
-struct Server {
-    child: Child,
-    /// The `key: value` lines printed before `ready` (openrc appears twice).
-    info: BTreeMap<String, Vec<String>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn get(&self, key: &str) -> &str {
-        self.info.get(key).and_then(|v| v.first()).unwrap_or_else(|| panic!("serve printed no '{key}:' line: {:?}", self.info))
-    }
-
-    fn signal(&self, signal: i32) {
-        // SAFETY: kill(2) on our own child's pid.
-        assert_eq!(unsafe { libc::kill(self.child.id() as i32, signal) }, 0);
-    }
-
-    fn wait(&mut self, limit: Duration) -> ExitStatus {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(started.elapsed() < limit, "serve still running {limit:?} after the signal");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-fn serve(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sigstack"));
-    command.arg("serve").args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    command
-}
-
-/// Starts `sigstack serve` and waits for `ready`.
-fn start(args: &[&str]) -> Server {
-    let mut child = serve(args).spawn().expect("sigstack runs");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap_or_default()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut info: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    loop {
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) if line == "ready" => break,
-            Ok(line) => {
-                let (k, v) = line.split_once(": ").unwrap_or_else(|| panic!("unexpected output line {line:?}"));
-                info.entry(k.to_owned()).or_default().push(v.to_owned());
-            }
-            Err(e) => {
-                let _ = child.kill();
-                let out = child.wait_with_output().unwrap();
-                panic!("no 'ready' ({e}); stderr: {}", String::from_utf8_lossy(&out.stderr));
-            }
-        }
-    }
-    Server { child, info }
-}
+mod serve_support;
+use serve_support::{Server, serve, start};
 
 /// What serve must write for a cloud, given the auth URL it printed.
 fn expected_cloud(name: &str, user: &str, project: &str, auth_url: &str) -> String {
@@ -140,7 +68,9 @@ fn check_client_files(server: &Server, dir: &Path) -> (Credentials, Credentials)
     assert_eq!(PathBuf::from(server.get("capabilities")), dir.join("capabilities.yaml"));
     let capabilities = std::fs::read_to_string(dir.join("capabilities.yaml")).unwrap();
     assert!(capabilities.contains("users:\n  \"admin\": \"sigstack-admin\"\n  \"demo\": \"sigstack-demo\"\n"), "{capabilities}");
-    assert!(capabilities.contains("\n  verify_glance_signatures: false\n  certificate_validation: false\n  cinder_verification: true\n  key_type_profile: current\n"), "{capabilities}");
+    for line in ["  verify_glance_signatures: false\n", "  certificate_validation: false\n", "  cinder_verification: true\n", "  key_type_profile: current\n", "  default_trusted_certificates: false\n"] {
+        assert!(capabilities.contains(line), "{line:?} in {capabilities}");
+    }
     assert_eq!(server.get("deployment"), "upstream-defaults");
     assert!(server.get("compute").starts_with("http://127.0.0.1:") && server.get("volume").starts_with("http://127.0.0.1:"));
     // Plain HTTP (no --tls): no CA anywhere.

@@ -64,8 +64,13 @@ pub struct Token {
 impl Token {
     /// Seconds until `expires_at` (negative once expired); `None` when it cannot be read.
     pub fn seconds_left(&self) -> Option<i64> {
+        self.time_left().map(|d| d.whole_seconds())
+    }
+
+    /// Time until `expires_at` (negative once expired).
+    pub fn time_left(&self) -> Option<time::Duration> {
         let expires = time::OffsetDateTime::parse(&self.expires_at, &time::format_description::well_known::Rfc3339).ok()?;
-        Some((expires - time::OffsetDateTime::now_utc()).whole_seconds())
+        Some(expires - time::OffsetDateTime::now_utc())
     }
 }
 
@@ -83,15 +88,46 @@ pub fn service_type_aliases(service_type: &str) -> &'static [&'static str] {
     }
 }
 
-/// keystoneauth renews a token this many seconds before it expires (`STALE_TOKEN_DURATION`).
-const STALE_TOKEN_SECONDS: i64 = 30;
+/// keystoneauth renews a token this long before it expires (`STALE_TOKEN_DURATION`).
+const STALE_TOKEN: time::Duration = time::Duration::seconds(30);
+
+/// How long before its expiry a token is renewed: keystoneauth's 30 s, or half its lifetime
+/// for tokens shorter-lived than a minute (a cloud with `[token] expiration = 10` would
+/// otherwise get a new token for every request).
+fn stale_window(token: &Token) -> time::Duration {
+    token.time_left().map_or(STALE_TOKEN, |lifetime| STALE_TOKEN.min(lifetime / 2))
+}
+
+/// The session's token and when it counts as stale.
+#[derive(Debug)]
+struct HeldToken {
+    token: Token,
+    stale_window: time::Duration,
+    /// The last few tokens it replaced, so a request built before a renewal is still known
+    /// as this session's.
+    earlier: Vec<String>,
+}
+
+impl HeldToken {
+    fn new(token: Token) -> HeldToken {
+        HeldToken { stale_window: stale_window(&token), token, earlier: Vec::new() }
+    }
+
+    fn renewed(self, token: Token) -> HeldToken {
+        let mut earlier = self.earlier;
+        earlier.push(self.token.value);
+        let keep = earlier.len().saturating_sub(8);
+        earlier.drain(..keep);
+        HeldToken { earlier, ..HeldToken::new(token) }
+    }
+}
 
 /// An authenticated session against one cloud. Clones share the token, so a renewal by one
 /// serves all.
 #[derive(Debug, Clone)]
 pub struct Session {
     http: reqwest::Client,
-    token: Arc<RwLock<Token>>,
+    token: Arc<RwLock<HeldToken>>,
     /// What renews the token; `None` for a session made from someone else's token.
     credentials: Option<Arc<Credentials>>,
     renewal: Arc<tokio::sync::Mutex<()>>,
@@ -116,7 +152,7 @@ impl Session {
         let token = issue_token(&http, c).await?;
         Ok(Session {
             http,
-            token: Arc::new(RwLock::new(token)),
+            token: Arc::new(RwLock::new(HeldToken::new(token))),
             credentials: c.can_reauthenticate().then(|| Arc::new(c.clone())),
             renewal: Arc::new(tokio::sync::Mutex::new(())),
             interface: c.interface.clone(),
@@ -130,7 +166,7 @@ impl Session {
     pub fn from_token(http: reqwest::Client, token: Token) -> Session {
         Session {
             http,
-            token: Arc::new(RwLock::new(token)),
+            token: Arc::new(RwLock::new(HeldToken::new(token))),
             credentials: None,
             renewal: Arc::new(tokio::sync::Mutex::new(())),
             interface: "public".into(),
@@ -141,11 +177,17 @@ impl Session {
 
     /// The current token (a copy: a renewal replaces it).
     pub fn token(&self) -> Token {
-        self.token.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.token.read().unwrap_or_else(|e| e.into_inner()).token.clone()
     }
 
     fn token_value(&self) -> String {
-        self.token.read().unwrap_or_else(|e| e.into_inner()).value.clone()
+        self.token.read().unwrap_or_else(|e| e.into_inner()).token.value.clone()
+    }
+
+    /// Whether the token is close enough to its expiry to be renewed before use.
+    fn token_is_stale(&self) -> bool {
+        let held = self.token.read().unwrap_or_else(|e| e.into_inner());
+        held.token.time_left().is_some_and(|left| left < held.stale_window)
     }
 
     pub fn http(&self) -> &reqwest::Client {
@@ -158,7 +200,8 @@ impl Session {
     pub fn endpoint(&self, service_type: &str) -> Result<String, Error> {
         let aliases = service_type_aliases(service_type);
         let wanted = |t: &str| t == service_type || aliases.contains(&t);
-        let token = self.token.read().unwrap_or_else(|e| e.into_inner());
+        let held = self.token.read().unwrap_or_else(|e| e.into_inner());
+        let token = &held.token;
         let project = token.project.as_ref().map(|p| p.id.as_str()).unwrap_or_default();
         let fill = |url: &str| {
             url.trim_end_matches('/').replace("$(project_id)s", project).replace("%(project_id)s", project).replace("$(tenant_id)s", project)
@@ -187,30 +230,48 @@ impl Session {
     /// Sends, turning non-success statuses into [`Error::Http`]. A request carrying the
     /// session's token goes with a fresh one, and a 401 renews it once and replays the request.
     pub async fn send(&self, request: RequestBuilder) -> Result<Response, Error> {
-        let (_, built) = request.build_split();
-        let mut request = built.map_err(|e| Error::Config(format!("invalid request: {e}")))?;
+        let request = built(request)?;
+        let method = request.method().to_string();
+        checked(&method, self.dispatch(request).await?).await
+    }
+
+    /// As [`Session::send`] (fresh token, one renewal and replay on a 401), but any answer is
+    /// returned as it came, whatever its status: for callers that judge the status themselves
+    /// (the conformance steps recording what a service said). Only a failure to get an answer
+    /// is an error.
+    pub async fn send_answered(&self, request: RequestBuilder) -> Result<Response, Error> {
+        self.dispatch(built(request)?).await
+    }
+
+    async fn dispatch(&self, mut request: Request) -> Result<Response, Error> {
         let authenticated = request.headers().contains_key("X-Auth-Token");
         if !authenticated || self.credentials.is_none() {
             return execute(&self.http, request).await;
         }
-        if self.token().seconds_left().is_some_and(|left| left < STALE_TOKEN_SECONDS) {
+        if self.token_is_stale() {
             let stale = self.token_value();
             self.renew(&stale).await?;
         }
         let used = self.token_value();
         set_token(&mut request, &used);
         let replay = request.try_clone();
-        match execute(&self.http, request).await {
-            // The token is renewed either way, so the caller's next request (or its retry of
-            // a streamed upload) goes with a valid one.
-            Err(e) if e.status() == Some(401) => {
-                self.renew(&used).await?;
-                let Some(mut again) = replay else { return Err(e) };
-                set_token(&mut again, &self.token_value());
-                execute(&self.http, again).await
-            }
-            result => result,
+        let response = execute(&self.http, request).await?;
+        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
+            return Ok(response);
         }
+        // The token is renewed either way, so the caller's next request (or its retry of a
+        // streamed upload) goes with a valid one.
+        self.renew(&used).await?;
+        let Some(mut again) = replay else { return Ok(response) };
+        set_token(&mut again, &self.token_value());
+        execute(&self.http, again).await
+    }
+
+    /// Whether `token` is this session's, current or one it renewed recently (which session
+    /// a request built earlier belongs to).
+    pub fn holds_token(&self, token: &str) -> bool {
+        let held = self.token.read().unwrap_or_else(|e| e.into_inner());
+        held.token.value == token || held.earlier.iter().any(|t| t == token)
     }
 
     /// Gets a new token unless another task already replaced `stale`.
@@ -221,7 +282,9 @@ impl Session {
             return Ok(());
         }
         let token = issue_token(&self.http, credentials).await?;
-        *self.token.write().unwrap_or_else(|e| e.into_inner()) = token;
+        let mut held = self.token.write().unwrap_or_else(|e| e.into_inner());
+        let previous = std::mem::replace(&mut *held, HeldToken::new(token.clone()));
+        *held = previous.renewed(token);
         Ok(())
     }
 
@@ -231,6 +294,11 @@ impl Session {
         let url = response.url().to_string();
         decode(response, &url).await
     }
+}
+
+fn built(request: RequestBuilder) -> Result<Request, Error> {
+    let (_, built) = request.build_split();
+    built.map_err(|e| Error::Config(format!("invalid request: {e}")))
 }
 
 fn set_token(request: &mut Request, token: &str) {
@@ -297,9 +365,11 @@ fn transport_error(method: &str, url: &str, e: &reqwest::Error) -> Error {
 pub(crate) async fn send(request: RequestBuilder, method: &str, url: &str) -> Result<Response, Error> {
     let (http, built) = request.build_split();
     let request = built.map_err(|e| Error::Config(format!("invalid request {method} {url}: {e}")))?;
-    execute(&http, request).await
+    checked(method, execute(&http, request).await?).await
 }
 
+/// Sends one request and returns whatever the service answered; only a failure to get an
+/// answer is an error.
 async fn execute(http: &reqwest::Client, request: Request) -> Result<Response, Error> {
     let method = request.method().to_string();
     let url = request.url().to_string();
@@ -312,13 +382,19 @@ async fn execute(http: &reqwest::Client, request: Request) -> Result<Response, E
         (Err(e), Some(again)) if !e.is_timeout() && tls_failure(&e).is_none() => http.execute(again).await,
         (result, _) => result,
     };
-    let response = sent.map_err(|e| transport_error(&method, &url, &e))?;
+    sent.map_err(|e| transport_error(&method, &url, &e))
+}
+
+/// A success (or redirection) as it is; any other status as [`Error::Http`] with the
+/// service's message.
+async fn checked(method: &str, response: Response) -> Result<Response, Error> {
     if response.status().is_success() || response.status().is_redirection() {
         return Ok(response);
     }
     let status = response.status().as_u16();
+    let url = response.url().to_string();
     let body = response.text().await.unwrap_or_default();
-    Err(Error::Http { status, method, url, message: error_message(&body), body })
+    Err(Error::Http { status, method: method.into(), url, message: error_message(&body), body })
 }
 
 pub(crate) async fn decode<T: serde::de::DeserializeOwned>(response: Response, url: &str) -> Result<T, Error> {

@@ -125,6 +125,7 @@ async fn a_401_renews_the_token_once_and_replays_the_request() {
     assert_eq!(listed, json!({"images": []}));
     assert_eq!(k.issued.load(Ordering::SeqCst), 2, "one renewal");
     assert_eq!(clone.token().value, "tok-2", "clones share the renewed token");
+    assert!(clone.holds_token("tok-1") && clone.holds_token("tok-2") && !clone.holds_token("tok-9"), "a request built before the renewal is still known");
     // Later requests, from any clone, go with the renewed token.
     let old = clone.request(reqwest::Method::POST, &url).json(&json!({"name": "x"}));
     clone.send(old).await.unwrap();
@@ -150,11 +151,18 @@ async fn a_streamed_body_is_not_replayed_and_a_second_401_is_returned() {
 
 #[tokio::test]
 async fn a_token_about_to_expire_is_renewed_before_the_request() {
-    // keystoneauth renews within 30 s of expiry; a 20 s token is stale at once.
-    let k = keystone(20).await;
+    // keystoneauth renews within 30 s of expiry (half the lifetime of a token shorter-lived
+    // than a minute): a 40 s token is stale after 20 s, one of 20.5 s is stale at once.
+    let k = keystone(40).await;
+    let fresh = Session::authenticate(&password(format!("{}/v3", k.server.uri()))).await.unwrap();
+    fresh.send(fresh.request(reqwest::Method::GET, &format!("{}/v2/images", k.server.uri()))).await.unwrap_err();
+    assert_eq!(k.issued.load(Ordering::SeqCst), 1, "a fresh 40 s token is used as it is");
+    let k = keystone(2).await;
     Mock::given(method("GET")).and(path("/v2/images")).and(header("X-Auth-Token", "tok-2")).respond_with(ResponseTemplate::new(200)).mount(&k.server).await;
     let session = Session::authenticate(&password(format!("{}/v3", k.server.uri()))).await.unwrap();
-    assert!(session.token().seconds_left().unwrap() <= 20);
+    assert!(session.token().seconds_left().unwrap() <= 2);
+    // Past half of its 2 s life the token is stale.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let url = format!("{}/v2/images", k.server.uri());
     session.send(session.request(reqwest::Method::GET, &url)).await.unwrap();
     let gets: Vec<String> = k
