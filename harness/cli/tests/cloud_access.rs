@@ -158,3 +158,52 @@ async fn an_application_credential_and_short_lived_tokens_carry_a_whole_run() {
     assert!(report.contains("cloud sigstack-appcred"), "{report}");
     drop(server);
 }
+
+#[test]
+fn unknown_auth_types_and_missing_options_are_usage_errors_naming_the_key() {
+    let temp = tempfile::tempdir().unwrap();
+    let clouds_yaml = temp.path().join("clouds.yaml");
+    std::fs::write(
+        &clouds_yaml,
+        "clouds:\n  oidc:\n    auth_type: v3oidcpassword\n    auth: {auth_url: 'https://127.0.0.1:9/v3', username: u}\n  half:\n    auth_type: v3applicationcredential\n    auth: {auth_url: 'https://127.0.0.1:9/v3', application_credential_id: abc}\n  old:\n    identity_api_version: 2\n    auth: {auth_url: 'https://127.0.0.1:9/v2.0', username: u, password: p, project_name: p}\n",
+    )
+    .unwrap();
+    let path = clouds_yaml.display().to_string();
+    for (cloud, message) in [
+        ("oidc", format!("cloud 'oidc' in {path}: auth_type: 'v3oidcpassword' is not supported (sigstack supports password,")),
+        ("half", format!("cloud 'half' in {path} has no auth.application_credential_secret")),
+        ("old", format!("cloud 'old' in {path}: identity_api_version: version 2 is not supported (sigstack speaks 3)")),
+    ] {
+        for args in [vec!["audit", "--cloud", cloud], vec!["conformance", "--cloud", cloud]] {
+            let out = sigstack(&args, &clouds_yaml);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", describe(&out));
+            assert!(text(&out.stderr).contains(&message), "{args:?}: {}", describe(&out));
+        }
+    }
+}
+
+#[test]
+fn an_openrc_is_the_cloud_when_none_is_named() {
+    // A sourced openrc and no clouds.yaml: the commands authenticate with the OS_* variables
+    // (here against a port nobody listens on: a failure of the cloud, exit 1, naming it).
+    let temp = tempfile::tempdir().unwrap();
+    let missing = temp.path().join("none.yaml");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sigstack"));
+    command.arg("audit").stdin(Stdio::null()).current_dir(temp.path()).env("HOME", temp.path()).env("OS_CLIENT_CONFIG_FILE", &missing);
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("OS_") && k != "OS_CLIENT_CONFIG_FILE") {
+        command.env_remove(key);
+    }
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let auth_url = format!("http://127.0.0.1:{closed}/v3");
+    for (k, v) in [("OS_AUTH_URL", auth_url.as_str()), ("OS_USERNAME", "u"), ("OS_PASSWORD", "p"), ("OS_PROJECT_NAME", "p")] {
+        command.env(k, v);
+    }
+    let out = command.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(text(&out.stderr).contains(&format!("cannot authenticate as cloud 'envvars' at {auth_url}")), "{}", describe(&out));
+    // Without the openrc either: a usage error saying what to do.
+    command.env_remove("OS_AUTH_URL").env_remove("OS_USERNAME").env_remove("OS_PASSWORD").env_remove("OS_PROJECT_NAME");
+    let out = command.output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("no cloud given: pass --cloud NAME, set OS_CLOUD, or source an openrc file"), "{}", describe(&out));
+}
