@@ -14,8 +14,9 @@ Feature: Nova validates the signing certificate against the certificates the use
   Reference: openstack-behaviour.md B2, B3, B5; nova's certificate-validation.rst.
 
   In the messages below {server} stands for the new server's id, {server name} for its name,
-  {image} for the image's id, {secret:<name>} for the id of a secret stored in the scenario,
-  and 'c0', …, 'c50' for the 51 quoted ids c0 to c50.
+  {image} for the image's id, {flavor} and {networks} for the flavor and networks the server
+  create sent, {secret:<name>} for the id of a secret stored in the scenario, and
+  'c0', …, 'c50' for the 51 quoted ids c0 to c50.
 
   @id:0e59e8c0-b4f3-492d-b178-ac624cbe74af @tempest:b41bc663-5662-4b1e-b8f1-27b2876f16a6 @optional:compute @allow.skipped @serial
   Scenario: An image whose signing certificate chains up to a trusted certificate boots
@@ -44,7 +45,7 @@ Feature: Nova validates the signing certificate against the certificates the use
     Given 1000 bytes of image data signed by "fixtures/pki/chain/client.key.pem" with "RSA-PSS" and "SHA-256"
     And "demo" uploaded the signed data as an unsigned image
     When "demo" boots the image at microversion "2.62" with the trusted_image_certificates '["a"]'
-    Then the request is answered 400 with the message "Invalid input for field/attribute server. Value: {'flavorRef': '1', 'imageRef': '{image}', 'name': '{server name}', 'networks': 'auto', 'trusted_image_certificates': ['a']}. Additional properties are not allowed ('trusted_image_certificates' was unexpected)"
+    Then the request is answered 400 with the message "Invalid input for field/attribute server. Value: {'flavorRef': '{flavor}', 'imageRef': '{image}', 'name': '{server name}', 'networks': {networks}, 'trusted_image_certificates': ['a']}. Additional properties are not allowed ('trusted_image_certificates' was unexpected)"
 
   Scenario Outline: The list of trusted certificates must follow the API schema
     Given 1000 bytes of image data signed by "fixtures/pki/chain/client.key.pem" with "RSA-PSS" and "SHA-256"

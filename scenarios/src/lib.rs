@@ -4,10 +4,17 @@
 //! `sigstack conformance` and `cargo test -p sigstack-scenarios` both call [`run`].
 
 pub mod config;
+pub mod disk_image;
+pub mod interrupt;
+pub mod ledger;
+pub mod leftovers;
+pub mod naming;
+pub mod coverage;
 pub mod plan;
 pub mod report;
 mod steps;
 pub mod target;
+mod wait;
 mod world;
 
 use std::fs::File;
@@ -213,6 +220,7 @@ pub async fn run(options: RunOptions) -> Result<RunSummary, RunError> {
     let scenarios = report::read_cucumber_json(&dir.join(CUCUMBER_JSON))?;
     let summary = RunSummary {
         version: VERSION.to_owned(),
+        run_id: naming::run_id(),
         target: target.described(),
         endpoints: target.endpoints.clone(),
         users: target.users.keys().cloned().collect(),
@@ -223,6 +231,14 @@ pub async fn run(options: RunOptions) -> Result<RunSummary, RunError> {
         scenarios,
     };
     report::write(&summary, &dir)?;
+    annotate_junit(&summary, &dir.join(JUNIT))?;
     drop(scratch);
     Ok(summary)
+}
+
+/// Adds the run's coverage (declared capabilities, what was not covered) to junit.xml.
+fn annotate_junit(summary: &RunSummary, path: &std::path::Path) -> Result<(), RunError> {
+    let bad = |e: std::io::Error| RunError::Report { path: path.to_owned(), reason: e.to_string() };
+    let xml = std::fs::read_to_string(path).map_err(bad)?;
+    std::fs::write(path, coverage::annotate_junit(&xml, &summary.not_covered(), &summary.capabilities)).map_err(bad)
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::config::Capabilities;
+use crate::coverage;
 use crate::plan::SKIP_PREFIX;
 use crate::{REPORT_HTML, REPORT_MD, RunError};
 
@@ -57,6 +58,9 @@ impl ScenarioResult {
 #[derive(Debug, Clone)]
 pub struct RunSummary {
     pub version: String,
+    /// The run id every resource the run created is named with (`sigstack conformance
+    /// cleanup --run <id>` finds what an interrupted run left).
+    pub run_id: String,
     pub target: String,
     pub endpoints: BTreeMap<String, String>,
     pub users: Vec<String>,
@@ -72,8 +76,20 @@ impl RunSummary {
         self.scenarios.iter().filter(|s| s.status == status).count()
     }
 
+    /// Whether a certified run needs this scenario: `@required`, or every `@optional:`
+    /// condition of it is a capability the target declares (see [`crate::coverage`]).
+    pub fn required(&self, result: &ScenarioResult) -> bool {
+        coverage::certifies(result, &self.capabilities)
+    }
+
     pub fn required_skipped(&self) -> Vec<&ScenarioResult> {
-        self.scenarios.iter().filter(|s| s.required() && s.status == Status::Skipped).collect()
+        self.scenarios.iter().filter(|s| self.required(s) && s.status == Status::Skipped).collect()
+    }
+
+    /// The services and capabilities the run did not cover, with how many scenarios each
+    /// kept from running.
+    pub fn not_covered(&self) -> Vec<coverage::Uncovered> {
+        coverage::not_covered(&self.scenarios, &self.capabilities)
     }
 
     /// No scenario failed, and a certified run skipped no `@required` scenario.
@@ -95,6 +111,11 @@ impl RunSummary {
         let required = self.required_skipped().len();
         if required > 0 {
             let _ = write!(line, "; {required} @required skipped{}", if self.certified { " (not allowed in a certified run)" } else { "" });
+        }
+        // A certified verdict says what it does not vouch for.
+        let uncovered = self.not_covered();
+        if self.certified && !uncovered.is_empty() {
+            let _ = write!(line, "; not covered: {}", uncovered.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "));
         }
         line
     }
@@ -194,19 +215,34 @@ fn facts(s: &RunSummary) -> Vec<(&'static str, String)> {
     vec![
         ("Result", s.verdict()),
         ("Suite", format!("sigstack-scenarios {}", s.version)),
+        ("Run id", s.run_id.clone()),
         ("Target", s.target.clone()),
         ("Endpoints", if endpoints.is_empty() { "none".into() } else { endpoints.join("\n") }),
         ("Users", if s.users.is_empty() { "none".into() } else { s.users.join(", ") }),
         ("Capabilities", if capabilities.is_empty() { "none declared (all false)".into() } else { capabilities.join(", ") }),
         ("Tag filter", s.tags.clone().unwrap_or_else(|| "none".into())),
-        ("Certified run", if s.certified { "yes: a skipped @required scenario fails the run".into() } else { "no".into() }),
+        (
+            "Certified run",
+            if s.certified {
+                "yes: a skipped @required scenario fails the run, and so does a skipped scenario whose capabilities the target declares".into()
+            } else {
+                "no".into()
+            },
+        ),
+        ("Not covered", {
+            let uncovered = s.not_covered();
+            if uncovered.is_empty() { "nothing: every selected scenario ran".into() } else { uncovered.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n") }
+        }),
         ("Wall time", format!("{:.1} s", s.wall_time.as_secs_f64())),
     ]
 }
 
-fn kind(r: &ScenarioResult) -> String {
+fn kind(s: &RunSummary, r: &ScenarioResult) -> String {
     if r.required() {
         "required".into()
+    } else if s.required(r) {
+        let conditions = r.tags.iter().filter(|t| t.starts_with("optional:")).cloned().collect::<Vec<_>>().join(" ");
+        format!("required (declared: {conditions})")
     } else {
         r.tags.iter().filter(|t| t.starts_with("optional:")).cloned().collect::<Vec<_>>().join(" ")
     }
@@ -229,7 +265,7 @@ pub fn markdown(s: &RunSummary) -> String {
             md_cell(&r.feature),
             md_cell(&r.scenario),
             r.id.as_deref().unwrap_or("—"),
-            md_cell(&kind(r)),
+            md_cell(&kind(s, r)),
             r.status,
             md_cell(r.reason.as_deref().unwrap_or("")),
         );
@@ -256,7 +292,7 @@ pub fn html(s: &RunSummary) -> String {
             esc(&r.feature),
             esc(&r.scenario),
             esc(r.id.as_deref().unwrap_or("—")),
-            esc(&kind(r)),
+            esc(&kind(s, r)),
             esc(r.reason.as_deref().unwrap_or("")),
             status = r.status,
         );
@@ -285,6 +321,7 @@ mod tests {
         std::fs::write(&path, JSON).unwrap();
         RunSummary {
             version: "9".into(),
+            run_id: "sigstack-20260101-000000-abcd".into(),
             target: "t".into(),
             endpoints: BTreeMap::new(),
             users: vec![],
@@ -322,9 +359,18 @@ mod tests {
         assert!(s.succeeded(), "{}", s.verdict());
         s.certified = true;
         assert!(!s.succeeded());
-        assert!(s.verdict().ends_with("1 @required skipped (not allowed in a certified run)"), "{}", s.verdict());
+        assert!(s.verdict().contains("; 1 @required skipped (not allowed in a certified run); not covered: "), "{}", s.verdict());
         s.scenarios.retain(|r| !r.required() || r.status != Status::Skipped);
         assert!(s.succeeded());
+        // Declaring the capability a skipped scenario needed makes it required.
+        let mut declared = summary(true);
+        let template = declared.scenarios[0].clone();
+        declared.scenarios.retain(|r| r.status != Status::Failed && !r.required());
+        declared.scenarios.push(ScenarioResult { tags: vec!["optional:compute".into()], status: Status::Skipped, ..template });
+        assert!(declared.succeeded(), "{}", declared.verdict());
+        assert!(declared.verdict().ends_with("; not covered: Nova (capability compute: 1 scenario)"), "{}", declared.verdict());
+        declared.capabilities.set("compute", true);
+        assert!(!declared.succeeded(), "a declared capability is certified: {}", declared.verdict());
     }
 
     #[test]

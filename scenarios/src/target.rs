@@ -55,6 +55,13 @@ impl Target {
         }
     }
 
+    /// An HTTP client trusting the target as its users' clouds.yaml entries say (`cacert`,
+    /// `verify`): for the calls that carry no session, such as the `/_sim/` control API.
+    pub fn http(&self) -> reqwest::Client {
+        let tls = self.users.get("demo").or_else(|| self.users.values().next()).map(|c| c.tls.clone()).unwrap_or_default();
+        sigstack_client::tls::http_client_for(&tls).unwrap_or_else(|_| sigstack_client::session::http_client())
+    }
+
     pub fn available(&self) -> Available {
         Available { users: self.users.keys().cloned().collect(), capabilities: self.capabilities.clone() }
     }
@@ -73,7 +80,7 @@ pub fn current() -> Arc<Target> {
 }
 
 /// The capabilities of the embedded cloud's deployment, as `sigstack serve` writes them.
-fn embedded_capabilities(cloud: &sigstack_cloud::CloudHandle) -> Capabilities {
+pub fn embedded_capabilities(cloud: &sigstack_cloud::CloudHandle) -> Capabilities {
     let d = cloud.deployment.get();
     let mut caps = Capabilities::default();
     for name in ["admin_credentials", "compute", "volume", "simulated_control"] {
@@ -81,6 +88,7 @@ fn embedded_capabilities(cloud: &sigstack_cloud::CloudHandle) -> Capabilities {
     }
     caps.set("verify_glance_signatures", d.nova_verify_glance_signatures());
     caps.set("certificate_validation", d.nova.glance.enable_certificate_validation);
+    caps.set("default_trusted_certificates", !d.nova.glance.default_trusted_certificate_ids.is_empty());
     caps.set("cinder_verification", d.cinder_verification() == sigstack_cloud::deployment::CinderVerification::Enabled);
     caps.set("key_type_profile", d.key_type_profile);
     caps.set("image_format", "qcow2");

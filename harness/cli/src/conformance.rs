@@ -3,17 +3,28 @@
 //! stdout, the reports (junit.xml, cucumber.json, report.md, report.html) to `--report-dir`.
 //!
 //! Exit 0 when every selected scenario passed or was skipped for a stated reason; 1 when one
-//! failed, or (with `--certified`) a `@required` one was skipped; 2 for usage errors.
+//! failed, or (with `--certified`) a `@required` one was skipped; 2 for usage errors; 130 when
+//! interrupted (the first Ctrl-C lets every scenario delete what it created and writes the
+//! reports; a second one exits at once).
+//!
+//! `sigstack conformance cleanup` finds and deletes what runs left behind (by the run id every
+//! name starts with): exit 0 when everything found was deleted, 1 otherwise, 2 usage errors.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
-use clap::Args;
-use sigstack_scenarios::{RunOptions, Status};
+use clap::{Args, Subcommand};
+use sigstack_scenarios::config::{CapabilityFile, RunSettings};
+use sigstack_scenarios::{RunOptions, Status, interrupt, ledger, leftovers, naming};
 
 use crate::Outcome;
+use crate::cloud_args::{self, CloudSelection};
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct ConformanceArgs {
+    #[command(subcommand)]
+    command: Option<ConformanceCommand>,
     /// The clouds.yaml cloud to test (default: `$OS_CLOUD`; neither: the embedded simulated
     /// cloud); `envvars` is the cloud of a sourced openrc (`OS_*`). clouds.yaml is searched as
     /// openstacksdk does: `$OS_CLIENT_CONFIG_FILE`, `./clouds.yaml`,
@@ -44,12 +55,40 @@ pub struct ConformanceArgs {
     insecure: bool,
 }
 
+#[derive(Subcommand)]
+enum ConformanceCommand {
+    /// Find and delete the servers, volumes, volume types, images, secrets, users and projects
+    /// that runs of the suite left behind (their names start with a run id), and print what
+    /// was found and what happened to it.
+    Cleanup(CleanupArgs),
+}
+
+#[derive(Args)]
+struct CleanupArgs {
+    #[command(flatten)]
+    cloud: CloudSelection,
+    /// Only the resources of this run (`sigstack-YYYYMMDD-HHMMSS-xxxx`, printed when the run
+    /// started and in its summary); default: every run's.
+    #[arg(long, value_name = "ID")]
+    run: Option<String>,
+    /// List what would be deleted, delete nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// The capability file of the cloud: its `settings` (timeouts, polling) and whether it is
+    /// simulated.
+    #[arg(long)]
+    capabilities: Option<PathBuf>,
+}
+
 /// `--cloud`, else a non-empty `OS_CLOUD`, as the OpenStack clients choose.
 fn cloud(args: &ConformanceArgs) -> Option<String> {
     args.cloud.clone().or_else(|| std::env::var("OS_CLOUD").ok().filter(|c| !c.is_empty()))
 }
 
 pub fn conformance(args: ConformanceArgs) -> Outcome {
+    if let Some(ConformanceCommand::Cleanup(cleanup_args)) = args.command {
+        return cleanup(cleanup_args);
+    }
     let deployment = match args.deployment.as_deref().map(sigstack_cloud::deployment::Deployment::load).transpose() {
         Ok(d) => d,
         Err(e) => return Outcome::Usage(e.to_string()),
@@ -69,16 +108,53 @@ pub fn conformance(args: ConformanceArgs) -> Outcome {
         Ok(rt) => rt,
         Err(e) => return Outcome::Error(format!("cannot start the async runtime: {e}")),
     };
-    let result = runtime.block_on(sigstack_scenarios::run(options));
+    let run_id = naming::new_run_id();
+    naming::set_run_id(&run_id);
+    let cleanup_hint = match &options.cloud {
+        Some(cloud) => format!("sigstack conformance cleanup --cloud {cloud} --run {run_id}"),
+        None => format!("sigstack conformance cleanup --run {run_id}"),
+    };
+    let result = runtime.block_on(async {
+        let hint = cleanup_hint.clone();
+        // Ctrl-C: the first stops the run gracefully, the second at once.
+        let watcher = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                interrupt::request();
+                eprintln!("interrupted: no scenario starts any more; the running ones stop and delete what they created, then the reports are written (Ctrl-C again to exit at once)");
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("aborted: what the run created may be left behind; `{hint}` deletes it");
+                    std::process::exit(130);
+                }
+            }
+        });
+        eprintln!("run id: {run_id} (the names of everything this run creates start with it)");
+        let result = sigstack_scenarios::run(options).await;
+        watcher.abort();
+        result
+    });
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     let summary = match result {
         Ok(summary) => summary,
         Err(e) if e.is_usage() => return Outcome::Usage(e.to_string()),
         Err(e) => return Outcome::Error(e.to_string()),
     };
+    let left = ledger::take_cleanup_failures();
+    if !left.is_empty() {
+        eprintln!("cleanup: {} resources could not be deleted (above); `{cleanup_hint}` deletes them", left.len());
+    }
+    if interrupt::requested() {
+        let stopped = summary.scenarios.iter().filter(|r| r.reason.as_deref().is_some_and(|m| m.contains(interrupt::MESSAGE))).count();
+        println!("interrupted: {stopped} scenarios did not run or were stopped");
+        println!("run id: {run_id}");
+        println!("reports: {}", args.report_dir.display());
+        println!("{}", summary.verdict());
+        let _ = std::io::stdout().flush();
+        std::process::exit(130);
+    }
     for r in summary.scenarios.iter().filter(|r| r.status != Status::Passed) {
         println!("{} {}: {} [{}]: {}", r.status, r.feature, r.scenario, r.id.as_deref().unwrap_or("no @id"), r.reason.as_deref().unwrap_or(""));
     }
+    println!("run id: {run_id}");
     println!("reports: {}", args.report_dir.display());
     if summary.succeeded() {
         println!("{}", summary.verdict());
@@ -86,4 +162,48 @@ pub fn conformance(args: ConformanceArgs) -> Outcome {
     } else {
         Outcome::Failed(summary.verdict())
     }
+}
+
+/// `sigstack conformance cleanup`: the leftovers table on stdout, notes on stderr.
+fn cleanup(args: CleanupArgs) -> Outcome {
+    if let Some(run) = &args.run
+        && !naming::is_run_id(run)
+    {
+        return Outcome::Usage(format!("--run {run}: a run id looks like sigstack-20250131-142501-9f3a"));
+    }
+    let file = match args.capabilities.as_deref().map(CapabilityFile::load).transpose() {
+        Ok(f) => f.unwrap_or_default(),
+        Err(e) => return Outcome::Usage(e.to_string()),
+    };
+    let cloud = match cloud_args::resolve(&args.cloud) {
+        Ok(c) => c,
+        Err(outcome) => return outcome,
+    };
+    let settings = RunSettings::resolve(&file.capabilities, false);
+    let options = leftovers::Options { run: args.run.clone(), dry_run: args.dry_run };
+    cloud_args::block_on(async move {
+        let session = match cloud_args::session(&cloud).await {
+            Ok(s) => s,
+            Err(outcome) => return outcome,
+        };
+        let report = leftovers::cleanup(&cloud.credentials, &session, &options, &settings).await;
+        if report.rows.is_empty() {
+            println!("no leftovers of {} on cloud {}", options.run.as_deref().unwrap_or("any run"), cloud.name);
+        } else {
+            print!("{}", cloud_args::table(&["KIND", "NAME", "ID", "PROJECT", "RESULT"], &report.rows()));
+        }
+        for note in &report.notes {
+            eprintln!("note: {note}");
+        }
+        for problem in &report.problems {
+            eprintln!("error: {problem}");
+        }
+        let summary = format!("cleanup: {}", report.summary());
+        if report.succeeded() {
+            println!("{summary}");
+            Outcome::Success
+        } else {
+            Outcome::Failed(summary)
+        }
+    })
 }

@@ -4,6 +4,7 @@ use cucumber::{given, then, when};
 use reqwest::Method;
 use sigstack_client::key_manager::{self, Acl, AclEntry, NewSecret};
 
+use crate::ledger::Resource;
 use crate::world::Conformance;
 
 /// A fixture file by its repository path, from the copies embedded at build time (see
@@ -31,7 +32,9 @@ async fn store_secret(w: &mut Conformance, user: &str, name: &str, secret: &NewS
     if answer.status == 201 {
         let body: serde_json::Value = serde_json::from_str(&answer.body).expect("JSON body");
         let secret_ref = body["secret_ref"].as_str().expect("secret_ref");
-        w.secrets.insert(name.to_owned(), key_manager::secret_uuid(secret_ref).to_owned());
+        let uuid = key_manager::secret_uuid(secret_ref).to_owned();
+        w.created(user, Resource::Secret { id: uuid.clone() });
+        w.secrets.insert(name.to_owned(), uuid);
     }
 }
 
@@ -89,7 +92,9 @@ async fn grants_read(w: &mut Conformance, owner: String, reader: String, name: S
     let s = w.session(&owner).await;
     let reader_id = w.session(&reader).await.token().user.id.clone();
     let acl = Acl { read: AclEntry { users: Some(vec![reader_id]), ..AclEntry::default() } };
-    key_manager::set_acl(&s, w.secret(&name), &acl).await.expect("ACL set");
+    let secret_id = w.secret(&name).to_owned();
+    key_manager::set_acl(&s, &secret_id, &acl).await.expect("ACL set");
+    w.created(&owner, Resource::SecretAcl { secret_id });
 }
 
 #[then(expr = "{string} reads secret {string} as a {string} secret with algorithm {string}")]

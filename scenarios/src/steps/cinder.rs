@@ -3,19 +3,17 @@
 //! `os-extend`, attaching a volume to the scenario's server through Nova
 //! (`os-volume_attachments`) and detaching it, and deleting that server.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use cucumber::gherkin::Step;
 use cucumber::{then, when};
 use sigstack_client::compute::{self, DEFAULT_MICROVERSION, NewVolumeAttachment};
 use sigstack_client::volume::{self, EncryptionType, NewVolume, NewVolumeType, Volume};
 
+use crate::config::RunSettings;
+use crate::ledger::Resource;
+use crate::wait::Backoff;
 use crate::world::Conformance;
-
-/// How long a volume may stay `creating` before the step fails.
-const CREATE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long an attach, a detach or a delete may take on a real cloud.
-const ATTACH_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The statuses a volume passes through on its way to a settled one.
 const TRANSITIONAL: [&str; 7] = ["creating", "downloading", "reserved", "attaching", "detaching", "deleting", "extending"];
@@ -25,6 +23,7 @@ async fn creates_volume(w: &mut Conformance, user: String, size: u64) {
     let s = w.session(&user).await;
     let new = NewVolume { name: Some(format!("{}-volume", w.run)), ..NewVolume::from_image(size, w.image()) };
     let created = volume::create_volume(&s, &new).await.expect("volume create accepted");
+    w.created(&user, Resource::Volume { id: created.id.clone() });
     w.volume_id = Some(created.id);
 }
 
@@ -33,6 +32,7 @@ async fn creates_typed_volume(w: &mut Conformance, user: String, size: u64, volu
     let s = w.session(&user).await;
     let new = NewVolume { name: Some(format!("{}-volume", w.run)), volume_type: Some(volume_type), ..NewVolume::from_image(size, w.image()) };
     let created = volume::create_volume(&s, &new).await.expect("volume create accepted");
+    w.created(&user, Resource::Volume { id: created.id.clone() });
     w.volume_id = Some(created.id);
 }
 
@@ -44,7 +44,7 @@ fn type_name(w: &Conformance, name: &str) -> String {
 
 /// `POST /types` then `POST /types/{id}/encryption` from the table's `provider`, `cipher`,
 /// `key_size` and `control_location`, as tempest's `create_encryption_type`. The type is
-/// deleted (as admin) after the scenario.
+/// deleted (by its creator, an admin) after the scenario, once its volumes are gone.
 #[when(expr = "{string} creates the volume type {string} with the encryption")]
 async fn creates_encrypted_type(w: &mut Conformance, user: String, name: String, step: &Step) {
     let table = step.table.as_ref().expect("a table of encryption fields");
@@ -59,8 +59,7 @@ async fn creates_encrypted_type(w: &mut Conformance, user: String, name: String,
     let s = w.session(&user).await;
     let new = NewVolumeType { name: type_name(w, &name), ..NewVolumeType::default() };
     let created = volume::create_volume_type(&s, &new).await.unwrap_or_else(|e| panic!("volume type {}: {e}", new.name));
-    let url = format!("{}/types/{}", volume::project_url(&s).expect("block-storage endpoint"), created.id);
-    w.admin_deletes.push(url);
+    w.created(&user, Resource::VolumeType { id: created.id.clone() });
     let answered = volume::create_encryption_type(&s, &created.id, &spec).await.unwrap_or_else(|e| panic!("encryption of {}: {e}", new.name));
     assert_eq!(
         (answered.provider.as_str(), answered.cipher.as_deref(), answered.key_size, answered.control_location.as_str()),
@@ -94,20 +93,25 @@ async fn becomes_with_size(w: &mut Conformance, user: String, status: String, si
     assert_eq!((v.status.as_str(), v.size), (status.as_str(), size), "{v:?}");
 }
 
-/// Polls until the volume leaves the transitional statuses (`creating`, `downloading`, and
-/// those of attaching and detaching).
+/// Polls until the volume leaves the transitional statuses (`creating`, `downloading`: setting
+/// `volume_timeout`; those of attaching, detaching, extending: `attach_timeout`).
 async fn settled(w: &mut Conformance, user: &str) -> Volume {
     let id = w.volume_id.clone().expect("a volume was created");
     let s = w.session(user).await;
     let started = Instant::now();
+    let mut backoff = Backoff::new(&w.settings);
     loop {
         let v = volume::get_volume(&s, &id).await.unwrap_or_else(|e| panic!("volume {id}: {e}"));
         if !TRANSITIONAL.contains(&v.status.as_str()) {
             return v;
         }
-        let limit = if matches!(v.status.as_str(), "creating" | "downloading") { CREATE_TIMEOUT } else { ATTACH_TIMEOUT };
-        assert!(started.elapsed() < limit, "volume {id} is still {}", v.status);
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        let (limit, setting) = if matches!(v.status.as_str(), "creating" | "downloading") {
+            (w.settings.volume_timeout, "volume_timeout")
+        } else {
+            (w.settings.attach_timeout, "attach_timeout")
+        };
+        assert!(started.elapsed() < limit, "volume {id} is still {} after {limit:?} (setting {setting})", v.status);
+        backoff.sleep_until(started + limit).await;
     }
 }
 
@@ -158,6 +162,7 @@ async fn attaches(w: &mut Conformance, user: String) {
     let answer = compute::attach_volume(&s, DEFAULT_MICROVERSION, &server_id, &NewVolumeAttachment::volume(&volume_id))
         .await
         .unwrap_or_else(|e| panic!("attach of {volume_id} to {server_id}: {e}"));
+    w.created(&user, Resource::VolumeAttachment { server_id: server_id.clone(), volume_id: volume_id.clone() });
     assert_eq!((answer.volume_id.as_str(), answer.server_id.as_str()), (volume_id.as_str(), server_id.as_str()), "{answer:?}");
 }
 
@@ -187,17 +192,27 @@ async fn detaches(w: &mut Conformance, user: String) {
     compute::detach_volume(&s, &server_id, &volume_id).await.unwrap_or_else(|e| panic!("detach of {volume_id} from {server_id}: {e}"));
 }
 
-/// The volume is `available` without attachments, and the server lists no volume.
+/// The volume is `available` without attachments, and the server lists no volume. Nova
+/// deletes Cinder's attachment before its own block device mapping (`_detach_volume`), so
+/// the server may list the volume a moment longer: polled until `attach_timeout`.
 #[then(expr = "{string} sees the volume detached from the server")]
 async fn detached(w: &mut Conformance, user: String) {
     let server_id = w.server_id.clone().expect("a server was booted");
     let v = settled(w, &user).await;
     assert_eq!((v.status.as_str(), v.attachments.len()), ("available", 0), "{v:?}");
     let s = w.session(&user).await;
-    let server = compute::get_server(&s, DEFAULT_MICROVERSION, &server_id).await.unwrap_or_else(|e| panic!("server {server_id}: {e}"));
-    assert!(server.volumes_attached.is_empty(), "{:?}", server.volumes_attached);
-    let listed = compute::list_volume_attachments(&s, DEFAULT_MICROVERSION, &server_id).await.unwrap_or_else(|e| panic!("attachments of {server_id}: {e}"));
-    assert!(listed.is_empty(), "{listed:?}");
+    let deadline = Instant::now() + w.settings.attach_timeout;
+    let mut backoff = Backoff::new(&w.settings);
+    loop {
+        let server = compute::get_server(&s, DEFAULT_MICROVERSION, &server_id).await.unwrap_or_else(|e| panic!("server {server_id}: {e}"));
+        let listed =
+            compute::list_volume_attachments(&s, DEFAULT_MICROVERSION, &server_id).await.unwrap_or_else(|e| panic!("attachments of {server_id}: {e}"));
+        if server.volumes_attached.is_empty() && listed.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the server still lists {:?} and {listed:?} (setting attach_timeout)", server.volumes_attached);
+        backoff.sleep_until(deadline).await;
+    }
 }
 
 #[when(expr = "{string} deletes the volume")]
@@ -208,21 +223,22 @@ async fn deletes(w: &mut Conformance, user: String) {
 }
 
 /// Polls `get` until it answers 404; until then what it finds must be `pending` (still being
-/// deleted), and the attach timeout not passed.
-pub(crate) async fn until_not_found<T, F, Fut>(what: &str, get: F, pending: impl Fn(&T) -> bool)
+/// deleted), and the `attach_timeout` setting not passed.
+pub(crate) async fn until_not_found<T, F, Fut>(settings: &RunSettings, what: &str, get: F, pending: impl Fn(&T) -> bool)
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<T, sigstack_client::Error>>,
     T: std::fmt::Debug,
 {
-    let deadline = Instant::now() + ATTACH_TIMEOUT;
+    let deadline = Instant::now() + settings.attach_timeout;
+    let mut backoff = Backoff::new(settings);
     loop {
         match get().await {
             Err(e) if e.is_not_found() => return,
             Err(e) => panic!("{what}: {e}"),
             Ok(found) => {
                 assert!(pending(&found) && Instant::now() < deadline, "{what} is still there after its deletion: {found:?}");
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                backoff.sleep_until(deadline).await;
             }
         }
     }
@@ -233,5 +249,5 @@ where
 async fn gone(w: &mut Conformance, user: String) {
     let id = w.volume_id.clone().expect("a volume was created");
     let s = w.session(&user).await;
-    until_not_found(&format!("volume {id}"), || volume::get_volume(&s, &id), |v: &Volume| v.status == "deleting").await;
+    until_not_found(&w.settings, &format!("volume {id}"), || volume::get_volume(&s, &id), |v: &Volume| v.status == "deleting").await;
 }

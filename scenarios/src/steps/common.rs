@@ -5,6 +5,8 @@ use cucumber::{given, then};
 use serde_json::{Value, json};
 use sigstack_client::identity;
 
+use crate::disk_image::DiskFormat;
+use crate::ledger::Resource;
 use crate::world::Conformance;
 
 #[then(expr = "the request is answered {int}")]
@@ -27,7 +29,7 @@ async fn holds_role(w: &mut Conformance, user: String, role: String) {
     let role_id = identity::role_id(&admin, &role).await.unwrap_or_else(|e| panic!("role {role}: {e}"));
     let project = s.token().project.expect("project-scoped token").id;
     let url = identity::grant(&admin, &project, &s.token().user.id, &role_id).await.expect("role granted");
-    w.grants.push(url);
+    w.created("admin", Resource::Grant { url });
 }
 
 #[given(expr = "the simulated Barbican answers {int} to {string}")]
@@ -35,7 +37,7 @@ async fn barbican_fault(w: &mut Conformance, status: u16, operation: String) {
     let base = w.sim_base().await;
     let fault = json!({"service": "barbican", "operation": operation,
         "action": {"fail": {"status": status, "body": {"code": status, "title": "Service Unavailable", "description": "injected"}}}});
-    let http = sigstack_client::session::http_client();
+    let http = crate::target::current().http();
     let r = http.post(format!("{base}/_sim/faults")).json(&fault).send().await.expect("control API answers");
     assert_eq!(r.status().as_u16(), 201);
     let body: Value = r.json().await.expect("fault JSON");
@@ -67,15 +69,31 @@ fn inverse(patch: &Value, current: &Value) -> Value {
     }
 }
 
+/// Whether a merge patch puts Ceph RBD storage in the deployment (a compute node's
+/// `images_type` or a Cinder back end's `driver`).
+fn adds_rbd(patch: &Value) -> bool {
+    match patch {
+        Value::Object(fields) => fields.iter().any(|(k, v)| (matches!(k.as_str(), "images_type" | "driver") && v == "rbd") || adds_rbd(v)),
+        Value::Array(items) => items.iter().any(adds_rbd),
+        _ => false,
+    }
+}
+
 /// `PATCH /_sim/deployment` with a JSON merge patch (`{secret:<name>}` and the other
 /// placeholders of `Conformance::expand` replaced); the `after` hook patches it back.
+/// A scenario that adds Ceph RBD storage is about what Ceph does with RAW images (it clones
+/// them, never downloading, so never verifying, them): its images are RAW from then on,
+/// whatever the run's `image_format`.
 #[given(expr = "the simulated deployment is changed by the merge patch")]
 async fn deployment_patched(w: &mut Conformance, step: &cucumber::gherkin::Step) {
     let patch = step.docstring.as_deref().expect("the merge patch as a doc string");
     let patch = w.expand(patch);
     let patch: Value = serde_json::from_str(&patch).unwrap_or_else(|e| panic!("merge patch {patch:?}: {e}"));
+    if adds_rbd(&patch) {
+        w.image_format = DiskFormat::Raw;
+    }
     let url = format!("{}/_sim/deployment", w.sim_base().await);
-    let http = sigstack_client::session::http_client();
+    let http = crate::target::current().http();
     let current: Value = http.get(&url).send().await.expect("control API answers").json().await.expect("deployment JSON");
     let undo = inverse(&patch, &current["deployment"]);
     let r = http.patch(&url).json(&patch).send().await.expect("control API answers");
@@ -93,5 +111,12 @@ mod tests {
         let patch = json!({"nova": {"glance": {"verify_glance_signatures": true}, "policy": {"r": "@"}}});
         let current = json!({"nova": {"glance": {"verify_glance_signatures": null, "x": 1}, "policy": {}}});
         assert_eq!(super::inverse(&patch, &current), json!({"nova": {"glance": {"verify_glance_signatures": null}, "policy": {"r": null}}}));
+    }
+
+    #[test]
+    fn rbd_in_a_patch_is_found() {
+        assert!(super::adds_rbd(&json!({"compute_nodes": [{"host": "c", "images_type": "local"}, {"host": "ceph-0", "images_type": "rbd"}]})));
+        assert!(super::adds_rbd(&json!({"cinder": {"backends": [{"name": "ceph", "driver": "rbd"}]}})));
+        assert!(!super::adds_rbd(&json!({"compute_nodes": [{"host": "c", "images_type": "local"}], "nova": {"x": "rbd"}})));
     }
 }

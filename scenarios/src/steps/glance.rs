@@ -8,6 +8,9 @@ use serde_json::json;
 use sigstack_client::image::{self, NewImage, PatchOp};
 use sigstack_verify::{HashMethod, KeyType, SigningKey};
 
+use crate::disk_image;
+use crate::wait::Backoff;
+use crate::ledger::Resource;
 use crate::steps::barbican::fixture;
 use crate::world::Conformance;
 
@@ -25,10 +28,16 @@ pub(crate) fn hash_method(name: &str) -> HashMethod {
     }
 }
 
+/// A disk image in the scenario's format (`image_format`) holding `len` bytes of data (for
+/// `raw`, the image is those bytes; for `qcow2`, a qcow2 file whose disk holds them), signed.
 #[given(expr = "{int} bytes of image data signed by {string} with {string} and {string}")]
 async fn signed_data(w: &mut Conformance, len: usize, key: String, kind: String, hash: String) {
-    let seed = w.run.as_bytes()[4];
-    w.data = (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[i % 4] ^ seed).collect();
+    let seed = w.run.bytes().fold(0u8, |h, b| h.wrapping_mul(31).wrapping_add(b));
+    let disk = disk_image::make(w.image_format, len, seed);
+    w.data_format = disk.format;
+    w.tamper_offset = disk.tamper_offset;
+    w.virtual_size = disk.virtual_size;
+    w.data = disk.bytes;
     let pem = String::from_utf8(fixture(&key)).expect("PEM key");
     let key = SigningKey::from_pem(&pem).expect("fixture key");
     let hash = hash_method(&hash);
@@ -36,13 +45,15 @@ async fn signed_data(w: &mut Conformance, len: usize, key: String, kind: String,
     w.signature = base64::engine::general_purpose::STANDARD.encode(signature);
 }
 
+/// `POST /v2/images`: a bare image in the format of the scenario's data, recorded for deletion.
 async fn create(w: &mut Conformance, user: &str, properties: &[(String, String)]) {
     let s = w.session(user).await;
-    let mut new = NewImage::raw(&format!("{}-image", w.run));
+    let mut new = NewImage { disk_format: Some(w.data_format.name().into()), ..NewImage::raw(&format!("{}-image", w.run)) };
     for (k, v) in properties {
         new = new.property(k, &w.expand(v));
     }
     let img = image::create_image(&s, &new).await.expect("image created");
+    w.created(user, Resource::Image { id: img.id.clone() });
     assert_eq!(img.status, "queued");
     w.image_id = Some(img.id);
     w.image_user = user.to_owned();
@@ -89,14 +100,14 @@ async fn upload(w: &mut Conformance, user: &str, tamper: bool) {
     send_data(w, user, "file", tamper).await;
 }
 
-/// `PUT /v2/images/{id}/{target}` (`file` or `stage`) of the signed data, one byte changed if
-/// `tamper`; records the answer.
+/// `PUT /v2/images/{id}/{target}` (`file` or `stage`) of the signed data, one byte of the
+/// guest's data changed if `tamper` (so the image is still a valid one of its format);
+/// records the answer.
 async fn send_data(w: &mut Conformance, user: &str, target: &str, tamper: bool) {
     let s = w.session(user).await;
     let mut bytes = w.data.clone();
     if tamper {
-        let middle = bytes.len() / 2;
-        bytes[middle] ^= 1;
+        bytes[w.tamper_offset] ^= 1;
     }
     let url = format!("{}/images/{}/{target}", image::v2(&s).expect("image endpoint"), w.image());
     let request = s
@@ -208,25 +219,39 @@ async fn imports(w: &mut Conformance, user: String, method: String) {
     w.record(request).await;
 }
 
-/// Waits (up to a minute) until the import task has ended: the image is "active" or back to
-/// "queued".
+/// Polls the image until it is one of `statuses` (setting `image_timeout`).
+pub(crate) async fn wait_for_image(w: &Conformance, s: &sigstack_client::Session, id: &str, statuses: &[&str], timeout: std::time::Duration) -> image::Image {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut backoff = Backoff::new(&w.settings);
+    loop {
+        let img = image::get_image(s, id).await.unwrap_or_else(|e| panic!("image {id}: {e}"));
+        if statuses.contains(&img.status.as_str()) {
+            return img;
+        }
+        assert!(std::time::Instant::now() < deadline, "image {id} is still {} after {timeout:?}: {img:?}", img.status);
+        backoff.sleep_until(deadline).await;
+    }
+}
+
+/// Waits (setting `image_timeout`) until the import task has ended: the image is "active" or
+/// back to "queued".
 #[then(expr = "once the import has ended the image status is {string}")]
 async fn import_ended(w: &mut Conformance, status: String) {
     let user = w.image_user.clone();
     let s = w.session(&user).await;
-    let img = image::wait_for_status(&s, w.image(), &["active", "queued"], std::time::Duration::from_secs(60))
-        .await
-        .expect("the import ends within a minute");
+    let img = wait_for_image(w, &s, w.image(), &["active", "queued"], w.settings.image_timeout).await;
     assert_eq!(img.status, status, "{img:?}");
 }
 
-/// Waits (up to a minute) for the image's most recent task to end, then checks it.
+/// Waits (setting `image_timeout`) for the image's most recent task to end, then checks it.
 #[then(expr = "once the import task has ended it has the status {string} and the message {string}")]
 async fn import_task_ended(w: &mut Conformance, status: String, message: String) {
     let user = w.image_user.clone();
     let s = w.session(&user).await;
     let url = format!("{}/images/{}/tasks", image::v2(&s).expect("image endpoint"), w.image());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let timeout = w.settings.image_timeout;
+    let deadline = std::time::Instant::now() + timeout;
+    let mut backoff = Backoff::new(&w.settings);
     loop {
         let tasks: serde_json::Value = s.json(s.request(Method::GET, &url)).await.expect("tasks listed");
         let task = &tasks["tasks"][0];
@@ -234,8 +259,8 @@ async fn import_task_ended(w: &mut Conformance, status: String, message: String)
             assert_eq!((task["status"].as_str(), task["message"].as_str()), (Some(status.as_str()), Some(w.expand(&message).as_str())), "{tasks}");
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "the import task did not end within a minute: {tasks}");
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(std::time::Instant::now() < deadline, "the import task did not end within {timeout:?}: {tasks}");
+        backoff.sleep_until(deadline).await;
     }
 }
 

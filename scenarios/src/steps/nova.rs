@@ -2,38 +2,38 @@
 //! `limitations.feature`): booting servers at microversion 2.63 with or without
 //! `trusted_image_certificates`, and what the server becomes.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cucumber::{then, when};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sigstack_client::compute::{self, Server, TRUSTED_CERTS_MICROVERSION};
-use sigstack_client::image;
+use sigstack_client::Session;
 
+use crate::ledger::Resource;
+use crate::wait::Backoff;
 use crate::world::Conformance;
-
-/// How long a build may take before the step fails.
-const BUILD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The secret ids of a comma-separated list of secret names.
 fn secret_ids(w: &Conformance, names: &str) -> Vec<String> {
     names.split(',').map(|n| w.secret(n.trim()).to_owned()).collect()
 }
 
-/// `POST /servers` at `version` with `server` (name, flavor 1, `networks: auto` added); records
-/// the answer and, on 202, the server id.
+/// `POST /servers` at `version` with `server` (name, the run's flavor and `networks` added:
+/// settings `flavor` and `network`); records the answer and, on 202, the server id, and the
+/// server for deletion after the scenario.
 async fn create(w: &mut Conformance, user: &str, version: &str, mut server: Value) {
     let s = w.session(user).await;
     server["name"] = json!(w.server_name());
-    server["flavorRef"] = json!("1");
-    if server.get("networks").is_none() {
-        server["networks"] = json!("auto");
-    }
+    server["flavorRef"] = json!(w.flavor(&s).await);
+    server["networks"] = w.networks();
     let url = format!("{}/servers", compute::endpoint(&s).expect("compute endpoint"));
     let answer = w.record(compute::request_at(&s, Method::POST, &url, version).json(&json!({"server": server}))).await;
     if answer.status == 202 {
         let body: Value = serde_json::from_str(&answer.body).expect("JSON body");
-        w.server_id = Some(body["server"]["id"].as_str().expect("server id").to_owned());
+        let id = body["server"]["id"].as_str().expect("server id").to_owned();
+        w.created(user, Resource::Server { id: id.clone() });
+        w.server_id = Some(id);
     }
 }
 
@@ -86,7 +86,7 @@ fn json_value(text: &str) -> Value {
 #[when(expr = "{string} boots from the volume {string} with the trusted_image_certificates {string}")]
 async fn boots_from_volume(w: &mut Conformance, user: String, volume: String, value: String) {
     let bdm = json!([{"boot_index": 0, "uuid": volume, "source_type": "volume", "destination_type": "volume"}]);
-    let server = json!({"block_device_mapping_v2": bdm, "networks": "none", "trusted_image_certificates": json_value(&value)});
+    let server = json!({"block_device_mapping_v2": bdm, "trusted_image_certificates": json_value(&value)});
     create(w, &user, TRUSTED_CERTS_MICROVERSION, server).await;
 }
 
@@ -96,7 +96,7 @@ async fn boots_from_volume(w: &mut Conformance, user: String, volume: String, va
 async fn boots_from_own_volume(w: &mut Conformance, user: String) {
     let volume = w.volume_id.clone().expect("a volume was created");
     let bdm = json!([{"boot_index": 0, "uuid": volume, "source_type": "volume", "destination_type": "volume"}]);
-    boot(w, &user, TRUSTED_CERTS_MICROVERSION, json!({"block_device_mapping_v2": bdm, "networks": "none"})).await;
+    boot(w, &user, TRUSTED_CERTS_MICROVERSION, json!({"block_device_mapping_v2": bdm})).await;
 }
 
 /// `rebuild` of the scenario's server to its (latest) image with a list of trusted certificates.
@@ -118,13 +118,15 @@ async fn hard_reboots(w: &mut Conformance, user: String) {
     compute::reboot(&s, &id, true).await.unwrap_or_else(|e| panic!("hard reboot of {id}: {e}"));
 }
 
-/// `createImage`; the snapshot becomes the scenario's image once it is active.
+/// `createImage`; the snapshot becomes the scenario's image once it is active (setting
+/// `build_timeout`).
 #[when(expr = "{string} snapshots the server")]
 async fn snapshots(w: &mut Conformance, user: String) {
     let s = w.session(&user).await;
     let id = w.server_id.clone().expect("a server was booted");
     let snapshot = compute::create_image(&s, &id, &format!("{}-snapshot", w.run)).await.unwrap_or_else(|e| panic!("createImage of {id}: {e}"));
-    image::wait_for_status(&s, &snapshot, &["active"], BUILD_TIMEOUT).await.unwrap_or_else(|e| panic!("snapshot {snapshot}: {e}"));
+    w.created(&user, Resource::Image { id: snapshot.clone() });
+    crate::steps::glance::wait_for_image(w, &s, &snapshot, &["active"], w.settings.build_timeout).await;
     w.image_id = Some(snapshot);
     w.image_user = user;
 }
@@ -150,13 +152,31 @@ async fn fails_with(w: &mut Conformance, user: String, message: String) {
     assert_eq!(fault.message, w.expand(&message));
 }
 
-/// Waits for the server to finish building (ACTIVE or ERROR).
+/// Waits for the server to finish building (ACTIVE or ERROR, no task): setting
+/// `build_timeout`.
 async fn settled_as(w: &mut Conformance, user: &str) -> Server {
     let id = w.server_id.clone().expect("a server was booted");
     let s = w.session(user).await;
-    compute::wait_for_server_status(&s, TRUSTED_CERTS_MICROVERSION, &id, &["ACTIVE", "ERROR"], BUILD_TIMEOUT)
-        .await
-        .unwrap_or_else(|e| panic!("server {id}: {e}"))
+    wait_for_server(w, &s, &id, &["ACTIVE", "ERROR"], w.settings.build_timeout).await
+}
+
+/// Polls the server (with backoff) until it is in one of `statuses` with no task in progress.
+async fn wait_for_server(w: &Conformance, s: &Session, id: &str, statuses: &[&str], timeout: Duration) -> Server {
+    let deadline = Instant::now() + timeout;
+    let mut backoff = Backoff::new(&w.settings);
+    loop {
+        let server = compute::get_server(s, TRUSTED_CERTS_MICROVERSION, id).await.unwrap_or_else(|e| panic!("server {id}: {e}"));
+        if statuses.contains(&server.status.as_str()) && server.task_state.is_none() {
+            return server;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "server {id} is still {} (task {:?}) after {timeout:?} (setting build_timeout)",
+            server.status,
+            server.task_state
+        );
+        backoff.sleep_until(deadline).await;
+    }
 }
 
 /// `DELETE /servers/{id}`: Nova releases the server's volumes (their attachments go).
@@ -173,5 +193,5 @@ async fn server_gone(w: &mut Conformance, user: String) {
     let id = w.server_id.clone().expect("a server was booted");
     let s = w.session(&user).await;
     // Nova's delete is asynchronous: the server may still be listed, in any status, meanwhile.
-    crate::steps::cinder::until_not_found(&format!("server {id}"), || compute::get_server(&s, compute::DEFAULT_MICROVERSION, &id), |_| true).await;
+    crate::steps::cinder::until_not_found(&w.settings, &format!("server {id}"), || compute::get_server(&s, compute::DEFAULT_MICROVERSION, &id), |_| true).await;
 }
