@@ -2,10 +2,8 @@
 //! (0 passed, 1 failed or a certified run skipping `@required`, 2 usage errors), and a real
 //! cloud from clouds.yaml (`sigstack serve`) with and without a capability file.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -212,50 +210,18 @@ fn a_bad_capability_file_is_a_usage_error() {
     }
 }
 
-/// A running `sigstack serve`; killed when the test ends.
-struct Server {
-    child: Child,
-    lines: Vec<String>,
-}
+mod serve_support;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// A running `sigstack serve` (killed when the test ends), its printed paths as paths.
+struct Server(serve_support::Server);
 
 impl Server {
     fn start(data_dir: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sigstack"))
-            .args(["serve", "--data-dir", data_dir.to_str().unwrap()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("sigstack serve runs");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut server = Server { child, lines: Vec::new() };
-        loop {
-            match rx.recv_timeout(Duration::from_secs(60)) {
-                Ok(line) if line == "ready" => return server,
-                Ok(line) => server.lines.push(line),
-                Err(e) => panic!("serve never said ready ({e}): {:?}", server.lines),
-            }
-        }
+        Server(serve_support::start(&["--data-dir", data_dir.to_str().unwrap()]))
     }
 
     fn get(&self, key: &str) -> PathBuf {
-        let prefix = format!("{key}: ");
-        self.lines.iter().find_map(|l| l.strip_prefix(&prefix)).map(PathBuf::from).unwrap_or_else(|| panic!("no {key} in {:?}", self.lines))
+        PathBuf::from(self.0.get(key))
     }
 }
 
@@ -412,24 +378,48 @@ fn interrupt(child: &Child) {
     assert_eq!(r, 0, "kill: {}", std::io::Error::last_os_error());
 }
 
-#[test]
-fn the_first_ctrl_c_lets_every_scenario_clean_up_and_exits_130() {
+/// A whole run against `sigstack serve` (each scenario in its own projects: serve's capability
+/// file has admin credentials), sent SIGINT `signals` times after a second.
+struct InterruptedRun {
+    _dir: tempfile::TempDir,
+    _server: Server,
+    clouds: PathBuf,
+    capabilities: PathBuf,
+    key_manager: String,
+    reports: PathBuf,
+    out: Output,
+    /// How long the run went on after the first signal.
+    ended_after: Duration,
+}
+
+fn interrupted_run(signals: usize) -> InterruptedRun {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"));
     let clouds = server.get("clouds-yaml");
     let capabilities = server.get("capabilities");
     let key_manager = server.get("key-manager").display().to_string();
     let reports = dir.path().join("reports");
-
-    // Each scenario in its own projects (serve's capability file has admin credentials).
     let child = spawn_conformance(&["--cloud", "sigstack-demo", "--capabilities", capabilities.to_str().unwrap(), "--report-dir", reports.to_str().unwrap()], &clouds);
     std::thread::sleep(Duration::from_secs(1));
-    interrupt(&child);
     let started = std::time::Instant::now();
+    for i in 0..signals {
+        if i > 0 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        interrupt(&child);
+    }
     let out = child.wait_with_output().unwrap();
+    InterruptedRun { _dir: dir, _server: server, clouds, capabilities, key_manager, reports, out, ended_after: started.elapsed() }
+}
+
+#[test]
+fn the_first_ctrl_c_lets_every_scenario_clean_up_and_exits_130() {
+    // Bound whole: the temporary directory and the server live until the test ends.
+    let interrupted = interrupted_run(1);
+    let (key_manager, reports, out, ended_after) = (&interrupted.key_manager, &interrupted.reports, &interrupted.out, interrupted.ended_after);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(code(&out), 130, "stdout: {stdout}\nstderr: {stderr}");
-    assert!(started.elapsed() < Duration::from_secs(60), "the interrupted run ended in {:?}", started.elapsed());
+    assert!(ended_after < Duration::from_secs(60), "the interrupted run ended in {ended_after:?}");
     assert!(stderr.contains("interrupted: no scenario starts any more"), "{stderr}");
     assert!(stdout.contains("interrupted: ") && stdout.contains("scenarios did not run or were stopped"), "{stdout}");
     let run = printed_run_id(&out);
@@ -445,18 +435,8 @@ fn the_first_ctrl_c_lets_every_scenario_clean_up_and_exits_130() {
 
 #[test]
 fn a_second_ctrl_c_exits_at_once_and_cleanup_deletes_what_was_left() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
-    let clouds = server.get("clouds-yaml");
-    let capabilities = server.get("capabilities");
-    let key_manager = server.get("key-manager").display().to_string();
-    let reports = dir.path().join("reports");
-    let child = spawn_conformance(&["--cloud", "sigstack-demo", "--capabilities", capabilities.to_str().unwrap(), "--report-dir", reports.to_str().unwrap()], &clouds);
-    std::thread::sleep(Duration::from_secs(1));
-    interrupt(&child);
-    std::thread::sleep(Duration::from_millis(20));
-    interrupt(&child);
-    let out = child.wait_with_output().unwrap();
+    let interrupted = interrupted_run(2);
+    let (clouds, capabilities, key_manager, out) = (&interrupted.clouds, &interrupted.capabilities, &interrupted.key_manager, &interrupted.out);
     let stderr = text(&out.stderr);
     assert_eq!(code(&out), 130, "stderr: {stderr}");
     assert!(stderr.contains("aborted: what the run created may be left behind"), "{stderr}");
