@@ -247,7 +247,11 @@ pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
         let deployment = deployment.clone();
         Arc::new(move || deployment.get().key_type_profile)
     };
-    let mut images = ImageService::open_with(store.clone(), data_dir.join("images"), profile)?;
+    let defects = {
+        let deployment = deployment.clone();
+        Arc::new(move || deployment.get().defects)
+    };
+    let mut images = ImageService::open_with(store.clone(), data_dir.join("images"), profile)?.with_defects(defects);
     if config.tls.is_some() {
         images = images.with_tls(client_tls.clone()).map_err(|e| CloudError::Tls(e.to_string()))?;
     }

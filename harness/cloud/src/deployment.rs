@@ -3,9 +3,11 @@
 //! `features.glance.signature.enabled` switch from the `OpenStackDeployment` custom resource,
 //! nova.conf's `[glance]` options and policy rules, cinder.conf's `verify_glance_signatures`
 //! and image-volume cache, the compute nodes with their ephemeral storage back ends, Cinder's
-//! back ends and the instance-HA service user.
+//! back ends and the instance-HA service user. One section is no real option: `defects`
+//! ([`Defects`]), for testing the conformance suite, makes the simulated cloud misbehave on
+//! purpose.
 //!
-//! The running cloud holds it in a [`DeploymentState`]: Nova and Cinder read it on every
+//! The running cloud holds it in a [`DeploymentState`]: the services read it on every
 //! operation, and `/_sim/deployment` changes it (turning the MOS switch on for an existing
 //! cloud leaves its images unsigned, as the MOS document says).
 
@@ -61,6 +63,10 @@ pub struct Deployment {
     pub compute_nodes: Vec<ComputeNodeSpec>,
     #[serde(default)]
     pub instance_ha: InstanceHa,
+    /// For testing the conformance suite: makes the simulated cloud misbehave on purpose.
+    /// Every switch is off by default; no real deployment has this section.
+    #[serde(default)]
+    pub defects: Defects,
 }
 
 impl Default for Deployment {
@@ -286,6 +292,48 @@ impl Default for InstanceHa {
     }
 }
 
+/// For testing the conformance suite: makes the simulated cloud misbehave on purpose, one
+/// switch per way a vendor's cloud can be broken while its capability file still claims the
+/// feature (`scenarios/tests/broken_clouds.rs` runs the suite against each and asserts the
+/// scenarios that catch it; docs/certification.md, "What a broken cloud looks like"). Each is
+/// implemented where the real behaviour lives in the service model, read on every operation,
+/// so `PATCH /_sim/deployment` with `{"defects": {...}}` turns one on in a running cloud. All
+/// are off by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Defects {
+    /// Glance stores and activates a signed upload (or glance-direct import) without
+    /// verifying it: no certificate is fetched, any data and any signature are accepted.
+    pub glance_skips_verification: bool,
+    /// Glance refuses an upload that fails verification with another message: `Signature
+    /// verification failed for image <id>` without cursive's reason (still 400).
+    pub glance_wrong_error_message: bool,
+    /// Glance refuses an upload that fails verification with another status code: 500 instead
+    /// of 400 (the message unchanged).
+    pub glance_wrong_error_status: bool,
+    /// nova-compute behaves as if `[glance] verify_glance_signatures` were False whatever the
+    /// deployment says: only trusted certificates the user gives (2.63) make it verify.
+    pub nova_skips_verification: bool,
+    /// nova-compute verifies signatures but never validates the signing certificate, not
+    /// even against the trusted certificates the user gives, and never refuses a boot for
+    /// having no trusted certificates.
+    pub nova_skips_certificate_validation: bool,
+    /// nova-compute, verifying, boots an image that lacks some or all of the four signature
+    /// properties without verifying it (an image with all four is still verified).
+    pub nova_boots_unsigned: bool,
+    /// Not a defect: nova-compute is stricter than upstream and verifies an image already in
+    /// the host's cache too (boot, rebuild, hard reboot), which the MOS document lists as a
+    /// known limitation. The suite must not fail a cloud for it.
+    pub nova_verifies_cached_images: bool,
+    /// Barbican lets any user read any secret's metadata and payload, whatever its project and
+    /// read ACL (a private secret included).
+    pub barbican_ignores_acls: bool,
+    /// Cinder records `signature_verified: 'True'` for a volume from an image with the four
+    /// signature properties without fetching the certificate or checking the data, so a
+    /// tampered image becomes an available volume.
+    pub cinder_marks_unverified_as_verified: bool,
+}
+
 impl Deployment {
     fn empty() -> Deployment {
         Deployment {
@@ -299,6 +347,7 @@ impl Deployment {
             keystone: KeystoneOptions::default(),
             compute_nodes: default_compute_nodes(),
             instance_ha: InstanceHa::default(),
+            defects: Defects::default(),
         }
     }
 
@@ -523,6 +572,25 @@ mod tests {
         .unwrap();
         assert!(d.nova_verify_glance_signatures());
         assert_eq!(d.cinder_verification(), CinderVerification::Disabled);
+    }
+
+    #[test]
+    fn defects_are_off_unless_asked_and_patchable() {
+        for (name, _) in SHIPPED {
+            assert_eq!(Deployment::shipped(name).unwrap().defects, Defects::default(), "{name}");
+        }
+        let d = Deployment::from_yaml("x", "defects: {glance_skips_verification: true, barbican_ignores_acls: true}").unwrap();
+        assert!(d.defects.glance_skips_verification && d.defects.barbican_ignores_acls);
+        assert!(!d.defects.nova_skips_verification);
+        let e = Deployment::from_yaml("x", "defects: {glance_skips_verifying: true}").unwrap_err().to_string();
+        assert!(e.contains("unknown field `glance_skips_verifying`"), "{e}");
+        let state = DeploymentState::new(Deployment::default());
+        let d = state.merge_patch(&json!({"defects": {"nova_boots_unsigned": true}})).unwrap();
+        assert!(d.defects.nova_boots_unsigned);
+        // A patch of another section keeps the defects; reset clears them.
+        assert!(state.merge_patch(&json!({"nova": {"glance": {"verify_glance_signatures": true}}})).unwrap().defects.nova_boots_unsigned);
+        state.restore();
+        assert_eq!(state.get().defects, Defects::default());
     }
 
     #[test]

@@ -242,7 +242,7 @@ fn lookup(s: &BarbicanState, id: &str, operation: &str) -> Result<(Secret, Optio
 }
 
 fn authorize(s: &BarbicanState, action: Action, caller: &AuthContext, found: &(Secret, Option<Acl>), operation: &str) -> Result<(), Response> {
-    if model::allowed(s.model.policy(), action, caller, &found.0, found.1.as_ref()) { Ok(()) } else { Err(forbidden(operation)) }
+    if s.model.permits(action, caller, &found.0, found.1.as_ref()) { Ok(()) } else { Err(forbidden(operation)) }
 }
 
 /// The payload for an `Accept` (absent or empty means `application/octet-stream`).

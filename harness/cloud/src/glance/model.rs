@@ -15,6 +15,7 @@ use sigstack_verify::KeyTypeProfile;
 use super::data;
 use super::schema;
 use super::webob::Fault;
+use crate::deployment::Defects;
 use crate::store::{Store, StoreError};
 use crate::wire::{AuthContext, format_glance};
 
@@ -236,6 +237,8 @@ pub struct ImageService {
     data_dir: PathBuf,
     /// The deployment's key-type profile, read on every upload (it can change at run time).
     profile: Arc<dyn Fn() -> KeyTypeProfile + Send + Sync>,
+    /// The deployment's deliberate defects (conformance-suite testing), read on every upload.
+    defects: Arc<dyn Fn() -> Defects + Send + Sync>,
     http: reqwest::Client,
     /// How the key-manager client trusts Barbican's TLS certificate (`sigstack serve --tls`).
     tls: sigstack_client::TlsOptions,
@@ -273,7 +276,8 @@ impl ImageService {
         data::prepare_dirs(&data_dir).map_err(|_| StoreError::from(rusqlite::Error::InvalidPath(data_dir.clone())))?;
         let tls = sigstack_client::TlsOptions::default();
         let http = key_manager_client(&tls, KEY_MANAGER_TIMEOUT).unwrap_or_else(|_| sigstack_client::session::http_client());
-        let service = ImageService { store, data_dir, profile, http, tls, key_manager_timeout: KEY_MANAGER_TIMEOUT };
+        let defects = Arc::new(Defects::default);
+        let service = ImageService { store, data_dir, profile, defects, http, tls, key_manager_timeout: KEY_MANAGER_TIMEOUT };
         service.recover()?;
         Ok(service)
     }
@@ -297,6 +301,17 @@ impl ImageService {
 
     pub fn profile(&self) -> KeyTypeProfile {
         (self.profile)()
+    }
+
+    /// The same service with the deployment's defects looked up on every upload
+    /// ([`Defects`]: Glance not verifying, or answering a failed verification wrongly).
+    pub fn with_defects(mut self, defects: Arc<dyn Fn() -> Defects + Send + Sync>) -> ImageService {
+        self.defects = defects;
+        self
+    }
+
+    pub fn defects(&self) -> Defects {
+        (self.defects)()
     }
 
     pub fn http(&self) -> &reqwest::Client {

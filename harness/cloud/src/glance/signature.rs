@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 
 use sigstack_verify::{Error, KeyTypeProfile, SignatureProperties, Verifier, should_create_verifier};
 
+use axum::http::StatusCode;
+
 use super::webob::Fault;
+use crate::deployment::Defects;
 use crate::wire::AuthContext;
 
 /// cursive's `get_verifier` as Glance calls it: `None` for an image without the full set of
@@ -30,11 +33,20 @@ pub async fn verifier_for(
 /// How the v2 upload API reports a verification error (`image_data.upload`): a
 /// `SignatureVerificationError` (or the data mismatch Glance raises as one) is a 400 with
 /// `Signature verification failed for image <id>: <message>`; a `ValueError` escaping cursive
-/// is a 400 with its own text; anything else is a 500.
-pub fn upload_fault(image_id: &str, error: &Error) -> Fault {
+/// is a 400 with its own text; anything else is a 500. The deployment's defects
+/// `glance_wrong_error_message` and `glance_wrong_error_status` answer the first case wrongly
+/// on purpose (conformance-suite testing).
+pub fn upload_fault(image_id: &str, error: &Error, defects: &Defects) -> Fault {
     match error.cursive_exception() {
         "SignatureVerificationError" | "InvalidSignature" => {
-            Fault::bad_request(format!("Signature verification failed for image {image_id}: {error}"))
+            let mut fault = Fault::bad_request(format!("Signature verification failed for image {image_id}: {error}"));
+            if defects.glance_wrong_error_message {
+                fault.explanation = format!("Signature verification failed for image {image_id}");
+            }
+            if defects.glance_wrong_error_status {
+                fault.status = StatusCode::INTERNAL_SERVER_ERROR;
+            }
+            fault
         }
         "ValueError" => Fault::bad_request(error.to_string()),
         _ => Fault::internal(),
@@ -47,15 +59,30 @@ mod tests {
 
     #[test]
     fn messages() {
-        let f = upload_fault("X", &Error::InvalidSignature);
+        let healthy = Defects::default();
+        let f = upload_fault("X", &Error::InvalidSignature, &healthy);
         assert_eq!(f.explanation, "Signature verification failed for image X: Signature verification failed");
-        let f = upload_fault("X", &Error::CertificateNotFound("u".into()));
+        assert_eq!(f.status.as_u16(), 400);
+        let f = upload_fault("X", &Error::CertificateNotFound("u".into()), &healthy);
         assert_eq!(
             f.explanation,
             "Signature verification failed for image X: Signature verification for the image failed: Certificate not found with ID: u."
         );
-        let f = upload_fault("X", &Error::PemLoad("MalformedFraming".into()));
+        let f = upload_fault("X", &Error::PemLoad("MalformedFraming".into()), &healthy);
         assert!(f.explanation.starts_with("Unable to load PEM file."));
-        assert_eq!(upload_fault("X", &Error::UnsupportedAlgorithm("c".into())).status.as_u16(), 500);
+        assert_eq!(upload_fault("X", &Error::UnsupportedAlgorithm("c".into()), &healthy).status.as_u16(), 500);
+    }
+
+    #[test]
+    fn defects_answer_a_failed_verification_wrongly() {
+        let message = Defects { glance_wrong_error_message: true, ..Defects::default() };
+        let f = upload_fault("X", &Error::InvalidSignature, &message);
+        assert_eq!((f.status.as_u16(), f.explanation.as_str()), (400, "Signature verification failed for image X"));
+        let status = Defects { glance_wrong_error_status: true, ..Defects::default() };
+        let f = upload_fault("X", &Error::InvalidSignature, &status);
+        assert_eq!((f.status.as_u16(), f.explanation.as_str()), (500, "Signature verification failed for image X: Signature verification failed"));
+        // Only verification failures are misreported.
+        let f = upload_fault("X", &Error::PemLoad("MalformedFraming".into()), &status);
+        assert_eq!(f.status.as_u16(), 400);
     }
 }

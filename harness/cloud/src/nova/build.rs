@@ -55,8 +55,9 @@ pub fn schedule(compute: &ComputeService, requested: Option<&str>, exclude: &[St
 
 /// Puts the server's image where the node can boot it, as `imagebackend.Image.cache` does:
 /// on an RBD node a RAW (or ISO) image is cloned inside Ceph (no download, no verification,
-/// nothing cached); a cached image is used as is (no verification); otherwise the image is
-/// downloaded and verified into the cache.
+/// nothing cached); a cached image is used as is (no verification, unless the deployment's
+/// `nova_verifies_cached_images` makes this Nova stricter); otherwise the image is downloaded
+/// and verified into the cache.
 pub async fn prepare_image(
     compute: &ComputeService,
     session: &Session,
@@ -70,6 +71,11 @@ pub async fn prepare_image(
         return Ok(());
     }
     if compute.cache.contains(&node.host, &image.id) {
+        if deployment.defects.nova_verifies_cached_images
+            && let Some(verifier) = image_fetch::get_verifier(session, &image.id, server.trusted_certs.as_deref(), deployment).await?
+        {
+            image_fetch::verify_cached(&compute.cache, &node.host, &image.id, verifier).await?;
+        }
         return Ok(());
     }
     let verifier = image_fetch::get_verifier(session, &image.id, server.trusted_certs.as_deref(), deployment).await?;

@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use sigstack_client::Session;
 use sigstack_client::image;
 use sigstack_client::key_manager::get_certificate;
-use sigstack_verify::{Certificate, Error as VerifyError, SignatureProperties, ValidationOptions, Verifier, verify_certificate};
+use sigstack_verify::{Certificate, Error as VerifyError, Presence, SignatureProperties, ValidationOptions, Verifier, verify_certificate};
 use tokio::io::AsyncWriteExt;
 
 use crate::deployment::Deployment;
@@ -59,15 +59,21 @@ pub fn effective_trusted_certs(instance: Option<&[String]>, deployment: &Deploym
     }
 }
 
-/// `GlanceImageServiceV2._get_verifier`: `None` when nothing is to be verified.
+/// `GlanceImageServiceV2._get_verifier`: `None` when nothing is to be verified. The
+/// deployment's defects (conformance-suite testing) change it on purpose:
+/// `nova_skips_verification` reads `verify_glance_signatures` as False,
+/// `nova_boots_unsigned` verifies nothing for an image missing any signature property, and
+/// `nova_skips_certificate_validation` never validates the signing certificate.
 pub async fn get_verifier(
     session: &Session,
     image_id: &str,
     trusted_certs: Option<&[String]>,
     deployment: &Deployment,
 ) -> Result<Option<Verifier>, FetchError> {
+    let defects = &deployment.defects;
     let trusted = effective_trusted_certs(trusted_certs, deployment);
-    if trusted.is_empty() && !deployment.nova_verify_glance_signatures() {
+    let verify = deployment.nova_verify_glance_signatures() && !defects.nova_skips_verification;
+    if trusted.is_empty() && !verify {
         return Ok(None);
     }
     let image = image::get_image(session, image_id).await?;
@@ -76,9 +82,15 @@ pub async fn get_verifier(
     let properties = SignatureProperties::from_pairs(
         sigstack_verify::PROPERTY_NAMES.iter().map(|name| (*name, image.property(name).map(str::to_owned))),
     );
+    if defects.nova_boots_unsigned && properties.presence() != Presence::Complete {
+        return Ok(None);
+    }
     let prepared = properties.prepare(deployment.key_type_profile)?;
     let certificate = get_certificate(session, &prepared.certificate_uuid).await?;
     let verifier = prepared.verifier(&certificate)?;
+    if defects.nova_skips_certificate_validation {
+        return Ok(Some(verifier));
+    }
     if !trusted.is_empty() {
         validate_certificate(session, &prepared.certificate_uuid, &trusted, deployment).await?;
     } else if deployment.nova.glance.enable_certificate_validation {
@@ -154,6 +166,25 @@ pub async fn download_to_cache(
         let _ = tokio::fs::remove_file(&temp).await;
     }
     result
+}
+
+/// Verifies an image already in `host`'s cache, as a download would have, reading the cached
+/// file through the verifier (the `nova_verifies_cached_images` deployment switch: stricter
+/// than Nova, which never verifies a cached image).
+pub async fn verify_cached(cache: &ImageCache, host: &str, image_id: &str, mut verifier: Verifier) -> Result<(), FetchError> {
+    use tokio::io::AsyncReadExt;
+    let path = cache.path(host, image_id).ok_or_else(|| FetchError::NoData(image_id.to_owned()))?;
+    let mut file = tokio::fs::File::open(&path).await?;
+    let mut chunk = vec![0u8; sigstack_verify::READ_BUFFER];
+    loop {
+        let n = file.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        verifier.update(&chunk[..n]);
+    }
+    verifier.finish()?;
+    Ok(())
 }
 
 /// Downloads without any verification (the simulator's cache warming).
