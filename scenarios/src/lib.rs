@@ -4,6 +4,7 @@
 //! `sigstack conformance` and `cargo test -p sigstack-scenarios` both call [`run`].
 
 pub mod config;
+pub mod discover;
 pub mod disk_image;
 pub mod interrupt;
 pub mod ledger;
@@ -63,6 +64,8 @@ pub struct RunOptions {
     pub deployment: Option<sigstack_cloud::deployment::Deployment>,
     /// `--insecure`: the target's TLS certificates are not verified.
     pub insecure: bool,
+    /// No progress on stderr (tests that run the suite many times).
+    pub quiet: bool,
 }
 
 /// The capability naming how many scenarios the target takes at once.
@@ -183,7 +186,8 @@ pub async fn run(options: RunOptions) -> Result<RunSummary, RunError> {
     let target = Arc::new(target);
     target::set_current(Some(target.clone()));
 
-    let progress = writer::Basic::raw(std::io::stderr(), Coloring::Auto, 0)
+    let out: Box<dyn std::io::Write> = if options.quiet { Box::new(std::io::sink()) } else { Box::new(std::io::stderr()) };
+    let progress = writer::Basic::raw(out, Coloring::Auto, 0)
         .summarized()
         .tee::<Conformance, _>(writer::JUnit::for_tee(junit, 0))
         .tee::<Conformance, _>(writer::Json::for_tee(json))

@@ -9,13 +9,21 @@
 //!
 //! `sigstack conformance cleanup` finds and deletes what runs left behind (by the run id every
 //! name starts with): exit 0 when everything found was deleted, 1 otherwise, 2 usage errors.
+//!
+//! `sigstack conformance discover` probes a cloud and writes a capability file with the
+//! evidence of each capability as comments. The file is written whatever the probes found
+//! (what they could not establish is commented out, so not declared); exit 0 when every
+//! capability was determined and everything the probes created was deleted, 1 otherwise (a
+//! probe failed, a capability stayed undetermined, a deletion failed; the reasons on stderr
+//! and in the file), 2 usage errors, 130 when interrupted (the probes' resources are deleted
+//! first, and no file is written).
 
 use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use sigstack_scenarios::config::{CapabilityFile, RunSettings};
-use sigstack_scenarios::{RunOptions, Status, interrupt, ledger, leftovers, naming};
+use sigstack_scenarios::{RunOptions, Status, discover, interrupt, ledger, leftovers, naming};
 
 use crate::Outcome;
 use crate::cloud_args::{self, CloudSelection};
@@ -61,6 +69,24 @@ enum ConformanceCommand {
     /// that runs of the suite left behind (their names start with a run id), and print what
     /// was found and what happened to it.
     Cleanup(CleanupArgs),
+    /// Probe a cloud (catalog, API versions, roles; Glance, Nova and Cinder with signed,
+    /// unsigned and tampered images) and write a capability file with the evidence of every
+    /// capability as comments. Everything the probes create is deleted.
+    Discover(DiscoverArgs),
+}
+
+#[derive(Args)]
+struct DiscoverArgs {
+    #[command(flatten)]
+    cloud: CloudSelection,
+    /// Where to write the capability file (default: stdout).
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// A capability file whose `settings` (timeouts, polling, flavor, network) and
+    /// `image_format` the probes use; its `users` and the capabilities discover does not probe
+    /// are carried over.
+    #[arg(long, value_name = "FILE")]
+    capabilities: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -86,8 +112,10 @@ fn cloud(args: &ConformanceArgs) -> Option<String> {
 }
 
 pub fn conformance(args: ConformanceArgs) -> Outcome {
-    if let Some(ConformanceCommand::Cleanup(cleanup_args)) = args.command {
-        return cleanup(cleanup_args);
+    match args.command {
+        Some(ConformanceCommand::Cleanup(cleanup_args)) => return cleanup(cleanup_args),
+        Some(ConformanceCommand::Discover(discover_args)) => return discover(discover_args),
+        None => {}
     }
     let deployment = match args.deployment.as_deref().map(sigstack_cloud::deployment::Deployment::load).transpose() {
         Ok(d) => d,
@@ -103,6 +131,7 @@ pub fn conformance(args: ConformanceArgs) -> Outcome {
         concurrency: None,
         deployment,
         insecure: args.insecure,
+        quiet: false,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -204,6 +233,88 @@ fn cleanup(args: CleanupArgs) -> Outcome {
             Outcome::Success
         } else {
             Outcome::Failed(summary)
+        }
+    })
+}
+
+/// `sigstack conformance discover`: the capability file on stdout or in `--output`, progress
+/// and problems on stderr.
+fn discover(args: DiscoverArgs) -> Outcome {
+    let file = match args.capabilities.as_deref().map(CapabilityFile::load).transpose() {
+        Ok(f) => f.unwrap_or_default(),
+        Err(e) => return Outcome::Usage(e.to_string()),
+    };
+    if let Some(output) = &args.output {
+        let dir = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        if !dir.is_dir() {
+            return Outcome::Usage(format!("--output {}: no directory {}", output.display(), dir.display()));
+        }
+    }
+    let cloud = match cloud_args::resolve(&args.cloud) {
+        Ok(c) => c,
+        Err(outcome) => return outcome,
+    };
+    cloud_args::block_on(async move {
+        let session = match cloud_args::session(&cloud).await {
+            Ok(s) => s,
+            Err(outcome) => return outcome,
+        };
+        let options = discover::Options { cloud: cloud.name.clone(), source: cloud.source.clone(), file };
+        let prober = discover::Prober::new(session, options);
+        let run = prober.run_id().to_owned();
+        eprintln!("discover: probing cloud {} (run id {run}: everything the probes create is named after it and deleted)", cloud.name);
+        let started = std::time::Instant::now();
+        let probed = tokio::select! {
+            d = prober.probe() => Some(d),
+            _ = tokio::signal::ctrl_c() => None,
+        };
+        let Some(mut discovery) = probed else {
+            eprintln!("interrupted: deleting what the probes created (Ctrl-C again to exit at once)");
+            let left = tokio::select! {
+                left = prober.cleanup() => left,
+                _ = tokio::signal::ctrl_c() => vec!["(the deletions were interrupted)".to_owned()],
+            };
+            for l in &left {
+                eprintln!("not deleted: {l}");
+            }
+            // A request in flight when the probes stopped may still have created something.
+            eprintln!("`sigstack conformance cleanup --cloud {} --run {run}` finds and deletes anything left", cloud.name);
+            std::process::exit(130);
+        };
+        eprintln!("discover: deleting what the probes created");
+        discovery.leftovers = prober.cleanup().await;
+        let text = discovery.to_yaml();
+        match &args.output {
+            Some(path) => {
+                if let Err(e) = std::fs::write(path, &text) {
+                    return Outcome::Error(format!("cannot write {}: {e}", path.display()));
+                }
+                eprintln!("discover: wrote {}", path.display());
+            }
+            None => {
+                print!("{text}");
+                let _ = std::io::stdout().flush();
+            }
+        }
+        eprintln!("discover: {} s", started.elapsed().as_secs());
+        for p in &discovery.problems {
+            eprintln!("problem: {p}");
+        }
+        for l in &discovery.leftovers {
+            eprintln!("not deleted: {l}");
+        }
+        if !discovery.leftovers.is_empty() {
+            eprintln!("`sigstack conformance cleanup --cloud {} --run {run}` deletes what is left", cloud.name);
+        }
+        let undetermined = discovery.undetermined();
+        if discovery.succeeded() {
+            Outcome::Success
+        } else if !undetermined.is_empty() {
+            Outcome::Error(format!("discover: not determined (left undeclared in the file): {}", undetermined.join(", ")))
+        } else if !discovery.leftovers.is_empty() {
+            Outcome::Error(format!("discover: {} resources the probes created could not be deleted", discovery.leftovers.len()))
+        } else {
+            Outcome::Error(format!("discover: {} probes failed unexpectedly", discovery.problems.len()))
         }
     })
 }

@@ -208,9 +208,15 @@ fn a_named_cloud_wins_over_the_environment_and_os_cacert_applies_to_it() {
     let mut e = env(&OPENRC);
     e.insert("OS_CACERT".into(), "~/private-ca.pem".into());
     e.insert("OS_INSECURE".into(), "false".into());
+    e.insert("OS_CERT".into(), "/pki/me.pem".into());
+    e.insert("OS_KEY".into(), "/pki/me.key".into());
     let r = resolve(Some("full"), None, &e, &search).unwrap();
     assert_eq!((r.name.as_str(), r.credentials.username.as_str()), ("full", "u"));
     assert_eq!(r.credentials.tls.cacert, Some(search.home.clone().unwrap().join("private-ca.pem")));
+    assert_eq!(
+        (r.credentials.tls.cert.as_deref(), r.credentials.tls.key.as_deref()),
+        (Some(Path::new("/pki/me.pem")), Some(Path::new("/pki/me.key")))
+    );
     assert!(!r.credentials.tls.insecure);
     // $OS_CLOUD names it too.
     let e = env(&[("OS_CLOUD", "short"), ("OS_INSECURE", "true")]);
