@@ -418,19 +418,19 @@ fn the_first_ctrl_c_lets_every_scenario_clean_up_and_exits_130() {
     let interrupted = interrupted_run(1);
     let (key_manager, reports, out, ended_after) = (&interrupted.key_manager, &interrupted.reports, &interrupted.out, interrupted.ended_after);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(code(&out), 130, "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(code(out), 130, "stdout: {stdout}\nstderr: {stderr}");
     assert!(ended_after < Duration::from_secs(60), "the interrupted run ended in {ended_after:?}");
     assert!(stderr.contains("interrupted: no scenario starts any more"), "{stderr}");
     assert!(stdout.contains("interrupted: ") && stdout.contains("scenarios did not run or were stopped"), "{stdout}");
-    let run = printed_run_id(&out);
+    let run = printed_run_id(out);
     // The reports were written, and say which scenarios the interruption stopped.
-    let features: Value = serde_json::from_str(&read(&reports, "cucumber.json")).expect("cucumber.json is JSON");
+    let features: Value = serde_json::from_str(&read(reports, "cucumber.json")).expect("cucumber.json is JSON");
     let scenarios = features.as_array().unwrap().iter().flat_map(|f| f["elements"].as_array().unwrap()).filter(|e| e["type"] == "scenario").count();
     assert!(scenarios > 50, "every scenario is in the report, run or not: {scenarios}");
-    assert!(read(&reports, "cucumber.json").contains("the run was interrupted (SIGINT)"));
-    assert!(read(&reports, "report.md").contains("the run was interrupted (SIGINT)"));
+    assert!(read(reports, "cucumber.json").contains("the run was interrupted (SIGINT)"));
+    assert!(read(reports, "report.md").contains("the run was interrupted (SIGINT)"));
     // Nothing of the run is left: servers, volumes, images, secrets, projects, users.
-    assert_eq!(live_rows(&key_manager, &run), Vec::<String>::new(), "stderr: {stderr}");
+    assert_eq!(live_rows(key_manager, &run), Vec::<String>::new(), "stderr: {stderr}");
 }
 
 #[test]
@@ -438,7 +438,7 @@ fn a_second_ctrl_c_exits_at_once_and_cleanup_deletes_what_was_left() {
     let interrupted = interrupted_run(2);
     let (clouds, capabilities, key_manager, out) = (&interrupted.clouds, &interrupted.capabilities, &interrupted.key_manager, &interrupted.out);
     let stderr = text(&out.stderr);
-    assert_eq!(code(&out), 130, "stderr: {stderr}");
+    assert_eq!(code(out), 130, "stderr: {stderr}");
     assert!(stderr.contains("aborted: what the run created may be left behind"), "{stderr}");
     let run = stderr.lines().find_map(|l| l.strip_prefix("run id: ")).and_then(|l| l.split_whitespace().next()).expect("run id on stderr").to_owned();
     assert!(stderr.contains(&format!("sigstack conformance cleanup --cloud sigstack-demo --run {run}")), "{stderr}");
@@ -446,10 +446,10 @@ fn a_second_ctrl_c_exits_at_once_and_cleanup_deletes_what_was_left() {
     // Whatever the abort left, `cleanup` as admin deletes (it enters the leftover projects).
     let mut command = Command::new(env!("CARGO_BIN_EXE_sigstack"));
     command.args(["conformance", "cleanup", "--cloud", "sigstack-admin", "--run", &run, "--capabilities", capabilities.to_str().unwrap()]);
-    let out = command.env("OS_CLIENT_CONFIG_FILE", &clouds).env_remove("OS_CLOUD").output().unwrap();
+    let out = command.env("OS_CLIENT_CONFIG_FILE", clouds).env_remove("OS_CLOUD").output().unwrap();
     assert_eq!(code(&out), 0, "stdout: {}\nstderr: {}", text(&out.stdout), text(&out.stderr));
     assert!(text(&out.stdout).contains(" 0 failed"), "{}", text(&out.stdout));
-    assert_eq!(live_rows(&key_manager, &run), Vec::<String>::new(), "cleanup said: {}", text(&out.stdout));
+    assert_eq!(live_rows(key_manager, &run), Vec::<String>::new(), "cleanup said: {}", text(&out.stdout));
 }
 
 /// `sigstack conformance cleanup ARGS` against serve's clouds.yaml.
