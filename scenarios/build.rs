@@ -25,7 +25,8 @@ fn main() {
     features.sort();
 
     let mut fixtures: BTreeSet<String> = EXTRA_FIXTURES.iter().map(|s| (*s).to_owned()).collect();
-    let mut out = String::from("/// `(file name, Gherkin text)` of every feature, sorted by name.\npub static FEATURES: &[(&str, &str)] = &[\n");
+    let mut out =
+        String::from("/// `(file name, Gherkin text)` of every feature, sorted by name.\npub static FEATURES: &[(&str, &str)] = &[\n");
     for path in &features {
         println!("cargo:rerun-if-changed={}", path.display());
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));

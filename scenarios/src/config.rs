@@ -147,8 +147,9 @@ impl Settings {
     /// Validates one key's value (a YAML scalar as text); the error names the key.
     fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
         let duration = || {
-            parse_duration(value)
-                .ok_or_else(|| format!("setting '{key}' must be a positive number of seconds (600, 2.5) or a duration (500ms, 90s, 10m), not '{value}'"))
+            parse_duration(value).ok_or_else(|| {
+                format!("setting '{key}' must be a positive number of seconds (600, 2.5) or a duration (500ms, 90s, 10m), not '{value}'")
+            })
         };
         match key {
             "build_timeout" => self.build_timeout = Some(duration()?),
@@ -245,10 +246,8 @@ impl RunSettings {
         let floor = if simulated { Duration::ZERO } else { REAL_CLOUD_MIN_POLL };
         let poll_interval = file.poll_interval.unwrap_or(first).max(floor);
         let poll_max_interval = file.poll_max_interval.unwrap_or(max.max(poll_interval)).max(poll_interval);
-        let image_format = capabilities
-            .get(IMAGE_FORMAT)
-            .and_then(crate::disk_image::DiskFormat::parse)
-            .unwrap_or(crate::disk_image::DiskFormat::Qcow2);
+        let image_format =
+            capabilities.get(IMAGE_FORMAT).and_then(crate::disk_image::DiskFormat::parse).unwrap_or(crate::disk_image::DiskFormat::Qcow2);
         RunSettings {
             simulated,
             build_timeout: file.build_timeout.unwrap_or(build),
@@ -316,7 +315,10 @@ mod tests {
 
     #[test]
     fn capability_values_normalise_to_strings() {
-        let f = CapabilityFile::parse("users:\n  admin: a\ncapabilities:\n  compute: true\n  volume: false\n  key_type_profile: current\n  n: 3\n  unset:\n").unwrap();
+        let f = CapabilityFile::parse(
+            "users:\n  admin: a\ncapabilities:\n  compute: true\n  volume: false\n  key_type_profile: current\n  n: 3\n  unset:\n",
+        )
+        .unwrap();
         assert_eq!(f.users.get("admin").map(String::as_str), Some("a"));
         assert!(f.capabilities.truthy("compute") && !f.capabilities.truthy("volume") && !f.capabilities.truthy("unset"));
         assert_eq!((f.capabilities.get("key_type_profile"), f.capabilities.get("n")), (Some("current"), Some("3")));
@@ -329,7 +331,9 @@ mod tests {
         assert!(CapabilityFile::parse("capabilities:\n  compute: [1]\n").unwrap_err().contains("compute"));
         assert!(CapabilityFile::parse("users: [admin]\n").is_err());
         assert!(CapabilityFile::parse(": : :").is_err());
-        assert!(CapabilityFile::parse("capabilities:\n  image_format: vmdk\n").unwrap_err().contains("'image_format' must be raw or qcow2"));
+        assert!(
+            CapabilityFile::parse("capabilities:\n  image_format: vmdk\n").unwrap_err().contains("'image_format' must be raw or qcow2")
+        );
     }
 
     #[test]
@@ -368,14 +372,25 @@ mod tests {
     fn real_clouds_get_slow_polling_and_the_simulator_keeps_its_pace() {
         let real = RunSettings::resolve(&Capabilities::default(), false);
         assert!(!real.simulated);
-        assert_eq!((real.build_timeout, real.volume_timeout, real.attach_timeout), (Duration::from_secs(600), Duration::from_secs(300), Duration::from_secs(120)));
+        assert_eq!(
+            (real.build_timeout, real.volume_timeout, real.attach_timeout),
+            (Duration::from_secs(600), Duration::from_secs(300), Duration::from_secs(120))
+        );
         assert_eq!((real.poll_interval, real.poll_max_interval), (Duration::from_secs(1), Duration::from_secs(10)));
-        assert_eq!((real.flavor.as_deref(), &real.network, real.image_format), (None, &Network::Auto, crate::disk_image::DiskFormat::Qcow2));
+        assert_eq!(
+            (real.flavor.as_deref(), &real.network, real.image_format),
+            (None, &Network::Auto, crate::disk_image::DiskFormat::Qcow2)
+        );
 
         // A file asking a real cloud for 20 ms polls gets 1 s.
-        let fast = CapabilityFile::parse("capabilities:\n  image_format: raw\nsettings:\n  poll_interval: 20ms\n  poll_max_interval: 50ms\n").unwrap();
+        let fast =
+            CapabilityFile::parse("capabilities:\n  image_format: raw\nsettings:\n  poll_interval: 20ms\n  poll_max_interval: 50ms\n")
+                .unwrap();
         let r = RunSettings::resolve(&fast.capabilities, false);
-        assert_eq!((r.poll_interval, r.poll_max_interval, r.image_format), (REAL_CLOUD_MIN_POLL, REAL_CLOUD_MIN_POLL, crate::disk_image::DiskFormat::Raw));
+        assert_eq!(
+            (r.poll_interval, r.poll_max_interval, r.image_format),
+            (REAL_CLOUD_MIN_POLL, REAL_CLOUD_MIN_POLL, crate::disk_image::DiskFormat::Raw)
+        );
         // ... and the simulator what it asks for.
         let mut caps = fast.capabilities.clone();
         caps.set("simulated_control", true);
@@ -383,7 +398,10 @@ mod tests {
 
         let embedded = RunSettings::resolve(&Capabilities::default(), true);
         assert!(embedded.simulated);
-        assert_eq!((embedded.build_timeout, embedded.poll_interval, embedded.flavor.as_deref()), (Duration::from_secs(10), Duration::from_millis(20), Some("1")));
+        assert_eq!(
+            (embedded.build_timeout, embedded.poll_interval, embedded.flavor.as_deref()),
+            (Duration::from_secs(10), Duration::from_millis(20), Some("1"))
+        );
         let file = CapabilityFile::parse("settings:\n  build_timeout: 30\n  flavor: m1.nano\n").unwrap();
         let r = RunSettings::resolve(&file.capabilities, true);
         assert_eq!((r.build_timeout, r.flavor.as_deref()), (Duration::from_secs(30), Some("m1.nano")));

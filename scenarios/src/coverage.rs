@@ -22,12 +22,8 @@ pub fn condition_met(condition: &str, capabilities: &Capabilities) -> bool {
 /// The target's `@optional:` conditions a scenario needs and the target does not meet (and
 /// `simulated_control` for a `@simulated` scenario on a target without it).
 pub fn unmet(tags: &[String], capabilities: &Capabilities) -> Vec<String> {
-    let mut out: Vec<String> = tags
-        .iter()
-        .filter_map(|t| t.strip_prefix("optional:"))
-        .filter(|c| !condition_met(c, capabilities))
-        .map(str::to_owned)
-        .collect();
+    let mut out: Vec<String> =
+        tags.iter().filter_map(|t| t.strip_prefix("optional:")).filter(|c| !condition_met(c, capabilities)).map(str::to_owned).collect();
     if tags.iter().any(|t| t == "simulated") && !capabilities.truthy("simulated_control") && !out.iter().any(|c| c == "simulated_control") {
         out.push("simulated_control".into());
     }
@@ -177,7 +173,11 @@ mod tests {
             result(&["optional:volume", "optional:cinder_verification"], Status::Skipped, Some("needs capability volume")),
             result(&["optional:compute", "optional:verify_glance_signatures=true"], Status::Skipped, Some("x")),
             result(&["optional:compute", "simulated"], Status::Skipped, Some("y")),
-            result(&["optional:compute"], Status::Skipped, Some("needs the user(s) alt_demo, instance-ha (not in the capability file's users)")),
+            result(
+                &["optional:compute"],
+                Status::Skipped,
+                Some("needs the user(s) alt_demo, instance-ha (not in the capability file's users)"),
+            ),
             result(&["optional:volume"], Status::Passed, None),
         ];
         let text: Vec<String> = not_covered(&results, &declared).iter().map(ToString::to_string).collect();

@@ -223,9 +223,8 @@ impl Discovery {
 
 /// A YAML scalar: plain when it reads back as the same string, else single-quoted.
 fn scalar(value: &str) -> String {
-    let plain = !value.is_empty()
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
-        && !value.starts_with(['-', '.']);
+    let plain =
+        !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c)) && !value.starts_with(['-', '.']);
     if plain { value.to_owned() } else { format!("'{}'", value.replace('\'', "''")) }
 }
 
@@ -316,7 +315,8 @@ impl Prober {
         self.catalog(&mut d);
         let roles: Vec<&str> = token.roles.iter().map(|r| r.name.as_str()).collect();
         let project = token.project.as_ref().map(|p| p.name.as_str()).unwrap_or("(unscoped)");
-        let who = format!("the token of cloud '{}': user {}, project {project}, roles {}", self.options.cloud, token.user.name, roles.join(", "));
+        let who =
+            format!("the token of cloud '{}': user {}, project {project}, roles {}", self.options.cloud, token.user.name, roles.join(", "));
         d.finding(if admin {
             Finding::new("admin_credentials", true, vec![format!("{who} (admin: the suite may create each scenario's projects and users)")])
         } else {
@@ -392,7 +392,11 @@ impl Prober {
                 false
             }
             Err(e) => {
-                d.finding(Finding::new("simulated_control", false, vec![format!("GET /_sim/deployment got no answer ({e}): not the simulator")]));
+                d.finding(Finding::new(
+                    "simulated_control",
+                    false,
+                    vec![format!("GET /_sim/deployment got no answer ({e}): not the simulator")],
+                ));
                 false
             }
         }
@@ -416,12 +420,20 @@ impl Prober {
             }
             Ok(a) => {
                 d.problems.push(format!("Nova's version document: {}", a.evidence("")));
-                d.finding(Finding::undetermined("compute", vec![a.evidence("")], "the catalog has compute but its version document did not answer"));
+                d.finding(Finding::undetermined(
+                    "compute",
+                    vec![a.evidence("")],
+                    "the catalog has compute but its version document did not answer",
+                ));
                 None
             }
             Err(e) => {
                 d.problems.push(format!("Nova's version document: {e}"));
-                d.finding(Finding::undetermined("compute", vec![format!("GET {url}: {e}")], "the catalog has compute but it did not answer"));
+                d.finding(Finding::undetermined(
+                    "compute",
+                    vec![format!("GET {url}: {e}")],
+                    "the catalog has compute but it did not answer",
+                ));
                 None
             }
         }
@@ -443,12 +455,20 @@ impl Prober {
             }
             Ok(a) => {
                 d.problems.push(format!("Cinder's version document: {}", a.evidence("")));
-                d.finding(Finding::undetermined("volume", vec![a.evidence("")], "the catalog has block-storage but its version document did not answer"));
+                d.finding(Finding::undetermined(
+                    "volume",
+                    vec![a.evidence("")],
+                    "the catalog has block-storage but its version document did not answer",
+                ));
                 false
             }
             Err(e) => {
                 d.problems.push(format!("Cinder's version document: {e}"));
-                d.finding(Finding::undetermined("volume", vec![format!("GET {root}/: {e}")], "the catalog has block-storage but it did not answer"));
+                d.finding(Finding::undetermined(
+                    "volume",
+                    vec![format!("GET {root}/: {e}")],
+                    "the catalog has block-storage but it did not answer",
+                ));
                 false
             }
         }
@@ -477,7 +497,8 @@ impl Prober {
     /// secrets) and, for an admin, who holds it. Comments only.
     async fn creator_role(&self, d: &mut Discovery, admin: bool) {
         let Ok(v3) = identity::v3(&self.session) else { return };
-        let request = self.session.request(Method::GET, &format!("{v3}/roles")).query(&[("name", "creator")]).header("Accept", "application/json");
+        let request =
+            self.session.request(Method::GET, &format!("{v3}/roles")).query(&[("name", "creator")]).header("Accept", "application/json");
         let answer = match http::call(&self.session, request).await {
             Ok(a) => a,
             Err(e) => {
@@ -531,7 +552,11 @@ impl Prober {
     fn key_type(&self, d: &mut Discovery, m: &material::Material) {
         let glance_verifies = m.glance_verifies == Some(true);
         let finding = match &m.binary_curve {
-            Some(a) if a.ok() && glance_verifies => Finding::new("key_type_profile", "legacy", vec![a.evidence("verified and stored: cursive registers ECC_SECT409K1 (cryptography < 47)")]),
+            Some(a) if a.ok() && glance_verifies => Finding::new(
+                "key_type_profile",
+                "legacy",
+                vec![a.evidence("verified and stored: cursive registers ECC_SECT409K1 (cryptography < 47)")],
+            ),
             Some(a) if a.ok() => Finding::undetermined(
                 "key_type_profile",
                 vec![a.evidence("stored")],
@@ -575,13 +600,20 @@ impl Prober {
     /// properties); declared only then.
     async fn baseline_images(&self, d: &mut Discovery) {
         let Ok(v2) = sigstack_client::image::v2(&self.session) else {
-            d.finding(Finding { declared: false, ..Finding::new("baseline_images", false, vec!["the catalog has no image service".into()]) });
+            d.finding(Finding {
+                declared: false,
+                ..Finding::new("baseline_images", false, vec!["the catalog has no image service".into()])
+            });
             return;
         };
         let mut evidence = Vec::new();
         let mut found = Vec::new();
         for baseline in sigstack_cloud::provision::BASELINE_IMAGES.iter() {
-            let request = self.session.request(Method::GET, &format!("{v2}/images")).query(&[("name", baseline.name)]).header("Accept", "application/json");
+            let request = self
+                .session
+                .request(Method::GET, &format!("{v2}/images"))
+                .query(&[("name", baseline.name)])
+                .header("Accept", "application/json");
             match http::call(&self.session, request).await {
                 Ok(a) if a.ok() => {
                     let images = a.json()["images"].as_array().cloned().unwrap_or_default();
@@ -643,7 +675,11 @@ mod tests {
             users: BTreeMap::from([("demo".into(), "prod".into())]),
             findings: vec![
                 Finding::new("compute", true, vec!["GET /v2.1 -> 200 v2.1 CURRENT".into()]),
-                Finding::new("key_type_profile", "current", vec!["PUT /v2/images/x/file -> 400 Invalid signature key type: ECC_SECT409K1".into()]),
+                Finding::new(
+                    "key_type_profile",
+                    "current",
+                    vec!["PUT /v2/images/x/file -> 400 Invalid signature key type: ECC_SECT409K1".into()],
+                ),
                 Finding { declared: false, ..Finding::new("baseline_images", false, vec!["none".into()]) },
                 Finding::undetermined("cinder_verification", vec!["POST /v3/p/volumes -> 500 boom".into()], "no answer"),
             ],
@@ -662,7 +698,11 @@ mod tests {
         assert_eq!(file.users.get("demo").map(String::as_str), Some("prod"));
         let lines: Vec<&str> = text.lines().collect();
         for (i, line) in lines.iter().enumerate() {
-            if line.starts_with("  ") && !line.starts_with("  #") && lines.iter().position(|l| *l == "capabilities:") < Some(i) && lines.iter().position(|l| *l == "settings:").is_none_or(|s| i < s) {
+            if line.starts_with("  ")
+                && !line.starts_with("  #")
+                && lines.iter().position(|l| *l == "capabilities:") < Some(i)
+                && lines.iter().position(|l| *l == "settings:").is_none_or(|s| i < s)
+            {
                 assert!(lines[i - 1].starts_with("  # "), "{line} has no comment before it:\n{text}");
             }
         }

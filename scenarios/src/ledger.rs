@@ -206,7 +206,8 @@ pub async fn delete_server(s: &Session, id: &str, settings: &RunSettings) -> Res
 }
 
 /// Statuses a volume cannot be deleted in yet (it is busy, or still attached).
-const BUSY: [&str; 9] = ["creating", "downloading", "reserved", "attaching", "detaching", "extending", "in-use", "uploading", "maintenance"];
+const BUSY: [&str; 9] =
+    ["creating", "downloading", "reserved", "attaching", "detaching", "extending", "in-use", "uploading", "maintenance"];
 
 /// Waits until the volume is free (not attached, not busy), DELETEs it, then polls until
 /// Cinder answers 404 (its volume type may go then).

@@ -202,7 +202,11 @@ impl Finder<'_> {
                     let items = images
                         .into_iter()
                         .filter_map(|i| {
-                            Some(Found { name: wanted(i.name.as_deref(), run)?, project: i.owner.clone(), resource: Resource::Image { id: i.id } })
+                            Some(Found {
+                                name: wanted(i.name.as_deref(), run)?,
+                                project: i.owner.clone(),
+                                resource: Resource::Image { id: i.id },
+                            })
                         })
                         .collect();
                     self.add(items, s);
@@ -265,7 +269,8 @@ impl Finder<'_> {
         for (kind, key) in [("users", "domain_id"), ("projects", "domain_id")] {
             match list(s, s.request(Method::GET, &format!("{v3}/{kind}"))).await {
                 Ok(Some(v)) => {
-                    let items = found_in(&v, kind, run, key, |id| if kind == "users" { Resource::User { id } } else { Resource::Project { id } });
+                    let items =
+                        found_in(&v, kind, run, key, |id| if kind == "users" { Resource::User { id } } else { Resource::Project { id } });
                     // Keystone's "project" of a user or project is its domain: not shown.
                     self.add(items.into_iter().map(|f| Found { project: None, ..f }).collect(), s);
                 }

@@ -4,13 +4,13 @@
 //! `sigstack conformance` and `cargo test -p sigstack-scenarios` both call [`run`].
 
 pub mod config;
+pub mod coverage;
 pub mod discover;
 pub mod disk_image;
 pub mod interrupt;
 pub mod ledger;
 pub mod leftovers;
 pub mod naming;
-pub mod coverage;
 pub mod plan;
 pub mod report;
 mod steps;

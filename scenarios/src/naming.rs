@@ -13,7 +13,8 @@ static RUN_ID: Mutex<Option<String>> = Mutex::new(None);
 /// A fresh run id.
 pub fn new_run_id() -> String {
     let now = time::OffsetDateTime::now_utc();
-    let stamp = format!("{:04}{:02}{:02}-{:02}{:02}{:02}", now.year(), u8::from(now.month()), now.day(), now.hour(), now.minute(), now.second());
+    let stamp =
+        format!("{:04}{:02}{:02}-{:02}{:02}{:02}", now.year(), u8::from(now.month()), now.day(), now.hour(), now.minute(), now.second());
     format!("{PREFIX}{stamp}-{}", &uuid::Uuid::new_v4().simple().to_string()[..4])
 }
 

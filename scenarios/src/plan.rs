@@ -64,8 +64,7 @@ pub fn users_needed(feature: &Feature, rule: Option<&Rule>, scenario: &Scenario)
         .chain(scenario.steps.iter());
     let mut users = BTreeSet::new();
     for step in steps {
-        let texts = std::iter::once(step.value.as_str())
-            .chain(step.table.iter().flat_map(|t| t.rows.iter().flatten().map(String::as_str)));
+        let texts = std::iter::once(step.value.as_str()).chain(step.table.iter().flat_map(|t| t.rows.iter().flatten().map(String::as_str)));
         for text in texts {
             for quoted in text.split('"').skip(1).step_by(2) {
                 if SUITE_USERS.contains(&quoted) {
@@ -91,10 +90,9 @@ pub fn skip_reason(feature: &Feature, rule: Option<&Rule>, scenario: &Scenario, 
             reasons.push("needs the simulated cloud's /_sim/ control API (capability simulated_control)".to_owned());
         } else if let Some(condition) = tag.strip_prefix("optional:") {
             match condition.split_once('=') {
-                Some((name, wanted)) if caps.get(name) != Some(wanted) => reasons.push(format!(
-                    "needs capability {name} = {wanted} (the target has {})",
-                    caps.get(name).unwrap_or("none")
-                )),
+                Some((name, wanted)) if caps.get(name) != Some(wanted) => {
+                    reasons.push(format!("needs capability {name} = {wanted} (the target has {})", caps.get(name).unwrap_or("none")))
+                }
                 // `@simulated` already says why simulated_control is needed.
                 None if condition == "simulated_control" && tags(feature, rule, scenario).any(|t| t == "simulated") => {}
                 None if !caps.truthy(condition) => reasons.push(format!("needs capability {condition}")),
@@ -301,7 +299,11 @@ Feature: F
         for f in &features {
             for s in &f.scenarios {
                 assert!(s.tags.iter().any(|t| t.starts_with("id:")), "{}: {} has no @id", f.name, s.name);
-                assert!(s.tags.iter().any(|t| t == "required" || t.starts_with("optional:")), "{} is neither required nor optional", s.name);
+                assert!(
+                    s.tags.iter().any(|t| t == "required" || t.starts_with("optional:")),
+                    "{} is neither required nor optional",
+                    s.name
+                );
                 // A real cloud has no /_sim/ control API, so a scenario needing it cannot be
                 // required of a vendor's certified run.
                 let all: Vec<&String> = f.tags.iter().chain(&s.tags).collect();

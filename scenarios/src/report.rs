@@ -224,14 +224,19 @@ fn facts(s: &RunSummary) -> Vec<(&'static str, String)> {
         (
             "Certified run",
             if s.certified {
-                "yes: a skipped @required scenario fails the run, and so does a skipped scenario whose capabilities the target declares".into()
+                "yes: a skipped @required scenario fails the run, and so does a skipped scenario whose capabilities the target declares"
+                    .into()
             } else {
                 "no".into()
             },
         ),
         ("Not covered", {
             let uncovered = s.not_covered();
-            if uncovered.is_empty() { "nothing: every selected scenario ran".into() } else { uncovered.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n") }
+            if uncovered.is_empty() {
+                "nothing: every selected scenario ran".into()
+            } else {
+                uncovered.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+            }
         }),
         ("Wall time", format!("{:.1} s", s.wall_time.as_secs_f64())),
     ]

@@ -110,25 +110,18 @@ pub async fn embedded(
     if let Some(d) = deployment {
         config.deployment = d;
     }
-    let cloud = sigstack_cloud::start(config)
-        .await
-        .map_err(|e| RunError::Target(format!("the embedded cloud did not start: {e}")))?;
+    let cloud = sigstack_cloud::start(config).await.map_err(|e| RunError::Target(format!("the embedded cloud did not start: {e}")))?;
     let users = SUITE_USERS.iter().filter_map(|u| cloud.credentials(u).map(|c| ((*u).to_owned(), c))).collect();
     let mut capabilities = embedded_capabilities(&cloud);
     if let Some(file) = file {
         capabilities.0.extend(file.capabilities.0.clone());
     }
     let e = &cloud.endpoints;
-    let endpoints = [
-        ("identity", &e.identity),
-        ("key-manager", &e.key_manager),
-        ("image", &e.image),
-        ("compute", &e.compute),
-        ("volume", &e.volume),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.clone()))
-    .collect();
+    let endpoints =
+        [("identity", &e.identity), ("key-manager", &e.key_manager), ("image", &e.image), ("compute", &e.compute), ("volume", &e.volume)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.clone()))
+            .collect();
     let description = format!("embedded simulated cloud (deployment {})", cloud.deployment.get().name);
     Ok((Target { description, endpoints, users, capabilities }, cloud))
 }

@@ -237,9 +237,10 @@ impl Conformance {
     /// tokens goes through that session, so a token that expired since it was built is
     /// renewed first, as any client of the cloud would.
     pub async fn record(&mut self, request: reqwest::RequestBuilder) -> Answer {
-        let token = request.try_clone().and_then(|r| r.build().ok()).and_then(|r| {
-            r.headers().get("X-Auth-Token").and_then(|v| v.to_str().ok()).map(str::to_owned)
-        });
+        let token = request
+            .try_clone()
+            .and_then(|r| r.build().ok())
+            .and_then(|r| r.headers().get("X-Auth-Token").and_then(|v| v.to_str().ok()).map(str::to_owned));
         let session = token.and_then(|t| self.sessions.values().find(|s| s.holds_token(&t)).cloned());
         let response = match session {
             Some(session) => session.send_answered(request).await.expect("the service answers"),
@@ -299,7 +300,9 @@ pub fn choose_flavor(flavors: &[Value], wanted: Option<&str>, virtual_size: u64)
     let names = || flavors.iter().map(|f| format!("{} ({})", f["name"].as_str().unwrap_or("?"), id(f))).collect::<Vec<_>>().join(", ");
     if let Some(wanted) = wanted {
         let found = flavors.iter().find(|f| id(f) == wanted).or_else(|| flavors.iter().find(|f| f["name"].as_str() == Some(wanted)));
-        return found.map(id).ok_or_else(|| format!("setting 'flavor': the cloud has no flavor named or with id '{wanted}' (it has: {})", names()));
+        return found
+            .map(id)
+            .ok_or_else(|| format!("setting 'flavor': the cloud has no flavor named or with id '{wanted}' (it has: {})", names()));
     }
     let number = |f: &Value, k: &str| f[k].as_u64().unwrap_or(0);
     flavors
@@ -308,7 +311,12 @@ pub fn choose_flavor(flavors: &[Value], wanted: Option<&str>, virtual_size: u64)
         .filter(|f| number(f, "disk") > 0 && number(f, "disk") << 30 >= virtual_size)
         .min_by_key(|f| (number(f, "ram"), number(f, "disk"), number(f, "vcpus"), id(f)))
         .map(id)
-        .ok_or_else(|| format!("no flavor with a root disk of at least {virtual_size} bytes (the cloud has: {}); name one with the setting 'flavor'", names()))
+        .ok_or_else(|| {
+            format!(
+                "no flavor with a root disk of at least {virtual_size} bytes (the cloud has: {}); name one with the setting 'flavor'",
+                names()
+            )
+        })
 }
 
 /// A JSON value as Python's `repr` shows it (Nova's schema errors quote the request that way).
@@ -384,12 +392,14 @@ mod tests {
         w.cleanup().await;
         assert!(listed(&admin, "projects", &project.name).await.is_empty());
         assert!(listed(&admin, "users", &demo.token().user.name).await.is_empty());
-        assert!(sigstack_client::Session::authenticate(&super::Credentials {
-            project_name: Some(project.name.clone()),
-            ..embedded.users["demo"].clone()
-        })
-        .await
-        .is_err());
+        assert!(
+            sigstack_client::Session::authenticate(&super::Credentials {
+                project_name: Some(project.name.clone()),
+                ..embedded.users["demo"].clone()
+            })
+            .await
+            .is_err()
+        );
 
         // `@target-users` scenarios act as the target's own demo.
         let mut w = Conformance::new().await;
@@ -408,7 +418,8 @@ mod tests {
 
     /// The rows of `/_sim/resources` naming `needle` that are live (not a soft-deleted image).
     async fn live(origin: &str, needle: &str) -> Vec<String> {
-        let body: Value = sigstack_client::session::http_client().get(format!("{origin}/_sim/resources")).send().await.unwrap().json().await.unwrap();
+        let body: Value =
+            sigstack_client::session::http_client().get(format!("{origin}/_sim/resources")).send().await.unwrap().json().await.unwrap();
         let mut out = Vec::new();
         for (service, tables) in body["services"].as_object().unwrap() {
             for (table, rows) in tables["tables"].as_object().into_iter().flatten() {
@@ -447,9 +458,12 @@ mod tests {
         let admin = w.session("admin").await;
         let secret = key_manager::create_secret(&admin, &key_manager::NewSecret::certificate(&format!("{}-c", w.run), b"x")).await.unwrap();
         w.created("admin", Resource::Secret { id: key_manager::secret_uuid(&secret).to_owned() });
-        let v = volume::create_volume(&demo, &volume::NewVolume { name: Some(format!("{}-volume", w.run)), ..volume::NewVolume::from_image(1, &img.id) })
-            .await
-            .unwrap();
+        let v = volume::create_volume(
+            &demo,
+            &volume::NewVolume { name: Some(format!("{}-volume", w.run)), ..volume::NewVolume::from_image(1, &img.id) },
+        )
+        .await
+        .unwrap();
         w.created("demo", Resource::Volume { id: v.id.clone() });
         volume::wait_for_volume_status(&demo, &v.id, &["available"], std::time::Duration::from_secs(10)).await.unwrap();
         let flavor = w.flavor(&demo).await;
@@ -462,7 +476,14 @@ mod tests {
         w.created("demo", Resource::VolumeAttachment { server_id: created.id.clone(), volume_id: v.id.clone() });
         volume::wait_for_volume_status(&demo, &v.id, &["in-use"], std::time::Duration::from_secs(10)).await.unwrap();
         let before = live(&origin, &w.run).await;
-        for table in ["nova/nova_servers", "cinder/cinder_volumes", "glance/glance_images", "barbican/barbican_secrets", "keystone/keystone_projects", "keystone/keystone_users"] {
+        for table in [
+            "nova/nova_servers",
+            "cinder/cinder_volumes",
+            "glance/glance_images",
+            "barbican/barbican_secrets",
+            "keystone/keystone_projects",
+            "keystone/keystone_users",
+        ] {
             assert!(before.iter().any(|t| t == table), "{table} in {before:?}");
         }
 

@@ -77,7 +77,13 @@ async fn certified_run(profile: &str, defect: Option<&str>) -> RunSummary {
     }
     let mut file = tempfile::Builder::new().suffix(".yaml").tempfile().expect("temporary capability file");
     file.write_all(capability_file(profile).as_bytes()).expect("capability file written");
-    let options = RunOptions { deployment: Some(deployment), capabilities: Some(file.path().to_owned()), certified: true, quiet: true, ..RunOptions::default() };
+    let options = RunOptions {
+        deployment: Some(deployment),
+        capabilities: Some(file.path().to_owned()),
+        certified: true,
+        quiet: true,
+        ..RunOptions::default()
+    };
     let label = defect.unwrap_or("no defect");
     let summary = run(options).await.unwrap_or_else(|e| panic!("{profile} ({label}): the run did not happen: {e}"));
     eprintln!("broken_clouds: {profile} ({label}): {} in {:.1} s", summary.verdict(), summary.wall_time.as_secs_f64());
@@ -109,7 +115,12 @@ fn not_passed(summary: &RunSummary) -> String {
 }
 
 fn ids_with(summary: &RunSummary, status: Status) -> BTreeSet<String> {
-    summary.scenarios.iter().filter(|r| r.status == status).map(|r| r.id.clone().unwrap_or_else(|| format!("(no @id) {}", r.scenario))).collect()
+    summary
+        .scenarios
+        .iter()
+        .filter(|r| r.status == status)
+        .map(|r| r.id.clone().unwrap_or_else(|| format!("(no @id) {}", r.scenario)))
+        .collect()
 }
 
 fn assert_passes(summary: &RunSummary, what: &str) {
@@ -128,12 +139,7 @@ async fn breaks(profile: &'static str, defect: &str, expected: &[&str]) {
     assert!(!broken.succeeded(), "{what}: the certified run passed, so the suite does not catch it: {}", broken.verdict());
     let failed = ids_with(&broken, Status::Failed);
     let expected: BTreeSet<String> = expected.iter().map(|id| (*id).to_owned()).collect();
-    assert_eq!(
-        failed,
-        expected,
-        "{what}: the failing @ids differ (left: failed, right: expected)\n{}",
-        not_passed(&broken)
-    );
+    assert_eq!(failed, expected, "{what}: the failing @ids differ (left: failed, right: expected)\n{}", not_passed(&broken));
     let passed_before = ids_with(control, Status::Passed);
     let not_run_before: Vec<&String> = expected.iter().filter(|id| !passed_before.contains(*id)).collect();
     assert!(not_run_before.is_empty(), "{what}: {not_run_before:?} did not pass in the control run");
@@ -296,5 +302,9 @@ async fn cinder_marking_volumes_verified_without_checking() {
 async fn nova_verifying_cached_images_too_passes() {
     let summary = certified_run(MOS, Some("nova_verifies_cached_images")).await;
     assert_passes(&summary, "mos with nova_verifies_cached_images (stricter than upstream)");
-    assert_eq!(ids_with(&summary, Status::Passed), ids_with(healthy(MOS).await, Status::Passed), "the same scenarios pass as on the healthy cloud");
+    assert_eq!(
+        ids_with(&summary, Status::Passed),
+        ids_with(healthy(MOS).await, Status::Passed),
+        "the same scenarios pass as on the healthy cloud"
+    );
 }

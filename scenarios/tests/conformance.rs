@@ -62,7 +62,13 @@ async fn main() -> ExitCode {
             Ok(summary) => {
                 eprintln!("conformance ({profile}): {}", summary.verdict());
                 for r in summary.scenarios.iter().filter(|r| r.status != Status::Passed) {
-                    eprintln!("  {} {} [{}]: {}", r.status, r.scenario, r.id.as_deref().unwrap_or("no @id"), r.reason.as_deref().unwrap_or(""));
+                    eprintln!(
+                        "  {} {} [{}]: {}",
+                        r.status,
+                        r.scenario,
+                        r.id.as_deref().unwrap_or("no @id"),
+                        r.reason.as_deref().unwrap_or("")
+                    );
                 }
                 failed |= !summary.succeeded();
             }

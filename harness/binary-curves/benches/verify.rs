@@ -23,15 +23,7 @@ fn openssl_name(curve: BinaryCurve) -> &'static str {
 /// Seconds per verification from `openssl speed`, keyed by OpenSSL's curve label.
 fn openssl_speed(seconds: u64) -> Result<HashMap<String, f64>, String> {
     let out = Command::new("openssl")
-        .args([
-            "speed",
-            "-seconds",
-            &seconds.to_string(),
-            "ecdsak409",
-            "ecdsab409",
-            "ecdsak571",
-            "ecdsab571",
-        ])
+        .args(["speed", "-seconds", &seconds.to_string(), "ecdsak409", "ecdsab409", "ecdsak571", "ecdsab571"])
         .output()
         .map_err(|e| format!("cannot run openssl: {e}"))?;
     if !out.status.success() {
@@ -67,19 +59,9 @@ fn time<F: FnMut()>(budget: Duration, mut f: F) -> (f64, u64) {
 }
 
 fn main() {
-    let seconds: u64 = std::env::var("SIGSTACK_BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(2);
+    let seconds: u64 = std::env::var("SIGSTACK_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(2);
     let budget = Duration::from_secs(seconds);
-    println!(
-        "field multiplier: {}",
-        if sigstack_binary_curves::uses_pclmulqdq() {
-            "PCLMULQDQ"
-        } else {
-            "portable"
-        }
-    );
+    println!("field multiplier: {}", if sigstack_binary_curves::uses_pclmulqdq() { "PCLMULQDQ" } else { "portable" });
 
     let mut rows = Vec::new();
     for curve in BinaryCurve::ALL {
@@ -89,8 +71,7 @@ fn main() {
         let public = key.public_key().clone();
         let encoded = public.to_sec1_bytes(false);
         let (verify, n) = time(budget, || {
-            black_box(public.verify_prehash(black_box(&digest), black_box(&sig)))
-                .expect("verifies");
+            black_box(public.verify_prehash(black_box(&digest), black_box(&sig))).expect("verifies");
         });
         let (decode, _) = time(budget / 2, || {
             black_box(PublicKey::from_sec1_bytes(curve, black_box(&encoded))).expect("decodes");
@@ -98,41 +79,21 @@ fn main() {
         rows.push((curve, verify, n, decode));
     }
 
-    let theirs = if std::env::var_os("SIGSTACK_BENCH_NO_OPENSSL").is_some() {
-        Err("skipped".to_string())
-    } else {
-        openssl_speed(seconds)
-    };
+    let theirs = if std::env::var_os("SIGSTACK_BENCH_NO_OPENSSL").is_some() { Err("skipped".to_string()) } else { openssl_speed(seconds) };
     if let Err(e) = &theirs {
         println!("openssl speed unavailable: {e}");
     }
 
     println!();
-    println!(
-        "{:<10} {:>12} {:>8} {:>14} {:>14} {:>14}",
-        "curve", "ours verify", "iters", "openssl verify", "ours/openssl", "key decode*"
-    );
+    println!("{:<10} {:>12} {:>8} {:>14} {:>14} {:>14}", "curve", "ours verify", "iters", "openssl verify", "ours/openssl", "key decode*");
     for (curve, verify, n, decode) in rows {
-        let o = theirs
-            .as_ref()
-            .ok()
-            .and_then(|m| m.get(openssl_name(curve)).copied());
+        let o = theirs.as_ref().ok().and_then(|m| m.get(openssl_name(curve)).copied());
         let (o_txt, ratio) = match o {
             Some(o) => (format!("{:.1} us", o * 1e6), format!("{:.2}x", verify / o)),
             None => ("n/a".into(), "n/a".into()),
         };
-        println!(
-            "{:<10} {:>9.1} us {:>8} {:>14} {:>14} {:>11.1} us",
-            curve.openssl_name(),
-            verify * 1e6,
-            n,
-            o_txt,
-            ratio,
-            decode * 1e6
-        );
+        println!("{:<10} {:>9.1} us {:>8} {:>14} {:>14} {:>11.1} us", curve.openssl_name(), verify * 1e6, n, o_txt, ratio, decode * 1e6);
     }
-    println!(
-        "\n* key decode = SEC 1 point decoding with full validation (includes the n*Q subgroup check);"
-    );
+    println!("\n* key decode = SEC 1 point decoding with full validation (includes the n*Q subgroup check);");
     println!("  OpenSSL's speed test does not include key validation in its verify figure.");
 }

@@ -31,12 +31,7 @@ const OID_SECT571R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.
 
 impl BinaryCurve {
     /// All four curves, in declaration order.
-    pub const ALL: [BinaryCurve; 4] = [
-        Self::Sect409k1,
-        Self::Sect409r1,
-        Self::Sect571k1,
-        Self::Sect571r1,
-    ];
+    pub const ALL: [BinaryCurve; 4] = [Self::Sect409k1, Self::Sect409r1, Self::Sect571k1, Self::Sect571r1];
 
     /// Look a curve up by its SEC 2 named-curve OID (1.3.132.0.36 ..= 39).
     pub fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
@@ -75,9 +70,7 @@ impl BinaryCurve {
 
     /// Accepts exactly [`name`](Self::name) or [`openssl_name`](Self::openssl_name).
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.name() == name || c.openssl_name() == name)
+        Self::ALL.into_iter().find(|c| c.name() == name || c.openssl_name() == name)
     }
 
     /// Field degree m.
@@ -146,12 +139,8 @@ pub(crate) static SECT409K1: CurveParams<F409> = CurveParams {
     b: F409::ONE,
     b_one: true,
     g: Affine {
-        x: F409::from_hex(
-            "60f05f658f49c1ad3ab1890f7184210efd0987e307c84c27accfb8f9f67cc2c460189eb5aaaa62ee222eb1b35540cfe9023746",
-        ),
-        y: F409::from_hex(
-            "1e369050b7c4e42acba1dacbf04299c3460782f918ea427e6325165e9ea10e3da5f6c42e9c55215aa9ca27a5863ec48d8e0286b",
-        ),
+        x: F409::from_hex("60f05f658f49c1ad3ab1890f7184210efd0987e307c84c27accfb8f9f67cc2c460189eb5aaaa62ee222eb1b35540cfe9023746"),
+        y: F409::from_hex("1e369050b7c4e42acba1dacbf04299c3460782f918ea427e6325165e9ea10e3da5f6c42e9c55215aa9ca27a5863ec48d8e0286b"),
     },
     order: Order::from_be_hex(
         "0000000000000000000000000000000000000000007ffffffffffffffffffffffffffffffffffffffffffffffffffe5f83b2d4ea20400ec4557d5ed3e3e7ca5b4b5c83b8e01e5fcf",
@@ -163,17 +152,11 @@ pub(crate) static SECT409K1: CurveParams<F409> = CurveParams {
 pub(crate) static SECT409R1: CurveParams<F409> = CurveParams {
     id: BinaryCurve::Sect409r1,
     a_one: true,
-    b: F409::from_hex(
-        "21a5c2c8ee9feb5c4b9a753b7b476b7fd6422ef1f3dd674761fa99d6ac27c8a9a197b272822f6cd57a55aa4f50ae317b13545f",
-    ),
+    b: F409::from_hex("21a5c2c8ee9feb5c4b9a753b7b476b7fd6422ef1f3dd674761fa99d6ac27c8a9a197b272822f6cd57a55aa4f50ae317b13545f"),
     b_one: false,
     g: Affine {
-        x: F409::from_hex(
-            "15d4860d088ddb3496b0c6064756260441cde4af1771d4db01ffe5b34e59703dc255a868a1180515603aeab60794e54bb7996a7",
-        ),
-        y: F409::from_hex(
-            "61b1cfab6be5f32bbfa78324ed106a7636b9c5a7bd198d0158aa4f5488d08f38514f1fdf4b4f40d2181b3681c364ba0273c706",
-        ),
+        x: F409::from_hex("15d4860d088ddb3496b0c6064756260441cde4af1771d4db01ffe5b34e59703dc255a868a1180515603aeab60794e54bb7996a7"),
+        y: F409::from_hex("61b1cfab6be5f32bbfa78324ed106a7636b9c5a7bd198d0158aa4f5488d08f38514f1fdf4b4f40d2181b3681c364ba0273c706"),
     },
     order: Order::from_be_hex(
         "0000000000000000000000000000000000000000010000000000000000000000000000000000000000000000000001e2aad6a612f33307be5fa47c3c9e052f838164cd37d9a21173",

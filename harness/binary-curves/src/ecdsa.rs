@@ -64,23 +64,14 @@ impl HashAlg {
 fn decode_rs<F: Field>(curve: &CurveParams<F>, der: &[u8]) -> Result<(Int, Int), Error> {
     let sig = Signature::from_der(der)?;
     let order = &curve.order;
-    let r = int_from_be_bytes(sig.r())
-        .filter(|r| order.in_range(r))
-        .ok_or(Error::ScalarRange("r"))?;
-    let s = int_from_be_bytes(sig.s())
-        .filter(|s| order.in_range(s))
-        .ok_or(Error::ScalarRange("s"))?;
+    let r = int_from_be_bytes(sig.r()).filter(|r| order.in_range(r)).ok_or(Error::ScalarRange("r"))?;
+    let s = int_from_be_bytes(sig.s()).filter(|s| order.in_range(s)).ok_or(Error::ScalarRange("s"))?;
     Ok((r, s))
 }
 
 /// ECDSA verification (SEC 1 4.1.4) over a prehash of any length, truncated to the leftmost
 /// qlen bits as FIPS 186-4 and OpenSSL do. `q` must already be a validated public key.
-pub(crate) fn verify<F: Field>(
-    curve: &CurveParams<F>,
-    q: &Affine<F>,
-    prehash: &[u8],
-    der_signature: &[u8],
-) -> Result<(), Error> {
+pub(crate) fn verify<F: Field>(curve: &CurveParams<F>, q: &Affine<F>, prehash: &[u8], der_signature: &[u8]) -> Result<(), Error> {
     let (r, s) = decode_rs(curve, der_signature)?;
     let order = &curve.order;
     let e = order.reduce(&order.bits2int(prehash));
@@ -96,11 +87,7 @@ pub(crate) fn verify<F: Field>(
         return Err(Error::Verification);
     };
     let v = order.reduce(&int_from_limbs(point.x.limbs()));
-    if v == r {
-        Ok(())
-    } else {
-        Err(Error::Verification)
-    }
+    if v == r { Ok(()) } else { Err(Error::Verification) }
 }
 
 /// d*G.
@@ -118,8 +105,7 @@ struct Rfc6979<D: Digest + BlockSizeUser> {
 
 impl<D: Digest + BlockSizeUser> Rfc6979<D> {
     fn hmac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-        let mut mac = <SimpleHmac<D> as KeyInit>::new_from_slice(key)
-            .expect("HMAC accepts keys of any length");
+        let mut mac = <SimpleHmac<D> as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length");
         for p in parts {
             mac.update(p);
         }
@@ -135,11 +121,7 @@ impl<D: Digest + BlockSizeUser> Rfc6979<D> {
         let v = Self::hmac(&k, &[&v]);
         let k = Self::hmac(&k, &[&v, &[0x01], x, h]);
         let v = Self::hmac(&k, &[&v]);
-        Rfc6979 {
-            k,
-            v,
-            _d: core::marker::PhantomData,
-        }
+        Rfc6979 { k, v, _d: core::marker::PhantomData }
     }
 
     /// Step h: the next candidate T of at least qlen bits (the caller applies bits2int and
@@ -160,18 +142,9 @@ impl<D: Digest + BlockSizeUser> Rfc6979<D> {
 }
 
 /// ECDSA signing with a deterministic RFC 6979 nonce (HMAC with `hash`). Not constant time.
-pub(crate) fn sign<F: Field>(
-    curve: &CurveParams<F>,
-    d: &Int,
-    prehash: &[u8],
-    hash: HashAlg,
-) -> Result<Vec<u8>, Error> {
+pub(crate) fn sign<F: Field>(curve: &CurveParams<F>, d: &Int, prehash: &[u8], hash: HashAlg) -> Result<Vec<u8>, Error> {
     if prehash.len() != hash.output_len() {
-        return Err(Error::PrehashLength {
-            hash: hash.name(),
-            expected: hash.output_len(),
-            got: prehash.len(),
-        });
+        return Err(Error::PrehashLength { hash: hash.name(), expected: hash.output_len(), got: prehash.len() });
     }
     match hash {
         HashAlg::Sha224 => sign_with::<F, sha2::Sha224>(curve, d, prehash),
@@ -181,11 +154,7 @@ pub(crate) fn sign<F: Field>(
     }
 }
 
-fn sign_with<F: Field, D: Digest + BlockSizeUser>(
-    curve: &CurveParams<F>,
-    d: &Int,
-    prehash: &[u8],
-) -> Result<Vec<u8>, Error> {
+fn sign_with<F: Field, D: Digest + BlockSizeUser>(curve: &CurveParams<F>, d: &Int, prehash: &[u8]) -> Result<Vec<u8>, Error> {
     let order = &curve.order;
     if !order.in_range(d) {
         return Err(Error::InvalidPrivateKey("scalar out of range"));
@@ -204,9 +173,7 @@ fn sign_with<F: Field, D: Digest + BlockSizeUser>(
             let kinv = order.invert(&k)?;
             let s = order.mul(&kinv, &order.add(&e, &order.mul(&r, d)));
             let ok = !r.is_zero_vartime() && !s.is_zero_vartime();
-            ok.then(|| {
-                Signature::from_scalars(&int_to_minimal_bytes(&r), &int_to_minimal_bytes(&s))
-            })
+            ok.then(|| Signature::from_scalars(&int_to_minimal_bytes(&r), &int_to_minimal_bytes(&s)))
         });
         match signature {
             Some(sig) => return Ok(sig.to_der()),

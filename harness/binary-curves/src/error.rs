@@ -52,10 +52,7 @@ pub enum Error {
 
     /// The key declares a different curve from the one expected.
     #[error("curve mismatch: expected {expected}, found {found}")]
-    CurveMismatch {
-        expected: &'static str,
-        found: &'static str,
-    },
+    CurveMismatch { expected: &'static str, found: &'static str },
 
     /// The key's algorithm is not id-ecPublicKey (or its parameters are not a named curve).
     #[error("unsupported key algorithm: {0}")]
@@ -71,11 +68,7 @@ pub enum Error {
 
     /// The prehash given to `sign_prehash` is not as long as the declared hash's output.
     #[error("prehash is {got} bytes but {hash} produces {expected}")]
-    PrehashLength {
-        hash: &'static str,
-        expected: usize,
-        got: usize,
-    },
+    PrehashLength { hash: &'static str, expected: usize, got: usize },
 }
 
 impl From<der::Error> for Error {

@@ -88,9 +88,7 @@ pub struct PublicKey {
 
 impl core::fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("PublicKey")
-            .field("curve", &self.curve())
-            .finish_non_exhaustive()
+        f.debug_struct("PublicKey").field("curve", &self.curve()).finish_non_exhaustive()
     }
 }
 
@@ -107,10 +105,7 @@ impl PublicKey {
     pub fn from_public_key_der(der: &[u8]) -> Result<Self, Error> {
         let spki = spki::SubjectPublicKeyInfoRef::from_der(der)?;
         let curve = curve_from_algorithm(&spki.algorithm)?;
-        let bytes = spki
-            .subject_public_key
-            .as_bytes()
-            .ok_or_else(|| Error::KeyEncoding("public key BIT STRING has unused bits".into()))?;
+        let bytes = spki.subject_public_key.as_bytes().ok_or_else(|| Error::KeyEncoding("public key BIT STRING has unused bits".into()))?;
         Self::from_sec1_bytes(curve, bytes)
     }
 
@@ -133,10 +128,7 @@ impl PublicKey {
         let oid = self.curve().oid();
         let point = self.to_sec1_bytes(false);
         let spki = spki::SubjectPublicKeyInfoRef {
-            algorithm: spki::AlgorithmIdentifierRef {
-                oid: ID_EC_PUBLIC_KEY,
-                parameters: Some(AnyRef::from(&oid)),
-            },
+            algorithm: spki::AlgorithmIdentifierRef { oid: ID_EC_PUBLIC_KEY, parameters: Some(AnyRef::from(&oid)) },
             subject_public_key: BitStringRef::from_bytes(&point)?,
         };
         Ok(spki.to_der()?)
@@ -148,12 +140,7 @@ impl PublicKey {
     /// Returns [`Error::Verification`] for a well-formed signature that does not verify, and
     /// another variant for malformed input (non-DER, r or s outside [1, n-1]).
     pub fn verify_prehash(&self, prehash: &[u8], der_signature: &[u8]) -> Result<(), Error> {
-        with_point!(&self.point, |c, p| ecdsa::verify(
-            *c,
-            p,
-            prehash,
-            der_signature
-        ))
+        with_point!(&self.point, |c, p| ecdsa::verify(*c, p, prehash, der_signature))
     }
 
     /// Hash `message` with `hash`, then [`verify_prehash`](Self::verify_prehash).
@@ -171,9 +158,7 @@ pub struct SigningKey {
 
 impl core::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("curve", &self.curve())
-            .finish_non_exhaustive()
+        f.debug_struct("SigningKey").field("curve", &self.curve()).finish_non_exhaustive()
     }
 }
 
@@ -185,14 +170,10 @@ impl SigningKey {
             if !c.order.in_range(&d) {
                 return Err(Error::InvalidPrivateKey("scalar out of range"));
             }
-            let q =
-                ecdsa::mul_base(c, &d).ok_or(Error::InvalidPrivateKey("scalar out of range"))?;
+            let q = ecdsa::mul_base(c, &d).ok_or(Error::InvalidPrivateKey("scalar out of range"))?;
             c.wrap(q)
         });
-        Ok(SigningKey {
-            d,
-            public: PublicKey { point },
-        })
+        Ok(SigningKey { d, public: PublicKey { point } })
     }
 
     /// PKCS#8 PrivateKeyInfo DER (`openssl genpkey` / `openssl pkcs8 -topk8 -nocrypt`).
@@ -220,34 +201,21 @@ impl SigningKey {
         Self::from_sec1_der(&pem_block(pem, "EC PRIVATE KEY")?)
     }
 
-    fn from_ec_private_key(
-        expected: Option<BinaryCurve>,
-        ec: &sec1::EcPrivateKey<'_>,
-    ) -> Result<Self, Error> {
+    fn from_ec_private_key(expected: Option<BinaryCurve>, ec: &sec1::EcPrivateKey<'_>) -> Result<Self, Error> {
         let declared = match &ec.parameters {
             None => None,
             Some(params) => {
-                let oid = params.named_curve().ok_or_else(|| {
-                    Error::UnsupportedAlgorithm("EC parameters are not a named curve".into())
-                })?;
-                Some(
-                    BinaryCurve::from_oid(&oid)
-                        .ok_or_else(|| Error::UnknownCurve(oid.to_string()))?,
-                )
+                let oid = params.named_curve().ok_or_else(|| Error::UnsupportedAlgorithm("EC parameters are not a named curve".into()))?;
+                Some(BinaryCurve::from_oid(&oid).ok_or_else(|| Error::UnknownCurve(oid.to_string()))?)
             }
         };
         let curve = match (expected, declared) {
             (Some(e), Some(d)) if e != d => {
-                return Err(Error::CurveMismatch {
-                    expected: e.name(),
-                    found: d.name(),
-                });
+                return Err(Error::CurveMismatch { expected: e.name(), found: d.name() });
             }
             (Some(c), _) | (None, Some(c)) => c,
             (None, None) => {
-                return Err(Error::KeyEncoding(
-                    "EC private key without named-curve parameters".into(),
-                ));
+                return Err(Error::KeyEncoding("EC private key without named-curve parameters".into()));
             }
         };
         let key = Self::from_bytes(curve, ec.private_key)?;
@@ -255,9 +223,7 @@ impl SigningKey {
             // Equality with d*G implies the embedded point is valid, so decode it cheaply.
             let point = with_curve!(curve, |c| c.wrap(c.decode_on_curve(embedded)?));
             if point != key.public.point {
-                return Err(Error::InvalidPrivateKey(
-                    "embedded public key does not match the private scalar",
-                ));
+                return Err(Error::InvalidPrivateKey("embedded public key does not match the private scalar"));
             }
         }
         Ok(key)
@@ -274,9 +240,7 @@ impl SigningKey {
     /// Sign a prehash of exactly `hash.output_len()` bytes; the RFC 6979 nonce uses HMAC with
     /// `hash`. Returns a DER `SEQUENCE { r, s }`. Not constant time: test use only.
     pub fn sign_prehash(&self, prehash: &[u8], hash: HashAlg) -> Result<Vec<u8>, Error> {
-        with_point!(&self.public.point, |c, _p| ecdsa::sign(
-            *c, &self.d, prehash, hash
-        ))
+        with_point!(&self.public.point, |c, _p| ecdsa::sign(*c, &self.d, prehash, hash))
     }
 
     /// Hash `message` with `hash`, then [`sign_prehash`](Self::sign_prehash).
@@ -288,18 +252,11 @@ impl SigningKey {
 /// id-ecPublicKey with a named binary curve; explicit/implicit parameters are not supported.
 fn curve_from_algorithm(alg: &spki::AlgorithmIdentifierRef<'_>) -> Result<BinaryCurve, Error> {
     if alg.oid != ID_EC_PUBLIC_KEY {
-        return Err(Error::UnsupportedAlgorithm(format!(
-            "algorithm {} is not id-ecPublicKey",
-            alg.oid
-        )));
+        return Err(Error::UnsupportedAlgorithm(format!("algorithm {} is not id-ecPublicKey", alg.oid)));
     }
-    let params = alg
-        .parameters
-        .ok_or_else(|| Error::UnsupportedAlgorithm("missing EC parameters".into()))?;
+    let params = alg.parameters.ok_or_else(|| Error::UnsupportedAlgorithm("missing EC parameters".into()))?;
     if params.tag() != Tag::ObjectIdentifier {
-        return Err(Error::UnsupportedAlgorithm(
-            "EC parameters are not a named curve".into(),
-        ));
+        return Err(Error::UnsupportedAlgorithm("EC parameters are not a named curve".into()));
     }
     let oid: ObjectIdentifier = params.decode_as()?;
     BinaryCurve::from_oid(&oid).ok_or_else(|| Error::UnknownCurve(oid.to_string()))
@@ -311,11 +268,7 @@ fn pem_block(text: &str, label: &str) -> Result<Vec<u8>, Error> {
     let end = format!("-----END {label}-----");
     let missing = || Error::KeyEncoding(format!("no complete {label} PEM block"));
     let start = text.find(&begin).ok_or_else(missing)?;
-    let stop = text[start..]
-        .find(&end)
-        .map(|i| start + i + end.len())
-        .ok_or_else(missing)?;
-    let (_, der) = der::pem::decode_vec(&text.as_bytes()[start..stop])
-        .map_err(|e| Error::KeyEncoding(format!("PEM: {e}")))?;
+    let stop = text[start..].find(&end).map(|i| start + i + end.len()).ok_or_else(missing)?;
+    let (_, der) = der::pem::decode_vec(&text.as_bytes()[start..stop]).map_err(|e| Error::KeyEncoding(format!("PEM: {e}")))?;
     Ok(der)
 }

@@ -68,11 +68,7 @@ fn add_small(d: &mut [u64], v: u64) {
 
 /// [P, 3P, 5P, ..., (2*count - 1)P] in affine form. None if 2P or any listed multiple is the
 /// point at infinity, which only happens for points of tiny order (never in the n-subgroup).
-pub(crate) fn odd_multiples<F: Field>(
-    curve: &CurveParams<F>,
-    p: &Affine<F>,
-    count: usize,
-) -> Option<Vec<Affine<F>>> {
+pub(crate) fn odd_multiples<F: Field>(curve: &CurveParams<F>, p: &Affine<F>, count: usize) -> Option<Vec<Affine<F>>> {
     let p2 = curve.to_affine(&curve.double(&Ld::from_affine(p)))?;
     let mut pts = Vec::with_capacity(count);
     let mut acc = Ld::from_affine(p);
@@ -86,10 +82,7 @@ pub(crate) fn odd_multiples<F: Field>(
 
 /// sum_i k_i P_i from wNAF digit strings and matching odd-multiple tables, sharing one
 /// chain of doublings (interleaved / Shamir).
-pub(crate) fn mul_multi<F: Field>(
-    curve: &CurveParams<F>,
-    terms: &[(&[i8], &[Affine<F>])],
-) -> Ld<F> {
+pub(crate) fn mul_multi<F: Field>(curve: &CurveParams<F>, terms: &[(&[i8], &[Affine<F>])]) -> Ld<F> {
     let len = terms.iter().map(|(d, _)| d.len()).max().unwrap_or(0);
     let mut r = Ld::INFINITY;
     for i in (0..len).rev() {

@@ -18,10 +18,7 @@ pub(crate) struct Affine<F> {
 impl<F: Field> Affine<F> {
     /// -(x, y) = (x, x + y) on y^2 + xy = x^3 + ax^2 + b.
     pub(crate) fn neg(&self) -> Self {
-        Affine {
-            x: self.x,
-            y: self.x.add(&self.y),
-        }
+        Affine { x: self.x, y: self.x.add(&self.y) }
     }
 }
 
@@ -34,18 +31,10 @@ pub(crate) struct Ld<F> {
 }
 
 impl<F: Field> Ld<F> {
-    pub(crate) const INFINITY: Self = Ld {
-        x: F::ONE,
-        y: F::ZERO,
-        z: F::ZERO,
-    };
+    pub(crate) const INFINITY: Self = Ld { x: F::ONE, y: F::ZERO, z: F::ZERO };
 
     pub(crate) fn from_affine(p: &Affine<F>) -> Self {
-        Ld {
-            x: p.x,
-            y: p.y,
-            z: F::ONE,
-        }
+        Ld { x: p.x, y: p.y, z: F::ONE }
     }
 
     pub(crate) fn is_infinity(&self) -> bool {
@@ -81,11 +70,7 @@ impl<F: Field> CurveParams<F> {
             t = t.add(&z3);
         }
         let y3 = bz4.mul(&z3).add(&x3.mul(&t));
-        Ld {
-            x: x3,
-            y: y3,
-            z: z3,
-        }
+        Ld { x: x3, y: y3, z: z3 }
     }
 
     /// P + Q with P in LD and Q affine (HMV Algorithm 3.25), including the P = ±Q cases.
@@ -99,11 +84,7 @@ impl<F: Field> CurveParams<F> {
         let a = p.y.add(&z1sq.mul(&q.y)); // A = Y1 + Z1^2 y2
         if b.is_zero() {
             // Same x: either P = Q (A = 0) or P = -Q.
-            return if a.is_zero() {
-                self.double(&Ld::from_affine(q))
-            } else {
-                Ld::INFINITY
-            };
+            return if a.is_zero() { self.double(&Ld::from_affine(q)) } else { Ld::INFINITY };
         }
         let c = p.z.mul(&b); // C = Z1 B
         let z3 = c.square();
@@ -114,19 +95,12 @@ impl<F: Field> CurveParams<F> {
         let f = x3.add(&q.x.mul(&z3)); // F = X3 + x2 Z3
         let g = q.x.add(&q.y).mul(&z3.square()); // G = (x2 + y2) Z3^2
         let y3 = e.add(&z3).mul(&f).add(&g);
-        Ld {
-            x: x3,
-            y: y3,
-            z: z3,
-        }
+        Ld { x: x3, y: y3, z: z3 }
     }
 
     pub(crate) fn to_affine(&self, p: &Ld<F>) -> Option<Affine<F>> {
         let zi = p.z.invert()?;
-        Some(Affine {
-            x: p.x.mul(&zi),
-            y: p.y.mul(&zi.square()),
-        })
+        Some(Affine { x: p.x.mul(&zi), y: p.y.mul(&zi.square()) })
     }
 
     /// Normalise many points with one inversion (Montgomery's trick). None if any is infinity.
@@ -141,20 +115,11 @@ impl<F: Field> CurveParams<F> {
             acc = acc.mul(&p.z);
         }
         let mut inv = acc.invert()?;
-        let mut out = vec![
-            Affine {
-                x: F::ZERO,
-                y: F::ZERO
-            };
-            pts.len()
-        ];
+        let mut out = vec![Affine { x: F::ZERO, y: F::ZERO }; pts.len()];
         for i in (0..pts.len()).rev() {
             let zi = inv.mul(&prefix[i]); // 1 / Z_i
             inv = inv.mul(&pts[i].z);
-            out[i] = Affine {
-                x: pts[i].x.mul(&zi),
-                y: pts[i].y.mul(&zi.square()),
-            };
+            out[i] = Affine { x: pts[i].x.mul(&zi), y: pts[i].y.mul(&zi.square()) };
         }
         Some(out)
     }
@@ -163,10 +128,7 @@ impl<F: Field> CurveParams<F> {
     /// low bit of z equals the transmitted y-tilde bit.
     pub(crate) fn decompress(&self, x: F, y_bit: bool) -> Result<Affine<F>, Error> {
         if x.is_zero() {
-            return Ok(Affine {
-                x,
-                y: self.b.sqrt(),
-            });
+            return Ok(Affine { x, y: self.b.sqrt() });
         }
         let xinv = x.invert().ok_or(Error::Decompression)?;
         let mut beta = x.add(&self.b.mul(&xinv.square()));
@@ -201,9 +163,7 @@ impl<F: Field> CurveParams<F> {
 
     /// SEC 1 point decoding plus the curve-equation check (no subgroup check).
     pub(crate) fn decode_on_curve(&self, bytes: &[u8]) -> Result<Affine<F>, Error> {
-        let (&tag, body) = bytes
-            .split_first()
-            .ok_or(Error::PointEncoding("empty point encoding"))?;
+        let (&tag, body) = bytes.split_first().ok_or(Error::PointEncoding("empty point encoding"))?;
         let p = match tag {
             0x00 if body.is_empty() => return Err(Error::PointAtInfinity),
             0x02 | 0x03 => {
@@ -212,20 +172,13 @@ impl<F: Field> CurveParams<F> {
             }
             0x04 => {
                 if body.len() % 2 != 0 {
-                    return Err(Error::PointEncoding(
-                        "uncompressed point has odd-length body",
-                    ));
+                    return Err(Error::PointEncoding("uncompressed point has odd-length body"));
                 }
                 let (xb, yb) = body.split_at(body.len() / 2);
-                Affine {
-                    x: F::from_be_bytes(xb)?,
-                    y: F::from_be_bytes(yb)?,
-                }
+                Affine { x: F::from_be_bytes(xb)?, y: F::from_be_bytes(yb)? }
             }
             0x06 | 0x07 => {
-                return Err(Error::PointEncoding(
-                    "hybrid point encoding is not supported",
-                ));
+                return Err(Error::PointEncoding("hybrid point encoding is not supported"));
             }
             _ => return Err(Error::PointEncoding("unknown point format byte")),
         };

@@ -17,10 +17,7 @@ pub struct Signature {
 impl Signature {
     /// Build from big-endian magnitudes (leading zeros are stripped).
     pub fn from_scalars(r: &[u8], s: &[u8]) -> Self {
-        Signature {
-            r: strip_zeros(r).to_vec(),
-            s: strip_zeros(s).to_vec(),
-        }
+        Signature { r: strip_zeros(r).to_vec(), s: strip_zeros(s).to_vec() }
     }
 
     /// Parse strict DER: definite minimal lengths, minimal non-negative INTEGERs, no trailing
@@ -35,10 +32,7 @@ impl Signature {
         if !body.is_empty() {
             return Err(Error::SignatureEncoding("extra data inside SEQUENCE"));
         }
-        Ok(Signature {
-            r: r.to_vec(),
-            s: s.to_vec(),
-        })
+        Ok(Signature { r: r.to_vec(), s: s.to_vec() })
     }
 
     /// Canonical DER encoding.
@@ -70,35 +64,23 @@ fn strip_zeros(b: &[u8]) -> &[u8] {
 }
 
 /// One TLV with the given tag; returns (contents, remaining input).
-fn read_tlv<'a>(
-    input: &'a [u8],
-    tag: u8,
-    what: &'static str,
-) -> Result<(&'a [u8], &'a [u8]), Error> {
-    let (&t, rest) = input
-        .split_first()
-        .ok_or(Error::SignatureEncoding("truncated"))?;
+fn read_tlv<'a>(input: &'a [u8], tag: u8, what: &'static str) -> Result<(&'a [u8], &'a [u8]), Error> {
+    let (&t, rest) = input.split_first().ok_or(Error::SignatureEncoding("truncated"))?;
     if t != tag {
         return Err(Error::SignatureEncoding(what));
     }
-    let (&l0, rest) = rest
-        .split_first()
-        .ok_or(Error::SignatureEncoding("truncated length"))?;
+    let (&l0, rest) = rest.split_first().ok_or(Error::SignatureEncoding("truncated length"))?;
     let (len, rest) = match l0 {
         0x00..=0x7f => (l0 as usize, rest),
         0x81 => {
-            let (&l1, rest) = rest
-                .split_first()
-                .ok_or(Error::SignatureEncoding("truncated length"))?;
+            let (&l1, rest) = rest.split_first().ok_or(Error::SignatureEncoding("truncated length"))?;
             if l1 < 0x80 {
                 return Err(Error::SignatureEncoding("non-minimal length"));
             }
             (l1 as usize, rest)
         }
         0x82 => {
-            let lb = rest
-                .get(..2)
-                .ok_or(Error::SignatureEncoding("truncated length"))?;
+            let lb = rest.get(..2).ok_or(Error::SignatureEncoding("truncated length"))?;
             let len = u16::from_be_bytes([lb[0], lb[1]]) as usize;
             if len < 0x100 {
                 return Err(Error::SignatureEncoding("non-minimal length"));
@@ -155,21 +137,12 @@ mod tests {
     fn round_trip_and_padding() {
         let sig = Signature::from_scalars(&[0x80, 1], &[0x00, 0x7f]);
         let der = sig.to_der();
-        assert_eq!(
-            der,
-            [0x30, 0x08, 0x02, 0x03, 0x00, 0x80, 0x01, 0x02, 0x01, 0x7f]
-        );
+        assert_eq!(der, [0x30, 0x08, 0x02, 0x03, 0x00, 0x80, 0x01, 0x02, 0x01, 0x7f]);
         assert_eq!(Signature::from_der(&der), Ok(sig));
         // zero encodes as 02 01 00 and decodes to an empty magnitude
         let zero = Signature::from_scalars(&[], &[0]);
-        assert_eq!(
-            zero.to_der(),
-            [0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00]
-        );
-        assert_eq!(
-            Signature::from_der(&zero.to_der()).map(|s| s.r().len()),
-            Ok(0)
-        );
+        assert_eq!(zero.to_der(), [0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00]);
+        assert_eq!(Signature::from_der(&zero.to_der()).map(|s| s.r().len()), Ok(0));
     }
 
     #[test]
@@ -187,38 +160,14 @@ mod tests {
         let cases: &[(&[u8], Result<Signature, Error>)] = &[
             (&[], enc("truncated")),
             (&[0x31, 0x00], enc("expected SEQUENCE")),
-            (
-                &[0x30, 0x80, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0, 0],
-                enc("indefinite length"),
-            ),
-            (
-                &[0x30, 0x81, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01],
-                enc("non-minimal length"),
-            ),
-            (
-                &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00],
-                enc("trailing bytes after SEQUENCE"),
-            ),
-            (
-                &[0x30, 0x07, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00],
-                enc("extra data inside SEQUENCE"),
-            ),
-            (
-                &[0x30, 0x07, 0x02, 0x02, 0x00, 0x01, 0x02, 0x01, 0x01],
-                enc("non-minimal INTEGER"),
-            ),
-            (
-                &[0x30, 0x06, 0x02, 0x01, 0x81, 0x02, 0x01, 0x01],
-                enc("negative INTEGER"),
-            ),
-            (
-                &[0x30, 0x05, 0x02, 0x00, 0x02, 0x01, 0x01],
-                enc("empty INTEGER"),
-            ),
-            (
-                &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x02, 0x01],
-                enc("truncated contents"),
-            ),
+            (&[0x30, 0x80, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0, 0], enc("indefinite length")),
+            (&[0x30, 0x81, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01], enc("non-minimal length")),
+            (&[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00], enc("trailing bytes after SEQUENCE")),
+            (&[0x30, 0x07, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01, 0x00], enc("extra data inside SEQUENCE")),
+            (&[0x30, 0x07, 0x02, 0x02, 0x00, 0x01, 0x02, 0x01, 0x01], enc("non-minimal INTEGER")),
+            (&[0x30, 0x06, 0x02, 0x01, 0x81, 0x02, 0x01, 0x01], enc("negative INTEGER")),
+            (&[0x30, 0x05, 0x02, 0x00, 0x02, 0x01, 0x01], enc("empty INTEGER")),
+            (&[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x02, 0x01], enc("truncated contents")),
             (&[0x30, 0x03, 0x02, 0x01, 0x01], enc("truncated")),
             (&[0x30, 0x83, 0, 0, 1], enc("length too large")),
         ];

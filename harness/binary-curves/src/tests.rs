@@ -24,22 +24,10 @@ fn strip(h: &str) -> String {
 /// `openssl ecparam -param_enc explicit -text` as label -> lower-case hex (no leading zeros).
 fn openssl_params(name: &str) -> HashMap<String, String> {
     let out = Command::new("openssl")
-        .args([
-            "ecparam",
-            "-name",
-            name,
-            "-param_enc",
-            "explicit",
-            "-text",
-            "-noout",
-        ])
+        .args(["ecparam", "-name", name, "-param_enc", "explicit", "-text", "-noout"])
         .output()
         .expect("the openssl CLI must be installed for the differential tests");
-    assert!(
-        out.status.success(),
-        "openssl ecparam failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "openssl ecparam failed: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).expect("utf-8");
     let mut map = HashMap::new();
     let mut current: Option<String> = None;
@@ -47,9 +35,7 @@ fn openssl_params(name: &str) -> HashMap<String, String> {
         if line.starts_with(char::is_whitespace) {
             if let Some(label) = &current {
                 let v: String = line.trim().replace(':', "");
-                map.entry(label.clone())
-                    .or_insert_with(String::new)
-                    .push_str(&v);
+                map.entry(label.clone()).or_insert_with(String::new).push_str(&v);
             }
             continue;
         }
@@ -76,9 +62,7 @@ fn rand_scalar<F: Field>(curve: &CurveParams<F>, rng: &mut Rng) -> Int {
     for x in b.iter_mut() {
         *x = rng.next() as u8;
     }
-    curve
-        .order
-        .reduce(&int_from_be_bytes(&b).expect("72 bytes fit"))
+    curve.order.reduce(&int_from_be_bytes(&b).expect("72 bytes fit"))
 }
 
 fn mul_g<F: Field>(curve: &CurveParams<F>, k: &Int) -> Ld<F> {
@@ -119,11 +103,7 @@ macro_rules! curve_tests {
                 assert_eq!(p["A"], if c.a_one { "1" } else { "0" }, "a");
                 assert_eq!(p["B"], strip(&hex(&c.b.to_be_bytes())), "b");
                 assert_eq!(c.b_one, c.b == $F::ONE);
-                assert_eq!(
-                    p["Generator (uncompressed)"],
-                    strip(&hex(&c.encode(&c.g, false))),
-                    "G"
-                );
+                assert_eq!(p["Generator (uncompressed)"], strip(&hex(&c.encode(&c.g, false))), "G");
                 assert_eq!(p["Order"], strip(&format!("{:x}", c.order.n())), "n");
                 assert_eq!(p["Cofactor"], format!("{:x}", c.cofactor), "h");
                 assert_eq!(c.cofactor, c.id.cofactor());
@@ -145,9 +125,7 @@ macro_rules! curve_tests {
             #[test]
             fn g_table_holds_odd_multiples() {
                 let c = c();
-                let two_g = c
-                    .to_affine(&c.double(&Ld::from_affine(&c.g)))
-                    .expect("finite");
+                let two_g = c.to_affine(&c.double(&Ld::from_affine(&c.g))).expect("finite");
                 let mut acc = Ld::from_affine(&c.g);
                 for (i, entry) in c.g_table().iter().enumerate() {
                     assert_eq!(Some(*entry), c.to_affine(&acc), "table[{i}]");
@@ -161,28 +139,18 @@ macro_rules! curve_tests {
             fn group_law_special_cases() {
                 let c = c();
                 let g = Ld::from_affine(&c.g);
-                assert!(
-                    eq_ld(c, &c.add_mixed(&g, &c.g), &c.double(&g)),
-                    "P + P = 2P"
-                );
+                assert!(eq_ld(c, &c.add_mixed(&g, &c.g), &c.double(&g)), "P + P = 2P");
                 assert!(c.add_mixed(&g, &c.g.neg()).is_infinity(), "P + (-P) = O");
                 assert!(eq_ld(c, &c.add_mixed(&Ld::INFINITY, &c.g), &g), "O + P = P");
                 assert!(c.double(&Ld::INFINITY).is_infinity());
                 // The 2-torsion point (0, sqrt(b)) doubles to infinity.
-                let t = Affine {
-                    x: $F::ZERO,
-                    y: c.b.sqrt(),
-                };
+                let t = Affine { x: $F::ZERO, y: c.b.sqrt() };
                 assert!(c.is_on_curve(&t));
                 assert!(c.double(&Ld::from_affine(&t)).is_infinity());
                 // Projective inputs with Z != 1: 3G + G = 2G + 2G.
                 let g3 = c.add_mixed(&c.double(&g), &c.g);
                 let two_g = c.to_affine(&c.double(&g)).expect("finite");
-                assert!(eq_ld(
-                    c,
-                    &c.add_mixed(&g3, &c.g),
-                    &c.add_mixed(&c.double(&g), &two_g)
-                ));
+                assert!(eq_ld(c, &c.add_mixed(&g3, &c.g), &c.add_mixed(&c.double(&g), &two_g)));
             }
 
             #[test]
@@ -200,13 +168,7 @@ macro_rules! curve_tests {
                     assert!(eq_ld(c, &both, &mul_g(c, &sum)));
                     // u1 G + u2 Q with Q = bG equals (u1 + u2 b) G.
                     let u2 = rand_scalar(c, &mut rng);
-                    let lhs = mul_multi(
-                        c,
-                        &[
-                            (&wnaf(&a, G_WINDOW), c.g_table()),
-                            (&wnaf(&u2, crate::mul::Q_WINDOW), &table),
-                        ],
-                    );
+                    let lhs = mul_multi(c, &[(&wnaf(&a, G_WINDOW), c.g_table()), (&wnaf(&u2, crate::mul::Q_WINDOW), &table)]);
                     let rhs = mul_g(c, &c.order.add(&a, &c.order.mul(&u2, &b)));
                     assert!(eq_ld(c, &lhs, &rhs));
                 }
@@ -217,9 +179,7 @@ macro_rules! curve_tests {
                 let c = c();
                 let mut rng = Rng(12);
                 for _ in 0..4 {
-                    let p = c
-                        .to_affine(&mul_g(c, &rand_scalar(c, &mut rng)))
-                        .expect("finite");
+                    let p = c.to_affine(&mul_g(c, &rand_scalar(c, &mut rng))).expect("finite");
                     let comp = c.encode(&p, true);
                     assert_eq!(comp.len(), 1 + <$F as Field>::BYTES);
                     assert_eq!(c.decode_validated(&comp), Ok(p));
@@ -233,14 +193,8 @@ macro_rules! curve_tests {
             #[test]
             fn points_outside_the_subgroup_are_rejected() {
                 let c = c();
-                let t = Affine {
-                    x: $F::ZERO,
-                    y: c.b.sqrt(),
-                };
-                assert_eq!(
-                    c.decode_validated(&c.encode(&t, false)),
-                    Err(Error::NotInSubgroup)
-                );
+                let t = Affine { x: $F::ZERO, y: c.b.sqrt() };
+                assert_eq!(c.decode_validated(&c.encode(&t, false)), Err(Error::NotInSubgroup));
                 let mut rng = Rng(13);
                 let (mut rejected, mut tried) = (0, 0);
                 while tried < 8 {
@@ -270,35 +224,20 @@ macro_rules! curve_tests {
                         assert!(c.in_prime_subgroup(&hp));
                     }
                 }
-                assert!(
-                    rejected > 0,
-                    "random curve points should mostly lie outside the subgroup"
-                );
+                assert!(rejected > 0, "random curve points should mostly lie outside the subgroup");
             }
 
             #[test]
             fn malformed_encodings_are_errors() {
                 let c = c();
                 let good = c.encode(&c.g, false);
-                assert_eq!(
-                    c.decode_validated(&[]),
-                    Err(Error::PointEncoding("empty point encoding"))
-                );
+                assert_eq!(c.decode_validated(&[]), Err(Error::PointEncoding("empty point encoding")));
                 assert_eq!(c.decode_validated(&[0x00]), Err(Error::PointAtInfinity));
                 let mut hybrid = good.clone();
                 hybrid[0] = 0x06;
-                assert!(matches!(
-                    c.decode_validated(&hybrid),
-                    Err(Error::PointEncoding(_))
-                ));
-                assert!(matches!(
-                    c.decode_validated(&good[..good.len() - 2]),
-                    Err(Error::FieldLength { .. })
-                ));
-                assert!(matches!(
-                    c.decode_validated(&good[..good.len() - 1]),
-                    Err(Error::PointEncoding(_))
-                ));
+                assert!(matches!(c.decode_validated(&hybrid), Err(Error::PointEncoding(_))));
+                assert!(matches!(c.decode_validated(&good[..good.len() - 2]), Err(Error::FieldLength { .. })));
+                assert!(matches!(c.decode_validated(&good[..good.len() - 1]), Err(Error::PointEncoding(_))));
                 let mut off = good.clone();
                 let last = off.len() - 1;
                 off[last] ^= 1;
@@ -319,12 +258,7 @@ curve_tests!(sect571r1, SECT571R1, F571);
 #[test]
 fn wnaf_digits_reconstruct_the_scalar() {
     let mut rng = Rng(21);
-    let mut ks = vec![
-        Int::ZERO,
-        Int::ONE,
-        *SECT571K1.order.n(),
-        SECT571R1.order.n().wrapping_sub(&Int::ONE),
-    ];
+    let mut ks = vec![Int::ZERO, Int::ONE, *SECT571K1.order.n(), SECT571R1.order.n().wrapping_sub(&Int::ONE)];
     for _ in 0..20 {
         ks.push(rand_scalar(&SECT571R1, &mut rng));
     }
@@ -335,11 +269,7 @@ fn wnaf_digits_reconstruct_the_scalar() {
             for &d in digits.iter().rev() {
                 acc = acc.wrapping_add(&acc);
                 let mag = Int::from_u64(d.unsigned_abs() as u64);
-                acc = if d >= 0 {
-                    acc.wrapping_add(&mag)
-                } else {
-                    acc.wrapping_sub(&mag)
-                };
+                acc = if d >= 0 { acc.wrapping_add(&mag) } else { acc.wrapping_sub(&mag) };
                 assert!(d == 0 || (d % 2 != 0 && (d.unsigned_abs() as u32) < (1 << (w - 1))));
             }
             assert_eq!(acc, k, "w={w}");

@@ -7,21 +7,11 @@ use common::*;
 use der::asn1::{AnyRef, OctetStringRef};
 use der::{Decode, Encode};
 use proptest::prelude::*;
-use sigstack_binary_curves::{
-    BinaryCurve, Error, HashAlg, ObjectIdentifier, PublicKey, Signature, SigningKey,
-};
+use sigstack_binary_curves::{BinaryCurve, Error, HashAlg, ObjectIdentifier, PublicKey, Signature, SigningKey};
 
 fn n_bytes(curve: BinaryCurve) -> Vec<u8> {
     // The order, taken from OpenSSL so this test does not trust our constants.
-    let out = openssl_ok(&[
-        "ecparam",
-        "-name",
-        curve.openssl_name(),
-        "-param_enc",
-        "explicit",
-        "-text",
-        "-noout",
-    ]);
+    let out = openssl_ok(&["ecparam", "-name", curve.openssl_name(), "-param_enc", "explicit", "-text", "-noout"]);
     let text = String::from_utf8(out).expect("utf-8");
     let after = text.split("Order:").nth(1).expect("Order");
     let hex: String = after
@@ -55,27 +45,18 @@ fn tampering_and_range_checks() {
         assert_eq!(public.verify(msg, HashAlg::Sha256, &sig), Ok(()));
 
         // Flipped bit in the data.
-        assert_eq!(
-            public.verify(b"tamper tesu", HashAlg::Sha256, &sig),
-            Err(Error::Verification)
-        );
+        assert_eq!(public.verify(b"tamper tesu", HashAlg::Sha256, &sig), Err(Error::Verification));
         // Flipped low bit of s (last byte) and of r (last byte of r's contents).
         let mut s_flip = sig.clone();
         let last = s_flip.len() - 1;
         s_flip[last] ^= 1;
-        assert_eq!(
-            public.verify(msg, HashAlg::Sha256, &s_flip),
-            Err(Error::Verification)
-        );
+        assert_eq!(public.verify(msg, HashAlg::Sha256, &s_flip), Err(Error::Verification));
         let parsed = Signature::from_der(&sig).expect("der");
         let mut r = parsed.r().to_vec();
         let rl = r.len() - 1;
         r[rl] ^= 1;
         let r_flip = Signature::from_scalars(&r, parsed.s()).to_der();
-        assert_eq!(
-            public.verify(msg, HashAlg::Sha256, &r_flip),
-            Err(Error::Verification)
-        );
+        assert_eq!(public.verify(msg, HashAlg::Sha256, &r_flip), Err(Error::Verification));
         // Bit flips across the DER are rejected (some as malformed): every bit of the first four
         // bytes (SEQUENCE and r headers), and one bit of every third byte after that (each such
         // flip costs a full verification, so the sample keeps debug test time down).
@@ -83,24 +64,15 @@ fn tampering_and_range_checks() {
         for i in flips {
             let mut t = sig.clone();
             t[i / 8] ^= 1 << (i % 8);
-            assert!(
-                public.verify(msg, HashAlg::Sha256, &t).is_err(),
-                "{curve}: bit {i} flip accepted"
-            );
+            assert!(public.verify(msg, HashAlg::Sha256, &t).is_err(), "{curve}: bit {i} flip accepted");
         }
         // Wrong key on the same curve.
         let other = SigningKey::from_bytes(curve, &[0x5a; 48]).expect("key");
-        assert_eq!(
-            other.public_key().verify(msg, HashAlg::Sha256, &sig),
-            Err(Error::Verification)
-        );
+        assert_eq!(other.public_key().verify(msg, HashAlg::Sha256, &sig), Err(Error::Verification));
         // Trailing garbage after the DER SEQUENCE.
         let mut trailing = sig.clone();
         trailing.push(0);
-        assert!(matches!(
-            public.verify(msg, HashAlg::Sha256, &trailing),
-            Err(Error::SignatureEncoding(_))
-        ));
+        assert!(matches!(public.verify(msg, HashAlg::Sha256, &trailing), Err(Error::SignatureEncoding(_))));
 
         // r = 0, s = 0, r = n, s = n, r = n + large, and r = n - 1 (in range, just wrong).
         let n = n_bytes(curve);
@@ -116,16 +88,11 @@ fn tampering_and_range_checks() {
         ];
         for (i, (r, s, want)) in cases.iter().enumerate() {
             let der = Signature::from_scalars(r, s).to_der();
-            assert_eq!(
-                &public.verify(msg, HashAlg::Sha256, &der),
-                want,
-                "{curve} case {i}"
-            );
+            assert_eq!(&public.verify(msg, HashAlg::Sha256, &der), want, "{curve} case {i}");
         }
 
         // Compressed-point key verifies the same signature.
-        let comp =
-            PublicKey::from_sec1_bytes(curve, &public.to_sec1_bytes(true)).expect("compressed");
+        let comp = PublicKey::from_sec1_bytes(curve, &public.to_sec1_bytes(true)).expect("compressed");
         assert_eq!(&comp, public);
         assert_eq!(comp.verify(msg, HashAlg::Sha256, &sig), Ok(()));
     }
@@ -134,33 +101,18 @@ fn tampering_and_range_checks() {
 #[test]
 fn prehash_length_rules() {
     let key = signing_key(BinaryCurve::Sect409k1);
-    assert_eq!(
-        key.sign_prehash(&[0u8; 31], HashAlg::Sha256),
-        Err(Error::PrehashLength {
-            hash: "SHA-256",
-            expected: 32,
-            got: 31
-        })
-    );
+    assert_eq!(key.sign_prehash(&[0u8; 31], HashAlg::Sha256), Err(Error::PrehashLength { hash: "SHA-256", expected: 32, got: 31 }));
     // Verification accepts any prehash length, as OpenSSL does (here: empty and 1 byte).
     for prehash in [&[][..], &[0x42][..]] {
-        let sig = key
-            .sign_prehash(&HashAlg::Sha224.digest(b"x"), HashAlg::Sha224)
-            .expect("sign");
-        assert_eq!(
-            key.public_key().verify_prehash(prehash, &sig),
-            Err(Error::Verification)
-        );
+        let sig = key.sign_prehash(&HashAlg::Sha224.digest(b"x"), HashAlg::Sha224).expect("sign");
+        assert_eq!(key.public_key().verify_prehash(prehash, &sig), Err(Error::Verification));
     }
 }
 
 fn ec_spki(curve_oid: &str, point: &[u8]) -> Vec<u8> {
     let oid = ObjectIdentifier::new_unwrap(curve_oid);
     spki::SubjectPublicKeyInfoRef {
-        algorithm: spki::AlgorithmIdentifierRef {
-            oid: sigstack_binary_curves::ID_EC_PUBLIC_KEY,
-            parameters: Some(AnyRef::from(&oid)),
-        },
+        algorithm: spki::AlgorithmIdentifierRef { oid: sigstack_binary_curves::ID_EC_PUBLIC_KEY, parameters: Some(AnyRef::from(&oid)) },
         subject_public_key: der::asn1::BitStringRef::from_bytes(point).expect("bits"),
     }
     .to_der()
@@ -172,26 +124,11 @@ fn malformed_public_keys() {
     let k = public_key(BinaryCurve::Sect409k1);
     let point = k.to_sec1_bytes(false);
     // Same point bytes under each OID: right curve OK, other 409 curve not on curve, 571 wrong length.
-    assert_eq!(
-        PublicKey::from_public_key_der(&ec_spki("1.3.132.0.36", &point)),
-        Ok(k.clone())
-    );
-    assert_eq!(
-        PublicKey::from_public_key_der(&ec_spki("1.3.132.0.37", &point)),
-        Err(Error::NotOnCurve)
-    );
-    assert!(matches!(
-        PublicKey::from_public_key_der(&ec_spki("1.3.132.0.38", &point)),
-        Err(Error::FieldLength {
-            expected: 72,
-            got: 52
-        })
-    ));
+    assert_eq!(PublicKey::from_public_key_der(&ec_spki("1.3.132.0.36", &point)), Ok(k.clone()));
+    assert_eq!(PublicKey::from_public_key_der(&ec_spki("1.3.132.0.37", &point)), Err(Error::NotOnCurve));
+    assert!(matches!(PublicKey::from_public_key_der(&ec_spki("1.3.132.0.38", &point)), Err(Error::FieldLength { expected: 72, got: 52 })));
     // secp384r1 and an unknown OID.
-    assert_eq!(
-        PublicKey::from_public_key_der(&ec_spki("1.3.132.0.34", &point)),
-        Err(Error::UnknownCurve("1.3.132.0.34".into()))
-    );
+    assert_eq!(PublicKey::from_public_key_der(&ec_spki("1.3.132.0.34", &point)), Err(Error::UnknownCurve("1.3.132.0.34".into())));
     // Explicit curve parameters instead of a named curve.
     let explicit = openssl_ok(&[
         "ec",
@@ -204,22 +141,13 @@ fn malformed_public_keys() {
         "-outform",
         "DER",
     ]);
-    assert!(matches!(
-        PublicKey::from_public_key_der(&explicit),
-        Err(Error::UnsupportedAlgorithm(_))
-    ));
+    assert!(matches!(PublicKey::from_public_key_der(&explicit), Err(Error::UnsupportedAlgorithm(_))));
     // Trailing data after the SPKI, truncated SPKI, garbage.
     let good = k.to_public_key_der().expect("der");
     let mut trailing = good.clone();
     trailing.push(0);
-    assert!(matches!(
-        PublicKey::from_public_key_der(&trailing),
-        Err(Error::KeyEncoding(_))
-    ));
-    assert!(matches!(
-        PublicKey::from_public_key_der(&good[..good.len() - 1]),
-        Err(Error::KeyEncoding(_))
-    ));
+    assert!(matches!(PublicKey::from_public_key_der(&trailing), Err(Error::KeyEncoding(_))));
+    assert!(matches!(PublicKey::from_public_key_der(&good[..good.len() - 1]), Err(Error::KeyEncoding(_))));
     assert!(PublicKey::from_public_key_pem("not pem").is_err());
 }
 
@@ -227,20 +155,9 @@ fn malformed_public_keys() {
 fn non_ec_public_key_is_unsupported() {
     let dir = tempfile::tempdir().expect("tempdir");
     let key = dir.path().join("rsa.pem");
-    openssl_ok(&[
-        "genpkey",
-        "-algorithm",
-        "RSA",
-        "-pkeyopt",
-        "rsa_keygen_bits:1024",
-        "-out",
-        path_str(&key),
-    ]);
+    openssl_ok(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", path_str(&key)]);
     let der = openssl_ok(&["pkey", "-in", path_str(&key), "-pubout", "-outform", "DER"]);
-    assert!(matches!(
-        PublicKey::from_public_key_der(&der),
-        Err(Error::UnsupportedAlgorithm(_))
-    ));
+    assert!(matches!(PublicKey::from_public_key_der(&der), Err(Error::UnsupportedAlgorithm(_))));
 }
 
 #[test]
@@ -259,55 +176,31 @@ fn malformed_private_keys() {
     outer.private_key = OctetStringRef::new(&inner_der).expect("octets");
     assert_eq!(
         SigningKey::from_pkcs8_der(&outer.to_der().expect("der")).map(|_| ()),
-        Err(Error::CurveMismatch {
-            expected: "SECT409K1",
-            found: "SECT571K1"
-        })
+        Err(Error::CurveMismatch { expected: "SECT409K1", found: "SECT571K1" })
     );
 
     // Embedded public key that is not d*G.
-    let other = SigningKey::from_bytes(curve, &[7; 40])
-        .expect("key")
-        .public_key()
-        .to_sec1_bytes(false);
+    let other = SigningKey::from_bytes(curve, &[7; 40]).expect("key").public_key().to_sec1_bytes(false);
     let mut inner = ec.clone();
     inner.public_key = Some(&other);
     let inner_der = inner.to_der().expect("der");
     let mut outer = pki.clone();
     outer.private_key = OctetStringRef::new(&inner_der).expect("octets");
-    assert!(matches!(
-        SigningKey::from_pkcs8_der(&outer.to_der().expect("der")),
-        Err(Error::InvalidPrivateKey(_))
-    ));
+    assert!(matches!(SigningKey::from_pkcs8_der(&outer.to_der().expect("der")), Err(Error::InvalidPrivateKey(_))));
 
     // Scalars 0, n and oversized.
     let n = n_bytes(curve);
-    assert!(matches!(
-        SigningKey::from_bytes(curve, &[0; 51]),
-        Err(Error::InvalidPrivateKey(_))
-    ));
-    assert!(matches!(
-        SigningKey::from_bytes(curve, &n),
-        Err(Error::InvalidPrivateKey(_))
-    ));
-    assert!(matches!(
-        SigningKey::from_bytes(curve, &[0xff; 100]),
-        Err(Error::InvalidPrivateKey(_))
-    ));
+    assert!(matches!(SigningKey::from_bytes(curve, &[0; 51]), Err(Error::InvalidPrivateKey(_))));
+    assert!(matches!(SigningKey::from_bytes(curve, &n), Err(Error::InvalidPrivateKey(_))));
+    assert!(matches!(SigningKey::from_bytes(curve, &[0xff; 100]), Err(Error::InvalidPrivateKey(_))));
     assert!(SigningKey::from_bytes(curve, &sub_one(&n)).is_ok());
 
     // SEC 1 without parameters has no curve.
     let mut bare = ec.clone();
     bare.parameters = None;
-    assert!(matches!(
-        SigningKey::from_sec1_der(&bare.to_der().expect("der")),
-        Err(Error::KeyEncoding(_))
-    ));
+    assert!(matches!(SigningKey::from_sec1_der(&bare.to_der().expect("der")), Err(Error::KeyEncoding(_))));
     assert!(SigningKey::from_pkcs8_der(&der[..der.len() - 3]).is_err());
-    assert!(
-        SigningKey::from_pkcs8_pem("-----BEGIN PRIVATE KEY-----\n!!\n-----END PRIVATE KEY-----\n")
-            .is_err()
-    );
+    assert!(SigningKey::from_pkcs8_pem("-----BEGIN PRIVATE KEY-----\n!!\n-----END PRIVATE KEY-----\n").is_err());
 }
 
 #[test]
@@ -319,19 +212,13 @@ fn curve_metadata() {
         (BinaryCurve::Sect571r1, "1.3.132.0.39", "SECT571R1"),
     ] {
         assert_eq!(curve.oid().to_string(), oid);
-        assert_eq!(
-            BinaryCurve::from_oid(&ObjectIdentifier::new_unwrap(oid)),
-            Some(curve)
-        );
+        assert_eq!(BinaryCurve::from_oid(&ObjectIdentifier::new_unwrap(oid)), Some(curve));
         assert_eq!(curve.name(), name);
         assert_eq!(BinaryCurve::from_name(name), Some(curve));
         assert_eq!(BinaryCurve::from_name(curve.openssl_name()), Some(curve));
         assert_eq!(public_key(curve).curve(), curve);
     }
-    assert_eq!(
-        BinaryCurve::from_oid(&ObjectIdentifier::new_unwrap("1.3.132.0.34")),
-        None
-    );
+    assert_eq!(BinaryCurve::from_oid(&ObjectIdentifier::new_unwrap("1.3.132.0.34")), None);
     assert_eq!(BinaryCurve::from_name("Sect409k1"), None);
     assert_eq!(HashAlg::from_name("SHA-384"), Some(HashAlg::Sha384));
     assert_eq!(HashAlg::from_name("sha384"), None);

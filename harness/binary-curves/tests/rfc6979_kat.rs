@@ -129,10 +129,7 @@ fn run(curve: BinaryCurve, x: &str, vectors: &[Vector]) {
         let sig = Signature::from_der(&der).expect("our DER parses");
         let want = Signature::from_scalars(&unhex(v.r), &unhex(v.s));
         assert_eq!(sig, want, "{curve} {} {:?}", v.hash.name(), v.msg);
-        assert_eq!(
-            key.public_key().verify(v.msg.as_bytes(), v.hash, &der),
-            Ok(())
-        );
+        assert_eq!(key.public_key().verify(v.msg.as_bytes(), v.hash, &der), Ok(()));
     }
 }
 

@@ -89,7 +89,8 @@ fn main() {
     let public = pki("signing/rsa-3072.pub.pem");
     let ours = |img: &Path, sig: &str| {
         let mut c = Command::new(sigstack);
-        c.args(["verify", "--hash-method", "SHA-256", "--key-type", "RSA-PSS", "--certificate", &cert, "--signature", sig, "--image"]).arg(img);
+        c.args(["verify", "--hash-method", "SHA-256", "--key-type", "RSA-PSS", "--certificate", &cert, "--signature", sig, "--image"])
+            .arg(img);
         c
     };
     let theirs = || {
@@ -127,7 +128,11 @@ fn main() {
     let (elapsed, rss_kib) = measure(&mut ours(&big, &sig_big));
     let rss_mib = rss_kib as f64 / 1024.0;
     println!("peak memory, 4 GiB image (sparse)");
-    println!("  sigstack verify peak RSS {rss_mib:>6.1} MiB in {:.2} s  (target < 64 MiB) {}", elapsed.as_secs_f64(), if rss_mib < 64.0 { "PASS" } else { "MISS" });
+    println!(
+        "  sigstack verify peak RSS {rss_mib:>6.1} MiB in {:.2} s  (target < 64 MiB) {}",
+        elapsed.as_secs_f64(),
+        if rss_mib < 64.0 { "PASS" } else { "MISS" }
+    );
     println!("machine: {} cores, {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), cpu_model());
 }
 

@@ -54,12 +54,8 @@ async fn run(args: AuditArgs, cloud: sigstack_client::clouds::ResolvedCloud) -> 
         Ok(s) => s,
         Err(outcome) => return outcome,
     };
-    let options = AuditOptions {
-        trusted_certificates: args.trusted_cert,
-        verify_data: args.verify_data,
-        profile: args.profile,
-        only: Vec::new(),
-    };
+    let options =
+        AuditOptions { trusted_certificates: args.trusted_cert, verify_data: args.verify_data, profile: args.profile, only: Vec::new() };
     let report = match sigstack_ops::audit(&session, &options, &CliProgress::default()).await {
         Ok(report) => report,
         Err(e) if e.is_usage() => return Outcome::Usage(e.to_string()),
@@ -85,17 +81,13 @@ fn render_table(report: &AuditReport) -> String {
         .findings
         .iter()
         .map(|f| {
-            let detail =
-                if f.missing.is_empty() { f.detail.clone() } else { format!("missing {}: {}", f.missing.join(", "), f.detail) };
+            let detail = if f.missing.is_empty() { f.detail.clone() } else { format!("missing {}: {}", f.missing.join(", "), f.detail) };
             vec![f.image.id.clone(), name(&f.image), f.state.name().to_owned(), detail]
         })
         .collect();
     let mut text = cloud_args::table(&["ID", "NAME", "STATE", "DETAIL"], &rows);
     let s = report.summary();
-    text.push_str(&format!(
-        "\n{} image(s); with Nova verify_glance_signatures=True {} would fail to boot",
-        s.images, s.fail_signature
-    ));
+    text.push_str(&format!("\n{} image(s); with Nova verify_glance_signatures=True {} would fail to boot", s.images, s.fail_signature));
     if s.unchecked > 0 {
         text.push_str(&format!(" and {} could not be checked", s.unchecked));
     }

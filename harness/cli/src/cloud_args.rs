@@ -6,9 +6,9 @@
 use std::io::IsTerminal;
 use std::sync::Mutex;
 
+use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sigstack_client::Session;
-use clap::Args;
 use sigstack_client::clouds::{self, ResolvedCloud, SearchPath};
 use sigstack_ops::{CertificateSecret, Progress};
 
@@ -100,8 +100,7 @@ impl Progress for CliProgress {
 
 /// Hidden unless stderr is a terminal, so logs and pipes never get control characters.
 fn progress_bar(len: Option<u64>, label: &str) -> ProgressBar {
-    let target =
-        if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+    let target = if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
     let bar = ProgressBar::with_draw_target(len, target);
     if let Ok(style) = ProgressStyle::with_template("{msg:30!} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}") {
         bar.set_style(style);
@@ -147,7 +146,10 @@ mod tests {
 
     #[test]
     fn table_columns_align() {
-        let t = table(&["ID", "NAME", "STATE"], &[vec!["a".into(), "longer-name".into(), "x".into()], vec!["bbbb".into(), "n".into(), "yy".into()]]);
+        let t = table(
+            &["ID", "NAME", "STATE"],
+            &[vec!["a".into(), "longer-name".into(), "x".into()], vec!["bbbb".into(), "n".into(), "yy".into()]],
+        );
         assert_eq!(t, "ID    NAME         STATE\na     longer-name  x\nbbbb  n            yy\n");
     }
 }

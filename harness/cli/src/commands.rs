@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use base64::Engine as _;
 use clap::Args;
 use sigstack_verify::{
-    Certificate, CertificateValidator, Error, HashMethod, KeyTypeProfile, SignatureProperties,
-    SigningKey, ValidationOptions,
+    Certificate, CertificateValidator, Error, HashMethod, KeyTypeProfile, SignatureProperties, SigningKey, ValidationOptions,
 };
 
 use crate::Outcome;
@@ -74,11 +73,7 @@ fn failed(e: Error) -> Outcome {
 
 /// Loads trusted certificates, each identified by its path (the CLI's stand-in for a Barbican
 /// uuid, so chain messages name the file).
-fn validator(
-    paths: &[PathBuf],
-    now: &Option<String>,
-    profile: KeyTypeProfile,
-) -> Result<CertificateValidator, Outcome> {
+fn validator(paths: &[PathBuf], now: &Option<String>, profile: KeyTypeProfile) -> Result<CertificateValidator, Outcome> {
     let now = input::now(now.as_deref())?;
     let mut trusted = Vec::with_capacity(paths.len());
     for path in paths {
@@ -112,12 +107,9 @@ fn run_verify(args: VerifyArgs) -> Result<(), Outcome> {
     // Nova validates the chain after get_verifier and before downloading the data.
     if !args.trusted.is_empty() {
         let validator = validator(&args.trusted, &args.now, args.profile)?;
-        validator.validate(&leaf).map_err(|e| {
-            failed(Error::CertificateValidationFailed {
-                certificate: certificate_id.clone(),
-                reason: e.to_string(),
-            })
-        })?;
+        validator
+            .validate(&leaf)
+            .map_err(|e| failed(Error::CertificateValidationFailed { certificate: certificate_id.clone(), reason: e.to_string() }))?;
     }
     input::stream_file(&args.image, |chunk| verifier.update(chunk))?;
     verifier.finish().map_err(failed)
@@ -138,16 +130,14 @@ fn run_sign(args: SignArgs) -> Result<String, Outcome> {
     let hash: HashMethod = args.hash_method.parse().map_err(usage)?;
     let key_type = KeyTypeProfile::Legacy.lookup(&args.key_type).map_err(usage)?;
     let pem = input::read_file(&args.key, "key")?;
-    let pem = String::from_utf8(pem)
-        .map_err(|_| Outcome::Usage(format!("key {} is not PEM text", args.key.display())))?;
+    let pem = String::from_utf8(pem).map_err(|_| Outcome::Usage(format!("key {} is not PEM text", args.key.display())))?;
     let key = SigningKey::from_pem(&pem).map_err(usage)?;
     // Refuse a mismatched key before reading a possibly huge image.
     key.public_key().check_key_type(key_type).map_err(usage)?;
     let mut hasher = hash.hasher();
     input::stream_file(&args.image, |chunk| hasher.update(chunk))?;
     let digest = hasher.finalize();
-    let signature =
-        key.sign_digest(key_type, hash, &digest, &mut rand::rngs::SysRng).map_err(usage)?;
+    let signature = key.sign_digest(key_type, hash, &digest, &mut rand::rngs::SysRng).map_err(usage)?;
     Ok(base64::engine::general_purpose::STANDARD.encode(signature))
 }
 

@@ -181,7 +181,14 @@ pub fn conformance(args: ConformanceArgs) -> Outcome {
         std::process::exit(130);
     }
     for r in summary.scenarios.iter().filter(|r| r.status != Status::Passed) {
-        println!("{} {}: {} [{}]: {}", r.status, r.feature, r.scenario, r.id.as_deref().unwrap_or("no @id"), r.reason.as_deref().unwrap_or(""));
+        println!(
+            "{} {}: {} [{}]: {}",
+            r.status,
+            r.feature,
+            r.scenario,
+            r.id.as_deref().unwrap_or("no @id"),
+            r.reason.as_deref().unwrap_or("")
+        );
     }
     println!("run id: {run_id}");
     println!("reports: {}", args.report_dir.display());

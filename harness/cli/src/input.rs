@@ -14,8 +14,7 @@ use crate::Outcome;
 const PROGRESS_THRESHOLD: u64 = 1 << 30;
 
 pub fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, Outcome> {
-    std::fs::read(path)
-        .map_err(|e| Outcome::Usage(format!("cannot read {what} {}: {e}", path.display())))
+    std::fs::read(path).map_err(|e| Outcome::Usage(format!("cannot read {what} {}: {e}", path.display())))
 }
 
 /// A certificate file (PEM, possibly with leading text, or DER). A file that is not a
@@ -30,9 +29,7 @@ pub fn signature_text(arg: &str) -> Result<String, Outcome> {
     match arg.strip_prefix('@') {
         Some(path) => {
             let bytes = read_file(Path::new(path), "signature file")?;
-            String::from_utf8(bytes).map_err(|_| {
-                Outcome::Failed(Error::NonAsciiSignature.to_string())
-            })
+            String::from_utf8(bytes).map_err(|_| Outcome::Failed(Error::NonAsciiSignature.to_string()))
         }
         None => Ok(arg.to_owned()),
     }
@@ -53,9 +50,7 @@ pub fn stream_file(path: &Path, mut sink: impl FnMut(&[u8])) -> Result<(), Outco
     let size = file.metadata().map_err(unreadable)?.len();
     let progress = (size > PROGRESS_THRESHOLD && io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new(size);
-        if let Ok(style) =
-            ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-        {
+        if let Ok(style) = ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}") {
             bar.set_style(style);
         }
         bar

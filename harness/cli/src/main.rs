@@ -68,9 +68,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Verify(args) => commands::verify(args),
         Command::Sign(args) => commands::sign(args),
-        Command::Certificate { command: CertificateCommand::Validate(args) } => {
-            commands::validate_certificate(args)
-        }
+        Command::Certificate { command: CertificateCommand::Validate(args) } => commands::validate_certificate(args),
         Command::Serve(args) => serve::serve(args),
         Command::Conformance(args) => conformance::conformance(args),
         Command::Audit(args) => audit::audit(args),

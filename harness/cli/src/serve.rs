@@ -23,12 +23,8 @@ use crate::Outcome;
 /// The clouds `serve` writes: name in clouds.yaml, seeded user. The first two always (the
 /// seed must have them); the others when the seed has the user (the conformance suite's
 /// second-project user and the instance-HA service user).
-const CLOUDS: [(&str, &str); 4] = [
-    ("sigstack-admin", "admin"),
-    ("sigstack-demo", "demo"),
-    ("sigstack-alt-demo", "alt_demo"),
-    ("sigstack-instance-ha", "instance-ha"),
-];
+const CLOUDS: [(&str, &str); 4] =
+    [("sigstack-admin", "admin"), ("sigstack-demo", "demo"), ("sigstack-alt-demo", "alt_demo"), ("sigstack-instance-ha", "instance-ha")];
 const REQUIRED_CLOUDS: usize = 2;
 
 /// The capability file `serve` writes beside clouds.yaml (`sigstack conformance
@@ -162,10 +158,7 @@ async fn run(args: ServeArgs, data_dir: PathBuf) -> Outcome {
         (Err(e), _) | (_, Err(e)) => return Outcome::Error(format!("cannot handle SIGTERM/SIGINT: {e}")),
     };
 
-    let mut lines = vec![
-        format!("data-dir: {}", data_dir.display()),
-        format!("clouds-yaml: {}", clouds_yaml.display()),
-    ];
+    let mut lines = vec![format!("data-dir: {}", data_dir.display()), format!("clouds-yaml: {}", clouds_yaml.display())];
     lines.extend(openrcs.iter().map(|p| format!("openrc: {}", p.display())));
     if let Some(cacert) = &cloud.tls.cacert {
         lines.push(format!("cacert: {}", cacert.display()));
@@ -247,7 +240,8 @@ fn capabilities_path(clouds_yaml: &Path) -> PathBuf {
 /// The conformance suite's capability file for this cloud: which clouds.yaml entry each suite
 /// user is, and what the deployment offers.
 fn capabilities_yaml(cloud: &CloudHandle) -> String {
-    let mut text = String::from("# Written by `sigstack serve`: `sigstack conformance --cloud sigstack-demo --capabilities <this file>`.\nusers:\n");
+    let mut text =
+        String::from("# Written by `sigstack serve`: `sigstack conformance --cloud sigstack-demo --capabilities <this file>`.\nusers:\n");
     for (name, user) in written_clouds(cloud) {
         text.push_str(&format!("  {}: {}\n", yaml(user), yaml(name)));
     }
@@ -263,7 +257,9 @@ fn capabilities_yaml(cloud: &CloudHandle) -> String {
 
 /// os-client-config's clouds.yaml for every cloud in [`CLOUDS`].
 fn clouds_yaml(cloud: &CloudHandle) -> Result<String, String> {
-    let mut text = String::from("# Written by `sigstack serve`: the simulated cloud, for openstack CLI / SDK clients.\n# Use: export OS_CLIENT_CONFIG_FILE=<this file> OS_CLOUD=sigstack-admin (or sigstack-demo, ...)\nclouds:\n");
+    let mut text = String::from(
+        "# Written by `sigstack serve`: the simulated cloud, for openstack CLI / SDK clients.\n# Use: export OS_CLIENT_CONFIG_FILE=<this file> OS_CLOUD=sigstack-admin (or sigstack-demo, ...)\nclouds:\n",
+    );
     for (name, user) in written_clouds(cloud) {
         let c = credentials(cloud, user)?;
         let project = c.project_name.clone().unwrap_or_default();

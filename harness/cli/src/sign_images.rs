@@ -57,8 +57,8 @@ fn signer(args: &SignImagesArgs) -> Result<Signer, Outcome> {
     let pem = String::from_utf8(pem).map_err(|_| Outcome::Usage(format!("key {} is not PEM text", args.key.display())))?;
     let key = SigningKey::from_pem(&pem).map_err(|e| usage(&format!("key {}", args.key.display()), e))?;
     let certificate = input::read_file(&args.certificate, "certificate")?;
-    let certificate = Certificate::from_pem_or_der(&certificate)
-        .map_err(|e| usage(&format!("certificate {}", args.certificate.display()), e))?;
+    let certificate =
+        Certificate::from_pem_or_der(&certificate).map_err(|e| usage(&format!("certificate {}", args.certificate.display()), e))?;
     Signer::new(key, certificate, hash).map_err(|e| refusal(e, args, ""))
 }
 
@@ -126,11 +126,8 @@ async fn run(args: SignImagesArgs, cloud: sigstack_client::clouds::ResolvedCloud
 
 /// The per-image table and the summary line.
 fn render(report: &SignReport) -> String {
-    let rows: Vec<Vec<String>> = report
-        .results
-        .iter()
-        .map(|r| vec![r.image.id.clone(), r.image.name.clone().unwrap_or_default(), r.outcome.to_string()])
-        .collect();
+    let rows: Vec<Vec<String>> =
+        report.results.iter().map(|r| vec![r.image.id.clone(), r.image.name.clone().unwrap_or_default(), r.outcome.to_string()]).collect();
     let mut text = cloud_args::table(&["ID", "NAME", "RESULT"], &rows);
     let t = report.tally();
     text.push_str(&format!("\n{} signed, {} failed, {} skipped", t.signed, t.failed, t.skipped));

@@ -37,15 +37,8 @@ async fn every_signing_state_is_reported_with_novas_message() {
 
     // A secret that expires in two seconds: Barbican then answers 404, as for a deleted one.
     let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
-    let expiration = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second()
-    );
+    let expiration =
+        format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", at.year(), u8::from(at.month()), at.day(), at.hour(), at.minute(), at.second());
     let expiring = NewSecret { expiration: Some(expiration), ..NewSecret::certificate("expiring", fixture(RSA_CERT).as_bytes()) };
     let expiring = key_manager::secret_uuid(&key_manager::create_secret(&admin, &expiring).await.expect("stored")).to_owned();
 
@@ -78,7 +71,13 @@ async fn every_signing_state_is_reported_with_novas_message() {
         assert!(image["detail"].as_str().unwrap().contains(detail), "{name}: {image}");
     };
     let prefix = "Signature verification for the image failed: ";
-    expect("unsigned", "unsigned", &format!("{prefix}Required image properties for signature verification do not exist. Cannot verify signature. Missing property: img_signature_uuid."));
+    expect(
+        "unsigned",
+        "unsigned",
+        &format!(
+            "{prefix}Required image properties for signature verification do not exist. Cannot verify signature. Missing property: img_signature_uuid."
+        ),
+    );
     expect("partial", "partially-signed", "Missing property: img_signature_uuid.");
     assert_eq!(images["partial"]["missing_properties"], serde_json::json!(["img_signature_certificate_uuid", "img_signature_hash_method"]));
     expect("bad-base64", "invalid-signature-encoding", "The signature data was not properly encoded using base64.");
@@ -150,7 +149,9 @@ async fn trusted_certificates_validate_the_chain_as_nova_does() {
     assert_eq!(images["self-signed"]["fails_certificate_validation"], true);
     assert_eq!(
         images["self-signed"]["detail"],
-        format!("Image signature certificate validation failed for certificate: {self_signed}. Certificate chain building failed. Could not locate the signing certificate for the base certificate in the set of trusted certificates.")
+        format!(
+            "Image signature certificate validation failed for certificate: {self_signed}. Certificate chain building failed. Could not locate the signing certificate for the base certificate in the set of trusted certificates."
+        )
     );
     assert_eq!(report["summary"]["fail_signature_verification"], 0);
     assert_eq!(report["summary"]["fail_certificate_validation"], 1);
@@ -163,7 +164,11 @@ async fn trusted_certificates_validate_the_chain_as_nova_does() {
     let lines: Vec<&str> = run.stdout.lines().take(3).collect();
     let column = |l: &str, word: &str| l.find(word).unwrap_or_else(|| panic!("no {word} in {l:?}"));
     let state_at = column(lines[0], "STATE");
-    assert!(lines[1..].iter().all(|l| l[state_at..].starts_with("signed") || l[state_at..].starts_with("untrusted-certificate")), "{}", run.stdout);
+    assert!(
+        lines[1..].iter().all(|l| l[state_at..].starts_with("signed") || l[state_at..].starts_with("untrusted-certificate")),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("with certificate validation against") && run.stdout.contains(": 1 would fail to boot"), "{}", run.stdout);
 }
 

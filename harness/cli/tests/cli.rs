@@ -34,7 +34,19 @@ fn sign(image: &Path, key: &str, hash: &str, key_type: &str) -> String {
 }
 
 fn verify(image: &Path, sig: &str, hash: &str, key_type: &str, cert: &str, extra: &[&str]) -> Output {
-    let mut args = vec!["verify", "--image", image.to_str().unwrap(), "--signature", sig, "--hash-method", hash, "--key-type", key_type, "--certificate", cert];
+    let mut args = vec![
+        "verify",
+        "--image",
+        image.to_str().unwrap(),
+        "--signature",
+        sig,
+        "--hash-method",
+        hash,
+        "--key-type",
+        key_type,
+        "--certificate",
+        cert,
+    ];
     args.extend_from_slice(extra);
     sigstack(&args)
 }
@@ -85,7 +97,17 @@ fn binary_curve_images_verify_under_the_legacy_profile_only() {
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), &vec![7u8; 10_000]);
     let bc = |f: &str| repo().join("fixtures/binary-curves").join(f).display().to_string();
-    let out = sigstack(&["sign", "--image", img.to_str().unwrap(), "--key", &bc("sect571k1.key.pem"), "--hash-method", "SHA-512", "--key-type", "ECC_SECT571K1"]);
+    let out = sigstack(&[
+        "sign",
+        "--image",
+        img.to_str().unwrap(),
+        "--key",
+        &bc("sect571k1.key.pem"),
+        "--hash-method",
+        "SHA-512",
+        "--key-type",
+        "ECC_SECT571K1",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let sig = stdout(&out);
     let out = verify(&img, &sig, "SHA-512", "ECC_SECT571K1", &bc("sect571k1.crt.pem"), &["--profile", "legacy"]);
@@ -121,16 +143,26 @@ fn failures_exit_1_with_the_openstack_message() {
 
     let cases: Vec<(Output, &str)> = vec![
         (verify(&tampered, &sig, "SHA-256", "RSA-PSS", &cert, &[]), "Signature verification failed"),
-        (verify(&img, "fake_signature", "SHA-256", "RSA-PSS", &cert, &[]),
-            "Signature verification for the image failed: The signature data was not properly encoded using base64."),
-        (verify(&img, &sig, "sha256", "RSA-PSS", &cert, &[]),
-            "Signature verification for the image failed: Invalid signature hash method: sha256."),
-        (verify(&img, &sig, "SHA-256", "ECC_SECT571K1", &cert, &[]),
-            "Signature verification for the image failed: Invalid signature key type: ECC_SECT571K1."),
-        (verify(&img, &sig, "SHA-256", "DSA", &cert, &[]),
-            "Signature verification for the image failed: Invalid public key type for signature key type: DSA."),
-        (verify(&img, "", "SHA-256", "RSA-PSS", &cert, &[]),
-            "Signature verification for the image failed: Error occurred while creating the verifier."),
+        (
+            verify(&img, "fake_signature", "SHA-256", "RSA-PSS", &cert, &[]),
+            "Signature verification for the image failed: The signature data was not properly encoded using base64.",
+        ),
+        (
+            verify(&img, &sig, "sha256", "RSA-PSS", &cert, &[]),
+            "Signature verification for the image failed: Invalid signature hash method: sha256.",
+        ),
+        (
+            verify(&img, &sig, "SHA-256", "ECC_SECT571K1", &cert, &[]),
+            "Signature verification for the image failed: Invalid signature key type: ECC_SECT571K1.",
+        ),
+        (
+            verify(&img, &sig, "SHA-256", "DSA", &cert, &[]),
+            "Signature verification for the image failed: Invalid public key type for signature key type: DSA.",
+        ),
+        (
+            verify(&img, "", "SHA-256", "RSA-PSS", &cert, &[]),
+            "Signature verification for the image failed: Error occurred while creating the verifier.",
+        ),
     ];
     for (out, message) in cases {
         assert_eq!((out.status.code(), stdout(&out).as_str()), (Some(1), message), "{}", stderr(&out));
@@ -165,7 +197,9 @@ fn trusted_certificates_validate_the_chain_as_nova_does() {
     let out = verify(&img, &sig, "SHA-256", "RSA-PSS", &client, &trust);
     assert_eq!(
         stdout(&out),
-        format!("Image signature certificate validation failed for certificate: {client}. The certificate is outside its valid date range.")
+        format!(
+            "Image signature certificate validation failed for certificate: {client}. The certificate is outside its valid date range."
+        )
     );
 }
 
@@ -177,14 +211,35 @@ fn certificate_validate_subcommand() {
     let out = sigstack(&args);
     assert_eq!((out.status.code(), stdout(&out).as_str()), (Some(0), "valid"), "{}", stderr(&out));
 
-    let out = sigstack(&["certificate", "validate", "--certificate", &pki("variants/short-pathlen/leaf.crt.pem"),
-        "--trusted", &pki("variants/short-pathlen/root.crt.pem"), "--trusted", &pki("variants/short-pathlen/intermediate.crt.pem")]);
+    let out = sigstack(&[
+        "certificate",
+        "validate",
+        "--certificate",
+        &pki("variants/short-pathlen/leaf.crt.pem"),
+        "--trusted",
+        &pki("variants/short-pathlen/root.crt.pem"),
+        "--trusted",
+        &pki("variants/short-pathlen/intermediate.crt.pem"),
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(stdout(&out), format!(
-        "Certificate validation failed. The signing certificate '{}' is not configured to support certificate chains of sufficient length.",
-        pki("variants/short-pathlen/root.crt.pem")));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "Certificate validation failed. The signing certificate '{}' is not configured to support certificate chains of sufficient length.",
+            pki("variants/short-pathlen/root.crt.pem")
+        )
+    );
 
-    let out = sigstack(&["certificate", "validate", "--certificate", &pki("chain/client.crt.pem"), "--trusted", &pki("chain/root.crt.pem"), "--now", "2019-06-01T00:00:00+02:00"]);
+    let out = sigstack(&[
+        "certificate",
+        "validate",
+        "--certificate",
+        &pki("chain/client.crt.pem"),
+        "--trusted",
+        &pki("chain/root.crt.pem"),
+        "--now",
+        "2019-06-01T00:00:00+02:00",
+    ]);
     assert_eq!(stdout(&out), "The certificate is outside its valid date range.");
 }
 
@@ -202,9 +257,29 @@ fn usage_errors_exit_2() {
         verify(&img, "QUFB", "SHA-256", "RSA-PSS", &cert, &["--trusted", &cert, "--now", "yesterday"]),
         verify(&img, "@/definitely/not/here", "SHA-256", "RSA-PSS", &cert, &[]),
         sigstack(&["certificate", "validate", "--certificate", &cert]),
-        sigstack(&["sign", "--image", img.to_str().unwrap(), "--key", &pki("signing/ec-p384.key.pem"), "--hash-method", "SHA-256", "--key-type", "RSA-PSS"]),
+        sigstack(&[
+            "sign",
+            "--image",
+            img.to_str().unwrap(),
+            "--key",
+            &pki("signing/ec-p384.key.pem"),
+            "--hash-method",
+            "SHA-256",
+            "--key-type",
+            "RSA-PSS",
+        ]),
         sigstack(&["sign", "--image", img.to_str().unwrap(), "--key", &cert, "--hash-method", "SHA-256", "--key-type", "RSA-PSS"]),
-        sigstack(&["sign", "--image", img.to_str().unwrap(), "--key", &pki("signing/rsa-2048.key.pem"), "--hash-method", "MD5", "--key-type", "RSA-PSS"]),
+        sigstack(&[
+            "sign",
+            "--image",
+            img.to_str().unwrap(),
+            "--key",
+            &pki("signing/rsa-2048.key.pem"),
+            "--hash-method",
+            "MD5",
+            "--key-type",
+            "RSA-PSS",
+        ]),
     ];
     for (i, out) in cases.iter().enumerate() {
         assert_eq!(out.status.code(), Some(2), "case {i}: {}{}", stdout(out), stderr(out));
@@ -274,9 +349,21 @@ fn progress_on_a_terminal_stderr_for_images_over_1_gib_only() {
     let small = image(dir.path(), &vec![9u8; 4096]);
     let cert = pki("signing/rsa-2048.crt.pem");
     let verify_args = |img: &Path, sig: &str| -> Vec<String> {
-        ["verify", "--image", img.to_str().unwrap(), "--signature", sig, "--hash-method", "SHA-256", "--key-type", "RSA-PSS", "--certificate", &cert]
-            .map(str::to_owned)
-            .to_vec()
+        [
+            "verify",
+            "--image",
+            img.to_str().unwrap(),
+            "--signature",
+            sig,
+            "--hash-method",
+            "SHA-256",
+            "--key-type",
+            "RSA-PSS",
+            "--certificate",
+            &cert,
+        ]
+        .map(str::to_owned)
+        .to_vec()
     };
     let big_sig = sign(&big, "signing/rsa-2048.key.pem", "SHA-256", "RSA-PSS");
     let small_sig = sign(&small, "signing/rsa-2048.key.pem", "SHA-256", "RSA-PSS");

@@ -147,7 +147,15 @@ async fn an_application_credential_and_short_lived_tokens_carry_a_whole_run() {
     let reports = temp.path().join("reports");
     let started = Instant::now();
     let out = sigstack(
-        &["conformance", "--cloud", "sigstack-appcred", "--capabilities", capabilities.to_str().unwrap(), "--report-dir", reports.to_str().unwrap()],
+        &[
+            "conformance",
+            "--cloud",
+            "sigstack-appcred",
+            "--capabilities",
+            capabilities.to_str().unwrap(),
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ],
         &with_app,
     );
     let took = started.elapsed();

@@ -78,7 +78,8 @@ fn the_four_reports_say_what_ran_and_against_what() {
     // Progress went to stderr while it ran (cucumber's writer and its summary).
     assert!(text(&out.stderr).contains("3 scenarios (3 passed)"), "{}", text(&out.stderr));
 
-    let mut expected: Vec<(String, String)> = [MEMBER_REFUSED, SIMULATED, BINARY_CURVE].iter().map(|id| ((*id).to_owned(), "passed".to_owned())).collect();
+    let mut expected: Vec<(String, String)> =
+        [MEMBER_REFUSED, SIMULATED, BINARY_CURVE].iter().map(|id| ((*id).to_owned(), "passed".to_owned())).collect();
     expected.sort();
     assert_eq!(json_results(&reports), expected);
 
@@ -117,7 +118,8 @@ fn a_certified_run_fails_when_a_required_scenario_is_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let capabilities = dir.path().join("capabilities.yaml");
     // The vendor's cloud has no /_sim/ API, the legacy key-type profile, and gave no admin.
-    std::fs::write(&capabilities, "capabilities:\n  simulated_control: false\n  key_type_profile: legacy\n  admin_credentials: false\n").unwrap();
+    std::fs::write(&capabilities, "capabilities:\n  simulated_control: false\n  key_type_profile: legacy\n  admin_credentials: false\n")
+        .unwrap();
     let tags = ids(&[MEMBER_REFUSED, SIMULATED, BINARY_CURVE, NEEDS_ADMIN]);
     let run = |report: &str, certified: bool| {
         let reports = dir.path().join(report);
@@ -132,9 +134,21 @@ fn a_certified_run_fails_when_a_required_scenario_is_skipped() {
     let (out, reports) = run("plain", false);
     assert_eq!(code(&out), 0, "stdout: {}\nstderr: {}", text(&out.stdout), text(&out.stderr));
     let md = read(&reports, "report.md");
-    assert!(md_row(&md, SIMULATED).contains("| skipped | needs the simulated cloud's /_sim/ control API (capability simulated_control)"), "{}", md_row(&md, SIMULATED));
-    assert!(md_row(&md, NEEDS_ADMIN).contains("| skipped | needs admin credentials (capability admin_credentials) |"), "{}", md_row(&md, NEEDS_ADMIN));
-    assert!(md_row(&md, BINARY_CURVE).contains("| skipped | needs capability key_type_profile = current (the target has legacy)"), "{}", md_row(&md, BINARY_CURVE));
+    assert!(
+        md_row(&md, SIMULATED).contains("| skipped | needs the simulated cloud's /_sim/ control API (capability simulated_control)"),
+        "{}",
+        md_row(&md, SIMULATED)
+    );
+    assert!(
+        md_row(&md, NEEDS_ADMIN).contains("| skipped | needs admin credentials (capability admin_credentials) |"),
+        "{}",
+        md_row(&md, NEEDS_ADMIN)
+    );
+    assert!(
+        md_row(&md, BINARY_CURVE).contains("| skipped | needs capability key_type_profile = current (the target has legacy)"),
+        "{}",
+        md_row(&md, BINARY_CURVE)
+    );
     assert!(md_row(&md, MEMBER_REFUSED).contains("| passed |"));
     assert!(md.contains("1 passed, 0 failed, 3 skipped"), "{md}");
     let results = json_results(&reports);
@@ -146,7 +160,10 @@ fn a_certified_run_fails_when_a_required_scenario_is_skipped() {
     let (out, reports) = run("certified", true);
     assert_eq!(code(&out), 1, "stdout: {}\nstderr: {}", text(&out.stdout), text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("FAIL: 4 scenarios (1 passed, 0 failed, 3 skipped); 1 @required skipped (not allowed in a certified run)"), "{stdout}");
+    assert!(
+        stdout.contains("FAIL: 4 scenarios (1 passed, 0 failed, 3 skipped); 1 @required skipped (not allowed in a certified run)"),
+        "{stdout}"
+    );
     assert!(stdout.contains(NEEDS_ADMIN), "{stdout}");
     assert!(read(&reports, "report.md").contains("Certified run | yes"));
     // What the verdict does not vouch for is named: in its line, the reports and junit.xml.
@@ -161,7 +178,11 @@ fn a_certified_run_fails_when_a_required_scenario_is_skipped() {
 fn an_unknown_cloud_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let clouds = dir.path().join("clouds.yaml");
-    std::fs::write(&clouds, "clouds:\n  one:\n    auth:\n      auth_url: http://127.0.0.1:9/v3\n      username: u\n      password: p\n      project_name: p\n").unwrap();
+    std::fs::write(
+        &clouds,
+        "clouds:\n  one:\n    auth:\n      auth_url: http://127.0.0.1:9/v3\n      username: u\n      password: p\n      project_name: p\n",
+    )
+    .unwrap();
     let reports = dir.path().join("reports");
     let out = conformance(&["--cloud", "nope", "--report-dir", reports.to_str().unwrap()], &[("OS_CLIENT_CONFIG_FILE", &clouds)]);
     assert_eq!(code(&out), 2, "stderr: {}", text(&out.stderr));
@@ -200,7 +221,11 @@ fn a_bad_capability_file_is_a_usage_error() {
     assert!(text(&out.stderr).contains(&format!("cannot read capability file {}", missing.display())), "{}", text(&out.stderr));
 
     let bad = dir.path().join("bad.yaml");
-    for (content, says) in [("capabilites:\n  compute: true\n", "capabilites"), ("capabilities:\n  compute: [true]\n", "compute"), ("users: [admin]\n", "users")] {
+    for (content, says) in [
+        ("capabilites:\n  compute: true\n", "capabilites"),
+        ("capabilities:\n  compute: [true]\n", "compute"),
+        ("users: [admin]\n", "users"),
+    ] {
         std::fs::write(&bad, content).unwrap();
         let out = conformance(&["--capabilities", bad.to_str().unwrap(), "--report-dir", reports.to_str().unwrap()], &[]);
         let stderr = text(&out.stderr);
@@ -243,12 +268,25 @@ fn a_real_cloud_from_clouds_yaml_with_and_without_a_capability_file() {
     assert!(md_row(&md, MEMBER_REFUSED).contains("| passed |"));
     assert!(md_row(&md, CREATOR).contains("| skipped | needs admin credentials (capability admin_credentials) |"));
     let simulated = md_row(&md, SIMULATED);
-    assert!(simulated.contains("| skipped |") && simulated.contains("simulated_control") && simulated.contains("admin credentials"), "{simulated}");
+    assert!(
+        simulated.contains("| skipped |") && simulated.contains("simulated_control") && simulated.contains("admin credentials"),
+        "{simulated}"
+    );
 
     // serve's capability file: every user and the /_sim/ API, so everything runs.
     let reports = dir.path().join("full");
     let capabilities = server.get("capabilities");
-    let args = ["--cloud", "sigstack-demo", "--capabilities", capabilities.to_str().unwrap(), "--tags", &tags, "--report-dir", reports.to_str().unwrap(), "--certified"];
+    let args = [
+        "--cloud",
+        "sigstack-demo",
+        "--capabilities",
+        capabilities.to_str().unwrap(),
+        "--tags",
+        &tags,
+        "--report-dir",
+        reports.to_str().unwrap(),
+        "--certified",
+    ];
     let out = conformance(&args, &env);
     assert_eq!(code(&out), 0, "stdout: {}\nstderr: {}", text(&out.stdout), text(&out.stderr));
     assert!(json_results(&reports).iter().all(|(_, s)| s == "passed"), "{:?}", json_results(&reports));
@@ -259,7 +297,19 @@ fn a_real_cloud_from_clouds_yaml_with_and_without_a_capability_file() {
     std::fs::write(&wrong, "users:\n  demo: sigstack-admin\n").unwrap();
     let reports = dir.path().join("wrong");
     let tags = ids(&[MEMBER_REFUSED]);
-    let out = conformance(&["--cloud", "sigstack-demo", "--capabilities", wrong.to_str().unwrap(), "--tags", &tags, "--report-dir", reports.to_str().unwrap()], &env);
+    let out = conformance(
+        &[
+            "--cloud",
+            "sigstack-demo",
+            "--capabilities",
+            wrong.to_str().unwrap(),
+            "--tags",
+            &tags,
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ],
+        &env,
+    );
     assert_eq!(code(&out), 1, "stdout: {}\nstderr: {}", text(&out.stdout), text(&out.stderr));
     assert!(text(&out.stdout).contains("FAIL: 1 scenarios (0 passed, 1 failed, 0 skipped)"), "{}", text(&out.stdout));
     let row = md_row(&read(&reports, "report.md"), MEMBER_REFUSED).to_owned();
@@ -336,7 +386,10 @@ fn a_whole_run_over_http_leaves_nothing_behind() {
     // the suite): every server, volume, image and secret lands in the target's projects.
     let shared = capabilities_with(&server, dir.path(), "shared.yaml", "  isolated_projects: false\n");
     let reports = dir.path().join("shared");
-    let out = conformance(&["--cloud", "sigstack-demo", "--capabilities", shared.to_str().unwrap(), "--report-dir", reports.to_str().unwrap()], &env);
+    let out = conformance(
+        &["--cloud", "sigstack-demo", "--capabilities", shared.to_str().unwrap(), "--report-dir", reports.to_str().unwrap()],
+        &env,
+    );
     assert_eq!(code(&out), 0, "stdout: {}\nstderr: {}", text(&out.stdout), text(&out.stderr));
     assert!(text(&out.stdout).contains("PASS: "), "{}", text(&out.stdout));
     let run = printed_run_id(&out);
@@ -399,7 +452,10 @@ fn interrupted_run(signals: usize) -> InterruptedRun {
     let capabilities = server.get("capabilities");
     let key_manager = server.get("key-manager").display().to_string();
     let reports = dir.path().join("reports");
-    let child = spawn_conformance(&["--cloud", "sigstack-demo", "--capabilities", capabilities.to_str().unwrap(), "--report-dir", reports.to_str().unwrap()], &clouds);
+    let child = spawn_conformance(
+        &["--cloud", "sigstack-demo", "--capabilities", capabilities.to_str().unwrap(), "--report-dir", reports.to_str().unwrap()],
+        &clouds,
+    );
     std::thread::sleep(Duration::from_secs(1));
     let started = std::time::Instant::now();
     for i in 0..signals {
@@ -416,7 +472,8 @@ fn interrupted_run(signals: usize) -> InterruptedRun {
 fn the_first_ctrl_c_lets_every_scenario_clean_up_and_exits_130() {
     // Bound whole: the temporary directory and the server live until the test ends.
     let interrupted = interrupted_run(1);
-    let (key_manager, reports, out, ended_after) = (&interrupted.key_manager, &interrupted.reports, &interrupted.out, interrupted.ended_after);
+    let (key_manager, reports, out, ended_after) =
+        (&interrupted.key_manager, &interrupted.reports, &interrupted.out, interrupted.ended_after);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(code(out), 130, "stdout: {stdout}\nstderr: {stderr}");
     assert!(ended_after < Duration::from_secs(60), "the interrupted run ended in {ended_after:?}");
@@ -425,7 +482,8 @@ fn the_first_ctrl_c_lets_every_scenario_clean_up_and_exits_130() {
     let run = printed_run_id(out);
     // The reports were written, and say which scenarios the interruption stopped.
     let features: Value = serde_json::from_str(&read(reports, "cucumber.json")).expect("cucumber.json is JSON");
-    let scenarios = features.as_array().unwrap().iter().flat_map(|f| f["elements"].as_array().unwrap()).filter(|e| e["type"] == "scenario").count();
+    let scenarios =
+        features.as_array().unwrap().iter().flat_map(|f| f["elements"].as_array().unwrap()).filter(|e| e["type"] == "scenario").count();
     assert!(scenarios > 50, "every scenario is in the report, run or not: {scenarios}");
     assert!(read(reports, "cucumber.json").contains("the run was interrupted (SIGINT)"));
     assert!(read(reports, "report.md").contains("the run was interrupted (SIGINT)"));
@@ -436,11 +494,17 @@ fn the_first_ctrl_c_lets_every_scenario_clean_up_and_exits_130() {
 #[test]
 fn a_second_ctrl_c_exits_at_once_and_cleanup_deletes_what_was_left() {
     let interrupted = interrupted_run(2);
-    let (clouds, capabilities, key_manager, out) = (&interrupted.clouds, &interrupted.capabilities, &interrupted.key_manager, &interrupted.out);
+    let (clouds, capabilities, key_manager, out) =
+        (&interrupted.clouds, &interrupted.capabilities, &interrupted.key_manager, &interrupted.out);
     let stderr = text(&out.stderr);
     assert_eq!(code(out), 130, "stderr: {stderr}");
     assert!(stderr.contains("aborted: what the run created may be left behind"), "{stderr}");
-    let run = stderr.lines().find_map(|l| l.strip_prefix("run id: ")).and_then(|l| l.split_whitespace().next()).expect("run id on stderr").to_owned();
+    let run = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("run id: "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("run id on stderr")
+        .to_owned();
     assert!(stderr.contains(&format!("sigstack conformance cleanup --cloud sigstack-demo --run {run}")), "{stderr}");
 
     // Whatever the abort left, `cleanup` as admin deletes (it enters the leftover projects).
@@ -537,7 +601,9 @@ fn cleanup_finds_and_deletes_what_a_killed_run_left() {
     // Every run's leftovers (the other run's image), with Glance refusing to delete: exit 1,
     // the failure in the table.
     let fault = serde_json::json!({"service": "glance", "operation": "DELETE /v2/images/{id}", "action": {"fail": {"status": 500, "body": "injected"}}});
-    let r = block_on(async { sigstack_client::session::http_client().post(format!("{key_manager}/_sim/faults")).json(&fault).send().await.unwrap().status() });
+    let r = block_on(async {
+        sigstack_client::session::http_client().post(format!("{key_manager}/_sim/faults")).json(&fault).send().await.unwrap().status()
+    });
     assert_eq!(r.as_u16(), 201);
     let out = cleanup_cmd(&["--cloud", "sigstack-admin", "--capabilities", caps], &clouds);
     let stdout = text(&out.stdout);

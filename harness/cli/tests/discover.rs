@@ -152,9 +152,12 @@ fn discover_matches_serve(deployment: &str) -> String {
 
     // Nothing the probes made is left: not by name (the run id), not by id (the servers,
     // volumes and images the evidence names).
-    let run = written.split("Probe run id: ").nth(1).and_then(|r| r.split_whitespace().next()).expect("the run id in the header").to_owned();
+    let run =
+        written.split("Probe run id: ").nth(1).and_then(|r| r.split_whitespace().next()).expect("the run id in the header").to_owned();
     let origin = server.get("key-manager").to_owned();
-    let all = block_on(async { sigstack_client::session::http_client().get(format!("{origin}/_sim/resources")).send().await.unwrap().text().await.unwrap() });
+    let all = block_on(async {
+        sigstack_client::session::http_client().get(format!("{origin}/_sim/resources")).send().await.unwrap().text().await.unwrap()
+    });
     assert!(all.matches(&run).count() >= 5, "the probes' images carry the run id {run}");
     let mut needles = uuids(written.split("\ncapabilities:\n").nth(1).unwrap());
     assert!(needles.len() >= 6, "the evidence names the servers, volumes and images: {needles:?}");
@@ -205,7 +208,12 @@ fn discover_finds_legacy_key_types_default_trusted_certificates_and_cinder_not_v
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let written = text(&out.stdout);
     let expected = capabilities(&std::fs::read_to_string(server.get("capabilities")).unwrap());
-    for (name, value) in [("key_type_profile", "legacy"), ("default_trusted_certificates", "true"), ("cinder_verification", "false"), ("certificate_validation", "true")] {
+    for (name, value) in [
+        ("key_type_profile", "legacy"),
+        ("default_trusted_certificates", "true"),
+        ("cinder_verification", "false"),
+        ("certificate_validation", "true"),
+    ] {
         assert_eq!(expected.get(name).map(String::as_str), Some(value), "serve's file: {expected:?}");
     }
     assert_eq!(capabilities(&written), expected, "{written}");
@@ -225,7 +233,8 @@ fn a_member_without_creator_gets_a_file_with_what_could_be_found_and_exit_1() {
     let given = dir.path().join("given.yaml");
     std::fs::write(&given, "users:\n  alt_demo: sigstack-alt-demo\ncapabilities:\n  max_concurrent_scenarios: 4\nsettings:\n  build_timeout: 30\n  flavor: m1.tiny\n").unwrap();
     let output = dir.path().join("out.yaml");
-    let out = discover(&["--cloud", "sigstack-demo", "--capabilities", given.to_str().unwrap(), "--output", output.to_str().unwrap()], &clouds);
+    let out =
+        discover(&["--cloud", "sigstack-demo", "--capabilities", given.to_str().unwrap(), "--output", output.to_str().unwrap()], &clouds);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     assert!(text(&out.stderr).contains("not determined (left undeclared in the file): verify_glance_signatures, certificate_validation, default_trusted_certificates, cinder_verification, key_type_profile"), "{}", describe(&out));
     let written = std::fs::read_to_string(&output).unwrap();
@@ -250,7 +259,11 @@ fn a_member_without_creator_gets_a_file_with_what_could_be_found_and_exit_1() {
 fn usage_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let clouds = dir.path().join("clouds.yaml");
-    std::fs::write(&clouds, "clouds:\n  c:\n    auth:\n      auth_url: http://127.0.0.1:9/v3\n      username: u\n      password: p\n      project_name: p\n").unwrap();
+    std::fs::write(
+        &clouds,
+        "clouds:\n  c:\n    auth:\n      auth_url: http://127.0.0.1:9/v3\n      username: u\n      password: p\n      project_name: p\n",
+    )
+    .unwrap();
     let out = discover(&["--cloud", "nope"], &clouds);
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
     assert!(text(&out.stderr).contains("nope"), "{}", describe(&out));
@@ -277,7 +290,9 @@ fn ctrl_c_deletes_what_the_probes_made_and_exits_130() {
     let clouds = PathBuf::from(server.get("clouds-yaml"));
     let origin = server.get("key-manager").to_owned();
     let fault = serde_json::json!({"service": "nova", "operation": "GET /v2.1/servers/{id}", "action": {"delay_ms": 60000}, "times": 3});
-    let status = block_on(async { sigstack_client::session::http_client().post(format!("{origin}/_sim/faults")).json(&fault).send().await.unwrap().status() });
+    let status = block_on(async {
+        sigstack_client::session::http_client().post(format!("{origin}/_sim/faults")).json(&fault).send().await.unwrap().status()
+    });
     assert_eq!(status.as_u16(), 201);
 
     let output = dir.path().join("never.yaml");

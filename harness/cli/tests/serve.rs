@@ -22,12 +22,8 @@ fn expected_cloud(name: &str, user: &str, project: &str, auth_url: &str) -> Stri
 
 /// Reads one cloud's credentials back from clouds.yaml (the subset of YAML serve writes).
 fn cloud_credentials(clouds_yaml: &str, name: &str) -> Credentials {
-    let block: Vec<&str> = clouds_yaml
-        .lines()
-        .skip_while(|l| l.trim() != format!("{name}:"))
-        .skip(1)
-        .take_while(|l| l.starts_with("    "))
-        .collect();
+    let block: Vec<&str> =
+        clouds_yaml.lines().skip_while(|l| l.trim() != format!("{name}:")).skip(1).take_while(|l| l.starts_with("    ")).collect();
     let field = |key: &str| -> String {
         let line = block.iter().find(|l| l.trim_start().starts_with(&format!("{key}:"))).unwrap_or_else(|| panic!("{name} has no {key}"));
         serde_json::from_str(line.split_once(": ").unwrap().1).unwrap()
@@ -68,7 +64,13 @@ fn check_client_files(server: &Server, dir: &Path) -> (Credentials, Credentials)
     assert_eq!(PathBuf::from(server.get("capabilities")), dir.join("capabilities.yaml"));
     let capabilities = std::fs::read_to_string(dir.join("capabilities.yaml")).unwrap();
     assert!(capabilities.contains("users:\n  \"admin\": \"sigstack-admin\"\n  \"demo\": \"sigstack-demo\"\n"), "{capabilities}");
-    for line in ["  verify_glance_signatures: false\n", "  certificate_validation: false\n", "  cinder_verification: true\n", "  key_type_profile: current\n", "  default_trusted_certificates: false\n"] {
+    for line in [
+        "  verify_glance_signatures: false\n",
+        "  certificate_validation: false\n",
+        "  cinder_verification: true\n",
+        "  key_type_profile: current\n",
+        "  default_trusted_certificates: false\n",
+    ] {
         assert!(capabilities.contains(line), "{line:?} in {capabilities}");
     }
     assert_eq!(server.get("deployment"), "upstream-defaults");
@@ -77,17 +79,20 @@ fn check_client_files(server: &Server, dir: &Path) -> (Credentials, Credentials)
     assert!(!server.info.contains_key("cacert") && !yaml.contains("cacert") && !dir.join("tls").exists(), "{yaml}");
     let demo_rc = std::fs::read_to_string(&openrcs[1]).unwrap();
     let exports: Vec<&str> = demo_rc.lines().filter(|l| l.starts_with("export ")).collect();
-    assert_eq!(exports, [
-        format!("export OS_AUTH_URL='{identity}'").as_str(),
-        "export OS_USERNAME='demo'",
-        "export OS_PASSWORD='demo-password'",
-        "export OS_PROJECT_NAME='demo'",
-        "export OS_USER_DOMAIN_NAME='Default'",
-        "export OS_PROJECT_DOMAIN_NAME='Default'",
-        "export OS_REGION_NAME='RegionOne'",
-        "export OS_IDENTITY_API_VERSION='3'",
-        "export OS_INTERFACE='public'",
-    ]);
+    assert_eq!(
+        exports,
+        [
+            format!("export OS_AUTH_URL='{identity}'").as_str(),
+            "export OS_USERNAME='demo'",
+            "export OS_PASSWORD='demo-password'",
+            "export OS_PROJECT_NAME='demo'",
+            "export OS_USER_DOMAIN_NAME='Default'",
+            "export OS_PROJECT_DOMAIN_NAME='Default'",
+            "export OS_REGION_NAME='RegionOne'",
+            "export OS_IDENTITY_API_VERSION='3'",
+            "export OS_INTERFACE='public'",
+        ]
+    );
     (cloud_credentials(&yaml, "sigstack-admin"), cloud_credentials(&yaml, "sigstack-demo"))
 }
 
@@ -130,7 +135,9 @@ fn image_data() -> Vec<u8> {
 async fn images_before_kill(demo: &Session, image: &str) -> (String, String, tokio::net::TcpStream) {
     let done = create_image(demo, image, "durable").await;
     let url = format!("{image}/v2/images/{done}/file");
-    demo.send(demo.request(reqwest::Method::PUT, &url).header("Content-Type", "application/octet-stream").body(image_data())).await.unwrap();
+    demo.send(demo.request(reqwest::Method::PUT, &url).header("Content-Type", "application/octet-stream").body(image_data()))
+        .await
+        .unwrap();
     let half = create_image(demo, image, "half-uploaded").await;
     // A raw socket, so the upload can stop mid-body: headers promise 300000 bytes, 65536 come.
     use tokio::io::AsyncWriteExt;
@@ -155,7 +162,8 @@ async fn state_survives_sigkill_and_sigterm_exits_cleanly() {
     assert_eq!(server.get("data-dir"), data_arg);
     let (admin_creds, demo_creds) = check_client_files(&server, &data);
     let admin = Session::authenticate(&admin_creds).await.expect("admin from clouds.yaml authenticates");
-    let (demo_id, demo_project, creator) = (ids(&admin, "users", "demo").await, ids(&admin, "projects", "demo").await, ids(&admin, "roles", "creator").await);
+    let (demo_id, demo_project, creator) =
+        (ids(&admin, "users", "demo").await, ids(&admin, "projects", "demo").await, ids(&admin, "roles", "creator").await);
     let grant = format!("{}/projects/{demo_project}/users/{demo_id}/roles/{creator}", admin.endpoint("identity").unwrap());
     admin.send(admin.request(reqwest::Method::PUT, &grant)).await.expect("role grant acknowledged");
     let demo = Session::authenticate(&demo_creds).await.unwrap();
@@ -178,7 +186,10 @@ async fn state_survives_sigkill_and_sigterm_exits_cleanly() {
     let admin = Session::authenticate(&admin_creds).await.unwrap();
     let url = format!("{}/role_assignments?role.id={creator}&include_names=true", admin.endpoint("identity").unwrap());
     let assignments: Value = admin.json(admin.request(reqwest::Method::GET, &url)).await.unwrap();
-    let names: Vec<(&str, &str)> = assignments["role_assignments"].as_array().unwrap().iter()
+    let names: Vec<(&str, &str)> = assignments["role_assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
         .map(|a| (a["user"]["name"].as_str().unwrap(), a["scope"]["project"]["name"].as_str().unwrap()))
         .collect();
     assert_eq!(names, [("demo", "demo")], "the grant survived");
@@ -231,7 +242,14 @@ fn run(args: &[&str]) -> (Option<i32>, String) {
 
 #[test]
 fn bad_flags_and_busy_ports_exit_2() {
-    for args in [&["--port-base", "65532"][..], &["--deployment", "nope"], &["--port-base", "x"], &["--host", "localhost:80"], &["--bogus"], &["extra"]] {
+    for args in [
+        &["--port-base", "65532"][..],
+        &["--deployment", "nope"],
+        &["--port-base", "x"],
+        &["--host", "localhost:80"],
+        &["--bogus"],
+        &["extra"],
+    ] {
         let (code, stderr) = run(args);
         assert_eq!(code, Some(2), "{args:?}: {stderr}");
         assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
@@ -269,7 +287,8 @@ async fn keystone_is_seeded_from_seed_json_in_the_data_dir() {
     let roles: Vec<String> = session.token().roles.iter().map(|r| r.name.clone()).collect();
     assert_eq!(roles, ["creator", "member"]);
     // The default users are not there: only the seed's.
-    let alt = Credentials { username: "alt_demo".into(), password: "alt_demo-password".into(), project_name: Some("alt_demo".into()), ..creds };
+    let alt =
+        Credentials { username: "alt_demo".into(), password: "alt_demo-password".into(), project_name: Some("alt_demo".into()), ..creds };
     assert_eq!(Session::authenticate(&alt).await.unwrap_err().status(), Some(401));
     drop(server);
 
@@ -311,7 +330,8 @@ mod tls {
         data[..8].copy_from_slice(b"QFI\xfb\x00\x00\x00\x03");
         data[8..512].fill(0);
         let key = SigningKey::from_pem(SIGNING_KEY).unwrap();
-        let signature = key.sign_digest(KeyType::RsaPss, HashMethod::Sha256, &HashMethod::Sha256.digest(&data), &mut rand::rngs::SysRng).unwrap();
+        let signature =
+            key.sign_digest(KeyType::RsaPss, HashMethod::Sha256, &HashMethod::Sha256.digest(&data), &mut rand::rngs::SysRng).unwrap();
         let properties = BTreeMap::from([
             ("img_signature".to_owned(), base64::engine::general_purpose::STANDARD.encode(signature)),
             ("img_signature_hash_method".to_owned(), "SHA-256".to_owned()),
@@ -396,7 +416,8 @@ mod tls {
         assert_eq!(image::list_all_images(&unverified, &[("name", "Cirros-6.0")]).await.unwrap().len(), 1);
 
         // A signed upload: Glance fetches the certificate from Barbican over HTTPS.
-        let (demo_id, demo_project, creator) = (ids(&admin, "users", "demo").await, ids(&admin, "projects", "demo").await, ids(&admin, "roles", "creator").await);
+        let (demo_id, demo_project, creator) =
+            (ids(&admin, "users", "demo").await, ids(&admin, "projects", "demo").await, ids(&admin, "roles", "creator").await);
         let grant = format!("{}/projects/{demo_project}/users/{demo_id}/roles/{creator}", admin.endpoint("identity").unwrap());
         admin.send(admin.request(reqwest::Method::PUT, &grant)).await.unwrap();
         let demo = Session::authenticate(&credentials(&clouds_yaml, "sigstack-demo")).await.unwrap();
@@ -439,7 +460,8 @@ mod tls {
         assert_https(&server);
         let after = ["ca.pem", "ca.key", "server.pem", "server.key"].map(files);
         assert!(before == after, "the TLS files were not reused");
-        let demo = Session::authenticate(&credentials(&clouds_yaml, "sigstack-demo")).await.expect("the same CA is trusted after the restart");
+        let demo =
+            Session::authenticate(&credentials(&clouds_yaml, "sigstack-demo")).await.expect("the same CA is trusted after the restart");
         assert_eq!(image::get_image(&demo, &signed).await.unwrap().status, "active");
         server.signal(libc::SIGINT);
         assert_eq!(server.wait(Duration::from_secs(10)).code(), Some(0));
@@ -471,8 +493,14 @@ mod tls {
         let given = |name: &str| pki.join(name).to_str().unwrap().to_owned();
         let data = temp.path().join("data");
         let server = start(&[
-            "--data-dir", data.to_str().unwrap(),
-            "--tls-cert", &given("server.pem"), "--tls-key", &given("server.key"), "--tls-ca", &given("ca.pem"),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--tls-cert",
+            &given("server.pem"),
+            "--tls-key",
+            &given("server.key"),
+            "--tls-ca",
+            &given("ca.pem"),
         ]);
         assert_https(&server);
         assert_eq!(server.get("cacert"), given("ca.pem"));

@@ -141,7 +141,10 @@ async fn usage_errors_exit_2() {
     assert!(run.stderr.contains("OS_CLOUD"), "{}", run.stderr);
     // OS_CLOUD names the cloud; a bad hash method is refused before the cloud is contacted.
     let run = env
-        .sigstack_env(&["sign-images", "--key", &pki.key, "--certificate", &pki.cert, "--hash-method", "sha256"], &[("OS_CLOUD", "sigstack-admin")])
+        .sigstack_env(
+            &["sign-images", "--key", &pki.key, "--certificate", &pki.cert, "--hash-method", "sha256"],
+            &[("OS_CLOUD", "sigstack-admin")],
+        )
         .await;
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("Invalid signature hash method: sha256"), "{}", run.stderr);
@@ -156,7 +159,8 @@ async fn usage_errors_exit_2() {
     let run = env.sigstack(&sign_args("sigstack-admin", "/nonexistent/key.pem", &pki.cert)).await;
     assert_eq!(run.code, 2, "{run:?}");
     // A P-256 key matches its certificate but no cursive registers it.
-    let (p256_key, p256_cert) = (path_str(&repo_path("fixtures/pki/signing/ec-p256.key.pem")), path_str(&repo_path("fixtures/pki/signing/ec-p256.crt.pem")));
+    let (p256_key, p256_cert) =
+        (path_str(&repo_path("fixtures/pki/signing/ec-p256.key.pem")), path_str(&repo_path("fixtures/pki/signing/ec-p256.crt.pem")));
     let run = env.sigstack(&sign_args("sigstack-admin", &p256_key, &p256_cert)).await;
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("EC P-256 key cannot sign images"), "{}", run.stderr);
@@ -172,11 +176,7 @@ async fn barbican_refusing_the_certificate_stops_before_any_image_changes() {
     // demo is a member without the creator role: Barbican's secrets:post refuses it.
     let run = env.sigstack(&sign_args("sigstack-demo", &pki.key, &pki.cert)).await;
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(
-        run.stderr.contains("Secret creation attempt not allowed - please review your user/project privileges"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("Secret creation attempt not allowed - please review your user/project privileges"), "{}", run.stderr);
     assert!(run.stderr.contains("no image was changed"), "{}", run.stderr);
     assert!(unsigned_everywhere(&env.signature_properties().await));
 }
@@ -214,8 +214,7 @@ async fn a_glance_error_mid_run_stops_with_nothing_half_applied_and_a_rerun_resu
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.results().len(), 1);
 
-    env.fault(json!({"service": "glance", "operation": "PATCH /v2/images/{id}", "action": {"fail": {"status": 500}}, "times": 1}))
-        .await;
+    env.fault(json!({"service": "glance", "operation": "PATCH /v2/images/{id}", "action": {"fail": {"status": 500}}, "times": 1})).await;
     let run = env.sigstack(&sign_args("sigstack-admin", &pki.key, &pki.cert)).await;
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("stopped at image") && run.stderr.contains("this image was not changed"), "{}", run.stderr);
@@ -241,8 +240,7 @@ async fn a_failed_check_after_the_patch_puts_the_properties_back() {
     let env = mos_unsigned().await;
     let pki = pki();
     // The check after the PATCH reads the certificate's metadata; the first such read fails.
-    env.fault(json!({"service": "barbican", "operation": "GET /v1/secrets/{id}", "action": {"fail": {"status": 500}}, "times": 1}))
-        .await;
+    env.fault(json!({"service": "barbican", "operation": "GET /v1/secrets/{id}", "action": {"fail": {"status": 500}}, "times": 1})).await;
     let mut args = sign_args("sigstack-admin", &pki.key, &pki.cert);
     args.extend(["--only", "Cirros-6.0", "--only", "Fedora-39"]);
     let run = env.sigstack(&args).await;

@@ -247,6 +247,11 @@ pub fn v3_from_versions(document: &Value) -> Option<String> {
         .into_iter()
         .filter(|v| v["id"].as_str().is_some_and(|id| id.starts_with("v3")) && v["status"].as_str() != Some("deprecated"))
         .find_map(|v| {
-            v["links"].as_array()?.iter().find(|l| l["rel"] == "self").and_then(|l| l["href"].as_str()).map(|h| h.trim_end_matches('/').to_owned())
+            v["links"]
+                .as_array()?
+                .iter()
+                .find(|l| l["rel"] == "self")
+                .and_then(|l| l["href"].as_str())
+                .map(|h| h.trim_end_matches('/').to_owned())
         })
 }

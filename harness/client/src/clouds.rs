@@ -162,7 +162,12 @@ pub struct ResolvedCloud {
 
 /// The cloud a command works on: `name` (or `$OS_CLOUD`) from clouds.yaml (`clouds_yaml`, or
 /// the one openstacksdk would find), else the `OS_*` variables, else clouds.yaml's only cloud.
-pub fn resolve(name: Option<&str>, clouds_yaml: Option<&Path>, env: &Environment, search: &SearchPath) -> Result<ResolvedCloud, CloudsError> {
+pub fn resolve(
+    name: Option<&str>,
+    clouds_yaml: Option<&Path>,
+    env: &Environment,
+    search: &SearchPath,
+) -> Result<ResolvedCloud, CloudsError> {
     let named = name.filter(|n| !n.is_empty()).map(str::to_owned).or_else(|| env.get("OS_CLOUD").filter(|n| !n.is_empty()).cloned());
     let load = |path: Option<&Path>| -> Result<CloudsYaml, CloudsError> {
         let path = match path {
@@ -259,7 +264,12 @@ const AUTH_KEYS: [&str; 18] = [
 
 impl CloudEntry<'_> {
     fn invalid(&self, key: &str, reason: impl Into<String>) -> CloudsError {
-        CloudsError::InvalidOption { name: self.name.to_owned(), source_name: self.source.clone(), key: key.to_owned(), reason: reason.into() }
+        CloudsError::InvalidOption {
+            name: self.name.to_owned(),
+            source_name: self.source.clone(),
+            key: key.to_owned(),
+            reason: reason.into(),
+        }
     }
 
     /// A scalar option as text (numbers and booleans as YAML writes them).
@@ -294,9 +304,8 @@ impl CloudEntry<'_> {
     fn credentials(&self) -> Result<Credentials, CloudsError> {
         let auth_type = match self.top("auth_type")? {
             None => AuthType::Password,
-            Some(name) => AuthType::from_name(&name).ok_or_else(|| {
-                self.invalid("auth_type", format!("'{name}' is not supported (sigstack supports {})", AuthType::NAMES))
-            })?,
+            Some(name) => AuthType::from_name(&name)
+                .ok_or_else(|| self.invalid("auth_type", format!("'{name}' is not supported (sigstack supports {})", AuthType::NAMES)))?,
         };
         let domain_name = self.auth("domain_name")?;
         let domain_id = self.auth("domain_id")?;
@@ -322,7 +331,11 @@ impl CloudEntry<'_> {
             tls: self.tls()?,
         };
         if let Some(field) = credentials.missing_option() {
-            return Err(CloudsError::IncompleteCloud { name: self.name.to_owned(), source_name: self.source.clone(), field: field.to_owned() });
+            return Err(CloudsError::IncompleteCloud {
+                name: self.name.to_owned(),
+                source_name: self.source.clone(),
+                field: field.to_owned(),
+            });
         }
         self.check_api_versions()?;
         Ok(credentials)

@@ -174,10 +174,7 @@ pub fn endpoint(session: &Session) -> Result<String, Error> {
 
 /// A request at microversion `version` (`2.1`, `2.63`, `latest`).
 pub fn request_at(session: &Session, method: Method, url: &str, version: &str) -> reqwest::RequestBuilder {
-    session
-        .request(method, url)
-        .header("Accept", "application/json")
-        .header("OpenStack-API-Version", format!("compute {version}"))
+    session.request(method, url).header("Accept", "application/json").header("OpenStack-API-Version", format!("compute {version}"))
 }
 
 fn url(session: &Session, path: &str) -> Result<String, Error> {
@@ -246,7 +243,13 @@ pub async fn action(session: &Session, version: &str, id: &str, body: &Value) ->
 
 /// `rebuild`. `trusted_image_certificates`: `None` leaves the key out, `Some(None)` sends
 /// `null` (reset), `Some(Some(ids))` a list.
-pub async fn rebuild(session: &Session, version: &str, id: &str, image: &str, trusted: Option<Option<Vec<String>>>) -> Result<Server, Error> {
+pub async fn rebuild(
+    session: &Session,
+    version: &str,
+    id: &str,
+    image: &str,
+    trusted: Option<Option<Vec<String>>>,
+) -> Result<Server, Error> {
     let mut rebuild = json!({"imageRef": image});
     if let Some(t) = trusted {
         rebuild["trusted_image_certificates"] = json!(t);
@@ -288,7 +291,12 @@ struct VolumeAttachmentBody {
 /// Attaches a volume (`POST /servers/{id}/os-volume_attachments`, 200). Nova answers once the
 /// volume is reserved in Cinder; the compute host attaches it afterwards, and the volume is
 /// `in-use` when that is done.
-pub async fn attach_volume(session: &Session, version: &str, server_id: &str, attachment: &NewVolumeAttachment) -> Result<VolumeAttachment, Error> {
+pub async fn attach_volume(
+    session: &Session,
+    version: &str,
+    server_id: &str,
+    attachment: &NewVolumeAttachment,
+) -> Result<VolumeAttachment, Error> {
     let u = url(session, &format!("/servers/{server_id}/os-volume_attachments"))?;
     let body = json!({"volumeAttachment": attachment});
     let answer: VolumeAttachmentBody = session.json(request_at(session, Method::POST, &u, version).json(&body)).await?;
@@ -323,7 +331,13 @@ pub async fn detach_volume(session: &Session, server_id: &str, volume_id: &str) 
 
 /// Polls until the server reaches one of `statuses` with no task in progress; the last state
 /// seen otherwise, as an error.
-pub async fn wait_for_server_status(session: &Session, version: &str, id: &str, statuses: &[&str], timeout: Duration) -> Result<Server, Error> {
+pub async fn wait_for_server_status(
+    session: &Session,
+    version: &str,
+    id: &str,
+    statuses: &[&str],
+    timeout: Duration,
+) -> Result<Server, Error> {
     let deadline = Instant::now() + timeout;
     loop {
         let server = get_server(session, version, id).await?;
@@ -364,6 +378,9 @@ mod tests {
     #[test]
     fn new_server_body() {
         let body = serde_json::to_value(NewServer::from_image("vm", "img").on_host("h").trusted(&["c"])).unwrap();
-        assert_eq!(body, json!({"name": "vm", "imageRef": "img", "flavorRef": "1", "networks": "auto", "availability_zone": "nova:h", "trusted_image_certificates": ["c"]}));
+        assert_eq!(
+            body,
+            json!({"name": "vm", "imageRef": "img", "flavorRef": "1", "networks": "auto", "availability_zone": "nova:h", "trusted_image_certificates": ["c"]})
+        );
     }
 }

@@ -72,9 +72,7 @@ pub fn error_message(body: &str) -> String {
     // webob text/plain: "400 Bad Request\n\n<explanation>\n\n   "
     let mut parts = body.splitn(2, "\n\n");
     match (parts.next(), parts.next()) {
-        (Some(first), Some(rest)) if first.len() < 64 && first.chars().next().is_some_and(|c| c.is_ascii_digit()) => {
-            rest.trim().to_owned()
-        }
+        (Some(first), Some(rest)) if first.len() < 64 && first.chars().next().is_some_and(|c| c.is_ascii_digit()) => rest.trim().to_owned(),
         _ => body.trim().to_owned(),
     }
 }
@@ -90,10 +88,28 @@ mod tests {
 
     #[test]
     fn extracts_every_openstack_error_shape() {
-        assert_eq!(error_message(r#"{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}"#), "The request you have made requires authentication.");
-        assert_eq!(error_message(r#"{"code": 403, "title": "Forbidden", "description": "Secret creation attempt not allowed - please review your user/project privileges"}"#), "Secret creation attempt not allowed - please review your user/project privileges");
-        assert_eq!(error_message("{\"message\": \"Signature verification failed for image X: Signature verification failed<br /><br />\\n\\n\\n\", \"code\": \"400 Bad Request\", \"title\": \"Bad Request\"}"), "Signature verification failed for image X: Signature verification failed");
-        assert_eq!(error_message("400 Bad Request\n\nSignature verification failed for image X: Signature verification failed\n\n   "), "Signature verification failed for image X: Signature verification failed");
+        assert_eq!(
+            error_message(
+                r#"{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}"#
+            ),
+            "The request you have made requires authentication."
+        );
+        assert_eq!(
+            error_message(
+                r#"{"code": 403, "title": "Forbidden", "description": "Secret creation attempt not allowed - please review your user/project privileges"}"#
+            ),
+            "Secret creation attempt not allowed - please review your user/project privileges"
+        );
+        assert_eq!(
+            error_message(
+                "{\"message\": \"Signature verification failed for image X: Signature verification failed<br /><br />\\n\\n\\n\", \"code\": \"400 Bad Request\", \"title\": \"Bad Request\"}"
+            ),
+            "Signature verification failed for image X: Signature verification failed"
+        );
+        assert_eq!(
+            error_message("400 Bad Request\n\nSignature verification failed for image X: Signature verification failed\n\n   "),
+            "Signature verification failed for image X: Signature verification failed"
+        );
         assert_eq!(error_message(r#"{"badRequest": {"code": 400, "message": "Invalid input"}}"#), "Invalid input");
         assert_eq!(error_message("plain"), "plain");
     }

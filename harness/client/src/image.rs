@@ -106,12 +106,7 @@ pub struct NewImage {
 impl NewImage {
     /// A bare/raw image with this name.
     pub fn raw(name: &str) -> NewImage {
-        NewImage {
-            name: Some(name.into()),
-            container_format: Some("bare".into()),
-            disk_format: Some("raw".into()),
-            ..NewImage::default()
-        }
+        NewImage { name: Some(name.into()), container_format: Some("bare".into()), disk_format: Some("raw".into()), ..NewImage::default() }
     }
 
     pub fn property(mut self, key: &str, value: &str) -> NewImage {
@@ -196,9 +191,7 @@ pub async fn list_all_images(session: &Session, query: &[(&str, &str)]) -> Resul
 pub async fn update_image(session: &Session, id: &str, ops: &[PatchOp]) -> Result<Image, Error> {
     let url = image_url(session, id)?;
     let body = Value::Array(ops.iter().map(PatchOp::to_json).collect());
-    let request = json_request(session, Method::PATCH, &url)
-        .header("Content-Type", PATCH_CONTENT_TYPE)
-        .body(body.to_string());
+    let request = json_request(session, Method::PATCH, &url).header("Content-Type", PATCH_CONTENT_TYPE).body(body.to_string());
     session.json(request).await
 }
 
@@ -273,20 +266,13 @@ pub struct Download {
 impl Download {
     pub fn stream(self) -> impl Stream<Item = Result<Bytes, Error>> {
         let url = self.response.url().to_string();
-        self.response.bytes_stream().map_err(move |e| Error::Transport {
-            method: "GET".into(),
-            url: url.clone(),
-            reason: e.to_string(),
-        })
+        self.response.bytes_stream().map_err(move |e| Error::Transport { method: "GET".into(), url: url.clone(), reason: e.to_string() })
     }
 
     /// Collects the whole image (small images only).
     pub async fn bytes(self) -> Result<Bytes, Error> {
         let url = self.response.url().to_string();
-        self.response
-            .bytes()
-            .await
-            .map_err(|e| Error::Transport { method: "GET".into(), url, reason: e.to_string() })
+        self.response.bytes().await.map_err(|e| Error::Transport { method: "GET".into(), url, reason: e.to_string() })
     }
 }
 

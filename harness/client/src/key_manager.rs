@@ -168,10 +168,7 @@ pub async fn get_secret(session: &Session, uuid: &str) -> Result<SecretMetadata,
 pub async fn get_payload(session: &Session, uuid: &str, accept: &str) -> Result<Vec<u8>, Error> {
     let url = format!("{}/secrets/{uuid}/payload", v1(session)?);
     let response = session.send(session.request(Method::GET, &url).header("Accept", accept)).await?;
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| Error::Transport { method: "GET".into(), url: url.clone(), reason: e.to_string() })?;
+    let bytes = response.bytes().await.map_err(|e| Error::Transport { method: "GET".into(), url: url.clone(), reason: e.to_string() })?;
     Ok(bytes.to_vec())
 }
 
@@ -206,12 +203,8 @@ pub async fn get_certificate(session: &Session, uuid: &str) -> Result<Certificat
 /// secret's default content type (as barbicanclient's lazy `Secret.payload` does).
 pub async fn castellan_get(session: &Session, uuid: &str) -> Result<(SecretMetadata, Vec<u8>), Error> {
     let metadata = get_secret(session, uuid).await?;
-    let accept = metadata
-        .content_types
-        .as_ref()
-        .and_then(|c| c.get("default"))
-        .cloned()
-        .unwrap_or_else(|| "application/octet-stream".into());
+    let accept =
+        metadata.content_types.as_ref().and_then(|c| c.get("default")).cloned().unwrap_or_else(|| "application/octet-stream".into());
     let payload = get_payload(session, uuid, &accept).await?;
     Ok((metadata, payload))
 }
@@ -451,7 +444,8 @@ pub async fn create_key(session: &Session, name: Option<&str>, algorithm: &str, 
                 return Ok(secret_uuid(&secret_ref).to_owned());
             }
             "ERROR" => {
-                let code = order.error_status_code.map_or_else(|| "None".to_owned(), |c| c.as_str().map_or_else(|| c.to_string(), str::to_owned));
+                let code =
+                    order.error_status_code.map_or_else(|| "None".to_owned(), |c| c.as_str().map_or_else(|| c.to_string(), str::to_owned));
                 let reason = order.error_reason.unwrap_or_else(|| "None".into());
                 return Err(failed(format!("Order is in ERROR status - status code: {code}, status reason: {reason}")));
             }
@@ -467,18 +461,30 @@ mod tests {
     use super::{Error, castellan_error};
 
     fn http(status: u16, body: &str) -> Error {
-        Error::Http { status, method: "GET".into(), url: "http://127.0.0.1:9311/v1/secrets/k".into(), message: String::new(), body: body.into() }
+        Error::Http {
+            status,
+            method: "GET".into(),
+            url: "http://127.0.0.1:9311/v1/secrets/k".into(),
+            message: String::new(),
+            body: body.into(),
+        }
     }
 
     #[test]
     fn castellan_errors_read_as_castellan_words_them() {
-        assert_eq!(castellan_error("k", &http(404, r#"{"code": 404, "title": "Not Found", "description": "Secret not found."}"#)), "Key not found, uuid: k");
+        assert_eq!(
+            castellan_error("k", &http(404, r#"{"code": 404, "title": "Not Found", "description": "Secret not found."}"#)),
+            "Key not found, uuid: k"
+        );
         let refused = r#"{"code": 403, "title": "Forbidden", "description": "Secret retrieval attempt not allowed - please review your user/project privileges"}"#;
         assert_eq!(
             castellan_error("k", &http(403, refused)),
             "Key manager error: Forbidden: Secret retrieval attempt not allowed - please review your user/project privileges"
         );
-        assert_eq!(castellan_error("k", &http(500, r#"{"title": "Internal Server Error", "description": ""}"#)), "Key manager error: Internal Server Error");
+        assert_eq!(
+            castellan_error("k", &http(500, r#"{"title": "Internal Server Error", "description": ""}"#)),
+            "Key manager error: Internal Server Error"
+        );
         let gone = Error::Transport { method: "GET".into(), url: "u".into(), reason: "connection refused".into() };
         assert_eq!(castellan_error("k", &gone), "Key manager error: GET u failed: connection refused");
     }

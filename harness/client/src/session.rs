@@ -204,7 +204,10 @@ impl Session {
         let token = &held.token;
         let project = token.project.as_ref().map(|p| p.id.as_str()).unwrap_or_default();
         let fill = |url: &str| {
-            url.trim_end_matches('/').replace("$(project_id)s", project).replace("%(project_id)s", project).replace("$(tenant_id)s", project)
+            url.trim_end_matches('/')
+                .replace("$(project_id)s", project)
+                .replace("%(project_id)s", project)
+                .replace("$(tenant_id)s", project)
         };
         if let Some(url) = self.endpoint_overrides.iter().find(|(t, _)| wanted(t)).map(|(_, u)| u) {
             return Ok(fill(url));
@@ -398,10 +401,7 @@ async fn checked(method: &str, response: Response) -> Result<Response, Error> {
 }
 
 pub(crate) async fn decode<T: serde::de::DeserializeOwned>(response: Response, url: &str) -> Result<T, Error> {
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| Error::Transport { method: "GET".into(), url: url.into(), reason: e.to_string() })?;
+    let bytes = response.bytes().await.map_err(|e| Error::Transport { method: "GET".into(), url: url.into(), reason: e.to_string() })?;
     serde_json::from_slice(&bytes).map_err(|e| Error::Decode { url: url.into(), reason: e.to_string() })
 }
 

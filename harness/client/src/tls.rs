@@ -105,7 +105,9 @@ pub fn client_config(tls: &TlsOptions) -> Result<rustls::ClientConfig, Error> {
             let key = read_private_key(tls.key.as_deref().unwrap_or(cert))?;
             builder.with_client_auth_cert(chain, key).map_err(|e| Error::Config(format!("client certificate {}: {e}", cert.display())))?
         }
-        None if tls.key.is_some() => return Err(Error::Config("a client key (key, OS_KEY) was given without its certificate (cert, OS_CERT)".into())),
+        None if tls.key.is_some() => {
+            return Err(Error::Config("a client key (key, OS_KEY) was given without its certificate (cert, OS_CERT)".into()));
+        }
         None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -143,7 +145,8 @@ fn read_certificates(path: &Path, what: &str) -> Result<Vec<CertificateDer<'stat
 
 fn read_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::Config(format!("client key (key) {}: {e}", path.display())))?;
-    PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| Error::Config(format!("client key (key) {}: no PEM private key ({e})", path.display())))
+    PrivateKeyDer::from_pem_slice(&bytes)
+        .map_err(|e| Error::Config(format!("client key (key) {}: no PEM private key ({e})", path.display())))
 }
 
 /// `verify: false`: the server's certificate is not checked, its handshake signature still is.

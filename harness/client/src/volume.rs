@@ -216,10 +216,7 @@ pub fn request(session: &Session, method: Method, url: &str) -> reqwest::Request
 
 /// A request asking for microversion `version` (`3.0`, `3.71`, `latest`).
 pub fn request_at(session: &Session, method: Method, url: &str, version: &str) -> reqwest::RequestBuilder {
-    session
-        .request(method, url)
-        .header("Accept", "application/json")
-        .header("OpenStack-API-Version", format!("volume {version}"))
+    session.request(method, url).header("Accept", "application/json").header("OpenStack-API-Version", format!("volume {version}"))
 }
 
 #[derive(Deserialize)]

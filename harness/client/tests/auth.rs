@@ -60,13 +60,7 @@ async fn keystone(lifetime: i64) -> Keystone {
 }
 
 fn password(auth_url: String) -> Credentials {
-    Credentials {
-        auth_url,
-        username: "demo".into(),
-        password: "pw".into(),
-        project_name: Some("demo".into()),
-        ..Credentials::default()
-    }
+    Credentials { auth_url, username: "demo".into(), password: "pw".into(), project_name: Some("demo".into()), ..Credentials::default() }
 }
 
 #[tokio::test]
@@ -80,7 +74,10 @@ async fn an_auth_url_without_v3_is_discovered() {
     assert_eq!(paths, ["GET /", "POST /v3/auth/tokens"]);
     // A version document without v3 is a clear error.
     let bare = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"versions": {"values": []}}))).mount(&bare).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"versions": {"values": []}})))
+        .mount(&bare)
+        .await;
     let e = Session::authenticate(&password(bare.uri())).await.unwrap_err();
     assert!(e.to_string().contains("Could not find versioned identity endpoints"), "{e}");
 }
@@ -96,11 +93,23 @@ async fn each_auth_type_sends_keystoneauths_body() {
         ..Credentials { auth_url: url.clone(), ..Credentials::default() }
     };
     Session::authenticate(&app).await.unwrap();
-    let token = Credentials { auth_type: AuthType::Token, token: Some("given".into()), project_id: Some("p1".into()), auth_url: url, ..Credentials::default() };
+    let token = Credentials {
+        auth_type: AuthType::Token,
+        token: Some("given".into()),
+        project_id: Some("p1".into()),
+        auth_url: url,
+        ..Credentials::default()
+    };
     let session = Session::authenticate(&token).await.unwrap();
     let bodies = k.bodies.lock().unwrap().clone();
-    assert_eq!(bodies[0], json!({"auth": {"identity": {"methods": ["application_credential"], "application_credential": {"id": "ac", "secret": "s3cret"}}}}));
-    assert_eq!(bodies[1], json!({"auth": {"identity": {"methods": ["token"], "token": {"id": "given"}}, "scope": {"project": {"id": "p1"}}}}));
+    assert_eq!(
+        bodies[0],
+        json!({"auth": {"identity": {"methods": ["application_credential"], "application_credential": {"id": "ac", "secret": "s3cret"}}}})
+    );
+    assert_eq!(
+        bodies[1],
+        json!({"auth": {"identity": {"methods": ["token"], "token": {"id": "given"}}, "scope": {"project": {"id": "p1"}}}})
+    );
     assert_eq!(session.token().value, "tok-2");
     // Missing options are configuration errors, before any request.
     let e = Session::authenticate(&Credentials { auth_type: AuthType::Token, ..password(k.server.uri()) }).await.unwrap_err();
@@ -110,14 +119,24 @@ async fn each_auth_type_sends_keystoneauths_body() {
 #[tokio::test]
 async fn a_401_renews_the_token_once_and_replays_the_request() {
     let k = keystone(3600).await;
-    Mock::given(method("GET")).and(path("/v2/images")).and(header("X-Auth-Token", "tok-1")).respond_with(ResponseTemplate::new(401)).mount(&k.server).await;
+    Mock::given(method("GET"))
+        .and(path("/v2/images"))
+        .and(header("X-Auth-Token", "tok-1"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&k.server)
+        .await;
     Mock::given(method("GET"))
         .and(path("/v2/images"))
         .and(header("X-Auth-Token", "tok-2"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"images": []})))
         .mount(&k.server)
         .await;
-    Mock::given(method("POST")).and(path("/v2/images")).and(header("X-Auth-Token", "tok-2")).respond_with(ResponseTemplate::new(201)).mount(&k.server).await;
+    Mock::given(method("POST"))
+        .and(path("/v2/images"))
+        .and(header("X-Auth-Token", "tok-2"))
+        .respond_with(ResponseTemplate::new(201))
+        .mount(&k.server)
+        .await;
     let session = Session::authenticate(&password(format!("{}/v3", k.server.uri()))).await.unwrap();
     let clone = session.clone();
     let url = format!("{}/v2/images", session.endpoint("image").unwrap());
@@ -125,7 +144,10 @@ async fn a_401_renews_the_token_once_and_replays_the_request() {
     assert_eq!(listed, json!({"images": []}));
     assert_eq!(k.issued.load(Ordering::SeqCst), 2, "one renewal");
     assert_eq!(clone.token().value, "tok-2", "clones share the renewed token");
-    assert!(clone.holds_token("tok-1") && clone.holds_token("tok-2") && !clone.holds_token("tok-9"), "a request built before the renewal is still known");
+    assert!(
+        clone.holds_token("tok-1") && clone.holds_token("tok-2") && !clone.holds_token("tok-9"),
+        "a request built before the renewal is still known"
+    );
     // Later requests, from any clone, go with the renewed token.
     let old = clone.request(reqwest::Method::POST, &url).json(&json!({"name": "x"}));
     clone.send(old).await.unwrap();
@@ -158,7 +180,12 @@ async fn a_token_about_to_expire_is_renewed_before_the_request() {
     fresh.send(fresh.request(reqwest::Method::GET, &format!("{}/v2/images", k.server.uri()))).await.unwrap_err();
     assert_eq!(k.issued.load(Ordering::SeqCst), 1, "a fresh 40 s token is used as it is");
     let k = keystone(2).await;
-    Mock::given(method("GET")).and(path("/v2/images")).and(header("X-Auth-Token", "tok-2")).respond_with(ResponseTemplate::new(200)).mount(&k.server).await;
+    Mock::given(method("GET"))
+        .and(path("/v2/images"))
+        .and(header("X-Auth-Token", "tok-2"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&k.server)
+        .await;
     let session = Session::authenticate(&password(format!("{}/v3", k.server.uri()))).await.unwrap();
     assert!(session.token().seconds_left().unwrap() <= 2);
     // Past half of its 2 s life the token is stale.

@@ -43,7 +43,13 @@ impl Pki {
 
     /// A leaf for `names` (IP addresses or DNS names) issued by the CA, valid `days` from now
     /// (negative: already expired), written as `<file>.pem` and `<file>.key`.
-    fn leaf(&self, file: &str, names: &[&str], days: i64, usage: ExtendedKeyUsagePurpose) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+    fn leaf(
+        &self,
+        file: &str,
+        names: &[&str],
+        days: i64,
+        usage: ExtendedKeyUsagePurpose,
+    ) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.distinguished_name.push(DnType::CommonName, names.first().copied().unwrap_or("client"));
         params.subject_alt_names = names

@@ -19,9 +19,9 @@ use crate::cinder::{self, VolumeService};
 use crate::control::{self, Control};
 use crate::deployment::{Deployment, DeploymentState};
 use crate::glance::{self, ImageService};
+use crate::keystone::{self, Identity, KeystoneState, Seed};
 use crate::nova::{self, ComputeService};
 use crate::provision;
-use crate::keystone::{self, Identity, KeystoneState, Seed};
 use crate::store::{Store, StoreError};
 use crate::tls::ServerTls;
 
@@ -205,10 +205,8 @@ pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
             (dir.clone(), None)
         }
         None => {
-            let temp = tempfile::Builder::new()
-                .prefix("sigstack-cloud-")
-                .tempdir()
-                .map_err(|e| CloudError::DataDir(std::env::temp_dir(), e))?;
+            let temp =
+                tempfile::Builder::new().prefix("sigstack-cloud-").tempdir().map_err(|e| CloudError::DataDir(std::env::temp_dir(), e))?;
             (temp.path().to_path_buf(), Some(temp))
         }
     };
@@ -274,15 +272,33 @@ pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
     let instance_ha = instance_ha_credentials(&config.seed, &endpoints, &deployment.get(), &client_tls);
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let with_control = |service: &'static str, router: Router| {
-        control::wrap(service, router, control.clone())
-    };
+    let with_control = |service: &'static str, router: Router| control::wrap(service, router, control.clone());
     let tls = server_tls.as_ref();
     let tasks = vec![
-        serve(keystone_listener, with_control("keystone", keystone::router(KeystoneState { identity: identity.clone() })), tls, stop_rx.clone()),
-        serve(barbican_listener, with_control("barbican", barbican::router(identity.clone(), key_manager, endpoints.key_manager.clone())), tls, stop_rx.clone()),
-        serve(glance_listener, with_control("glance", glance::router(identity.clone(), images, endpoints.image.clone())), tls, stop_rx.clone()),
-        serve(nova_listener, with_control("nova", nova::router(identity.clone(), compute, endpoints.compute.clone(), instance_ha)), tls, stop_rx.clone()),
+        serve(
+            keystone_listener,
+            with_control("keystone", keystone::router(KeystoneState { identity: identity.clone() })),
+            tls,
+            stop_rx.clone(),
+        ),
+        serve(
+            barbican_listener,
+            with_control("barbican", barbican::router(identity.clone(), key_manager, endpoints.key_manager.clone())),
+            tls,
+            stop_rx.clone(),
+        ),
+        serve(
+            glance_listener,
+            with_control("glance", glance::router(identity.clone(), images, endpoints.image.clone())),
+            tls,
+            stop_rx.clone(),
+        ),
+        serve(
+            nova_listener,
+            with_control("nova", nova::router(identity.clone(), compute, endpoints.compute.clone(), instance_ha)),
+            tls,
+            stop_rx.clone(),
+        ),
         serve(cinder_listener, with_control("cinder", cinder::router(identity.clone(), volumes, endpoints.volume.clone())), tls, stop_rx),
     ];
     let handle = CloudHandle {

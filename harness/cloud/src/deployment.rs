@@ -353,8 +353,7 @@ impl Deployment {
 
     /// Parses a YAML (or JSON) document and checks it.
     pub fn from_yaml(source: &str, text: &str) -> Result<Deployment, DeploymentError> {
-        let d: Deployment =
-            serde_yaml_ng::from_str(text).map_err(|e| DeploymentError::Invalid(source.into(), e.to_string()))?;
+        let d: Deployment = serde_yaml_ng::from_str(text).map_err(|e| DeploymentError::Invalid(source.into(), e.to_string()))?;
         d.check().map_err(|e| DeploymentError::Invalid(source.into(), e))?;
         Ok(d)
     }
@@ -373,8 +372,7 @@ impl Deployment {
         if SHIPPED.iter().any(|(n, _)| *n == name_or_path) && !Path::new(name_or_path).exists() {
             return Deployment::shipped(name_or_path);
         }
-        let text = std::fs::read_to_string(name_or_path)
-            .map_err(|e| DeploymentError::Read(name_or_path.into(), e))?;
+        let text = std::fs::read_to_string(name_or_path).map_err(|e| DeploymentError::Read(name_or_path.into(), e))?;
         Deployment::from_yaml(name_or_path, &text)
     }
 
@@ -565,11 +563,9 @@ mod tests {
         let d = Deployment::from_yaml("x", "features: {glance: {signature: {enabled: false}}}").unwrap();
         assert!(!d.nova_verify_glance_signatures());
         assert_eq!(d.cinder_verification(), CinderVerification::Disabled);
-        let d = Deployment::from_yaml(
-            "x",
-            "features: {glance: {signature: {enabled: true}}}\ncinder: {verify_glance_signatures: disabled}",
-        )
-        .unwrap();
+        let d =
+            Deployment::from_yaml("x", "features: {glance: {signature: {enabled: true}}}\ncinder: {verify_glance_signatures: disabled}")
+                .unwrap();
         assert!(d.nova_verify_glance_signatures());
         assert_eq!(d.cinder_verification(), CinderVerification::Disabled);
     }

@@ -92,11 +92,7 @@ impl Provisioner {
         if missing.is_empty() {
             return Ok(json!([]));
         }
-        let certificate_uuid = if deployment.signature_feature_enabled() {
-            Some(self.store_certificate(&session).await?)
-        } else {
-            None
-        };
+        let certificate_uuid = if deployment.signature_feature_enabled() { Some(self.store_certificate(&session).await?) } else { None };
         let mut created = Vec::new();
         for baseline in missing {
             created.push(self.create_image(&session, baseline, certificate_uuid.as_deref()).await?);
@@ -165,9 +161,7 @@ fn sign(data: &[u8]) -> Result<String, String> {
     let mut hasher = HashMethod::Sha256.hasher();
     hasher.update(data);
     let digest = hasher.finalize();
-    let signature = key
-        .sign_digest(KeyType::RsaPss, HashMethod::Sha256, &digest, &mut rand::rngs::SysRng)
-        .map_err(|e| e.to_string())?;
+    let signature = key.sign_digest(KeyType::RsaPss, HashMethod::Sha256, &digest, &mut rand::rngs::SysRng).map_err(|e| e.to_string())?;
     Ok(base64::engine::general_purpose::STANDARD.encode(signature))
 }
 

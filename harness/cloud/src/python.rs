@@ -3,12 +3,17 @@
 
 use serde_json::Value;
 
-
 /// `repr()` of a JSON value as Python's json module would have loaded it.
 pub fn py_repr(v: &Value) -> String {
     match v {
         Value::Null => "None".into(),
-        Value::Bool(b) => if *b { "True".into() } else { "False".into() },
+        Value::Bool(b) => {
+            if *b {
+                "True".into()
+            } else {
+                "False".into()
+            }
+        }
         Value::Number(n) if n.is_f64() => py_float(n.as_f64().unwrap_or(0.0)),
         Value::Number(n) => n.to_string(),
         Value::String(s) => py_str(s),
@@ -22,7 +27,13 @@ pub fn py_repr(v: &Value) -> String {
 
 fn py_float(f: f64) -> String {
     if !f.is_finite() {
-        return if f.is_nan() { "nan".into() } else if f > 0.0 { "inf".into() } else { "-inf".into() };
+        return if f.is_nan() {
+            "nan".into()
+        } else if f > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
     }
     // Shortest round-trip digits, laid out as Python's repr does.
     let sci = format!("{f:e}");
@@ -76,7 +87,6 @@ fn printable(c: char) -> bool {
             || matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}'))
 }
 
-
 /// Python's `str()` of a JSON value (`%s` formatting).
 pub fn py_display(value: &Value) -> String {
     match value {
@@ -100,5 +110,4 @@ mod tests {
         assert_eq!(py_float(0.0001), "0.0001");
         assert_eq!(py_float(0.00001), "1e-05");
     }
-
 }

@@ -41,9 +41,7 @@ impl ServerTls {
             .map_err(|e| format!("TLS configuration: {e}"))?
             .with_no_client_auth()
             .with_single_cert(chain, key)
-            .map_err(|e| {
-                format!("TLS certificate {} with key {}: {e}", self.cert_pem_path.display(), self.key_pem_path.display())
-            })?;
+            .map_err(|e| format!("TLS certificate {} with key {}: {e}", self.cert_pem_path.display(), self.key_pem_path.display()))?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Arc::new(config))
     }

@@ -43,15 +43,8 @@ impl AuthContext {
                 value: self.token.clone(),
                 expires_at: self.expires_at.clone(),
                 user: sigstack_client::Named { id: self.user_id.clone(), name: self.user_name.clone() },
-                project: Some(sigstack_client::Named {
-                    id: self.project_id.clone(),
-                    name: self.project_name.clone(),
-                }),
-                roles: self
-                    .roles
-                    .iter()
-                    .map(|r| sigstack_client::Named { id: r.clone(), name: r.clone() })
-                    .collect(),
+                project: Some(sigstack_client::Named { id: self.project_id.clone(), name: self.project_name.clone() }),
+                roles: self.roles.iter().map(|r| sigstack_client::Named { id: r.clone(), name: r.clone() }).collect(),
                 catalog: self.catalog.clone(),
             },
         )
@@ -71,21 +64,14 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let identity = state.identity();
-        let token = parts
-            .headers
-            .get("X-Auth-Token")
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| unauthorized(identity))?;
+        let token = parts.headers.get("X-Auth-Token").and_then(|v| v.to_str().ok()).ok_or_else(|| unauthorized(identity))?;
         identity.validate(token).map_err(|_| unauthorized(identity))
     }
 }
 
 /// keystonemiddleware's 401 (Keystone's error shape, with the `WWW-Authenticate` pointer).
 pub fn unauthorized(identity: &Identity) -> Response {
-    let mut response = keystone_error(
-        StatusCode::UNAUTHORIZED,
-        "The request you have made requires authentication.",
-    );
+    let mut response = keystone_error(StatusCode::UNAUTHORIZED, "The request you have made requires authentication.");
     if let Ok(v) = HeaderValue::from_str(&format!("Keystone uri=\"{}\"", identity.public_url())) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
@@ -108,9 +94,7 @@ pub fn now_keystone() -> String {
 }
 
 pub fn format_keystone(t: time::OffsetDateTime) -> String {
-    let f = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-    );
+    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
     t.format(&f).unwrap_or_default()
 }
 
@@ -122,9 +106,7 @@ pub fn format_glance(t: time::OffsetDateTime) -> String {
 
 /// Barbican's timestamps: naive ISO with microseconds, no zone: `2015-03-23T20:46:51.650515`.
 pub fn format_barbican(t: time::OffsetDateTime) -> String {
-    let f = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]"
-    );
+    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]");
     t.format(&f).unwrap_or_default()
 }
 

@@ -99,7 +99,13 @@ async fn create_and_read_metadata() {
     assert_eq!(meta["consumers"], json!([]));
 
     // Payload: the PEM bytes back, exactly.
-    let r = http().get(format!("{secret_ref}/payload")).header("X-Auth-Token", &admin).header("Accept", "application/octet-stream").send().await.unwrap();
+    let r = http()
+        .get(format!("{secret_ref}/payload"))
+        .header("X-Auth-Token", &admin)
+        .header("Accept", "application/octet-stream")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.bytes().await.unwrap(), PEM);
 
@@ -179,7 +185,13 @@ async fn two_step_create_with_put() {
     let secret = create(&cloud, &admin, json!({"name": "two-step", "secret_type": "certificate"})).await;
 
     let r = put(&secret, "application/json", None, b"{}".to_vec()).await.unwrap();
-    assert_error(r, 415, "Unsupported Media Type", "Unexpected content type. Expected content types are: ['application/octet-stream', 'text/plain']").await;
+    assert_error(
+        r,
+        415,
+        "Unsupported Media Type",
+        "Unexpected content type. Expected content types are: ['application/octet-stream', 'text/plain']",
+    )
+    .await;
     let r = put(&secret, "application/octet-stream", None, vec![]).await.unwrap();
     assert_error(r, 400, "Bad Request", "Secret update issue seen - No data supplied to process.").await;
     let r = put(&secret, "application/octet-stream", Some("gzip"), b"x".to_vec()).await.unwrap();
@@ -209,18 +221,54 @@ async fn two_step_create_with_put() {
 async fn create_validation_messages() {
     let cloud = cloud().await;
     let admin = token(&cloud, "admin").await;
-    let schema = |reason: &str, property: &str| format!("Provided object does not match schema 'Secret': {reason}. Invalid property: '{property}'");
+    let schema =
+        |reason: &str, property: &str| format!("Provided object does not match schema 'Secret': {reason}. Invalid property: '{property}'");
     let octet = |payload: &str| json!({"payload": payload, "payload_content_type": "application/octet-stream", "payload_content_encoding": "base64"});
     let cases: Vec<(Value, u16, String)> = vec![
-        (json!({"secret_type": "x509"}), 400, schema("'x509' is not one of ['symmetric', 'passphrase', 'private', 'public', 'certificate', 'opaque']", "secret_type")),
-        (json!({"payload": "abc"}), 400, schema("If 'payload' is supplied, 'payload_content_type' must also be supplied.", "payload_content_type")),
-        (json!({"payload": "abc", "payload_content_type": "application/json"}), 400, schema("payload_content_type is not one of ['text/plain', 'text/plain;charset=utf-8', 'text/plain; charset=utf-8', 'application/octet-stream', 'application/pkcs8']", "payload_content_type")),
-        (json!({"payload": "YWJj", "payload_content_type": "application/octet-stream"}), 400, schema("payload_content_encoding is not one of ['base64', 'binary']", "payload_content_encoding")),
-        (json!({"payload": "abc", "payload_content_type": "text/plain", "payload_content_encoding": "base64"}), 400, schema("payload_content_encoding is not one of None", "payload_content_encoding")),
-        (json!({"payload": "abc", "payload_content_type": "application/octet-stream", "payload_content_encoding": "binary"}), 400, schema("'binary' is not one of ['base64']", "payload_content_encoding")),
-        (json!({"payload": "   ", "payload_content_type": "text/plain"}), 400, schema("If 'payload' specified, must be non empty", "payload")),
+        (
+            json!({"secret_type": "x509"}),
+            400,
+            schema("'x509' is not one of ['symmetric', 'passphrase', 'private', 'public', 'certificate', 'opaque']", "secret_type"),
+        ),
+        (
+            json!({"payload": "abc"}),
+            400,
+            schema("If 'payload' is supplied, 'payload_content_type' must also be supplied.", "payload_content_type"),
+        ),
+        (
+            json!({"payload": "abc", "payload_content_type": "application/json"}),
+            400,
+            schema(
+                "payload_content_type is not one of ['text/plain', 'text/plain;charset=utf-8', 'text/plain; charset=utf-8', 'application/octet-stream', 'application/pkcs8']",
+                "payload_content_type",
+            ),
+        ),
+        (
+            json!({"payload": "YWJj", "payload_content_type": "application/octet-stream"}),
+            400,
+            schema("payload_content_encoding is not one of ['base64', 'binary']", "payload_content_encoding"),
+        ),
+        (
+            json!({"payload": "abc", "payload_content_type": "text/plain", "payload_content_encoding": "base64"}),
+            400,
+            schema("payload_content_encoding is not one of None", "payload_content_encoding"),
+        ),
+        (
+            json!({"payload": "abc", "payload_content_type": "application/octet-stream", "payload_content_encoding": "binary"}),
+            400,
+            schema("'binary' is not one of ['base64']", "payload_content_encoding"),
+        ),
+        (
+            json!({"payload": "   ", "payload_content_type": "text/plain"}),
+            400,
+            schema("If 'payload' specified, must be non empty", "payload"),
+        ),
         (octet("not base64!"), 400, schema("Invalid payload for payload_content_encoding", "payload")),
-        (json!({"payload_content_type": "text/plain"}), 400, schema("payload must be provided when payload_content_type is specified", "payload")),
+        (
+            json!({"payload_content_type": "text/plain"}),
+            400,
+            schema("payload must be provided when payload_content_type is specified", "payload"),
+        ),
         (json!({"expiration": "2001-01-01T00:00:00Z"}), 400, schema("'expiration' is before current time", "expiration")),
         (json!({"expiration": "next tuesday"}), 400, schema("Invalid date for 'expiration'", "expiration")),
         (json!({"bit_length": 0}), 400, schema("0 is less than the minimum of 1", "bit_length")),
@@ -265,14 +313,16 @@ async fn listing_paging_and_filters() {
     let admin = token(&cloud, "admin").await;
     for i in 0..5 {
         let kind = if i % 2 == 0 { "opaque" } else { "passphrase" };
-        create(&cloud, &admin, json!({"name": format!("s{i}"), "secret_type": kind, "algorithm": "aes", "bit_length": 128 * (i + 1)})).await;
+        create(&cloud, &admin, json!({"name": format!("s{i}"), "secret_type": kind, "algorithm": "aes", "bit_length": 128 * (i + 1)}))
+            .await;
     }
     let list = |query: &str| {
         let url = format!("{}?{query}", secrets_url(&cloud));
         let admin = admin.clone();
         async move { http().get(url).header("X-Auth-Token", admin).send().await.unwrap() }
     };
-    let names = |body: &Value| body["secrets"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let names =
+        |body: &Value| body["secrets"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
 
     let page: Value = list("limit=2&offset=2").await.json().await.unwrap();
     assert_eq!(names(&page), ["s2", "s3"]);
@@ -349,7 +399,10 @@ async fn lookups_methods_and_auth() {
         }
         let r = rb.send().await.unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(r.json::<Value>().await.unwrap(), json!({"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}));
+        assert_eq!(
+            r.json::<Value>().await.unwrap(),
+            json!({"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}})
+        );
     }
 
     // DELETE, then it is gone everywhere.

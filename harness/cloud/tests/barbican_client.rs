@@ -68,10 +68,8 @@ async fn get_certificate_maps_errors_like_cursive() {
     assert_eq!(err.to_string(), "Signature verification for the image failed: Invalid certificate format: Opaque.");
     // A DER payload in a certificate secret: cryptography's PEM ValueError escapes.
     let der = Certificate::from_pem(PEM).unwrap().der().to_vec();
-    let der_secret = NewSecret {
-        payload: Some(base64::engine::general_purpose::STANDARD.encode(&der)),
-        ..NewSecret::certificate("der", PEM)
-    };
+    let der_secret =
+        NewSecret { payload: Some(base64::engine::general_purpose::STANDARD.encode(&der)), ..NewSecret::certificate("der", PEM) };
     let der_secret = km::secret_uuid(&km::create_secret(&demo, &der_secret).await.unwrap()).to_owned();
     assert!(matches!(km::get_certificate(&demo, &der_secret).await, Err(V::PemLoad(_))));
 
@@ -85,7 +83,9 @@ async fn typed_crud_listing_and_acls() {
     let plain = session(&cloud, "demo").await;
     let err = km::create_secret(&plain, &NewSecret::default()).await.unwrap_err();
     assert_eq!(err.status(), Some(403));
-    assert!(matches!(&err, Error::Http { message, .. } if message == "Secret creation attempt not allowed - please review your user/project privileges"));
+    assert!(
+        matches!(&err, Error::Http { message, .. } if message == "Secret creation attempt not allowed - please review your user/project privileges")
+    );
 
     let demo = creator(&cloud).await;
     // Two-step: metadata first, then the payload.
@@ -98,9 +98,16 @@ async fn typed_crud_listing_and_acls() {
     assert!(matches!(&again, Error::Http { status: 409, message, .. } if message == "Secret already has data, cannot modify it."));
 
     for i in 0..3 {
-        km::create_secret(&demo, &NewSecret { name: Some(format!("n{i}")), secret_type: Some("passphrase".into()), ..NewSecret::default() }).await.unwrap();
+        km::create_secret(
+            &demo,
+            &NewSecret { name: Some(format!("n{i}")), secret_type: Some("passphrase".into()), ..NewSecret::default() },
+        )
+        .await
+        .unwrap();
     }
-    let page = km::list_secrets(&demo, &ListQuery { limit: Some(2), secret_type: Some("passphrase".into()), ..ListQuery::default() }).await.unwrap();
+    let page = km::list_secrets(&demo, &ListQuery { limit: Some(2), secret_type: Some("passphrase".into()), ..ListQuery::default() })
+        .await
+        .unwrap();
     assert_eq!((page.total, page.secrets.len(), page.previous.is_none()), (3, 2, true));
     assert!(page.next.as_deref().is_some_and(|n| n.ends_with("/v1/secrets?limit=2&offset=2")));
     let names: Vec<_> = page.secrets.iter().filter_map(|s| s.name.clone()).collect();
@@ -112,7 +119,8 @@ async fn typed_crud_listing_and_acls() {
     assert_eq!(km::get_acl(&demo, &later).await.unwrap(), Acl { read: AclEntry { project_access: Some(true), ..AclEntry::default() } });
     let alt = session(&cloud, "alt_demo").await;
     let alt_id = alt.token().user.id.clone();
-    let acl_ref = km::set_acl(&demo, &later, &Acl { read: AclEntry { users: Some(vec![alt_id.clone()]), ..AclEntry::default() } }).await.unwrap();
+    let acl_ref =
+        km::set_acl(&demo, &later, &Acl { read: AclEntry { users: Some(vec![alt_id.clone()]), ..AclEntry::default() } }).await.unwrap();
     assert_eq!(acl_ref, format!("{}/v1/secrets/{later}/acl", cloud.endpoints.key_manager));
     assert_eq!(km::get_payload(&alt, &later, "application/octet-stream").await.unwrap(), b"hello");
     km::patch_acl(&demo, &later, &Acl { read: AclEntry { project_access: Some(false), ..AclEntry::default() } }).await.unwrap();

@@ -37,7 +37,13 @@ async fn get_json(url: &str, token: &str) -> (StatusCode, Value) {
 }
 
 async fn payload(secret_ref: &str, token: &str) -> reqwest::Response {
-    http().get(format!("{secret_ref}/payload")).header("X-Auth-Token", token).header("Accept", "application/octet-stream").send().await.unwrap()
+    http()
+        .get(format!("{secret_ref}/payload"))
+        .header("X-Auth-Token", token)
+        .header("Accept", "application/octet-stream")
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -131,9 +137,11 @@ async fn order_validation_messages_are_barbicans() {
     let cloud = cloud().await;
     let admin = token(&cloud, "admin").await;
     let post = |body: String| http().post(orders_url(&cloud)).header("X-Auth-Token", &admin).header("Content-Type", JSON).body(body);
-    let order_schema = |reason: &str, property: &str| format!("Provided object does not match schema 'Order': {reason}. Invalid property: '{property}'");
-    let meta_schema =
-        |reason: &str, property: &str| format!("Provided object does not match schema 'Secret' within 'Order': {reason}. Invalid property: '{property}'");
+    let order_schema =
+        |reason: &str, property: &str| format!("Provided object does not match schema 'Order': {reason}. Invalid property: '{property}'");
+    let meta_schema = |reason: &str, property: &str| {
+        format!("Provided object does not match schema 'Secret' within 'Order': {reason}. Invalid property: '{property}'")
+    };
     let meta = |extra: Value| {
         let mut m = json!({"algorithm": "aes", "bit_length": 256});
         for (k, v) in extra.as_object().unwrap() {
@@ -181,7 +189,14 @@ async fn order_validation_messages_are_barbicans() {
         let answer: Value = r.json().await.unwrap();
         assert_eq!(answer, json!({"code": 400, "title": "Bad Request", "description": description}), "{body}");
     }
-    let r = http().post(orders_url(&cloud)).header("X-Auth-Token", &admin).header("Content-Type", "text/plain").body("{}").send().await.unwrap();
+    let r = http()
+        .post(orders_url(&cloud))
+        .header("X-Auth-Token", &admin)
+        .header("Content-Type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
     assert_error(r, 415, "Unsupported Media Type", "Unexpected content type. Expected content types are: ['application/json']").await;
     // Nothing was created by the refused requests.
     let (_, list) = get_json(&orders_url(&cloud), &admin).await;

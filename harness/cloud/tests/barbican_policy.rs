@@ -93,7 +93,15 @@ async fn acl_read_grant_crosses_projects() {
     let r = http().delete(&secret).header("X-Auth-Token", &alt_token).send().await.unwrap();
     assert_forbidden(r, "Secret deletion").await;
     grant(&cloud, "alt_demo", "alt_demo", "creator").await;
-    let listed: Value = http().get(format!("{}?acl_only=true", secrets_url(&cloud))).header("X-Auth-Token", &alt_token).send().await.unwrap().json().await.unwrap();
+    let listed: Value = http()
+        .get(format!("{}?acl_only=true", secrets_url(&cloud)))
+        .header("X-Auth-Token", &alt_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!((listed["total"].clone(), listed["secrets"][0]["secret_ref"].clone()), (json!(1), json!(secret)));
 
     // PATCH merges: users kept when only project-access is given.
@@ -129,7 +137,13 @@ async fn private_secrets_are_hidden_from_project_peers() {
     let get = |t: &str| http().get(&secret).header("X-Auth-Token", t).send();
 
     assert_eq!(get(&peer_token).await.unwrap().status(), StatusCode::OK, "project access by default");
-    let r = http().put(format!("{secret}/acl")).header("X-Auth-Token", &demo).json(&json!({"read": {"project-access": false}})).send().await.unwrap();
+    let r = http()
+        .put(format!("{secret}/acl"))
+        .header("X-Auth-Token", &demo)
+        .json(&json!({"read": {"project-access": false}}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_forbidden(get(&peer_token).await.unwrap(), "Secret retrieval").await;
     let r = http().get(format!("{secret}/payload")).header("X-Auth-Token", &peer_token).send().await.unwrap();
@@ -158,7 +172,8 @@ async fn acl_validation() {
     let admin = token(&cloud, "admin").await;
     let secret = create(&cloud, &admin, text_secret("s", "p")).await;
     let acl_url = format!("{secret}/acl");
-    let schema = |reason: &str, property: &str| format!("Provided object does not match schema 'ACL': {reason}. Invalid property: '{property}'");
+    let schema =
+        |reason: &str, property: &str| format!("Provided object does not match schema 'ACL': {reason}. Invalid property: '{property}'");
     let cases = [
         (json!({"write": {"users": []}}), schema("Additional properties are not allowed ('write' was unexpected)", "None")),
         (json!({"read": {}, "b": 1, "a": 2}), schema("Additional properties are not allowed ('a', 'b' were unexpected)", "None")),
@@ -169,7 +184,10 @@ async fn acl_validation() {
         (json!({"read": []}), schema("[] is not of type 'object'", "read")),
         (json!("read"), schema("'read' is not of type 'object'", "None")),
         // The shallowest error wins, as in jsonschema's best_match.
-        (json!({"read": {"users": "u1", "x": 1}, "write": {}}), schema("Additional properties are not allowed ('write' was unexpected)", "None")),
+        (
+            json!({"read": {"users": "u1", "x": 1}, "write": {}}),
+            schema("Additional properties are not allowed ('write' was unexpected)", "None"),
+        ),
         (json!({"read": {"users": [1], "project-access": 1}}), schema("1 is not of type 'boolean'", "read")),
     ];
     for (body, description) in cases {
@@ -193,7 +211,9 @@ async fn expired_secrets_behave_as_deleted() {
     // Through the API: expiration two seconds ahead, then wait.
     let soon = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
     let expiration = soon.format(&time::format_description::well_known::Rfc3339).unwrap();
-    let secret = create(&cloud, &token, json!({"name": "brief", "expiration": expiration, "payload": "p", "payload_content_type": "text/plain"})).await;
+    let secret =
+        create(&cloud, &token, json!({"name": "brief", "expiration": expiration, "payload": "p", "payload_content_type": "text/plain"}))
+            .await;
     let r = http().get(&secret).header("X-Auth-Token", &token).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let listed: Value = http().get(secrets_url(&cloud)).header("X-Auth-Token", &token).send().await.unwrap().json().await.unwrap();
@@ -270,7 +290,11 @@ async fn new_defaults_let_members_store_and_refuse_readers() {
     grant(&cloud, "alt_demo", "demo", "reader").await;
     let reader = session_in(&cloud, "alt_demo", "demo").await.token().value.clone();
     let send = |method: reqwest::Method, url: String| http().request(method, url).header("X-Auth-Token", &reader);
-    assert_forbidden(send(reqwest::Method::POST, secrets_url(&cloud)).json(&text_secret("r", "p")).send().await.unwrap(), "Secret creation").await;
+    assert_forbidden(
+        send(reqwest::Method::POST, secrets_url(&cloud)).json(&text_secret("r", "p")).send().await.unwrap(),
+        "Secret creation",
+    )
+    .await;
     assert_forbidden(send(reqwest::Method::GET, secrets_url(&cloud)).send().await.unwrap(), "Secret(s) retrieval").await;
     assert_forbidden(send(reqwest::Method::GET, secret.clone()).send().await.unwrap(), "Secret retrieval").await;
     assert_forbidden(send(reqwest::Method::GET, format!("{secret}/payload")).send().await.unwrap(), "Secret payload retrieval").await;
@@ -341,7 +365,13 @@ async fn new_defaults_private_secrets_and_acl_reads() {
     assert_eq!(as_peer(reqwest::Method::DELETE, meta).send().await.unwrap().status(), StatusCode::NO_CONTENT);
 
     // Private: only the owner (and a project admin); the ACL controller sees the flag too.
-    let r = http().put(format!("{secret}/acl")).header("X-Auth-Token", &demo).json(&json!({"read": {"project-access": false, "users": []}})).send().await.unwrap();
+    let r = http()
+        .put(format!("{secret}/acl"))
+        .header("X-Auth-Token", &demo)
+        .json(&json!({"read": {"project-access": false, "users": []}}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_forbidden(as_peer(reqwest::Method::GET, secret.clone()).send().await.unwrap(), "Secret retrieval").await;
     assert_forbidden(as_peer(reqwest::Method::GET, format!("{secret}/payload")).send().await.unwrap(), "Secret payload retrieval").await;
@@ -358,7 +388,13 @@ async fn new_defaults_private_secrets_and_acl_reads() {
     // A read ACL lets alt_demo, in its own project, read the metadata and the payload, not the ACL.
     let alt = session(&cloud, "alt_demo").await;
     let (alt_token, alt_id) = (alt.token().value.clone(), alt.token().user.id.clone());
-    let r = http().put(format!("{secret}/acl")).header("X-Auth-Token", &demo).json(&json!({"read": {"project-access": false, "users": [alt_id]}})).send().await.unwrap();
+    let r = http()
+        .put(format!("{secret}/acl"))
+        .header("X-Auth-Token", &demo)
+        .json(&json!({"read": {"project-access": false, "users": [alt_id]}}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let as_alt = |url: String| http().get(url).header("X-Auth-Token", &alt_token);
     assert_eq!(as_alt(secret.clone()).send().await.unwrap().status(), StatusCode::OK);

@@ -109,8 +109,14 @@ async fn synchronous_errors_use_cinder_faults() {
     let demo = session(&cloud, "demo").await;
     let cases = [
         (json!({"volume": {"size": 0}}), bad_request("Invalid input for field/attribute size. Value: 0. 0 is less than the minimum of 1")),
-        (json!({"volume": {"size": "abc"}}), bad_request("Invalid input for field/attribute size. Value: abc. 'abc' does not match '^[0-9]+$'")),
-        (json!({"volume": {"name": "no size"}}), bad_request("Invalid input received: Volume size 'None' must be an integer and greater than 0")),
+        (
+            json!({"volume": {"size": "abc"}}),
+            bad_request("Invalid input for field/attribute size. Value: abc. 'abc' does not match '^[0-9]+$'"),
+        ),
+        (
+            json!({"volume": {"name": "no size"}}),
+            bad_request("Invalid input received: Volume size 'None' must be an integer and greater than 0"),
+        ),
         (json!({"size": 1}), bad_request("'volume' is a required property")),
         (
             json!({"volume": {"size": 1, "imageRef": "0b6ad6d3-5c5d-4b37-9b1a-6a5b2a1a0c11"}}),
@@ -150,7 +156,10 @@ async fn synchronous_errors_use_cinder_faults() {
     let (status, _, body) = raw(&demo, Method::POST, &action, None, Some(json!({"os-volume_upload_image": {}}))).await;
     assert_eq!(
         (status, body),
-        (StatusCode::BAD_REQUEST, bad_request("Invalid input for field/attribute os-volume_upload_image. Value: {}. 'image_name' is a required property"))
+        (
+            StatusCode::BAD_REQUEST,
+            bad_request("Invalid input for field/attribute os-volume_upload_image. Value: {}. 'image_name' is a required property")
+        )
     );
 }
 
@@ -186,7 +195,8 @@ async fn an_image_larger_than_the_volume_is_unacceptable() {
     let vol = volume_from(&demo, &image_id, None).await;
     assert_eq!(vol.status, "error");
     let log = volume_log(&cloud);
-    let expected = format!("ImageUnacceptable: Image {image_id} is unacceptable: Image virtual size is 2GB and doesn't fit in a volume of size 1GB.");
+    let expected =
+        format!("ImageUnacceptable: Image {image_id} is unacceptable: Image virtual size is 2GB and doesn't fit in a volume of size 1GB.");
     assert!(log.contains(&expected), "{log}");
     assert!(volume::list_messages(&demo).await.unwrap().is_empty());
 }
@@ -221,7 +231,10 @@ async fn messages_exist_from_microversion_3_3() {
     let demo = session(&cloud, "demo").await;
     let p = project(&demo);
     let (status, _, body) = raw(&demo, Method::GET, &format!("/v3/{p}/messages"), Some("3.0"), None).await;
-    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"itemNotFound": {"code": 404, "message": "The resource could not be found."}})));
+    assert_eq!(
+        (status, body),
+        (StatusCode::NOT_FOUND, json!({"itemNotFound": {"code": 404, "message": "The resource could not be found."}}))
+    );
     let (status, _, body) = raw(&demo, Method::GET, &format!("/v3/{p}/messages"), Some("3.3"), None).await;
     assert_eq!((status, body), (StatusCode::OK, json!({"messages": []})));
 }
@@ -270,10 +283,10 @@ async fn volumes_survive_a_restart_and_go_with_a_reset() {
 
 #[test]
 fn interrupted_work_is_settled_when_cinder_volume_starts() {
-    use std::sync::Arc;
     use sigstack_cloud::cinder::{Volume, VolumeService};
     use sigstack_cloud::deployment::{Deployment, DeploymentState};
     use sigstack_cloud::store::Store;
+    use std::sync::Arc;
 
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(&dir.path().join("state.db")).unwrap());
@@ -305,9 +318,6 @@ fn interrupted_work_is_settled_when_cinder_volume_starts() {
 
     let service = VolumeService::open(store, data_dir.clone(), deployment).unwrap();
     let status = |id: &str| service.get_any(id).unwrap().unwrap().status;
-    assert_eq!(
-        ["a", "b", "c", "d", "e"].map(status),
-        ["error", "error", "available", "available", "error"].map(String::from)
-    );
+    assert_eq!(["a", "b", "c", "d", "e"].map(status), ["error", "error", "available", "available", "error"].map(String::from));
     assert_eq!(std::fs::read_dir(data_dir.join("tmp")).unwrap().count(), 0);
 }

@@ -10,9 +10,9 @@ mod cinder_support;
 use cinder_support::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use sigstack_client::Session;
 use sigstack_client::key_manager::{self, ListQuery};
 use sigstack_client::volume::{self, EncryptionType, NewVolume, NewVolumeType};
-use sigstack_client::Session;
 use sigstack_cloud::deployment::VolumeDriver;
 
 /// A request to `<project url><path>` at `version`; the status and the JSON body (`null` when
@@ -64,13 +64,19 @@ async fn admins_manage_types_and_encryption_specs() {
 
     // Members: the policy refuses; a taken name conflicts; a bad body is refused first.
     let (status, answer) = call(&demo, Method::POST, "/types", "3.0", Some(json!({"volume_type": {"name": "mine"}}))).await;
-    assert_eq!((status, answer), (StatusCode::FORBIDDEN, fault("forbidden", 403, "Policy doesn't allow volume_extension:types_manage to be performed.")));
+    assert_eq!(
+        (status, answer),
+        (StatusCode::FORBIDDEN, fault("forbidden", 403, "Policy doesn't allow volume_extension:types_manage to be performed."))
+    );
     let (status, answer) = call(&admin, Method::POST, "/types", "3.0", Some(body)).await;
     assert_eq!((status, answer), (StatusCode::CONFLICT, fault("conflictingRequest", 409, "Volume Type luks already exists.")));
     let (status, answer) = call(&admin, Method::POST, "/types", "3.0", Some(json!({"volume_type": {"name": "lvmdriver-1"}}))).await;
     assert_eq!((status, answer), (StatusCode::CONFLICT, fault("conflictingRequest", 409, "Volume Type lvmdriver-1 already exists.")));
     let (status, answer) = call(&demo, Method::POST, "/types", "3.0", Some(json!({"volume_type": {"name": ""}}))).await;
-    assert_eq!((status, answer), (StatusCode::BAD_REQUEST, fault("badRequest", 400, "Invalid input for field/attribute name. Value: . '' is too short")));
+    assert_eq!(
+        (status, answer),
+        (StatusCode::BAD_REQUEST, fault("badRequest", 400, "Invalid input for field/attribute name. Value: . '' is too short"))
+    );
 
     // Everyone lists and shows it, by id or name, next to the back end's own type.
     let (_, listed) = call(&demo, Method::GET, "/types", "3.0", None).await;
@@ -87,22 +93,41 @@ async fn admins_manage_types_and_encryption_specs() {
     let (status, answer) = call(&demo, Method::POST, &path, "3.0", Some(spec.clone())).await;
     assert_eq!(
         (status, answer),
-        (StatusCode::FORBIDDEN, fault("forbidden", 403, "Policy doesn't allow volume_extension:volume_type_encryption:create to be performed."))
+        (
+            StatusCode::FORBIDDEN,
+            fault("forbidden", 403, "Policy doesn't allow volume_extension:volume_type_encryption:create to be performed.")
+        )
     );
     let (status, answer) = call(&admin, Method::POST, &path, "3.0", Some(spec.clone())).await;
     assert_eq!((status, answer), (StatusCode::OK, spec.clone()));
     let (status, answer) = call(&admin, Method::POST, &path, "3.0", Some(spec.clone())).await;
-    assert_eq!((status, answer), (StatusCode::BAD_REQUEST, fault("badRequest", 400, &format!("Volume type encryption for type {id} already exists."))));
+    assert_eq!(
+        (status, answer),
+        (StatusCode::BAD_REQUEST, fault("badRequest", 400, &format!("Volume type encryption for type {id} already exists.")))
+    );
     let shown = volume::get_encryption_type(&admin, &id).await.unwrap().expect("a spec");
     assert_eq!((shown.provider.as_str(), shown.cipher.as_deref(), shown.key_size), ("luks", Some("aes-xts-plain64"), Some(256)));
     assert_eq!((shown.control_location.as_str(), shown.volume_type_id.as_deref()), ("front-end", Some(id.as_str())));
     let (status, answer) = call(&demo, Method::GET, &path, "3.0", None).await;
-    assert_eq!((status, answer), (StatusCode::FORBIDDEN, fault("forbidden", 403, "Policy doesn't allow volume_extension:volume_type_encryption:get to be performed.")));
+    assert_eq!(
+        (status, answer),
+        (
+            StatusCode::FORBIDDEN,
+            fault("forbidden", 403, "Policy doesn't allow volume_extension:volume_type_encryption:get to be performed.")
+        )
+    );
     let bad = json!({"encryption": {"provider": "luks", "control_location": "middle"}});
     let (status, answer) = call(&admin, Method::POST, &path, "3.0", Some(bad)).await;
     assert_eq!(
         (status, answer),
-        (StatusCode::BAD_REQUEST, fault("badRequest", 400, "Invalid input for field/attribute control_location. Value: middle. 'middle' is not one of ['front-end', 'back-end']"))
+        (
+            StatusCode::BAD_REQUEST,
+            fault(
+                "badRequest",
+                400,
+                "Invalid input for field/attribute control_location. Value: middle. 'middle' is not one of ['front-end', 'back-end']"
+            )
+        )
     );
 
     // Removing the spec, then the type.
@@ -111,9 +136,15 @@ async fn admins_manage_types_and_encryption_specs() {
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(volume::get_encryption_type(&admin, &id).await.unwrap(), None);
     let (status, answer) = call(&admin, Method::DELETE, &format!("{path}/{encryption_id}"), "3.0", None).await;
-    assert_eq!((status, answer), (StatusCode::NOT_FOUND, fault("itemNotFound", 404, &format!("Volume type encryption for type {id} does not exist."))));
+    assert_eq!(
+        (status, answer),
+        (StatusCode::NOT_FOUND, fault("itemNotFound", 404, &format!("Volume type encryption for type {id} does not exist.")))
+    );
     let (status, answer) = call(&demo, Method::DELETE, &format!("/types/{id}"), "3.0", None).await;
-    assert_eq!((status, answer), (StatusCode::FORBIDDEN, fault("forbidden", 403, "Policy doesn't allow volume_extension:types_manage to be performed.")));
+    assert_eq!(
+        (status, answer),
+        (StatusCode::FORBIDDEN, fault("forbidden", 403, "Policy doesn't allow volume_extension:types_manage to be performed."))
+    );
     volume::delete_volume_type(&admin, &id).await.unwrap();
     let (status, answer) = call(&demo, Method::GET, &format!("/types/{id}"), "3.0", None).await;
     assert_eq!((status, answer), (StatusCode::NOT_FOUND, fault("itemNotFound", 404, &format!("Volume type {id} could not be found."))));
@@ -122,7 +153,10 @@ async fn admins_manage_types_and_encryption_specs() {
     let (status, answer) = call(&admin, Method::DELETE, &format!("/types/{default_id}"), "3.0", None).await;
     assert_eq!(
         (status, answer),
-        (StatusCode::BAD_REQUEST, fault("badRequest", 400, &format!("The volume type {default_id} is a default volume type and cannot be deleted.")))
+        (
+            StatusCode::BAD_REQUEST,
+            fault("badRequest", 400, &format!("The volume type {default_id} is a default volume type and cannot be deleted."))
+        )
     );
 }
 
@@ -155,7 +189,10 @@ async fn an_encrypted_volume_from_a_signed_image_is_verified_and_keyed_in_barbic
     let (status, answer) = call(&admin, Method::DELETE, &format!("/types/{}", t.id), "3.0", None).await;
     assert_eq!((status, answer), (StatusCode::BAD_REQUEST, fault("badRequest", 400, "Target volume type is still in use.")));
     let (status, answer) = call(&admin, Method::DELETE, &format!("/types/{}/encryption/x", t.id), "3.0", None).await;
-    assert_eq!((status, answer), (StatusCode::BAD_REQUEST, fault("badRequest", 400, "Cannot delete encryption specs. Volume type in use.")));
+    assert_eq!(
+        (status, answer),
+        (StatusCode::BAD_REQUEST, fault("badRequest", 400, "Cannot delete encryption specs. Volume type in use."))
+    );
 
     // Deleting the volume deletes its key; then the type can go.
     volume::delete_volume(&demo, &vol.id).await.unwrap();
@@ -206,7 +243,10 @@ async fn extend_grows_an_available_volume_and_refuses_as_cinder_does() {
     let path = format!("/volumes/{}/action", vol.id);
 
     let refusals = [
-        (json!({"os-extend": {"new_size": 1}}), "Invalid input received: New size for extend must be greater than current size. (current: 1, extended: 1)."),
+        (
+            json!({"os-extend": {"new_size": 1}}),
+            "Invalid input received: New size for extend must be greater than current size. (current: 1, extended: 1).",
+        ),
         (json!({"os-extend": {"new_size": "x"}}), "Invalid input for field/attribute new_size. Value: x. 'x' does not match '^[0-9]+$'"),
         (json!({"os-extend": {"new_size": 0}}), "Invalid input for field/attribute new_size. Value: 0. 0 is less than the minimum of 1"),
         (json!({"os-extend": {}}), "Invalid input for field/attribute os-extend. Value: {}. 'new_size' is a required property"),
@@ -224,10 +264,18 @@ async fn extend_grows_an_available_volume_and_refuses_as_cinder_does() {
     let (status, answer) = call(&demo, Method::POST, &path, "3.0", Some(json!({"os-extend": {"new_size": 1}}))).await;
     assert_eq!(
         (status, answer),
-        (StatusCode::BAD_REQUEST, fault("badRequest", 400, "Invalid input received: New size for extend must be greater than current size. (current: 2, extended: 1)."))
+        (
+            StatusCode::BAD_REQUEST,
+            fault(
+                "badRequest",
+                400,
+                "Invalid input received: New size for extend must be greater than current size. (current: 2, extended: 1)."
+            )
+        )
     );
     let missing = uuid::Uuid::new_v4();
-    let (status, answer) = call(&demo, Method::POST, &format!("/volumes/{missing}/action"), "3.0", Some(json!({"os-extend": {"new_size": 3}}))).await;
+    let (status, answer) =
+        call(&demo, Method::POST, &format!("/volumes/{missing}/action"), "3.0", Some(json!({"os-extend": {"new_size": 3}}))).await;
     assert_eq!((status, answer), (StatusCode::NOT_FOUND, fault("itemNotFound", 404, &format!("Volume {missing} could not be found."))));
 }
 

@@ -147,9 +147,8 @@ async fn a_certificate_payload_that_is_not_pem_escapes_without_a_user_message() 
     let demo = creator(&cloud).await;
     // A certificate secret whose payload is not PEM: castellan's ValueError escapes cursive,
     // so it is not an ImageSignatureVerificationException.
-    let secret_ref = key_manager::create_secret(&demo, &key_manager::NewSecret::certificate("der", b"not a pem certificate"))
-        .await
-        .expect("stored");
+    let secret_ref =
+        key_manager::create_secret(&demo, &key_manager::NewSecret::certificate("der", b"not a pem certificate")).await.expect("stored");
     let uuid = key_manager::secret_uuid(&secret_ref).to_owned();
     let image_id = tampered_image(&demo, "raw", &uuid, &data(2000, 6)).await;
     let vol = volume_from(&demo, &image_id, None).await;

@@ -81,18 +81,27 @@ async fn list(cloud: &CloudHandle, token: &str, kind: &str) -> Value {
 async fn reset_restores_the_seeded_cloud() {
     let cloud = cloud().await;
     let admin = token(&cloud, "admin").await;
-    let (users, projects, roles) = (list(&cloud, &admin, "users").await, list(&cloud, &admin, "projects").await, list(&cloud, &admin, "roles").await);
-    let (demo, demo_project, creator) = (id_of(&users, "users", "demo"), id_of(&projects, "projects", "demo"), id_of(&roles, "roles", "creator"));
+    let (users, projects, roles) =
+        (list(&cloud, &admin, "users").await, list(&cloud, &admin, "projects").await, list(&cloud, &admin, "roles").await);
+    let (demo, demo_project, creator) =
+        (id_of(&users, "users", "demo"), id_of(&projects, "projects", "demo"), id_of(&roles, "roles", "creator"));
     let grant = format!("{}/projects/{demo_project}/users/{demo}/roles/{creator}", cloud.endpoints.identity);
     let r = http().put(&grant).header("X-Auth-Token", &admin).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let demo_roles: Vec<String> = Session::authenticate(&cloud.demo()).await.unwrap().token().roles.iter().map(|r| r.name.clone()).collect();
+    let demo_roles: Vec<String> =
+        Session::authenticate(&cloud.demo()).await.unwrap().token().roles.iter().map(|r| r.name.clone()).collect();
     assert!(demo_roles.contains(&"creator".to_owned()));
 
     // A revoked token, a seeded user gone, and Barbican/Glance-shaped state: rows in their
     // tables (one referencing another) and an image file.
     let revoked = token(&cloud, "demo").await;
-    let r = http().delete(format!("{}/auth/tokens", cloud.endpoints.identity)).header("X-Auth-Token", &admin).header("X-Subject-Token", &revoked).send().await.unwrap();
+    let r = http()
+        .delete(format!("{}/auth/tokens", cloud.endpoints.identity))
+        .header("X-Auth-Token", &admin)
+        .header("X-Subject-Token", &revoked)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     {
         let c = db(&cloud);
@@ -119,7 +128,8 @@ async fn reset_restores_the_seeded_cloud() {
     assert_eq!(s["barbican"]["tables"]["barbican_test_secrets"], json!([{"id": "s1", "payload": {"base64": "AP8="}}]));
     assert_eq!(s["glance"]["tables"]["glance_test_images"], json!([{"id": 1, "name": "cirros"}]));
     assert_eq!(s["glance"]["files"], json!([{"path": "images/img-1", "size": 11}, {"path": "images/staging/img-2", "size": 4}]));
-    let names: Vec<&str> = s["keystone"]["tables"]["keystone_users"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        s["keystone"]["tables"]["keystone_users"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
     assert_eq!(names.len(), 3);
     assert!(!s["keystone"]["tables"]["keystone_revoked"].as_array().unwrap().is_empty());
     let (status, only) = sim(&cloud, reqwest::Method::GET, "resources?service=glance", None).await;
@@ -147,15 +157,26 @@ async fn reset_restores_the_seeded_cloud() {
     assert_eq!(s["glance"]["files"], json!([]));
     assert!(cloud.data_dir.join("images/staging").is_dir(), "directories stay");
     assert_eq!(s["keystone"]["tables"]["keystone_revoked"], json!([]));
-    let mut names: Vec<&str> = s["keystone"]["tables"]["keystone_users"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
+    let mut names: Vec<&str> =
+        s["keystone"]["tables"]["keystone_users"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
     names.sort();
     assert_eq!(names, ["admin", "alt_demo", "demo", "instance-ha"]);
-    assert_eq!(get_users(&cloud, &admin, "").await.unwrap().status(), StatusCode::UNAUTHORIZED, "old tokens name users that no longer exist");
+    assert_eq!(
+        get_users(&cloud, &admin, "").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "old tokens name users that no longer exist"
+    );
     assert_eq!(issue(&cloud, "alt_demo").await.status(), StatusCode::CREATED);
-    let demo_roles: Vec<String> = Session::authenticate(&cloud.demo()).await.unwrap().token().roles.iter().map(|r| r.name.clone()).collect();
+    let demo_roles: Vec<String> =
+        Session::authenticate(&cloud.demo()).await.unwrap().token().roles.iter().map(|r| r.name.clone()).collect();
     assert_eq!(demo_roles, ["member", "reader"]);
     let admin = token(&cloud, "admin").await;
-    let r = http().get(format!("{}/role_assignments?include_names=true", cloud.endpoints.identity)).header("X-Auth-Token", &admin).send().await.unwrap();
+    let r = http()
+        .get(format!("{}/role_assignments?include_names=true", cloud.endpoints.identity))
+        .header("X-Auth-Token", &admin)
+        .send()
+        .await
+        .unwrap();
     let assignments: Value = r.json().await.unwrap();
     assert!(!assignments["role_assignments"].as_array().unwrap().iter().any(|a| a["role"]["name"] == "creator"));
     // AUTOINCREMENT counters restart too.
@@ -184,7 +205,11 @@ async fn fail_answers_the_exact_status_body_and_headers() {
     assert!(e.to_string().ends_with("returned 503: down for maintenance"), "{e}");
 
     // A text body, on another operation; the token route keeps failing (no `times`).
-    add_fault(&cloud, json!({"service": "keystone", "operation": "GET /v3/users", "action": {"fail": {"status": 418, "body": "short and stout"}}})).await;
+    add_fault(
+        &cloud,
+        json!({"service": "keystone", "operation": "GET /v3/users", "action": {"fail": {"status": 418, "body": "short and stout"}}}),
+    )
+    .await;
     let r = get_users(&cloud, "any", "").await.unwrap();
     assert_eq!(r.status().as_u16(), 418);
     assert_eq!(r.headers()["content-type"], "text/plain; charset=utf-8");
@@ -193,11 +218,14 @@ async fn fail_answers_the_exact_status_body_and_headers() {
 
     let (_, listed) = sim(&cloud, reqwest::Method::GET, "faults", None).await;
     let f = listed["faults"].as_array().unwrap().iter().find(|f| f["id"] == id).unwrap().clone();
-    assert_eq!(f, json!({
-        "id": id, "service": "keystone", "operation": "POST /v3/auth/tokens",
-        "action": {"fail": {"status": 503, "body": {"error": {"code": 503, "message": "down for maintenance"}}, "headers": {"Retry-After": "7"}}},
-        "times": null, "remaining": null, "hits": 3, "armed": true, "match": null,
-    }));
+    assert_eq!(
+        f,
+        json!({
+            "id": id, "service": "keystone", "operation": "POST /v3/auth/tokens",
+            "action": {"fail": {"status": 503, "body": {"error": {"code": 503, "message": "down for maintenance"}}, "headers": {"Retry-After": "7"}}},
+            "times": null, "remaining": null, "hits": 3, "armed": true, "match": null,
+        })
+    );
 }
 
 #[tokio::test]
@@ -249,7 +277,11 @@ async fn drop_connection_is_a_transport_error() {
 #[tokio::test]
 async fn times_disarms_after_n_calls() {
     let cloud = cloud().await;
-    let id = add_fault(&cloud, json!({"service": "keystone", "operation": "POST /v3/auth/tokens", "action": {"fail": {"status": 500}}, "times": 2})).await;
+    let id = add_fault(
+        &cloud,
+        json!({"service": "keystone", "operation": "POST /v3/auth/tokens", "action": {"fail": {"status": 500}}, "times": 2}),
+    )
+    .await;
     assert_eq!(issue(&cloud, "demo").await.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let (_, listed) = sim(&cloud, reqwest::Method::GET, "faults", None).await;
     assert_eq!((listed["faults"][0]["remaining"].clone(), listed["faults"][0]["hits"].clone()), (json!(1), json!(1)));
@@ -258,7 +290,10 @@ async fn times_disarms_after_n_calls() {
     assert_eq!(issue(&cloud, "demo").await.status(), StatusCode::CREATED);
     let (_, listed) = sim(&cloud, reqwest::Method::GET, "faults", None).await;
     let f = &listed["faults"][0];
-    assert_eq!((f["id"].as_str().unwrap(), f["times"].clone(), f["remaining"].clone(), f["hits"].clone(), f["armed"].clone()), (id.as_str(), json!(2), json!(0), json!(2), json!(false)));
+    assert_eq!(
+        (f["id"].as_str().unwrap(), f["times"].clone(), f["remaining"].clone(), f["hits"].clone(), f["armed"].clone()),
+        (id.as_str(), json!(2), json!(0), json!(2), json!(false))
+    );
 }
 
 #[tokio::test]
@@ -273,8 +308,12 @@ async fn wildcards_services_and_matchers() {
     assert_eq!(get_users(&cloud, &admin, "/abc").await.unwrap().status(), StatusCode::CONFLICT);
     assert_eq!(get_users(&cloud, &admin, "").await.unwrap().status(), StatusCode::OK);
     // Header and query conditions.
-    add_fault(&cloud, json!({"service": "keystone", "operation": "GET /v3/users", "action": {"fail": {"status": 429}},
-        "match": {"query": {"name": "demo"}, "header": {"x-test": true}}})).await;
+    add_fault(
+        &cloud,
+        json!({"service": "keystone", "operation": "GET /v3/users", "action": {"fail": {"status": 429}},
+        "match": {"query": {"name": "demo"}, "header": {"x-test": true}}}),
+    )
+    .await;
     let with_header = |q: &'static str| {
         http().get(format!("{}/users{q}", cloud.endpoints.identity)).header("X-Auth-Token", &admin).header("X-Test", "1").send()
     };
@@ -298,7 +337,8 @@ async fn wildcards_services_and_matchers() {
 #[tokio::test]
 async fn delete_one_and_all() {
     let cloud = cloud().await;
-    let a = add_fault(&cloud, json!({"service": "keystone", "operation": "POST /v3/auth/tokens", "action": {"fail": {"status": 500}}})).await;
+    let a =
+        add_fault(&cloud, json!({"service": "keystone", "operation": "POST /v3/auth/tokens", "action": {"fail": {"status": 500}}})).await;
     let b = add_fault(&cloud, json!({"service": "keystone", "operation": "GET /v3", "action": {"fail": {"status": 500}}})).await;
     assert_eq!(sim(&cloud, reqwest::Method::DELETE, &format!("faults/{a}"), None).await.0, StatusCode::NO_CONTENT);
     assert_eq!(issue(&cloud, "demo").await.status(), StatusCode::CREATED);
@@ -316,18 +356,37 @@ async fn delete_one_and_all() {
 async fn bad_fault_requests_are_400s() {
     let cloud = cloud().await;
     let bad = [
-        (json!({"service": "keystone", "operation": "GET /v3", "action": {"fail": {"status": 99}}}), "fail.status must be an HTTP status (100-599), not 99"),
-        (json!({"service": "swift", "operation": "GET /v3", "action": {"delay_ms": 1}}), "unknown service 'swift'; one of barbican, cinder, glance, keystone, nova or '*'"),
-        (json!({"service": "keystone", "operation": "/v3", "action": {"delay_ms": 1}}), "operation must be 'METHOD /path/template' (either may be '*'), not '/v3'"),
+        (
+            json!({"service": "keystone", "operation": "GET /v3", "action": {"fail": {"status": 99}}}),
+            "fail.status must be an HTTP status (100-599), not 99",
+        ),
+        (
+            json!({"service": "swift", "operation": "GET /v3", "action": {"delay_ms": 1}}),
+            "unknown service 'swift'; one of barbican, cinder, glance, keystone, nova or '*'",
+        ),
+        (
+            json!({"service": "keystone", "operation": "/v3", "action": {"delay_ms": 1}}),
+            "operation must be 'METHOD /path/template' (either may be '*'), not '/v3'",
+        ),
         (json!({"service": "keystone", "operation": "GET /v3", "action": {"drop_connection": false}}), "drop_connection must be true"),
-        (json!({"service": "keystone", "operation": "GET /v3", "action": {"delay_ms": 1}, "times": 0}), "times must be at least 1 (leave it out for a fault that stays armed)"),
-        (json!({"service": "keystone", "operation": "GET /v3", "action": {"fail": {"status": 500, "headers": {"bad header": "x"}}}}), "fail.headers: invalid header 'bad header: x'"),
+        (
+            json!({"service": "keystone", "operation": "GET /v3", "action": {"delay_ms": 1}, "times": 0}),
+            "times must be at least 1 (leave it out for a fault that stays armed)",
+        ),
+        (
+            json!({"service": "keystone", "operation": "GET /v3", "action": {"fail": {"status": 500, "headers": {"bad header": "x"}}}}),
+            "fail.headers: invalid header 'bad header: x'",
+        ),
     ];
     for (fault, message) in bad {
         let (status, body) = sim(&cloud, reqwest::Method::POST, "faults", Some(fault)).await;
         assert_eq!((status, body), (StatusCode::BAD_REQUEST, json!({"error": format!("invalid fault: {message}")})));
     }
-    for fault in [json!({"service": "keystone", "operation": "GET /v3", "action": {"explode": true}}), json!({"operation": "GET /v3", "action": {"delay_ms": 1}}), json!([1])] {
+    for fault in [
+        json!({"service": "keystone", "operation": "GET /v3", "action": {"explode": true}}),
+        json!({"operation": "GET /v3", "action": {"delay_ms": 1}}),
+        json!([1]),
+    ] {
         let (status, body) = sim(&cloud, reqwest::Method::POST, "faults", Some(fault)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(body["error"].as_str().unwrap().starts_with("invalid fault: "), "{body}");
@@ -414,7 +473,8 @@ async fn barbican_faults_reach_castellan_style_retrieval() {
         "action": {"fail": {"status": 503, "body": {"code": 503, "title": "Service Unavailable", "description": "maintenance"}}}, "times": 1})).await;
     let e = get_certificate(&admin, &uuid).await.unwrap_err();
     assert_eq!(e.to_string(), format!("Signature verification for the image failed: Unable to retrieve certificate with ID: {uuid}."));
-    add_fault(&cloud, json!({"service": "barbican", "operation": "GET /v1/secrets/{id}", "action": {"fail": {"status": 404}}, "times": 1})).await;
+    add_fault(&cloud, json!({"service": "barbican", "operation": "GET /v1/secrets/{id}", "action": {"fail": {"status": 404}}, "times": 1}))
+        .await;
     let e = get_certificate(&admin, &uuid).await.unwrap_err();
     assert_eq!(e.to_string(), format!("Signature verification for the image failed: Certificate not found with ID: {uuid}."));
     get_certificate(&admin, &uuid).await.expect("both faults disarmed");
@@ -425,7 +485,11 @@ async fn a_dropped_glance_upload_leaves_the_image_not_active() {
     let cloud = cloud().await;
     let admin = Session::authenticate(&cloud.admin()).await.unwrap();
     let image = create_image(&cloud, &admin).await;
-    add_fault(&cloud, json!({"service": "glance", "operation": "PUT /v2/images/{image_id}/file", "action": {"drop_connection": true}, "times": 1})).await;
+    add_fault(
+        &cloud,
+        json!({"service": "glance", "operation": "PUT /v2/images/{image_id}/file", "action": {"drop_connection": true}, "times": 1}),
+    )
+    .await;
     let e = upload(&cloud, &admin, &image, &[7u8; 100_000]).await.unwrap_err();
     assert!(matches!(e, sigstack_client::Error::Transport { .. }), "{e:?}");
     assert_eq!(image_status(&cloud, &admin, &image).await.unwrap(), "queued");

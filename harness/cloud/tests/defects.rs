@@ -97,7 +97,11 @@ async fn nova_verifying_cached_images_refuses_an_unsigned_cached_image() {
 }
 
 /// An image with the four properties created before the upload (Glance verifies the upload).
-async fn upload_signed(s: &sigstack_client::Session, bytes: &[u8], props: &[(&str, String)]) -> (String, Result<(), sigstack_client::Error>) {
+async fn upload_signed(
+    s: &sigstack_client::Session,
+    bytes: &[u8],
+    props: &[(&str, String)],
+) -> (String, Result<(), sigstack_client::Error>) {
     let mut new = NewImage::raw("defects");
     new.properties = props.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
     let img = image::create_image(s, &new).await.expect("image created");

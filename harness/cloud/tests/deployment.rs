@@ -77,7 +77,12 @@ async fn sim_deployment_shows_patches_and_reset_restores() {
     assert_eq!(got["effective"]["nova"]["glance"]["verify_glance_signatures"], false);
     assert_eq!(got["effective"]["cinder"]["verify_glance_signatures"], "enabled");
 
-    let r = http.patch(sim(&cloud)).json(&json!({"nova": {"glance": {"verify_glance_signatures": true}}, "cinder": {"verify_glance_signatures": "disabled"}})).send().await.unwrap();
+    let r = http
+        .patch(sim(&cloud))
+        .json(&json!({"nova": {"glance": {"verify_glance_signatures": true}}, "cinder": {"verify_glance_signatures": "disabled"}}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let got: Value = r.json().await.unwrap();
     assert_eq!(got["effective"]["nova"]["glance"]["verify_glance_signatures"], true);

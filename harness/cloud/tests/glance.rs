@@ -19,13 +19,8 @@ async fn send(
     content_type: &str,
     body: &str,
 ) -> (StatusCode, reqwest::header::HeaderMap, String) {
-    let r = req(s, m, p)
-        .header("Content-Type", content_type)
-        .header("Accept", "application/json")
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap();
+    let r =
+        req(s, m, p).header("Content-Type", content_type).header("Accept", "application/json").body(body.to_owned()).send().await.unwrap();
     let (status, headers) = (r.status(), r.headers().clone());
     (status, headers, r.text().await.unwrap())
 }
@@ -128,10 +123,17 @@ async fn create_refusals_have_glance_messages() {
         (json!({"deleted_at": "x"}), StatusCode::FORBIDDEN, "Attribute 'deleted_at' is reserved."),
         (json!({"os_glance_foo": "x"}), StatusCode::FORBIDDEN, "Attribute 'os_glance_foo' is reserved."),
         (json!({"hw_x": 1}), StatusCode::BAD_REQUEST, "Provided object does not match schema 'image': 1 is not of type 'string'"),
-        (json!({"visibility": "everyone"}), StatusCode::BAD_REQUEST,
-            "Provided object does not match schema 'image': 'everyone' is not one of ['community', 'public', 'private', 'shared']"),
+        (
+            json!({"visibility": "everyone"}),
+            StatusCode::BAD_REQUEST,
+            "Provided object does not match schema 'image': 'everyone' is not one of ['community', 'public', 'private', 'shared']",
+        ),
         (json!({"name": 7}), StatusCode::BAD_REQUEST, "Provided object does not match schema 'image': 7 is not of type 'null', 'string'"),
-        (json!({"protected": "yes"}), StatusCode::BAD_REQUEST, "Provided object does not match schema 'image': 'yes' is not of type 'boolean'"),
+        (
+            json!({"protected": "yes"}),
+            StatusCode::BAD_REQUEST,
+            "Provided object does not match schema 'image': 'yes' is not of type 'boolean'",
+        ),
         (json!({"min_ram": -1}), StatusCode::BAD_REQUEST, "Image min_ram must be >= 0 ('-1' specified)."),
         (json!({"k".repeat(256): "v"}), StatusCode::BAD_REQUEST, "Custom property should not be greater than 255 characters."),
         (json!({"visibility": "public"}), StatusCode::FORBIDDEN, "You are not authorized to complete publicize_image action."),
@@ -142,7 +144,11 @@ async fn create_refusals_have_glance_messages() {
         let (got, text) = create_raw(&demo, body.clone()).await;
         assert_eq!((got, message(&text)), (status, expected.to_owned()), "{body}");
     }
-    for (raw, expected) in [("", "Body expected in request."), ("{nope", "Malformed JSON in request body."), ("3", "Unexpected body type. Expected list/dict.")] {
+    for (raw, expected) in [
+        ("", "Body expected in request."),
+        ("{nope", "Malformed JSON in request body."),
+        ("3", "Unexpected body type. Expected list/dict."),
+    ] {
         let (status, _, text) = send(&demo, Method::POST, "/v2/images", "application/json", raw).await;
         assert_eq!((status, message(&text)), (StatusCode::BAD_REQUEST, expected.to_owned()), "{raw}");
     }
@@ -235,16 +241,25 @@ async fn json_patch_rules() {
     assert_eq!(headers["accept-patch"], format!("{PATCH20}, {PATCH21}").as_str());
     assert_eq!(message(&text), format!("Image PATCH expects Content-Type one of: {PATCH20}, {PATCH21}"));
 
-    let (status, text) = patch(&demo, &id, PATCH21, json!([
-        {"op": "replace", "path": "/color", "value": "blue"},
-        {"op": "add", "path": "/shape", "value": "round"},
-        {"op": "replace", "path": "/name", "value": "renamed"},
-        {"op": "add", "path": "/tags", "value": ["a", "b", "a"]},
-        {"op": "replace", "path": "/min_ram", "value": 512},
-    ])).await;
+    let (status, text) = patch(
+        &demo,
+        &id,
+        PATCH21,
+        json!([
+            {"op": "replace", "path": "/color", "value": "blue"},
+            {"op": "add", "path": "/shape", "value": "round"},
+            {"op": "replace", "path": "/name", "value": "renamed"},
+            {"op": "add", "path": "/tags", "value": ["a", "b", "a"]},
+            {"op": "replace", "path": "/min_ram", "value": 512},
+        ]),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{text}");
     let v: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!((&v["color"], &v["shape"], &v["name"], &v["tags"], &v["min_ram"]), (&json!("blue"), &json!("round"), &json!("renamed"), &json!(["a", "b"]), &json!(512)));
+    assert_eq!(
+        (&v["color"], &v["shape"], &v["name"], &v["tags"], &v["min_ram"]),
+        (&json!("blue"), &json!("round"), &json!("renamed"), &json!(["a", "b"]), &json!(512))
+    );
     // v2.1 `add` of an existing property replaces it (RFC 6902); v2.0 refuses.
     let (status, text) = patch(&demo, &id, PATCH21, json!([{"op": "add", "path": "/color", "value": "green"}])).await;
     assert_eq!((status, serde_json::from_str::<Value>(&text).unwrap()["color"].clone()), (StatusCode::OK, json!("green")));
@@ -262,18 +277,42 @@ async fn json_patch_rules() {
         (json!([{"op": "replace", "path": "/checksum", "value": "x"}]), StatusCode::FORBIDDEN, "Attribute 'checksum' is read-only."),
         (json!([{"op": "add", "path": "/os_hash_value", "value": "x"}]), StatusCode::FORBIDDEN, "Attribute 'os_hash_value' is read-only."),
         (json!([{"op": "add", "path": "/deleted", "value": "x"}]), StatusCode::FORBIDDEN, "Attribute 'deleted' is reserved."),
-        (json!([{"op": "add", "path": "/os_glance_import_task", "value": "x"}]), StatusCode::FORBIDDEN, "Attribute 'os_glance_import_task' is reserved."),
+        (
+            json!([{"op": "add", "path": "/os_glance_import_task", "value": "x"}]),
+            StatusCode::FORBIDDEN,
+            "Attribute 'os_glance_import_task' is reserved.",
+        ),
         (json!([{"op": "replace", "path": "/owner", "value": "x"}]), StatusCode::FORBIDDEN, "Owner can't be updated by non admin."),
-        (json!([{"op": "replace", "path": "/visibility", "value": "public"}]), StatusCode::FORBIDDEN, "You are not authorized to complete publicize_image action."),
-        (json!([{"op": "add", "path": "/locations/-", "value": {"url": "x", "metadata": {}}}]), StatusCode::FORBIDDEN, "It's not allowed to add locations if locations are invisible."),
+        (
+            json!([{"op": "replace", "path": "/visibility", "value": "public"}]),
+            StatusCode::FORBIDDEN,
+            "You are not authorized to complete publicize_image action.",
+        ),
+        (
+            json!([{"op": "add", "path": "/locations/-", "value": {"url": "x", "metadata": {}}}]),
+            StatusCode::FORBIDDEN,
+            "It's not allowed to add locations if locations are invisible.",
+        ),
         (json!({"op": "add"}), StatusCode::BAD_REQUEST, "Request body must be a JSON array of operation objects."),
         (json!(["add"]), StatusCode::BAD_REQUEST, "Operations must be JSON objects."),
-        (json!([{"op": "move", "path": "/a"}]), StatusCode::BAD_REQUEST, "Invalid operation: `move`. It must be one of the following: add, remove, replace."),
-        (json!([{"path": "/a"}]), StatusCode::BAD_REQUEST, "Unable to find `op` in JSON Schema change. It must be one of the following: add, remove, replace."),
+        (
+            json!([{"op": "move", "path": "/a"}]),
+            StatusCode::BAD_REQUEST,
+            "Invalid operation: `move`. It must be one of the following: add, remove, replace.",
+        ),
+        (
+            json!([{"path": "/a"}]),
+            StatusCode::BAD_REQUEST,
+            "Unable to find `op` in JSON Schema change. It must be one of the following: add, remove, replace.",
+        ),
         (json!([{"op": "add", "value": "a"}]), StatusCode::BAD_REQUEST, "Unable to find 'path' in JSON Schema change"),
         (json!([{"op": "add", "path": "a", "value": "a"}]), StatusCode::BAD_REQUEST, "Pointer `a` does not start with \"/\"."),
         (json!([{"op": "add", "path": "/a"}]), StatusCode::BAD_REQUEST, "Operation \"add\" requires a member named \"value\"."),
-        (json!([{"op": "add", "path": "/a", "value": 3}]), StatusCode::BAD_REQUEST, "Provided object does not match schema 'image': 3 is not of type 'string'"),
+        (
+            json!([{"op": "add", "path": "/a", "value": 3}]),
+            StatusCode::BAD_REQUEST,
+            "Provided object does not match schema 'image': 3 is not of type 'string'",
+        ),
         (json!([{"op": "add", "path": "/a/b", "value": "x"}]), StatusCode::BAD_REQUEST, "Invalid JSON pointer for this resource: '/a/b'"),
     ];
     for (body, status, expected) in cases {
@@ -352,7 +391,10 @@ async fn disk_format_must_match_the_data() {
     let demo = session(&cloud, "demo").await;
     let img = image::create_image(&demo, &NewImage { disk_format: Some("qcow2".into()), ..NewImage::raw("q") }).await.unwrap();
     let (status, text) = put_file(&demo, &img.id, data(4096, 2), Some("application/json")).await;
-    assert_eq!((status, message(&text)), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Image disk_format qcow2 does not match stream data raw".into()));
+    assert_eq!(
+        (status, message(&text)),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Image disk_format qcow2 does not match stream data raw".into())
+    );
     assert_eq!(image::get_image(&demo, &img.id).await.unwrap().status, "queued");
     assert!(data_files(&cloud).is_empty());
     let mut qcow = b"QFI\xfb\0\0\0\x03".to_vec();
@@ -395,7 +437,10 @@ async fn error_bodies_follow_accept() {
     let explanation = format!("No image found with ID {id}");
     let (status, ct, body) = get(Some("application/json")).await;
     assert_eq!((status, ct.as_str()), (StatusCode::NOT_FOUND, "application/json"));
-    assert_eq!(body, format!("{{\"message\": \"{explanation}<br /><br />\\n\\n\\n\", \"code\": \"404 Not Found\", \"title\": \"Not Found\"}}"));
+    assert_eq!(
+        body,
+        format!("{{\"message\": \"{explanation}<br /><br />\\n\\n\\n\", \"code\": \"404 Not Found\", \"title\": \"Not Found\"}}")
+    );
     // No Accept header at all (reqwest always sends one, so this one is written by hand).
     let raw = raw_get(&cloud.endpoints.image, &format!("/v2/images/{id}"), &demo.token().value).await;
     assert!(raw.starts_with("HTTP/1.1 404 Not Found\r\n"), "{raw}");
@@ -404,7 +449,12 @@ async fn error_bodies_follow_accept() {
     for accept in ["*/*", "text/html"] {
         let (_, ct, body) = get(Some(accept)).await;
         assert_eq!(ct, "text/html; charset=UTF-8", "{accept}");
-        assert_eq!(body, format!("<html>\n <head>\n  <title>404 Not Found</title>\n </head>\n <body>\n  <h1>404 Not Found</h1>\n  {explanation}<br /><br />\n\n\n\n </body>\n</html>"));
+        assert_eq!(
+            body,
+            format!(
+                "<html>\n <head>\n  <title>404 Not Found</title>\n </head>\n <body>\n  <h1>404 Not Found</h1>\n  {explanation}<br /><br />\n\n\n\n </body>\n</html>"
+            )
+        );
     }
     // Unknown routes are webob 404s too; a missing token is keystonemiddleware's 401.
     let r = req(&demo, Method::GET, "/v2/nothing").header("Accept", "application/json").send().await.unwrap();
@@ -506,10 +556,13 @@ async fn an_image_deleted_during_upload_is_gone() {
     drop(tx);
     let err = uploading.await.unwrap().unwrap_err();
     assert_eq!(err.status(), Some(410));
-    assert!(err.to_string().ends_with(&format!(
-        "Image {} could not be found after upload. The image may have been deleted during the upload, cleaning up the chunks uploaded.",
-        img.id
-    )), "{err}");
+    assert!(
+        err.to_string().ends_with(&format!(
+            "Image {} could not be found after upload. The image may have been deleted during the upload, cleaning up the chunks uploaded.",
+            img.id
+        )),
+        "{err}"
+    );
     assert!(data_files(&cloud).is_empty(), "{:?}", data_files(&cloud));
 }
 

@@ -36,7 +36,12 @@ async fn glance_fetches_the_certificate_with_the_users_token() {
     let alt = session(&cloud, "alt_demo").await;
     let (id, status, body) = create_and_upload(&alt, &signed_props(&bytes, UUID), &bytes).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(message(&body), format!("Signature verification failed for image {id}: Signature verification for the image failed: Certificate not found with ID: {UUID}."));
+    assert_eq!(
+        message(&body),
+        format!(
+            "Signature verification failed for image {id}: Signature verification for the image failed: Certificate not found with ID: {UUID}."
+        )
+    );
 }
 
 #[tokio::test]
@@ -69,7 +74,11 @@ async fn barbican_errors_map_to_cursive_messages() {
         barbican.reset().await;
         serve_status(&barbican, UUID, status).await;
         let (id, got, body) = create_and_upload(&demo, &signed_props(&bytes, UUID), &bytes).await;
-        assert_eq!((got, message(&body)), (StatusCode::BAD_REQUEST, format!("Signature verification failed for image {id}: {prefix}{reason}")), "{status}");
+        assert_eq!(
+            (got, message(&body)),
+            (StatusCode::BAD_REQUEST, format!("Signature verification failed for image {id}: {prefix}{reason}")),
+            "{status}"
+        );
         assert_eq!(image::get_image(&demo, &id).await.unwrap().status, "queued");
     }
     assert!(data_files(&cloud).is_empty());
@@ -79,10 +88,7 @@ async fn barbican_errors_map_to_cursive_messages() {
 async fn a_hung_barbican_times_out_as_unable_to_retrieve() {
     let cloud = cloud().await;
     let barbican = fake_barbican(&cloud).await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
-        .mount(&barbican)
-        .await;
+    Mock::given(any()).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5))).mount(&barbican).await;
     let (glance, _dir) = glance_with_timeout(&cloud, Duration::from_millis(300)).await;
     let demo = session(&cloud, "demo").await;
     let http = sigstack_client::session::http_client();
@@ -92,7 +98,8 @@ async fn a_hung_barbican_times_out_as_unable_to_retrieve() {
     for (k, v) in signed_props(&bytes, UUID) {
         body[k] = json!(v);
     }
-    let created: Value = http.post(format!("{glance}/v2/images")).header("X-Auth-Token", &token).json(&body).send().await.unwrap().json().await.unwrap();
+    let created: Value =
+        http.post(format!("{glance}/v2/images")).header("X-Auth-Token", &token).json(&body).send().await.unwrap().json().await.unwrap();
     let id = created["id"].as_str().unwrap();
     let started = Instant::now();
     let r = http
@@ -108,9 +115,12 @@ async fn a_hung_barbican_times_out_as_unable_to_retrieve() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         message(&r.text().await.unwrap()),
-        format!("Signature verification failed for image {id}: Signature verification for the image failed: Unable to retrieve certificate with ID: {UUID}.")
+        format!(
+            "Signature verification failed for image {id}: Signature verification for the image failed: Unable to retrieve certificate with ID: {UUID}."
+        )
     );
-    let shown: Value = http.get(format!("{glance}/v2/images/{id}")).header("X-Auth-Token", &token).send().await.unwrap().json().await.unwrap();
+    let shown: Value =
+        http.get(format!("{glance}/v2/images/{id}")).header("X-Auth-Token", &token).send().await.unwrap().json().await.unwrap();
     assert_eq!(shown["status"], "queued");
 }
 
@@ -139,7 +149,11 @@ async fn get_certificate_maps_statuses_directly() {
     use sigstack_verify::Error as V;
     serve_rsa_certificate(&server, UUID, "tok").await;
     assert!(get_certificate(&session, UUID).await.is_ok());
-    for (status, expected) in [(404, V::CertificateNotFound(UUID.into())), (500, V::CertificateRetrieval(UUID.into())), (403, V::CertificateRetrieval(UUID.into()))] {
+    for (status, expected) in [
+        (404, V::CertificateNotFound(UUID.into())),
+        (500, V::CertificateRetrieval(UUID.into())),
+        (403, V::CertificateRetrieval(UUID.into())),
+    ] {
         server.reset().await;
         serve_status(&server, UUID, status).await;
         assert_eq!(get_certificate(&session, UUID).await.unwrap_err(), expected, "{status}");

@@ -140,7 +140,14 @@ async fn bad_signature_inputs_are_refused_with_cursive_messages() {
     let rsa = store_cert(&demo, "fixtures/pki/signing/rsa-3072.crt.pem").await;
     let bytes = data(50_000, 5);
     let good = sign("fixtures/pki/signing/rsa-3072.key.pem", KeyType::RsaPss, HashMethod::Sha256, &bytes);
-    let opaque = store(&demo, &NewSecret { secret_type: Some("opaque".into()), ..NewSecret::certificate("o", fixture("fixtures/pki/signing/rsa-3072.crt.pem").as_bytes()) }).await;
+    let opaque = store(
+        &demo,
+        &NewSecret {
+            secret_type: Some("opaque".into()),
+            ..NewSecret::certificate("o", fixture("fixtures/pki/signing/rsa-3072.crt.pem").as_bytes())
+        },
+    )
+    .await;
     let der = sigstack_verify::Certificate::from_pem(fixture("fixtures/pki/signing/rsa-3072.crt.pem").as_bytes()).unwrap().der().to_vec();
     let der_cert = store(&demo, &NewSecret::certificate("der", &der)).await;
     let alt = session(&cloud, "alt_demo").await;
@@ -184,12 +191,17 @@ async fn an_expired_certificate_secret_is_not_found() {
     let demo = creator(&cloud).await;
     let soon = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
     let expiration = soon.format(&time::format_description::well_known::Rfc3339).unwrap();
-    let secret = NewSecret { expiration: Some(expiration), ..NewSecret::certificate("brief", fixture("fixtures/pki/signing/rsa-3072.crt.pem").as_bytes()) };
+    let secret = NewSecret {
+        expiration: Some(expiration),
+        ..NewSecret::certificate("brief", fixture("fixtures/pki/signing/rsa-3072.crt.pem").as_bytes())
+    };
     let uuid = store(&demo, &secret).await;
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     let bytes = data(1000, 2);
     let outcome = create_and_upload(&demo, &signed_props(&bytes, &uuid), &bytes).await;
-    let expected = format!("Signature verification failed for image <id>: Signature verification for the image failed: Certificate not found with ID: {uuid}.");
+    let expected = format!(
+        "Signature verification failed for image <id>: Signature verification for the image failed: Certificate not found with ID: {uuid}."
+    );
     assert_refused(&cloud, &demo, outcome, &expected).await;
 }
 
@@ -203,7 +215,10 @@ async fn the_failure_body_follows_accept() {
     let (status, json_body) = put_file(&demo, &img.id, b"tampered".to_vec(), Some("application/json")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let explanation = format!("Signature verification failed for image {}: Signature verification failed", img.id);
-    assert_eq!(json_body, format!("{{\"message\": \"{explanation}<br /><br />\\n\\n\\n\", \"code\": \"400 Bad Request\", \"title\": \"Bad Request\"}}"));
+    assert_eq!(
+        json_body,
+        format!("{{\"message\": \"{explanation}<br /><br />\\n\\n\\n\", \"code\": \"400 Bad Request\", \"title\": \"Bad Request\"}}")
+    );
     let (_, html) = put_file(&demo, &img.id, b"tampered".to_vec(), Some("*/*")).await;
     assert!(html.contains("<title>400 Bad Request</title>") && html.contains(&explanation), "{html}");
     let (_, text) = put_file(&demo, &img.id, b"tampered".to_vec(), Some("text/plain")).await;
@@ -223,11 +238,15 @@ async fn patch_never_reverifies() {
         .await
         .unwrap();
     assert_eq!((img.status.as_str(), img.property("img_signature")), ("active", Some("fake_signature")));
-    let img = image::update_image(&demo, &id, &[
-        PatchOp::Remove { path: "/img_signature_key_type".into() },
-        PatchOp::Add { path: "/img_signature_key_type".into(), value: json!("ECC_SECT571K1") },
-        PatchOp::Replace { path: "/img_signature_certificate_uuid".into(), value: json!("gone") },
-    ])
+    let img = image::update_image(
+        &demo,
+        &id,
+        &[
+            PatchOp::Remove { path: "/img_signature_key_type".into() },
+            PatchOp::Add { path: "/img_signature_key_type".into(), value: json!("ECC_SECT571K1") },
+            PatchOp::Replace { path: "/img_signature_certificate_uuid".into(), value: json!("gone") },
+        ],
+    )
     .await
     .unwrap();
     assert_eq!(img.status, "active");

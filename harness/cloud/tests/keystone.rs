@@ -23,7 +23,8 @@ async fn token(cloud: &CloudHandle, user: &str) -> String {
     Session::authenticate(&cloud.credentials(user).unwrap()).await.unwrap().token().value.clone()
 }
 
-const UNAUTHORIZED: &str = r#"{"error":{"code":401,"message":"The request you have made requires authentication.","title":"Unauthorized"}}"#;
+const UNAUTHORIZED: &str =
+    r#"{"error":{"code":401,"message":"The request you have made requires authentication.","title":"Unauthorized"}}"#;
 
 #[tokio::test]
 async fn discovery_documents() {
@@ -183,7 +184,8 @@ async fn role_add_and_assignment_list_as_openstackclient_does() {
     assert_eq!(r.status(), StatusCode::NO_CONTENT, "granting twice is idempotent");
 
     // Roles are resolved at validation: the token issued before the grant now carries it.
-    let me = http().get(format!("{base}/auth/tokens")).header("X-Auth-Token", &admin).header("X-Subject-Token", &demo).send().await.unwrap();
+    let me =
+        http().get(format!("{base}/auth/tokens")).header("X-Auth-Token", &admin).header("X-Subject-Token", &demo).send().await.unwrap();
     let body: Value = me.json().await.unwrap();
     let roles: Vec<&str> = body["token"]["roles"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(roles, ["creator", "member", "reader"]);

@@ -18,7 +18,8 @@ fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-const UNAUTHORIZED: &str = r#"{"error":{"code":401,"message":"The request you have made requires authentication.","title":"Unauthorized"}}"#;
+const UNAUTHORIZED: &str =
+    r#"{"error":{"code":401,"message":"The request you have made requires authentication.","title":"Unauthorized"}}"#;
 
 fn tokens_url(cloud: &CloudHandle) -> String {
     format!("{}/auth/tokens", cloud.endpoints.identity)
@@ -94,17 +95,33 @@ async fn create_show_list_and_delete_answer_keystones_bodies() {
     let project_id = body["token"]["project"]["id"].as_str().unwrap().to_owned();
     let token_roles = body["token"]["roles"].clone();
 
-    let (status, created) = create(&cloud, &demo, &demo_id, json!({"application_credential": {"name": "monitoring", "description": "for monitoring"}})).await;
+    let (status, created) =
+        create(&cloud, &demo, &demo_id, json!({"application_credential": {"name": "monitoring", "description": "for monitoring"}})).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let c = &created["application_credential"];
     let keys: BTreeSet<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        BTreeSet::from(["id", "name", "description", "user_id", "project_id", "system", "expires_at", "unrestricted", "roles", "links", "secret"])
+        BTreeSet::from([
+            "id",
+            "name",
+            "description",
+            "user_id",
+            "project_id",
+            "system",
+            "expires_at",
+            "unrestricted",
+            "roles",
+            "links",
+            "secret"
+        ])
     );
     let id = c["id"].as_str().unwrap().to_owned();
     assert_eq!(id.len(), 32);
-    assert_eq!((&c["name"], &c["description"], &c["user_id"], &c["project_id"]), (&json!("monitoring"), &json!("for monitoring"), &json!(demo_id), &json!(project_id)));
+    assert_eq!(
+        (&c["name"], &c["description"], &c["user_id"], &c["project_id"]),
+        (&json!("monitoring"), &json!("for monitoring"), &json!(demo_id), &json!(project_id))
+    );
     assert_eq!((&c["system"], &c["expires_at"], &c["unrestricted"]), (&Value::Null, &Value::Null, &Value::Null));
     // Generated: 64 random bytes, URL-safe base64 without padding.
     let secret = c["secret"].as_str().unwrap();
@@ -147,7 +164,10 @@ async fn create_show_list_and_delete_answer_keystones_bodies() {
     assert!(list["application_credentials"].as_array().unwrap().iter().all(|c| c.get("secret").is_none()));
     assert_eq!(list["links"], json!({"next": null, "self": creds_url(&cloud, &demo_id), "previous": null}));
     let (_, only) = send(http().get(format!("{}?name=monitoring", creds_url(&cloud, &demo_id))), &demo).await;
-    assert_eq!(only, json!({"application_credentials": [shown], "links": {"next": null, "self": format!("{}?name=monitoring", creds_url(&cloud, &demo_id)), "previous": null}}));
+    assert_eq!(
+        only,
+        json!({"application_credentials": [shown], "links": {"next": null, "self": format!("{}?name=monitoring", creds_url(&cloud, &demo_id)), "previous": null}})
+    );
 
     // A second credential with the same name for the same user: Keystone's 409.
     let (status, body) = create(&cloud, &demo, &demo_id, json!({"application_credential": {"name": "monitoring"}})).await;
@@ -155,7 +175,11 @@ async fn create_show_list_and_delete_answer_keystones_bodies() {
         (status, body),
         (
             StatusCode::CONFLICT,
-            error(409, "Conflict", "Conflict occurred attempting to store application_credential - Duplicate entry found with name monitoring.")
+            error(
+                409,
+                "Conflict",
+                "Conflict occurred attempting to store application_credential - Duplicate entry found with name monitoring."
+            )
         )
     );
 
@@ -178,13 +202,20 @@ async fn the_owner_or_an_admin_manage_them_and_only_the_owner_creates() {
     let (_, created) = create(&cloud, &demo, &demo_id, json!({"application_credential": {"name": "ci"}})).await;
     let id = created["application_credential"]["id"].as_str().unwrap().to_owned();
     let one = format!("{}/{id}", creds_url(&cloud, &demo_id));
-    let forbidden = |rule: &str| error(403, "Forbidden", &format!("You are not authorized to perform the requested action: identity:{rule}."));
+    let forbidden =
+        |rule: &str| error(403, "Forbidden", &format!("You are not authorized to perform the requested action: identity:{rule}."));
 
-    assert_eq!(send(http().get(creds_url(&cloud, &demo_id)), &alt).await, (StatusCode::FORBIDDEN, forbidden("list_application_credentials")));
+    assert_eq!(
+        send(http().get(creds_url(&cloud, &demo_id)), &alt).await,
+        (StatusCode::FORBIDDEN, forbidden("list_application_credentials"))
+    );
     assert_eq!(send(http().get(&one), &alt).await, (StatusCode::FORBIDDEN, forbidden("get_application_credential")));
     // The owner is the credential's user, not the path's.
     let alt_id = user_id(&password(&cloud, "alt_demo").await.1);
-    assert_eq!(send(http().get(format!("{}/{id}", creds_url(&cloud, &alt_id))), &alt).await, (StatusCode::FORBIDDEN, forbidden("get_application_credential")));
+    assert_eq!(
+        send(http().get(format!("{}/{id}", creds_url(&cloud, &alt_id))), &alt).await,
+        (StatusCode::FORBIDDEN, forbidden("get_application_credential"))
+    );
     assert_eq!(send(http().delete(&one), &alt).await, (StatusCode::FORBIDDEN, forbidden("delete_application_credential")));
     let (status, body) = create(&cloud, &alt, &demo_id, json!({"application_credential": {"name": "x"}})).await;
     assert_eq!((status, body), (StatusCode::FORBIDDEN, forbidden("create_application_credential")));
@@ -208,22 +239,34 @@ async fn create_refuses_what_keystone_refuses() {
         (json!({}), bad("'application_credential' is a required property")),
         (
             json!({"application_credential": {"description": "no name"}}),
-            bad("Invalid input for field/attribute application_credential. Value: {'description': 'no name'}. 'name' is a required property"),
+            bad(
+                "Invalid input for field/attribute application_credential. Value: {'description': 'no name'}. 'name' is a required property",
+            ),
         ),
         (json!({"application_credential": {"name": ""}}), bad("Invalid input for field/attribute name. Value: . '' should be non-empty")),
         (
             json!({"application_credential": {"name": "a", "unrestricted": "yes"}}),
             bad("Invalid input for field/attribute unrestricted. Value: yes. 'yes' is not of type 'boolean', 'null'"),
         ),
-        (json!({"application_credential": {"name": "a", "roles": [{"name": "admin"}]}}), bad("Invalid application credential: Cannot create an application credential with unassigned role")),
-        (json!({"application_credential": {"name": "a", "roles": [{"name": "nope"}]}}), (StatusCode::NOT_FOUND, error(404, "Not Found", "Role nope is not defined"))),
+        (
+            json!({"application_credential": {"name": "a", "roles": [{"name": "admin"}]}}),
+            bad("Invalid application credential: Cannot create an application credential with unassigned role"),
+        ),
+        (
+            json!({"application_credential": {"name": "a", "roles": [{"name": "nope"}]}}),
+            (StatusCode::NOT_FOUND, error(404, "Not Found", "Role nope is not defined")),
+        ),
         (
             json!({"application_credential": {"name": "a", "expires_at": "2001-01-01T00:00:00Z"}}),
-            bad("The 'expires_at' must not be before now. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error."),
+            bad(
+                "The 'expires_at' must not be before now. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.",
+            ),
         ),
         (
             json!({"application_credential": {"name": "a", "expires_at": "next week"}}),
-            bad("Timestamp not in expected format. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error."),
+            bad(
+                "Timestamp not in expected format. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.",
+            ),
         ),
         (
             json!({"application_credential": {"name": "a", "access_rules": [{"service": "image", "path": "/v2/images", "method": "GET"}]}}),
@@ -244,7 +287,13 @@ async fn authenticating_with_a_credential_scopes_to_its_project_with_its_roles()
     let demo_id = user_id(&body);
     let demo_project = body["token"]["project"].clone();
     // A subset of the token's roles, by name.
-    let (status, created) = create(&cloud, &demo, &demo_id, json!({"application_credential": {"name": "reader-only", "secret": "s3cret", "roles": [{"name": "reader"}]}})).await;
+    let (status, created) = create(
+        &cloud,
+        &demo,
+        &demo_id,
+        json!({"application_credential": {"name": "reader-only", "secret": "s3cret", "roles": [{"name": "reader"}]}}),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["application_credential"]["id"].as_str().unwrap().to_owned();
     assert_eq!(created["application_credential"]["roles"].as_array().unwrap().iter().map(|r| &r["name"]).collect::<Vec<_>>(), ["reader"]);
@@ -283,7 +332,10 @@ async fn authenticating_with_a_credential_scopes_to_its_project_with_its_roles()
     }
     // An unknown id is the lookup's 404; a scope is refused.
     let (status, _, body) = auth(&cloud, by_id("0123456789abcdef0123456789abcdef", "s3cret")).await;
-    assert_eq!((status, body), (StatusCode::NOT_FOUND, error(404, "Not Found", "Could not find Application Credential: 0123456789abcdef0123456789abcdef.")));
+    assert_eq!(
+        (status, body),
+        (StatusCode::NOT_FOUND, error(404, "Not Found", "Could not find Application Credential: 0123456789abcdef0123456789abcdef."))
+    );
     let mut scoped = by_id(&id, "s3cret");
     scoped["scope"] = json!({"project": {"id": demo_project["id"]}});
     let (status, _, body) = auth(&cloud, scoped).await;
@@ -294,13 +346,16 @@ async fn authenticating_with_a_credential_scopes_to_its_project_with_its_roles()
     );
 
     // An expired credential authenticates no more; a token never outlives its credential.
-    let soon = (time::OffsetDateTime::now_utc() + time::Duration::seconds(2)).format(&time::format_description::well_known::Rfc3339).unwrap();
-    let (status, brief) = create(&cloud, &demo, &demo_id, json!({"application_credential": {"name": "brief", "secret": "s", "expires_at": soon}})).await;
+    let soon =
+        (time::OffsetDateTime::now_utc() + time::Duration::seconds(2)).format(&time::format_description::well_known::Rfc3339).unwrap();
+    let (status, brief) =
+        create(&cloud, &demo, &demo_id, json!({"application_credential": {"name": "brief", "secret": "s", "expires_at": soon}})).await;
     assert_eq!(status, StatusCode::CREATED, "{brief}");
     let brief_id = brief["application_credential"]["id"].as_str().unwrap().to_owned();
     let (status, _, body) = auth(&cloud, by_id(&brief_id, "s")).await;
     assert_eq!(status, StatusCode::CREATED);
-    let expires = time::OffsetDateTime::parse(body["token"]["expires_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let expires =
+        time::OffsetDateTime::parse(body["token"]["expires_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
     assert!(expires <= time::OffsetDateTime::now_utc() + time::Duration::seconds(3), "{body}");
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(auth(&cloud, by_id(&brief_id, "s")).await.0, StatusCode::UNAUTHORIZED);
@@ -311,10 +366,11 @@ async fn a_restricted_credential_cannot_manage_credentials_an_unrestricted_one_c
     let cloud = cloud().await;
     let (demo, body) = password(&cloud, "demo").await;
     let demo_id = user_id(&body);
-    let restricted_message =
-        "You are not authorized to perform the requested action: Using method 'application_credential' is not allowed for managing additional application credentials..";
+    let restricted_message = "You are not authorized to perform the requested action: Using method 'application_credential' is not allowed for managing additional application credentials..";
     let (_, restricted) = create(&cloud, &demo, &demo_id, json!({"application_credential": {"name": "restricted", "secret": "r"}})).await;
-    let (_, unrestricted) = create(&cloud, &demo, &demo_id, json!({"application_credential": {"name": "unrestricted", "secret": "u", "unrestricted": true}})).await;
+    let (_, unrestricted) =
+        create(&cloud, &demo, &demo_id, json!({"application_credential": {"name": "unrestricted", "secret": "u", "unrestricted": true}}))
+            .await;
     let restricted_id = restricted["application_credential"]["id"].as_str().unwrap().to_owned();
     let unrestricted_id = unrestricted["application_credential"]["id"].as_str().unwrap().to_owned();
 
@@ -355,7 +411,11 @@ async fn deleting_a_credential_or_its_user_invalidates_what_came_from_it() {
     let r = http().get(tokens_url(&cloud)).header("X-Auth-Token", &admin).header("X-Subject-Token", &token).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(r.json::<Value>().await.unwrap(), error(404, "Not Found", &format!("Could not find Application Credential: {id}.")));
-    assert_eq!(send(http().get(creds_url(&cloud, &demo_id)), &demo).await.1["application_credentials"], json!([]), "the password token still works");
+    assert_eq!(
+        send(http().get(creds_url(&cloud, &demo_id)), &demo).await.1["application_credentials"],
+        json!([]),
+        "the password token still works"
+    );
 
     // A user's deletion takes its credentials with it.
     let identity = &cloud.endpoints.identity;
@@ -405,7 +465,8 @@ async fn the_token_method_rescopes_keeping_the_expiry_and_the_audit_chain() {
     };
     // Keystone sleeps nothing: wait so that a new expiry would differ from the original's.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let (status, token, body) = auth(&cloud, rescope(&demo, Some(json!({"project": {"name": "alt_demo", "domain": {"name": "Default"}}})))).await;
+    let (status, token, body) =
+        auth(&cloud, rescope(&demo, Some(json!({"project": {"name": "alt_demo", "domain": {"name": "Default"}}})))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let t = &body["token"];
     assert_eq!(t["project"]["id"], alt_project);
@@ -431,7 +492,13 @@ async fn the_token_method_rescopes_keeping_the_expiry_and_the_audit_chain() {
     assert_eq!((status, body), (StatusCode::NOT_FOUND, error(404, "Not Found", "Failed to validate token")));
     let (status, _, body) = auth(&cloud, json!({"identity": {"methods": ["token"], "token": {}}})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["error"]["message"].as_str().unwrap().starts_with("Invalid input for field 'identity/token': 'id' is a required property\n\nFailed validating 'required'"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid input for field 'identity/token': 'id' is a required property\n\nFailed validating 'required'"),
+        "{body}"
+    );
 
     // A token from an application credential may not pick a scope; without one it stays a
     // credential's token.
@@ -444,7 +511,11 @@ async fn the_token_method_rescopes_keeping_the_expiry_and_the_audit_chain() {
         (status, body),
         (
             StatusCode::FORBIDDEN,
-            error(403, "Forbidden", "You are not authorized to perform the requested action: Using an application credential token to create a scoped token is not allowed..")
+            error(
+                403,
+                "Forbidden",
+                "You are not authorized to perform the requested action: Using an application credential token to create a scoped token is not allowed.."
+            )
         )
     );
     let (status, _, body) = auth(&cloud, rescope(&cred_token, None)).await;
@@ -477,7 +548,12 @@ async fn token_lifetime_comes_from_the_deployment_profile() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     for token in [&demo, cred_token.as_ref().unwrap()] {
         assert_eq!(glance_images(&cloud, token).await, StatusCode::UNAUTHORIZED);
-        let r = http().get(format!("{}/users/x/application_credentials", cloud.endpoints.identity)).header("X-Auth-Token", token).send().await.unwrap();
+        let r = http()
+            .get(format!("{}/users/x/application_credentials", cloud.endpoints.identity))
+            .header("X-Auth-Token", token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(r.text().await.unwrap(), UNAUTHORIZED);
     }
@@ -502,7 +578,13 @@ async fn token_lifetime_comes_from_the_deployment_profile() {
 async fn secrets_are_stored_hashed_and_reset_empties_the_credentials() {
     let cloud = cloud().await;
     let (demo, body) = password(&cloud, "demo").await;
-    let (_, created) = create(&cloud, &demo, &user_id(&body), json!({"application_credential": {"name": "ci", "secret": "plain-text-secret", "roles": [{"name": "member"}]}})).await;
+    let (_, created) = create(
+        &cloud,
+        &demo,
+        &user_id(&body),
+        json!({"application_credential": {"name": "ci", "secret": "plain-text-secret", "roles": [{"name": "member"}]}}),
+    )
+    .await;
     let id = created["application_credential"]["id"].as_str().unwrap().to_owned();
     let resources = |cloud: &CloudHandle| {
         let url = format!("{}/_sim/resources?service=keystone", cloud.endpoints.image);

@@ -50,9 +50,13 @@ async fn rebuild_faults_carry_the_raw_message_and_certificates_can_be_reset() {
     let delay = json!({"service": "glance", "operation": "GET /v2/images/{id}/file", "action": {"delay_ms": 1000}, "times": 1});
     assert_eq!(sim(&cloud, Method::POST, "/_sim/faults", Some(delay), None).await.0, StatusCode::CREATED);
     compute::rebuild(&demo, V263, &server.id, &other, None).await.unwrap();
-    let (status, body, _) = raw(&demo, Method::POST, &format!("/servers/{}/action", server.id), V263, Some(json!({"rebuild": {"imageRef": signed}}))).await;
+    let (status, body, _) =
+        raw(&demo, Method::POST, &format!("/servers/{}/action", server.id), V263, Some(json!({"rebuild": {"imageRef": signed}}))).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    assert_eq!(body["conflictingRequest"]["message"], format!("Cannot 'rebuild' instance {} while it is in task_state rebuilding", server.id));
+    assert_eq!(
+        body["conflictingRequest"]["message"],
+        format!("Cannot 'rebuild' instance {} while it is in task_state rebuilding", server.id)
+    );
     assert_active(&settle(&demo, &server.id).await);
 }
 
@@ -89,7 +93,13 @@ async fn snapshots_drop_the_signature_properties() {
     assert_active(&server);
     let snapshot = compute::create_image(&demo, &server.id, "snap").await.unwrap();
     let img = image::wait_for_status(&demo, &snapshot, &["active"], WAIT).await.unwrap();
-    for gone in ["img_signature", "img_signature_hash_method", "img_signature_key_type", "img_signature_certificate_uuid", "cinder_encryption_key_id"] {
+    for gone in [
+        "img_signature",
+        "img_signature_hash_method",
+        "img_signature_key_type",
+        "img_signature_certificate_uuid",
+        "cinder_encryption_key_id",
+    ] {
         assert_eq!(img.property(gone), None, "{gone}");
     }
     assert_eq!(img.property("os_distro"), Some("cirros"));
@@ -109,7 +119,8 @@ async fn snapshots_drop_the_signature_properties() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn evacuation_uses_the_ha_users_token_and_needs_the_certificate_acl() {
-    let nodes = vec![node("compute-a", StorageBackend::Lvm), node("compute-b", StorageBackend::Lvm), node("compute-c", StorageBackend::Local)];
+    let nodes =
+        vec![node("compute-a", StorageBackend::Lvm), node("compute-b", StorageBackend::Lvm), node("compute-c", StorageBackend::Local)];
     let cloud = cloud(deployment(true, false, nodes)).await;
     let demo = creator(&cloud).await;
     let cert = store_cert(&demo, RSA_CERT).await;
@@ -130,7 +141,8 @@ async fn evacuation_uses_the_ha_users_token_and_needs_the_certificate_acl() {
     // Explicit targets are checked while the source is down (hosts failed without instance
     // HA, so nothing is evacuated automatically).
     for host in ["compute-a", "compute-c"] {
-        let (status, body) = sim(&cloud, Method::POST, &format!("/_sim/compute/nodes/{host}/fail"), Some(json!({"evacuate": false})), None).await;
+        let (status, body) =
+            sim(&cloud, Method::POST, &format!("/_sim/compute/nodes/{host}/fail"), Some(json!({"evacuate": false})), None).await;
         assert_eq!((status, &body["evacuations"]), (StatusCode::OK, &json!([])), "{body}");
     }
     for (host, status, message) in [
@@ -182,18 +194,34 @@ async fn boot_from_volume_goes_through_cinder() {
     let vol = volume::create_volume(&demo, &volume::NewVolume { size: 1, ..Default::default() }).await.unwrap();
     volume::wait_for_volume_status(&demo, &vol.id, &["available"], WAIT).await.unwrap();
     let mut from_volume = NewServer { name: "bfv".into(), flavor_ref: "1".into(), networks: Some(json!("none")), ..NewServer::default() };
-    from_volume.block_device_mapping_v2 = vec![json!({"boot_index": 0, "uuid": vol.id, "source_type": "volume", "destination_type": "volume"})];
+    from_volume.block_device_mapping_v2 =
+        vec![json!({"boot_index": 0, "uuid": vol.id, "source_type": "volume", "destination_type": "volume"})];
     let id = compute::create_server(&demo, V263, &from_volume).await.unwrap().id;
     let server = settle(&demo, &id).await;
     assert_active(&server);
     assert_eq!(server.extra["image"], json!(""));
     // Rebuilding a volume-backed server with certificates is refused.
-    let (status, body, _) = raw(&demo, Method::POST, &format!("/servers/{id}/action"), V263, Some(json!({"rebuild": {"imageRef": signed, "trusted_image_certificates": [cert]}}))).await;
-    assert_eq!((status, body["badRequest"]["message"].as_str()), (StatusCode::BAD_REQUEST, Some("Image certificate validation is not supported for volume-backed servers.")));
+    let (status, body, _) = raw(
+        &demo,
+        Method::POST,
+        &format!("/servers/{id}/action"),
+        V263,
+        Some(json!({"rebuild": {"imageRef": signed, "trusted_image_certificates": [cert]}})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["badRequest"]["message"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("Image certificate validation is not supported for volume-backed servers."))
+    );
     // A missing volume.
-    from_volume.block_device_mapping_v2 = vec![json!({"boot_index": 0, "uuid": "00000000-0000-4000-8000-00000000beef", "source_type": "volume", "destination_type": "volume"})];
+    from_volume.block_device_mapping_v2 = vec![
+        json!({"boot_index": 0, "uuid": "00000000-0000-4000-8000-00000000beef", "source_type": "volume", "destination_type": "volume"}),
+    ];
     let err = compute::create_server(&demo, V263, &from_volume).await.unwrap_err();
-    assert!(err.to_string().contains("Block Device Mapping is Invalid: failed to get volume 00000000-0000-4000-8000-00000000beef."), "{err}");
+    assert!(
+        err.to_string().contains("Block Device Mapping is Invalid: failed to get volume 00000000-0000-4000-8000-00000000beef."),
+        "{err}"
+    );
 
     // image -> volume: Cinder creates (and verifies) the volume; a tampered image fails there.
     let good = image_bdm(&signed);
@@ -210,14 +238,19 @@ async fn boot_from_volume_goes_through_cinder() {
 
 fn image_bdm(image: &str) -> NewServer {
     let mut server = NewServer { name: "bfv-image".into(), flavor_ref: "1".into(), networks: Some(json!("none")), ..NewServer::default() };
-    server.block_device_mapping_v2 = vec![json!({"boot_index": 0, "uuid": image, "source_type": "image", "destination_type": "volume", "volume_size": 1})];
+    server.block_device_mapping_v2 =
+        vec![json!({"boot_index": 0, "uuid": image, "source_type": "image", "destination_type": "volume", "volume_size": 1})];
     server
 }
 
 #[test]
 fn servers_survive_a_restart_and_interrupted_builds_end_in_error() {
     let dir = tempfile::tempdir().unwrap();
-    let config = || CloudConfig { data_dir: Some(dir.path().to_path_buf()), deployment: deployment(false, false, two_local_nodes()), ..CloudConfig::default() };
+    let config = || CloudConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        deployment: deployment(false, false, two_local_nodes()),
+        ..CloudConfig::default()
+    };
     let first = tokio::runtime::Runtime::new().unwrap();
     let (active, building) = first.block_on(async {
         let cloud = start(config()).await.unwrap();

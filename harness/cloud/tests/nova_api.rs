@@ -47,7 +47,10 @@ async fn version_discovery_and_microversion_negotiation() {
     assert_eq!(legacy.headers()["X-OpenStack-Nova-API-Version"], "2.10");
     let (status, body, _) = raw(&demo, Method::GET, "/flavors", "2.97", None).await;
     assert_eq!(status, StatusCode::NOT_ACCEPTABLE);
-    assert_eq!(body, json!({"computeFault": {"code": 406, "message": "Version 2.97 is not supported by the API. Minimum is 2.1 and maximum is 2.96."}}));
+    assert_eq!(
+        body,
+        json!({"computeFault": {"code": 406, "message": "Version 2.97 is not supported by the API. Minimum is 2.1 and maximum is 2.96."}})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -56,22 +59,45 @@ async fn flavors_errors_and_authentication() {
     let demo = session(&cloud, "demo").await;
     let flavors = compute::list_flavors(&demo).await.unwrap();
     let tiny = flavors.iter().find(|f| f["id"] == "1").expect("m1.tiny");
-    assert_eq!((tiny["name"].as_str(), tiny["ram"].as_u64(), tiny["vcpus"].as_u64(), tiny["disk"].as_u64()), (Some("m1.tiny"), Some(512), Some(1), Some(1)));
+    assert_eq!(
+        (tiny["name"].as_str(), tiny["ram"].as_u64(), tiny["vcpus"].as_u64(), tiny["disk"].as_u64()),
+        (Some("m1.tiny"), Some(512), Some(1), Some(1))
+    );
     assert_eq!(compute::get_flavor(&demo, "2").await.unwrap()["name"], "m1.small");
     let (status, body, _) = raw(&demo, Method::GET, "/flavors/99", "2.1", None).await;
     assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"itemNotFound": {"code": 404, "message": "Flavor 99 could not be found."}})));
     let (status, body, _) = raw(&demo, Method::GET, "/servers/nope", "2.1", None).await;
-    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"itemNotFound": {"code": 404, "message": "Instance nope could not be found."}})));
+    assert_eq!(
+        (status, body),
+        (StatusCode::NOT_FOUND, json!({"itemNotFound": {"code": 404, "message": "Instance nope could not be found."}}))
+    );
     let anonymous = reqwest::get(format!("{}/v2.1/servers", cloud.endpoints.compute)).await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-    let (status, body, _) = raw(&demo, Method::POST, "/servers", "2.63", Some(json!({"server": {"name": "x", "imageRef": "i", "flavorRef": "99", "networks": "auto"}}))).await;
+    let (status, body, _) = raw(
+        &demo,
+        Method::POST,
+        "/servers",
+        "2.63",
+        Some(json!({"server": {"name": "x", "imageRef": "i", "flavorRef": "99", "networks": "auto"}})),
+    )
+    .await;
     assert_eq!((status, body["badRequest"]["message"].as_str()), (StatusCode::BAD_REQUEST, Some("Invalid flavorRef provided.")));
-    let (status, body, _) = raw(&demo, Method::POST, "/servers", "2.63", Some(json!({"server": {"name": "x", "imageRef": "0000", "flavorRef": "1", "networks": "auto"}}))).await;
+    let (status, body, _) = raw(
+        &demo,
+        Method::POST,
+        "/servers",
+        "2.63",
+        Some(json!({"server": {"name": "x", "imageRef": "0000", "flavorRef": "1", "networks": "auto"}})),
+    )
+    .await;
     assert_eq!((status, body["badRequest"]["message"].as_str()), (StatusCode::BAD_REQUEST, Some("Image 0000 could not be found.")));
     let (status, body, _) = raw(&demo, Method::POST, "/servers", "2.63", Some(json!({"server": {"name": "x", "flavorRef": "1"}}))).await;
     assert_eq!(
         (status, body["badRequest"]["message"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("Invalid input for field/attribute server. Value: {'flavorRef': '1', 'name': 'x'}. 'networks' is a required property"))
+        (
+            StatusCode::BAD_REQUEST,
+            Some("Invalid input for field/attribute server. Value: {'flavorRef': '1', 'name': 'x'}. 'networks' is a required property")
+        )
     );
 }
 
@@ -85,9 +111,16 @@ async fn trusted_image_certificates_schema_messages() {
     let cases = [
         (json!([]), "Invalid input for field/attribute trusted_image_certificates. Value: []. [] should be non-empty".to_owned()),
         (json!([""]), "Invalid input for field/attribute 0. Value: . '' should be non-empty".to_owned()),
-        (json!(["a", "a"]), "Invalid input for field/attribute trusted_image_certificates. Value: ['a', 'a']. ['a', 'a'] has non-unique elements".to_owned()),
+        (
+            json!(["a", "a"]),
+            "Invalid input for field/attribute trusted_image_certificates. Value: ['a', 'a']. ['a', 'a'] has non-unique elements"
+                .to_owned(),
+        ),
         (json!([1, 2]), "Invalid input for field/attribute 0. Value: 1. 1 is not of type 'string'".to_owned()),
-        (json!("x"), "Invalid input for field/attribute trusted_image_certificates. Value: x. 'x' is not of type 'array', 'null'".to_owned()),
+        (
+            json!("x"),
+            "Invalid input for field/attribute trusted_image_certificates. Value: x. 'x' is not of type 'array', 'null'".to_owned(),
+        ),
         (json!(many), format!("Invalid input for field/attribute trusted_image_certificates. Value: {many_repr}. {many_repr} is too long")),
     ];
     for (value, message) in cases {
@@ -99,7 +132,9 @@ async fn trusted_image_certificates_schema_messages() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         body["badRequest"]["message"],
-        format!("Invalid input for field/attribute server. Value: {{'flavorRef': '1', 'imageRef': '{image}', 'name': 'vm', 'networks': 'auto', 'trusted_image_certificates': ['a']}}. Additional properties are not allowed ('trusted_image_certificates' was unexpected)")
+        format!(
+            "Invalid input for field/attribute server. Value: {{'flavorRef': '1', 'imageRef': '{image}', 'name': 'vm', 'networks': 'auto', 'trusted_image_certificates': ['a']}}. Additional properties are not allowed ('trusted_image_certificates' was unexpected)"
+        )
     );
     // The ids are not checked as UUIDs, and null is allowed on create.
     let (status, _, _) = raw(&demo, Method::POST, "/servers", V263, Some(create_body(&image, json!(["not-a-uuid"])))).await;
@@ -124,7 +159,13 @@ async fn create_response_show_list_and_delete() {
     // User-supplied certificates force verification even with both options off: the image is
     // unsigned, so the build fails on cursive's first missing property.
     let shown = settle(&demo, &id).await;
-    assert_eq!(fault(&shown), aborted(&id, "Signature verification for the image failed: Required image properties for signature verification do not exist. Cannot verify signature. Missing property: img_signature_uuid."));
+    assert_eq!(
+        fault(&shown),
+        aborted(
+            &id,
+            "Signature verification for the image failed: Required image properties for signature verification do not exist. Cannot verify signature. Missing property: img_signature_uuid."
+        )
+    );
     assert_eq!(shown.fault.as_ref().unwrap().details, None, "details are for admins");
     assert_eq!(shown.trusted_image_certificates, Some(Some(vec!["cert-1".to_owned(), "cert-2".to_owned()])));
     assert_eq!(shown.host, None, "the host is for admins only");
@@ -145,7 +186,10 @@ async fn create_response_show_list_and_delete() {
     // PUT shows the certificates too (2.63+).
     let (status, body, _) = raw(&demo, Method::PUT, &format!("/servers/{id}"), V263, Some(json!({"server": {"name": "renamed"}}))).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((body["server"]["name"].as_str(), &body["server"]["trusted_image_certificates"]), (Some("renamed"), &json!(["cert-1", "cert-2"])));
+    assert_eq!(
+        (body["server"]["name"].as_str(), &body["server"]["trusted_image_certificates"]),
+        (Some("renamed"), &json!(["cert-1", "cert-2"]))
+    );
     compute::delete_server(&demo, &id).await.unwrap();
     assert!(compute::get_server(&demo, V263, &id).await.unwrap_err().is_not_found());
 }
@@ -162,7 +206,10 @@ async fn policies_on_trusted_certs_and_forced_hosts() {
     let (status, body, _) = raw(&demo, Method::POST, "/servers", V263, Some(create_body(&image, json!(["c"])))).await;
     assert_eq!(
         (status, body),
-        (StatusCode::FORBIDDEN, json!({"forbidden": {"code": 403, "message": "Policy doesn't allow os_compute_api:servers:create:trusted_certs to be performed."}}))
+        (
+            StatusCode::FORBIDDEN,
+            json!({"forbidden": {"code": 403, "message": "Policy doesn't allow os_compute_api:servers:create:trusted_certs to be performed."}})
+        )
     );
     // Not checked when the field is null.
     let (status, _, _) = raw(&demo, Method::POST, "/servers", V263, Some(create_body(&image, Value::Null))).await;
@@ -178,8 +225,18 @@ async fn policies_on_trusted_certs_and_forced_hosts() {
     // Rebuild checks its own rule whenever the key is present, even as null.
     let server = boot_and_settle(&demo, &image, None, None).await;
     for value in [json!(["c"]), Value::Null] {
-        let (status, body, _) = raw(&demo, Method::POST, &format!("/servers/{}/action", server.id), V263, Some(json!({"rebuild": {"imageRef": image, "trusted_image_certificates": value}}))).await;
-        assert_eq!((status, body["forbidden"]["message"].as_str()), (StatusCode::FORBIDDEN, Some("Policy doesn't allow os_compute_api:servers:rebuild:trusted_certs to be performed.")));
+        let (status, body, _) = raw(
+            &demo,
+            Method::POST,
+            &format!("/servers/{}/action", server.id),
+            V263,
+            Some(json!({"rebuild": {"imageRef": image, "trusted_image_certificates": value}})),
+        )
+        .await;
+        assert_eq!(
+            (status, body["forbidden"]["message"].as_str()),
+            (StatusCode::FORBIDDEN, Some("Policy doesn't allow os_compute_api:servers:rebuild:trusted_certs to be performed."))
+        );
     }
 }
 
@@ -189,7 +246,8 @@ async fn boot_from_volume_refuses_certificate_validation() {
     d.nova.glance.default_trusted_certificate_ids = vec!["default-cert".into()];
     let cloud = cloud(d).await;
     let demo = session(&cloud, "demo").await;
-    let bdm = json!([{"boot_index": 0, "uuid": "11111111-2222-3333-4444-555555555555", "source_type": "volume", "destination_type": "volume"}]);
+    let bdm =
+        json!([{"boot_index": 0, "uuid": "11111111-2222-3333-4444-555555555555", "source_type": "volume", "destination_type": "volume"}]);
     let message = "Image certificate validation is not supported when booting from volume";
     // User-supplied certificates, and the defaults (both options on) alike.
     for body in [

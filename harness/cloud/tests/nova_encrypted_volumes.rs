@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use sigstack_client::Credentials;
 use sigstack_client::compute::{self, NewServer, NewVolumeAttachment};
 use sigstack_client::key_manager::{self, Acl, AclEntry};
-use sigstack_client::Credentials;
 use sigstack_client::volume::{self, EncryptionType, NewVolume, NewVolumeType, Volume};
 use sigstack_client::{Session, identity};
 use sigstack_cloud::CloudHandle;
@@ -92,7 +92,9 @@ async fn attached_volumes(s: &Session, server: &str) -> Vec<String> {
 
 /// Makes the key private to its creator (and the listed users).
 async fn restrict_key(owner: &Session, key: &str, users: &[&str]) {
-    let acl = Acl { read: AclEntry { users: Some(users.iter().map(|u| (*u).to_owned()).collect()), project_access: Some(false), ..AclEntry::default() } };
+    let acl = Acl {
+        read: AclEntry { users: Some(users.iter().map(|u| (*u).to_owned()).collect()), project_access: Some(false), ..AclEntry::default() },
+    };
     key_manager::set_acl(owner, key, &acl).await.expect("owner sets the key's ACL");
 }
 
@@ -121,7 +123,10 @@ async fn cinder_shows_a_volumes_encryption_metadata_to_its_project() {
     // Another project sees neither volume.
     let alt = nova::session(&s.cloud, "alt_demo").await;
     let (status, body) = encryption_metadata(&alt, &encrypted.id).await;
-    assert_eq!((status, body["itemNotFound"]["message"].as_str()), (StatusCode::NOT_FOUND, Some(format!("Volume {} could not be found.", encrypted.id).as_str())));
+    assert_eq!(
+        (status, body["itemNotFound"]["message"].as_str()),
+        (StatusCode::NOT_FOUND, Some(format!("Volume {} could not be found.", encrypted.id).as_str()))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -161,7 +166,8 @@ async fn attaching_an_encrypted_volume_needs_its_key_from_barbican() {
 /// A server booting from `volume_id` as `s`; its id.
 async fn boot_from_volume(s: &Session, volume_id: &str) -> String {
     let mut server = NewServer { name: "bfv".into(), flavor_ref: "1".into(), networks: Some(json!("none")), ..NewServer::default() };
-    server.block_device_mapping_v2 = vec![json!({"boot_index": 0, "uuid": volume_id, "source_type": "volume", "destination_type": "volume"})];
+    server.block_device_mapping_v2 =
+        vec![json!({"boot_index": 0, "uuid": volume_id, "source_type": "volume", "destination_type": "volume"})];
     compute::create_server(s, nova::V263, &server).await.expect("create accepted").id
 }
 

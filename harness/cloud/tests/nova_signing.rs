@@ -63,7 +63,10 @@ async fn broken_signature_metadata_aborts_with_cursive_messages() {
         let image = image_with(&demo, "raw", "private", &bytes, &with(key, value)).await;
         let err = compute::create_server(&demo, V263, &sigstack_client::compute::NewServer::from_image("vm", &image)).await.unwrap_err();
         assert_eq!(err.status(), Some(400));
-        assert!(err.to_string().ends_with(&format!("returned 400: Invalid image metadata. Error: Field value {value} is invalid")), "{err}");
+        assert!(
+            err.to_string().ends_with(&format!("returned 400: Invalid image metadata. Error: Field value {value} is invalid")),
+            "{err}"
+        );
     }
 }
 
@@ -84,11 +87,20 @@ async fn nova_documents_four_certificate_chain() {
 
     // Validation on, no trusted certificate ids anywhere.
     let server = boot_and_settle(&demo, &image, Some("compute-a"), None).await;
-    assert_eq!(fault(&server), aborted(&server.id, "Image signature certificate validation enabled, but no trusted certificate IDs were provided. Unable to validate the certificate used to verify the image signature."));
+    assert_eq!(
+        fault(&server),
+        aborted(
+            &server.id,
+            "Image signature certificate validation enabled, but no trusted certificate IDs were provided. Unable to validate the certificate used to verify the image signature."
+        )
+    );
 
     // The root alone does not reach the signing certificate's issuer: cut at 255 characters.
     let server = boot_and_settle(&demo, &image, Some("compute-a"), Some(&[&root])).await;
-    let full = format!("Build of instance {} aborted: Image signature certificate validation failed for certificate: {client}. Certificate chain building failed. Could not locate the signing certificate for the base certificate in the set of trusted certificates.", server.id);
+    let full = format!(
+        "Build of instance {} aborted: Image signature certificate validation failed for certificate: {client}. Certificate chain building failed. Could not locate the signing certificate for the base certificate in the set of trusted certificates.",
+        server.id
+    );
     assert_eq!(full.len(), 301);
     assert_eq!(fault(&server), full[..255]);
     assert!(fault(&server).ends_with("for the base c"));
@@ -116,7 +128,13 @@ async fn tampered_data_reschedules_until_every_host_was_tried() {
     let image = image_with(&demo, "raw", "private", &tampered, &signed_props(RSA_KEY, &signed, &cert)).await;
     let server = boot_and_settle(&demo, &image, None, None).await;
     let message = fault(&server);
-    assert_eq!(message, format!("Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance {}.", server.id));
+    assert_eq!(
+        message,
+        format!(
+            "Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance {}.",
+            server.id
+        )
+    );
     assert!(!message.contains("Signature verification"));
     assert!(cached(&cloud, "compute-a").await.is_empty() && cached(&cloud, "compute-b").await.is_empty(), "a failed verify caches nothing");
     let leftovers: Vec<_> = std::fs::read_dir(cloud.data_dir.join("nova/compute-a/_base")).unwrap().flatten().collect();
@@ -125,7 +143,13 @@ async fn tampered_data_reschedules_until_every_host_was_tried() {
     // One attempt allowed: the pinned host fails and there is nothing to retry.
     patch_deployment(&cloud, json!({"nova": {"max_attempts": 1}})).await;
     let server = boot_and_settle(&demo, &image, Some("compute-b"), None).await;
-    assert_eq!(fault(&server), format!("Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance {}.", server.id));
+    assert_eq!(
+        fault(&server),
+        format!(
+            "Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance {}.",
+            server.id
+        )
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -151,7 +175,10 @@ async fn host_without_trusted_certificate_support_aborts() {
     let demo = creator(&cloud).await;
     let (image, cert, _) = signed_image(&demo, "raw").await;
     let server = boot_and_settle(&demo, &image, None, Some(&[&cert])).await;
-    assert_eq!(fault(&server), aborted(&server.id, "Trusted image certificates provided on host that does not support certificate validation."));
+    assert_eq!(
+        fault(&server),
+        aborted(&server.id, "Trusted image certificates provided on host that does not support certificate validation.")
+    );
     assert_active(&boot_and_settle(&demo, &image, None, None).await);
 }
 
@@ -169,7 +196,14 @@ async fn cached_images_are_not_verified_again() {
     let server = boot_and_settle(&demo, &unsigned, Some("compute-b"), None).await;
     assert_eq!(fault(&server), aborted(&server.id, MISSING_UUID));
     // Warming compute-b's cache (no verification) makes it boot there too.
-    let (status, body) = sim(&cloud, Method::POST, "/_sim/compute/nodes/compute-b/image-cache", Some(json!({"image_id": unsigned})), Some(&demo.token().value)).await;
+    let (status, body) = sim(
+        &cloud,
+        Method::POST,
+        "/_sim/compute/nodes/compute-b/image-cache",
+        Some(json!({"image_id": unsigned})),
+        Some(&demo.token().value),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_active(&boot_and_settle(&demo, &unsigned, Some("compute-b"), None).await);
     // Evicted again: verification is back.
@@ -177,7 +211,8 @@ async fn cached_images_are_not_verified_again() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let server = boot_and_settle(&demo, &unsigned, Some("compute-b"), None).await;
     assert_eq!(fault(&server), aborted(&server.id, MISSING_UUID));
-    let (status, _) = sim(&cloud, Method::POST, "/_sim/compute/nodes/compute-b/image-cache", Some(json!({"image_id": unsigned})), None).await;
+    let (status, _) =
+        sim(&cloud, Method::POST, "/_sim/compute/nodes/compute-b/image-cache", Some(json!({"image_id": unsigned})), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "warming needs a token to read Glance with");
     // `/_sim/reset` empties the caches and brings every node back.
     assert_eq!(sim(&cloud, Method::POST, "/_sim/compute/nodes/compute-b/fail", None, None).await.0, StatusCode::OK);
@@ -223,6 +258,7 @@ async fn mos_profile_verifies_baseline_images_but_not_raw_on_ceph() {
     // Every seeded user may read the baseline certificate: instance HA evacuates these fine.
     let on_lvm = boot_and_settle(&demo, &cirros, Some("cmp-lvm-1"), None).await;
     let (_, report) = sim(&cloud, Method::POST, "/_sim/compute/nodes/cmp-lvm-1/fail", None, None).await;
-    let evacuation = report["evacuations"].as_array().unwrap().iter().find(|e| e["server_id"] == on_lvm.id.as_str()).expect("evacuated").clone();
+    let evacuation =
+        report["evacuations"].as_array().unwrap().iter().find(|e| e["server_id"] == on_lvm.id.as_str()).expect("evacuated").clone();
     assert_eq!(evacuation["status"], "ACTIVE", "{report}");
 }

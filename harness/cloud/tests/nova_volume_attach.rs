@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use sigstack_client::Session;
 use sigstack_client::compute::{self, NewVolumeAttachment};
 use sigstack_client::volume::{self, NewVolume, Volume};
-use sigstack_client::Session;
 use sigstack_cloud::CloudHandle;
 
 use nova_support as nova;
@@ -86,7 +86,10 @@ async fn signed_volume_attaches_to_a_server_and_detaches() {
 
     let answer = compute::attach_volume(&demo, "2.1", &server, &NewVolumeAttachment::volume(&vol.id)).await.expect("attach accepted");
     assert_eq!(answer.id.as_deref(), Some(vol.id.as_str()));
-    assert_eq!((answer.volume_id.as_str(), answer.server_id.as_str(), answer.device.as_deref()), (vol.id.as_str(), server.as_str(), Some("/dev/vdb")));
+    assert_eq!(
+        (answer.volume_id.as_str(), answer.server_id.as_str(), answer.device.as_deref()),
+        (vol.id.as_str(), server.as_str(), Some("/dev/vdb"))
+    );
     assert_eq!((answer.tag.clone(), answer.delete_on_termination, answer.attachment_id.clone()), (None, None, None));
 
     let attached = wait_volume(&demo, &vol.id, "in-use").await;
@@ -167,10 +170,16 @@ async fn attach_errors_have_novas_status_and_message() {
     assert_eq!((status, message(&b)), (StatusCode::NOT_FOUND, format!("Instance {no_server} could not be found.")));
 
     let (status, b) = attach_raw(&demo, "2.1", &server, body("abc")).await;
-    assert_eq!((status, message(&b)), (StatusCode::BAD_REQUEST, "Invalid input for field/attribute volumeId. Value: abc. 'abc' is not a 'uuid'".to_owned()));
+    assert_eq!(
+        (status, message(&b)),
+        (StatusCode::BAD_REQUEST, "Invalid input for field/attribute volumeId. Value: abc. 'abc' is not a 'uuid'".to_owned())
+    );
     let (status, b) = attach_raw(&demo, "2.1", &server, json!({"volumeAttachment": {"volumeId": vol.id, "device": "vdb"}})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(message(&b), "Invalid input for field/attribute device. Value: vdb. 'vdb' does not match '(^/dev/x{0,1}[a-z]{0,1}d{0,1})([a-z]+)[0-9]*$'");
+    assert_eq!(
+        message(&b),
+        "Invalid input for field/attribute device. Value: vdb. 'vdb' does not match '(^/dev/x{0,1}[a-z]{0,1}d{0,1})([a-z]+)[0-9]*$'"
+    );
     let (status, b) = attach_raw(&demo, "2.48", &server, json!({"volumeAttachment": {"volumeId": vol.id, "tag": "t"}})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(message(&b).ends_with("Additional properties are not allowed ('tag' was unexpected)"), "{b}");
@@ -180,7 +189,8 @@ async fn attach_errors_have_novas_status_and_message() {
     // Not attached yet: show and detach are 404s.
     let (status, b, _) = nova::raw(&demo, Method::GET, &format!("/servers/{server}/os-volume_attachments/{}", vol.id), "2.1", None).await;
     assert_eq!((status, message(&b)), (StatusCode::NOT_FOUND, format!("Instance {server} is not attached to volume {}", vol.id)));
-    let (status, b, _) = nova::raw(&demo, Method::DELETE, &format!("/servers/{server}/os-volume_attachments/{}", vol.id), "2.1", None).await;
+    let (status, b, _) =
+        nova::raw(&demo, Method::DELETE, &format!("/servers/{server}/os-volume_attachments/{}", vol.id), "2.1", None).await;
     assert_eq!((status, message(&b)), (StatusCode::NOT_FOUND, format!("Instance {server} is not attached to volume {}", vol.id)));
     let (status, b, _) = nova::raw(&demo, Method::DELETE, &format!("/servers/{server}/os-volume_attachments/{missing}"), "2.1", None).await;
     assert_eq!((status, message(&b)), (StatusCode::NOT_FOUND, format!("Volume {missing} could not be found.")));
@@ -205,9 +215,14 @@ async fn attach_errors_have_novas_status_and_message() {
 
     // A second volume goes to the next device.
     let second = volume_from(&demo, &image).await;
-    let answer = compute::attach_volume(&demo, "2.1", &server, &NewVolumeAttachment { device: Some("/dev/sdz".into()), ..NewVolumeAttachment::volume(&second.id) })
-        .await
-        .unwrap();
+    let answer = compute::attach_volume(
+        &demo,
+        "2.1",
+        &server,
+        &NewVolumeAttachment { device: Some("/dev/sdz".into()), ..NewVolumeAttachment::volume(&second.id) },
+    )
+    .await
+    .unwrap();
     assert_eq!(answer.device.as_deref(), Some("/dev/vdc"), "libvirt ignores the suggested name");
     wait_volume(&demo, &second.id, "in-use").await;
 }
@@ -223,7 +238,10 @@ async fn a_server_in_error_cannot_attach() {
     let broken = nova::boot_and_settle(&demo, &tampered, None, None).await;
     assert_eq!(broken.status, "ERROR");
     let (status, b) = attach_raw(&demo, "2.1", &broken.id, json!({"volumeAttachment": {"volumeId": vol.id}})).await;
-    assert_eq!((status, message(&b)), (StatusCode::CONFLICT, format!("Cannot 'attach_volume' instance {} while it is in vm_state error", broken.id)));
+    assert_eq!(
+        (status, message(&b)),
+        (StatusCode::CONFLICT, format!("Cannot 'attach_volume' instance {} while it is in vm_state error", broken.id))
+    );
     assert_eq!(b["conflictingRequest"]["code"], 409);
     assert_eq!(volume::get_volume(&demo, &vol.id).await.unwrap().status, "available", "nothing was reserved");
 }
@@ -236,7 +254,8 @@ async fn microversions_add_tag_and_delete_on_termination() {
     let dropped = volume_from(&demo, &image).await;
     let server = active_server(&demo, &image).await;
 
-    let request = NewVolumeAttachment { tag: Some("data".into()), delete_on_termination: Some(true), ..NewVolumeAttachment::volume(&dropped.id) };
+    let request =
+        NewVolumeAttachment { tag: Some("data".into()), delete_on_termination: Some(true), ..NewVolumeAttachment::volume(&dropped.id) };
     let answer = compute::attach_volume(&demo, "2.79", &server, &request).await.unwrap();
     assert_eq!((answer.tag.as_deref(), answer.delete_on_termination), (Some("data"), Some(true)));
     let answer = compute::attach_volume(&demo, "2.70", &server, &NewVolumeAttachment::volume(&kept.id)).await.unwrap();
@@ -268,17 +287,32 @@ async fn cinder_attachments_api_reserves_connects_completes_and_deletes() {
     let create = json!({"attachment": {"volume_uuid": vol.id, "instance_uuid": instance}});
 
     let (status, body) = cinder_raw(&demo, Method::POST, &path, "3.26", Some(create.clone())).await;
-    assert_eq!((status, body["itemNotFound"]["message"].clone()), (StatusCode::NOT_FOUND, json!("API version 3.26 is not supported on this method.")));
+    assert_eq!(
+        (status, body["itemNotFound"]["message"].clone()),
+        (StatusCode::NOT_FOUND, json!("API version 3.26 is not supported on this method."))
+    );
     let (status, body) = cinder_raw(&demo, Method::POST, &path, "3.44", Some(json!({"attachment": {"volume_uuid": "x"}}))).await;
-    assert_eq!((status, body["badRequest"]["message"].clone()), (StatusCode::BAD_REQUEST, json!("Invalid input for field/attribute volume_uuid. Value: x. 'x' is not a 'uuid'")));
+    assert_eq!(
+        (status, body["badRequest"]["message"].clone()),
+        (StatusCode::BAD_REQUEST, json!("Invalid input for field/attribute volume_uuid. Value: x. 'x' is not a 'uuid'"))
+    );
 
     let reserved = volume::create_attachment(&demo, &vol.id, &instance, None).await.unwrap();
-    assert_eq!((reserved.status.as_str(), reserved.attached_at.as_deref(), reserved.attach_mode.as_deref()), ("reserved", Some(""), Some("null")));
+    assert_eq!(
+        (reserved.status.as_str(), reserved.attached_at.as_deref(), reserved.attach_mode.as_deref()),
+        ("reserved", Some(""), Some("null"))
+    );
     assert_eq!(reserved.connection_info, Some(json!({})));
     assert_eq!(volume::get_volume(&demo, &vol.id).await.unwrap().status, "reserved");
     let err = volume::create_attachment(&demo, &vol.id, &uuid::Uuid::new_v4().to_string(), None).await.unwrap_err();
     assert_eq!(err.status(), Some(400));
-    assert!(err.to_string().ends_with(&format!("Invalid volume: Volume {} status must be available or downloading to reserve, but the current status is reserved.", vol.id)), "{err}");
+    assert!(
+        err.to_string().ends_with(&format!(
+            "Invalid volume: Volume {} status must be available or downloading to reserve, but the current status is reserved.",
+            vol.id
+        )),
+        "{err}"
+    );
 
     let connector = json!({"host": "compute-a", "mountpoint": "/dev/vdb", "initiator": "iqn.x"});
     let connected = volume::update_attachment(&demo, &reserved.id, &connector).await.unwrap();
@@ -287,7 +321,10 @@ async fn cinder_attachments_api_reserves_connects_completes_and_deletes() {
     assert_eq!((v.status.as_str(), v.attachments.len()), ("attaching", 0), "only attached attachments are listed");
     volume::complete_attachment(&demo, &reserved.id).await.unwrap();
     let v = volume::get_volume(&demo, &vol.id).await.unwrap();
-    assert_eq!((v.status.as_str(), v.attachments[0].server_id.as_deref(), v.attachments[0].device.as_deref()), ("in-use", Some(instance.as_str()), Some("/dev/vdb")));
+    assert_eq!(
+        (v.status.as_str(), v.attachments[0].server_id.as_deref(), v.attachments[0].device.as_deref()),
+        ("in-use", Some(instance.as_str()), Some("/dev/vdb"))
+    );
     assert_eq!(volume::list_attachments(&demo).await.unwrap().len(), 1);
 
     // Detaching: begin, roll back, begin again, delete.
@@ -299,7 +336,12 @@ async fn cinder_attachments_api_reserves_connects_completes_and_deletes() {
     assert_eq!((status, body), (StatusCode::OK, json!({"attachments": []})));
     assert_eq!(volume::get_volume(&demo, &vol.id).await.unwrap().status, "available");
     let err = volume::volume_action(&demo, &vol.id, "os-begin_detaching").await.unwrap_err();
-    assert!(err.to_string().ends_with("Invalid volume: Unable to detach volume. Volume status must be 'in-use' and attach_status must be 'attached' to detach."), "{err}");
+    assert!(
+        err.to_string().ends_with(
+            "Invalid volume: Unable to detach volume. Volume status must be 'in-use' and attach_status must be 'attached' to detach."
+        ),
+        "{err}"
+    );
     let (status, body) = cinder_raw(&demo, Method::GET, &format!("{path}/{}", reserved.id), "3.44", None).await;
     assert_eq!(
         (status, body["itemNotFound"]["message"].clone()),
@@ -312,13 +354,17 @@ async fn a_boot_volume_is_attached_as_the_root_device() {
     let cloud = cloud().await;
     let (demo, _, image) = signed_setup(&cloud).await;
     let root = volume_from(&demo, &image).await;
-    let mut server = compute::NewServer { name: "bfv".into(), flavor_ref: "1".into(), networks: Some(json!("none")), ..compute::NewServer::default() };
+    let mut server =
+        compute::NewServer { name: "bfv".into(), flavor_ref: "1".into(), networks: Some(json!("none")), ..compute::NewServer::default() };
     server.block_device_mapping_v2 = vec![json!({"boot_index": 0, "uuid": root.id, "source_type": "volume", "destination_type": "volume"})];
     let id = compute::create_server(&demo, nova::V263, &server).await.unwrap().id;
     // The API reserved the volume for the server: nobody else can take it meanwhile.
     let other = compute::create_server(&demo, nova::V263, &server).await.unwrap_err();
     assert_eq!(other.status(), Some(400), "{other}");
-    assert!(other.to_string().contains(&format!("Invalid volume: volume '{}' status must be 'available'. Currently in '", root.id)), "{other}");
+    assert!(
+        other.to_string().contains(&format!("Invalid volume: volume '{}' status must be 'available'. Currently in '", root.id)),
+        "{other}"
+    );
     nova::assert_active(&nova::settle(&demo, &id).await);
 
     let attached = wait_volume(&demo, &root.id, "in-use").await;

@@ -25,8 +25,8 @@ mod glance_support;
 mod parity_support;
 
 use parity_support::{
-    Answers, CLOUDS_ENV, RECORD_ENV, assert_no_differences, clouds_yaml_path, differences, from_clouds_yaml, normalise,
-    reference_dir, run, simulated, write_references,
+    Answers, CLOUDS_ENV, RECORD_ENV, assert_no_differences, clouds_yaml_path, differences, from_clouds_yaml, normalise, reference_dir, run,
+    simulated, write_references,
 };
 use serde_json::json;
 
@@ -106,10 +106,8 @@ fn normalisation_redacts_what_varies_and_keeps_what_clients_read() {
 fn a_changed_message_type_or_status_is_a_difference() {
     let dir = tempfile::tempdir().unwrap();
     let headers = header_map(&[("content-type", "application/json")]);
-    let reference: Answers = vec![(
-        "case",
-        normalise("req", 404, &headers, br#"{"code": 404, "title": "Not Found", "description": "Secret not found."}"#),
-    )];
+    let reference: Answers =
+        vec![("case", normalise("req", 404, &headers, br#"{"code": 404, "title": "Not Found", "description": "Secret not found."}"#))];
     write_references(&reference, dir.path());
     assert!(differences(&reference, dir.path()).is_empty());
     for (status, body) in [

@@ -143,8 +143,7 @@ impl AuditReport {
         Summary {
             images: self.findings.len(),
             fail_signature: count(&|f| f.fails_signature == Some(true)),
-            fail_validation: (!self.options.trusted_certificates.is_empty())
-                .then(|| count(&|f| f.fails_validation == Some(true))),
+            fail_validation: (!self.options.trusted_certificates.is_empty()).then(|| count(&|f| f.fails_validation == Some(true))),
             unchecked: count(&|f| f.fails_signature.is_none()),
             by_state,
         }
@@ -264,8 +263,7 @@ impl Auditor<'_> {
         if self.options.verify_data {
             let mut verifier = verifier;
             let label = finding.image.name.clone().unwrap_or_else(|| finding.image.id.clone());
-            let streamed =
-                stream_image(self.session, &finding.image.id, &label, self.progress, |chunk| verifier.update(chunk)).await;
+            let streamed = stream_image(self.session, &finding.image.id, &label, self.progress, |chunk| verifier.update(chunk)).await;
             match streamed {
                 Ok(_) => match verifier.finish() {
                     Ok(()) => finding.state = ImageState::Verified,
@@ -295,12 +293,10 @@ impl Auditor<'_> {
     /// cursive `verify_certificate` over the cached Barbican answers; the message is Nova's
     /// `CertificateValidationFailed`.
     fn validate_chain(&self, uuid: &str) -> Result<(), String> {
-        let fetch = |id: &str| {
-            self.certificates.get(id).cloned().unwrap_or_else(|| Err(Error::CertificateRetrieval(id.to_owned())))
-        };
+        let fetch = |id: &str| self.certificates.get(id).cloned().unwrap_or_else(|| Err(Error::CertificateRetrieval(id.to_owned())));
         let options = ValidationOptions { key_type_profile: self.options.profile, ..ValidationOptions::default() };
-        verify_certificate(fetch, uuid, &self.options.trusted_certificates, SystemTime::now(), options).map(|_| ()).map_err(
-            |e| Error::CertificateValidationFailed { certificate: uuid.to_owned(), reason: e.to_string() }.to_string(),
-        )
+        verify_certificate(fetch, uuid, &self.options.trusted_certificates, SystemTime::now(), options)
+            .map(|_| ())
+            .map_err(|e| Error::CertificateValidationFailed { certificate: uuid.to_owned(), reason: e.to_string() }.to_string())
     }
 }

@@ -19,7 +19,9 @@ pub enum OpsError {
     #[error("a {0} key cannot sign images that current cursive verifies (use RSA, DSA, EC P-384 or EC P-521)")]
     UnusableKey(String),
     /// A test signature by the key does not verify with the certificate's public key.
-    #[error("the key does not match the certificate (a test signature does not verify with the certificate's public key); nothing was changed")]
+    #[error(
+        "the key does not match the certificate (a test signature does not verify with the certificate's public key); nothing was changed"
+    )]
     KeyCertificateMismatch,
     /// Glance would not list the images.
     #[error("cannot list images: {0}")]

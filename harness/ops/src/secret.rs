@@ -24,9 +24,7 @@ impl CertificateSecret {
     /// The secret's uuid; `None` for one a dry run would store.
     pub fn id(&self) -> Option<&str> {
         match self {
-            CertificateSecret::Given { id } | CertificateSecret::Existing { id, .. } | CertificateSecret::Stored { id, .. } => {
-                Some(id)
-            }
+            CertificateSecret::Given { id } | CertificateSecret::Existing { id, .. } | CertificateSecret::Stored { id, .. } => Some(id),
             CertificateSecret::WouldStore { .. } => None,
         }
     }
@@ -53,12 +51,7 @@ pub(crate) async fn resolve(
     Ok(secret)
 }
 
-async fn find_or_store(
-    session: &Session,
-    signer: &Signer,
-    given: Option<&str>,
-    dry_run: bool,
-) -> Result<CertificateSecret, OpsError> {
+async fn find_or_store(session: &Session, signer: &Signer, given: Option<&str>, dry_run: bool) -> Result<CertificateSecret, OpsError> {
     if let Some(id) = given {
         return match key_manager::get_certificate(session, id).await {
             Ok(c) if c == *signer.certificate() => Ok(CertificateSecret::Given { id: id.to_owned() }),
@@ -68,8 +61,7 @@ async fn find_or_store(
     }
     let name = secret_name(signer.certificate());
     // Listing needs a role that may list secrets; without it a new secret is stored.
-    let query =
-        ListQuery { name: Some(name.clone()), secret_type: Some("certificate".into()), limit: Some(100), ..ListQuery::default() };
+    let query = ListQuery { name: Some(name.clone()), secret_type: Some("certificate".into()), limit: Some(100), ..ListQuery::default() };
     if let Ok(list) = key_manager::list_secrets(session, &query).await {
         for secret in list.secrets {
             let id = key_manager::secret_uuid(&secret.secret_ref).to_owned();

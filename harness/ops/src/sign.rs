@@ -17,7 +17,10 @@ use sigstack_client::image::{self, Image, PatchOp};
 use sigstack_client::key_manager;
 use sigstack_verify::{Certificate, KeyTypeProfile, PROPERTY_NAMES};
 
-use crate::{CertificateSecret, OpsError, Progress, Signer, StreamError, label, list_images, secret, service_message, signature_properties, stream_image};
+use crate::{
+    CertificateSecret, OpsError, Progress, Signer, StreamError, label, list_images, secret, service_message, signature_properties,
+    stream_image,
+};
 
 /// Which images, and how.
 #[derive(Debug, Clone, Default)]
@@ -236,13 +239,7 @@ fn classify(what: &str, e: &sigstack_client::Error) -> Failure {
     }
 }
 
-async fn sign_one(
-    session: &Session,
-    signer: &Signer,
-    image: &Image,
-    certificate_id: &str,
-    progress: &dyn Progress,
-) -> Result<(), Failure> {
+async fn sign_one(session: &Session, signer: &Signer, image: &Image, certificate_id: &str, progress: &dyn Progress) -> Result<(), Failure> {
     // 1. Hash the stored data as Nova will read it.
     let mut hasher = signer.hash_method().hasher();
     stream_image(session, &image.id, &label(image), progress, |chunk| hasher.update(chunk)).await.map_err(|e| match e {
@@ -276,9 +273,9 @@ async fn sign_one(
     // 3. Glance does not re-verify on PATCH: read back what it stored and verify the data.
     if let Err(why) = verify_stored(session, &patched, progress).await {
         return Err(match restore(session, image).await {
-            Ok(()) => Failure::Image(format!(
-                "verification after the PATCH failed ({why}); the signature properties were put back as they were"
-            )),
+            Ok(()) => {
+                Failure::Image(format!("verification after the PATCH failed ({why}); the signature properties were put back as they were"))
+            }
             Err(e) => Failure::Stop(format!(
                 "verification after the PATCH failed ({why}) and putting the properties back failed too ({}): remove the img_signature* properties of this image by hand",
                 service_message(&e)

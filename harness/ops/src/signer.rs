@@ -1,9 +1,7 @@
 //! The signer of `sign_images`: a key, its certificate and a hash method, proven to belong
 //! together before the cloud is contacted.
 
-use sigstack_verify::{
-    Certificate, EcCurve, EcPublicKey, HashMethod, KeyType, KeyTypeProfile, PublicKey, SigningKey, Verifier,
-};
+use sigstack_verify::{Certificate, EcCurve, EcPublicKey, HashMethod, KeyType, KeyTypeProfile, PublicKey, SigningKey, Verifier};
 
 use crate::OpsError;
 
@@ -33,8 +31,7 @@ impl Signer {
     pub fn new(key: SigningKey, certificate: Certificate, hash: HashMethod) -> Result<Signer, OpsError> {
         let key_type = key_type_for(&key.public_key())?;
         let cert_key = certificate.public_key_for(KeyTypeProfile::Current).map_err(OpsError::Certificate)?;
-        let signature =
-            key.sign_digest(key_type, hash, &hash.digest(PROBE), &mut rand::rngs::SysRng).map_err(OpsError::Key)?;
+        let signature = key.sign_digest(key_type, hash, &hash.digest(PROBE), &mut rand::rngs::SysRng).map_err(OpsError::Key)?;
         let matches = Verifier::new(hash, cert_key, signature).and_then(|mut v| {
             v.update(PROBE);
             v.finish()

@@ -10,8 +10,7 @@ use sigstack_client::image::{self, NewImage};
 use sigstack_client::key_manager::{self, ListQuery, NewSecret};
 use sigstack_cloud::{CloudConfig, CloudHandle};
 use sigstack_ops::{
-    AuditOptions, CertificateSecret, ImageState, NoProgress, OpsError, Progress, SignOptions, SignOutcome, Signer,
-    secret_name,
+    AuditOptions, CertificateSecret, ImageState, NoProgress, OpsError, Progress, SignOptions, SignOutcome, Signer, secret_name,
 };
 use sigstack_verify::HashMethod;
 
@@ -157,19 +156,15 @@ async fn signing_makes_the_audit_clean_and_a_rerun_changes_nothing() {
 
     // 6. Idempotent: the signed image is skipped, nothing is stored or resolved.
     let report = sigstack_ops::sign_images(&s, &signer, &sign, &NoProgress).await.expect("re-run");
-    assert_eq!(
-        report.result(&id).map(|r| &r.outcome),
-        Some(&SignOutcome::Skipped("already signed with this certificate".into()))
-    );
+    assert_eq!(report.result(&id).map(|r| &r.outcome), Some(&SignOutcome::Skipped("already signed with this certificate".into())));
     assert_eq!(report.certificate, None);
     assert!(report.is_success());
 
     // 7. Another image reuses the stored certificate instead of storing a second copy.
     let second = unsigned_image(&s, "ops-second", 10_000).await;
-    let report =
-        sigstack_ops::sign_images(&s, &signer, &SignOptions { only: only(&second), ..SignOptions::default() }, &NoProgress)
-            .await
-            .expect("signs");
+    let report = sigstack_ops::sign_images(&s, &signer, &SignOptions { only: only(&second), ..SignOptions::default() }, &NoProgress)
+        .await
+        .expect("signs");
     assert_eq!(report.result(&second).map(|r| &r.outcome), Some(&SignOutcome::Signed), "{report:?}");
     assert_eq!(report.certificate, Some(CertificateSecret::Existing { id: stored, name: name.clone() }));
     assert_eq!(stored_secrets(&s, &name).await, 1);

@@ -10,7 +10,11 @@ fn fixture(rel: &str) -> Vec<u8> {
 }
 
 fn signer(key: &str, cert: &str) -> Result<Signer, OpsError> {
-    Signer::from_pem(&fixture(&format!("fixtures/pki/signing/{key}")), &fixture(&format!("fixtures/pki/signing/{cert}")), HashMethod::Sha256)
+    Signer::from_pem(
+        &fixture(&format!("fixtures/pki/signing/{key}")),
+        &fixture(&format!("fixtures/pki/signing/{cert}")),
+        HashMethod::Sha256,
+    )
 }
 
 #[test]

@@ -17,8 +17,7 @@ pub enum HashMethod {
 }
 
 impl HashMethod {
-    pub const ALL: [HashMethod; 4] =
-        [HashMethod::Sha224, HashMethod::Sha256, HashMethod::Sha384, HashMethod::Sha512];
+    pub const ALL: [HashMethod; 4] = [HashMethod::Sha224, HashMethod::Sha256, HashMethod::Sha384, HashMethod::Sha512];
 
     /// The property value, e.g. `SHA-256`.
     pub fn name(self) -> &'static str {
@@ -68,10 +67,7 @@ impl FromStr for HashMethod {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Error> {
-        HashMethod::ALL
-            .into_iter()
-            .find(|h| h.name() == s)
-            .ok_or_else(|| Error::InvalidHashMethod(s.to_owned()))
+        HashMethod::ALL.into_iter().find(|h| h.name() == s).ok_or_else(|| Error::InvalidHashMethod(s.to_owned()))
     }
 }
 
@@ -116,14 +112,8 @@ pub enum EcCurve {
 }
 
 impl EcCurve {
-    pub const ALL: [EcCurve; 6] = [
-        EcCurve::Sect571k1,
-        EcCurve::Sect409k1,
-        EcCurve::Sect571r1,
-        EcCurve::Sect409r1,
-        EcCurve::Secp521r1,
-        EcCurve::Secp384r1,
-    ];
+    pub const ALL: [EcCurve; 6] =
+        [EcCurve::Sect571k1, EcCurve::Sect409k1, EcCurve::Sect571r1, EcCurve::Sect409r1, EcCurve::Secp521r1, EcCurve::Secp384r1];
 
     /// Upper-case curve name as used after `ECC_`.
     pub fn name(self) -> &'static str {
@@ -139,10 +129,7 @@ impl EcCurve {
 
     /// Binary-field curves, which Python's cryptography dropped in 47.
     pub fn is_binary(self) -> bool {
-        matches!(
-            self,
-            EcCurve::Sect571k1 | EcCurve::Sect409k1 | EcCurve::Sect571r1 | EcCurve::Sect409r1
-        )
+        matches!(self, EcCurve::Sect571k1 | EcCurve::Sect409k1 | EcCurve::Sect571r1 | EcCurve::Sect409r1)
     }
 }
 
@@ -216,18 +203,14 @@ impl KeyTypeProfile {
 
     /// The registered names, sorted as cursive's registry prints them.
     pub fn registered_names(self) -> Vec<&'static str> {
-        let mut names: Vec<_> =
-            KeyType::ALL.into_iter().filter(|k| self.registers(*k)).map(KeyType::name).collect();
+        let mut names: Vec<_> = KeyType::ALL.into_iter().filter(|k| self.registers(*k)).map(KeyType::name).collect();
         names.sort_unstable();
         names
     }
 
     /// cursive's `SignatureKeyType.lookup`: exact, case-sensitive.
     pub fn lookup(self, name: &str) -> Result<KeyType, Error> {
-        KeyType::ALL
-            .into_iter()
-            .find(|k| k.name() == name && self.registers(*k))
-            .ok_or_else(|| Error::InvalidKeyType(name.to_owned()))
+        KeyType::ALL.into_iter().find(|k| k.name() == name && self.registers(*k)).ok_or_else(|| Error::InvalidKeyType(name.to_owned()))
     }
 }
 

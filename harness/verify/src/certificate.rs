@@ -53,23 +53,17 @@ pub enum SigningCapability {
 impl Certificate {
     /// PEM (any text before the `BEGIN CERTIFICATE` line is skipped, as OpenSSL does) or DER.
     pub fn from_pem_or_der(bytes: &[u8]) -> Result<Self, Error> {
-        if find(bytes, PEM_BEGIN.as_bytes()).is_some() {
-            Self::from_pem(bytes)
-        } else {
-            Self::from_der(bytes)
-        }
+        if find(bytes, PEM_BEGIN.as_bytes()).is_some() { Self::from_pem(bytes) } else { Self::from_der(bytes) }
     }
 
     /// The first PEM certificate block in `bytes`.
     pub fn from_pem(bytes: &[u8]) -> Result<Self, Error> {
-        let start = find(bytes, PEM_BEGIN.as_bytes())
-            .ok_or_else(|| Error::CertificateParse("no PEM certificate block found".into()))?;
+        let start = find(bytes, PEM_BEGIN.as_bytes()).ok_or_else(|| Error::CertificateParse("no PEM certificate block found".into()))?;
         let rest = &bytes[start..];
         let end = find(rest, PEM_END.as_bytes())
             .map(|e| e + PEM_END.len())
             .ok_or_else(|| Error::CertificateParse("PEM certificate block is not terminated".into()))?;
-        let (label, der) = pem_rfc7468::decode_vec(&rest[..end])
-            .map_err(|e| Error::CertificateParse(format!("invalid PEM: {e}")))?;
+        let (label, der) = pem_rfc7468::decode_vec(&rest[..end]).map_err(|e| Error::CertificateParse(format!("invalid PEM: {e}")))?;
         if label != "CERTIFICATE" {
             return Err(Error::CertificateParse(format!("unexpected PEM label {label}")));
         }
@@ -77,10 +71,8 @@ impl Certificate {
     }
 
     pub fn from_der(der: &[u8]) -> Result<Self, Error> {
-        let inner = x509_cert::Certificate::from_der(der)
-            .map_err(|e| Error::CertificateParse(format!("invalid X.509 DER: {e}")))?;
-        let tbs = tbs_range(der)
-            .map_err(|e| Error::CertificateParse(format!("invalid X.509 DER: {e}")))?;
+        let inner = x509_cert::Certificate::from_der(der).map_err(|e| Error::CertificateParse(format!("invalid X.509 DER: {e}")))?;
+        let tbs = tbs_range(der).map_err(|e| Error::CertificateParse(format!("invalid X.509 DER: {e}")))?;
         Ok(Certificate { der: der.to_vec(), tbs, inner })
     }
 
@@ -89,8 +81,7 @@ impl Certificate {
     }
 
     pub fn to_pem(&self) -> String {
-        pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, &self.der)
-            .unwrap_or_default()
+        pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, &self.der).unwrap_or_default()
     }
 
     pub fn x509(&self) -> &x509_cert::Certificate {
@@ -129,12 +120,7 @@ impl Certificate {
 
     /// The public key, whatever the profile.
     pub fn public_key(&self) -> Result<PublicKey, Error> {
-        let spki = self
-            .inner
-            .tbs_certificate()
-            .subject_public_key_info()
-            .to_der()
-            .map_err(|e| Error::CertificateParse(e.to_string()))?;
+        let spki = self.inner.tbs_certificate().subject_public_key_info().to_der().map_err(|e| Error::CertificateParse(e.to_string()))?;
         PublicKey::from_spki_der(&spki)
     }
 
@@ -178,8 +164,7 @@ impl Certificate {
     /// this certificate's signature (RSA always with PKCS#1 v1.5). A bad signature is `false`;
     /// an algorithm that cannot be evaluated is an error, as the exception escapes in cursive.
     pub fn is_issued_by(&self, issuer: &Certificate, profile: KeyTypeProfile) -> Result<bool, Error> {
-        if !names_equal(issuer.inner.tbs_certificate().subject(), self.inner.tbs_certificate().issuer())
-        {
+        if !names_equal(issuer.inner.tbs_certificate().subject(), self.inner.tbs_certificate().issuer()) {
             return Ok(false);
         }
         let hash = self.signature_hash()?;
@@ -220,9 +205,7 @@ impl Certificate {
             // with PKCS#1 v1.5, which cannot match, so any SHA-2 choice gives the same verdict.
             "1.2.840.113549.1.1.10" => pss_hash(alg)?,
             other => {
-                return Err(Error::UnsupportedAlgorithm(format!(
-                    "Signature algorithm OID: {other} not recognized"
-                )));
+                return Err(Error::UnsupportedAlgorithm(format!("Signature algorithm OID: {other} not recognized")));
             }
         };
         Ok(hash)
@@ -232,8 +215,8 @@ impl Certificate {
 fn pss_hash(alg: &spki::AlgorithmIdentifierOwned) -> Result<SignatureHash, Error> {
     let Some(params) = alg.parameters.as_ref() else { return Ok(SignatureHash::Sha1) };
     let der = params.to_der().map_err(|e| Error::CertificateParse(e.to_string()))?;
-    let params = pkcs1::RsaPssParamsOwned::from_der(&der)
-        .map_err(|e| Error::CertificateParse(format!("invalid RSASSA-PSS parameters: {e}")))?;
+    let params =
+        pkcs1::RsaPssParamsOwned::from_der(&der).map_err(|e| Error::CertificateParse(format!("invalid RSASSA-PSS parameters: {e}")))?;
     let oid = Some(params.hash.oid);
     Ok(match oid.map(|o| o.to_string()).as_deref() {
         None | Some("1.3.14.3.2.26") => SignatureHash::Sha1,
@@ -275,21 +258,17 @@ enum AttributeValue {
 fn attribute_value(any: &der::asn1::Any) -> AttributeValue {
     let value = any.value();
     let text = match any.tag() {
-        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::VisibleString => {
-            std::str::from_utf8(value).ok().map(str::to_owned)
-        }
+        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String | Tag::VisibleString => std::str::from_utf8(value).ok().map(str::to_owned),
         // T61String: cryptography decodes it as Latin-1.
         Tag::TeletexString => Some(value.iter().map(|b| char::from(*b)).collect()),
         Tag::BmpString => {
-            let units: Vec<u16> =
-                value.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+            let units: Vec<u16> = value.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
             String::from_utf16(&units).ok()
         }
         // UniversalString (tag 28), which `der` has no variant for.
-        tag if tag.number().value() == 28 && tag.class() == der::Class::Universal => value
-            .chunks_exact(4)
-            .map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
-            .collect(),
+        tag if tag.number().value() == 28 && tag.class() == der::Class::Universal => {
+            value.chunks_exact(4).map(|c| char::from_u32(u32::from_be_bytes([c[0], c[1], c[2], c[3]]))).collect()
+        }
         _ => None,
     };
     match text {
@@ -304,8 +283,7 @@ type NameKey = Vec<Vec<(ObjectIdentifier, AttributeValue)>>;
 fn name_key(name: &Name) -> NameKey {
     name.iter_rdn()
         .map(|rdn| {
-            let mut set: Vec<_> =
-                rdn.iter().map(|atv| (atv.oid, attribute_value(&atv.value))).collect();
+            let mut set: Vec<_> = rdn.iter().map(|atv| (atv.oid, attribute_value(&atv.value))).collect();
             set.sort();
             set.dedup();
             set

@@ -43,9 +43,7 @@ pub enum Error {
     #[error("Signature verification for the image failed: Certificate not found with ID: {0}.")]
     CertificateNotFound(String),
 
-    #[error(
-        "Signature verification for the image failed: Unable to retrieve certificate with ID: {0}."
-    )]
+    #[error("Signature verification for the image failed: Unable to retrieve certificate with ID: {0}.")]
     CertificateRetrieval(String),
 
     #[error("Signature verification for the image failed: Invalid certificate format: {0}.")]
@@ -71,9 +69,7 @@ pub enum Error {
 
     /// A `certificate` secret whose payload is not PEM: castellan's Barbican backend parses it
     /// with `load_pem_x509_certificate`, and cryptography's `ValueError` escapes cursive.
-    #[error(
-        "Unable to load PEM file. See https://cryptography.io/en/latest/faq/#why-can-t-i-import-my-pem-file for more details. {0}"
-    )]
+    #[error("Unable to load PEM file. See https://cryptography.io/en/latest/faq/#why-can-t-i-import-my-pem-file for more details. {0}")]
     PemLoad(String),
 
     /// A public key or signature algorithm the backend cannot evaluate; cryptography's
@@ -151,13 +147,9 @@ impl Error {
     pub fn cursive_exception(&self) -> &'static str {
         match self {
             Error::InvalidSignature => "InvalidSignature",
-            Error::NonAsciiSignature | Error::CertificateParse(_) | Error::PemLoad(_) => {
-                "ValueError"
-            }
+            Error::NonAsciiSignature | Error::CertificateParse(_) | Error::PemLoad(_) => "ValueError",
             Error::UnsupportedAlgorithm(_) => "UnsupportedAlgorithm",
-            Error::CertificateValidationFailed { .. } | Error::NoTrustedCertificates => {
-                "CertificateValidationFailed"
-            }
+            Error::CertificateValidationFailed { .. } | Error::NoTrustedCertificates => "CertificateValidationFailed",
             Error::InvalidPrivateKey(_) | Error::Signing(_) => "SigningError",
             _ => "SignatureVerificationError",
         }

@@ -32,8 +32,8 @@ pub use algorithms::{EcCurve, HashMethod, Hasher, KeyType, KeyTypeProfile};
 pub use certificate::{Certificate, SigningCapability, unix_time};
 pub use error::{Error, SIGNATURE_PREFIX};
 pub use properties::{
-    CERTIFICATE_UUID, HASH_METHOD, KEY_TYPE, PROPERTY_NAMES, PreparedSignature, Presence, SIGNATURE,
-    SignatureProperties, should_create_verifier,
+    CERTIFICATE_UUID, HASH_METHOD, KEY_TYPE, PROPERTY_NAMES, PreparedSignature, Presence, SIGNATURE, SignatureProperties,
+    should_create_verifier,
 };
 pub use public_key::{EcPublicKey, PublicKey, RsaPadding, SignatureHash};
 pub use sign::SigningKey;

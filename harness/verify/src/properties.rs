@@ -121,13 +121,7 @@ impl SignatureProperties {
         let signature = base64_lenient::decode(sig)?;
         let hash_method: HashMethod = hash.parse()?;
         let key_type = profile.lookup(key_type)?;
-        Ok(PreparedSignature {
-            signature,
-            hash_method,
-            key_type,
-            certificate_uuid: uuid.to_owned(),
-            profile,
-        })
+        Ok(PreparedSignature { signature, hash_method, key_type, certificate_uuid: uuid.to_owned(), profile })
     }
 }
 

@@ -73,23 +73,20 @@ pub enum PublicKey {
 impl PublicKey {
     /// Decodes a DER `SubjectPublicKeyInfo`.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, Error> {
-        let spki = SubjectPublicKeyInfoRef::from_der(der)
-            .map_err(|e| Error::CertificateParse(format!("invalid SubjectPublicKeyInfo: {e}")))?;
+        let spki =
+            SubjectPublicKeyInfoRef::from_der(der).map_err(|e| Error::CertificateParse(format!("invalid SubjectPublicKeyInfo: {e}")))?;
         Self::from_spki(&spki)
     }
 
     pub(crate) fn from_spki(spki: &SubjectPublicKeyInfoRef<'_>) -> Result<Self, Error> {
         let oid = spki.algorithm.oid;
         let key_bytes = spki.subject_public_key.raw_bytes();
-        let malformed = |what: &str, e: &dyn std::fmt::Display| {
-            Error::CertificateParse(format!("invalid {what} public key: {e}"))
-        };
+        let malformed = |what: &str, e: &dyn std::fmt::Display| Error::CertificateParse(format!("invalid {what} public key: {e}"));
         if oid == RSA_ENCRYPTION {
             let key = pkcs1::RsaPublicKeyRef::from_der(key_bytes).map_err(|e| malformed("RSA", &e))?;
             let n = uint(key.modulus.as_bytes()).map_err(|e| malformed("RSA", &e))?;
             let e = uint(key.public_exponent.as_bytes()).map_err(|e| malformed("RSA", &e))?;
-            let key = rsa::RsaPublicKey::new_with_size_limits(n, e, RSA_BITS)
-                .map_err(|e| malformed("RSA", &e))?;
+            let key = rsa::RsaPublicKey::new_with_size_limits(n, e, RSA_BITS).map_err(|e| malformed("RSA", &e))?;
             Ok(PublicKey::Rsa(key))
         } else if oid == ID_DSA {
             let key = dsa::VerifyingKey::try_from(spki.clone()).map_err(|e| {
@@ -104,25 +101,15 @@ impl PublicKey {
                 .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
                 .ok_or_else(|| malformed("EC", &"parameters are not a named curve"))?;
             let ec = if curve == SECP256R1 {
-                EcPublicKey::P256(
-                    p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
-                        .map_err(|e| malformed("P-256", &e))?,
-                )
+                EcPublicKey::P256(p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes).map_err(|e| malformed("P-256", &e))?)
             } else if curve == SECP384R1 {
-                EcPublicKey::P384(
-                    p384::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
-                        .map_err(|e| malformed("P-384", &e))?,
-                )
+                EcPublicKey::P384(p384::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes).map_err(|e| malformed("P-384", &e))?)
             } else if curve == SECP521R1 {
-                EcPublicKey::P521(
-                    p521::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
-                        .map_err(|e| malformed("P-521", &e))?,
-                )
+                EcPublicKey::P521(p521::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes).map_err(|e| malformed("P-521", &e))?)
             } else if sigstack_binary_curves::BinaryCurve::from_oid(&curve).is_some() {
                 let der = der::Encode::to_der(spki).map_err(|e| malformed("EC", &e))?;
                 EcPublicKey::Binary(
-                    sigstack_binary_curves::PublicKey::from_public_key_der(&der)
-                        .map_err(|e| malformed(&curve.to_string(), &e))?,
+                    sigstack_binary_curves::PublicKey::from_public_key_der(&der).map_err(|e| malformed(&curve.to_string(), &e))?,
                 )
             } else {
                 EcPublicKey::Unsupported(curve.to_string())
@@ -152,9 +139,9 @@ impl PublicKey {
     /// cannot load binary-curve keys at all, before any key-type check.
     pub fn check_profile(&self, profile: KeyTypeProfile) -> Result<(), Error> {
         match (profile, self) {
-            (KeyTypeProfile::Current, PublicKey::Ec(EcPublicKey::Binary(k))) => Err(
-                Error::UnsupportedAlgorithm(format!("Curve {} is not supported", k.curve().oid())),
-            ),
+            (KeyTypeProfile::Current, PublicKey::Ec(EcPublicKey::Binary(k))) => {
+                Err(Error::UnsupportedAlgorithm(format!("Curve {} is not supported", k.curve().oid())))
+            }
             _ => Ok(()),
         }
     }
@@ -164,9 +151,7 @@ impl PublicKey {
     pub fn check_key_type(&self, key_type: KeyType) -> Result<(), Error> {
         let ok = matches!(
             (key_type, self),
-            (KeyType::RsaPss, PublicKey::Rsa(_))
-                | (KeyType::Dsa, PublicKey::Dsa(_))
-                | (KeyType::Ecc(_), PublicKey::Ec(_))
+            (KeyType::RsaPss, PublicKey::Rsa(_)) | (KeyType::Dsa, PublicKey::Dsa(_)) | (KeyType::Ecc(_), PublicKey::Ec(_))
         );
         if ok { Ok(()) } else { Err(Error::InvalidPublicKeyType(key_type.name().to_owned())) }
     }
@@ -174,31 +159,21 @@ impl PublicKey {
     /// Verifies `signature` over an already computed `digest`. A signature that does not match,
     /// or is not even well-formed (bad DER, wrong length), is [`Error::InvalidSignature`], as in
     /// OpenSSL. DSA and ECDSA signatures are DER `SEQUENCE { r, s }`.
-    pub fn verify_digest(
-        &self,
-        hash: SignatureHash,
-        digest: &[u8],
-        signature: &[u8],
-        padding: RsaPadding,
-    ) -> Result<(), Error> {
+    pub fn verify_digest(&self, hash: SignatureHash, digest: &[u8], signature: &[u8], padding: RsaPadding) -> Result<(), Error> {
         let verdict = match self {
             PublicKey::Rsa(key) => verify_rsa(key, hash, digest, signature, padding),
-            PublicKey::Dsa(key) => dsa::Signature::try_from(signature)
-                .map_err(|_| ())
-                .and_then(|sig| key.verify_prehash(digest, &sig).map_err(|_| ())),
+            PublicKey::Dsa(key) => {
+                dsa::Signature::try_from(signature).map_err(|_| ()).and_then(|sig| key.verify_prehash(digest, &sig).map_err(|_| ()))
+            }
             PublicKey::Ec(EcPublicKey::P256(key)) => verify_ecdsa(key, digest, signature),
             PublicKey::Ec(EcPublicKey::P384(key)) => verify_ecdsa(key, digest, signature),
             PublicKey::Ec(EcPublicKey::P521(key)) => verify_ecdsa(key, digest, signature),
-            PublicKey::Ec(EcPublicKey::Binary(key)) => {
-                key.verify_prehash(digest, signature).map_err(|_| ())
-            }
+            PublicKey::Ec(EcPublicKey::Binary(key)) => key.verify_prehash(digest, signature).map_err(|_| ()),
             PublicKey::Ec(EcPublicKey::Unsupported(oid)) => {
                 return Err(Error::UnsupportedAlgorithm(format!("Curve {oid} is not supported")));
             }
             PublicKey::Other(oid) => {
-                return Err(Error::UnsupportedAlgorithm(format!(
-                    "Public key algorithm {oid} is not supported"
-                )));
+                return Err(Error::UnsupportedAlgorithm(format!("Public key algorithm {oid} is not supported")));
             }
         };
         verdict.map_err(|()| Error::InvalidSignature)
@@ -210,28 +185,17 @@ fn uint(bytes: &[u8]) -> Result<BoxedUint, String> {
     BoxedUint::from_be_slice(bytes, bits).map_err(|e| format!("{e:?}"))
 }
 
-fn verify_ecdsa<C>(
-    key: &ecdsa::VerifyingKey<C>,
-    digest: &[u8],
-    signature: &[u8],
-) -> Result<(), ()>
+fn verify_ecdsa<C>(key: &ecdsa::VerifyingKey<C>, digest: &[u8], signature: &[u8]) -> Result<(), ()>
 where
     C: ecdsa::EcdsaCurve + elliptic_curve::CurveArithmetic,
     ecdsa::der::MaxSize<C>: elliptic_curve::array::ArraySize,
-    <elliptic_curve::FieldBytesSize<C> as std::ops::Add>::Output:
-        std::ops::Add<ecdsa::der::MaxOverhead> + elliptic_curve::array::ArraySize,
+    <elliptic_curve::FieldBytesSize<C> as std::ops::Add>::Output: std::ops::Add<ecdsa::der::MaxOverhead> + elliptic_curve::array::ArraySize,
 {
     let sig = ecdsa::der::Signature::<C>::from_bytes(signature).map_err(|_| ())?;
     key.verify_prehash(digest, &sig).map_err(|_| ())
 }
 
-fn verify_rsa(
-    key: &rsa::RsaPublicKey,
-    hash: SignatureHash,
-    digest: &[u8],
-    signature: &[u8],
-    padding: RsaPadding,
-) -> Result<(), ()> {
+fn verify_rsa(key: &rsa::RsaPublicKey, hash: SignatureHash, digest: &[u8], signature: &[u8], padding: RsaPadding) -> Result<(), ()> {
     use rsa::pkcs1v15::Pkcs1v15Sign;
     match padding {
         RsaPadding::Pkcs1v15 => {
@@ -250,9 +214,7 @@ fn verify_rsa(
                 D: digest::Digest + digest::FixedOutputReset,
             {
                 let sig = rsa::pss::Signature::try_from(signature).map_err(|_| ())?;
-                rsa::pss::VerifyingKey::<D>::new_with_auto_salt_len(key.clone())
-                    .verify_prehash(digest, &sig)
-                    .map_err(|_| ())
+                rsa::pss::VerifyingKey::<D>::new_with_auto_salt_len(key.clone()).verify_prehash(digest, &sig).map_err(|_| ())
             }
             match hash {
                 SignatureHash::Sha1 => pss::<sha1::Sha1>(key, digest, signature),

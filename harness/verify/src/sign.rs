@@ -63,16 +63,11 @@ impl SigningKey {
     /// PKCS#8 `PrivateKeyInfo` DER: RSA, DSA, or EC on P-256/P-384/P-521 and the binary curves.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, Error> {
         use pkcs8::DecodePrivateKey;
-        let info = pkcs8::PrivateKeyInfoRef::try_from(der)
-            .map_err(|e| Error::InvalidPrivateKey(e.to_string()))?;
+        let info = pkcs8::PrivateKeyInfoRef::try_from(der).map_err(|e| Error::InvalidPrivateKey(e.to_string()))?;
         let invalid = |e: &dyn std::fmt::Display| Error::InvalidPrivateKey(e.to_string());
         match info.algorithm.oid.to_string().as_str() {
-            "1.2.840.113549.1.1.1" => {
-                rsa::RsaPrivateKey::from_pkcs8_der(der).map(SigningKey::Rsa).map_err(|e| invalid(&e))
-            }
-            "1.2.840.10040.4.1" => {
-                dsa::SigningKey::try_from(info).map(SigningKey::Dsa).map_err(|e| invalid(&e))
-            }
+            "1.2.840.113549.1.1.1" => rsa::RsaPrivateKey::from_pkcs8_der(der).map(SigningKey::Rsa).map_err(|e| invalid(&e)),
+            "1.2.840.10040.4.1" => dsa::SigningKey::try_from(info).map(SigningKey::Dsa).map_err(|e| invalid(&e)),
             "1.2.840.10045.2.1" => {
                 let curve = info
                     .algorithm
@@ -80,8 +75,7 @@ impl SigningKey {
                     .and_then(|p| p.decode_as::<der::asn1::ObjectIdentifier>().ok())
                     .ok_or_else(|| Error::InvalidPrivateKey("EC key without a named curve".into()))?;
                 // The PKCS#8 private key is a SEC1 ECPrivateKey; the curve is in the wrapper.
-                let key = sec1::EcPrivateKey::try_from(info.private_key.as_bytes())
-                    .map_err(|e| invalid(&e))?;
+                let key = sec1::EcPrivateKey::try_from(info.private_key.as_bytes()).map_err(|e| invalid(&e))?;
                 ec_signing_key(&curve, key.private_key)
             }
             other => Err(Error::InvalidPrivateKey(format!("unsupported key algorithm {other}"))),
@@ -166,9 +160,7 @@ fn ec_signing_key(curve: &der::asn1::ObjectIdentifier, secret: &[u8]) -> Result<
         "1.3.132.0.34" => p384::ecdsa::SigningKey::from_slice(secret).map(SigningKey::P384).map_err(|e| invalid(&e)),
         "1.3.132.0.35" => p521::ecdsa::SigningKey::from_slice(secret).map(SigningKey::P521).map_err(|e| invalid(&e)),
         other => match sigstack_binary_curves::BinaryCurve::from_oid(curve) {
-            Some(binary) => sigstack_binary_curves::SigningKey::from_bytes(binary, secret)
-                .map(SigningKey::Binary)
-                .map_err(|e| invalid(&e)),
+            Some(binary) => sigstack_binary_curves::SigningKey::from_bytes(binary, secret).map(SigningKey::Binary).map_err(|e| invalid(&e)),
             None => Err(Error::InvalidPrivateKey(format!("unsupported curve {other}"))),
         },
     }
@@ -178,17 +170,10 @@ fn ec_signing_key(curve: &der::asn1::ObjectIdentifier, secret: &[u8]) -> Result<
 fn max_pss_salt(key: &rsa::RsaPrivateKey, hash: HashMethod) -> Result<usize, Error> {
     let mod_bits = key.n().bits() as usize;
     let em_len = (mod_bits - 1).div_ceil(8);
-    em_len.checked_sub(hash.output_len() + 2).ok_or_else(|| {
-        Error::Signing(format!("RSA-{mod_bits} is too small for {hash} with RSA-PSS"))
-    })
+    em_len.checked_sub(hash.output_len() + 2).ok_or_else(|| Error::Signing(format!("RSA-{mod_bits} is too small for {hash} with RSA-PSS")))
 }
 
-fn pss<D, R>(
-    key: &rsa::RsaPrivateKey,
-    salt: usize,
-    digest: &[u8],
-    rng: &mut R,
-) -> Result<Vec<u8>, signature::Error>
+fn pss<D, R>(key: &rsa::RsaPrivateKey, salt: usize, digest: &[u8], rng: &mut R) -> Result<Vec<u8>, signature::Error>
 where
     D: digest::Digest + digest::FixedOutputReset + digest::Update,
     R: TryCryptoRng + ?Sized,

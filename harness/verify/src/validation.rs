@@ -36,9 +36,17 @@ impl Default for ValidationOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TrustSkip {
     /// The certificate could not be fetched (Nova: `Skipping trusted certificate: <msg>`).
-    Unavailable { uuid: String, reason: String },
-    OutsideValidDates { uuid: String },
-    NotSigningCertificate { uuid: String, capability: SigningCapability },
+    Unavailable {
+        uuid: String,
+        reason: String,
+    },
+    OutsideValidDates {
+        uuid: String,
+    },
+    NotSigningCertificate {
+        uuid: String,
+        capability: SigningCapability,
+    },
 }
 
 impl fmt::Display for TrustSkip {
@@ -75,8 +83,7 @@ impl CertificateValidator {
     where
         I: IntoIterator<Item = (String, Certificate)>,
     {
-        let mut validator =
-            CertificateValidator { trusted: Vec::new(), skipped: Vec::new(), options, now };
+        let mut validator = CertificateValidator { trusted: Vec::new(), skipped: Vec::new(), options, now };
         for (uuid, cert) in trusted {
             validator.add_trusted(uuid, cert)?;
         }
@@ -142,9 +149,7 @@ impl CertificateValidator {
             }
             let Some((uuid, issuer)) = found else {
                 let top = chain[0].0;
-                return Err(Error::ChainBuilding {
-                    certificate: (top != "base").then(|| top.to_owned()),
-                });
+                return Err(Error::ChainBuilding { certificate: (top != "base").then(|| top.to_owned()) });
             };
             if issuer == current {
                 return Ok(chain);
@@ -167,9 +172,7 @@ fn check_path_lengths(chain: &[(&str, &Certificate)]) -> Result<(), Error> {
         if cert == leaf {
             break;
         }
-        let bc = cert
-            .basic_constraints()?
-            .ok_or_else(|| Error::MissingBasicConstraints((*uuid).to_owned()))?;
+        let bc = cert.basic_constraints()?.ok_or_else(|| Error::MissingBasicConstraints((*uuid).to_owned()))?;
         let Some(path_len) = bc.path_len_constraint else { continue };
         let below = (chain.len() - i).saturating_sub(2);
         if usize::from(path_len) < below {

@@ -61,12 +61,7 @@ impl Verifier {
     /// or the signature was altered.
     pub fn finish(self) -> Result<(), Error> {
         let digest = self.hasher.finalize();
-        self.key.verify_digest(
-            SignatureHash::Sha2(self.hash_method),
-            &digest,
-            &self.signature,
-            RsaPadding::PssAnySalt,
-        )
+        self.key.verify_digest(SignatureHash::Sha2(self.hash_method), &digest, &self.signature, RsaPadding::PssAnySalt)
     }
 
     /// Checks the signature over a digest the caller computed with [`Verifier::hash_method`]
@@ -82,10 +77,7 @@ impl Verifier {
 
     /// Streams a reader through the verifier with one fixed [`READ_BUFFER`], then finishes.
     /// The outer error is the reader's; the inner result is the verdict.
-    pub fn verify_reader<R: io::Read>(
-        mut self,
-        mut reader: R,
-    ) -> Result<Result<(), Error>, io::Error> {
+    pub fn verify_reader<R: io::Read>(mut self, mut reader: R) -> Result<Result<(), Error>, io::Error> {
         let mut buf = vec![0u8; READ_BUFFER];
         loop {
             match reader.read(&mut buf) {

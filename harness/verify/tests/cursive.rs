@@ -15,8 +15,7 @@ use common::*;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
 use sigstack_verify::{
-    Certificate, Error, HashMethod, KeyType, KeyTypeProfile, SignatureProperties,
-    ValidationOptions, unix_time, verify_certificate,
+    Certificate, Error, HashMethod, KeyType, KeyTypeProfile, SignatureProperties, ValidationOptions, unix_time, verify_certificate,
 };
 
 struct Oracle {
@@ -107,10 +106,8 @@ fn run_signature_case(oracle: &mut Oracle, dir: &Path, id: usize, case: &Signatu
 fn run_signature_case_as(profile: KeyTypeProfile, oracle: &mut Oracle, dir: &Path, id: usize, case: &SignatureCase) {
     let data_path = dir.join(format!("image-{id}.bin"));
     std::fs::write(&data_path, &case.data).unwrap();
-    let props: serde_json::Map<String, Value> =
-        case.props.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
-    let certs: serde_json::Map<String, Value> =
-        case.secrets.iter().map(|(u, s)| (u.clone(), s.json())).collect();
+    let props: serde_json::Map<String, Value> = case.props.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+    let certs: serde_json::Map<String, Value> = case.secrets.iter().map(|(u, s)| (u.clone(), s.json())).collect();
     let request = json!({"id": id.to_string(), "kind": "signature", "properties": props,
         "certificates": certs, "data_path": data_path, "chunk_size": 1000});
     let theirs = oracle.ask(&request);
@@ -162,7 +159,11 @@ fn signature_verdicts_and_messages_match_cursive() {
         for hash in HashMethod::ALL {
             let sig = b64(&sign(&key, *key_type, hash, &data));
             let secrets = vec![("u".to_owned(), cert.clone())];
-            cases.push(SignatureCase { props: full_props(&sig, hash.name(), key_type.name(), "u"), secrets: secrets.clone(), data: data.clone() });
+            cases.push(SignatureCase {
+                props: full_props(&sig, hash.name(), key_type.name(), "u"),
+                secrets: secrets.clone(),
+                data: data.clone(),
+            });
             cases.push(SignatureCase { props: full_props(&sig, hash.name(), key_type.name(), "u"), secrets, data: tampered.clone() });
         }
     }
@@ -197,7 +198,11 @@ fn signature_verdicts_and_messages_match_cursive() {
     }
     // P-256 under an ECC type (curve not bound) and ECC under the other curve's name.
     let p256 = b64(&sign(&signing_key("ec-p256"), KeyType::Ecc(sigstack_verify::EcCurve::Secp384r1), HashMethod::Sha512, &data));
-    cases.push(SignatureCase { props: full_props(&p256, "SHA-512", "ECC_SECP521R1", "u"), secrets: vec![("u".into(), file("signing/ec-p256.crt.pem"))], data: data.clone() });
+    cases.push(SignatureCase {
+        props: full_props(&p256, "SHA-512", "ECC_SECP521R1", "u"),
+        secrets: vec![("u".into(), file("signing/ec-p256.crt.pem"))],
+        data: data.clone(),
+    });
     // Missing and null properties, in every combination.
     for mask in 0u8..16 {
         for null_instead in [false, true] {
@@ -206,7 +211,9 @@ fn signature_verdicts_and_messages_match_cursive() {
             props.retain_mut(|p| {
                 let drop = mask & (1 << i) != 0;
                 i += 1;
-                if drop && null_instead { p.1 = None; }
+                if drop && null_instead {
+                    p.1 = None;
+                }
                 !drop || null_instead
             });
             cases.push(SignatureCase { props, secrets: rsa.clone(), data: data.clone() });
@@ -250,7 +257,26 @@ fn certificate_validation_matches_cursive() {
         }
     };
     let names: Vec<&str> = all.iter().map(|(u, _)| *u).collect();
-    let leaves = ["client", "b", "rsa", "p384", "dsa", "nopl-leaf", "sp-leaf", "ei-leaf", "orphan-leaf", "pss-leaf", "pss-direct", "no-bc-leaf", "no-ca-leaf", "st-leaf", "case-leaf", "expired-signing", "missing", "expired-ca"];
+    let leaves = [
+        "client",
+        "b",
+        "rsa",
+        "p384",
+        "dsa",
+        "nopl-leaf",
+        "sp-leaf",
+        "ei-leaf",
+        "orphan-leaf",
+        "pss-leaf",
+        "pss-direct",
+        "no-bc-leaf",
+        "no-ca-leaf",
+        "st-leaf",
+        "case-leaf",
+        "expired-signing",
+        "missing",
+        "expired-ca",
+    ];
     let times = [unix_time(1_795_435_200), unix_time(978_307_200 + 3600), unix_time(4_102_444_800)];
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(0xce27);
@@ -287,11 +313,8 @@ fn certificate_validation_matches_cursive() {
     }
 
     for (id, (leaf, trusted, at)) in cases.iter().enumerate() {
-        let certs: serde_json::Map<String, Value> = trusted
-            .iter()
-            .chain(std::iter::once(leaf))
-            .map(|u| (u.clone(), secret(u).json()))
-            .collect();
+        let certs: serde_json::Map<String, Value> =
+            trusted.iter().chain(std::iter::once(leaf)).map(|u| (u.clone(), secret(u).json())).collect();
         let request = json!({"id": id.to_string(), "kind": "certificate", "certificate_uuid": leaf,
             "trusted_uuids": trusted, "certificates": certs, "now": rfc3339(*at)});
         let theirs = oracle.ask(&request);
@@ -346,7 +369,8 @@ fn binary_curves_match_cursive_on_both_cryptography_generations() {
             let request = json!({"id": curve, "kind": "certificate", "certificate_uuid": "u", "trusted_uuids": ["u"], "certificates": certs, "now": "2026-11-23T12:00:00Z"});
             let theirs = oracle.ask(&request);
             let options = ValidationOptions { key_type_profile: profile, ..Default::default() };
-            let result = verify_certificate(|_| Ok(binary_cert(curve)), "u", &["u".to_owned()], unix_time(1_795_435_200), options).map(|_| ());
+            let result =
+                verify_certificate(|_| Ok(binary_cert(curve)), "u", &["u".to_owned()], unix_time(1_795_435_200), options).map(|_| ());
             assert_eq!(verdict(&ours(result)), verdict(&theirs), "{name} {request}");
         }
     }

@@ -25,9 +25,7 @@ use common::*;
 use cursive_proptest_support::*;
 use rand::SeedableRng;
 use serde_json::{Value, json};
-use sigstack_verify::{
-    Error, HashMethod, KeyTypeProfile, SignatureProperties, ValidationOptions, verify_certificate,
-};
+use sigstack_verify::{Error, HashMethod, KeyTypeProfile, SignatureProperties, ValidationOptions, verify_certificate};
 
 // ---------------------------------------------------------------------------------------------
 // Signature cases.
@@ -88,21 +86,18 @@ fn build_signature_case(fixtures: &[Fixture], case: &SigCase, dir: &Path, id: &s
 
     let data_path = dir.join(format!("image-{id}.bin"));
     std::fs::write(&data_path, &data).unwrap();
-    let properties: serde_json::Map<String, Value> =
-        props.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+    let properties: serde_json::Map<String, Value> = props.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
     let request = json!({"id": id, "kind": "signature", "properties": properties,
         "certificates": secrets_json(&secrets), "data_path": data_path, "chunk_size": case.chunks.0});
 
     let should = sigstack_verify::should_create_verifier(props.iter().map(|(k, _)| *k));
     let engine = |profile: KeyTypeProfile| {
-        let result = SignatureProperties::from_pairs(props.iter().map(|(k, v)| (*k, v.clone())))
-            .prepare(profile)
-            .and_then(|prepared| {
-                let cert = fetch_from(&secrets, &prepared.certificate_uuid)?;
-                let mut verifier = prepared.verifier(&cert)?;
-                data.chunks(case.chunks.1).for_each(|c| verifier.update(c));
-                verifier.finish()
-            });
+        let result = SignatureProperties::from_pairs(props.iter().map(|(k, v)| (*k, v.clone()))).prepare(profile).and_then(|prepared| {
+            let cert = fetch_from(&secrets, &prepared.certificate_uuid)?;
+            let mut verifier = prepared.verifier(&cert)?;
+            data.chunks(case.chunks.1).for_each(|c| verifier.update(c));
+            verifier.finish()
+        });
         let mut v = verdict(&ours(result));
         v["should_create_verifier"] = json!(should);
         v
@@ -120,12 +115,7 @@ fn signature_theirs(answer: &Value) -> Value {
 fn random_signatures_match_cursive() {
     let fixtures = signing_fixtures();
     assert_eq!(fixtures.len(), SIGNING_FIXTURES);
-    differential(
-        "signatures",
-        sig_case_strategy(),
-        |c, d, id| build_signature_case(&fixtures, c, d, id),
-        signature_theirs,
-    );
+    differential("signatures", sig_case_strategy(), |c, d, id| build_signature_case(&fixtures, c, d, id), signature_theirs);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -191,10 +181,5 @@ fn random_certificate_chains_match_cursive() {
         }
     }
     let names = pool.iter().map(|(p, _)| *p).collect();
-    differential(
-        "chains",
-        chain_case_strategy(names),
-        |c, _, id| build_chain_case(&pool, c, id),
-        chain_theirs,
-    );
+    differential("chains", chain_case_strategy(names), |c, _, id| build_chain_case(&pool, c, id), chain_theirs);
 }

@@ -11,10 +11,7 @@ use common::*;
 use sigstack_verify::{Error, HashMethod, KeyType};
 
 fn openssl(args: &[&str]) -> std::process::Output {
-    Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("the openssl command line must be installed (apt-get install openssl)")
+    Command::new("openssl").args(args).output().expect("the openssl command line must be installed (apt-get install openssl)")
 }
 
 fn dgst_flag(hash: HashMethod) -> &'static str {
@@ -61,10 +58,7 @@ fn we_verify_what_openssl_signs() {
             let mut variants: Vec<Vec<&str>> = vec![vec![]];
             if is_rsa(*key_type) {
                 // OpenSSL 3.0's default (max salt) and OpenSSL >= 3.1's (digest-length salt).
-                variants = vec![
-                    vec!["rsa_padding_mode:pss"],
-                    vec!["rsa_padding_mode:pss", "rsa_pss_saltlen:0"],
-                ];
+                variants = vec![vec!["rsa_padding_mode:pss"], vec!["rsa_padding_mode:pss", "rsa_pss_saltlen:0"]];
                 // A 1024-bit modulus has no room for a 64-byte salt beside a 64-byte hash.
                 if !(name.starts_with("rsa-1024") && hash == HashMethod::Sha512) {
                     variants.push(vec!["rsa_padding_mode:pss", "rsa_pss_saltlen:digest"]);
@@ -125,16 +119,35 @@ fn binary_curves_agree_with_openssl_both_ways() {
         for hash in HashMethod::ALL {
             let sig_path = dir.path().join("theirs.sig");
             let key_path = binary_path(curve, "key");
-            let out = openssl(&["dgst", dgst_flag(hash), "-sign", key_path.to_str().unwrap(), "-out", sig_path.to_str().unwrap(), data_path.to_str().unwrap()]);
+            let out = openssl(&[
+                "dgst",
+                dgst_flag(hash),
+                "-sign",
+                key_path.to_str().unwrap(),
+                "-out",
+                sig_path.to_str().unwrap(),
+                data_path.to_str().unwrap(),
+            ]);
             assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
             let theirs = std::fs::read(&sig_path).unwrap();
-            verify_image(&cert, key_type.name(), hash.name(), &b64(&theirs), &data, 4096)
-                .unwrap_or_else(|e| panic!("{curve} {hash}: {e}"));
+            verify_image(&cert, key_type.name(), hash.name(), &b64(&theirs), &data, 4096).unwrap_or_else(|e| panic!("{curve} {hash}: {e}"));
 
             std::fs::write(&sig_path, sign(&key, *key_type, hash, &data)).unwrap();
             let public = binary_path(curve, "pub");
-            let out = openssl(&["dgst", dgst_flag(hash), "-verify", public.to_str().unwrap(), "-signature", sig_path.to_str().unwrap(), data_path.to_str().unwrap()]);
-            assert!(String::from_utf8_lossy(&out.stdout).contains("Verified OK"), "{curve} {hash}: {}", String::from_utf8_lossy(&out.stderr));
+            let out = openssl(&[
+                "dgst",
+                dgst_flag(hash),
+                "-verify",
+                public.to_str().unwrap(),
+                "-signature",
+                sig_path.to_str().unwrap(),
+                data_path.to_str().unwrap(),
+            ]);
+            assert!(
+                String::from_utf8_lossy(&out.stdout).contains("Verified OK"),
+                "{curve} {hash}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
 }
@@ -143,16 +156,8 @@ fn binary_curves_agree_with_openssl_both_ways() {
 fn mgf1_with_another_hash_does_not_verify() {
     let dir = tempfile::tempdir().unwrap();
     let data = image(dir.path());
-    let sig = openssl_sign(
-        dir.path(),
-        "rsa-2048",
-        HashMethod::Sha256,
-        &["rsa_padding_mode:pss", "rsa_mgf1_md:sha1"],
-    );
-    assert_eq!(
-        verify_image(&signing_cert("rsa-2048"), "RSA-PSS", "SHA-256", &b64(&sig), &data, 100),
-        Err(Error::InvalidSignature)
-    );
+    let sig = openssl_sign(dir.path(), "rsa-2048", HashMethod::Sha256, &["rsa_padding_mode:pss", "rsa_mgf1_md:sha1"]);
+    assert_eq!(verify_image(&signing_cert("rsa-2048"), "RSA-PSS", "SHA-256", &b64(&sig), &data, 100), Err(Error::InvalidSignature));
 }
 
 #[test]
@@ -160,10 +165,7 @@ fn signature_made_with_another_hash_does_not_verify() {
     let dir = tempfile::tempdir().unwrap();
     let data = image(dir.path());
     let sig = openssl_sign(dir.path(), "ec-p384", HashMethod::Sha384, &[]);
-    assert_eq!(
-        verify_image(&signing_cert("ec-p384"), "ECC_SECP384R1", "SHA-256", &b64(&sig), &data, 100),
-        Err(Error::InvalidSignature)
-    );
+    assert_eq!(verify_image(&signing_cert("ec-p384"), "ECC_SECP384R1", "SHA-256", &b64(&sig), &data, 100), Err(Error::InvalidSignature));
 }
 
 #[test]
@@ -172,8 +174,16 @@ fn openssl_agrees_on_the_nova_document_chain() {
     let chain = |n: &str| path(&format!("chain/{n}.crt.pem")).to_str().unwrap().to_owned();
     let untrusted = chain("intermediate-a");
     let out = openssl(&[
-        "verify", "-attime", "1795435200", "-CAfile", &chain("root"), "-untrusted", &untrusted,
-        "-untrusted", &chain("intermediate-b"), &chain("client"),
+        "verify",
+        "-attime",
+        "1795435200",
+        "-CAfile",
+        &chain("root"),
+        "-untrusted",
+        &untrusted,
+        "-untrusted",
+        &chain("intermediate-b"),
+        &chain("client"),
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
@@ -201,7 +211,10 @@ fn traditional_private_key_formats_load() {
         assert_eq!(traditional.public_key().describe(), pkcs8.public_key().describe());
         // Same key: a signature by one verifies under the other's certificate path.
         let data = b"same key";
-        let key_type = match tool { "rsa" => KeyType::RsaPss, _ => KeyType::Ecc(sigstack_verify::EcCurve::Secp384r1) };
+        let key_type = match tool {
+            "rsa" => KeyType::RsaPss,
+            _ => KeyType::Ecc(sigstack_verify::EcCurve::Secp384r1),
+        };
         let sig = sign(&traditional, key_type, HashMethod::Sha256, data);
         let digest = HashMethod::Sha256.digest(data);
         let padding = if tool == "rsa" { sigstack_verify::RsaPadding::PssAnySalt } else { sigstack_verify::RsaPadding::Pkcs1v15 };

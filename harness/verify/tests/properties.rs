@@ -2,10 +2,7 @@
 //! asserted to the character against cursive 0.3.1's texts.
 
 use proptest::prelude::*;
-use sigstack_verify::{
-    Error, HashMethod, KeyType, KeyTypeProfile, PROPERTY_NAMES, Presence, SignatureProperties,
-    should_create_verifier,
-};
+use sigstack_verify::{Error, HashMethod, KeyType, KeyTypeProfile, PROPERTY_NAMES, Presence, SignatureProperties, should_create_verifier};
 
 fn full() -> SignatureProperties {
     SignatureProperties {
@@ -27,7 +24,12 @@ fn glance_verifies_only_when_all_four_keys_are_present() {
     }
     assert!(!should_create_verifier(Vec::<&str>::new()));
     // Keys are case-sensitive.
-    assert!(!should_create_verifier(["IMG_SIGNATURE", "img_signature_hash_method", "img_signature_key_type", "img_signature_certificate_uuid"]));
+    assert!(!should_create_verifier([
+        "IMG_SIGNATURE",
+        "img_signature_hash_method",
+        "img_signature_key_type",
+        "img_signature_certificate_uuid"
+    ]));
 }
 
 #[test]
@@ -42,10 +44,7 @@ fn from_pairs_keeps_nulls_as_missing_values_and_ignores_other_properties() {
     assert_eq!(props.hash_method, None);
     assert_eq!(props.key_type.as_deref(), Some("DSA"));
     assert_eq!(props.certificate_uuid, None);
-    assert_eq!(
-        props.presence(),
-        Presence::Partial(vec!["img_signature_hash_method", "img_signature_certificate_uuid"])
-    );
+    assert_eq!(props.presence(), Presence::Partial(vec!["img_signature_hash_method", "img_signature_certificate_uuid"]));
     assert_eq!(SignatureProperties::default().presence(), Presence::Unsigned);
     assert_eq!(full().presence(), Presence::Complete);
     assert_eq!(full().to_pairs().len(), 4);
@@ -118,16 +117,10 @@ fn non_ascii_signature_escapes_like_pythons_value_error() {
 
 #[test]
 fn registries_match_cursive() {
-    assert_eq!(
-        KeyTypeProfile::Current.registered_names(),
-        ["DSA", "ECC_SECP384R1", "ECC_SECP521R1", "RSA-PSS"]
-    );
+    assert_eq!(KeyTypeProfile::Current.registered_names(), ["DSA", "ECC_SECP384R1", "ECC_SECP521R1", "RSA-PSS"]);
     assert_eq!(
         KeyTypeProfile::Legacy.registered_names(),
-        [
-            "DSA", "ECC_SECP384R1", "ECC_SECP521R1", "ECC_SECT409K1", "ECC_SECT409R1",
-            "ECC_SECT571K1", "ECC_SECT571R1", "RSA-PSS"
-        ]
+        ["DSA", "ECC_SECP384R1", "ECC_SECP521R1", "ECC_SECT409K1", "ECC_SECT409R1", "ECC_SECT571K1", "ECC_SECT571R1", "RSA-PSS"]
     );
     assert!(KeyTypeProfile::Legacy.lookup("ECC_SECP256R1").is_err());
 }
@@ -185,7 +178,10 @@ fn escaped_and_own_messages_are_verbatim() {
          for more details. x"
     );
     assert_eq!(Error::CertificateParse("y".into()).to_string(), "Unable to load certificate: y");
-    assert_eq!(Error::UnsupportedAlgorithm("Curve 1.3.132.0.38 is not supported".into()).to_string(), "Curve 1.3.132.0.38 is not supported");
+    assert_eq!(
+        Error::UnsupportedAlgorithm("Curve 1.3.132.0.38 is not supported".into()).to_string(),
+        "Curve 1.3.132.0.38 is not supported"
+    );
     // Ours, where cursive would loop forever.
     assert_eq!(
         Error::ChainCycle("a".into()).to_string(),

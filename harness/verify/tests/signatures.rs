@@ -6,9 +6,7 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use rsa::signature::RandomizedSigner;
-use sigstack_verify::{
-    EcCurve, Error, HashMethod, KeyType, KeyTypeProfile, SignatureProperties, SigningKey,
-};
+use sigstack_verify::{EcCurve, Error, HashMethod, KeyType, KeyTypeProfile, SignatureProperties, SigningKey};
 
 const DATA: &[u8] = b"cirros-0.6.2-x86_64-disk.img stand-in: not the real bytes";
 
@@ -19,8 +17,7 @@ fn every_key_and_hash_round_trips() {
         let cert = signing_cert(name);
         for hash in HashMethod::ALL {
             let sig = b64(&sign(&key, *key_type, hash, DATA));
-            verify_image(&cert, key_type.name(), hash.name(), &sig, DATA, 7)
-                .unwrap_or_else(|e| panic!("{name} {hash}: {e}"));
+            verify_image(&cert, key_type.name(), hash.name(), &sig, DATA, 7).unwrap_or_else(|e| panic!("{name} {hash}: {e}"));
             let mut tampered = DATA.to_vec();
             tampered[3] ^= 0x01;
             assert_eq!(
@@ -39,8 +36,7 @@ fn binary_curves_verify_under_the_legacy_profile() {
         let cert = binary_cert(curve);
         for hash in HashMethod::ALL {
             let sig = b64(&sign(&key, *key_type, hash, DATA));
-            verify_image(&cert, key_type.name(), hash.name(), &sig, DATA, 11)
-                .unwrap_or_else(|e| panic!("{curve} {hash}: {e}"));
+            verify_image(&cert, key_type.name(), hash.name(), &sig, DATA, 11).unwrap_or_else(|e| panic!("{curve} {hash}: {e}"));
             let mut tampered = DATA.to_vec();
             tampered[0] ^= 0x20;
             assert_eq!(verify_image(&cert, key_type.name(), hash.name(), &sig, &tampered, 11), Err(Error::InvalidSignature));
@@ -112,8 +108,7 @@ fn rsa_pss_accepts_any_salt_length_like_cryptography_42_and_later() {
         let signer = rsa::pss::SigningKey::<sha2::Sha256>::new_with_salt_len(private.clone(), salt);
         let sig = signer.sign_with_rng(&mut rand::rng(), DATA);
         let sig: Box<[u8]> = sig.into();
-        verify_image(&cert, "RSA-PSS", "SHA-256", &b64(&sig), DATA, 1000)
-            .unwrap_or_else(|e| panic!("salt {salt}: {e}"));
+        verify_image(&cert, "RSA-PSS", "SHA-256", &b64(&sig), DATA, 1000).unwrap_or_else(|e| panic!("salt {salt}: {e}"));
     }
 }
 
@@ -123,10 +118,7 @@ fn pkcs1v15_signature_under_rsa_pss_is_invalid() {
     let SigningKey::Rsa(private) = &key else { panic!("rsa fixture") };
     let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(private.clone());
     let sig: Box<[u8]> = signer.sign_with_rng(&mut rand::rng(), DATA).into();
-    assert_eq!(
-        verify_image(&signing_cert("rsa-2048"), "RSA-PSS", "SHA-256", &b64(&sig), DATA, 64),
-        Err(Error::InvalidSignature)
-    );
+    assert_eq!(verify_image(&signing_cert("rsa-2048"), "RSA-PSS", "SHA-256", &b64(&sig), DATA, 64), Err(Error::InvalidSignature));
 }
 
 #[test]
@@ -154,13 +146,8 @@ fn ecc_key_types_do_not_bind_the_curve() {
 #[test]
 fn key_type_must_match_the_certificate() {
     let sig = b64(b"whatever");
-    let cases = [
-        ("rsa-2048", "DSA"),
-        ("rsa-2048", "ECC_SECP384R1"),
-        ("dsa-2048-256", "RSA-PSS"),
-        ("ec-p384", "RSA-PSS"),
-        ("ec-p384", "DSA"),
-    ];
+    let cases =
+        [("rsa-2048", "DSA"), ("rsa-2048", "ECC_SECP384R1"), ("dsa-2048-256", "RSA-PSS"), ("ec-p384", "RSA-PSS"), ("ec-p384", "DSA")];
     for (cert, key_type) in cases {
         assert_eq!(
             verify_image(&signing_cert(cert), key_type, "SHA-256", &sig, DATA, 1).unwrap_err().to_string(),
@@ -178,10 +165,7 @@ fn empty_signature_fails_in_the_factory_after_the_key_check() {
         "Signature verification for the image failed: Error occurred while creating the verifier."
     );
     // The key-type check comes first.
-    assert_eq!(
-        verify_image(&cert, "DSA", "SHA-256", "", DATA, 1).unwrap_err(),
-        Error::InvalidPublicKeyType("DSA".into())
-    );
+    assert_eq!(verify_image(&cert, "DSA", "SHA-256", "", DATA, 1).unwrap_err(), Error::InvalidPublicKeyType("DSA".into()));
 }
 
 #[test]
@@ -220,9 +204,7 @@ fn current_profile_rejects_binary_curve_names_before_fetching_the_certificate() 
 #[test]
 fn signing_refuses_a_key_of_the_wrong_type() {
     let key = signing_key("ec-p384");
-    let err = key
-        .sign_digest(KeyType::RsaPss, HashMethod::Sha256, &[0; 32], &mut rand::rngs::SysRng)
-        .unwrap_err();
+    let err = key.sign_digest(KeyType::RsaPss, HashMethod::Sha256, &[0; 32], &mut rand::rngs::SysRng).unwrap_err();
     assert_eq!(err, Error::InvalidPublicKeyType("RSA-PSS".into()));
 }
 

@@ -6,8 +6,7 @@ use std::time::SystemTime;
 
 use common::*;
 use sigstack_verify::{
-    Certificate, CertificateValidator, Error, SigningCapability, TrustSkip, ValidationOptions,
-    unix_time, verify_certificate,
+    Certificate, CertificateValidator, Error, SigningCapability, TrustSkip, ValidationOptions, unix_time, verify_certificate,
 };
 
 /// 2026-11-23T12:00:00Z: inside every "valid" fixture's 2020..2099 window.
@@ -50,10 +49,7 @@ fn nova_document_boot_without_trusted_ids_fails_chain_building() {
 #[test]
 fn a_trusted_intermediate_without_its_root_gives_cursives_degenerate_message() {
     let client = cert("chain/client.crt.pem");
-    assert_eq!(
-        validator(&[INTER_A, INTER_B]).validate(&client).unwrap_err().to_string(),
-        "certificate 'intermediate-a'"
-    );
+    assert_eq!(validator(&[INTER_A, INTER_B]).validate(&client).unwrap_err().to_string(), "certificate 'intermediate-a'");
     assert_eq!(validator(&[INTER_B]).validate(&client).unwrap_err().to_string(), "certificate 'intermediate-b'");
     let leaf = cert("variants/orphan/leaf.crt.pem");
     assert_eq!(
@@ -149,10 +145,7 @@ fn expired_intermediate_is_dropped_so_the_chain_breaks_there() {
 #[test]
 fn path_length_counts_the_root_and_reports_the_one_nearest_the_root() {
     let leaf = cert("variants/short-pathlen/leaf.crt.pem");
-    let v = validator(&[
-        ("root", "variants/short-pathlen/root.crt.pem"),
-        ("inter", "variants/short-pathlen/intermediate.crt.pem"),
-    ]);
+    let v = validator(&[("root", "variants/short-pathlen/root.crt.pem"), ("inter", "variants/short-pathlen/intermediate.crt.pem")]);
     assert_eq!(
         v.validate(&leaf).unwrap_err().to_string(),
         "Certificate validation failed. The signing certificate 'root' is not configured to support \
@@ -174,10 +167,7 @@ fn path_length_counts_the_root_and_reports_the_one_nearest_the_root() {
 #[test]
 fn ca_without_path_length_is_unlimited() {
     let leaf = cert("variants/leaf-of-root-no-pathlen.crt.pem");
-    assert_eq!(
-        validator(&[("r", "variants/root-no-pathlen.crt.pem")]).validate(&leaf).unwrap(),
-        ["r", "base"]
-    );
+    assert_eq!(validator(&[("r", "variants/root-no-pathlen.crt.pem")]).validate(&leaf).unwrap(), ["r", "base"]);
 }
 
 #[test]
@@ -192,7 +182,10 @@ fn missing_basic_constraints_only_matters_when_extensions_are_not_enforced() {
     // A self-signed certificate is its own chain: nothing above the leaf to check.
     assert_eq!(v.validate(&root).unwrap(), ["base"]);
     // Enforced (Nova's default), the CA is not trusted at all.
-    assert_eq!(validator(&[("nobc", "variants/no-basic-constraints.crt.pem")]).validate(&leaf).unwrap_err(), Error::ChainBuilding { certificate: None });
+    assert_eq!(
+        validator(&[("nobc", "variants/no-basic-constraints.crt.pem")]).validate(&leaf).unwrap_err(),
+        Error::ChainBuilding { certificate: None }
+    );
 }
 
 #[test]
@@ -255,10 +248,7 @@ fn nova_flow_skips_unavailable_trusted_certificates_and_propagates_leaf_errors()
         if uuid == "bad" { Err(Error::CertificateParse("garbage".into())) } else { fetch(uuid) }
     };
     let trusted: Vec<String> = ["bad", "ca"].map(String::from).to_vec();
-    assert!(matches!(
-        verify_certificate(broken, "leaf", &trusted, now(), ValidationOptions::default()),
-        Err(Error::CertificateParse(_))
-    ));
+    assert!(matches!(verify_certificate(broken, "leaf", &trusted, now(), ValidationOptions::default()), Err(Error::CertificateParse(_))));
 }
 
 #[test]

@@ -39,10 +39,11 @@ impl Prober {
             Err(e) => return Made { why: Some(e.to_string()), ..made },
         };
         let body = json!({"volume": {"size": 1, "imageRef": image, "name": self.name(&format!("volume-{what}"))}});
-        let created = match http::call(&self.session, volume::request(&self.session, Method::POST, &format!("{base}/volumes")).json(&body)).await {
-            Ok(a) => a,
-            Err(e) => return Made { why: Some(format!("creating a volume from the {what} image: {e}")), ..made },
-        };
+        let created =
+            match http::call(&self.session, volume::request(&self.session, Method::POST, &format!("{base}/volumes")).json(&body)).await {
+                Ok(a) => a,
+                Err(e) => return Made { why: Some(format!("creating a volume from the {what} image: {e}")), ..made },
+            };
         made.evidence.push(created.evidence(&format!("a 1 GiB volume from the {what} image")));
         let Some(id) = created.json()["volume"]["id"].as_str().filter(|_| created.status == 202).map(str::to_owned) else {
             made.why = Some(format!("Cinder refused a volume from the {what} image: {}", created.evidence("")));
@@ -107,7 +108,8 @@ impl Prober {
                 made.evidence.push(a.evidence(&format!("user message about the volume: {text}")));
                 made.user_message = Some(text);
                 if let Some(mid) = m["id"].as_str() {
-                    let _ = http::call(&self.session, volume::request(&self.session, Method::DELETE, &format!("{base}/messages/{mid}"))).await;
+                    let _ =
+                        http::call(&self.session, volume::request(&self.session, Method::DELETE, &format!("{base}/messages/{mid}"))).await;
                 }
             }
             None if a.ok() => made.evidence.push(a.evidence("no user message about the volume")),
@@ -117,7 +119,13 @@ impl Prober {
 }
 
 /// The Cinder probes. `present`: the catalog has block-storage and it answered.
-pub(super) async fn probe(p: &Prober, settings: &RunSettings, volume_absent: bool, present: bool, m: Result<&Material, &String>) -> Outcome {
+pub(super) async fn probe(
+    p: &Prober,
+    settings: &RunSettings,
+    volume_absent: bool,
+    present: bool,
+    m: Result<&Material, &String>,
+) -> Outcome {
     let mut out = Outcome::default();
     const NAME: &str = "cinder_verification";
     if volume_absent {
@@ -125,7 +133,11 @@ pub(super) async fn probe(p: &Prober, settings: &RunSettings, volume_absent: boo
         return out;
     }
     if !present {
-        out.findings.push(Finding::undetermined(NAME, vec!["Cinder did not answer its version document".into()], "Cinder could not be probed"));
+        out.findings.push(Finding::undetermined(
+            NAME,
+            vec!["Cinder did not answer its version document".into()],
+            "Cinder could not be probed",
+        ));
         return out;
     }
     let m = match m {
@@ -135,7 +147,10 @@ pub(super) async fn probe(p: &Prober, settings: &RunSettings, volume_absent: boo
             return out;
         }
     };
-    eprintln!("discover: creating volumes from the signed and the tampered image (setting volume_timeout: {} s)", settings.volume_timeout.as_secs_f64());
+    eprintln!(
+        "discover: creating volumes from the signed and the tampered image (setting volume_timeout: {} s)",
+        settings.volume_timeout.as_secs_f64()
+    );
     let tampered_volume = async {
         match &m.tampered_image {
             Ok(id) => p.volume_from(settings, "tampered", id).await,
@@ -159,7 +174,8 @@ pub(super) async fn probe(p: &Prober, settings: &RunSettings, volume_absent: boo
     } else if unrecorded && accepted {
         Finding::new(NAME, false, evidence).noted("Cinder neither verified nor recorded anything: verify_glance_signatures = disabled")
     } else if verified && accepted {
-        Finding::new(NAME, false, evidence).noted("Cinder recorded the signed volume as verified but accepted the tampered image: it does not check the data")
+        Finding::new(NAME, false, evidence)
+            .noted("Cinder recorded the signed volume as verified but accepted the tampered image: it does not check the data")
     } else {
         for made in [&signed, &tampered] {
             if let Some(why) = &made.why {

@@ -67,11 +67,7 @@ pub fn origin(url: &str) -> Option<String> {
 /// Text on one line and at most 400 characters, fit for a YAML comment.
 pub fn one_line(text: &str) -> String {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > 400 {
-        format!("{}...", flat.chars().take(397).collect::<String>())
-    } else {
-        flat
-    }
+    if flat.chars().count() > 400 { format!("{}...", flat.chars().take(397).collect::<String>()) } else { flat }
 }
 
 /// A service's version document(s), shortened: `v3.0 CURRENT (3.0 to 3.71)`. Accepts Nova's
@@ -127,7 +123,12 @@ mod tests {
 
     #[test]
     fn evidence_is_one_short_line() {
-        let a = Answer { method: "PUT".into(), path: "/v2/images/x/file".into(), status: 400, body: r#"{"message": "Signature\n verification failed"}"#.into() };
+        let a = Answer {
+            method: "PUT".into(),
+            path: "/v2/images/x/file".into(),
+            status: 400,
+            body: r#"{"message": "Signature\n verification failed"}"#.into(),
+        };
         assert_eq!(a.evidence(""), "PUT /v2/images/x/file -> 400 Signature verification failed");
         assert_eq!(a.evidence("tampered"), "PUT /v2/images/x/file -> 400 tampered");
         assert!(one_line(&"x".repeat(500)).len() <= 400);

@@ -146,7 +146,10 @@ pub(super) async fn prepare(p: &Prober, settings: &RunSettings, d: &mut Discover
         Ok(id) => match p.upload(&id, disk.tampered()).await {
             Ok(a) if a.status == 400 && a.message().contains("Signature verification failed") => {
                 d.notes.push("Glance verifies signatures on upload: yes (every cloud must; @required scenarios check it)".into());
-                d.notes.push(format!("  evidence: {}", a.evidence(&format!("{} (tampered data under a signed image's four properties)", a.message()))));
+                d.notes.push(format!(
+                    "  evidence: {}",
+                    a.evidence(&format!("{} (tampered data under a signed image's four properties)", a.message()))
+                ));
                 if !a.message().ends_with(": Signature verification failed") {
                     d.notes.push("  note: not the message Glance gives (`Signature verification failed for image <id>: Signature verification failed`)".into());
                 }

@@ -49,15 +49,23 @@ impl Boot {
 /// that verifies says about an image it refuses. A well-formed signature that does not match
 /// is cryptography's InvalidSignature, which Nova reschedules until the retries run out.
 fn refused_for_signature(fault: &str) -> bool {
-    ["Signature verification for the image failed", "Exceeded maximum number of retries", "no trusted certificate IDs were provided", "certificate validation failed", "Certificate chain building failed"]
-        .iter()
-        .any(|m| fault.contains(m))
+    [
+        "Signature verification for the image failed",
+        "Exceeded maximum number of retries",
+        "no trusted certificate IDs were provided",
+        "certificate validation failed",
+        "Certificate chain building failed",
+    ]
+    .iter()
+    .any(|m| fault.contains(m))
 }
 
 const NO_TRUSTED_IDS: &str = "Image signature certificate validation enabled, but no trusted certificate IDs were provided";
 
 fn is_validation_failure(fault: &str) -> bool {
-    fault.contains("Image signature certificate validation failed") || fault.contains("Certificate chain building failed") || fault.contains("Certificate validation failed")
+    fault.contains("Image signature certificate validation failed")
+        || fault.contains("Certificate chain building failed")
+        || fault.contains("Certificate validation failed")
 }
 
 impl Prober {
@@ -72,12 +80,14 @@ impl Prober {
         if networks {
             server["networks"] = settings.network.to_json();
         }
-        let request = compute::request_at(&self.session, Method::POST, &format!("{base}/servers"), version).json(&json!({"server": server}));
+        let request =
+            compute::request_at(&self.session, Method::POST, &format!("{base}/servers"), version).json(&json!({"server": server}));
         let created = match http::call(&self.session, request).await {
             Ok(a) => a,
             Err(e) => return Boot::unknown(Vec::new(), format!("booting the {what} image: {e}")),
         };
-        let mut evidence = vec![created.evidence(&format!("boot of the {what} image without trusted certificates (microversion {version})"))];
+        let mut evidence =
+            vec![created.evidence(&format!("boot of the {what} image without trusted certificates (microversion {version})"))];
         let Some(id) = created.json()["server"]["id"].as_str().filter(|_| created.status == 202).map(str::to_owned) else {
             let why = format!("Nova refused to boot the {what} image: {}", created.evidence(""));
             return Boot::unknown(evidence, why);
@@ -101,8 +111,13 @@ impl Prober {
             let status = server["status"].as_str().unwrap_or("?").to_owned();
             let settled = server["OS-EXT-STS:task_state"].is_null() && matches!(status.as_str(), "ACTIVE" | "ERROR");
             if settled || Instant::now() >= deadline {
-                let trusted: Vec<String> =
-                    server["trusted_image_certificates"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect();
+                let trusted: Vec<String> = server["trusted_image_certificates"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect();
                 let fault = server["fault"]["message"].as_str().unwrap_or("").to_owned();
                 let shown = if trusted.is_empty() { String::new() } else { format!(", trusted_image_certificates {trusted:?}") };
                 let state = match status.as_str() {
@@ -129,7 +144,8 @@ impl Prober {
     /// `GET /flavors/detail`: the `flavor` setting, else the smallest that fits the image.
     async fn flavor(&self, settings: &RunSettings, virtual_size: u64) -> Result<(String, String), String> {
         let base = compute::endpoint(&self.session).map_err(|e| e.to_string())?;
-        let a = http::call(&self.session, compute::request_at(&self.session, Method::GET, &format!("{base}/flavors/detail"), "2.1")).await?;
+        let a =
+            http::call(&self.session, compute::request_at(&self.session, Method::GET, &format!("{base}/flavors/detail"), "2.1")).await?;
         if !a.ok() {
             return Err(a.evidence(""));
         }
@@ -152,7 +168,13 @@ fn all_undetermined(evidence: Vec<String>, why: &str) -> Vec<Finding> {
 
 /// The Nova probes. `max`: Nova's maximum microversion, `None` when Nova is absent (the
 /// three capabilities are false) or did not answer (undetermined).
-pub(super) async fn probe(p: &Prober, settings: &RunSettings, compute_absent: bool, max: Option<&str>, m: Result<&Material, &String>) -> Outcome {
+pub(super) async fn probe(
+    p: &Prober,
+    settings: &RunSettings,
+    compute_absent: bool,
+    max: Option<&str>,
+    m: Result<&Material, &String>,
+) -> Outcome {
     let mut out = Outcome::default();
     if compute_absent {
         out.findings = NAMES.iter().map(|n| Finding::new(n, false, vec!["the catalog has no compute service".into()])).collect();
@@ -181,7 +203,10 @@ pub(super) async fn probe(p: &Prober, settings: &RunSettings, compute_absent: bo
         }
     };
     out.notes.push(format!("Nova boot probes: {flavor_evidence}"));
-    eprintln!("discover: booting the unsigned, the tampered and the signed image (setting build_timeout: {} s)", settings.build_timeout.as_secs_f64());
+    eprintln!(
+        "discover: booting the unsigned, the tampered and the signed image (setting build_timeout: {} s)",
+        settings.build_timeout.as_secs_f64()
+    );
 
     let boot = |what: &'static str, image: Result<String, String>| {
         let version = version.clone();
@@ -263,19 +288,27 @@ pub(super) async fn probe(p: &Prober, settings: &RunSettings, compute_absent: bo
                 cv = cv.noted("Nova validates certificates only while it verifies signatures (or when the user gives trusted certificates): with verification off, enable_certificate_validation shows nothing");
             }
             out.findings.push(cv);
-            let dt = Finding::new("default_trusted_certificates", false, vec!["the signed image booted without trusted certificates: no default trusted certificates were applied".into()]);
+            let dt = Finding::new(
+                "default_trusted_certificates",
+                false,
+                vec!["the signed image booted without trusted certificates: no default trusted certificates were applied".into()],
+            );
             out.findings.push(dt.noted("default_trusted_certificate_ids take effect only with certificate validation on"));
         }
         Some(defaults) => {
             out.findings.push(Finding::new("certificate_validation", true, signed.evidence.clone()));
             let mut e: Vec<String> = signed.evidence.last().cloned().into_iter().collect();
             if let Some(ids) = &shown {
-                e.push(format!("the server shows trusted_image_certificates {ids:?} it was not given: nova.conf's default_trusted_certificate_ids"));
+                e.push(format!(
+                    "the server shows trusted_image_certificates {ids:?} it was not given: nova.conf's default_trusted_certificate_ids"
+                ));
             }
             let dt = if defaults {
-                Finding::new("default_trusted_certificates", true, e).noted("validated against nova.conf's default trusted certificates, which do not include the probe's certificate")
+                Finding::new("default_trusted_certificates", true, e)
+                    .noted("validated against nova.conf's default trusted certificates, which do not include the probe's certificate")
             } else {
-                Finding::new("default_trusted_certificates", false, e).noted("no trusted certificate IDs at all: nova.conf has no default_trusted_certificate_ids")
+                Finding::new("default_trusted_certificates", false, e)
+                    .noted("no trusted certificate IDs at all: nova.conf has no default_trusted_certificate_ids")
             };
             out.findings.push(dt);
         }
@@ -289,11 +322,17 @@ mod tests {
 
     #[test]
     fn faults_are_told_apart() {
-        assert!(refused_for_signature("Build of instance x aborted: Signature verification for the image failed: Required image properties ..."));
-        assert!(refused_for_signature("Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance x."));
+        assert!(refused_for_signature(
+            "Build of instance x aborted: Signature verification for the image failed: Required image properties ..."
+        ));
+        assert!(refused_for_signature(
+            "Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance x."
+        ));
         assert!(refused_for_signature(&format!("Build of instance x aborted: {NO_TRUSTED_IDS}. Unable to validate ...")));
         assert!(!refused_for_signature("No valid host was found."));
-        assert!(is_validation_failure("Build of instance x aborted: Image signature certificate validation failed for certificate: u. ..."));
+        assert!(is_validation_failure(
+            "Build of instance x aborted: Image signature certificate validation failed for certificate: u. ..."
+        ));
         assert!(!is_validation_failure(NO_TRUSTED_IDS));
     }
 }

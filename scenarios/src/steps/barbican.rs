@@ -67,10 +67,7 @@ async fn stored_expired(w: &mut Conformance, user: String, path: String, name: S
 /// The certificate recipe with `secret_type` "opaque" (Barbican's default type).
 #[given(expr = "{string} stored the certificate {string} as an opaque secret {string}")]
 async fn stored_opaque(w: &mut Conformance, user: String, path: String, name: String) {
-    let secret = NewSecret {
-        secret_type: Some("opaque".into()),
-        ..NewSecret::certificate(&format!("{}-{name}", w.run), &fixture(&path))
-    };
+    let secret = NewSecret { secret_type: Some("opaque".into()), ..NewSecret::certificate(&format!("{}-{name}", w.run), &fixture(&path)) };
     store_secret(w, &user, &name, &secret).await;
     assert_eq!(w.answer().status, 201, "{}", w.answer().body);
 }

@@ -30,7 +30,8 @@ async fn creates_volume(w: &mut Conformance, user: String, size: u64) {
 #[when(expr = "{string} creates a {int} GiB volume of type {string} from the image")]
 async fn creates_typed_volume(w: &mut Conformance, user: String, size: u64, volume_type: String) {
     let s = w.session(&user).await;
-    let new = NewVolume { name: Some(format!("{}-volume", w.run)), volume_type: Some(volume_type), ..NewVolume::from_image(size, w.image()) };
+    let new =
+        NewVolume { name: Some(format!("{}-volume", w.run)), volume_type: Some(volume_type), ..NewVolume::from_image(size, w.image()) };
     let created = volume::create_volume(&s, &new).await.expect("volume create accepted");
     w.created(&user, Resource::Volume { id: created.id.clone() });
     w.volume_id = Some(created.id);
@@ -60,7 +61,8 @@ async fn creates_encrypted_type(w: &mut Conformance, user: String, name: String,
     let new = NewVolumeType { name: type_name(w, &name), ..NewVolumeType::default() };
     let created = volume::create_volume_type(&s, &new).await.unwrap_or_else(|e| panic!("volume type {}: {e}", new.name));
     w.created(&user, Resource::VolumeType { id: created.id.clone() });
-    let answered = volume::create_encryption_type(&s, &created.id, &spec).await.unwrap_or_else(|e| panic!("encryption of {}: {e}", new.name));
+    let answered =
+        volume::create_encryption_type(&s, &created.id, &spec).await.unwrap_or_else(|e| panic!("encryption of {}: {e}", new.name));
     assert_eq!(
         (answered.provider.as_str(), answered.cipher.as_deref(), answered.key_size, answered.control_location.as_str()),
         (spec.provider.as_str(), spec.cipher.as_deref(), spec.key_size, spec.control_location.as_str())
@@ -179,7 +181,9 @@ async fn attached(w: &mut Conformance, user: String) {
     let server = compute::get_server(&s, DEFAULT_MICROVERSION, &server_id).await.unwrap_or_else(|e| panic!("server {server_id}: {e}"));
     let ids: Vec<&str> = server.volumes_attached.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(ids, vec![v.id.as_str()], "os-extended-volumes:volumes_attached");
-    let listed = compute::list_volume_attachments(&s, DEFAULT_MICROVERSION, &server_id).await.unwrap_or_else(|e| panic!("attachments of {server_id}: {e}"));
+    let listed = compute::list_volume_attachments(&s, DEFAULT_MICROVERSION, &server_id)
+        .await
+        .unwrap_or_else(|e| panic!("attachments of {server_id}: {e}"));
     assert_eq!(listed.iter().map(|a| a.volume_id.as_str()).collect::<Vec<_>>(), vec![v.id.as_str()], "{listed:?}");
     assert_eq!(listed[0].device, v.attachments[0].device, "Nova and Cinder agree on the device");
 }
@@ -205,8 +209,9 @@ async fn detached(w: &mut Conformance, user: String) {
     let mut backoff = Backoff::new(&w.settings);
     loop {
         let server = compute::get_server(&s, DEFAULT_MICROVERSION, &server_id).await.unwrap_or_else(|e| panic!("server {server_id}: {e}"));
-        let listed =
-            compute::list_volume_attachments(&s, DEFAULT_MICROVERSION, &server_id).await.unwrap_or_else(|e| panic!("attachments of {server_id}: {e}"));
+        let listed = compute::list_volume_attachments(&s, DEFAULT_MICROVERSION, &server_id)
+            .await
+            .unwrap_or_else(|e| panic!("attachments of {server_id}: {e}"));
         if server.volumes_attached.is_empty() && listed.is_empty() {
             return;
         }

@@ -110,12 +110,17 @@ mod tests {
     fn inverse_restores_leaves_and_removes_new_keys() {
         let patch = json!({"nova": {"glance": {"verify_glance_signatures": true}, "policy": {"r": "@"}}});
         let current = json!({"nova": {"glance": {"verify_glance_signatures": null, "x": 1}, "policy": {}}});
-        assert_eq!(super::inverse(&patch, &current), json!({"nova": {"glance": {"verify_glance_signatures": null}, "policy": {"r": null}}}));
+        assert_eq!(
+            super::inverse(&patch, &current),
+            json!({"nova": {"glance": {"verify_glance_signatures": null}, "policy": {"r": null}}})
+        );
     }
 
     #[test]
     fn rbd_in_a_patch_is_found() {
-        assert!(super::adds_rbd(&json!({"compute_nodes": [{"host": "c", "images_type": "local"}, {"host": "ceph-0", "images_type": "rbd"}]})));
+        assert!(super::adds_rbd(
+            &json!({"compute_nodes": [{"host": "c", "images_type": "local"}, {"host": "ceph-0", "images_type": "rbd"}]})
+        ));
         assert!(super::adds_rbd(&json!({"cinder": {"backends": [{"name": "ceph", "driver": "rbd"}]}})));
         assert!(!super::adds_rbd(&json!({"compute_nodes": [{"host": "c", "images_type": "local"}], "nova": {"x": "rbd"}})));
     }

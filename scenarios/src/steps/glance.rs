@@ -9,9 +9,9 @@ use sigstack_client::image::{self, NewImage, PatchOp};
 use sigstack_verify::{HashMethod, KeyType, SigningKey};
 
 use crate::disk_image;
-use crate::wait::Backoff;
 use crate::ledger::Resource;
 use crate::steps::barbican::fixture;
+use crate::wait::Backoff;
 use crate::world::Conformance;
 
 pub(crate) fn key_type(name: &str) -> KeyType {
@@ -110,11 +110,8 @@ async fn send_data(w: &mut Conformance, user: &str, target: &str, tamper: bool) 
         bytes[w.tamper_offset] ^= 1;
     }
     let url = format!("{}/images/{}/{target}", image::v2(&s).expect("image endpoint"), w.image());
-    let request = s
-        .request(Method::PUT, &url)
-        .header("Content-Type", "application/octet-stream")
-        .header("Accept", "application/json")
-        .body(bytes);
+    let request =
+        s.request(Method::PUT, &url).header("Content-Type", "application/octet-stream").header("Accept", "application/json").body(bytes);
     w.record(request).await;
 }
 
@@ -220,7 +217,13 @@ async fn imports(w: &mut Conformance, user: String, method: String) {
 }
 
 /// Polls the image until it is one of `statuses` (setting `image_timeout`).
-pub(crate) async fn wait_for_image(w: &Conformance, s: &sigstack_client::Session, id: &str, statuses: &[&str], timeout: std::time::Duration) -> image::Image {
+pub(crate) async fn wait_for_image(
+    w: &Conformance,
+    s: &sigstack_client::Session,
+    id: &str,
+    statuses: &[&str],
+    timeout: std::time::Duration,
+) -> image::Image {
     let deadline = std::time::Instant::now() + timeout;
     let mut backoff = Backoff::new(&w.settings);
     loop {
@@ -256,7 +259,11 @@ async fn import_task_ended(w: &mut Conformance, status: String, message: String)
         let tasks: serde_json::Value = s.json(s.request(Method::GET, &url)).await.expect("tasks listed");
         let task = &tasks["tasks"][0];
         if matches!(task["status"].as_str(), Some("success" | "failure")) {
-            assert_eq!((task["status"].as_str(), task["message"].as_str()), (Some(status.as_str()), Some(w.expand(&message).as_str())), "{tasks}");
+            assert_eq!(
+                (task["status"].as_str(), task["message"].as_str()),
+                (Some(status.as_str()), Some(w.expand(&message).as_str())),
+                "{tasks}"
+            );
             return;
         }
         assert!(std::time::Instant::now() < deadline, "the import task did not end within {timeout:?}: {tasks}");

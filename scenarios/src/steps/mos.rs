@@ -21,8 +21,7 @@ fn profile() -> KeyTypeProfile {
 /// Audits the scenario's image as `user`, the data downloaded and verified when `verify_data`.
 async fn audit_image(w: &mut Conformance, user: &str, verify_data: bool) -> AuditReport {
     let s = w.session(user).await;
-    let options =
-        AuditOptions { verify_data, profile: profile(), only: vec![w.image().to_owned()], ..AuditOptions::default() };
+    let options = AuditOptions { verify_data, profile: profile(), only: vec![w.image().to_owned()], ..AuditOptions::default() };
     sigstack_ops::audit(&s, &options, &NoProgress).await.unwrap_or_else(|e| panic!("the audit ran: {e}"))
 }
 
@@ -47,16 +46,14 @@ async fn audit_clean(w: &mut Conformance, user: String, state: String) {
 /// sign-images on the scenario's image, with the certificate already stored as `secret`
 /// (`--certificate-id`): the data streamed from Glance, hashed, signed, the four properties in
 /// one JSON-patch, then downloaded again and verified as Nova would.
-#[when(expr = "{string} signs the image with sign-images, the key {string}, the certificate {string} stored as secret {string} and {string}")]
+#[when(
+    expr = "{string} signs the image with sign-images, the key {string}, the certificate {string} stored as secret {string} and {string}"
+)]
 async fn signs_with_tool(w: &mut Conformance, user: String, key: String, certificate: String, secret: String, hash: String) {
     let s = w.session(&user).await;
     let hash: HashMethod = hash.parse().unwrap_or_else(|e| panic!("hash method {hash}: {e}"));
     let signer = Signer::from_pem(&fixture(&key), &fixture(&certificate), hash).unwrap_or_else(|e| panic!("signer: {e}"));
-    let options = SignOptions {
-        certificate_id: Some(w.secret(&secret).to_owned()),
-        only: vec![w.image().to_owned()],
-        dry_run: false,
-    };
+    let options = SignOptions { certificate_id: Some(w.secret(&secret).to_owned()), only: vec![w.image().to_owned()], dry_run: false };
     let report = sigstack_ops::sign_images(&s, &signer, &options, &NoProgress).await.unwrap_or_else(|e| panic!("sign-images ran: {e}"));
     let result = report.result(w.image()).unwrap_or_else(|| panic!("the image is not in the report: {report:?}"));
     assert_eq!(result.outcome, SignOutcome::Signed, "{report:?}");

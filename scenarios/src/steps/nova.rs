@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use cucumber::{then, when};
 use reqwest::Method;
 use serde_json::{Value, json};
-use sigstack_client::compute::{self, Server, TRUSTED_CERTS_MICROVERSION};
 use sigstack_client::Session;
+use sigstack_client::compute::{self, Server, TRUSTED_CERTS_MICROVERSION};
 
 use crate::ledger::Resource;
 use crate::wait::Backoff;
@@ -124,7 +124,8 @@ async fn hard_reboots(w: &mut Conformance, user: String) {
 async fn snapshots(w: &mut Conformance, user: String) {
     let s = w.session(&user).await;
     let id = w.server_id.clone().expect("a server was booted");
-    let snapshot = compute::create_image(&s, &id, &format!("{}-snapshot", w.run)).await.unwrap_or_else(|e| panic!("createImage of {id}: {e}"));
+    let snapshot =
+        compute::create_image(&s, &id, &format!("{}-snapshot", w.run)).await.unwrap_or_else(|e| panic!("createImage of {id}: {e}"));
     w.created(&user, Resource::Image { id: snapshot.clone() });
     crate::steps::glance::wait_for_image(w, &s, &snapshot, &["active"], w.settings.build_timeout).await;
     w.image_id = Some(snapshot);
@@ -193,5 +194,11 @@ async fn server_gone(w: &mut Conformance, user: String) {
     let id = w.server_id.clone().expect("a server was booted");
     let s = w.session(&user).await;
     // Nova's delete is asynchronous: the server may still be listed, in any status, meanwhile.
-    crate::steps::cinder::until_not_found(&w.settings, &format!("server {id}"), || compute::get_server(&s, compute::DEFAULT_MICROVERSION, &id), |_| true).await;
+    crate::steps::cinder::until_not_found(
+        &w.settings,
+        &format!("server {id}"),
+        || compute::get_server(&s, compute::DEFAULT_MICROVERSION, &id),
+        |_| true,
+    )
+    .await;
 }

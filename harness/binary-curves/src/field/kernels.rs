@@ -41,10 +41,7 @@ pub(crate) fn clmul64_portable(a: u64, b: u64) -> (u64, u64) {
 
 /// Schoolbook N x N limb product with the portable 64-bit kernel.
 #[inline]
-pub(crate) fn mul_wide_portable<const N: usize, const W: usize>(
-    a: &[u64; N],
-    b: &[u64; N],
-) -> [u64; W] {
+pub(crate) fn mul_wide_portable<const N: usize, const W: usize>(a: &[u64; N], b: &[u64; N]) -> [u64; W] {
     let mut r = [0u64; W];
     for i in 0..N {
         for j in 0..N {
@@ -81,26 +78,19 @@ pub(crate) fn square_wide_portable<const N: usize, const W: usize>(a: &[u64; N])
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use core::arch::x86_64::{
-        __m128i, _mm_clmulepi64_si128, _mm_cvtsi128_si64, _mm_set_epi64x, _mm_setzero_si128,
-        _mm_unpackhi_epi64, _mm_xor_si128,
+        __m128i, _mm_clmulepi64_si128, _mm_cvtsi128_si64, _mm_set_epi64x, _mm_setzero_si128, _mm_unpackhi_epi64, _mm_xor_si128,
     };
 
     #[inline]
     #[target_feature(enable = "pclmulqdq")]
     fn halves(x: __m128i) -> (u64, u64) {
-        (
-            _mm_cvtsi128_si64(x) as u64,
-            _mm_cvtsi128_si64(_mm_unpackhi_epi64(x, x)) as u64,
-        )
+        (_mm_cvtsi128_si64(x) as u64, _mm_cvtsi128_si64(_mm_unpackhi_epi64(x, x)) as u64)
     }
 
     /// Schoolbook N x N limb product with PCLMULQDQ; partial products are accumulated per
     /// diagonal in 128-bit registers and folded into limbs once at the end.
     #[target_feature(enable = "pclmulqdq")]
-    pub(crate) fn mul_wide_clmul<const N: usize, const W: usize>(
-        a: &[u64; N],
-        b: &[u64; N],
-    ) -> [u64; W] {
+    pub(crate) fn mul_wide_clmul<const N: usize, const W: usize>(a: &[u64; N], b: &[u64; N]) -> [u64; W] {
         let mut acc = [_mm_setzero_si128(); W];
         let mut bv = [_mm_setzero_si128(); N];
         for j in 0..N {
@@ -166,11 +156,7 @@ pub(crate) fn cpu_has_clmul() -> bool {
 /// the SEC 2 polynomials, so every word that can still hold bits >= m is visited after it has
 /// received them.
 #[inline(always)]
-pub(crate) fn reduce<const N: usize, const W: usize>(
-    mut w: [u64; W],
-    m: usize,
-    ks: &[usize],
-) -> [u64; N] {
+pub(crate) fn reduce<const N: usize, const W: usize>(mut w: [u64; W], m: usize, ks: &[usize]) -> [u64; N] {
     let top = m / 64;
     let sh = m % 64;
     let mut i = W - 1;

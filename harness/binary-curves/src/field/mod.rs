@@ -230,10 +230,7 @@ macro_rules! gf2m_field {
 
             fn from_be_bytes(bytes: &[u8]) -> Result<Self, Error> {
                 if bytes.len() != Self::BYTES {
-                    return Err(Error::FieldLength {
-                        expected: Self::BYTES,
-                        got: bytes.len(),
-                    });
+                    return Err(Error::FieldLength { expected: Self::BYTES, got: bytes.len() });
                 }
                 let mut l = [0u64; $n];
                 // Length checked above, so i / 8 < ceil(BYTES / 8) <= N.
@@ -261,13 +258,7 @@ macro_rules! gf2m_field {
 
 // Trace masks (HMV, "Guide to ECC", Table 3.x; re-derived from the definition in the tests).
 gf2m_field!(F409, m = 409, limbs = 7, terms = [0, 87], trace_bits = [0]);
-gf2m_field!(
-    F571,
-    m = 571,
-    limbs = 9,
-    terms = [0, 2, 5, 10],
-    trace_bits = [0, 561, 569]
-);
+gf2m_field!(F571, m = 571, limbs = 9, terms = [0, 2, 5, 10], trace_bits = [0, 561, 569]);
 
 #[cfg(test)]
 pub(crate) mod tests;

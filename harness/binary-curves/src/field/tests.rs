@@ -87,15 +87,7 @@ macro_rules! field_tests {
 
             fn edge_cases() -> Vec<$F> {
                 let m = <$F as Field>::M as usize;
-                vec![
-                    $F::ZERO,
-                    $F::ONE,
-                    all_ones(),
-                    monomial(m - 1),
-                    monomial(63),
-                    monomial(64),
-                    $F::ONE.add(&monomial(m - 1)),
-                ]
+                vec![$F::ZERO, $F::ONE, all_ones(), monomial(m - 1), monomial(63), monomial(64), $F::ONE.add(&monomial(m - 1))]
             }
 
             #[test]
@@ -120,10 +112,7 @@ macro_rules! field_tests {
             #[test]
             #[cfg(target_arch = "x86_64")]
             fn pclmul_matches_portable() {
-                assert!(
-                    kernels::cpu_has_clmul(),
-                    "this machine is expected to have PCLMULQDQ"
-                );
+                assert!(kernels::cpu_has_clmul(), "this machine is expected to have PCLMULQDQ");
                 let mut rng = Rng(2);
                 let mut inputs = edge_cases();
                 for _ in 0..500 {
@@ -210,10 +199,7 @@ macro_rules! field_tests {
             fn trace_mask_matches_definition() {
                 let m = <$F as Field>::M as usize;
                 let mut rng = Rng(5);
-                let mut inputs: Vec<$F> = [0, 1, 2, 3, 87, 561 % m, 569 % m, m - 2, m - 1]
-                    .iter()
-                    .map(|&i| monomial(i))
-                    .collect();
+                let mut inputs: Vec<$F> = [0, 1, 2, 3, 87, 561 % m, 569 % m, m - 2, m - 1].iter().map(|&i| monomial(i)).collect();
                 for _ in 0..8 {
                     inputs.push(random(&mut rng));
                 }
@@ -258,10 +244,7 @@ macro_rules! field_tests {
                 assert_eq!($F::from_be_bytes(&bytes), Ok(a));
                 assert_eq!(
                     $F::from_be_bytes(&bytes[1..]),
-                    Err(Error::FieldLength {
-                        expected: <$F as Field>::BYTES,
-                        got: bytes.len() - 1
-                    })
+                    Err(Error::FieldLength { expected: <$F as Field>::BYTES, got: bytes.len() - 1 })
                 );
                 let mut too_big = bytes.clone();
                 too_big[0] |= 0x80;

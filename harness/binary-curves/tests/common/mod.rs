@@ -24,8 +24,7 @@ pub fn signing_key(curve: BinaryCurve) -> SigningKey {
 }
 
 pub fn public_key(curve: BinaryCurve) -> PublicKey {
-    PublicKey::from_public_key_pem(&read_fixture(curve, "pub.pem"))
-        .expect("fixture public key parses")
+    PublicKey::from_public_key_pem(&read_fixture(curve, "pub.pem")).expect("fixture public key parses")
 }
 
 /// Run the OpenSSL CLI; returns (success, stdout, stderr). Panics if it cannot be started,
@@ -35,11 +34,7 @@ pub fn openssl(args: &[&str]) -> (bool, Vec<u8>, String) {
         .args(args)
         .output()
         .expect("the openssl CLI (with sect409/sect571 support) must be on PATH for these tests");
-    (
-        out.status.success(),
-        out.stdout,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (out.status.success(), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 pub fn openssl_ok(args: &[&str]) -> Vec<u8> {
@@ -60,10 +55,7 @@ pub fn dgst_flag(hash: HashAlg) -> &'static str {
 pub fn unhex(s: &str) -> Vec<u8> {
     let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     let s = if s.len() % 2 == 1 { format!("0{s}") } else { s };
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
 }
 
 pub fn path_str(p: &Path) -> &str {

@@ -25,7 +25,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    SanType,
 };
 use rustls::client::danger::ServerCertVerifier;
 use rustls_pki_types::pem::PemObject;
@@ -125,9 +126,8 @@ fn check(files: &ServerTls, host: IpAddr) -> Result<(), String> {
         return Err(format!("{}: no usable CA certificate", files.ca_path.display()));
     }
     let provider = sigstack_client::tls::crypto_provider();
-    let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let verifier =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider).build().map_err(|e| e.to_string())?;
     let later = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default() + MARGIN;
     verifier
         .verify_server_cert(leaf, intermediates, &ServerName::IpAddress(host.into()), &[], UnixTime::since_unix_epoch(later))
@@ -195,12 +195,8 @@ fn write(path: &Path, bytes: &[u8], private: bool) -> Result<(), String> {
     let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
     let temp = path.with_file_name(format!("{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("tls")));
     let _ = std::fs::remove_file(&temp);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(if private { 0o600 } else { 0o644 })
-        .open(&temp)
-        .map_err(fail)?;
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(if private { 0o600 } else { 0o644 }).open(&temp).map_err(fail)?;
     file.write_all(bytes).and_then(|()| file.sync_all()).map_err(fail)?;
     std::fs::rename(&temp, path).map_err(fail)
 }

@@ -101,11 +101,7 @@ impl Env {
 
     pub async fn sigstack_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_sigstack"));
-        command
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("OS_CLIENT_CONFIG_FILE", self.clouds_yaml())
-            .env_remove("OS_CLOUD");
+        command.args(args).current_dir(self.dir.path()).env("OS_CLIENT_CONFIG_FILE", self.clouds_yaml()).env_remove("OS_CLOUD");
         for (k, v) in env {
             command.env(k, v);
         }
@@ -199,8 +195,7 @@ pub async fn image_with(s: &Session, name: &str, data: &[u8], props: &[(&str, St
     let img = image::create_image(s, &NewImage::raw(name)).await.expect("image created");
     image::upload(s, &img.id, std::io::Cursor::new(data.to_vec()), Some(data.len() as u64)).await.expect("uploaded");
     if !props.is_empty() {
-        let ops: Vec<image::PatchOp> =
-            props.iter().map(|(k, v)| image::PatchOp::Add { path: format!("/{k}"), value: json!(v) }).collect();
+        let ops: Vec<image::PatchOp> = props.iter().map(|(k, v)| image::PatchOp::Add { path: format!("/{k}"), value: json!(v) }).collect();
         image::update_image(s, &img.id, &ops).await.expect("properties set");
     }
     img.id

@@ -79,4 +79,3 @@ pub fn start(args: &[&str]) -> Server {
     }
     Server { child, info }
 }
-

@@ -68,7 +68,8 @@ fn unknown_and_incomplete_clouds_are_named() {
 #[test]
 fn secure_yaml_is_merged_over_clouds_yaml() {
     let clouds = "clouds:\n  c:\n    auth:\n      auth_url: https://k:5000/v3\n      username: u\n      password: old\n      project_name: p\n    region_name: R1\n";
-    let secure = "clouds:\n  c:\n    auth:\n      password: from-secure\n    region_name: R9\n  only-secret:\n    auth:\n      password: x\n";
+    let secure =
+        "clouds:\n  c:\n    auth:\n      password: from-secure\n    region_name: R9\n  only-secret:\n    auth:\n      password: x\n";
     let y = CloudsYaml::parse_with_secure(Path::new("c.yaml"), clouds, Some((Path::new("s.yaml"), secure))).unwrap();
     let c = y.credentials("c").unwrap();
     assert_eq!((c.password.as_str(), c.username.as_str(), c.region_name.as_deref()), ("from-secure", "u", Some("R9")));
@@ -96,8 +97,14 @@ fn every_auth_type_and_its_required_options() {
         serde_json::json!({"name": "N", "secret": "S", "user": {"name": "u", "domain": {"id": "default"}}})
     );
     let err = |t: &str, a: &str| cloud(t, a).unwrap_err().to_string();
-    assert_eq!(err("v3applicationcredential", "      application_credential_id: ID\n"), "cloud 'c' in c.yaml has no auth.application_credential_secret");
-    assert_eq!(err("v3applicationcredential", "      application_credential_secret: S\n"), "cloud 'c' in c.yaml has no auth.application_credential_id");
+    assert_eq!(
+        err("v3applicationcredential", "      application_credential_id: ID\n"),
+        "cloud 'c' in c.yaml has no auth.application_credential_secret"
+    );
+    assert_eq!(
+        err("v3applicationcredential", "      application_credential_secret: S\n"),
+        "cloud 'c' in c.yaml has no auth.application_credential_id"
+    );
     assert_eq!(
         err("v3applicationcredential", "      application_credential_name: N\n      application_credential_secret: S\n"),
         "cloud 'c' in c.yaml has no auth.username"
@@ -110,7 +117,8 @@ fn every_auth_type_and_its_required_options() {
         serde_json::json!({"identity": {"methods": ["token"], "token": {"id": "gAAAA"}}, "scope": {"project": {"id": "P"}}})
     );
     assert_eq!(err("token", "      project_id: P\n"), "cloud 'c' in c.yaml has no auth.token");
-    let password = cloud("v3password", "      user_id: UID\n      password: pw\n      project_name: p\n      project_domain_id: default\n").unwrap();
+    let password =
+        cloud("v3password", "      user_id: UID\n      password: pw\n      project_name: p\n      project_domain_id: default\n").unwrap();
     assert_eq!(
         password.auth_request().unwrap()["auth"],
         serde_json::json!({"identity": {"methods": ["password"], "password": {"user": {"id": "UID", "password": "pw"}}},
@@ -143,11 +151,26 @@ fn region_interface_overrides_and_api_versions() {
     assert_eq!(c.interface, "internal");
     assert_eq!(c.endpoint_overrides.get("image").map(String::as_str), Some("https://glance:9292"));
     assert_eq!(c.endpoint_overrides.get("block-storage").map(String::as_str), Some("https://cinder:8776/v3/%(project_id)s"));
-    assert_eq!(cloud("    interface: weird\n").unwrap_err().to_string(), "cloud 'c' in c.yaml: interface: 'weird' is not an interface (public, internal or admin)");
-    assert_eq!(cloud("    identity_api_version: 2\n").unwrap_err().to_string(), "cloud 'c' in c.yaml: identity_api_version: version 2 is not supported (sigstack speaks 3)");
-    assert_eq!(cloud("    volume_api_version: 2\n").unwrap_err().to_string(), "cloud 'c' in c.yaml: volume_api_version: version 2 is not supported (sigstack speaks 3)");
-    assert_eq!(cloud("    foo_endpoint_override: https://x\n").unwrap_err().to_string(), "cloud 'c' in c.yaml: foo_endpoint_override: unknown service type 'foo'");
-    assert_eq!(cloud("    image_endpoint_override: glance:9292\n").unwrap_err().to_string(), "cloud 'c' in c.yaml: image_endpoint_override: 'glance:9292' is not an http(s) URL");
+    assert_eq!(
+        cloud("    interface: weird\n").unwrap_err().to_string(),
+        "cloud 'c' in c.yaml: interface: 'weird' is not an interface (public, internal or admin)"
+    );
+    assert_eq!(
+        cloud("    identity_api_version: 2\n").unwrap_err().to_string(),
+        "cloud 'c' in c.yaml: identity_api_version: version 2 is not supported (sigstack speaks 3)"
+    );
+    assert_eq!(
+        cloud("    volume_api_version: 2\n").unwrap_err().to_string(),
+        "cloud 'c' in c.yaml: volume_api_version: version 2 is not supported (sigstack speaks 3)"
+    );
+    assert_eq!(
+        cloud("    foo_endpoint_override: https://x\n").unwrap_err().to_string(),
+        "cloud 'c' in c.yaml: foo_endpoint_override: unknown service type 'foo'"
+    );
+    assert_eq!(
+        cloud("    image_endpoint_override: glance:9292\n").unwrap_err().to_string(),
+        "cloud 'c' in c.yaml: image_endpoint_override: 'glance:9292' is not an http(s) URL"
+    );
 }
 
 const OPENRC: [(&str, &str); 9] = [
@@ -171,7 +194,10 @@ fn an_openrc_is_the_envvars_cloud_when_no_cloud_is_named() {
     assert_eq!((r.name.as_str(), r.source.as_str()), ("envvars", "the environment (OS_* variables)"));
     let c = r.credentials;
     assert_eq!((c.auth_url.as_str(), c.username.as_str(), c.password.as_str()), ("https://keystone.example:5000/v3", "ops", "secret"));
-    assert_eq!((c.user_domain_name.as_str(), c.project_domain_id.as_deref(), c.project_name.as_deref()), ("Users", Some("default"), Some("admin")));
+    assert_eq!(
+        (c.user_domain_name.as_str(), c.project_domain_id.as_deref(), c.project_name.as_deref()),
+        ("Users", Some("default"), Some("admin"))
+    );
     assert_eq!((c.region_name.as_deref(), c.interface.as_str()), (Some("RegionTwo"), "internal"));
     assert_eq!(c.tls.cacert, Some(PathBuf::from("/etc/ca.pem")));
     // It can be named, as `--cloud envvars` (the name OS_CLOUD_NAME gives it).
@@ -193,7 +219,8 @@ fn application_credentials_from_the_environment() {
     ]);
     let c = resolve(None, None, &e, &search).unwrap().credentials;
     assert_eq!((c.auth_type, c.application_credential_id.as_deref()), (AuthType::ApplicationCredential, Some("ac-id")));
-    let e = env(&[("OS_AUTH_TYPE", "v3applicationcredential"), ("OS_AUTH_URL", "https://k:5000"), ("OS_APPLICATION_CREDENTIAL_ID", "ac-id")]);
+    let e =
+        env(&[("OS_AUTH_TYPE", "v3applicationcredential"), ("OS_AUTH_URL", "https://k:5000"), ("OS_APPLICATION_CREDENTIAL_ID", "ac-id")]);
     assert_eq!(
         resolve(None, None, &e, &search).unwrap_err().to_string(),
         "cloud 'envvars' in the environment (OS_* variables) has no auth.application_credential_secret"
@@ -246,7 +273,11 @@ fn secure_yaml_is_found_on_the_search_path() {
     let r = resolve(Some("c"), None, &Environment::new(), &search).unwrap();
     assert_eq!(r.credentials.password, "hidden");
     // $OS_CLIENT_SECURE_FILE comes first.
-    let (dir, mut search) = dir_with(&[("clouds.yaml", clouds), ("secure.yaml", "clouds:\n  c:\n    auth: {password: cwd}\n"), ("mine.yaml", "clouds:\n  c:\n    auth: {password: mine}\n")]);
+    let (dir, mut search) = dir_with(&[
+        ("clouds.yaml", clouds),
+        ("secure.yaml", "clouds:\n  c:\n    auth: {password: cwd}\n"),
+        ("mine.yaml", "clouds:\n  c:\n    auth: {password: mine}\n"),
+    ]);
     search.secure_file = Some(dir.path().join("mine.yaml"));
     assert_eq!(resolve(Some("c"), None, &Environment::new(), &search).unwrap().credentials.password, "mine");
 }
@@ -258,7 +289,8 @@ fn the_v3_link_is_found_in_keystone_version_documents() {
         {"id": "v3.14", "status": "stable", "links": [{"rel": "self", "href": "https://k/identity/v3/"}]},
         {"id": "v2.0", "status": "deprecated", "links": [{"rel": "self", "href": "https://k/identity/v2.0/"}]}]}});
     assert_eq!(v3_from_versions(&multiple).as_deref(), Some("https://k/identity/v3"));
-    let single = serde_json::json!({"version": {"id": "v3.14", "status": "stable", "links": [{"rel": "self", "href": "http://k:5000/v3/"}]}});
+    let single =
+        serde_json::json!({"version": {"id": "v3.14", "status": "stable", "links": [{"rel": "self", "href": "http://k:5000/v3/"}]}});
     assert_eq!(v3_from_versions(&single).as_deref(), Some("http://k:5000/v3"));
     assert_eq!(v3_from_versions(&serde_json::json!({"versions": {"values": []}})), None);
     assert!(names_v3("http://k:5000/v3/") && names_v3("https://k/identity/v3") && !names_v3("https://k/identity"));

@@ -116,17 +116,14 @@ async fn not_found() -> Response {
 /// microversion_parse's middleware: reads `OpenStack-API-Version: key-manager X.Y`, answers
 /// the version in force on every response.
 async fn microversion(mut request: Request, next: Next) -> Response {
-    let requested = request
-        .headers()
-        .get_all("openstack-api-version")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .find_map(|entry| {
-            let mut words = entry.split_whitespace();
-            let service = words.next()?;
-            service.eq_ignore_ascii_case("key-manager").then(|| words.next().unwrap_or_default().to_owned())
-        });
+    let requested =
+        request.headers().get_all("openstack-api-version").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).find_map(
+            |entry| {
+                let mut words = entry.split_whitespace();
+                let service = words.next()?;
+                service.eq_ignore_ascii_case("key-manager").then(|| words.next().unwrap_or_default().to_owned())
+            },
+        );
     let minor = match requested.as_deref() {
         None => 0,
         Some("latest") => MAX_MICROVERSION,
@@ -165,11 +162,8 @@ fn version_info(s: &BarbicanState, microversions: bool) -> Value {
 }
 
 async fn versions(State(s): State<BarbicanState>, Extension(mv): Extension<Microversion>) -> Response {
-    let body = if mv.0 == 0 {
-        json!({"versions": {"values": [version_info(&s, false)]}})
-    } else {
-        json!({"versions": [version_info(&s, true)]})
-    };
+    let body =
+        if mv.0 == 0 { json!({"versions": {"values": [version_info(&s, false)]}}) } else { json!({"versions": [version_info(&s, true)]}) };
     (StatusCode::MULTIPLE_CHOICES, Json(body)).into_response()
 }
 
@@ -241,7 +235,13 @@ fn lookup(s: &BarbicanState, id: &str, operation: &str) -> Result<(Secret, Optio
     Ok((secret, acl))
 }
 
-fn authorize(s: &BarbicanState, action: Action, caller: &AuthContext, found: &(Secret, Option<Acl>), operation: &str) -> Result<(), Response> {
+fn authorize(
+    s: &BarbicanState,
+    action: Action,
+    caller: &AuthContext,
+    found: &(Secret, Option<Acl>),
+    operation: &str,
+) -> Result<(), Response> {
     if s.model.permits(action, caller, &found.0, found.1.as_ref()) { Ok(()) } else { Err(forbidden(operation)) }
 }
 
@@ -381,7 +381,13 @@ async fn show_secret(
     Ok(payload_response(&found.0, accept.as_deref(), OP))
 }
 
-async fn put_payload(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Handled {
+async fn put_payload(
+    State(s): State<BarbicanState>,
+    caller: AuthContext,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Handled {
     const OP: &str = "Secret update";
     let body = read_body(body).await?;
     let found = lookup(&s, &id, OP)?;
@@ -400,7 +406,8 @@ async fn put_payload(State(s): State<BarbicanState>, caller: AuthContext, Path(i
     let payload = match (media.as_str(), header_str(&headers, header::CONTENT_ENCODING).filter(|e| !e.is_empty())) {
         ("text/plain", _) | (_, None) => body.to_vec(),
         (_, Some(enc)) if enc.eq_ignore_ascii_case("base64") => {
-            let text = std::str::from_utf8(&body).map_err(|_| issue(OP, &Invalid { status: 400, message: "Problem decoding payload".into() }))?;
+            let text =
+                std::str::from_utf8(&body).map_err(|_| issue(OP, &Invalid { status: 400, message: "Problem decoding payload".into() }))?;
             sigstack_verify::base64_lenient::decode(text)
                 .map_err(|_| issue(OP, &Invalid { status: 400, message: "Problem decoding payload".into() }))?
         }

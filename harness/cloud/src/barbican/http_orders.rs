@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 
 use super::super::model::{self, Secret, now_us};
 use super::super::orders::{self, Order, OrderAction};
-use super::{BarbicanState, Handled, error, error_body, failure, forbidden, page, paging, read_body, require_content_type, secret_ref, time};
+use super::{
+    BarbicanState, Handled, error, error_body, failure, forbidden, page, paging, read_body, require_content_type, secret_ref, time,
+};
 use crate::wire::AuthContext;
 
 pub(super) fn routes(router: Router<BarbicanState>) -> Router<BarbicanState> {

@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS barbican_acl_users (
     user_id TEXT NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (secret_id, user_id));
 ";
 
-const COLUMNS: &str = "id, project_id, creator_id, name, secret_type, algorithm, bit_length, mode, expiration, created, updated, content_type, payload";
+const COLUMNS: &str =
+    "id, project_id, creator_id, name, secret_type, algorithm, bit_length, mode, expiration, created, updated, content_type, payload";
 
 /// Current time, Unix microseconds.
 pub fn now_us() -> i64 {
@@ -140,7 +141,21 @@ impl KeyManager {
         self.store.with(|c| {
             c.execute(
                 &format!("INSERT INTO barbican_secrets ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
-                params![s.id, s.project_id, s.creator_id, s.name, s.secret_type, s.algorithm, s.bit_length, s.mode, s.expiration, s.created, s.updated, s.content_type, s.payload],
+                params![
+                    s.id,
+                    s.project_id,
+                    s.creator_id,
+                    s.name,
+                    s.secret_type,
+                    s.algorithm,
+                    s.bit_length,
+                    s.mode,
+                    s.expiration,
+                    s.created,
+                    s.updated,
+                    s.content_type,
+                    s.payload
+                ],
             )
             .map(|_| ())
         })
@@ -228,11 +243,9 @@ impl KeyManager {
     pub fn acl(&self, secret_id: &str) -> Result<Option<Acl>, StoreError> {
         self.store.with(|c| {
             let head: Option<(bool, i64, i64)> = c
-                .query_row(
-                    "SELECT project_access, created, updated FROM barbican_acls WHERE secret_id = ?1",
-                    params![secret_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
+                .query_row("SELECT project_access, created, updated FROM barbican_acls WHERE secret_id = ?1", params![secret_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
                 .optional()?;
             let Some((project_access, created, updated)) = head else { return Ok(None) };
             let mut stmt = c.prepare("SELECT user_id FROM barbican_acl_users WHERE secret_id = ?1 ORDER BY position")?;
@@ -250,9 +263,15 @@ impl KeyManager {
                 .optional()?;
             let access = project_access.or(current).unwrap_or(true);
             if current.is_some() {
-                tx.execute("UPDATE barbican_acls SET project_access = ?2, updated = ?3 WHERE secret_id = ?1", params![secret_id, access, now])?;
+                tx.execute(
+                    "UPDATE barbican_acls SET project_access = ?2, updated = ?3 WHERE secret_id = ?1",
+                    params![secret_id, access, now],
+                )?;
             } else {
-                tx.execute("INSERT INTO barbican_acls (secret_id, project_access, created, updated) VALUES (?1, ?2, ?3, ?3)", params![secret_id, access, now])?;
+                tx.execute(
+                    "INSERT INTO barbican_acls (secret_id, project_access, created, updated) VALUES (?1, ?2, ?3, ?3)",
+                    params![secret_id, access, now],
+                )?;
             }
             if let Some(users) = users {
                 tx.execute("DELETE FROM barbican_acl_users WHERE secret_id = ?1", params![secret_id])?;
@@ -279,16 +298,17 @@ impl KeyManager {
     /// Forgets every secret and order (simulator reset).
     pub fn reset(&self) -> Result<(), StoreError> {
         self.store.with(|c| {
-            c.execute_batch("DELETE FROM barbican_orders; DELETE FROM barbican_acl_users; DELETE FROM barbican_acls; DELETE FROM barbican_secrets;")
+            c.execute_batch(
+                "DELETE FROM barbican_orders; DELETE FROM barbican_acl_users; DELETE FROM barbican_acls; DELETE FROM barbican_secrets;",
+            )
         })
     }
 }
 
 /// `validate_id_is_uuid`: the canonical lowercase form of a version-4 UUID, nothing else.
 pub fn valid_secret_id(id: &str) -> bool {
-    uuid::Uuid::parse_str(id).is_ok_and(|u| {
-        u.get_version_num() == 4 && u.get_variant() == uuid::Variant::RFC4122 && u.hyphenated().to_string() == id
-    })
+    uuid::Uuid::parse_str(id)
+        .is_ok_and(|u| u.get_version_num() == 4 && u.get_variant() == uuid::Variant::RFC4122 && u.hyphenated().to_string() == id)
 }
 
 // ---- policy: barbican/common/policies ----

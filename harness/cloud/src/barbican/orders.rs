@@ -66,8 +66,15 @@ impl KeyManager {
             c.execute(
                 &format!("INSERT INTO barbican_orders ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
                 params![
-                    order.id, order.project_id, order.creator_id, order.order_type, order.meta.to_string(),
-                    order.status, order.secret_id, order.created, order.updated
+                    order.id,
+                    order.project_id,
+                    order.creator_id,
+                    order.order_type,
+                    order.meta.to_string(),
+                    order.status,
+                    order.secret_id,
+                    order.created,
+                    order.updated
                 ],
             )
             .map(|_| ())
@@ -131,9 +138,7 @@ pub enum OrderAction {
 pub fn order_allowed(policy: Policy, action: OrderAction, caller: &AuthContext, order: &Order) -> bool {
     let project_match = caller.project_id == order.project_id;
     let role = match (policy, action) {
-        (Policy::Legacy, OrderAction::Get) => {
-            any_role(caller, &["admin", "observer", "creator", "audit", "key-manager:service-admin"])
-        }
+        (Policy::Legacy, OrderAction::Get) => any_role(caller, &["admin", "observer", "creator", "audit", "key-manager:service-admin"]),
         (Policy::Legacy, OrderAction::Delete) => caller.has_role("admin"),
         (Policy::NewDefaults, _) => caller.has_role("member"),
     };
@@ -166,7 +171,8 @@ pub fn new_order(body: &[u8], now: i64) -> Result<NewOrder, Invalid> {
             return Err(schema_error("Order", &format!("{} is a required property", py_repr(&Value::from(name))), Some(name)));
         }
     }
-    const ORDER_SCHEMA: &[(&str, &[Kw])] = &[("meta", &[Kw::Type(&["object"])]), ("type", &[Kw::Type(&["string"]), Kw::Enum(&ORDER_TYPES)])];
+    const ORDER_SCHEMA: &[(&str, &[Kw])] =
+        &[("meta", &[Kw::Type(&["object"])]), ("type", &[Kw::Type(&["string"]), Kw::Enum(&ORDER_TYPES)])];
     if let Some((reason, property)) = first_error(obj, ORDER_SCHEMA) {
         return Err(schema_error("Order", &reason, Some(property)));
     }
@@ -239,7 +245,10 @@ mod tests {
 
     #[test]
     fn order_schema_messages() {
-        assert_eq!(message(r#"{"meta": {}}"#), "Provided object does not match schema 'Order': 'type' is a required property. Invalid property: 'type'");
+        assert_eq!(
+            message(r#"{"meta": {}}"#),
+            "Provided object does not match schema 'Order': 'type' is a required property. Invalid property: 'type'"
+        );
         assert_eq!(
             message(r#"{"type": "blob", "meta": {}}"#),
             "Provided object does not match schema 'Order': 'blob' is not one of ['key', 'asymmetric', 'certificate']. Invalid property: 'type'"

@@ -15,7 +15,8 @@ pub const TOO_LARGE: &str = "Provided information too large to process";
 
 const PLAIN_TEXT: [&str; 3] = ["text/plain", "text/plain;charset=utf-8", "text/plain; charset=utf-8"];
 const BINARY: [&str; 2] = ["application/octet-stream", "application/pkcs8"];
-const SUPPORTED_MSG: &str = "['text/plain', 'text/plain;charset=utf-8', 'text/plain; charset=utf-8', 'application/octet-stream', 'application/pkcs8']";
+const SUPPORTED_MSG: &str =
+    "['text/plain', 'text/plain;charset=utf-8', 'text/plain; charset=utf-8', 'application/octet-stream', 'application/pkcs8']";
 const SECRET_TYPES: [&str; 6] = ["symmetric", "passphrase", "private", "public", "certificate", "opaque"];
 
 /// A rejected request: status and Barbican's description.
@@ -28,10 +29,7 @@ pub struct Invalid {
 pub(super) fn schema_error(schema: &str, reason: &str, property: Option<&str>) -> Invalid {
     Invalid {
         status: 400,
-        message: format!(
-            "Provided object does not match schema '{schema}': {reason}. Invalid property: '{}'",
-            property.unwrap_or("None")
-        ),
+        message: format!("Provided object does not match schema '{schema}': {reason}. Invalid property: '{}'", property.unwrap_or("None")),
     }
 }
 
@@ -64,8 +62,7 @@ pub(super) fn load_json(body: &[u8]) -> Result<Value, Invalid> {
             _ => {}
         }
     }
-    let mut value: Value =
-        serde_json::from_slice(body).map_err(|_| Invalid { status: 400, message: "Malformed JSON".into() })?;
+    let mut value: Value = serde_json::from_slice(body).map_err(|_| Invalid { status: 400, message: "Malformed JSON".into() })?;
     // Top-level strings stay as they are: Barbican only walks dicts and lists.
     if value.is_object() || value.is_array() {
         strip(&mut value);
@@ -121,10 +118,7 @@ fn check(v: &Value, kw: Kw) -> Option<String> {
 
 /// jsonschema's `best_match` over one level of properties: the first error wins, except that
 /// an error on a value of the wrong type outranks errors on well-typed values.
-pub(super) fn first_error(
-    obj: &Map<String, Value>,
-    props: &[(&'static str, &'static [Kw])],
-) -> Option<(String, &'static str)> {
+pub(super) fn first_error(obj: &Map<String, Value>, props: &[(&'static str, &'static [Kw])]) -> Option<(String, &'static str)> {
     let mut best: Option<(String, &'static str, bool)> = None;
     for (name, keywords) in props {
         let Some(v) = obj.get(*name) else { continue };
@@ -191,10 +185,7 @@ pub(super) fn secret_fields(obj: &Map<String, Value>, parent: Option<&str>, now:
         Some(payload) => {
             let encoding = obj.get("payload_content_encoding").and_then(Value::as_str);
             let Some(content_type) = content_type else {
-                return Err(invalid(
-                    "If 'payload' is supplied, 'payload_content_type' must also be supplied.",
-                    "payload_content_type",
-                ));
+                return Err(invalid("If 'payload' is supplied, 'payload_content_type' must also be supplied.", "payload_content_type"));
             };
             let Some(internal) = internal_type(content_type) else {
                 return Err(invalid(&format!("payload_content_type is not one of {SUPPORTED_MSG}"), "payload_content_type"));
@@ -450,9 +441,19 @@ pub fn parse_iso8601(s: &str) -> Option<i64> {
     let (mut month, mut day) = (1, 1);
     let (mut hour, mut minute, mut second, mut micro, mut offset) = (0, 0, 0, 0i64, 0i64);
     if i < b.len() {
-        month = if b[i] == b'-' { i += 1; digits(&mut i, 1, 2)? } else { digits(&mut i, 2, 2)? };
+        month = if b[i] == b'-' {
+            i += 1;
+            digits(&mut i, 1, 2)?
+        } else {
+            digits(&mut i, 2, 2)?
+        };
         if i < b.len() {
-            day = if b[i] == b'-' { i += 1; digits(&mut i, 1, 2)? } else { digits(&mut i, 2, 2)? };
+            day = if b[i] == b'-' {
+                i += 1;
+                digits(&mut i, 1, 2)?
+            } else {
+                digits(&mut i, 2, 2)?
+            };
         } else if b.get(4) != Some(&b'-') {
             return None; // YYYYMM alone is not allowed
         }
@@ -462,7 +463,11 @@ pub fn parse_iso8601(s: &str) -> Option<i64> {
             }
             i += 1;
             hour = digits(&mut i, 2, 2)?;
-            let colon = |i: &mut usize| if b.get(*i) == Some(&b':') { *i += 1 };
+            let colon = |i: &mut usize| {
+                if b.get(*i) == Some(&b':') {
+                    *i += 1
+                }
+            };
             let save = i;
             colon(&mut i);
             match digits(&mut i, 2, 2) {
@@ -508,7 +513,9 @@ pub fn parse_iso8601(s: &str) -> Option<i64> {
     }
     let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
     let date = time::Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?).ok()?;
-    let t = date.with_hms_micro(u8::try_from(hour).ok()?, u8::try_from(minute).ok()?, u8::try_from(second).ok()?, u32::try_from(micro).ok()?).ok()?;
+    let t = date
+        .with_hms_micro(u8::try_from(hour).ok()?, u8::try_from(minute).ok()?, u8::try_from(second).ok()?, u32::try_from(micro).ok()?)
+        .ok()?;
     let utc = t.assume_utc().unix_timestamp_nanos() / 1000 - i128::from(offset) * 1_000_000;
     // Python's datetime cannot leave years 1..=9999.
     (-62_135_596_800_000_000..253_402_300_800_000_000).contains(&utc).then_some(utc as i64)
@@ -517,10 +524,7 @@ pub fn parse_iso8601(s: &str) -> Option<i64> {
 /// Python's `datetime.isoformat()` of a naive UTC time: microseconds only when non-zero.
 pub fn isoformat(us: i64) -> String {
     let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000) else { return String::new() };
-    let base = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second()
-    );
+    let base = format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second());
     if t.microsecond() == 0 { base } else { format!("{base}.{:06}", t.microsecond()) }
 }
 
@@ -557,7 +561,10 @@ mod tests {
     fn schema_errors_prefer_mistyped_values() {
         let body = serde_json::json!({"name": "n".repeat(300), "bit_length": "x"}).to_string();
         let err = new_secret(body.as_bytes(), 0).unwrap_err();
-        assert_eq!(err.message, "Provided object does not match schema 'Secret': 'x' is not of type 'integer'. Invalid property: 'bit_length'");
+        assert_eq!(
+            err.message,
+            "Provided object does not match schema 'Secret': 'x' is not of type 'integer'. Invalid property: 'bit_length'"
+        );
         let err = new_secret(br#"{"secret_type": 5}"#, 0).unwrap_err();
         assert!(err.message.ends_with("5 is not of type 'string'. Invalid property: 'secret_type'"), "{}", err.message);
     }

@@ -138,9 +138,8 @@ fn status_from(remaining: &[Attachment]) -> &'static str {
 impl VolumeService {
     /// An attachment the caller may see (its project's, or any for an admin).
     pub fn attachment(&self, ctx: &AuthContext, id: &str) -> Result<Attachment, Fault> {
-        let body: Option<String> = self.store.with(|c| {
-            c.query_row("SELECT body FROM cinder_attachments WHERE id = ?1", params![id], |r| r.get(0)).optional()
-        })?;
+        let body: Option<String> =
+            self.store.with(|c| c.query_row("SELECT body FROM cinder_attachments WHERE id = ?1", params![id], |r| r.get(0)).optional())?;
         body.and_then(|b| serde_json::from_str::<Attachment>(&b).ok())
             .filter(|a| a.project_id == ctx.project_id || ctx.is_admin())
             .ok_or_else(|| attachment_not_found(id))
@@ -162,7 +161,13 @@ impl VolumeService {
 
     /// `attachment_create` without a connector (`_attachment_reserve`): the volume must be
     /// `available` or `downloading`, unless this instance already holds an attachment of it.
-    pub fn reserve_attachment(&self, ctx: &AuthContext, volume_id: &str, instance_uuid: Option<&str>, mode: &str) -> Result<Attachment, Fault> {
+    pub fn reserve_attachment(
+        &self,
+        ctx: &AuthContext,
+        volume_id: &str,
+        instance_uuid: Option<&str>,
+        mode: &str,
+    ) -> Result<Attachment, Fault> {
         let seen = self.get(ctx, volume_id)?;
         self.store.transaction(|tx| {
             let volume = load_volume(tx, &seen.id)?.ok_or_else(|| Fault::not_found(format!("Volume {volume_id} could not be found.")))?;

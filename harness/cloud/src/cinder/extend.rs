@@ -28,7 +28,9 @@ fn new_size(args: &Value) -> Result<u64, Fault> {
     }
     let Some(value) = map.get("new_size") else { return Err(schema_error(field, args, "'new_size' is a required property")) };
     let parsed = match value {
-        Value::Number(n) => n.as_i64().ok_or_else(|| schema_error("new_size", value, &format!("{n} is not of type 'integer', 'string'")))?,
+        Value::Number(n) => {
+            n.as_i64().ok_or_else(|| schema_error("new_size", value, &format!("{n} is not of type 'integer', 'string'")))?
+        }
         Value::String(t) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
             t.parse::<i64>().map_err(|_| schema_error("new_size", value, &format!("'{t}' is too large")))?
         }

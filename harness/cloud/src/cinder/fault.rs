@@ -49,12 +49,8 @@ impl Fault {
     }
 
     pub fn internal() -> Fault {
-        Fault::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The server has either erred or is incapable of performing the requested operation.",
-        )
+        Fault::new(StatusCode::INTERNAL_SERVER_ERROR, "The server has either erred or is incapable of performing the requested operation.")
     }
-
 }
 
 impl From<StoreError> for Fault {

@@ -116,13 +116,8 @@ pub async fn create_from_image(service: Arc<VolumeService>, job: CreateFromImage
         Err(error) => {
             service.log_error(&job.volume_id, &format!("{}: {error}", error.exception_class()));
             if matches!(error, FlowError::ImageSignatureVerification(_)) {
-                let _ = service.add_message(
-                    &job.ctx.project_id,
-                    &job.request_id,
-                    &job.volume_id,
-                    SIGNATURE_EVENT_ID,
-                    SIGNATURE_USER_MESSAGE,
-                );
+                let _ =
+                    service.add_message(&job.ctx.project_id, &job.request_id, &job.volume_id, SIGNATURE_EVENT_ID, SIGNATURE_USER_MESSAGE);
             }
             let _ = std::fs::remove_file(service.volume_path(&job.volume_id));
             service.modify(&job.volume_id, |v| v.status = "error".into())
@@ -305,15 +300,15 @@ pub async fn verify_glance_image_signature(
     let outcome = tokio::task::spawn_blocking(move || verify_file(&path, verifier)).await;
     match outcome {
         Ok(Ok(())) => Ok(true),
-        Ok(Err(VerifyFailure::InvalidSignature)) => Err(FlowError::ImageSignatureVerification(format!(
-            "Image signature verification failed for image: {image_id}"
-        ))),
-        Ok(Err(VerifyFailure::Other(error))) => Err(FlowError::ImageSignatureVerification(format!(
-            "Failed to verify signature for image: {image_id} due to error: {error} "
-        ))),
-        Err(join) => Err(FlowError::ImageSignatureVerification(format!(
-            "Failed to verify signature for image: {image_id} due to error: {join} "
-        ))),
+        Ok(Err(VerifyFailure::InvalidSignature)) => {
+            Err(FlowError::ImageSignatureVerification(format!("Image signature verification failed for image: {image_id}")))
+        }
+        Ok(Err(VerifyFailure::Other(error))) => {
+            Err(FlowError::ImageSignatureVerification(format!("Failed to verify signature for image: {image_id} due to error: {error} ")))
+        }
+        Err(join) => {
+            Err(FlowError::ImageSignatureVerification(format!("Failed to verify signature for image: {image_id} due to error: {join} ")))
+        }
     }
 }
 
@@ -358,7 +353,9 @@ fn verify_file(path: &Path, mut verifier: sigstack_verify::Verifier) -> Result<(
             Err(e) => return Err(VerifyFailure::Other(e.to_string())),
         }
     }
-    verifier.finish().map_err(|e| if e.is_invalid_signature() { VerifyFailure::InvalidSignature } else { VerifyFailure::Other(e.to_string()) })
+    verifier
+        .finish()
+        .map_err(|e| if e.is_invalid_signature() { VerifyFailure::InvalidSignature } else { VerifyFailure::Other(e.to_string()) })
 }
 
 /// The properties an image uploaded from this volume gets: the volume's image metadata
@@ -415,8 +412,13 @@ mod tests {
     #[test]
     fn uploads_drop_core_properties_and_reserved_namespaces() {
         let meta: BTreeMap<String, String> = [
-            ("image_id", "x"), ("checksum", "c"), ("img_signature", "s"), ("img_signature_key_type", "RSA-PSS"),
-            ("signature_verified", "True"), ("os_glance_import_task", "t"), ("hw_disk_bus", "scsi"),
+            ("image_id", "x"),
+            ("checksum", "c"),
+            ("img_signature", "s"),
+            ("img_signature_key_type", "RSA-PSS"),
+            ("signature_verified", "True"),
+            ("os_glance_import_task", "t"),
+            ("hw_disk_bus", "scsi"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -16,14 +16,14 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use sigstack_client::image::{self, Image, NewImage};
 
+use super::encryption;
+use super::extend;
 use super::fault::Fault;
 use super::flow::{self, CreateFromImage, UploadToImage};
 use super::http_attach;
 use super::http_types;
-use super::encryption;
-use super::extend;
-use super::types::{VolumeType, type_not_found};
 use super::model::{GIB, Volume, VolumeService, now};
+use super::types::{VolumeType, type_not_found};
 use super::views::{self, MESSAGES_VERSION, Microversion};
 use crate::keystone::Identity;
 use crate::wire::{AuthContext, HasIdentity};
@@ -88,7 +88,9 @@ pub fn router(identity: Arc<Identity>, volumes: Arc<VolumeService>, public_url: 
         .route("/v3/", get(versions_v3))
         .merge(project)
         .fallback(|| async { Fault::no_resource() })
-        .method_not_allowed_fallback(|| async { Fault::new(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for this resource.") })
+        .method_not_allowed_fallback(|| async {
+            Fault::new(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for this resource.")
+        })
         .with_state(state)
 }
 
@@ -210,9 +212,7 @@ fn check_image(image: &Image, size: u64) -> Result<(), Fault> {
     }
     let image_gb = image.size.unwrap_or(0).div_ceil(GIB);
     if image_gb > size {
-        return Err(Fault::invalid_input(format!(
-            "Size of specified image {image_gb}GB is larger than volume size {size}GB."
-        )));
+        return Err(Fault::invalid_input(format!("Size of specified image {image_gb}GB is larger than volume size {size}GB.")));
     }
     if size < image.min_disk {
         return Err(Fault::invalid_input(format!(
@@ -335,7 +335,12 @@ async fn show_volume(
     Ok(Json(json!({"volume": views::volume_detail(&s.public_url, &ctx, version, &volume, &s.volumes.facts(&volume)?)})).into_response())
 }
 
-async fn list_volumes(State(s): State<CinderState>, ctx: AuthContext, Version(_): Version, Path(project_id): Path<String>) -> Result<Response, Fault> {
+async fn list_volumes(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(_): Version,
+    Path(project_id): Path<String>,
+) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let volumes: Vec<Value> = s.volumes.list(&ctx)?.iter().map(|v| views::volume_summary(&s.public_url, v)).collect();
     Ok(Json(json!({"volumes": volumes})).into_response())
@@ -503,7 +508,12 @@ fn messages_allowed(version: Microversion) -> Result<(), Fault> {
     if version >= MESSAGES_VERSION { Ok(()) } else { Err(Fault::no_resource()) }
 }
 
-async fn list_messages(State(s): State<CinderState>, ctx: AuthContext, Version(version): Version, Path(project_id): Path<String>) -> Result<Response, Fault> {
+async fn list_messages(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(version): Version,
+    Path(project_id): Path<String>,
+) -> Result<Response, Fault> {
     messages_allowed(version)?;
     check_project(&ctx, &project_id)?;
     let messages: Vec<Value> = s.volumes.messages(&ctx)?.iter().map(|m| views::message_view(&s.public_url, m)).collect();

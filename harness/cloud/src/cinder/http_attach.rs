@@ -43,7 +43,9 @@ fn attachment_body<'a>(body: &'a Value, allowed: &[&str]) -> Result<&'a Map<Stri
     if let Some(extra) = top.keys().find(|k| *k != "attachment") {
         return Err(Fault::bad_request(format!("Additional properties are not allowed ('{extra}' was unexpected)")));
     }
-    let Some(fields) = inner.as_object() else { return Err(schema_error("attachment", inner, &format!("{inner} is not of type 'object'"))) };
+    let Some(fields) = inner.as_object() else {
+        return Err(schema_error("attachment", inner, &format!("{inner} is not of type 'object'")));
+    };
     if let Some(extra) = fields.keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(schema_error("attachment", inner, &format!("Additional properties are not allowed ('{extra}' was unexpected)")));
     }
@@ -109,18 +111,34 @@ async fn show(
 }
 
 /// The project's attachments, in the summary (`GET attachments`) or detail view.
-fn listed(s: &CinderState, ctx: &AuthContext, version: Microversion, project_id: &str, view: fn(&Attachment) -> Value) -> Result<Response, Fault> {
+fn listed(
+    s: &CinderState,
+    ctx: &AuthContext,
+    version: Microversion,
+    project_id: &str,
+    view: fn(&Attachment) -> Value,
+) -> Result<Response, Fault> {
     at_least(version, NEW_ATTACH)?;
     check_project(ctx, project_id)?;
     let items: Vec<Value> = s.volumes.project_attachments(ctx)?.iter().map(view).collect();
     Ok(Json(json!({"attachments": items})).into_response())
 }
 
-async fn list(State(s): State<CinderState>, ctx: AuthContext, Version(version): Version, Path(project_id): Path<String>) -> Result<Response, Fault> {
+async fn list(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(version): Version,
+    Path(project_id): Path<String>,
+) -> Result<Response, Fault> {
     listed(&s, &ctx, version, &project_id, views::attachment_summary)
 }
 
-async fn list_detail(State(s): State<CinderState>, ctx: AuthContext, Version(version): Version, Path(project_id): Path<String>) -> Result<Response, Fault> {
+async fn list_detail(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(version): Version,
+    Path(project_id): Path<String>,
+) -> Result<Response, Fault> {
     listed(&s, &ctx, version, &project_id, views::attachment_detail)
 }
 

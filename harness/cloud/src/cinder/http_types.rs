@@ -50,7 +50,12 @@ fn visible(ctx: &AuthContext, t: &VolumeType) -> bool {
     t.is_public || ctx.is_admin()
 }
 
-async fn list(State(s): State<CinderState>, ctx: AuthContext, Version(_): Version, Path(project_id): Path<String>) -> Result<Response, Fault> {
+async fn list(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(_): Version,
+    Path(project_id): Path<String>,
+) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let types: Vec<Value> = s.volumes.volume_types()?.iter().filter(|t| visible(&ctx, t)).map(views::type_view).collect();
     Ok(Json(json!({"volume_types": types})).into_response())
@@ -83,7 +88,11 @@ fn wrapped<'a>(body: &'a Value, key: &str) -> Result<&'a Map<String, Value>, Fau
 
 fn only(map: &Map<String, Value>, field: &str, allowed: &[&str]) -> Result<(), Fault> {
     match map.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(extra) => Err(schema_error(field, &Value::Object(map.clone()), &format!("Additional properties are not allowed ('{extra}' was unexpected)"))),
+        Some(extra) => Err(schema_error(
+            field,
+            &Value::Object(map.clone()),
+            &format!("Additional properties are not allowed ('{extra}' was unexpected)"),
+        )),
         None => Ok(()),
     }
 }
@@ -197,7 +206,9 @@ fn new_encryption(type_id: &str, body: &Value) -> Result<(Encryption, Map<String
     };
     let control_location = match &enc["control_location"] {
         Value::String(c) if CONTROL_LOCATIONS.contains(&c.as_str()) => c.clone(),
-        other => return Err(schema_error("control_location", other, &format!("{} is not one of ['front-end', 'back-end']", py_repr(other)))),
+        other => {
+            return Err(schema_error("control_location", other, &format!("{} is not one of ['front-end', 'back-end']", py_repr(other))));
+        }
     };
     let cipher = match enc.get("cipher") {
         None | Some(Value::Null) => None,

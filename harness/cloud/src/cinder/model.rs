@@ -205,9 +205,8 @@ impl VolumeService {
     }
 
     pub(super) fn load(&self, id: &str) -> Result<Option<Volume>, StoreError> {
-        let body: Option<String> = self.store.with(|c| {
-            c.query_row("SELECT body FROM cinder_volumes WHERE id = ?1", params![id], |r| r.get(0)).optional()
-        })?;
+        let body: Option<String> =
+            self.store.with(|c| c.query_row("SELECT body FROM cinder_volumes WHERE id = ?1", params![id], |r| r.get(0)).optional())?;
         Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
     }
 
@@ -316,7 +315,14 @@ impl VolumeService {
     // ---- user messages ----
 
     /// `message_api.create`: the event id is `VOLUME_<resource type>_<action id>_<detail id>`.
-    pub fn add_message(&self, project_id: &str, request_id: &str, volume_id: &str, event_id: &str, user_message: &str) -> Result<(), StoreError> {
+    pub fn add_message(
+        &self,
+        project_id: &str,
+        request_id: &str,
+        volume_id: &str,
+        event_id: &str,
+        user_message: &str,
+    ) -> Result<(), StoreError> {
         let created = time::OffsetDateTime::now_utc();
         let message = UserMessage {
             id: uuid::Uuid::new_v4().to_string(),
@@ -346,10 +352,7 @@ impl VolumeService {
     }
 
     pub fn message(&self, ctx: &AuthContext, id: &str) -> Result<UserMessage, Fault> {
-        self.messages(ctx)?
-            .into_iter()
-            .find(|m| m.id == id)
-            .ok_or_else(|| Fault::not_found(format!("Message {id} could not be found.")))
+        self.messages(ctx)?.into_iter().find(|m| m.id == id).ok_or_else(|| Fault::not_found(format!("Message {id} could not be found.")))
     }
 
     pub fn delete_message(&self, ctx: &AuthContext, id: &str) -> Result<(), Fault> {

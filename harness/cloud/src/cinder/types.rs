@@ -224,15 +224,19 @@ impl VolumeService {
 
     pub fn set_encryption_key(&self, volume_id: &str, key_id: &str) -> Result<(), StoreError> {
         self.store.with(|c| {
-            c.execute("INSERT OR REPLACE INTO cinder_volume_keys (volume_id, encryption_key_id) VALUES (?1, ?2)", params![volume_id, key_id])
-                .map(|_| ())
+            c.execute(
+                "INSERT OR REPLACE INTO cinder_volume_keys (volume_id, encryption_key_id) VALUES (?1, ?2)",
+                params![volume_id, key_id],
+            )
+            .map(|_| ())
         })
     }
 
     /// The Barbican secret holding a volume's key; `None` for an unencrypted volume.
     pub fn encryption_key(&self, volume_id: &str) -> Result<Option<String>, StoreError> {
         self.store.with(|c| {
-            c.query_row("SELECT encryption_key_id FROM cinder_volume_keys WHERE volume_id = ?1", params![volume_id], |r| r.get(0)).optional()
+            c.query_row("SELECT encryption_key_id FROM cinder_volume_keys WHERE volume_id = ?1", params![volume_id], |r| r.get(0))
+                .optional()
         })
     }
 

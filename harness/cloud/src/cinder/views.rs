@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
-use super::fault::Fault;
 use super::attach::Attachment;
+use super::fault::Fault;
 use super::model::{UserMessage, Volume};
 use super::types::VolumeType;
 use crate::wire::AuthContext;
@@ -56,9 +56,7 @@ impl Microversion {
             return Ok(MAX_VERSION);
         }
         let version = Microversion::parse(&requested).ok_or_else(|| {
-            Fault::bad_request(format!(
-                "API Version String {requested} is of invalid format. Must be of format MajorNum.MinorNum."
-            ))
+            Fault::bad_request(format!("API Version String {requested} is of invalid format. Must be of format MajorNum.MinorNum."))
         })?;
         if version < MIN_VERSION || version > MAX_VERSION {
             return Err(Fault::new(
@@ -132,13 +130,7 @@ pub fn volume_summary(public_url: &str, volume: &Volume) -> Value {
 
 /// `GET /volumes/{id}` and `/volumes/detail`, with the fields of `version`; the admin-only
 /// ones for admins; `volume_image_metadata` when the volume has Glance metadata.
-pub fn volume_detail(
-    public_url: &str,
-    ctx: &AuthContext,
-    version: Microversion,
-    volume: &Volume,
-    facts: &VolumeFacts,
-) -> Value {
+pub fn volume_detail(public_url: &str, ctx: &AuthContext, version: Microversion, volume: &Volume, facts: &VolumeFacts) -> Value {
     let image_metadata = &facts.image_metadata;
     let mut v = json!({
         "id": volume.id,
@@ -262,7 +254,10 @@ mod tests {
         assert_eq!(Microversion::from_header(Some("compute 2.1, volume latest")).unwrap(), MAX_VERSION);
         assert_eq!(Microversion::from_header(Some("compute 2.90")).unwrap(), MIN_VERSION);
         let f = Microversion::from_header(Some("volume 3.72")).unwrap_err();
-        assert_eq!((f.status.as_u16(), f.message.as_str()), (406, "Version 3.72 is not supported by the API. Minimum is 3.0 and maximum is 3.71."));
+        assert_eq!(
+            (f.status.as_u16(), f.message.as_str()),
+            (406, "Version 3.72 is not supported by the API. Minimum is 3.0 and maximum is 3.71.")
+        );
         let f = Microversion::from_header(Some("volume 3.x")).unwrap_err();
         assert_eq!(f.message, "API Version String 3.x is of invalid format. Must be of format MajorNum.MinorNum.");
         assert!(Microversion::from_header(Some("volume 03.1")).is_err());

@@ -107,14 +107,7 @@ impl Fault {
         if spec.times == Some(0) {
             return Err("times must be at least 1 (leave it out for a fault that stays armed)".into());
         }
-        Ok(Fault {
-            id: format!("fault-{}", uuid::Uuid::new_v4().simple()),
-            remaining: spec.times,
-            spec,
-            method,
-            path,
-            hits: 0,
-        })
+        Ok(Fault { id: format!("fault-{}", uuid::Uuid::new_v4().simple()), remaining: spec.times, spec, method, path, hits: 0 })
     }
 
     pub fn armed(&self) -> bool {
@@ -360,9 +353,7 @@ fn fail_response(spec: &FailSpec) -> Response {
     let status = StatusCode::from_u16(spec.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = match &spec.body {
         None => status.into_response(),
-        Some(Value::String(text)) => {
-            (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text.clone()).into_response()
-        }
+        Some(Value::String(text)) => (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text.clone()).into_response(),
         Some(value) => (status, axum::Json(value.clone())).into_response(),
     };
     for (name, value) in &spec.headers {

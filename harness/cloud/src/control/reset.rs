@@ -31,13 +31,18 @@ fn ident(name: &str) -> String {
 }
 
 fn tables(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")?;
+    let mut stmt =
+        conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")?;
     stmt.query_map([], |r| r.get(0))?.collect()
 }
 
 /// Deletes every row of the given tables in one transaction: foreign keys are checked at
 /// commit only, so tables referencing each other empty in any order.
-fn wipe(store: &Store, keep: impl Fn(&str) -> Option<&'static str>, selected: impl Fn(&str) -> bool) -> Result<Map<String, Value>, StoreError> {
+fn wipe(
+    store: &Store,
+    keep: impl Fn(&str) -> Option<&'static str>,
+    selected: impl Fn(&str) -> bool,
+) -> Result<Map<String, Value>, StoreError> {
     store.transaction(|tx| {
         tx.execute_batch("PRAGMA defer_foreign_keys = ON")?;
         let mut report = Map::new();
@@ -47,7 +52,8 @@ fn wipe(store: &Store, keep: impl Fn(&str) -> Option<&'static str>, selected: im
             let n = tx.execute(&format!("DELETE FROM {}{filter}", ident(table)), [])?;
             report.insert(table.clone(), json!(n));
         }
-        let has_sequence: bool = tx.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'", [], |r| r.get::<_, i64>(0))? > 0;
+        let has_sequence: bool =
+            tx.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'", [], |r| r.get::<_, i64>(0))? > 0;
         if has_sequence {
             for table in report.keys() {
                 tx.execute("DELETE FROM sqlite_sequence WHERE name = ?1", [table])?;

@@ -298,8 +298,7 @@ mod tests {
     #[tokio::test]
     async fn hashes_and_writes_in_one_pass() {
         let dir = tempfile::tempdir().unwrap();
-        let chunks: Vec<Result<Bytes, std::io::Error>> =
-            (0..100u8).map(|i| Ok(Bytes::from(vec![i; 1000 + i as usize * 1000]))).collect();
+        let chunks: Vec<Result<Bytes, std::io::Error>> = (0..100u8).map(|i| Ok(Bytes::from(vec![i; 1000 + i as usize * 1000]))).collect();
         let all: Vec<u8> = chunks.iter().flat_map(|c| c.as_ref().unwrap().to_vec()).collect();
         let got = ingest(futures_util::stream::iter(chunks), dir.path(), true, None, None).await.unwrap();
         let digests = got.persist(&dir.path().join("img")).unwrap();

@@ -89,9 +89,7 @@ async fn unauthorized(request: axum::extract::Request, next: axum::middleware::N
 /// The versions document (E3): v2.18 current, older v2 minor versions supported.
 fn versions_body(public_url: &str) -> Value {
     let href = format!("{}/v2/", public_url.trim_end_matches('/'));
-    let ids = [
-        "v2.18", "v2.17", "v2.16", "v2.15", "v2.14", "v2.9", "v2.7", "v2.6", "v2.5", "v2.4", "v2.3", "v2.2", "v2.1", "v2.0",
-    ];
+    let ids = ["v2.18", "v2.17", "v2.16", "v2.15", "v2.14", "v2.9", "v2.7", "v2.6", "v2.5", "v2.4", "v2.3", "v2.2", "v2.1", "v2.0"];
     let versions: Vec<Value> = ids
         .iter()
         .enumerate()
@@ -270,9 +268,7 @@ fn list_query(params: &[(String, String)]) -> Result<ListQuery, Fault> {
         None | Some("false") => {}
         Some("true") => q.os_hidden = true,
         Some(other) => {
-            return Err(Fault::bad_request(format!(
-                "Invalid value '{other}' for 'os_hidden' filter. Valid values are 'true' or 'false'."
-            )));
+            return Err(Fault::bad_request(format!("Invalid value '{other}' for 'os_hidden' filter. Valid values are 'true' or 'false'.")));
         }
     }
     Ok(q)

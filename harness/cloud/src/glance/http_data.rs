@@ -19,10 +19,10 @@ use super::data::{self, Digests, IngestError};
 use super::format;
 use super::http::{GlanceState, json_body};
 use super::model::{HASH_ALGO, IMPORT_METHODS, Image, ImageService, Status, Task, now};
-use crate::python::py_display as pystr;
 use super::signature;
 use super::webob::Fault;
 use crate::deployment::Defects;
+use crate::python::py_display as pystr;
 use crate::wire::AuthContext;
 
 /// An early refusal still reads (and discards) this much of the body, so the client sees the
@@ -49,10 +49,7 @@ fn octet_stream(headers: &HeaderMap) -> Result<(), Fault> {
     let value = headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("").split(';').next().unwrap_or("").trim());
     match value {
         Some(v) if v.eq_ignore_ascii_case("application/octet-stream") => Ok(()),
-        other => Err(Fault::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("Invalid content type {}", other.unwrap_or("None")),
-        )),
+        other => Err(Fault::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("Invalid content type {}", other.unwrap_or("None")))),
     }
 }
 
@@ -158,13 +155,7 @@ pub async fn upload(
     task.await.unwrap_or_else(|_| Err(Fault::internal()))
 }
 
-async fn save_data(
-    model: Arc<ImageService>,
-    ctx: AuthContext,
-    image: Image,
-    body: Body,
-    expected: Option<u64>,
-) -> Result<Response, Fault> {
+async fn save_data(model: Arc<ImageService>, ctx: AuthContext, image: Image, body: Body, expected: Option<u64>) -> Result<Response, Fault> {
     let restore = Restore::new(model.clone(), &image.id, Status::Saving);
     let defects = model.defects();
     // The certificate is fetched before any data is read (A3 step 3); a Glance with the
@@ -320,12 +311,7 @@ const IMPORT_FAILED: &str = "Task failed due to Internal Error";
 
 /// `POST /v2/images/{id}/import`: checks as glance's `import_image`, then 202 and an
 /// asynchronous task; poll the image (or `GET .../tasks`) for the outcome.
-pub async fn import(
-    State(s): State<GlanceState>,
-    ctx: AuthContext,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, Fault> {
+pub async fn import(State(s): State<GlanceState>, ctx: AuthContext, Path(id): Path<String>, body: Bytes) -> Result<Response, Fault> {
     let body = json_body(&body)?;
     let method = body.get("method").ok_or_else(|| Fault::bad_request("Import request requires a 'method' field."))?;
     let name = method.get("name").ok_or_else(|| Fault::bad_request("Import request requires a 'name' field."))?;
@@ -435,9 +421,8 @@ async fn import_data(model: &ImageService, ctx: &AuthContext, id: &str) -> Resul
     };
     let file = tokio::fs::File::open(data::staged_path(model.data_dir(), id)).await.map_err(|e| e.to_string())?;
     let stream = tokio_util::io::ReaderStream::with_capacity(file, sigstack_verify::READ_BUFFER);
-    let ingested = data::ingest(stream, model.data_dir(), true, verifier, image.size)
-        .await
-        .map_err(|e| ingest_fault(id, e, &defects).explanation)?;
+    let ingested =
+        data::ingest(stream, model.data_dir(), true, verifier, image.size).await.map_err(|e| ingest_fault(id, e, &defects).explanation)?;
     if let Some(msg) = format::mismatch(image.container_format.as_deref(), image.disk_format.as_deref(), &ingested.digests.head) {
         return Err(msg);
     }

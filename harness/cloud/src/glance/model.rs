@@ -82,11 +82,7 @@ impl Status {
 
     /// glance `InvalidImageStatusTransition`.
     pub fn transition_error(self, to: Status) -> Fault {
-        Fault::conflict(format!(
-            "Image status transition from {} to {} is not allowed",
-            self.as_str(),
-            to.as_str()
-        ))
+        Fault::conflict(format!("Image status transition from {} to {} is not allowed", self.as_str(), to.as_str()))
     }
 }
 
@@ -118,8 +114,22 @@ pub struct Image {
 
 /// The base attributes a PATCH may set directly (everything else is a custom property).
 pub const BASE_ATTRIBUTES: [&str; 17] = [
-    "checksum", "created_at", "container_format", "disk_format", "id", "min_disk", "min_ram", "name",
-    "size", "virtual_size", "status", "tags", "owner", "updated_at", "visibility", "protected",
+    "checksum",
+    "created_at",
+    "container_format",
+    "disk_format",
+    "id",
+    "min_disk",
+    "min_ram",
+    "name",
+    "size",
+    "virtual_size",
+    "status",
+    "tags",
+    "owner",
+    "updated_at",
+    "visibility",
+    "protected",
     "os_hidden",
 ];
 
@@ -359,9 +369,8 @@ impl ImageService {
     }
 
     fn load(&self, id: &str) -> Result<Option<Image>, StoreError> {
-        let body: Option<String> = self.store.with(|c| {
-            c.query_row("SELECT body FROM glance_images WHERE id = ?1", params![id], |r| r.get(0)).optional()
-        })?;
+        let body: Option<String> =
+            self.store.with(|c| c.query_row("SELECT body FROM glance_images WHERE id = ?1", params![id], |r| r.get(0)).optional())?;
         Ok(body.and_then(|b| serde_json::from_str(&b).ok()).filter(|i: &Image| i.status != Status::Deleted))
     }
 

@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use super::model::{Image, not_authorized};
 use super::schema::{self, READONLY, check_non_negative, is_reserved};
-use crate::python::py_display as pystr;
 use super::webob::Fault;
+use crate::python::py_display as pystr;
 use crate::wire::AuthContext;
 
 /// The two media types, sorted as glance lists them in `Accept-Patch`.
@@ -97,16 +97,10 @@ pub fn parse(body: &Value, draft4: bool) -> Result<Vec<Change>, Fault> {
                     ));
                 }
                 Some(v) => v.as_str().and_then(Op::parse).ok_or_else(|| {
-                    Fault::bad_request(format!(
-                        "Invalid operation: `{}`. It must be one of the following: add, remove, replace.",
-                        pystr(v)
-                    ))
+                    Fault::bad_request(format!("Invalid operation: `{}`. It must be one of the following: add, remove, replace.", pystr(v)))
                 })?,
             };
-            let path = raw
-                .get("path")
-                .cloned()
-                .ok_or_else(|| Fault::bad_request("Unable to find 'path' in JSON Schema change"))?;
+            let path = raw.get("path").cloned().ok_or_else(|| Fault::bad_request("Unable to find 'path' in JSON Schema change"))?;
             (op, path)
         };
         let path = decode_pointer(&pointer)?;
@@ -119,9 +113,11 @@ pub fn parse(body: &Value, draft4: bool) -> Result<Vec<Change>, Fault> {
         }
         let value = match op {
             Op::Remove => None,
-            _ => Some(raw.get("value").cloned().ok_or_else(|| {
-                Fault::bad_request(format!("Operation \"{}\" requires a member named \"value\".", op.name()))
-            })?),
+            _ => Some(
+                raw.get("value")
+                    .cloned()
+                    .ok_or_else(|| Fault::bad_request(format!("Operation \"{}\" requires a member named \"value\".", op.name())))?,
+            ),
         };
         let change = Change { op, path, value, draft4 };
         validate(&change)?;
@@ -156,10 +152,7 @@ fn decode_pointer(pointer: &Value) -> Result<Vec<String>, Fault> {
     if bad_tilde {
         return Err(bad("contains \"~\" not part of a recognized escape sequence."));
     }
-    Ok(p.trim_start_matches('/')
-        .split('/')
-        .map(|part| part.replace("~1", "/").replace("~0", "~").trim().to_owned())
-        .collect())
+    Ok(p.trim_start_matches('/').split('/').map(|part| part.replace("~1", "/").replace("~0", "~").trim().to_owned()).collect())
 }
 
 /// `_validate_change`: read-only and reserved names, then the value against the schema.
@@ -287,13 +280,22 @@ mod tests {
         assert_eq!(err(json!([{"op": "add", "path": "a", "value": "x"}]), false), "Pointer `a` does not start with \"/\".");
         assert_eq!(err(json!([{"op": "add", "path": "/a//b", "value": "x"}]), false), "Pointer `/a//b` contains adjacent \"/\".");
         assert_eq!(err(json!([{"op": "add", "path": "/a/", "value": "x"}]), false), "Pointer `/a/` end with \"/\".");
-        assert_eq!(err(json!([{"op": "add", "path": "/a~2", "value": "x"}]), false), "Pointer `/a~2` contains \"~\" not part of a recognized escape sequence.");
+        assert_eq!(
+            err(json!([{"op": "add", "path": "/a~2", "value": "x"}]), false),
+            "Pointer `/a~2` contains \"~\" not part of a recognized escape sequence."
+        );
         assert_eq!(err(json!([{"op": "add", "path": "/a/b", "value": "x"}]), false), "Invalid JSON pointer for this resource: '/a/b'");
         assert_eq!(err(json!([{"op": "add", "path": "/a"}]), false), "Operation \"add\" requires a member named \"value\".");
-        assert_eq!(err(json!([{"op": "add", "path": "/a", "value": 1}]), false), "Provided object does not match schema 'image': 1 is not of type 'string'");
+        assert_eq!(
+            err(json!([{"op": "add", "path": "/a", "value": 1}]), false),
+            "Provided object does not match schema 'image': 1 is not of type 'string'"
+        );
         assert_eq!(err(json!([{"op": "replace", "path": "/status", "value": "active"}]), false), "Attribute 'status' is read-only.");
         assert_eq!(err(json!([{"op": "add", "path": "/os_glance_x", "value": "a"}]), false), "Attribute 'os_glance_x' is reserved.");
-        assert_eq!(err(json!([{"add": "/a", "remove": "/a"}]), true), "Operation objects must contain only one member named \"add\", \"remove\", or \"replace\".");
+        assert_eq!(
+            err(json!([{"add": "/a", "remove": "/a"}]), true),
+            "Operation objects must contain only one member named \"add\", \"remove\", or \"replace\"."
+        );
         let ok = parse(&json!([{"replace": "/a~1b", "value": "v"}]), true).unwrap();
         assert_eq!(ok[0].path, vec!["a/b".to_owned()]);
         assert_eq!(ok[0].op, Op::Replace);

@@ -21,8 +21,19 @@ const FACTORY_READONLY: [&str; 8] =
     ["created_at", "updated_at", "status", "checksum", "os_hash_algo", "os_hash_value", "size", "virtual_size"];
 /// PATCH may not touch these (`_readonly_properties`).
 pub const READONLY: [&str; 13] = [
-    "created_at", "updated_at", "status", "checksum", "size", "virtual_size", "direct_url", "self", "file",
-    "schema", "id", "os_hash_algo", "os_hash_value",
+    "created_at",
+    "updated_at",
+    "status",
+    "checksum",
+    "size",
+    "virtual_size",
+    "direct_url",
+    "self",
+    "file",
+    "schema",
+    "id",
+    "os_hash_algo",
+    "os_hash_value",
 ];
 /// Neither create nor PATCH may use these; nor any key in the `os_glance` namespace.
 pub const RESERVED: [&str; 3] = ["location", "deleted", "deleted_at"];
@@ -64,8 +75,23 @@ pub fn split_create(body: &Value) -> Result<CreateRequest, Fault> {
         check_property(key, value).map_err(Fault::bad_request)?;
     }
     let base = [
-        "checksum", "created_at", "container_format", "disk_format", "id", "min_disk", "min_ram", "name", "size",
-        "virtual_size", "status", "tags", "owner", "updated_at", "visibility", "protected", "os_hidden",
+        "checksum",
+        "created_at",
+        "container_format",
+        "disk_format",
+        "id",
+        "min_disk",
+        "min_ram",
+        "name",
+        "size",
+        "virtual_size",
+        "status",
+        "tags",
+        "owner",
+        "updated_at",
+        "visibility",
+        "protected",
+        "os_hidden",
     ];
     for key in map.keys().filter(|k| !base.contains(&k.as_str())) {
         if key.chars().count() > 255 {
@@ -203,8 +229,7 @@ const STATUS_NAMES: [&str; 9] =
 
 fn is_uuid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+    groups.len() == 5 && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 fn nullable(t: &str) -> Value {
@@ -283,10 +308,7 @@ mod tests {
     fn messages_follow_jsonschema() {
         assert_eq!(check_inner("x", &json!(5)).unwrap_err(), "5 is not of type 'string'");
         assert_eq!(check_inner("name", &json!(5)).unwrap_err(), "5 is not of type 'null', 'string'");
-        assert_eq!(
-            check_inner("visibility", &json!("x")).unwrap_err(),
-            "'x' is not one of ['community', 'public', 'private', 'shared']"
-        );
+        assert_eq!(check_inner("visibility", &json!("x")).unwrap_err(), "'x' is not one of ['community', 'public', 'private', 'shared']");
         assert!(check_inner("disk_format", &json!("raw")).is_ok());
         assert!(check_inner("disk_format", &Value::Null).is_ok());
         assert!(check_inner("disk_format", &json!("x")).unwrap_err().starts_with("'x' is not one of [None, 'ami'"));

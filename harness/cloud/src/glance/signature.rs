@@ -80,7 +80,10 @@ mod tests {
         assert_eq!((f.status.as_u16(), f.explanation.as_str()), (400, "Signature verification failed for image X"));
         let status = Defects { glance_wrong_error_status: true, ..Defects::default() };
         let f = upload_fault("X", &Error::InvalidSignature, &status);
-        assert_eq!((f.status.as_u16(), f.explanation.as_str()), (500, "Signature verification failed for image X: Signature verification failed"));
+        assert_eq!(
+            (f.status.as_u16(), f.explanation.as_str()),
+            (500, "Signature verification failed for image X: Signature verification failed")
+        );
         // Only verification failures are misreported.
         let f = upload_fault("X", &Error::PemLoad("MalformedFraming".into()), &status);
         assert_eq!(f.status.as_u16(), 400);

@@ -42,10 +42,7 @@ impl Fault {
 
     /// webob's default explanation for a 500.
     pub fn internal() -> Fault {
-        Fault::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The server has either erred or is incapable of performing the requested operation.",
-        )
+        Fault::new(StatusCode::INTERNAL_SERVER_ERROR, "The server has either erred or is incapable of performing the requested operation.")
     }
 
     pub fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Fault {
@@ -83,10 +80,7 @@ impl Fault {
             }
             Offer::Plain => {
                 // strip_tags: newlines become spaces, then each <br /> a newline.
-                let body = format!("{}<br /><br />\n\n\n", self.explanation)
-                    .replace('\r', "")
-                    .replace('\n', " ")
-                    .replace("<br />", "\n");
+                let body = format!("{}<br /><br />\n\n\n", self.explanation).replace('\r', "").replace('\n', " ").replace("<br />", "\n");
                 ("text/plain; charset=UTF-8", format!("{status_line}\n\n{body}"))
             }
         };

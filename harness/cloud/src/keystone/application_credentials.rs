@@ -118,9 +118,8 @@ fn with_roles(c: &rusqlite::Connection, mut cred: ApplicationCredential) -> rusq
     let mut stmt = c.prepare(
         "SELECT r.id, r.name FROM keystone_application_credential_roles a JOIN keystone_roles r ON r.id = a.role_id WHERE a.application_credential_id = ?1 ORDER BY r.id",
     )?;
-    cred.roles = stmt
-        .query_map(params![cred.id], |r| Ok(Entity { id: r.get(0)?, name: r.get(1)?, domain_id: None }))?
-        .collect::<Result<_, _>>()?;
+    cred.roles =
+        stmt.query_map(params![cred.id], |r| Ok(Entity { id: r.get(0)?, name: r.get(1)?, domain_id: None }))?.collect::<Result<_, _>>()?;
     Ok(cred)
 }
 
@@ -198,8 +197,7 @@ impl Identity {
     /// expired (Keystone: `Invalid application credential ID or secret`, a 401).
     pub fn check_application_credential(&self, id: &str, secret: Option<&str>) -> Result<Option<ApplicationCredential>, StoreError> {
         let hash: Option<String> = self.store.with(|c| {
-            c.query_row("SELECT secret_hash FROM keystone_application_credentials WHERE id = ?1", params![id], |r| r.get(0))
-                .optional()
+            c.query_row("SELECT secret_hash FROM keystone_application_credentials WHERE id = ?1", params![id], |r| r.get(0)).optional()
         })?;
         let (Some(hash), Some(secret)) = (hash, secret) else {
             return Ok(None);

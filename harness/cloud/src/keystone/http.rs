@@ -221,7 +221,11 @@ fn grant_ids(s: &KeystoneState, project: &str, user: &str, role: &str) -> Result
     Ok(())
 }
 
-async fn grant_role(State(s): State<KeystoneState>, caller: AuthContext, Path((project, user, role)): Path<(String, String, String)>) -> Response {
+async fn grant_role(
+    State(s): State<KeystoneState>,
+    caller: AuthContext,
+    Path((project, user, role)): Path<(String, String, String)>,
+) -> Response {
     if let Err(r) = require_admin(&caller, "create_grant").and_then(|()| grant_ids(&s, &project, &user, &role)) {
         return r;
     }
@@ -231,24 +235,38 @@ async fn grant_role(State(s): State<KeystoneState>, caller: AuthContext, Path((p
     }
 }
 
-async fn check_grant(State(s): State<KeystoneState>, caller: AuthContext, Path((project, user, role)): Path<(String, String, String)>) -> Response {
+async fn check_grant(
+    State(s): State<KeystoneState>,
+    caller: AuthContext,
+    Path((project, user, role)): Path<(String, String, String)>,
+) -> Response {
     if let Err(r) = require_admin(&caller, "check_grant").and_then(|()| grant_ids(&s, &project, &user, &role)) {
         return r;
     }
     match s.identity.assignments(Some(&user), Some(&project), Some(&role)) {
         Ok(a) if !a.is_empty() => StatusCode::NO_CONTENT.into_response(),
-        Ok(_) => keystone_error(StatusCode::NOT_FOUND, &format!("Could not find role assignment with role: {role}, user or group: {user}, project, domain, or system: {project}.")),
+        Ok(_) => keystone_error(
+            StatusCode::NOT_FOUND,
+            &format!("Could not find role assignment with role: {role}, user or group: {user}, project, domain, or system: {project}."),
+        ),
         Err(e) => keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
 
-async fn revoke_role(State(s): State<KeystoneState>, caller: AuthContext, Path((project, user, role)): Path<(String, String, String)>) -> Response {
+async fn revoke_role(
+    State(s): State<KeystoneState>,
+    caller: AuthContext,
+    Path((project, user, role)): Path<(String, String, String)>,
+) -> Response {
     if let Err(r) = require_admin(&caller, "revoke_grant").and_then(|()| grant_ids(&s, &project, &user, &role)) {
         return r;
     }
     match s.identity.revoke_grant(&user, &project, &role) {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => keystone_error(StatusCode::NOT_FOUND, &format!("Could not find role assignment with role: {role}, user or group: {user}, project, domain, or system: {project}.")),
+        Ok(false) => keystone_error(
+            StatusCode::NOT_FOUND,
+            &format!("Could not find role assignment with role: {role}, user or group: {user}, project, domain, or system: {project}."),
+        ),
         Err(e) => keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
@@ -287,7 +305,8 @@ async fn role_assignments(State(s): State<KeystoneState>, caller: AuthContext, Q
                     })
                 })
                 .collect();
-            Json(json!({"role_assignments": items, "links": {"self": format!("{base}/role_assignments"), "previous": null, "next": null}})).into_response()
+            Json(json!({"role_assignments": items, "links": {"self": format!("{base}/role_assignments"), "previous": null, "next": null}}))
+                .into_response()
         }
         Err(e) => keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
@@ -299,13 +318,17 @@ fn named_body<'a>(body: &'a Option<Json<Value>>, kind: &str) -> Result<(&'a Valu
         return Err(bad_request("Expecting to find application/json in Content-Type header."));
     };
     // jsonschema reports unexpected top-level keys first (`additionalProperties: false`).
-    let extra: Vec<String> = body.as_object().map(|o| o.keys().filter(|k| *k != kind).map(|k| format!("'{k}'")).collect()).unwrap_or_default();
+    let extra: Vec<String> =
+        body.as_object().map(|o| o.keys().filter(|k| *k != kind).map(|k| format!("'{k}'")).collect()).unwrap_or_default();
     if !extra.is_empty() {
         let verb = if extra.len() == 1 { "was" } else { "were" };
         return Err(bad_request(&format!("Additional properties are not allowed ({} {verb} unexpected)", extra.join(", "))));
     }
     let Some(object) = body.get(kind).filter(|v| v.is_object()) else {
-        return Err(bad_request(&format!("Invalid input for field/attribute {kind}. Value: {}. '{kind}' is a required property", crate::python::py_repr(body))));
+        return Err(bad_request(&format!(
+            "Invalid input for field/attribute {kind}. Value: {}. '{kind}' is a required property",
+            crate::python::py_repr(body)
+        )));
     };
     match object.get("name") {
         Some(Value::String(name)) if !name.is_empty() => Ok((object, name)),

@@ -68,11 +68,8 @@ fn format_expiry(micros: i64) -> Value {
 /// as `role_api.get_role` gives them, the self link Keystone builds (`/v3/application_credentials/
 /// {id}`, the resource having no `api_prefix`), and `secret` only in the answer to the create.
 fn app_cred_json(c: &ApplicationCredential, base: &str, secret: Option<&str>) -> Value {
-    let roles: Vec<Value> = c
-        .roles
-        .iter()
-        .map(|r| json!({"id": r.id, "name": r.name, "domain_id": null, "description": null, "options": {}}))
-        .collect();
+    let roles: Vec<Value> =
+        c.roles.iter().map(|r| json!({"id": r.id, "name": r.name, "domain_id": null, "description": null, "options": {}})).collect();
     let mut v = json!({
         "id": c.id,
         "name": c.name,
@@ -181,13 +178,18 @@ impl Errors {
         let extra: Vec<String> = object.keys().filter(|k| !allowed.contains(&k.as_str())).map(|k| py_str(k)).collect();
         if !extra.is_empty() {
             let verb = if extra.len() == 1 { "was" } else { "were" };
-            self.add(path, &Value::Object(object.clone()), format!("Additional properties are not allowed ({} {verb} unexpected)", extra.join(", ")));
+            self.add(
+                path,
+                &Value::Object(object.clone()),
+                format!("Additional properties are not allowed ({} {verb} unexpected)", extra.join(", ")),
+            );
         }
     }
 }
 
 /// The properties of the create schema, in its order.
-const CREATE_PROPERTIES: [&str; 10] = ["id", "secret", "name", "description", "expires_at", "project_id", "access_rules", "unrestricted", "system", "roles"];
+const CREATE_PROPERTIES: [&str; 10] =
+    ["id", "secret", "name", "description", "expires_at", "project_id", "access_rules", "unrestricted", "system", "roles"];
 
 /// `application_credential_create_request_body`.
 fn validate_create(body: &Value) -> Option<String> {
@@ -327,7 +329,11 @@ fn requested_roles(s: &KeystoneState, caller: &AuthContext, app: &Value) -> Resu
             (None, name) => {
                 let name = name.unwrap_or_default();
                 let found = s.identity.roles(Some(name)).map_err(store_error)?;
-                found.into_iter().next().map(|r| r.id).ok_or_else(|| keystone_error(StatusCode::NOT_FOUND, &format!("Role {name} is not defined")))?
+                found
+                    .into_iter()
+                    .next()
+                    .map(|r| r.id)
+                    .ok_or_else(|| keystone_error(StatusCode::NOT_FOUND, &format!("Role {name} is not defined")))?
             }
         };
         if !ids.contains(&id) {
@@ -467,7 +473,10 @@ mod tests {
             check(json!({"application_credential": {"description": "d"}})).unwrap(),
             "Invalid input for field/attribute application_credential. Value: {'description': 'd'}. 'name' is a required property"
         );
-        assert_eq!(check(json!({"application_credential": {"name": ""}})).unwrap(), "Invalid input for field/attribute name. Value: . '' should be non-empty");
+        assert_eq!(
+            check(json!({"application_credential": {"name": ""}})).unwrap(),
+            "Invalid input for field/attribute name. Value: . '' should be non-empty"
+        );
         assert_eq!(
             check(json!({"application_credential": {"name": "a", "unrestricted": "yes"}})).unwrap(),
             "Invalid input for field/attribute unrestricted. Value: yes. 'yes' is not of type 'boolean', 'null'"

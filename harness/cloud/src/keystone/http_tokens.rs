@@ -59,7 +59,11 @@ fn token_body(identity: &Identity, ctx: &AuthContext, info: &TokenInfo, include_
 
 type Issued = (String, AuthContext, TokenInfo);
 
-pub(super) async fn issue_token(State(s): State<KeystoneState>, Query(query): Query<HashMap<String, String>>, body: Option<Json<Value>>) -> Response {
+pub(super) async fn issue_token(
+    State(s): State<KeystoneState>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Option<Json<Value>>,
+) -> Response {
     let Some(Json(body)) = body else {
         return bad_request("The request you have made requires authentication.");
     };
@@ -140,7 +144,15 @@ fn check_token_schema(identity: &Value) -> Result<(), Response> {
     };
     match token {
         Value::Object(o) => match o.get("id") {
-            None => fail("identity/token", "'id' is a required property".into(), "required", schema_path, TOKEN_SCHEMA, "['identity']['token']", token),
+            None => fail(
+                "identity/token",
+                "'id' is a required property".into(),
+                "required",
+                schema_path,
+                TOKEN_SCHEMA,
+                "['identity']['token']",
+                token,
+            ),
             Some(Value::String(_)) => Ok(()),
             Some(id) => fail(
                 "identity/token/id",
@@ -152,7 +164,15 @@ fn check_token_schema(identity: &Value) -> Result<(), Response> {
                 id,
             ),
         },
-        other => fail("identity/token", format!("{} is not of type 'object'", py_repr(other)), "type", schema_path, TOKEN_SCHEMA, "['identity']['token']", other),
+        other => fail(
+            "identity/token",
+            format!("{} is not of type 'object'", py_repr(other)),
+            "type",
+            schema_path,
+            TOKEN_SCHEMA,
+            "['identity']['token']",
+            other,
+        ),
     }
 }
 
@@ -306,7 +326,12 @@ fn subject(s: &KeystoneState, headers: &HeaderMap) -> Result<(AuthContext, Token
     })
 }
 
-pub(super) async fn validate_token(State(s): State<KeystoneState>, _caller: AuthContext, Query(query): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+pub(super) async fn validate_token(
+    State(s): State<KeystoneState>,
+    _caller: AuthContext,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
     match subject(&s, &headers) {
         Ok((ctx, info)) => {
             let mut response = Json(token_body(&s.identity, &ctx, &info, !query.contains_key("nocatalog"))).into_response();

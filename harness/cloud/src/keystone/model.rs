@@ -124,9 +124,8 @@ impl Identity {
         store.migrate(SCHEMA)?;
         store.migrate(super::application_credentials::SCHEMA)?;
         let secret = store.with(|c| {
-            let existing: Option<Vec<u8>> = c
-                .query_row("SELECT value FROM keystone_meta WHERE key = 'token_secret'", [], |r| r.get(0))
-                .optional()?;
+            let existing: Option<Vec<u8>> =
+                c.query_row("SELECT value FROM keystone_meta WHERE key = 'token_secret'", [], |r| r.get(0)).optional()?;
             match existing {
                 Some(s) => Ok(s),
                 None => {
@@ -136,13 +135,8 @@ impl Identity {
                 }
             }
         })?;
-        let identity = Identity {
-            store,
-            secret,
-            public_url: RwLock::new(String::new()),
-            catalog: RwLock::new(Vec::new()),
-            deployment: None,
-        };
+        let identity =
+            Identity { store, secret, public_url: RwLock::new(String::new()), catalog: RwLock::new(Vec::new()), deployment: None };
         identity.seed(seed)?;
         Ok(identity)
     }
@@ -265,7 +259,13 @@ impl Identity {
     }
 
     /// `POST /v3/users`. Keystone does not check `default_project_id` exists; neither do we.
-    pub fn create_user(&self, name: &str, domain_id: &str, password: &str, default_project_id: Option<&str>) -> Result<Entity, CreateError> {
+    pub fn create_user(
+        &self,
+        name: &str,
+        domain_id: &str,
+        password: &str,
+        default_project_id: Option<&str>,
+    ) -> Result<Entity, CreateError> {
         check_domain(domain_id)?;
         let id = new_id();
         let inserted = self.store.with(|c| {

@@ -162,11 +162,16 @@ impl Identity {
     }
 
     /// Password authentication scoped to a project (by id, or by name in a domain).
-    pub fn authenticate(&self, user: &UserRef, password: &str, project: &ProjectRef) -> Result<(String, AuthContext, TokenInfo), AuthError> {
+    pub fn authenticate(
+        &self,
+        user: &UserRef,
+        password: &str,
+        project: &ProjectRef,
+    ) -> Result<(String, AuthContext, TokenInfo), AuthError> {
         let user_id = self.user_id(user)?.ok_or(AuthError::Unauthorized)?;
-        let stored: Option<String> = self.store.with(|c| {
-            c.query_row("SELECT password FROM keystone_users WHERE id = ?1", params![user_id], |r| r.get(0)).optional()
-        })?;
+        let stored: Option<String> = self
+            .store
+            .with(|c| c.query_row("SELECT password FROM keystone_users WHERE id = ?1", params![user_id], |r| r.get(0)).optional())?;
         if stored.as_deref() != Some(password) {
             return Err(AuthError::Unauthorized);
         }

@@ -1,11 +1,11 @@
 //! `POST /v2.1/servers/{id}/action`: rebuild, reboot, createImage and evacuate, with Nova's
 //! state checks, policies and microversion differences. The work itself runs in `build`.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::{Value, json};
 use sigstack_client::image::{self, NewImage};
 
@@ -36,11 +36,7 @@ fn invalid_state(server: &Server, method: &str) -> NovaFault {
 }
 
 fn require_state(server: &Server, method: &str, vm_states: &[&str]) -> Result<(), NovaFault> {
-    if server.task_state.is_none() && vm_states.contains(&server.vm_state.as_str()) {
-        Ok(())
-    } else {
-        Err(invalid_state(server, method))
-    }
+    if server.task_state.is_none() && vm_states.contains(&server.vm_state.as_str()) { Ok(()) } else { Err(invalid_state(server, method)) }
 }
 
 pub async fn action(
@@ -163,8 +159,11 @@ async fn create_image(s: &NovaState, ctx: AuthContext, v: Microversion, id: &str
     s.compute.update(id, |x| x.task_state = Some("image_snapshot".into()))?;
     tokio::spawn(build::upload_snapshot(s.compute.clone(), ctx, id.to_owned(), created.id.clone()));
     let location = format!("{}/images/{}", session.endpoint("image").unwrap_or_default().trim_end_matches("/v2"), created.id);
-    let mut response =
-        if v.at_least(45) { (StatusCode::ACCEPTED, Json(json!({"image_id": created.id}))).into_response() } else { StatusCode::ACCEPTED.into_response() };
+    let mut response = if v.at_least(45) {
+        (StatusCode::ACCEPTED, Json(json!({"image_id": created.id}))).into_response()
+    } else {
+        StatusCode::ACCEPTED.into_response()
+    };
     if let (false, Ok(value)) = (v.at_least(45), HeaderValue::from_str(&location)) {
         response.headers_mut().insert(header::LOCATION, value);
     }
@@ -175,9 +174,30 @@ async fn create_image(s: &NovaState, ctx: AuthContext, v: Microversion, id: &str
 fn is_glance_reserved(key: &str) -> bool {
     matches!(
         key,
-        "id" | "name" | "status" | "visibility" | "protected" | "os_hidden" | "checksum" | "os_hash_algo" | "os_hash_value" | "size"
-            | "virtual_size" | "container_format" | "disk_format" | "min_disk" | "min_ram" | "owner" | "tags" | "created_at"
-            | "updated_at" | "self" | "file" | "schema" | "locations" | "direct_url" | "stores"
+        "id" | "name"
+            | "status"
+            | "visibility"
+            | "protected"
+            | "os_hidden"
+            | "checksum"
+            | "os_hash_algo"
+            | "os_hash_value"
+            | "size"
+            | "virtual_size"
+            | "container_format"
+            | "disk_format"
+            | "min_disk"
+            | "min_ram"
+            | "owner"
+            | "tags"
+            | "created_at"
+            | "updated_at"
+            | "self"
+            | "file"
+            | "schema"
+            | "locations"
+            | "direct_url"
+            | "stores"
     )
 }
 

@@ -83,7 +83,13 @@ pub async fn prepare_image(
 }
 
 /// One spawn attempt on one node (`_build_and_run_instance`).
-async fn spawn(compute: &ComputeService, session: &Session, node: &ComputeNodeSpec, server: &Server, deployment: &Deployment) -> Result<(), SpawnFailure> {
+async fn spawn(
+    compute: &ComputeService,
+    session: &Session,
+    node: &ComputeNodeSpec,
+    server: &Server,
+    deployment: &Deployment,
+) -> Result<(), SpawnFailure> {
     if server.trusted_certs.as_ref().is_some_and(|c| !c.is_empty()) && !node.supports_trusted_certs {
         return Err(SpawnFailure::Abort(TRUSTED_CERTS_UNSUPPORTED.into()));
     }
@@ -92,9 +98,9 @@ async fn spawn(compute: &ComputeService, session: &Session, node: &ComputeNodeSp
         prepare_boot_volume(compute, session, server).await.map_err(|_| SpawnFailure::Abort("Failure prepping block device.".into()))?;
         return connect_encrypted_volumes(compute, session, &server.id).await.map_err(SpawnFailure::Reschedule);
     }
-    prepare_image(compute, session, node, server, deployment).await.map_err(|e| {
-        if e.aborts_build() { SpawnFailure::Abort(e.to_string()) } else { SpawnFailure::Reschedule(e.to_string()) }
-    })
+    prepare_image(compute, session, node, server, deployment)
+        .await
+        .map_err(|e| if e.aborts_build() { SpawnFailure::Abort(e.to_string()) } else { SpawnFailure::Reschedule(e.to_string()) })
 }
 
 /// `_prep_block_device`: an `image -> volume` mapping asks Cinder (with the user's token) to

@@ -47,7 +47,6 @@ impl NovaFault {
             "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.\n<class 'sigstack.StoreError'>",
         )
     }
-
 }
 
 impl From<crate::store::StoreError> for NovaFault {
@@ -89,7 +88,8 @@ pub fn requested_version(headers: &HeaderMap) -> Result<Microversion, NovaFault>
     if text.eq_ignore_ascii_case("latest") {
         return Ok(Microversion(MAX_MICROVERSION));
     }
-    let invalid = || NovaFault::bad_request(format!("API Version String {text} is of invalid format. Must be of format MajorNum.MinorNum."));
+    let invalid =
+        || NovaFault::bad_request(format!("API Version String {text} is of invalid format. Must be of format MajorNum.MinorNum."));
     let (major, minor) = text.split_once('.').ok_or_else(invalid)?;
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if !digits(major) || !digits(minor) {
@@ -143,7 +143,10 @@ mod tests {
         assert_eq!(parse("X-OpenStack-Nova-API-Version", "latest"), Ok(Microversion(96)));
         assert_eq!(parse("OpenStack-API-Version", "volume 3.1"), Ok(Microversion(1)));
         let e = parse("X-OpenStack-Nova-API-Version", "2.97").unwrap_err();
-        assert_eq!((e.status.as_u16(), e.message.as_str()), (406, "Version 2.97 is not supported by the API. Minimum is 2.1 and maximum is 2.96."));
+        assert_eq!(
+            (e.status.as_u16(), e.message.as_str()),
+            (406, "Version 2.97 is not supported by the API. Minimum is 2.1 and maximum is 2.96.")
+        );
         let e = parse("X-OpenStack-Nova-API-Version", "two").unwrap_err();
         assert_eq!(e.message, "API Version String two is of invalid format. Must be of format MajorNum.MinorNum.");
     }

@@ -54,7 +54,9 @@ pub fn router(state: NovaState) -> Router {
         .route("/v2.1/servers/{id}/action", post(actions::action))
         .merge(volume_attachments::routes())
         .fallback(|| async { NovaFault::not_found("The resource could not be found.") })
-        .method_not_allowed_fallback(|_: Method| async { NovaFault::new(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for this resource.") })
+        .method_not_allowed_fallback(|_: Method| async {
+            NovaFault::new(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for this resource.")
+        })
         .layer(axum::middleware::from_fn(fault::negotiate));
     Router::new().route("/", get(versions)).merge(api).merge(sim::routes()).with_state(state)
 }
@@ -136,7 +138,12 @@ async fn list_flavors_detail(State(s): State<NovaState>, _ctx: AuthContext, Exte
     Json(json!({"flavors": FLAVORS.iter().map(|f| flavor_view(s.base(), *f, v, true)).collect::<Vec<_>>()}))
 }
 
-async fn show_flavor(State(s): State<NovaState>, _ctx: AuthContext, Extension(v): Extension<Microversion>, Path(id): Path<String>) -> Result<Json<Value>, NovaFault> {
+async fn show_flavor(
+    State(s): State<NovaState>,
+    _ctx: AuthContext,
+    Extension(v): Extension<Microversion>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, NovaFault> {
     let f = flavor(&id).ok_or_else(|| NovaFault::not_found(format!("Flavor {id} could not be found.")))?;
     Ok(Json(json!({"flavor": flavor_view(s.base(), f, v, true)})))
 }
@@ -232,7 +239,12 @@ pub fn find_server(compute: &ComputeService, ctx: &AuthContext, id: &str, any_pr
         .ok_or_else(|| NovaFault::not_found(format!("Instance {id} could not be found.")))
 }
 
-async fn show_server(State(s): State<NovaState>, ctx: AuthContext, Extension(v): Extension<Microversion>, Path(id): Path<String>) -> Result<Json<Value>, NovaFault> {
+async fn show_server(
+    State(s): State<NovaState>,
+    ctx: AuthContext,
+    Extension(v): Extension<Microversion>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, NovaFault> {
     let server = find_server(&s.compute, &ctx, &id, false)?;
     let admin = policy::allows(&s.compute.deployment(), &ctx, policy::EXTENDED_ATTRIBUTES);
     Ok(Json(json!({"server": server_view(s.base(), &server, v, admin)})))
@@ -252,7 +264,11 @@ fn listed(s: &NovaState, ctx: &AuthContext, query: &BTreeMap<String, String>) ->
     Ok(servers)
 }
 
-async fn list_servers(State(s): State<NovaState>, ctx: AuthContext, Query(q): Query<BTreeMap<String, String>>) -> Result<Json<Value>, NovaFault> {
+async fn list_servers(
+    State(s): State<NovaState>,
+    ctx: AuthContext,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Result<Json<Value>, NovaFault> {
     let servers = listed(&s, &ctx, &q)?;
     let items: Vec<Value> = servers.iter().map(|x| json!({"id": x.id, "name": x.name, "links": server_links(s.base(), &x.id)})).collect();
     Ok(Json(json!({"servers": items})))
@@ -354,7 +370,12 @@ pub fn stored_trusted_certs(requested: Option<Vec<String>>, d: &Deployment) -> O
 /// `block_device_mapping_v2` entries as Nova keeps them, checked against Cinder and Glance;
 /// an existing volume is reserved for the server in Cinder (`_check_attach_and_reserve_volume`).
 /// If a later entry is refused, the reservations already made are deleted.
-async fn block_devices(compute: &ComputeService, ctx: &AuthContext, items: &[Map<String, Value>], server_id: &str) -> Result<Vec<BlockDevice>, NovaFault> {
+async fn block_devices(
+    compute: &ComputeService,
+    ctx: &AuthContext,
+    items: &[Map<String, Value>],
+    server_id: &str,
+) -> Result<Vec<BlockDevice>, NovaFault> {
     let session = ctx.session(compute.http.clone());
     let mut out = Vec::new();
     let checked = check_block_devices(compute, ctx, &session, items, server_id, &mut out).await;
@@ -411,7 +432,9 @@ async fn check_block_devices(
             ("image", "volume") => {
                 api_image(compute, ctx, &uuid).await?;
                 if bdm.volume_size.is_none() {
-                    return Err(NovaFault::bad_request("Block Device Mapping is Invalid: Images with destination_type 'volume' need to have a non-zero size specified"));
+                    return Err(NovaFault::bad_request(
+                        "Block Device Mapping is Invalid: Images with destination_type 'volume' need to have a non-zero size specified",
+                    ));
                 }
                 out.push(bdm);
             }
@@ -421,7 +444,12 @@ async fn check_block_devices(
     Ok(())
 }
 
-async fn create_server(State(s): State<NovaState>, ctx: AuthContext, Extension(v): Extension<Microversion>, body: Bytes) -> Result<Response, NovaFault> {
+async fn create_server(
+    State(s): State<NovaState>,
+    ctx: AuthContext,
+    Extension(v): Extension<Microversion>,
+    body: Bytes,
+) -> Result<Response, NovaFault> {
     let d = s.compute.deployment();
     let request = schema::create(&body_json(&body)?, v)?;
     policy::enforce(&d, &ctx, policy::CREATE)?;
@@ -452,7 +480,9 @@ async fn create_server(State(s): State<NovaState>, ctx: AuthContext, Extension(v
         Some(image_id) => (Some(api_image(&s.compute, &ctx, image_id).await?), Vec::new()),
         None => {
             if request.block_devices.is_empty() {
-                return Err(NovaFault::bad_request("Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid."));
+                return Err(NovaFault::bad_request(
+                    "Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid.",
+                ));
             }
             if trusted_certs.is_some() {
                 return Err(NovaFault::bad_request("Image certificate validation is not supported when booting from volume"));
@@ -476,7 +506,11 @@ async fn create_server(State(s): State<NovaState>, ctx: AuthContext, Extension(v
         trusted_certs,
         block_devices: devices,
         fault: None,
-        metadata: request.metadata.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))).collect(),
+        metadata: request
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
+            .collect(),
         created: now.clone(),
         updated: now,
         launched_at: None,

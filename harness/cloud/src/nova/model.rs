@@ -243,9 +243,8 @@ impl ComputeService {
     }
 
     pub fn get(&self, id: &str) -> Result<Option<Server>, StoreError> {
-        let body: Option<String> = self
-            .store
-            .with(|c| c.query_row("SELECT body FROM nova_servers WHERE id = ?1", params![id], |r| r.get(0)).optional())?;
+        let body: Option<String> =
+            self.store.with(|c| c.query_row("SELECT body FROM nova_servers WHERE id = ?1", params![id], |r| r.get(0)).optional())?;
         Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
     }
 
@@ -261,8 +260,10 @@ impl ComputeService {
     /// Changes a server in one transaction; `None` if it is gone (deleted meanwhile).
     pub fn update(&self, id: &str, change: impl FnOnce(&mut Server)) -> Result<Option<Server>, StoreError> {
         self.store.transaction(|tx| {
-            let body: Option<String> =
-                tx.query_row("SELECT body FROM nova_servers WHERE id = ?1", params![id], |r| r.get(0)).optional().map_err(StoreError::from)?;
+            let body: Option<String> = tx
+                .query_row("SELECT body FROM nova_servers WHERE id = ?1", params![id], |r| r.get(0))
+                .optional()
+                .map_err(StoreError::from)?;
             let Some(mut server) = body.and_then(|b| serde_json::from_str::<Server>(&b).ok()) else { return Ok(None) };
             change(&mut server);
             server.updated = now();
@@ -276,8 +277,10 @@ impl ComputeService {
     /// fails. `None` if the server is gone.
     pub fn try_update<T, E>(&self, id: &str, change: impl FnOnce(&mut Server) -> Result<T, E>) -> Result<Option<Result<T, E>>, StoreError> {
         self.store.transaction(|tx| {
-            let body: Option<String> =
-                tx.query_row("SELECT body FROM nova_servers WHERE id = ?1", params![id], |r| r.get(0)).optional().map_err(StoreError::from)?;
+            let body: Option<String> = tx
+                .query_row("SELECT body FROM nova_servers WHERE id = ?1", params![id], |r| r.get(0))
+                .optional()
+                .map_err(StoreError::from)?;
             let Some(mut server) = body.and_then(|b| serde_json::from_str::<Server>(&b).ok()) else { return Ok(None) };
             let outcome = change(&mut server);
             if outcome.is_ok() {
@@ -299,12 +302,7 @@ impl ComputeService {
             let mut stmt = c.prepare("SELECT host FROM nova_node_states WHERE up = 0")?;
             stmt.query_map([], |r| r.get(0))?.collect()
         })?;
-        Ok(self
-            .deployment()
-            .compute_nodes
-            .into_iter()
-            .map(|spec| ComputeNode { up: !down.contains(&spec.host), spec })
-            .collect())
+        Ok(self.deployment().compute_nodes.into_iter().map(|spec| ComputeNode { up: !down.contains(&spec.host), spec }).collect())
     }
 
     pub fn node(&self, host: &str) -> Result<Option<ComputeNode>, StoreError> {

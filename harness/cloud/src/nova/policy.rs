@@ -57,11 +57,7 @@ pub fn allows(deployment: &Deployment, ctx: &AuthContext, rule: &str) -> bool {
 
 /// `allows`, or Nova's 403.
 pub fn enforce(deployment: &Deployment, ctx: &AuthContext, rule: &str) -> Result<(), NovaFault> {
-    if allows(deployment, ctx, rule) {
-        Ok(())
-    } else {
-        Err(NovaFault::forbidden(format!("Policy doesn't allow {rule} to be performed.")))
-    }
+    if allows(deployment, ctx, rule) { Ok(()) } else { Err(NovaFault::forbidden(format!("Policy doesn't allow {rule} to be performed."))) }
 }
 
 fn evaluate(check: &str, ctx: &AuthContext, depth: u8) -> bool {

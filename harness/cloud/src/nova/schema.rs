@@ -76,8 +76,16 @@ fn no_additional(container: &str, object: &Map<String, Value>, allowed: &[&str])
     let extra: Vec<String> = object.keys().filter(|k| !allowed.contains(&k.as_str())).map(|k| crate::python::py_str(k)).collect();
     match extra.len() {
         0 => Ok(()),
-        1 => Err(invalid(container, &Value::Object(object.clone()), &format!("Additional properties are not allowed ({} was unexpected)", extra[0]))),
-        _ => Err(invalid(container, &Value::Object(object.clone()), &format!("Additional properties are not allowed ({} were unexpected)", extra.join(", ")))),
+        1 => Err(invalid(
+            container,
+            &Value::Object(object.clone()),
+            &format!("Additional properties are not allowed ({} was unexpected)", extra[0]),
+        )),
+        _ => Err(invalid(
+            container,
+            &Value::Object(object.clone()),
+            &format!("Additional properties are not allowed ({} were unexpected)", extra.join(", ")),
+        )),
     }
 }
 
@@ -117,9 +125,24 @@ pub struct CreateRequest {
 }
 
 const CREATE_PROPERTIES: [&str; 18] = [
-    "name", "imageRef", "flavorRef", "adminPass", "metadata", "networks", "OS-DCF:diskConfig", "accessIPv4", "accessIPv6",
-    "personality", "availability_zone", "block_device_mapping", "block_device_mapping_v2", "key_name", "security_groups",
-    "user_data", "config_drive", "min_count",
+    "name",
+    "imageRef",
+    "flavorRef",
+    "adminPass",
+    "metadata",
+    "networks",
+    "OS-DCF:diskConfig",
+    "accessIPv4",
+    "accessIPv6",
+    "personality",
+    "availability_zone",
+    "block_device_mapping",
+    "block_device_mapping_v2",
+    "key_name",
+    "security_groups",
+    "user_data",
+    "config_drive",
+    "min_count",
 ];
 const CREATE_PROPERTIES_MORE: [&str; 3] = ["max_count", "return_reservation_id", "scheduler_hints"];
 
@@ -184,7 +207,9 @@ pub fn create(body: &Value, version: Microversion) -> Result<CreateRequest, Nova
     }
     required("server", server, &required_names)?;
     let mut allowed: Vec<&str> = CREATE_PROPERTIES.iter().chain(CREATE_PROPERTIES_MORE.iter()).copied().collect();
-    for (min, name) in [(19, "description"), (52, "tags"), (63, "trusted_image_certificates"), (74, "host"), (74, "hypervisor_hostname"), (90, "hostname")] {
+    for (min, name) in
+        [(19, "description"), (52, "tags"), (63, "trusted_image_certificates"), (74, "host"), (74, "hypervisor_hostname"), (90, "hostname")]
+    {
         if version.at_least(min) {
             allowed.push(name);
         }
@@ -323,8 +348,16 @@ pub fn rebuild(body: &Value, version: Microversion) -> Result<RebuildRequest, No
         request.trusted_certs = Some(trusted_certs(v)?);
     }
     required("rebuild", rebuild, &["imageRef"])?;
-    let mut allowed = vec!["name", "imageRef", "adminPass", "metadata", "preserve_ephemeral", "OS-DCF:diskConfig", "accessIPv4", "accessIPv6"];
-    for (min, max, name) in [(1, 56, "personality"), (19, 999, "description"), (54, 999, "key_name"), (57, 999, "user_data"), (63, 999, "trusted_image_certificates"), (90, 999, "hostname")] {
+    let mut allowed =
+        vec!["name", "imageRef", "adminPass", "metadata", "preserve_ephemeral", "OS-DCF:diskConfig", "accessIPv4", "accessIPv6"];
+    for (min, max, name) in [
+        (1, 56, "personality"),
+        (19, 999, "description"),
+        (54, 999, "key_name"),
+        (57, 999, "user_data"),
+        (63, 999, "trusted_image_certificates"),
+        (90, 999, "hostname"),
+    ] {
         if version.at_least(min) && version.0 <= max {
             allowed.push(name);
         }
@@ -404,9 +437,15 @@ mod tests {
     fn trusted_cert_messages() {
         assert_eq!(msg(json!([])), "Invalid input for field/attribute trusted_image_certificates. Value: []. [] should be non-empty");
         assert_eq!(msg(json!([""])), "Invalid input for field/attribute 0. Value: . '' should be non-empty");
-        assert_eq!(msg(json!(["a", "a"])), "Invalid input for field/attribute trusted_image_certificates. Value: ['a', 'a']. ['a', 'a'] has non-unique elements");
+        assert_eq!(
+            msg(json!(["a", "a"])),
+            "Invalid input for field/attribute trusted_image_certificates. Value: ['a', 'a']. ['a', 'a'] has non-unique elements"
+        );
         assert_eq!(msg(json!([1, 2])), "Invalid input for field/attribute 0. Value: 1. 1 is not of type 'string'");
-        assert_eq!(msg(json!("x")), "Invalid input for field/attribute trusted_image_certificates. Value: x. 'x' is not of type 'array', 'null'");
+        assert_eq!(
+            msg(json!("x")),
+            "Invalid input for field/attribute trusted_image_certificates. Value: x. 'x' is not of type 'array', 'null'"
+        );
         let many: Vec<String> = (0..51).map(|i| i.to_string()).collect();
         assert!(msg(json!(many)).ends_with("'49', '50'] is too long"));
         assert_eq!(trusted_certs(&Value::Null).unwrap(), None);
@@ -414,9 +453,13 @@ mod tests {
 
     #[test]
     fn pre_263_rejects_the_field() {
-        let body = json!({"server": {"flavorRef": "1", "imageRef": "i", "name": "s", "networks": "auto", "trusted_image_certificates": ["a"]}});
+        let body =
+            json!({"server": {"flavorRef": "1", "imageRef": "i", "name": "s", "networks": "auto", "trusted_image_certificates": ["a"]}});
         let e = create(&body, Microversion(62)).unwrap_err();
-        assert_eq!(e.message, "Invalid input for field/attribute server. Value: {'flavorRef': '1', 'imageRef': 'i', 'name': 's', 'networks': 'auto', 'trusted_image_certificates': ['a']}. Additional properties are not allowed ('trusted_image_certificates' was unexpected)");
+        assert_eq!(
+            e.message,
+            "Invalid input for field/attribute server. Value: {'flavorRef': '1', 'imageRef': 'i', 'name': 's', 'networks': 'auto', 'trusted_image_certificates': ['a']}. Additional properties are not allowed ('trusted_image_certificates' was unexpected)"
+        );
         assert!(create(&body, Microversion(63)).is_ok());
     }
 
@@ -435,7 +478,12 @@ mod tests {
         let e = attach(&json!({"volumeAttachment": {"volumeId": id, "tag": "a/b"}}), Microversion(49)).unwrap_err();
         assert_eq!(e.message, "Invalid input for field/attribute tag. Value: a/b. 'a/b' does not match '^[^,/]*$'");
         let e = attach(&json!({"volumeAttachment": {"volumeId": id, "delete_on_termination": "maybe"}}), Microversion(79)).unwrap_err();
-        assert!(e.message.starts_with("Invalid input for field/attribute delete_on_termination. Value: maybe. 'maybe' is not one of [True, 'True'"), "{}", e.message);
+        assert!(
+            e.message
+                .starts_with("Invalid input for field/attribute delete_on_termination. Value: maybe. 'maybe' is not one of [True, 'True'"),
+            "{}",
+            e.message
+        );
         let e = attach(&json!({"volumeAttachment": {}}), Microversion(1)).unwrap_err();
         assert_eq!(e.message, "Invalid input for field/attribute volumeAttachment. Value: {}. 'volumeId' is a required property");
         let e = attach(&json!({"volumeAttachment": {"volumeId": 5}}), Microversion(1)).unwrap_err();

@@ -139,8 +139,14 @@ async fn fail(State(s): State<NovaState>, Path(host): Path<String>, body: Bytes)
     if let Err(e) = s.compute.set_node_up(&host, false) {
         return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
     }
-    let servers: Vec<String> =
-        s.compute.all_servers().unwrap_or_default().into_iter().filter(|x| x.host.as_deref() == Some(host.as_str())).map(|x| x.id).collect();
+    let servers: Vec<String> = s
+        .compute
+        .all_servers()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|x| x.host.as_deref() == Some(host.as_str()))
+        .map(|x| x.id)
+        .collect();
     let mut report = Vec::new();
     if evacuate && !servers.is_empty() {
         let Some(credentials) = s.instance_ha.clone() else {

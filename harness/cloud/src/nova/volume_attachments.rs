@@ -104,7 +104,11 @@ async fn show(
 ) -> Result<Json<Value>, NovaFault> {
     let server = find_server(&s.compute, &ctx, &id, false)?;
     policy::enforce(&s.compute.deployment(), &ctx, policy::ATTACHMENTS_SHOW)?;
-    let bdm = server.block_devices.iter().find(|b| b.volume_id.as_deref() == Some(volume_id.as_str())).ok_or_else(|| not_attached(&id, &volume_id))?;
+    let bdm = server
+        .block_devices
+        .iter()
+        .find(|b| b.volume_id.as_deref() == Some(volume_id.as_str()))
+        .ok_or_else(|| not_attached(&id, &volume_id))?;
     Ok(Json(json!({"volumeAttachment": view(&server.id, bdm, v)})))
 }
 
@@ -154,7 +158,11 @@ async fn create(
 
 /// Detach: the volume must exist and be mapped, not as the root disk; the server's state must
 /// allow it; Cinder moves the volume to `detaching`, and the compute host does the rest.
-async fn delete(State(s): State<NovaState>, ctx: AuthContext, Path((id, volume_id)): Path<(String, String)>) -> Result<Response, NovaFault> {
+async fn delete(
+    State(s): State<NovaState>,
+    ctx: AuthContext,
+    Path((id, volume_id)): Path<(String, String)>,
+) -> Result<Response, NovaFault> {
     let server = find_server(&s.compute, &ctx, &id, false)?;
     policy::enforce(&s.compute.deployment(), &ctx, policy::ATTACHMENTS_DELETE)?;
     let session = ctx.session(s.compute.http.clone());

@@ -108,7 +108,14 @@ fn connector(host: &str, mountpoint: &str) -> Value {
 /// Attaches a volume on `host` at `device` for a server being built: reserves it first when
 /// the API did not (`attachment_id` is `None`), then connects and completes. The attachment's
 /// id; on failure the attachment is deleted.
-pub async fn connect(session: &Session, server_id: &str, volume_id: &str, attachment_id: Option<&str>, host: &str, device: &str) -> Result<String, String> {
+pub async fn connect(
+    session: &Session,
+    server_id: &str,
+    volume_id: &str,
+    attachment_id: Option<&str>,
+    host: &str,
+    device: &str,
+) -> Result<String, String> {
     let id = match attachment_id {
         Some(id) => id.to_owned(),
         None => volume::create_attachment(session, volume_id, server_id, None).await.map_err(|e| e.to_string())?.id,

@@ -13,10 +13,10 @@ use std::time::Duration;
 use base64::Engine as _;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use sigstack_client::Session;
 use sigstack_client::image::{self, NewImage, PatchOp};
 use sigstack_client::key_manager::{self, NewSecret};
 use sigstack_client::volume::{self, NewVolume, Volume};
-use sigstack_client::Session;
 use sigstack_cloud::deployment::{CinderOptions, Deployment, VolumeBackendSpec, VolumeDriver};
 use sigstack_cloud::{CloudConfig, CloudHandle, start};
 use sigstack_verify::{HashMethod, KeyType, SigningKey};
@@ -24,8 +24,6 @@ use sigstack_verify::{HashMethod, KeyType, SigningKey};
 pub const CERT_PEM: &str = "fixtures/pki/signing/rsa-3072.crt.pem";
 pub const KEY_PEM: &str = "fixtures/pki/signing/rsa-3072.key.pem";
 pub const WAIT: Duration = Duration::from_secs(20);
-
-
 
 /// A cloud whose Cinder has these back ends (the first is the default type) and cache switch.
 pub async fn cloud_with(backends: &[(&str, VolumeDriver)], cache: bool) -> CloudHandle {
@@ -43,13 +41,10 @@ pub async fn cloud() -> CloudHandle {
     start(CloudConfig::default()).await.expect("cloud starts")
 }
 
-
-
 /// Stores the rsa-3072 signing certificate; returns its UUID.
 pub async fn store_cert(s: &Session) -> String {
-    let secret_ref = key_manager::create_secret(s, &NewSecret::certificate("signing", fixture(CERT_PEM).as_bytes()))
-        .await
-        .expect("secret stored");
+    let secret_ref =
+        key_manager::create_secret(s, &NewSecret::certificate("signing", fixture(CERT_PEM).as_bytes())).await.expect("secret stored");
     key_manager::secret_uuid(&secret_ref).to_owned()
 }
 
@@ -145,7 +140,13 @@ pub async fn patch_deployment(cloud: &CloudHandle, patch: Value) {
 }
 
 /// A raw Cinder request (for status codes and bodies the typed client hides).
-pub async fn raw(s: &Session, method: Method, path: &str, version: Option<&str>, body: Option<Value>) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+pub async fn raw(
+    s: &Session,
+    method: Method,
+    path: &str,
+    version: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
     let root = volume::root_url(s).expect("endpoint");
     let mut r = s.request(method, &format!("{root}{path}"));
     if let Some(v) = version {

@@ -27,11 +27,13 @@ pub async fn cloud() -> CloudHandle {
 }
 
 pub async fn cloud_with(profile: KeyTypeProfile) -> CloudHandle {
-    start(CloudConfig { deployment: sigstack_cloud::deployment::Deployment { key_type_profile: profile, ..Default::default() }, ..CloudConfig::default() }).await.expect("cloud starts")
+    start(CloudConfig {
+        deployment: sigstack_cloud::deployment::Deployment { key_type_profile: profile, ..Default::default() },
+        ..CloudConfig::default()
+    })
+    .await
+    .expect("cloud starts")
 }
-
-
-
 
 /// base64 `img_signature` of `data`, signed with a fixture key.
 pub fn sign(key_pem: &str, key_type: KeyType, hash: HashMethod, data: &[u8]) -> String {
@@ -85,9 +87,7 @@ pub fn req(s: &Session, m: Method, url_path: &str) -> reqwest::RequestBuilder {
 
 /// PUT raw bytes to `/v2/images/{id}/file`, returning status and body text.
 pub async fn put_file(s: &Session, id: &str, bytes: Vec<u8>, accept: Option<&str>) -> (StatusCode, String) {
-    let mut r = req(s, Method::PUT, &format!("/v2/images/{id}/file"))
-        .header("Content-Type", "application/octet-stream")
-        .body(bytes);
+    let mut r = req(s, Method::PUT, &format!("/v2/images/{id}/file")).header("Content-Type", "application/octet-stream").body(bytes);
     if let Some(a) = accept {
         r = r.header("Accept", a);
     }
@@ -193,9 +193,8 @@ pub async fn create_and_upload(s: &Session, props: &[(&str, String)], bytes: &[u
 pub async fn glance_with_timeout(cloud: &CloudHandle, timeout: std::time::Duration) -> (String, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Arc::new(Store::open(&dir.path().join("glance.db")).expect("store"));
-    let service = ImageService::open(store, dir.path().join("images"), KeyTypeProfile::Current)
-        .expect("opens")
-        .with_key_manager_timeout(timeout);
+    let service =
+        ImageService::open(store, dir.path().join("images"), KeyTypeProfile::Current).expect("opens").with_key_manager_timeout(timeout);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let app = glance::router(cloud.identity.clone(), Arc::new(service), url.clone());

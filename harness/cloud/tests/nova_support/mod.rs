@@ -14,10 +14,10 @@ use std::time::Duration;
 use base64::Engine as _;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use sigstack_client::Session;
 use sigstack_client::compute::{self, NewServer, Server};
 use sigstack_client::image::{self, NewImage, PatchOp};
 use sigstack_client::key_manager::{self, NewSecret};
-use sigstack_client::Session;
 use sigstack_cloud::deployment::{ComputeNodeSpec, Deployment, StorageBackend};
 use sigstack_cloud::{CloudConfig, CloudHandle, start};
 use sigstack_verify::{HashMethod, KeyType, SigningKey};
@@ -48,10 +48,6 @@ pub fn two_local_nodes() -> Vec<ComputeNodeSpec> {
 pub async fn cloud(deployment: Deployment) -> CloudHandle {
     start(CloudConfig { deployment, ..CloudConfig::default() }).await.expect("cloud starts")
 }
-
-
-
-
 
 /// Stores a fixture certificate; its Barbican uuid.
 pub async fn store_cert(s: &Session, pem_path: &str) -> String {
@@ -186,7 +182,13 @@ pub async fn cached(cloud: &CloudHandle, host: &str) -> Vec<String> {
 }
 
 /// A raw compute API call: status and JSON body.
-pub async fn raw(s: &Session, method: Method, path: &str, version: &str, body: Option<Value>) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+pub async fn raw(
+    s: &Session,
+    method: Method,
+    path: &str,
+    version: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value, reqwest::header::HeaderMap) {
     let url = format!("{}{path}", compute::endpoint(s).unwrap());
     let mut r = compute::request_at(s, method, &url, version);
     if let Some(b) = body {

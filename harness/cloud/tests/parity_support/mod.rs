@@ -22,8 +22,7 @@ pub const RECORD_ENV: &str = "SIGSTACK_PARITY_RECORD";
 pub const CLOUDS_ENV: &str = "SIGSTACK_PARITY_CLOUDS_YAML";
 const REFERENCE_DIR: &str = "harness/cloud/tests/parity";
 /// Clouds a parity target's clouds.yaml must have (as `ci/realstack` writes them).
-const CLOUD_NAMES: [(&str, &str); 3] =
-    [("admin", "realstack-admin"), ("demo", "realstack-demo"), ("alt_demo", "realstack-alt-demo")];
+const CLOUD_NAMES: [(&str, &str); 3] = [("admin", "realstack-admin"), ("demo", "realstack-demo"), ("alt_demo", "realstack-alt-demo")];
 /// Service types the real stack has; the simulator's catalog also lists compute and volume.
 const COMPARED_SERVICES: [&str; 3] = ["identity", "key-manager", "image"];
 /// Values compared exactly although they look like ids (they are digests of the same data).

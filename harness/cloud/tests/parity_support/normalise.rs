@@ -11,9 +11,8 @@ static HOST: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"https?://(127\.0\.0
 static UUID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}").unwrap());
 static HEX_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b[0-9a-f]{32}\b").unwrap());
-static TIME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?").unwrap()
-});
+static TIME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?").unwrap());
 static DIGIT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\d").unwrap());
 static BASE64: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z0-9+/_-]{100,}={0,2}$").unwrap());
 static HEX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[0-9a-f]+$").unwrap());
@@ -37,10 +36,8 @@ fn normalise_json(value: &Value, key: Option<&str>) -> Value {
     match value {
         Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), normalise_json(v, Some(k)))).collect()),
         Value::Array(items) => {
-            let mut items: Vec<Value> = items
-                .iter()
-                .map(|v| if key == Some("audit_ids") { json!("[audit-id]") } else { normalise_json(v, None) })
-                .collect();
+            let mut items: Vec<Value> =
+                items.iter().map(|v| if key == Some("audit_ids") { json!("[audit-id]") } else { normalise_json(v, None) }).collect();
             items.sort_by_key(|v| v.to_string());
             Value::Array(items)
         }

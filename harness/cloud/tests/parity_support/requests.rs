@@ -108,7 +108,11 @@ async fn keystone_admin(r: &mut Recorder, target: &Target) {
     let project_name = format!("parity-project-{}", uuid::Uuid::new_v4());
     let new_project = json!({"project": {"name": project_name, "domain_id": "default", "description": "parity"}});
     let (status, project, bytes) = r
-        .send("keystone_project_create", "POST /v3/projects (admin)", admin.request(Method::POST, &format!("{identity}/projects")).json(&new_project))
+        .send(
+            "keystone_project_create",
+            "POST /v3/projects (admin)",
+            admin.request(Method::POST, &format!("{identity}/projects")).json(&new_project),
+        )
         .await;
     expect("keystone_project_create", status, 201, &bytes);
     let project_id = project["project"]["id"].as_str().expect("project id").to_owned();
@@ -132,8 +136,9 @@ async fn keystone_admin(r: &mut Recorder, target: &Target) {
     .await;
     let new_user = json!({"user": {"name": format!("parity-user-{}", uuid::Uuid::new_v4()), "password": "parity-password",
         "domain_id": "default", "default_project_id": project_id}});
-    let (status, user, bytes) =
-        r.send("keystone_user_create", "POST /v3/users (admin)", admin.request(Method::POST, &format!("{identity}/users")).json(&new_user)).await;
+    let (status, user, bytes) = r
+        .send("keystone_user_create", "POST /v3/users (admin)", admin.request(Method::POST, &format!("{identity}/users")).json(&new_user))
+        .await;
     expect("keystone_user_create", status, 201, &bytes);
     let user_id = user["user"]["id"].as_str().expect("user id").to_owned();
     r.send(
@@ -195,13 +200,10 @@ async fn barbican(r: &mut Recorder, target: &Target) -> String {
     r.send(
         "barbican_acl_set",
         "PUT /v1/secrets/{uuid}/acl (admin, read: users [demo], project-access false)",
-        admin
-            .request(Method::PUT, &format!("{secret}/acl"))
-            .json(&json!({"read": {"users": [demo_user], "project-access": false}})),
+        admin.request(Method::PUT, &format!("{secret}/acl")).json(&json!({"read": {"users": [demo_user], "project-access": false}})),
     )
     .await;
-    r.send("barbican_acl_get", "GET /v1/secrets/{uuid}/acl (admin)", admin.request(Method::GET, &format!("{secret}/acl")))
-        .await;
+    r.send("barbican_acl_get", "GET /v1/secrets/{uuid}/acl (admin)", admin.request(Method::GET, &format!("{secret}/acl"))).await;
     r.send(
         "barbican_acl_user_reads_payload",
         "GET /v1/secrets/{uuid}/payload (demo, listed in the ACL)",
@@ -240,13 +242,10 @@ async fn barbican(r: &mut Recorder, target: &Target) -> String {
     r.send(
         "barbican_404_secret",
         "GET /v1/secrets/{unknown uuid} (admin)",
-        admin
-            .request(Method::GET, &format!("{secrets}/{}", uuid::Uuid::new_v4()))
-            .header("Accept", "application/json"),
+        admin.request(Method::GET, &format!("{secrets}/{}", uuid::Uuid::new_v4())).header("Accept", "application/json"),
     )
     .await;
-    r.send("barbican_401_no_token", "GET /v1/secrets (no X-Auth-Token)", http.get(&secrets).header("Accept", "application/json"))
-        .await;
+    r.send("barbican_401_no_token", "GET /v1/secrets (no X-Auth-Token)", http.get(&secrets).header("Accept", "application/json")).await;
     r.send(
         "barbican_415_create",
         "POST /v1/secrets (admin, Content-Type: text/plain)",
@@ -302,18 +301,15 @@ async fn glance(r: &mut Recorder, target: &Target, cert_uuid: &str) {
         .await;
     expect("glance_image_create", status, 201, &bytes);
     let image_url = format!("{images}/{}", image["id"].as_str().expect("image id"));
-    r.send("glance_image_show_queued", "GET /v2/images/{id} (admin, queued)", json_accept(admin.request(Method::GET, &image_url)))
-        .await;
+    r.send("glance_image_show_queued", "GET /v2/images/{id} (admin, queued)", json_accept(admin.request(Method::GET, &image_url))).await;
     r.send(
         "glance_image_patch",
         "PATCH /v2/images/{id} (admin, add a property, replace the name)",
-        json_accept(admin.request(Method::PATCH, &image_url))
-            .header("Content-Type", "application/openstack-images-v2.1-json-patch")
-            .body(
-                json!([{"op": "add", "path": "/parity_note", "value": "recorded"},
+        json_accept(admin.request(Method::PATCH, &image_url)).header("Content-Type", "application/openstack-images-v2.1-json-patch").body(
+            json!([{"op": "add", "path": "/parity_note", "value": "recorded"},
                        {"op": "replace", "path": "/name", "value": "parity-signed-renamed"}])
-                .to_string(),
-            ),
+            .to_string(),
+        ),
     )
     .await;
     // gunicorn closes a connection whose upload Glance refused unread: never reuse one.
@@ -325,11 +321,14 @@ async fn glance(r: &mut Recorder, target: &Target, cert_uuid: &str) {
     };
     r.send("glance_upload_signed", "PUT /v2/images/{id}/file (admin, correctly signed data)", upload(&image_url, image_bytes.clone()))
         .await;
-    r.send("glance_image_show_active", "GET /v2/images/{id} (admin, after the signed upload)", json_accept(admin.request(Method::GET, &image_url)))
-        .await;
-    let (_, _, downloaded) = r
-        .send("glance_download", "GET /v2/images/{id}/file (admin)", admin.request(Method::GET, &format!("{image_url}/file")))
-        .await;
+    r.send(
+        "glance_image_show_active",
+        "GET /v2/images/{id} (admin, after the signed upload)",
+        json_accept(admin.request(Method::GET, &image_url)),
+    )
+    .await;
+    let (_, _, downloaded) =
+        r.send("glance_download", "GET /v2/images/{id}/file (admin)", admin.request(Method::GET, &format!("{image_url}/file"))).await;
     assert_eq!(downloaded, image_bytes, "{}: the downloaded image differs from the upload", target.label);
     let (status, bad, bytes) = r
         .send(
@@ -340,8 +339,12 @@ async fn glance(r: &mut Recorder, target: &Target, cert_uuid: &str) {
         .await;
     expect("glance_image_create_for_tampered", status, 201, &bytes);
     let bad_url = format!("{images}/{}", bad["id"].as_str().expect("image id"));
-    r.send("glance_upload_tampered", "PUT /v2/images/{id}/file (admin, tampered data, Accept: application/json)", upload(&bad_url, tampered))
-        .await;
+    r.send(
+        "glance_upload_tampered",
+        "PUT /v2/images/{id}/file (admin, tampered data, Accept: application/json)",
+        upload(&bad_url, tampered),
+    )
+    .await;
     r.send(
         "glance_image_show_after_tampered",
         "GET /v2/images/{id} (admin, after the rejected upload)",

@@ -14,10 +14,7 @@ use crate::glance_support::repo_path;
 /// one (the real stack's may use HTTPS with its CA, or an application credential).
 fn credentials_from_clouds_yaml(path: &Path) -> BTreeMap<String, Credentials> {
     let yaml = CloudsYaml::load(path).unwrap_or_else(|e| panic!("{CLOUDS_ENV}={}: {e}", path.display()));
-    CLOUD_NAMES
-        .iter()
-        .map(|(user, cloud)| ((*user).to_owned(), yaml.credentials(cloud).unwrap_or_else(|e| panic!("{e}"))))
-        .collect()
+    CLOUD_NAMES.iter().map(|(user, cloud)| ((*user).to_owned(), yaml.credentials(cloud).unwrap_or_else(|e| panic!("{e}")))).collect()
 }
 
 async fn target(label: String, credentials: BTreeMap<String, Credentials>, cloud: Option<CloudHandle>) -> Target {
@@ -39,10 +36,7 @@ async fn target(label: String, credentials: BTreeMap<String, Credentials>, cloud
 
 pub async fn simulated() -> Target {
     let cloud = start(CloudConfig::default()).await.expect("the simulated cloud starts");
-    let credentials = CLOUD_NAMES
-        .iter()
-        .map(|(user, _)| ((*user).to_owned(), cloud.credentials(user).expect("seeded user")))
-        .collect();
+    let credentials = CLOUD_NAMES.iter().map(|(user, _)| ((*user).to_owned(), cloud.credentials(user).expect("seeded user"))).collect();
     target("simulated cloud".into(), credentials, Some(cloud)).await
 }
 

@@ -6,9 +6,7 @@ use std::io::BufReader;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-use sigstack_verify::{
-    Certificate, Error, HashMethod, KeyType, KeyTypeProfile, SignatureProperties, SigningKey,
-};
+use sigstack_verify::{Certificate, Error, HashMethod, KeyType, KeyTypeProfile, SignatureProperties, SigningKey};
 
 pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/pki")
@@ -74,8 +72,7 @@ pub fn signing_key(name: &str) -> SigningKey {
 
 /// Raw signature bytes over `data`.
 pub fn sign(key: &SigningKey, key_type: KeyType, hash: HashMethod, data: &[u8]) -> Vec<u8> {
-    key.sign_digest(key_type, hash, &hash.digest(data), &mut rand::rngs::SysRng)
-        .expect("signing")
+    key.sign_digest(key_type, hash, &hash.digest(data), &mut rand::rngs::SysRng).expect("signing")
 }
 
 pub fn b64(bytes: &[u8]) -> String {
@@ -85,14 +82,7 @@ pub fn b64(bytes: &[u8]) -> String {
 
 /// The full cursive flow for an image: properties, certificate, streamed data in `chunk`-sized
 /// pieces.
-pub fn verify_image(
-    cert: &Certificate,
-    key_type: &str,
-    hash: &str,
-    signature_b64: &str,
-    data: &[u8],
-    chunk: usize,
-) -> Result<(), Error> {
+pub fn verify_image(cert: &Certificate, key_type: &str, hash: &str, signature_b64: &str, data: &[u8], chunk: usize) -> Result<(), Error> {
     verify_image_as(KeyTypeProfile::Legacy, cert, key_type, hash, signature_b64, data, chunk)
 }
 

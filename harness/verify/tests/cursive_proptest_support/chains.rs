@@ -40,10 +40,7 @@ pub const FAMILIES: &[(&[&str], &[&str])] = &[
     (&["root", "a", "b", "client"], &["client", "b", "a"]),
     (&["root", "a", "b", "client"], &["client", "b", "a"]),
     (&["root", "a", "b", "client", "expired-ca", "no-bc", "no-kcs", "rsa-2048"], &["client"]),
-    (
-        &["expired-ca", "expired-ca-leaf", "future-ca", "future-ca-leaf"],
-        &["expired-ca-leaf", "future-ca-leaf"],
-    ),
+    (&["expired-ca", "expired-ca-leaf", "future-ca", "future-ca-leaf"], &["expired-ca-leaf", "future-ca-leaf"]),
     (&["no-ca", "no-ca-leaf", "no-bc", "no-bc-leaf"], &["no-ca-leaf", "no-bc-leaf"]),
     (&["no-ku", "no-ku-leaf", "no-kcs", "no-kcs-leaf"], &["no-ku-leaf", "no-kcs-leaf"]),
     (&["nopl", "nopl-leaf"], &["nopl-leaf"]),
@@ -52,17 +49,11 @@ pub const FAMILIES: &[(&[&str], &[&str])] = &[
     (&["sp-root", "sp-inter", "sp-leaf"], &["sp-leaf", "sp-inter"]),
     (&["ei-root", "ei-inter", "ei-leaf"], &["ei-leaf", "ei-inter"]),
     (&["orphan", "orphan-leaf"], &["orphan-leaf"]),
-    (
-        &["pss-root", "pss-inter", "pss-leaf", "pss-direct"],
-        &["pss-leaf", "pss-direct", "pss-inter"],
-    ),
+    (&["pss-root", "pss-inter", "pss-leaf", "pss-direct"], &["pss-leaf", "pss-direct", "pss-inter"]),
     (&["st-root", "st-leaf", "case-root", "case-leaf"], &["st-leaf", "case-leaf"]),
     (&["cycle-a", "cycle-b", "cycle-leaf"], &["cycle-leaf", "cycle-a"]),
     (SELF_SIGNED_SIGNING, SELF_SIGNED_SIGNING),
-    (
-        &["sect409k1", "sect409r1", "sect571k1", "sect571r1", "ec-p384"],
-        &["sect409k1", "sect571r1", "ec-p384"],
-    ),
+    (&["sect409k1", "sect409r1", "sect571k1", "sect571r1", "ec-p384"], &["sect409k1", "sect571r1", "ec-p384"]),
 ];
 
 /// Key-manager failures for uuids that do not resolve to a certificate.
@@ -88,8 +79,7 @@ const NOW: u64 = 1_795_435_200; // 2026-11-23T12:00:00Z
 
 /// Validity edges of the fixtures: 2000-01-01, 2001-01-01, 2020-01-01, 2090-01-01,
 /// 2099-12-31T23:59:59, 2100-01-01.
-const EDGES: &[u64] =
-    &[946_684_800, 978_307_200, 1_577_836_800, 3_786_912_000, 4_102_444_799, 4_102_444_800];
+const EDGES: &[u64] = &[946_684_800, 978_307_200, 1_577_836_800, 3_786_912_000, 4_102_444_799, 4_102_444_800];
 
 pub fn chain_case_strategy(pool: Vec<&'static str>) -> BoxedStrategy<ChainCase> {
     let now = prop_oneof![

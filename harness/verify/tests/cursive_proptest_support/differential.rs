@@ -44,10 +44,7 @@ fn seed(test: &str) -> [u8; 32] {
 }
 
 fn case_count() -> u32 {
-    std::env::var("SIGSTACK_CURSIVE_PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(256)
+    std::env::var("SIGSTACK_CURSIVE_PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256)
 }
 
 /// Runs `cases` generated cases through the engine and through cursive under both profiles.
@@ -67,10 +64,7 @@ where
         max_shrink_time: 60_000,
         ..Config::default()
     };
-    let mut runner = TestRunner::new_with_rng(
-        config.clone(),
-        TestRng::from_seed(RngAlgorithm::ChaCha, &seed(test)),
-    );
+    let mut runner = TestRunner::new_with_rng(config.clone(), TestRng::from_seed(RngAlgorithm::ChaCha, &seed(test)));
 
     // Python imports while we generate and sign.
     let mut oracles: Vec<Oracle> = PROFILES.iter().map(|(_, name)| Oracle::start(name)).collect();
@@ -103,8 +97,7 @@ where
             let theirs = theirs(answer);
             let label = match (theirs["outcome"].as_str(), theirs["exception"].as_str()) {
                 (Some(o), Some(e)) if verbose => {
-                    let m: String =
-                        theirs["message"].as_str().unwrap_or("").chars().take(90).collect();
+                    let m: String = theirs["message"].as_str().unwrap_or("").chars().take(90).collect();
                     format!("{name} {o} {e} {m}")
                 }
                 (Some(o), Some(e)) => format!("{name} {o} {e}"),
@@ -148,21 +141,13 @@ where
         let theirs = theirs(&oracles[p].ask(&b.request));
         let failed = b.ours[p] != theirs;
         if failed {
-            minimal = Some(Mismatch {
-                index: first.index,
-                profile: first.profile,
-                case,
-                request: b.request,
-                ours: b.ours[p].clone(),
-                theirs,
-            });
+            minimal =
+                Some(Mismatch { index: first.index, profile: first.profile, case, request: b.request, ours: b.ours[p].clone(), theirs });
         }
         failed
     };
     if tree.simplify() {
-        while iterations < config.max_shrink_iters
-            && shrink_started.elapsed() < Duration::from_millis(config.max_shrink_time.into())
-        {
+        while iterations < config.max_shrink_iters && shrink_started.elapsed() < Duration::from_millis(config.max_shrink_time.into()) {
             iterations += 1;
             if check(tree.current(), iterations as usize) {
                 if !tree.simplify() {

@@ -13,9 +13,6 @@ use sigstack_verify::KeyTypeProfile;
 pub use chains::{ChainCase, FAMILIES, Member, chain_case_strategy, pool, rfc3339};
 pub use differential::{Built, differential};
 pub use oracle::{Secret, Secrets, fetch_from, ours, secrets_json, verdict};
-pub use signatures::{
-    Declared, Fixture, KeyManager, SIGNING_FIXTURES, SigCase, image_data, perturb, sig_case_strategy, signing_fixtures,
-};
+pub use signatures::{Declared, Fixture, KeyManager, SIGNING_FIXTURES, SigCase, image_data, perturb, sig_case_strategy, signing_fixtures};
 
-pub const PROFILES: [(KeyTypeProfile, &str); 2] =
-    [(KeyTypeProfile::Current, "current"), (KeyTypeProfile::Legacy, "legacy")];
+pub const PROFILES: [(KeyTypeProfile, &str); 2] = [(KeyTypeProfile::Current, "current"), (KeyTypeProfile::Legacy, "legacy")];

@@ -54,8 +54,7 @@ fn read_answer(stdout: &mut BufReader<ChildStdout>, request: &Value) -> Value {
     let mut line = String::new();
     let n = stdout.read_line(&mut line).expect("reading from the cursive oracle");
     assert!(n > 0, "the cursive oracle exited before answering {request}");
-    let answer: Value =
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("oracle said {line:?}: {e}"));
+    let answer: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("oracle said {line:?}: {e}"));
     assert_eq!(answer["id"], request["id"], "oracle answers out of order");
     assert_ne!(answer["outcome"], "oracle_error", "bad case {request}: {answer}");
     answer

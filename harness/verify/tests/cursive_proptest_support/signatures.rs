@@ -118,8 +118,7 @@ pub fn sig_case_strategy() -> BoxedStrategy<SigCase> {
         1 => select(vec!["rsa-pss", "RSA", "RSA-PKCS1", "ECC_SECP256R1", "ECDSA", "", "DSA "])
             .prop_map(Declared::Named),
     ];
-    let junk =
-        select(vec!['!', '\n', ' ', '-', '_', '.', '=', '*', '\t', '\r', '\u{e9}', 'A', '+', '/']);
+    let junk = select(vec!['!', '\n', ' ', '-', '_', '.', '=', '*', '\t', '\r', '\u{e9}', 'A', '+', '/']);
     let signature = prop_oneof![
         18 => Just(Perturbation::Valid),
         2 => (any::<usize>(), 0u8..8).prop_map(|(i, b)| Perturbation::FlipBit(i, b)),
@@ -140,13 +139,9 @@ pub fn sig_case_strategy() -> BoxedStrategy<SigCase> {
         1 => (0..SIGNING_FIXTURES).prop_map(KeyManager::OtherCertificate),
     ];
     // The binary-curve fixtures (last four) fail early under `current`: draw them less often.
-    let fixture =
-        prop_oneof![4 => 0..SIGNING_FIXTURES - 4, 1 => SIGNING_FIXTURES - 4..SIGNING_FIXTURES];
+    let fixture = prop_oneof![4 => 0..SIGNING_FIXTURES - 4, 1 => SIGNING_FIXTURES - 4..SIGNING_FIXTURES];
     let data_len = prop_oneof![1 => 0usize..16, 4 => 0usize..=65536];
-    let chunks = (
-        prop_oneof![1 => 1usize..64, 4 => 64usize..=65536],
-        prop_oneof![1 => 1usize..64, 4 => 64usize..=70_000],
-    );
+    let chunks = (prop_oneof![1 => 1usize..64, 4 => 64usize..=65536], prop_oneof![1 => 1usize..64, 4 => 64usize..=70_000]);
     (
         (fixture.clone(), prop::option::weighted(0.06, fixture)),
         (data_len, any::<u64>(), prop::option::weighted(0.08, any::<usize>())),
