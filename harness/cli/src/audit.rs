@@ -62,8 +62,8 @@ async fn run(args: AuditArgs, cloud: sigstack_client::clouds::ResolvedCloud) -> 
         Err(e) => return Outcome::Error(e.to_string()),
     };
     match args.format {
-        Format::Table => print!("{}", render_table(&report)),
-        Format::Json => println!("{:#}", render_json(&cloud.name, &report)),
+        Format::Table => out!("{}", render_table(&report)),
+        Format::Json => outln!("{:#}", render_json(&cloud.name, &report)),
     }
     match report.failing() {
         0 => Outcome::Success,

@@ -86,7 +86,7 @@ fn validator(paths: &[PathBuf], now: &Option<String>, profile: KeyTypeProfile) -
 pub fn verify(args: VerifyArgs) -> Outcome {
     match run_verify(args) {
         Ok(()) => {
-            println!("verified");
+            outln!("verified");
             Outcome::Success
         }
         Err(outcome) => outcome,
@@ -118,7 +118,7 @@ fn run_verify(args: VerifyArgs) -> Result<(), Outcome> {
 pub fn sign(args: SignArgs) -> Outcome {
     match run_sign(args) {
         Ok(signature) => {
-            println!("{signature}");
+            outln!("{signature}");
             Outcome::Success
         }
         Err(outcome) => outcome,
@@ -149,7 +149,7 @@ pub fn validate_certificate(args: CertificateArgs) -> Outcome {
     })();
     match result {
         Ok(chain) => {
-            println!("valid");
+            outln!("valid");
             eprintln!("chain: {}", chain.join(" -> "));
             Outcome::Success
         }

@@ -173,15 +173,15 @@ pub fn conformance(args: ConformanceArgs) -> Outcome {
     }
     if interrupt::requested() {
         let stopped = summary.scenarios.iter().filter(|r| r.reason.as_deref().is_some_and(|m| m.contains(interrupt::MESSAGE))).count();
-        println!("interrupted: {stopped} scenarios did not run or were stopped");
-        println!("run id: {run_id}");
-        println!("reports: {}", args.report_dir.display());
-        println!("{}", summary.verdict());
+        outln!("interrupted: {stopped} scenarios did not run or were stopped");
+        outln!("run id: {run_id}");
+        outln!("reports: {}", args.report_dir.display());
+        outln!("{}", summary.verdict());
         let _ = std::io::stdout().flush();
         std::process::exit(130);
     }
     for r in summary.scenarios.iter().filter(|r| r.status != Status::Passed) {
-        println!(
+        outln!(
             "{} {}: {} [{}]: {}",
             r.status,
             r.feature,
@@ -190,10 +190,10 @@ pub fn conformance(args: ConformanceArgs) -> Outcome {
             r.reason.as_deref().unwrap_or("")
         );
     }
-    println!("run id: {run_id}");
-    println!("reports: {}", args.report_dir.display());
+    outln!("run id: {run_id}");
+    outln!("reports: {}", args.report_dir.display());
     if summary.succeeded() {
-        println!("{}", summary.verdict());
+        outln!("{}", summary.verdict());
         Outcome::Success
     } else {
         Outcome::Failed(summary.verdict())
@@ -224,9 +224,9 @@ fn cleanup(args: CleanupArgs) -> Outcome {
         };
         let report = leftovers::cleanup(&cloud.credentials, &session, &options, &settings).await;
         if report.rows.is_empty() {
-            println!("no leftovers of {} on cloud {}", options.run.as_deref().unwrap_or("any run"), cloud.name);
+            outln!("no leftovers of {} on cloud {}", options.run.as_deref().unwrap_or("any run"), cloud.name);
         } else {
-            print!("{}", cloud_args::table(&["KIND", "NAME", "ID", "PROJECT", "RESULT"], &report.rows()));
+            out!("{}", cloud_args::table(&["KIND", "NAME", "ID", "PROJECT", "RESULT"], &report.rows()));
         }
         for note in &report.notes {
             eprintln!("note: {note}");
@@ -236,7 +236,7 @@ fn cleanup(args: CleanupArgs) -> Outcome {
         }
         let summary = format!("cleanup: {}", report.summary());
         if report.succeeded() {
-            println!("{summary}");
+            outln!("{summary}");
             Outcome::Success
         } else {
             Outcome::Failed(summary)
@@ -299,7 +299,7 @@ fn discover(args: DiscoverArgs) -> Outcome {
                 eprintln!("discover: wrote {}", path.display());
             }
             None => {
-                print!("{text}");
+                out!("{text}");
                 let _ = std::io::stdout().flush();
             }
         }

@@ -3,6 +3,9 @@
 //! Exit codes are a contract: 0 success, 1 a verification or validation failure (the exact
 //! OpenStack message on stdout), 2 a usage error (bad flags, unreadable files).
 
+#[macro_use]
+mod output;
+
 mod audit;
 mod cloud_args;
 mod commands;
@@ -11,6 +14,7 @@ mod input;
 mod serve;
 mod sign_images;
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -35,7 +39,7 @@ enum Command {
         #[command(subcommand)]
         command: CertificateCommand,
     },
-    /// Run the simulated cloud (Keystone, Barbican, Glance) until SIGINT/SIGTERM.
+    /// Run the simulated cloud (Keystone, Barbican, Glance, Nova, Cinder) until SIGINT/SIGTERM.
     Serve(serve::ServeArgs),
     /// Run the conformance suite against the embedded simulated cloud or a clouds.yaml cloud.
     Conformance(conformance::ConformanceArgs),
@@ -74,10 +78,10 @@ fn main() -> ExitCode {
         Command::Audit(args) => audit::audit(args),
         Command::SignImages(args) => sign_images::sign_images(args),
     };
-    match outcome {
+    let code = match outcome {
         Outcome::Success => ExitCode::SUCCESS,
         Outcome::Failed(message) => {
-            println!("{message}");
+            outln!("{message}");
             ExitCode::from(1)
         }
         Outcome::Usage(message) => {
@@ -88,5 +92,13 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::from(1)
         }
+    };
+    // A result that could not be written is not a success.
+    match output::failure() {
+        Some(reason) => {
+            let _ = writeln!(std::io::stderr(), "error: cannot write to standard output: {reason}");
+            ExitCode::from(1)
+        }
+        None => code,
     }
 }

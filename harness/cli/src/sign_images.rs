@@ -99,7 +99,7 @@ async fn run(args: SignImagesArgs, cloud: sigstack_client::clouds::ResolvedCloud
         Ok(report) => report,
         Err(e) => return refusal(e, &args, &cloud.name),
     };
-    print!("{}", render(&report));
+    out!("{}", render(&report));
     let shared = report.shared();
     if let (false, Some(secret)) = (shared.is_empty(), &report.certificate) {
         // Nova reads the certificate with the booting user's token; Barbican's default ACL

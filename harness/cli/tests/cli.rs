@@ -383,3 +383,38 @@ fn progress_on_a_terminal_stderr_for_images_over_1_gib_only() {
     let (code, out, terminal) = sigstack_with_terminal_stderr(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!((code, out.as_str(), terminal.as_str()), (Some(0), "verified", ""));
 }
+
+/// A closed or full standard output ends the command with exit 1 and a message, never with
+/// Rust's panic code 101: `sigstack verify ... | head -0`, `> /dev/full`.
+#[test]
+fn a_closed_or_full_stdout_is_exit_1_with_a_message_not_a_panic() {
+    let args = [
+        "verify",
+        "--image",
+        &example("cirros.img"),
+        "--signature",
+        &format!("@{}", example("cirros.img.sig")),
+        "--hash-method",
+        "SHA-256",
+        "--key-type",
+        "RSA-PSS",
+        "--certificate",
+        &pki("chain/client.crt.pem"),
+    ]
+    .map(|a| a.to_owned());
+    // A pipe whose reading end is closed before sigstack writes.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_sigstack")).args(&args).stdout(writer).stderr(std::process::Stdio::piped()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("error: cannot write to standard output: Broken pipe"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    // A full device.
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sigstack")).args(&args).stdout(full).stderr(std::process::Stdio::piped()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("error: cannot write to standard output: No space left on device"), "{}", stderr(&out));
+    // The same command with a working stdout succeeds (the failure above is the output's).
+    assert_eq!(sigstack(&args.iter().map(String::as_str).collect::<Vec<_>>()).status.code(), Some(0));
+}

@@ -276,3 +276,49 @@ async fn projects_and_users_made_and_deleted_through_the_admin_api() {
     assert_eq!(identity::delete_project(&admin, &project.id).await.unwrap_err().status(), Some(404));
     assert!(Session::authenticate(&cloud.credentials("demo").unwrap()).await.is_ok());
 }
+
+/// A user made without a password exists but cannot log in with an empty or missing one
+/// (Keystone stores none); passwords are kept hashed, never in clear in `/_sim/resources`.
+#[tokio::test]
+async fn a_user_without_a_password_cannot_log_in_and_passwords_are_stored_hashed() {
+    let cloud = cloud().await;
+    let admin = token(&cloud, "admin").await;
+    let project = id_of(&cloud, &admin, "projects", "demo").await;
+    let created = http()
+        .post(format!("{}/users", cloud.endpoints.identity))
+        .header("X-Auth-Token", &admin)
+        .json(&json!({"user": {"name": "nopass", "default_project_id": project}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let user_id = created.json::<Value>().await.unwrap()["user"]["id"].as_str().unwrap().to_owned();
+    let role = id_of(&cloud, &admin, "roles", "member").await;
+    let grant = format!("{}/projects/{project}/users/{user_id}/roles/{role}", cloud.endpoints.identity);
+    assert_eq!(http().put(&grant).header("X-Auth-Token", &admin).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    let url = format!("{}/auth/tokens", cloud.endpoints.identity);
+    for body in [
+        password_body("nopass", "", json!({"id": project})),
+        json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "nopass", "domain": {"name": "Default"}}}},
+            "scope": {"project": {"id": project}}}}),
+    ] {
+        let r = http().post(&url).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(r.text().await.unwrap(), UNAUTHORIZED);
+    }
+    // A seeded user still logs in, and no password is anywhere in the state in clear.
+    assert!(!token(&cloud, "demo").await.is_empty());
+    let dump = http()
+        .get(format!("{}/_sim/resources?service=keystone", cloud.endpoints.key_manager))
+        .header("X-Auth-Token", &admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(dump.contains("pbkdf2-sha256$"), "{dump}");
+    for user in ["admin", "demo", "alt_demo"] {
+        assert!(!dump.contains(&format!("{user}-password")), "{user}'s password in clear: {dump}");
+    }
+}

@@ -1,10 +1,9 @@
 //! Application credentials (`keystone/application_credential/`): a user's delegation of some of
 //! its roles on one project to a secret, with an optional expiry. The secret is kept hashed
-//! (Keystone keeps a passlib hash; here a salted HMAC-SHA256), so neither the database nor
+//! (as Keystone keeps a passlib hash; see `passwords`), so neither the database nor
 //! `/_sim/resources` ever holds it in clear; it is shown once, in the answer to the create.
 
 use base64::Engine as _;
-use hmac::{KeyInit, Mac};
 use rand::RngExt as _;
 use rusqlite::{OptionalExtension, params};
 
@@ -69,33 +68,6 @@ pub fn generate_secret() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn mac(salt: &[u8], secret: &str) -> hmac::Hmac<sha2::Sha256> {
-    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(salt).expect("HMAC accepts any key length");
-    mac.update(secret.as_bytes());
-    mac
-}
-
-/// `hmac-sha256$<salt>$<tag>`, both base64.
-fn hash_secret(secret: &str) -> String {
-    let mut salt = [0u8; 16];
-    rand::rng().fill(&mut salt[..]);
-    let engine = base64::engine::general_purpose::STANDARD_NO_PAD;
-    let tag = mac(&salt, secret).finalize().into_bytes();
-    format!("hmac-sha256${}${}", engine.encode(salt), engine.encode(tag))
-}
-
-fn check_secret(secret: &str, hash: &str) -> bool {
-    let engine = base64::engine::general_purpose::STANDARD_NO_PAD;
-    let mut parts = hash.split('$');
-    let (Some("hmac-sha256"), Some(salt), Some(tag), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    let (Ok(salt), Ok(tag)) = (engine.decode(salt), engine.decode(tag)) else {
-        return false;
-    };
-    mac(&salt, secret).verify_slice(&tag).is_ok()
-}
-
 const COLUMNS: &str = "id, name, description, user_id, project_id, system, expires_at, unrestricted";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApplicationCredential> {
@@ -137,7 +109,7 @@ impl Identity {
     /// Stores a credential; a second one with the same name for the same user is Keystone's 409.
     pub fn create_application_credential(&self, new: &NewApplicationCredential) -> Result<ApplicationCredential, CreateError> {
         let id = new_id();
-        let hash = hash_secret(&new.secret);
+        let hash = super::passwords::hash(&new.secret);
         let inserted = self.store.transaction(|tx| {
             let n = tx.execute(
                 "INSERT OR IGNORE INTO keystone_application_credentials (id, name, secret_hash, description, user_id, project_id, system, expires_at, unrestricted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -202,7 +174,7 @@ impl Identity {
         let (Some(hash), Some(secret)) = (hash, secret) else {
             return Ok(None);
         };
-        if !check_secret(secret, &hash) {
+        if !super::passwords::verify(secret, &hash) {
             return Ok(None);
         }
         Ok(self.application_credential(id)?.filter(|c| !c.expired()))
@@ -214,14 +186,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secrets_are_hashed_with_a_salt() {
-        let a = hash_secret("s3cret");
-        let b = hash_secret("s3cret");
-        assert_ne!(a, b);
-        assert!(!a.contains("s3cret"));
-        assert!(check_secret("s3cret", &a) && check_secret("s3cret", &b));
-        assert!(!check_secret("s3cret!", &a));
-        assert!(!check_secret("s3cret", "plain"));
+    fn generated_secrets_are_keystones_length() {
+        // Keystone: 64 random bytes, URL-safe base64 without padding.
         assert_eq!(generate_secret().len(), 86);
+        assert_ne!(generate_secret(), generate_secret());
     }
 }

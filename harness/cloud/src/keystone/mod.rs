@@ -5,6 +5,7 @@ mod http;
 mod http_application_credentials;
 mod http_tokens;
 mod model;
+mod passwords;
 mod tokens;
 
 pub use application_credentials::ApplicationCredential;

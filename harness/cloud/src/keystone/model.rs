@@ -179,7 +179,7 @@ impl Identity {
                 let user_id = new_id();
                 tx.execute(
                     "INSERT INTO keystone_users (id, name, domain_id, password, default_project_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![user_id, u.name, DEFAULT_DOMAIN_ID, u.password, project_id],
+                    params![user_id, u.name, DEFAULT_DOMAIN_ID, super::passwords::hash(&u.password), project_id],
                 )?;
                 for role in &u.roles {
                     tx.execute(
@@ -271,7 +271,7 @@ impl Identity {
         let inserted = self.store.with(|c| {
             c.execute(
                 "INSERT OR IGNORE INTO keystone_users (id, name, domain_id, password, default_project_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, name, domain_id, password, default_project_id],
+                params![id, name, domain_id, super::passwords::hash(password), default_project_id],
             )
         })?;
         if inserted == 0 {

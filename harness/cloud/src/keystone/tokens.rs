@@ -172,7 +172,7 @@ impl Identity {
         let stored: Option<String> = self
             .store
             .with(|c| c.query_row("SELECT password FROM keystone_users WHERE id = ?1", params![user_id], |r| r.get(0)).optional())?;
-        if stored.as_deref() != Some(password) {
+        if !stored.is_some_and(|hash| super::passwords::verify(password, &hash)) {
             return Err(AuthError::Unauthorized);
         }
         let project_id = self.project_id(project)?.ok_or(AuthError::Unauthorized)?;
