@@ -322,3 +322,33 @@ async fn a_user_without_a_password_cannot_log_in_and_passwords_are_stored_hashed
         assert!(!dump.contains(&format!("{user}-password")), "{user}'s password in clear: {dump}");
     }
 }
+
+/// Keystone's token policies: only an admin (or, for validation, a service) or the token's own
+/// user may validate, check or revoke it; an unknown token is 404 before any 403.
+#[tokio::test]
+async fn only_an_admin_or_the_tokens_user_may_validate_check_or_revoke_it() {
+    let cloud = cloud().await;
+    let url = format!("{}/auth/tokens", cloud.endpoints.identity);
+    let (demo, alt, admin) = (token(&cloud, "demo").await, token(&cloud, "alt_demo").await, token(&cloud, "admin").await);
+    let call = |method: reqwest::Method, caller: &str, subject: &str| {
+        http().request(method, &url).header("X-Auth-Token", caller).header("X-Subject-Token", subject).send()
+    };
+    for (method, action) in
+        [(reqwest::Method::GET, "validate_token"), (reqwest::Method::HEAD, "check_token"), (reqwest::Method::DELETE, "revoke_token")]
+    {
+        let r = call(method.clone(), &alt, &demo).await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{method} by another user");
+        if method != reqwest::Method::HEAD {
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["error"]["message"], format!("You are not authorized to perform the requested action: identity:{action}."));
+        }
+        let r = call(method.clone(), &alt, "not-a-token").await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{method} of an unknown token");
+    }
+    // Its own user and an admin may.
+    assert_eq!(call(reqwest::Method::GET, &demo, &demo).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(call(reqwest::Method::HEAD, &admin, &demo).await.unwrap().status(), StatusCode::OK);
+    // The other user's attempt revoked nothing; the owner revokes it.
+    assert_eq!(call(reqwest::Method::DELETE, &demo, &demo).await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(call(reqwest::Method::GET, &admin, &demo).await.unwrap().status(), StatusCode::NOT_FOUND);
+}

@@ -326,13 +326,25 @@ fn subject(s: &KeystoneState, headers: &HeaderMap) -> Result<(AuthContext, Token
     })
 }
 
+/// Keystone's token policies (`common/policies/token.py`): check and revoke are
+/// `admin_or_token_subject`, validate is `service_admin_or_token_subject` (the `service` role
+/// too). The subject token is resolved first, so an unknown one is 404 before any 403.
+fn may_inspect(caller: &AuthContext, subject: &AuthContext, action: &str) -> Result<(), Response> {
+    let service = action == "validate_token" && caller.roles.iter().any(|r| r == "service");
+    if caller.is_admin() || service || caller.user_id == subject.user_id {
+        Ok(())
+    } else {
+        Err(forbidden_action(&format!("identity:{action}")))
+    }
+}
+
 pub(super) async fn validate_token(
     State(s): State<KeystoneState>,
-    _caller: AuthContext,
+    caller: AuthContext,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    match subject(&s, &headers) {
+    match subject(&s, &headers).and_then(|(ctx, info)| may_inspect(&caller, &ctx, "validate_token").map(|()| (ctx, info))) {
         Ok((ctx, info)) => {
             let mut response = Json(token_body(&s.identity, &ctx, &info, !query.contains_key("nocatalog"))).into_response();
             if let Some(v) = headers.get("X-Subject-Token") {
@@ -344,17 +356,20 @@ pub(super) async fn validate_token(
     }
 }
 
-pub(super) async fn check_token(State(s): State<KeystoneState>, _caller: AuthContext, headers: HeaderMap) -> Response {
-    match subject(&s, &headers) {
-        Ok(_) => StatusCode::OK.into_response(),
+pub(super) async fn check_token(State(s): State<KeystoneState>, caller: AuthContext, headers: HeaderMap) -> Response {
+    match subject(&s, &headers).and_then(|(ctx, _)| may_inspect(&caller, &ctx, "check_token")) {
+        Ok(()) => StatusCode::OK.into_response(),
         Err(r) => r,
     }
 }
 
-pub(super) async fn revoke_token(State(s): State<KeystoneState>, _caller: AuthContext, headers: HeaderMap) -> Response {
+pub(super) async fn revoke_token(State(s): State<KeystoneState>, caller: AuthContext, headers: HeaderMap) -> Response {
     let Some(token) = headers.get("X-Subject-Token").and_then(|v| v.to_str().ok()) else {
         return bad_request("Expecting to find X-Subject-Token in headers.");
     };
+    if let Err(r) = subject(&s, &headers).and_then(|(ctx, _)| may_inspect(&caller, &ctx, "revoke_token")) {
+        return r;
+    }
     match s.identity.revoke(token) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(TokenError::Store(e)) => store_error(e),
