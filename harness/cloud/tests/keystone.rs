@@ -352,3 +352,30 @@ async fn only_an_admin_or_the_tokens_user_may_validate_check_or_revoke_it() {
     assert_eq!(call(reqwest::Method::DELETE, &demo, &demo).await.unwrap().status(), StatusCode::NO_CONTENT);
     assert_eq!(call(reqwest::Method::GET, &admin, &demo).await.unwrap().status(), StatusCode::NOT_FOUND);
 }
+
+/// A token whose user lost every role on its project no longer works, anywhere (Keystone:
+/// validation fails, so services answer 401).
+#[tokio::test]
+async fn a_token_whose_user_lost_every_role_is_refused() {
+    let cloud = cloud().await;
+    let base = &cloud.endpoints.identity;
+    let admin = token(&cloud, "admin").await;
+    let demo = token(&cloud, "demo").await;
+    let images = format!("{}/v2/images", cloud.endpoints.image);
+    assert_eq!(http().get(&images).header("X-Auth-Token", &demo).send().await.unwrap().status(), StatusCode::OK);
+    let user = id_of(&cloud, &admin, "users", "demo").await;
+    let project = id_of(&cloud, &admin, "projects", "demo").await;
+    for role in ["member", "reader"] {
+        let role = id_of(&cloud, &admin, "roles", role).await;
+        let r = http().delete(format!("{base}/projects/{project}/users/{user}/roles/{role}")).header("X-Auth-Token", &admin).send().await.unwrap();
+        assert!(matches!(r.status(), StatusCode::NO_CONTENT | StatusCode::NOT_FOUND), "{}", r.status());
+    }
+    assert_eq!(http().get(&images).header("X-Auth-Token", &demo).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let volumes = format!("{}/v3/{project}/volumes", cloud.endpoints.volume);
+    assert_eq!(http().get(&volumes).header("X-Auth-Token", &demo).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let r = http().get(format!("{base}/auth/tokens")).header("X-Auth-Token", &admin).header("X-Subject-Token", &demo).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // And no new token either.
+    let e = Session::authenticate(&cloud.demo()).await.unwrap_err();
+    assert_eq!(e.status(), Some(401));
+}
