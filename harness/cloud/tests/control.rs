@@ -496,3 +496,24 @@ async fn a_dropped_glance_upload_leaves_the_image_not_active() {
     upload(&cloud, &admin, &image, &[7u8; 100_000]).await.expect("the retry goes through");
     assert_eq!(image_status(&cloud, &admin, &image).await.unwrap(), "active");
 }
+
+/// `/_sim/resources` never shows a secret: Barbican payloads, the token-signing key and the
+/// password hashes are there as `{"redacted": true, "bytes": N}`.
+#[tokio::test]
+async fn the_resources_dump_never_shows_secrets() {
+    let cloud = start(CloudConfig::default()).await.unwrap();
+    let admin = Session::authenticate(&cloud.admin()).await.unwrap();
+    let payload = b"-----BEGIN CERTIFICATE-----\nnot really\n-----END CERTIFICATE-----\n";
+    let stored =
+        sigstack_client::key_manager::create_secret(&admin, &sigstack_client::key_manager::NewSecret::certificate("dump", payload))
+            .await
+            .unwrap();
+    let dump = http().get(format!("{}/_sim/resources", cloud.endpoints.image)).send().await.unwrap().text().await.unwrap();
+    let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, payload);
+    assert!(!dump.contains("not really") && !dump.contains(&encoded[..40]), "payload in the dump");
+    let dump: Value = serde_json::from_str(&dump).unwrap();
+    let secrets = dump["services"]["barbican"]["tables"]["barbican_secrets"].as_array().unwrap();
+    let row = secrets.iter().find(|s| stored.ends_with(s["id"].as_str().unwrap())).expect("the secret's row");
+    assert_eq!(row["payload"], json!({"redacted": true, "bytes": payload.len()}));
+    assert_eq!(row["name"], "dump", "the other columns are shown");
+}

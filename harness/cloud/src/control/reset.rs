@@ -197,6 +197,26 @@ impl Resettable for DataDir {
     }
 }
 
+/// Columns that hold secrets: the token-signing key, password and application-credential
+/// hashes, Barbican's secret payloads. `/_sim/resources` shows that they are set and how
+/// long they are, never what they hold (whoever reads the dump could forge tokens or read
+/// every secret).
+const SECRET_COLUMNS: [(&str, &str); 4] = [
+    ("keystone_meta", "value"),
+    ("keystone_users", "password"),
+    ("keystone_application_credentials", "secret_hash"),
+    ("barbican_secrets", "payload"),
+];
+
+/// A secret column's value as `{"redacted": true, "bytes": N}` (null stays null).
+fn redacted(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Text(b) | ValueRef::Blob(b) => json!({"redacted": true, "bytes": b.len()}),
+        ValueRef::Integer(_) | ValueRef::Real(_) => json!({"redacted": true}),
+    }
+}
+
 /// One SQLite value as JSON; blobs as `{"base64": ...}`.
 fn cell(v: ValueRef<'_>) -> Value {
     match v {
@@ -221,7 +241,8 @@ pub fn sqlite_resources(store: &Store) -> Result<Map<String, Value>, StoreError>
                 .query_map([], |r| {
                     let mut row = Map::new();
                     for (i, name) in columns.iter().enumerate() {
-                        row.insert(name.clone(), cell(r.get_ref(i)?));
+                        let secret = SECRET_COLUMNS.contains(&(table.as_str(), name.as_str()));
+                        row.insert(name.clone(), if secret { redacted(r.get_ref(i)?) } else { cell(r.get_ref(i)?) });
                     }
                     Ok(Value::Object(row))
                 })?
