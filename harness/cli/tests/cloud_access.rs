@@ -5,11 +5,11 @@
 mod serve_support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use serve_support::start;
+use serve_support::{describe, sigstack, start, text};
 use sigstack_client::Session;
 use sigstack_client::clouds::CloudsYaml;
 
@@ -18,24 +18,6 @@ const MEMBER_REFUSED: &str = "9f2640e7-3e05-40b6-9e4c-1ac42e7327ae";
 const SIGNING_KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/pki/signing/rsa-2048.key.pem");
 const SIGNING_CERT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/pki/signing/rsa-2048.crt.pem");
 const INSECURE_WARNING: &str = "warning: TLS certificate verification is off";
-
-/// `sigstack ARGS` with this clouds.yaml and none of the caller's OpenStack environment.
-fn sigstack(args: &[&str], clouds_yaml: &Path) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sigstack"));
-    command.args(args).stdin(Stdio::null()).env("OS_CLIENT_CONFIG_FILE", clouds_yaml);
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("OS_") && k != "OS_CLIENT_CONFIG_FILE") {
-        command.env_remove(key);
-    }
-    command.output().expect("sigstack runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn describe(out: &Output) -> String {
-    format!("exit {:?}\nstdout: {}\nstderr: {}", out.status.code(), text(&out.stdout), text(&out.stderr))
-}
 
 /// The three commands against `cloud`, each as a vendor would first try it.
 fn commands<'a>(cloud: &'a str, tags: &'a str, reports: &'a str) -> Vec<Vec<&'a str>> {
@@ -116,7 +98,7 @@ async fn application_credential(clouds_yaml: &Path) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_application_credential_and_short_lived_tokens_carry_a_whole_run() {
-    const LIFETIME: u64 = 2;
+    const LIFETIME: u64 = 4;
     let temp = tempfile::tempdir().unwrap();
     let deployment = temp.path().join("short-tokens.yaml");
     let upstream = include_str!("../../cloud/deployments/upstream-defaults.yaml").replace("name: upstream-defaults", "name: short-tokens");
@@ -143,7 +125,10 @@ async fn an_application_credential_and_short_lived_tokens_carry_a_whole_run() {
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
 
     // The whole suite, over HTTPS, as the application credential, with tokens that live
-    // LIFETIME seconds: every session renews its token, or its scenarios fail with 401s.
+    // LIFETIME seconds: a session that outlives its token renews it, or its scenarios fail
+    // with 401s. (Not shorter: the simulated services call each other with the user's token
+    // after answering, as real ones do; without a service token a token that expires in
+    // between fails the upload, so a loaded machine needs the half-lifetime margin.)
     let reports = temp.path().join("reports");
     let started = Instant::now();
     let out = sigstack(
@@ -161,7 +146,7 @@ async fn an_application_credential_and_short_lived_tokens_carry_a_whole_run() {
     let took = started.elapsed();
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     assert!(text(&out.stdout).contains("PASS: "), "{}", describe(&out));
-    assert!(took > Duration::from_secs(2 * LIFETIME), "the run took {took:?}: too short to outlive its tokens, the test proves nothing");
+    assert!(took > Duration::from_secs(LIFETIME), "the run took {took:?}: too short to outlive its tokens, the test proves nothing");
     let report = std::fs::read_to_string(reports.join("report.md")).unwrap();
     assert!(report.contains("cloud sigstack-appcred"), "{report}");
     drop(server);

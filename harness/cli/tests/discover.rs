@@ -11,26 +11,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
-use serve_support::{Server, start};
+use serve_support::{Server, describe, sigstack, start, text};
 use sigstack_scenarios::config::CapabilityFile;
 
 /// `sigstack conformance discover ARGS` with this clouds.yaml and none of the caller's
 /// OpenStack environment.
 fn discover(args: &[&str], clouds_yaml: &Path) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sigstack"));
-    command.args(["conformance", "discover"]).args(args).stdin(Stdio::null()).env("OS_CLIENT_CONFIG_FILE", clouds_yaml);
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("OS_") && k != "OS_CLIENT_CONFIG_FILE") {
-        command.env_remove(key);
-    }
-    command.output().expect("sigstack runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn describe(out: &Output) -> String {
-    format!("exit {:?}\nstdout: {}\nstderr: {}", out.status.code(), text(&out.stdout), text(&out.stderr))
+    let args: Vec<&str> = ["conformance", "discover"].into_iter().chain(args.iter().copied()).collect();
+    sigstack(&args, clouds_yaml)
 }
 
 fn block_on<F: std::future::Future>(future: F) -> F::Output {

@@ -1,10 +1,12 @@
-//! `sigstack serve` as a child process, for the tests that run it (serve.rs, cloud_access.rs).
+//! `sigstack serve` as a child process, and `sigstack` commands run against the clouds.yaml it
+//! writes, for the tests that use it (serve.rs, cloud_access.rs, conformance.rs, discover.rs).
 
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -78,4 +80,23 @@ pub fn start(args: &[&str]) -> Server {
         }
     }
     Server { child, info }
+}
+
+/// `sigstack ARGS` with this clouds.yaml and none of the caller's OpenStack environment.
+pub fn sigstack(args: &[&str], clouds_yaml: &Path) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sigstack"));
+    command.args(args).stdin(Stdio::null()).env("OS_CLIENT_CONFIG_FILE", clouds_yaml);
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("OS_") && k != "OS_CLIENT_CONFIG_FILE") {
+        command.env_remove(key);
+    }
+    command.output().expect("sigstack runs")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Exit code and both streams, for assertion messages.
+pub fn describe(out: &Output) -> String {
+    format!("exit {:?}\nstdout: {}\nstderr: {}", out.status.code(), text(&out.stdout), text(&out.stderr))
 }

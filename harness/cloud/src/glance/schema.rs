@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::model::BASE_ATTRIBUTES;
 use super::webob::Fault;
 use crate::python::py_repr;
 
@@ -74,26 +75,7 @@ pub fn split_create(body: &Value) -> Result<CreateRequest, Fault> {
     for (key, value) in map {
         check_property(key, value).map_err(Fault::bad_request)?;
     }
-    let base = [
-        "checksum",
-        "created_at",
-        "container_format",
-        "disk_format",
-        "id",
-        "min_disk",
-        "min_ram",
-        "name",
-        "size",
-        "virtual_size",
-        "status",
-        "tags",
-        "owner",
-        "updated_at",
-        "visibility",
-        "protected",
-        "os_hidden",
-    ];
-    for key in map.keys().filter(|k| !base.contains(&k.as_str())) {
+    for key in map.keys().filter(|k| !BASE_ATTRIBUTES.contains(&k.as_str())) {
         if key.chars().count() > 255 {
             return Err(Fault::bad_request("Custom property should not be greater than 255 characters."));
         }
@@ -129,7 +111,7 @@ pub fn split_create(body: &Value) -> Result<CreateRequest, Fault> {
             .unwrap_or_default(),
         properties: BTreeMap::new(),
     };
-    for (key, value) in map.iter().filter(|(k, _)| !base.contains(&k.as_str())) {
+    for (key, value) in map.iter().filter(|(k, _)| !BASE_ATTRIBUTES.contains(&k.as_str())) {
         if let Value::String(s) = value {
             req.properties.insert(key.clone(), s.clone());
         }
