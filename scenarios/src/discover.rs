@@ -419,21 +419,11 @@ impl Prober {
                 Some(max)
             }
             Ok(a) => {
-                d.problems.push(format!("Nova's version document: {}", a.evidence("")));
-                d.finding(Finding::undetermined(
-                    "compute",
-                    vec![a.evidence("")],
-                    "the catalog has compute but its version document did not answer",
-                ));
+                unanswered(d, "compute", "Nova", a.evidence(""), "its version document did not answer");
                 None
             }
             Err(e) => {
-                d.problems.push(format!("Nova's version document: {e}"));
-                d.finding(Finding::undetermined(
-                    "compute",
-                    vec![format!("GET {url}: {e}")],
-                    "the catalog has compute but it did not answer",
-                ));
+                unanswered(d, "compute", "Nova", format!("GET {url}: {e}"), "it did not answer");
                 None
             }
         }
@@ -454,21 +444,11 @@ impl Prober {
                 true
             }
             Ok(a) => {
-                d.problems.push(format!("Cinder's version document: {}", a.evidence("")));
-                d.finding(Finding::undetermined(
-                    "volume",
-                    vec![a.evidence("")],
-                    "the catalog has block-storage but its version document did not answer",
-                ));
+                unanswered(d, "volume", "Cinder", a.evidence(""), "its version document did not answer");
                 false
             }
             Err(e) => {
-                d.problems.push(format!("Cinder's version document: {e}"));
-                d.finding(Finding::undetermined(
-                    "volume",
-                    vec![format!("GET {root}/: {e}")],
-                    "the catalog has block-storage but it did not answer",
-                ));
+                unanswered(d, "volume", "Cinder", format!("GET {root}/: {e}"), "it did not answer");
                 false
             }
         }
@@ -713,4 +693,12 @@ mod tests {
         assert_eq!(scalar("my cloud: x"), "'my cloud: x'");
         assert_eq!(scalar(""), "''");
     }
+}
+
+/// A service in the catalog whose version document did not answer as it should: its
+/// capability stays undetermined, and the problem is reported.
+fn unanswered(d: &mut Discovery, capability: &'static str, service: &str, evidence: String, what: &str) {
+    d.problems.push(format!("{service}'s version document: {evidence}"));
+    let catalog = if capability == "compute" { "compute" } else { "block-storage" };
+    d.finding(Finding::undetermined(capability, vec![evidence], format!("the catalog has {catalog} but {what}")));
 }

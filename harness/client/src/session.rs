@@ -149,11 +149,15 @@ impl Session {
     }
 
     pub async fn authenticate_with(http: reqwest::Client, c: &Credentials) -> Result<Session, Error> {
-        let token = issue_token(&http, c).await?;
+        // A missing option is reported before any request; Keystone's v3 URL is discovered
+        // once, and renewals go straight to it.
+        c.auth_request()?;
+        let discovered = Credentials { auth_url: identity_v3_url(&http, &c.auth_url).await?, ..c.clone() };
+        let token = issue_token(&http, &discovered).await?;
         Ok(Session {
             http,
             token: Arc::new(RwLock::new(HeldToken::new(token))),
-            credentials: c.can_reauthenticate().then(|| Arc::new(c.clone())),
+            credentials: c.can_reauthenticate().then(|| Arc::new(discovered)),
             renewal: Arc::new(tokio::sync::Mutex::new(())),
             interface: c.interface.clone(),
             region: c.region_name.clone(),

@@ -72,6 +72,22 @@ async fn an_auth_url_without_v3_is_discovered() {
     let requests = k.server.received_requests().await.unwrap();
     let paths: Vec<String> = requests.iter().map(|r| format!("{} {}", r.method, r.url.path())).collect();
     assert_eq!(paths, ["GET /", "POST /v3/auth/tokens"]);
+    // A renewal goes straight to the discovered v3 URL.
+    Mock::given(method("GET"))
+        .and(path("/v2/images"))
+        .and(header("X-Auth-Token", "tok-1"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&k.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/images"))
+        .and(header("X-Auth-Token", "tok-2"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&k.server)
+        .await;
+    session.send(session.request(reqwest::Method::GET, &format!("{}/v2/images", k.server.uri()))).await.unwrap();
+    let paths: Vec<String> = k.server.received_requests().await.unwrap().iter().map(|r| format!("{} {}", r.method, r.url.path())).collect();
+    assert_eq!(paths, ["GET /", "POST /v3/auth/tokens", "GET /v2/images", "POST /v3/auth/tokens", "GET /v2/images"], "discovered once");
     // A version document without v3 is a clear error.
     let bare = MockServer::start().await;
     Mock::given(method("GET"))
