@@ -640,6 +640,14 @@ struct Outcome {
     problems: Vec<String>,
 }
 
+/// A service in the catalog whose version document did not answer as it should: its
+/// capability stays undetermined, and the problem is reported.
+fn unanswered(d: &mut Discovery, capability: &'static str, service: &str, evidence: String, what: &str) {
+    d.problems.push(format!("{service}'s version document: {evidence}"));
+    let catalog = if capability == "compute" { "compute" } else { "block-storage" };
+    d.finding(Finding::undetermined(capability, vec![evidence], format!("the catalog has {catalog} but {what}")));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -693,12 +701,4 @@ mod tests {
         assert_eq!(scalar("my cloud: x"), "'my cloud: x'");
         assert_eq!(scalar(""), "''");
     }
-}
-
-/// A service in the catalog whose version document did not answer as it should: its
-/// capability stays undetermined, and the problem is reported.
-fn unanswered(d: &mut Discovery, capability: &'static str, service: &str, evidence: String, what: &str) {
-    d.problems.push(format!("{service}'s version document: {evidence}"));
-    let catalog = if capability == "compute" { "compute" } else { "block-storage" };
-    d.finding(Finding::undetermined(capability, vec![evidence], format!("the catalog has {catalog} but {what}")));
 }
