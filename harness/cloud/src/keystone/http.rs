@@ -127,12 +127,24 @@ fn entity_json(kind: &str, e: &Entity, base: &str) -> Value {
             v["tags"] = json!([]);
             v["options"] = json!({});
         }
+        "roles" => {
+            v["domain_id"] = Value::Null;
+            v["description"] = Value::Null;
+            v["options"] = role_options(&e.name);
+        }
         _ => {
             v["domain_id"] = Value::Null;
             v["description"] = Value::Null;
         }
     }
     v
+}
+
+/// A role's `options`: `keystone-manage bootstrap` makes its three roles immutable (seen on
+/// real Keystone 30: `{"immutable": true}` on admin, member and reader); roles made through the
+/// API have none.
+pub(super) fn role_options(name: &str) -> Value {
+    if ["admin", "member", "reader"].contains(&name) { json!({"immutable": true}) } else { json!({}) }
 }
 
 type Lister = fn(&Identity, Option<&str>) -> Result<Vec<Entity>, crate::store::StoreError>;

@@ -68,8 +68,11 @@ fn format_expiry(micros: i64) -> Value {
 /// as `role_api.get_role` gives them, the self link Keystone builds (`/v3/application_credentials/
 /// {id}`, the resource having no `api_prefix`), and `secret` only in the answer to the create.
 fn app_cred_json(c: &ApplicationCredential, base: &str, secret: Option<&str>) -> Value {
-    let roles: Vec<Value> =
-        c.roles.iter().map(|r| json!({"id": r.id, "name": r.name, "domain_id": null, "description": null, "options": {}})).collect();
+    let roles: Vec<Value> = c
+        .roles
+        .iter()
+        .map(|r| json!({"id": r.id, "name": r.name, "domain_id": null, "description": null, "options": super::http::role_options(&r.name)}))
+        .collect();
     let mut v = json!({
         "id": c.id,
         "name": c.name,

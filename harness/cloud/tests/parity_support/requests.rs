@@ -70,6 +70,7 @@ pub async fn run(target: &Target) -> Answers {
     let mut r = Recorder { answers: Vec::new() };
     keystone_tokens(&mut r, target).await;
     keystone_admin(&mut r, target).await;
+    keystone_application_credentials(&mut r, target).await;
     let cert_uuid = barbican(&mut r, target).await;
     glance(&mut r, target, &cert_uuid).await;
     r.answers
@@ -159,6 +160,66 @@ async fn keystone_admin(r: &mut Recorder, target: &Target) {
         "keystone_project_delete_404",
         "DELETE /v3/projects/{id} (admin, already deleted)",
         admin.request(Method::DELETE, &format!("{identity}/projects/{project_id}")),
+    )
+    .await;
+}
+
+/// Application credentials as a CI system makes and uses one: demo creates one for itself,
+/// authenticates with it (and with a wrong secret), shows and deletes it.
+async fn keystone_application_credentials(r: &mut Recorder, target: &Target) {
+    let demo = &target.demo;
+    let identity = sigstack_client::session::v3_url(&demo.endpoint("identity").expect("identity endpoint"));
+    let base = format!("{identity}/users/{}/application_credentials", demo.token().user.id);
+    let hide_secret = |body: &mut Value| {
+        if let Some(secret) = body.pointer_mut("/application_credential/secret") {
+            *secret = json!("[secret]");
+        }
+    };
+    let new = json!({"application_credential": {"name": "parity-appcred", "description": "parity"}});
+    let (status, created, bytes) = r
+        .send_viewed(
+            "keystone_appcred_create",
+            "POST /v3/users/{id}/application_credentials (demo, for itself)",
+            demo.request(Method::POST, &base).json(&new),
+            hide_secret,
+        )
+        .await;
+    expect("keystone_appcred_create", status, 201, &bytes);
+    let id = created["application_credential"]["id"].as_str().expect("credential id").to_owned();
+    let secret = created["application_credential"]["secret"].as_str().expect("credential secret").to_owned();
+    r.send(
+        "keystone_appcred_create_409",
+        "POST /v3/users/{id}/application_credentials (same name again)",
+        demo.request(Method::POST, &base).json(&new),
+    )
+    .await;
+    r.send("keystone_appcred_show", "GET /v3/users/{id}/application_credentials/{id}", demo.request(Method::GET, &format!("{base}/{id}")))
+        .await;
+    let http = demo.http();
+    let auth = |secret: &str| json!({"auth": {"identity": {"methods": ["application_credential"], "application_credential": {"id": id, "secret": secret}}}});
+    r.send_viewed(
+        "keystone_appcred_token",
+        "POST /v3/auth/tokens (application credential by id)",
+        http.post(format!("{identity}/auth/tokens")).json(&auth(&secret)),
+        compared_catalog,
+    )
+    .await;
+    r.send(
+        "keystone_appcred_token_wrong_secret",
+        "POST /v3/auth/tokens (application credential, wrong secret)",
+        http.post(format!("{identity}/auth/tokens")).json(&auth("not-the-secret")),
+    )
+    .await;
+    r.send(
+        "keystone_appcred_delete",
+        "DELETE /v3/users/{id}/application_credentials/{id}",
+        demo.request(Method::DELETE, &format!("{base}/{id}")),
+    )
+    .await;
+    r.send(
+        "keystone_appcred_show_404",
+        "GET /v3/users/{id}/application_credentials/{id} (deleted)",
+        demo.request(Method::GET, &format!("{base}/{id}")),
     )
     .await;
 }
