@@ -79,11 +79,28 @@ async fn encryption_metadata(s: &Session, volume_id: &str) -> (StatusCode, Value
 }
 
 /// Attaches as `s` (the API accepts: the key is the compute host's business) and waits for
-/// Cinder's verdict: `in-use`, or `available` again when the host gave up.
-async fn attach_and_settle(s: &Session, server: &str, volume_id: &str) -> Volume {
+/// Cinder's verdict: `in-use`, or `available` again when the host gave up (and the server's
+/// `owner` no longer sees it mapped).
+async fn attach_and_settle(s: &Session, owner: &Session, server: &str, volume_id: &str) -> Volume {
     let request = NewVolumeAttachment::volume(volume_id);
     compute::attach_volume(s, V279, server, &request).await.expect("attach accepted");
-    volume::wait_for_volume_status(s, volume_id, &["in-use", "available"], WAIT).await.unwrap()
+    let settled = volume::wait_for_volume_status(s, volume_id, &["in-use", "available"], WAIT).await.unwrap();
+    // A refused attach frees the volume in Cinder first and drops Nova's mapping after (as
+    // Nova's compute manager does): wait for both before the next attach.
+    if settled.status == "available" {
+        wait_unmapped(owner, server, volume_id).await;
+    }
+    settled
+}
+
+/// Nova drops a volume's mapping after Cinder frees the volume (a refused attach, a detach),
+/// as its compute manager does: waits until the server's `owner` no longer sees it.
+async fn wait_unmapped(owner: &Session, server: &str, volume_id: &str) {
+    let started = std::time::Instant::now();
+    while attached_volumes(owner, server).await.contains(&volume_id.to_owned()) {
+        assert!(started.elapsed() < WAIT, "Nova still maps {volume_id} after {WAIT:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 async fn attached_volumes(s: &Session, server: &str) -> Vec<String> {
@@ -101,6 +118,7 @@ async fn restrict_key(owner: &Session, key: &str, users: &[&str]) {
 async fn detach_and_settle(s: &Session, server: &str, volume_id: &str) {
     compute::detach_volume(s, server, volume_id).await.expect("detach accepted");
     volume::wait_for_volume_status(s, volume_id, &["available"], WAIT).await.expect("detached");
+    wait_unmapped(s, server, volume_id).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -136,31 +154,31 @@ async fn attaching_an_encrypted_volume_needs_its_key_from_barbican() {
     let key = encryption_metadata(&s.demo, &vol.id).await.1["encryption_key_id"].as_str().unwrap().to_owned();
 
     // While the key is readable by the project, the colleague attaches it.
-    assert_eq!(attach_and_settle(&s.colleague, &s.server, &vol.id).await.status, "in-use");
+    assert_eq!(attach_and_settle(&s.colleague, &s.demo, &s.server, &vol.id).await.status, "in-use");
     assert_eq!(attached_volumes(&s.demo, &s.server).await, vec![vol.id.clone()]);
     detach_and_settle(&s.demo, &s.server, &vol.id).await;
 
     // Private to demo: the colleague's attach is accepted, then fails on the host.
     restrict_key(&s.demo, &key, &[]).await;
-    let refused = attach_and_settle(&s.colleague, &s.server, &vol.id).await;
+    let refused = attach_and_settle(&s.colleague, &s.demo, &s.server, &vol.id).await;
     assert_eq!(refused.status, "available", "{refused:?}");
     assert!(attached_volumes(&s.demo, &s.server).await.is_empty());
     assert!(volume::list_attachments(&s.demo).await.unwrap().iter().all(|a| a.volume_id != vol.id));
     // demo, the key's creator, still can.
-    assert_eq!(attach_and_settle(&s.demo, &s.server, &vol.id).await.status, "in-use");
+    assert_eq!(attach_and_settle(&s.demo, &s.demo, &s.server, &vol.id).await.status, "in-use");
     detach_and_settle(&s.demo, &s.server, &vol.id).await;
 
     // On the key's ACL, the colleague can again.
     restrict_key(&s.demo, &key, &[&s.colleague_id]).await;
-    assert_eq!(attach_and_settle(&s.colleague, &s.server, &vol.id).await.status, "in-use");
+    assert_eq!(attach_and_settle(&s.colleague, &s.demo, &s.server, &vol.id).await.status, "in-use");
     detach_and_settle(&s.demo, &s.server, &vol.id).await;
 
     // Once the key is gone, nobody can; an unencrypted volume never asks Barbican.
     key_manager::delete_secret(&s.demo, &key).await.unwrap();
-    assert_eq!(attach_and_settle(&s.demo, &s.server, &vol.id).await.status, "available");
+    assert_eq!(attach_and_settle(&s.demo, &s.demo, &s.server, &vol.id).await.status, "available");
     assert!(attached_volumes(&s.demo, &s.server).await.is_empty());
     let plain = blank_volume(&s.demo, None).await;
-    assert_eq!(attach_and_settle(&s.demo, &s.server, &plain.id).await.status, "in-use");
+    assert_eq!(attach_and_settle(&s.demo, &s.demo, &s.server, &plain.id).await.status, "in-use");
 }
 
 /// A server booting from `volume_id` as `s`; its id.
