@@ -407,7 +407,7 @@ image_create_tampered() {
 }
 
 # OSC 10.5 signs with --sign-key-path but sends img_signature as the Python bytes literal
-# "b'...'" (docs: real-services.md); real Glance answers 400 "Signature verification failed".
+# "b'...'" (docs/reference/real-services.md); real Glance answers 400 "Signature verification failed".
 # It reads the key password only from a terminal, so it runs on a pty (ci/pty-run.py answers).
 sign_key_path_bytes_bug() {
   local out rc=0

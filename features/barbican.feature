@@ -10,7 +10,7 @@ Feature: Barbican stores the certificates that sign images
   Barbican's default (legacy) policy: storing needs the "admin" or "creator" role, a plain
   member is refused with 403; a user of another project gets 403 (not 404) on read unless the
   secret's read ACL lists that user; an expired secret behaves as deleted (404).
-  Reference: openstack-behaviour.md D1, D2, D6, D7; barbican-tempest-plugin (F).
+  Reference: docs/reference/openstack-behaviour.md D1, D2, D6, D7; barbican-tempest-plugin (F).
 
   @id:587af579-d65c-4e8b-a072-e4014a91a172 @required @serial
   Scenario: A user with the creator role stores a certificate as the Nova document does

@@ -16,7 +16,7 @@ Feature: Cinder verifies signed images it copies into volumes
 
   The tampered image is uploaded unsigned and given the signature of other data afterwards
   with a PATCH, which Glance never verifies.
-  Reference: openstack-behaviour.md C.
+  Reference: docs/reference/openstack-behaviour.md C.
 
   Background:
     Given "demo" holds the "creator" role in its project

@@ -10,7 +10,7 @@ Feature: Glance verifies image signatures on upload
   "Signature verification failed for image <id>: <reason>", where <reason> is cursive's
   message, and leaves the image "queued" (since Glance 23.0.0, Xena), ready for another upload.
   Changing the properties later with PATCH never verifies again.
-  Reference: openstack-behaviour.md A2, A3, A4, A5; the tempest image-signing tests (F).
+  Reference: docs/reference/openstack-behaviour.md A2, A3, A4, A5; the tempest image-signing tests (F).
 
   In the messages below {image} stands for the new image's id, {secret:<name>} for the id of a
   secret stored in the scenario, and {missing} for a random id no secret has.
@@ -94,7 +94,7 @@ Feature: Glance verifies image signatures on upload
       | {signature} | SHA-256 | RSA-PSS  | {secret:signing} | the signed data with a byte changed | Signature verification failed |
 
   Scenario Outline: A certificate secret that Barbican no longer returns, or returns as no certificate, refuses the upload
-    An expired secret behaves in Barbican exactly as a deleted one (openstack-behaviour.md D6),
+    An expired secret behaves in Barbican exactly as a deleted one (docs/reference/openstack-behaviour.md D6),
     so Glance reports the certificate as not found. A secret stored with secret_type "opaque"
     (Barbican's default) is returned by castellan as an opaque object, which is no X.509
     certificate even when its payload is one.
@@ -122,7 +122,7 @@ Feature: Glance verifies image signatures on upload
   @id:696bfc28-c185-4350-935f-833bb089fd2b @required
   Scenario: An image imported with glance-direct is verified at import and becomes active
     Staging stores the data without verifying it (the image is "uploading"); the import task
-    verifies it as an upload does (openstack-behaviour.md A8).
+    verifies it as an upload does (docs/reference/openstack-behaviour.md A8).
     Given "admin" created an image signed with secret "signing"
     When "admin" stages the signed data
     Then the request is answered 204

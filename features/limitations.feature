@@ -26,7 +26,7 @@ Feature: The known limitations of image signature verification
   - A server booted from a volume is never checked against trusted certificates: Nova does not
     download the image, and Cinder, which does, verifies the signature only.
 
-  Reference: /work/shared/seeds MOS "Known limitations"; openstack-behaviour.md A5, B3, B4, C.
+  Reference: docs/reference/source-documents.md, MOS "Known limitations"; docs/reference/openstack-behaviour.md A5, B3, B4, C.
 
   In the messages below {server} stands for the new server's id.
 

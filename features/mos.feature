@@ -19,7 +19,7 @@ Feature: Turning image signature verification on for an existing MOS cloud
   through the OpenStack APIs, on the scenario's image: the whole data streamed from Glance,
   hashed, signed, one JSON-patch of the four properties, then downloaded again and verified
   as Nova would.
-  Reference: /work/shared/seeds MOS "Image signature verification"; openstack-behaviour.md
+  Reference: docs/reference/source-documents.md, MOS "Image signature verification"; docs/reference/openstack-behaviour.md
   A5, B1, B5, C.
 
   In the messages below {server} stands for the new server's id.

@@ -11,7 +11,7 @@ Feature: Nova verifies image signatures on a cloud configured to
   verifies, them: the MOS document lists it as a known limitation. The scenarios' images are
   uploaded in the disk format the capability file names (image_format), so declare qcow2 for
   such a cloud.
-  Reference: openstack-behaviour.md B1, B3, B5; the tempest image-signing tests.
+  Reference: docs/reference/openstack-behaviour.md B1, B3, B5; the tempest image-signing tests.
 
   In the messages below {server} stands for the new server's id and {secret:<name>} for the id
   of a secret stored in the scenario.

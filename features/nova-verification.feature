@@ -13,7 +13,7 @@ Feature: Nova verifies image signatures when verify_glance_signatures is on
   with local disks (so no RAW-on-Ceph clone skips the download), and back afterwards.
   Images get their signature properties with a PATCH after an unsigned upload where Glance
   must not refuse them first (Glance verifies only at upload).
-  Reference: openstack-behaviour.md B1, B3, B5; the tempest image-signing tests.
+  Reference: docs/reference/openstack-behaviour.md B1, B3, B5; the tempest image-signing tests.
 
   In the messages below {server} stands for the new server's id and {secret:<name>} for the id
   of a secret stored in the scenario.

@@ -11,7 +11,7 @@ Feature: Nova validates the signing certificate against the certificates the use
   The certificates are the four-certificate chain of Nova's "Image signature certificate
   validation" document (root, intermediate-a, intermediate-b, client), stored in Barbican by
   the user who boots, and the image is signed with the client key.
-  Reference: openstack-behaviour.md B2, B3, B5; nova's certificate-validation.rst.
+  Reference: docs/reference/openstack-behaviour.md B2, B3, B5; nova's certificate-validation.rst.
 
   In the messages below {server} stands for the new server's id, {server name} for its name,
   {image} for the image's id, {flavor} and {networks} for the flavor and networks the server

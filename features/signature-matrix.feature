@@ -9,7 +9,7 @@ Feature: Every supported hash method and key type signs an image
 
   The ECC curve in the key type is a name only: cursive verifies with whatever EC key the
   certificate holds, so each ECC type is shown here with a key on its own curve.
-  Reference: openstack-behaviour.md A2, A3; cursive's signature_utils.
+  Reference: docs/reference/openstack-behaviour.md A2, A3; cursive's signature_utils.
 
   Scenario Outline: A signature made with a supported key type and hash method verifies on upload
     Given "admin" stored the certificate "<certificate>" as secret "signing"

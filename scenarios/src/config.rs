@@ -3,7 +3,7 @@
 //! counterpart of tempest.conf's feature flags.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -63,8 +63,17 @@ pub const IMAGE_FORMAT: &str = "image_format";
 pub const SETTINGS_PREFIX: &str = "settings.";
 
 /// The `settings:` keys, in the order the README documents them.
-pub const SETTING_KEYS: [&str; 8] =
-    ["build_timeout", "volume_timeout", "attach_timeout", "image_timeout", "poll_interval", "poll_max_interval", "flavor", "network"];
+pub const SETTING_KEYS: [&str; 9] = [
+    "build_timeout",
+    "volume_timeout",
+    "attach_timeout",
+    "image_timeout",
+    "poll_interval",
+    "poll_max_interval",
+    "flavor",
+    "network",
+    "control_token_file",
+];
 
 /// The network a server is booted on (`networks` of a server create, microversion >= 2.37).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +127,9 @@ pub struct Settings {
     pub poll_max_interval: Option<Duration>,
     pub flavor: Option<String>,
     pub network: Option<Network>,
+    /// The simulator's control token (`/_sim/`), as `sigstack serve` writes it beside
+    /// clouds.yaml; relative to the capability file.
+    pub control_token_file: Option<PathBuf>,
 }
 
 /// `600`, `2.5` (seconds), or a string with a unit: `500ms`, `90s`, `10m`.
@@ -161,6 +173,10 @@ impl Settings {
             "flavor" if value.trim().is_empty() => return Err("setting 'flavor' must be a flavor name or id, not empty".into()),
             "flavor" => self.flavor = Some(value.trim().to_owned()),
             "network" => self.network = Some(Network::parse(value).map_err(|e| format!("setting 'network': {e}"))?),
+            "control_token_file" if value.trim().is_empty() => {
+                return Err("setting 'control_token_file' must be a file name, not empty".into());
+            }
+            "control_token_file" => self.control_token_file = Some(PathBuf::from(value.trim())),
             other => return Err(format!("unknown setting '{other}' (the settings are: {})", SETTING_KEYS.join(", "))),
         }
         Ok(())
@@ -183,6 +199,9 @@ impl Settings {
         }
         if let Some(n) = &self.network {
             out.push((format!("{SETTINGS_PREFIX}network"), n.text()));
+        }
+        if let Some(f) = &self.control_token_file {
+            out.push((format!("{SETTINGS_PREFIX}control_token_file"), f.display().to_string()));
         }
         out
     }
@@ -267,7 +286,32 @@ impl CapabilityFile {
     pub fn load(path: &Path) -> Result<CapabilityFile, RunError> {
         let text =
             std::fs::read_to_string(path).map_err(|e| RunError::UnreadableCapabilities { path: path.to_owned(), reason: e.to_string() })?;
-        Self::parse(&text).map_err(|reason| RunError::Capabilities { path: path.to_owned(), reason })
+        let mut file = Self::parse(&text).map_err(|reason| RunError::Capabilities { path: path.to_owned(), reason })?;
+        if let Some(token_file) = file.settings.control_token_file.take() {
+            let resolved = path.parent().map(|dir| dir.join(&token_file)).unwrap_or(token_file);
+            file.settings.control_token_file = Some(resolved);
+            file.capabilities.0.extend(file.settings.to_capabilities());
+        }
+        Ok(file)
+    }
+
+    /// The control token for `/_sim/`: `SIGSTACK_CONTROL_TOKEN` when set, else the file the
+    /// `control_token_file` setting names; `None` when neither is given.
+    pub fn control_token(&self) -> Result<Option<String>, RunError> {
+        if let Some(token) = std::env::var("SIGSTACK_CONTROL_TOKEN").ok().filter(|t| !t.trim().is_empty()) {
+            return Ok(Some(token.trim().to_owned()));
+        }
+        let Some(path) = &self.settings.control_token_file else { return Ok(None) };
+        let token = std::fs::read_to_string(path).map_err(|e| {
+            RunError::TargetConfiguration(format!(
+                "cannot read the control token file {} (setting control_token_file): {e}",
+                path.display()
+            ))
+        })?;
+        match token.trim() {
+            "" => Err(RunError::TargetConfiguration(format!("the control token file {} is empty", path.display()))),
+            t => Ok(Some(t.to_owned())),
+        }
     }
 
     pub fn parse(text: &str) -> Result<CapabilityFile, String> {

@@ -212,7 +212,7 @@ impl Discovery {
         let settings = self.settings.to_capabilities();
         if !settings.is_empty() {
             out.push_str("settings:\n");
-            out.push_str("  # from --capabilities (the probes used them)\n");
+            out.push_str("  # from --capabilities (the probes used them), and the simulator's control token found beside clouds.yaml\n");
             for (key, value) in settings {
                 out.push_str(&format!("  {}: {}\n", key.trim_start_matches(SETTINGS_PREFIX), scalar(&value)));
             }
@@ -374,6 +374,23 @@ impl Prober {
         }
     }
 
+    /// The suite reaches `/_sim/` with the control token: `sigstack serve` writes it as
+    /// `control-token` beside the clouds.yaml the cloud came from, so the written file names it
+    /// (unless `--capabilities` already did); otherwise a note says how to give it.
+    fn control_token_file(&self, d: &mut Discovery) {
+        if d.settings.control_token_file.is_some() {
+            return;
+        }
+        let beside = std::path::Path::new(&self.options.source).with_file_name("control-token");
+        if beside.is_file() {
+            d.settings.control_token_file = Some(std::path::absolute(&beside).unwrap_or(beside));
+        } else {
+            d.notes.push(
+                "The suite reaches /_sim/ with the simulator's control token: give it as settings: control_token_file (sigstack serve writes control-token beside clouds.yaml) or SIGSTACK_CONTROL_TOKEN.".into(),
+            );
+        }
+    }
+
     /// `GET <origin>/_sim/deployment`: the simulator's control API answers 200; a real cloud
     /// does not have it.
     async fn simulated_control(&self, d: &mut Discovery) -> bool {
@@ -385,6 +402,19 @@ impl Prober {
         match http::call(&self.session, self.session.request(Method::GET, &url).header("Accept", "application/json")).await {
             Ok(a) if a.status == 200 && a.json().is_object() => {
                 d.finding(Finding::new("simulated_control", true, vec![a.evidence("the simulator's /_sim/ control API answers")]));
+                self.control_token_file(d);
+                true
+            }
+            // The simulator refuses a user without the admin role; a real cloud has no such route.
+            Ok(a)
+                if matches!(a.status, 401 | 403) && a.json()["error"].as_str().is_some_and(|e| e.starts_with("The /_sim/ control API")) =>
+            {
+                d.finding(Finding::new(
+                    "simulated_control",
+                    true,
+                    vec![a.evidence("the simulator's /_sim/ control API answers, to admins and its control token only")],
+                ));
+                self.control_token_file(d);
                 true
             }
             Ok(a) => {

@@ -22,6 +22,11 @@ pub struct Target {
     pub endpoints: BTreeMap<String, String>,
     pub users: BTreeMap<String, Credentials>,
     pub capabilities: Capabilities,
+    /// The token the simulator's `/_sim/` control API takes (the embedded cloud's own, or the
+    /// capability file's `control_token_file`); `None` for a real cloud.
+    pub control_token: Option<String>,
+    /// [`Target::control_http`], built once (a client loads the trust roots).
+    control_client: std::sync::OnceLock<reqwest::Client>,
 }
 
 /// Suite users who get a project of their own in every scenario when the target allows it:
@@ -58,8 +63,20 @@ impl Target {
     /// An HTTP client trusting the target as its users' clouds.yaml entries say (`cacert`,
     /// `verify`): for the calls that carry no session, such as the `/_sim/` control API.
     pub fn http(&self) -> reqwest::Client {
-        let tls = self.users.get("demo").or_else(|| self.users.values().next()).map(|c| c.tls.clone()).unwrap_or_default();
-        sigstack_client::tls::http_client_for(&tls).unwrap_or_else(|_| sigstack_client::session::http_client())
+        sigstack_client::tls::http_client_for(&self.tls()).unwrap_or_else(|_| sigstack_client::session::http_client())
+    }
+
+    fn tls(&self) -> sigstack_client::TlsOptions {
+        self.users.get("demo").or_else(|| self.users.values().next()).map(|c| c.tls.clone()).unwrap_or_default()
+    }
+
+    /// An HTTP client for the simulator's `/_sim/` control API: [`Target::http`] sending the
+    /// control token.
+    pub fn control_http(&self) -> reqwest::Client {
+        let Some(token) = &self.control_token else { return self.http() };
+        self.control_client
+            .get_or_init(|| sigstack_client::tls::build_http_client_with_token(&self.tls(), token).unwrap_or_else(|_| self.http()))
+            .clone()
     }
 
     pub fn available(&self) -> Available {
@@ -123,7 +140,8 @@ pub async fn embedded(
             .map(|(k, v)| (k.to_owned(), v.clone()))
             .collect();
     let description = format!("embedded simulated cloud (deployment {})", cloud.deployment.get().name);
-    Ok((Target { description, endpoints, users, capabilities }, cloud))
+    let control_token = Some(cloud.control_token().to_owned());
+    Ok((Target { description, endpoints, users, capabilities, control_token, control_client: Default::default() }, cloud))
 }
 
 /// A real cloud: `cloud` from clouds.yaml (or the environment's `envvars` cloud), found,
@@ -168,5 +186,9 @@ pub async fn real(cloud: &str, clouds_yaml: Option<PathBuf>, file: Option<&Capab
         })
         .collect();
     let description = format!("cloud {cloud} ({source})");
-    Ok(Target { description, endpoints, users, capabilities })
+    let control_token = match file {
+        Some(file) => file.control_token()?,
+        None => None,
+    };
+    Ok(Target { description, endpoints, users, capabilities, control_token, control_client: Default::default() })
 }

@@ -267,7 +267,7 @@ impl Conformance {
     /// deployment back. What cannot be deleted is logged and counted
     /// ([`crate::ledger::cleanup_failures`]).
     pub async fn cleanup(&mut self) {
-        let http = crate::target::current().http();
+        let http = crate::target::current().control_http();
         let mut undo = Vec::new();
         undo.extend(self.faults.drain(..).map(|url| http.delete(url)));
         undo.extend(self.sim_posts.drain(..).map(|url| http.post(url)));
@@ -417,9 +417,9 @@ mod tests {
     }
 
     /// The rows of `/_sim/resources` naming `needle` that are live (not a soft-deleted image).
-    async fn live(origin: &str, needle: &str) -> Vec<String> {
-        let body: Value =
-            sigstack_client::session::http_client().get(format!("{origin}/_sim/resources")).send().await.unwrap().json().await.unwrap();
+    async fn live(cloud: &sigstack_cloud::CloudHandle, needle: &str) -> Vec<String> {
+        let origin = &cloud.endpoints.key_manager;
+        let body: Value = cloud.control_http().get(format!("{origin}/_sim/resources")).send().await.unwrap().json().await.unwrap();
         let mut out = Vec::new();
         for (service, tables) in body["services"].as_object().unwrap() {
             for (table, rows) in tables["tables"].as_object().into_iter().flatten() {
@@ -442,7 +442,6 @@ mod tests {
 
         let _one_at_a_time = crate::RUN.lock().await;
         let (embedded, cloud) = target::embedded(None, None).await.unwrap();
-        let origin = embedded.endpoints["key-manager"].clone();
         target::set_current(Some(Arc::new(embedded)));
         let mut w = Conformance::new().await;
         assert!(crate::naming::run_of(&w.run).is_some(), "{}", w.run);
@@ -475,7 +474,7 @@ mod tests {
         compute::attach_volume(&demo, "2.1", &created.id, &compute::NewVolumeAttachment::volume(&v.id)).await.unwrap();
         w.created("demo", Resource::VolumeAttachment { server_id: created.id.clone(), volume_id: v.id.clone() });
         volume::wait_for_volume_status(&demo, &v.id, &["in-use"], std::time::Duration::from_secs(10)).await.unwrap();
-        let before = live(&origin, &w.run).await;
+        let before = live(&cloud, &w.run).await;
         for table in [
             "nova/nova_servers",
             "cinder/cinder_volumes",
@@ -488,7 +487,7 @@ mod tests {
         }
 
         w.cleanup().await;
-        assert_eq!(live(&origin, &w.run).await, Vec::<String>::new());
+        assert_eq!(live(&cloud, &w.run).await, Vec::<String>::new());
         assert!(w.ledger.is_empty());
         assert_eq!(crate::ledger::take_cleanup_failures(), Vec::<String>::new());
 

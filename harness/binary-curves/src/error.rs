@@ -46,7 +46,7 @@ pub enum Error {
     #[error("signature is not strict DER: {0}")]
     SignatureEncoding(&'static str),
 
-    /// The named-curve OID is not one of the four binary curves.
+    /// The named-curve OID is not one of the ten binary curves.
     #[error("unknown or unsupported curve OID {0}")]
     UnknownCurve(String),
 

@@ -4,9 +4,11 @@ use der::asn1::{AnyRef, BitStringRef, ObjectIdentifier};
 use der::{Decode, Encode, Tag, Tagged};
 
 use crate::Error;
-use crate::curve::{BinaryCurve, CurveParams, SECT409K1, SECT409R1, SECT571K1, SECT571R1};
+use crate::curve::{
+    BinaryCurve, CurveParams, SECT163K1, SECT163R2, SECT233K1, SECT233R1, SECT283K1, SECT283R1, SECT409K1, SECT409R1, SECT571K1, SECT571R1,
+};
 use crate::ecdsa::{self, HashAlg};
-use crate::field::{F409, F571};
+use crate::field::{F163, F233, F283, F409, F571};
 use crate::point::Affine;
 use crate::scalar::{Int, int_from_be_bytes};
 
@@ -16,6 +18,9 @@ pub const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2
 /// A validated point together with its curve; the field type follows from the curve.
 #[derive(Clone, Copy)]
 enum Point {
+    F163(&'static CurveParams<F163>, Affine<F163>),
+    F233(&'static CurveParams<F233>, Affine<F233>),
+    F283(&'static CurveParams<F283>, Affine<F283>),
     F409(&'static CurveParams<F409>, Affine<F409>),
     F571(&'static CurveParams<F571>, Affine<F571>),
 }
@@ -23,6 +28,9 @@ enum Point {
 impl PartialEq for Point {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
+            (Point::F163(c1, p1), Point::F163(c2, p2)) => c1.id == c2.id && p1 == p2,
+            (Point::F233(c1, p1), Point::F233(c2, p2)) => c1.id == c2.id && p1 == p2,
+            (Point::F283(c1, p1), Point::F283(c2, p2)) => c1.id == c2.id && p1 == p2,
             (Point::F409(c1, p1), Point::F409(c2, p2)) => c1.id == c2.id && p1 == p2,
             (Point::F571(c1, p1), Point::F571(c2, p2)) => c1.id == c2.id && p1 == p2,
             _ => false,
@@ -34,21 +42,46 @@ impl Eq for Point {}
 trait Wrap<F> {
     fn wrap(&'static self, p: Affine<F>) -> Point;
 }
-impl Wrap<F409> for CurveParams<F409> {
-    fn wrap(&'static self, p: Affine<F409>) -> Point {
-        Point::F409(self, p)
-    }
+macro_rules! impl_wrap {
+    ($($field:ident),*) => {
+        $(impl Wrap<$field> for CurveParams<$field> {
+            fn wrap(&'static self, p: Affine<$field>) -> Point {
+                Point::$field(self, p)
+            }
+        })*
+    };
 }
-impl Wrap<F571> for CurveParams<F571> {
-    fn wrap(&'static self, p: Affine<F571>) -> Point {
-        Point::F571(self, p)
-    }
-}
+impl_wrap!(F163, F233, F283, F409, F571);
 
-/// Run `$body` with `$c` bound to the curve's parameters (generic code, four monomorphic arms).
+/// Run `$body` with `$c` bound to the curve's parameters (generic code, one monomorphic arm per
+/// curve).
 macro_rules! with_curve {
     ($curve:expr, |$c:ident| $body:expr) => {
         match $curve {
+            BinaryCurve::Sect163k1 => {
+                let $c = &SECT163K1;
+                $body
+            }
+            BinaryCurve::Sect163r2 => {
+                let $c = &SECT163R2;
+                $body
+            }
+            BinaryCurve::Sect233k1 => {
+                let $c = &SECT233K1;
+                $body
+            }
+            BinaryCurve::Sect233r1 => {
+                let $c = &SECT233R1;
+                $body
+            }
+            BinaryCurve::Sect283k1 => {
+                let $c = &SECT283K1;
+                $body
+            }
+            BinaryCurve::Sect283r1 => {
+                let $c = &SECT283R1;
+                $body
+            }
             BinaryCurve::Sect409k1 => {
                 let $c = &SECT409K1;
                 $body
@@ -73,6 +106,9 @@ macro_rules! with_curve {
 macro_rules! with_point {
     ($point:expr, |$c:ident, $p:ident| $body:expr) => {
         match $point {
+            Point::F163($c, $p) => $body,
+            Point::F233($c, $p) => $body,
+            Point::F283($c, $p) => $body,
             Point::F409($c, $p) => $body,
             Point::F571($c, $p) => $body,
         }
@@ -101,7 +137,7 @@ impl PublicKey {
     }
 
     /// Decode a DER SubjectPublicKeyInfo (as found in a certificate): id-ecPublicKey with one
-    /// of the four named-curve OIDs.
+    /// of the ten named-curve OIDs.
     pub fn from_public_key_der(der: &[u8]) -> Result<Self, Error> {
         let spki = spki::SubjectPublicKeyInfoRef::from_der(der)?;
         let curve = curve_from_algorithm(&spki.algorithm)?;

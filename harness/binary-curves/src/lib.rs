@@ -1,15 +1,18 @@
-//! ECDSA over the SEC 2 binary curves sect409k1, sect409r1, sect571k1 and sect571r1, in pure
-//! Rust.
+//! ECDSA over the ten SEC 2 binary curves (sect163k1, sect163r2, sect233k1, sect233r1,
+//! sect283k1, sect283r1, sect409k1, sect409r1, sect571k1, sect571r1), in pure Rust.
 //!
-//! These curves are needed to verify legacy OpenStack image signatures (cursive's
-//! `ECC_SECT409K1`, `ECC_SECT409R1`, `ECC_SECT571K1`, `ECC_SECT571R1` key types). No maintained
-//! Rust crate implements them, so the field and curve arithmetic is written here and tested
-//! differentially against the OpenSSL command-line tool.
+//! These curves are needed to verify legacy OpenStack image signatures: cursive's
+//! `ECC_SECT409K1`, `ECC_SECT409R1`, `ECC_SECT571K1`, `ECC_SECT571R1` key types, and, since
+//! cursive does not bind the curve to the key type, any certificate key on a binary curve
+//! Python's cryptography loaded before version 47. No maintained Rust crate implements them,
+//! so the field and curve arithmetic is written here and tested differentially against the
+//! OpenSSL command-line tool.
 //!
 //! # What is implemented
 //!
-//! * GF(2^m) arithmetic in polynomial basis (x^409 + x^87 + 1 and x^571 + x^10 + x^5 + x^2 + 1),
-//!   with a PCLMULQDQ multiplier selected at run time and a portable fallback.
+//! * GF(2^m) arithmetic in polynomial basis for m = 163, 233, 283, 409 and 571 (one generic
+//!   implementation; the SEC 2 reduction polynomials), with a PCLMULQDQ multiplier selected at
+//!   run time and a portable fallback.
 //! * Point arithmetic in López–Dahab coordinates; interleaved wNAF double-scalar multiplication.
 //! * Public keys from SEC 1 points (compressed or uncompressed) and SubjectPublicKeyInfo DER/PEM,
 //!   fully validated (on the curve, not infinity, n*Q = infinity since every curve has h > 1).
@@ -26,9 +29,11 @@
 //!
 //! # Portable fallback
 //!
-//! PCLMULQDQ is detected at run time. Setting `SIGSTACK_GF2M_PORTABLE=1` (read once per process)
-//! forces the portable carry-less multiplier, so the whole test suite can be run on that path;
-//! the unit tests also compare both multipliers directly on random and edge-case inputs.
+//! PCLMULQDQ is detected at run time. Setting `SIGSTACK_GF2M_PORTABLE=1` (any value but empty or
+//! `0`; read once per process) forces the portable carry-less multiplier, so the whole test suite
+//! can be run on that path (`SIGSTACK_GF2M_PORTABLE=1 cargo test -p sigstack-binary-curves`,
+//! where a test checks the override took effect); the unit tests also compare both multipliers
+//! directly on random and edge-case inputs.
 //!
 //! # Example
 //!
@@ -67,6 +72,12 @@ pub use sig::Signature;
 /// time; `SIGSTACK_GF2M_PORTABLE=1` forces the portable fallback).
 pub fn uses_pclmulqdq() -> bool {
     field::kernels::has_clmul()
+}
+
+/// Whether `SIGSTACK_GF2M_PORTABLE` forces the portable multiplier in this process (set to
+/// anything but empty or `0`), so a test run can check the override took effect.
+pub fn portable_multiplier_forced() -> bool {
+    field::kernels::portable_forced()
 }
 
 #[cfg(test)]

@@ -188,7 +188,9 @@ impl<F: Field> CurveParams<F> {
         Ok(p)
     }
 
-    /// Full public-key validation (SEC 1 3.2.2.1): on the curve, finite, and n*Q = infinity.
+    /// Full public-key validation (SEC 1 3.2.2.1): on the curve, finite, and in the subgroup of
+    /// prime order n (by [`in_prime_subgroup`](Self::in_prime_subgroup), equivalent to
+    /// n*Q = infinity).
     pub(crate) fn decode_validated(&self, bytes: &[u8]) -> Result<Affine<F>, Error> {
         let p = self.decode_on_curve(bytes)?;
         if self.cofactor > 1 && !self.in_prime_subgroup(&p) {
@@ -197,7 +199,46 @@ impl<F: Field> CurveParams<F> {
         Ok(p)
     }
 
+    /// Whether a finite point on the curve lies in the subgroup of prime order n, by trace
+    /// conditions instead of a scalar multiplication (µs instead of a full n*P).
+    ///
+    /// A binary curve has a single point of order two, T = (0, sqrt(b)), so the 2-part of
+    /// E(F_2^m) is cyclic and, with #E = h*n (n odd), the n-subgroup is h*E. Halving: P = (x, y)
+    /// is 2Q for some Q iff lambda^2 + lambda = x + a has a solution (lambda is Q's slope,
+    /// x = lambda^2 + lambda + a), i.e. iff Tr(x) = Tr(a) (Knudsen, "Elliptic scalar
+    /// multiplication using point halving", ASIACRYPT 1999; Hankerson–Menezes–Vanstone 3.6).
+    ///
+    /// * h = 2: P is in 2E iff Tr(x) = Tr(a).
+    /// * h = 4: P must be in 2E, and one of its halves must be in 2E again. With lambda a root
+    ///   of lambda^2 + lambda = x + a and T = x*lambda + y, the halves' x-coordinates u satisfy
+    ///   u^2 = T or u^2 = T + x (y = u^2 + (lambda + 1) x from the doubling formula), which have
+    ///   the same trace since Tr(x) = Tr(a) = 0 here; so P is in 4E iff Tr(T) = Tr(a).
+    ///
+    /// The same conditions are BouncyCastle's `ECPoint.AbstractF2m.satisfiesOrder`. The tests
+    /// compare this with [`in_prime_subgroup_by_order`](Self::in_prime_subgroup_by_order) on
+    /// points of every order, and the OpenSSL differential tests with `openssl pkey -pubcheck`.
+    /// m is odd for every curve here, so the half-trace solves the quadratic.
     pub(crate) fn in_prime_subgroup(&self, p: &Affine<F>) -> bool {
+        let tr_a = self.a_one && F::ONE.trace();
+        match self.cofactor {
+            1 => true,
+            2 => p.x.trace() == tr_a,
+            4 => {
+                if p.x.trace() != tr_a {
+                    return false;
+                }
+                let c = if self.a_one { p.x.add(&F::ONE) } else { p.x };
+                let lambda = c.half_trace();
+                debug_assert_eq!(lambda.square().add(&lambda), c);
+                p.x.mul(&lambda).add(&p.y).trace() == tr_a
+            }
+            _ => self.in_prime_subgroup_by_order(p),
+        }
+    }
+
+    /// n*P = infinity, by scalar multiplication: the definition, kept as the reference the
+    /// trace conditions of [`in_prime_subgroup`](Self::in_prime_subgroup) are tested against.
+    pub(crate) fn in_prime_subgroup_by_order(&self, p: &Affine<F>) -> bool {
         match crate::mul::odd_multiples(self, p, crate::mul::Q_TABLE) {
             // 2P = infinity: order 2, and n is odd.
             None => false,

@@ -5,9 +5,11 @@ use std::collections::HashMap;
 use std::process::Command;
 
 use crate::Error;
-use crate::curve::{CurveParams, G_WINDOW, SECT409K1, SECT409R1, SECT571K1, SECT571R1};
+use crate::curve::{
+    CurveParams, G_WINDOW, SECT163K1, SECT163R2, SECT233K1, SECT233R1, SECT283K1, SECT283R1, SECT409K1, SECT409R1, SECT571K1, SECT571R1,
+};
 use crate::field::tests::Rng;
-use crate::field::{F409, F571, Field};
+use crate::field::{F163, F233, F283, F409, F571, Field};
 use crate::mul::{Q_TABLE, mul_multi, odd_multiples, wnaf};
 use crate::point::{Affine, Ld};
 use crate::scalar::{Int, int_from_be_bytes};
@@ -75,6 +77,88 @@ fn eq_ld<F: Field>(curve: &CurveParams<F>, a: &Ld<F>, b: &Ld<F>) -> bool {
         (Some(x), Some(y)) => x == y,
         _ => false,
     }
+}
+
+/// k*P by plain double-and-add: any point, any order (the table-based multipliers assume
+/// points of large order).
+fn mul_any<F: Field>(curve: &CurveParams<F>, p: &Affine<F>, k: &Int) -> Ld<F> {
+    let mut r = Ld::INFINITY;
+    for w in k.as_words().iter().rev() {
+        for bit in (0..64).rev() {
+            r = curve.double(&r);
+            if (w >> bit) & 1 == 1 {
+                r = curve.add_mixed(&r, p);
+            }
+        }
+    }
+    r
+}
+
+/// The order of P as (2-part, whether n divides it): 2^k is the least power with 2^k * n * P = O.
+fn order_class<F: Field>(curve: &CurveParams<F>, p: &Affine<F>) -> (u32, bool) {
+    let mut q = mul_any(curve, p, curve.order.n());
+    let mut two = 1;
+    while !q.is_infinity() {
+        q = curve.double(&q);
+        two *= 2;
+    }
+    let mut hp = Ld::from_affine(p);
+    for _ in 0..curve.cofactor.trailing_zeros() {
+        hp = curve.double(&hp);
+    }
+    (two, !hp.is_infinity())
+}
+
+/// Points of every order the group has: n, 2n, 4n and the small ones 2 and 4 (where h = 4),
+/// from random curve points P, n*P (order dividing h), h*P (order n) and h*P + T.
+fn points_of_every_order<F: Field>(curve: &CurveParams<F>, rng: &mut Rng) -> Vec<Affine<F>> {
+    let t = Affine { x: F::ZERO, y: curve.b.sqrt() };
+    let mut points = vec![t, curve.g, curve.g.neg()];
+    let mut tried = 0;
+    while tried < 12 {
+        let limbs: Vec<u64> = (0..F::ZERO.limbs().len()).map(|_| rng.next()).collect();
+        let mut bytes = Vec::new();
+        for l in limbs.iter().rev() {
+            bytes.extend_from_slice(&l.to_be_bytes());
+        }
+        let mut x = vec![0u8; F::BYTES];
+        let len = x.len();
+        x.copy_from_slice(&bytes[bytes.len() - len..]);
+        x[0] &= (1u16 << (F::M % 8)).wrapping_sub(1) as u8;
+        let Ok(p) = curve.decompress(F::from_be_bytes(&x).expect("in range"), rng.next() & 1 == 1) else {
+            continue;
+        };
+        tried += 1;
+        points.push(p);
+        if let Some(small) = curve.to_affine(&mul_any(curve, &p, curve.order.n())) {
+            points.push(small);
+            let mut hp = Ld::from_affine(&p);
+            for _ in 0..curve.cofactor.trailing_zeros() {
+                hp = curve.double(&hp);
+            }
+            if let Some(sub) = curve.to_affine(&hp) {
+                points.push(sub);
+                if let Some(p2n) = curve.to_affine(&curve.add_mixed(&Ld::from_affine(&sub), &t)) {
+                    points.push(p2n);
+                }
+                if let Some(mixed) = curve.to_affine(&curve.add_mixed(&Ld::from_affine(&sub), &small)) {
+                    points.push(mixed);
+                }
+            }
+        }
+    }
+    points
+}
+
+/// SubjectPublicKeyInfo DER for any point encoding, valid or not.
+fn spki_der(curve: crate::BinaryCurve, point: &[u8]) -> Vec<u8> {
+    use der::Encode;
+    let oid = curve.oid();
+    let spki = spki::SubjectPublicKeyInfoRef {
+        algorithm: spki::AlgorithmIdentifierRef { oid: crate::ID_EC_PUBLIC_KEY, parameters: Some(der::asn1::AnyRef::from(&oid)) },
+        subject_public_key: der::asn1::BitStringRef::from_bytes(point).expect("bit string"),
+    };
+    spki.to_der().expect("DER")
 }
 
 macro_rules! curve_tests {
@@ -227,6 +311,65 @@ macro_rules! curve_tests {
                 assert!(rejected > 0, "random curve points should mostly lie outside the subgroup");
             }
 
+            /// The trace conditions give n*P = O's verdict on points of every order.
+            #[test]
+            fn subgroup_trace_conditions_match_n_times_p() {
+                let c = c();
+                let mut rng = Rng(31);
+                let mut seen = std::collections::BTreeSet::new();
+                for p in points_of_every_order(c, &mut rng) {
+                    assert!(c.is_on_curve(&p));
+                    let class = order_class(c, &p);
+                    seen.insert(class);
+                    let by_definition = mul_any(c, &p, c.order.n()).is_infinity();
+                    assert_eq!(by_definition, class == (1, true));
+                    assert_eq!(c.in_prime_subgroup(&p), by_definition, "{p:?} of order class {class:?}");
+                    assert_eq!(c.in_prime_subgroup_by_order(&p), by_definition, "{p:?}");
+                    let decoded = c.decode_validated(&c.encode(&p, false));
+                    assert_eq!(decoded, if by_definition { Ok(p) } else { Err(Error::NotInSubgroup) });
+                }
+                // Every order the group has came up: n, 2n and 2 (and 4n and 4 when h = 4).
+                let mut want = vec![(1, true), (2, true), (2, false)];
+                if c.cofactor == 4 {
+                    want.extend([(4, true), (4, false)]);
+                }
+                for class in want {
+                    assert!(seen.contains(&class), "no point of order class {class:?} among {seen:?}");
+                }
+                assert_eq!(seen.iter().map(|(two, _)| *two).max(), Some(c.cofactor), "the 2-part is cyclic of order h");
+            }
+
+            /// `openssl pkey -pubcheck` (n*Q = O among its checks) agrees on the same points.
+            #[test]
+            fn subgroup_check_matches_openssl_pubcheck() {
+                let c = c();
+                let mut rng = Rng(32);
+                let dir = tempfile::tempdir().expect("tempdir");
+                let path = dir.path().join("key.der");
+                let mut classes = std::collections::BTreeMap::new();
+                for p in points_of_every_order(c, &mut rng) {
+                    // One point per order class keeps the OpenSSL runs few.
+                    let class = order_class(c, &p);
+                    if classes.insert(class, ()).is_some() {
+                        continue;
+                    }
+                    let der = spki_der(c.id, &c.encode(&p, false));
+                    std::fs::write(&path, &der).expect("write");
+                    let out = Command::new("openssl")
+                        .args(["pkey", "-pubin", "-inform", "DER", "-pubcheck", "-noout", "-in"])
+                        .arg(&path)
+                        .output()
+                        .expect("openssl");
+                    let ours = crate::PublicKey::from_public_key_der(&der);
+                    assert_eq!(ours.is_ok(), out.status.success(), "order class {class:?}: ours {ours:?}, openssl {:?}", String::from_utf8_lossy(&out.stderr));
+                    if !out.status.success() {
+                        assert_eq!(ours, Err(Error::NotInSubgroup));
+                        assert!(String::from_utf8_lossy(&out.stderr).contains("wrong order"), "{}", String::from_utf8_lossy(&out.stderr));
+                    }
+                }
+                assert!(classes.len() >= 3, "{classes:?}");
+            }
+
             #[test]
             fn malformed_encodings_are_errors() {
                 let c = c();
@@ -250,6 +393,12 @@ macro_rules! curve_tests {
     };
 }
 
+curve_tests!(sect163k1, SECT163K1, F163);
+curve_tests!(sect163r2, SECT163R2, F163);
+curve_tests!(sect233k1, SECT233K1, F233);
+curve_tests!(sect233r1, SECT233R1, F233);
+curve_tests!(sect283k1, SECT283K1, F283);
+curve_tests!(sect283r1, SECT283R1, F283);
 curve_tests!(sect409k1, SECT409K1, F409);
 curve_tests!(sect409r1, SECT409R1, F409);
 curve_tests!(sect571k1, SECT571K1, F571);

@@ -67,7 +67,7 @@ fn tampering_and_range_checks() {
             assert!(public.verify(msg, HashAlg::Sha256, &t).is_err(), "{curve}: bit {i} flip accepted");
         }
         // Wrong key on the same curve.
-        let other = SigningKey::from_bytes(curve, &[0x5a; 48]).expect("key");
+        let other = SigningKey::from_bytes(curve, &[0x5a; 20]).expect("key");
         assert_eq!(other.public_key().verify(msg, HashAlg::Sha256, &sig), Err(Error::Verification));
         // Trailing garbage after the DER SEQUENCE.
         let mut trailing = sig.clone();
@@ -206,6 +206,12 @@ fn malformed_private_keys() {
 #[test]
 fn curve_metadata() {
     for (curve, oid, name) in [
+        (BinaryCurve::Sect163k1, "1.3.132.0.1", "SECT163K1"),
+        (BinaryCurve::Sect163r2, "1.3.132.0.15", "SECT163R2"),
+        (BinaryCurve::Sect233k1, "1.3.132.0.26", "SECT233K1"),
+        (BinaryCurve::Sect233r1, "1.3.132.0.27", "SECT233R1"),
+        (BinaryCurve::Sect283k1, "1.3.132.0.16", "SECT283K1"),
+        (BinaryCurve::Sect283r1, "1.3.132.0.17", "SECT283R1"),
         (BinaryCurve::Sect409k1, "1.3.132.0.36", "SECT409K1"),
         (BinaryCurve::Sect409r1, "1.3.132.0.37", "SECT409R1"),
         (BinaryCurve::Sect571k1, "1.3.132.0.38", "SECT571K1"),
@@ -224,6 +230,27 @@ fn curve_metadata() {
     assert_eq!(HashAlg::from_name("sha384"), None);
     assert_eq!(BinaryCurve::Sect409k1.order_bits(), 407);
     assert_eq!(BinaryCurve::Sect571r1.order_bits(), 570);
+    assert_eq!(BinaryCurve::Sect163k1.order_bits(), 163);
+    assert_eq!(BinaryCurve::Sect233k1.order_bits(), 232);
+    assert_eq!(BinaryCurve::Sect283k1.order_bits(), 281);
+    // Every curve OpenSSL lists as a SEC 2 binary curve that cryptography < 47 loaded.
+    let listed = String::from_utf8(openssl_ok(&["ecparam", "-list_curves"])).expect("utf-8");
+    for curve in BinaryCurve::ALL {
+        let listed_here = listed.lines().any(|l| l.split(':').next().map(str::trim) == Some(curve.openssl_name()));
+        assert!(listed_here, "{curve} missing from openssl ecparam -list_curves");
+    }
+}
+
+/// `SIGSTACK_GF2M_PORTABLE=1 cargo test -p sigstack-binary-curves` (the CI run on the portable
+/// multiplier) must really run on it: if the override were ignored this fails.
+#[test]
+fn the_portable_override_takes_effect() {
+    let requested = std::env::var_os("SIGSTACK_GF2M_PORTABLE").is_some_and(|v| !v.is_empty() && v != "0");
+    assert_eq!(sigstack_binary_curves::portable_multiplier_forced(), requested);
+    if requested {
+        assert!(!sigstack_binary_curves::uses_pclmulqdq(), "SIGSTACK_GF2M_PORTABLE is set but PCLMULQDQ is in use");
+    }
+    eprintln!("field multiplier: {}", if sigstack_binary_curves::uses_pclmulqdq() { "PCLMULQDQ" } else { "portable" });
 }
 
 fn curve_strategy() -> impl Strategy<Value = BinaryCurve> {
@@ -241,12 +268,13 @@ proptest! {
     fn sign_verify_round_trip(
         curve in curve_strategy(),
         hash in hash_strategy(),
-        scalar in prop::collection::vec(any::<u8>(), 1..48),
+        // Under 20 bytes: below the order of every curve, the 163-bit ones included.
+        scalar in prop::collection::vec(any::<u8>(), 1..20),
         msg in prop::collection::vec(any::<u8>(), 0..200),
         flip in any::<usize>(),
     ) {
         prop_assume!(scalar.iter().any(|&b| b != 0));
-        let key = SigningKey::from_bytes(curve, &scalar).expect("scalar < 2^384 < n");
+        let key = SigningKey::from_bytes(curve, &scalar).expect("scalar < 2^160 < n");
         let sig = key.sign(&msg, hash).expect("sign");
         prop_assert_eq!(key.public_key().verify(&msg, hash, &sig), Ok(()));
         let mut bad = msg.clone();

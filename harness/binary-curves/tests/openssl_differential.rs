@@ -86,6 +86,36 @@ fn differential_sect571r1() {
     both_directions(BinaryCurve::Sect571r1);
 }
 
+#[test]
+fn differential_sect163k1() {
+    both_directions(BinaryCurve::Sect163k1);
+}
+
+#[test]
+fn differential_sect163r2() {
+    both_directions(BinaryCurve::Sect163r2);
+}
+
+#[test]
+fn differential_sect233k1() {
+    both_directions(BinaryCurve::Sect233k1);
+}
+
+#[test]
+fn differential_sect233r1() {
+    both_directions(BinaryCurve::Sect233r1);
+}
+
+#[test]
+fn differential_sect283k1() {
+    both_directions(BinaryCurve::Sect283k1);
+}
+
+#[test]
+fn differential_sect283r1() {
+    both_directions(BinaryCurve::Sect283r1);
+}
+
 /// `openssl pkeyutl -sign` on raw "digests" of unusual lengths (OpenSSL accepts 1..=64 bytes).
 /// 64 bytes is longer than the 407/409-bit orders, so the leftmost-bits truncation is pinned
 /// against OpenSSL on the 409-bit curves; the 571-bit orders exceed any accepted input.

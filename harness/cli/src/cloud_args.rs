@@ -3,11 +3,13 @@
 //! suite uses), the async runtime,
 //! progress on stderr, and aligned tables.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sigstack_client::Session;
 use sigstack_client::clouds::{self, ResolvedCloud, SearchPath};
 use sigstack_ops::{CertificateSecret, Progress};
@@ -57,33 +59,75 @@ pub fn block_on<F: std::future::Future<Output = Outcome>>(future: F) -> Outcome 
     }
 }
 
-/// Shows the operator tools' progress on stderr: a bar per image download when stderr is a
-/// terminal, and which Barbican secret sign-images uses.
-#[derive(Default)]
+/// Shows the operator tools' progress on stderr: a bar for the run's images and one per
+/// download in flight (several with `--jobs`), when stderr is a terminal; and which Barbican
+/// secret sign-images uses.
 pub struct CliProgress {
-    bar: Mutex<Option<ProgressBar>>,
+    multi: MultiProgress,
+    /// The images bar, made on the first `images_done`.
+    images: Mutex<Option<ProgressBar>>,
+    /// The downloads in flight, by image id.
+    downloads: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl Default for CliProgress {
+    fn default() -> CliProgress {
+        // Hidden unless stderr is a terminal, so logs and pipes never get control characters.
+        let target = if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+        CliProgress { multi: MultiProgress::with_draw_target(target), images: Mutex::new(None), downloads: Mutex::new(HashMap::new()) }
+    }
+}
+
+/// A lock whose holder panicked leaves only progress bars behind.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl CliProgress {
-    fn bar(&self) -> std::sync::MutexGuard<'_, Option<ProgressBar>> {
-        // A panic elsewhere while holding the lock leaves only a progress bar behind.
-        self.bar.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// A line on stderr that the bars do not draw over.
+    fn note(&self, line: &str) {
+        self.multi.suspend(|| eprintln!("{line}"));
     }
 }
 
 impl Progress for CliProgress {
-    fn download_started(&self, label: &str, total: Option<u64>) {
-        *self.bar() = Some(progress_bar(total, label));
+    fn download_started(&self, id: &str, label: &str, total: Option<u64>) {
+        let bar = self.multi.add(total.map_or_else(ProgressBar::no_length, ProgressBar::new));
+        if let Ok(style) = ProgressStyle::with_template("{msg:30!} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}") {
+            bar.set_style(style);
+        }
+        bar.set_message(label.to_owned());
+        if let Some(old) = lock(&self.downloads).insert(id.to_owned(), bar) {
+            old.finish_and_clear();
+            self.multi.remove(&old);
+        }
     }
 
-    fn downloaded(&self, bytes: u64) {
-        if let Some(bar) = self.bar().as_ref() {
+    fn downloaded(&self, id: &str, bytes: u64) {
+        if let Some(bar) = lock(&self.downloads).get(id) {
             bar.inc(bytes);
         }
     }
 
-    fn download_finished(&self) {
-        if let Some(bar) = self.bar().take() {
+    fn download_finished(&self, id: &str) {
+        if let Some(bar) = lock(&self.downloads).remove(id) {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
+        }
+    }
+
+    fn images_done(&self, done: usize, total: usize) {
+        let mut images = lock(&self.images);
+        let bar = images.get_or_insert_with(|| {
+            let bar = self.multi.insert(0, ProgressBar::new(total as u64));
+            if let Ok(style) = ProgressStyle::with_template("{msg:30!} {bar:30} {pos}/{len} images {per_sec} eta {eta}") {
+                bar.set_style(style);
+            }
+            bar.set_message("images");
+            bar
+        });
+        bar.set_position(done as u64);
+        if done >= total {
             bar.finish_and_clear();
         }
     }
@@ -91,22 +135,23 @@ impl Progress for CliProgress {
     fn certificate(&self, secret: &CertificateSecret) {
         match secret {
             CertificateSecret::Given { .. } => {}
-            CertificateSecret::Existing { id, name } => eprintln!("using the certificate already stored as secret {id} ({name})"),
-            CertificateSecret::WouldStore { name } => eprintln!("dry run: would store the certificate in Barbican as secret '{name}'"),
-            CertificateSecret::Stored { id, name } => eprintln!("stored the certificate as secret {id} ({name})"),
+            CertificateSecret::Existing { id, name } => self.note(&format!("using the certificate already stored as secret {id} ({name})")),
+            CertificateSecret::WouldStore { name } => {
+                self.note(&format!("dry run: would store the certificate in Barbican as secret '{name}'"))
+            }
+            CertificateSecret::Stored { id, name } => self.note(&format!("stored the certificate as secret {id} ({name})")),
         }
     }
 }
 
-/// Hidden unless stderr is a terminal, so logs and pipes never get control characters.
-fn progress_bar(len: Option<u64>, label: &str) -> ProgressBar {
-    let target = if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
-    let bar = ProgressBar::with_draw_target(len, target);
-    if let Ok(style) = ProgressStyle::with_template("{msg:30!} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}") {
-        bar.set_style(style);
-    }
-    bar.set_message(label.to_owned());
-    bar
+/// `--jobs N`'s value: a whole number, at least 1.
+pub fn parse_jobs(text: &str) -> Result<NonZeroUsize, String> {
+    text.parse::<NonZeroUsize>().map_err(|_| "expected a whole number of images at once, at least 1".to_owned())
+}
+
+/// `--jobs`, or by default the number of CPUs the process may use.
+pub fn jobs(given: Option<NonZeroUsize>) -> NonZeroUsize {
+    given.or_else(|| std::thread::available_parallelism().ok()).unwrap_or(NonZeroUsize::MIN)
 }
 
 /// Columns padded to their widest cell (the last column is not padded).

@@ -43,13 +43,18 @@ pub struct VerifyArgs {
 pub struct SignArgs {
     #[arg(long)]
     image: PathBuf,
-    /// Private key PEM (PKCS#8, PKCS#1 RSA or SEC1 EC).
+    /// Private key PEM (PKCS#8, PKCS#1 RSA or SEC1 EC). Keys whose signatures `verify` could
+    /// not check are refused: RSA over 16384 bits, P-192 (verify-only), unknown curves.
     #[arg(long)]
     key: PathBuf,
     #[arg(long)]
     hash_method: String,
     #[arg(long)]
     key_type: String,
+    /// Sign with a binary-curve (sect*) key even though that signer is not constant time: its
+    /// timing leaks the private key, so use it with test keys only.
+    #[arg(long)]
+    allow_non_constant_time: bool,
 }
 
 #[derive(Args)]
@@ -131,9 +136,23 @@ fn run_sign(args: SignArgs) -> Result<String, Outcome> {
     let key_type = KeyTypeProfile::Legacy.lookup(&args.key_type).map_err(usage)?;
     let pem = input::read_file(&args.key, "key")?;
     let pem = String::from_utf8(pem).map_err(|_| Outcome::Usage(format!("key {} is not PEM text", args.key.display())))?;
+    // Refuses keys `verify` could not check (RSA over 16384 bits, P-192, unknown curves).
     let key = SigningKey::from_pem(&pem).map_err(usage)?;
     // Refuse a mismatched key before reading a possibly huge image.
     key.public_key().check_key_type(key_type).map_err(usage)?;
+    if !key.is_constant_time() {
+        let curve = key.public_key().describe();
+        if !args.allow_non_constant_time {
+            return Err(Outcome::Usage(format!(
+                "the binary-curve signer ({curve}) is not constant time: its timing leaks the private key. \
+                 Pass --allow-non-constant-time to sign anyway, with a test key only"
+            )));
+        }
+        eprintln!(
+            "warning: signing with the binary-curve signer ({curve}), which is not constant time; \
+             binary-curve keys load only on clouds with cryptography < 47 (verify --profile legacy)"
+        );
+    }
     let mut hasher = hash.hasher();
     input::stream_file(&args.image, |chunk| hasher.update(chunk))?;
     let digest = hasher.finalize();

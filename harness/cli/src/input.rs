@@ -1,12 +1,12 @@
 //! Reading the CLI's inputs: certificates, keys, signatures, times, and streaming image files.
 
 use std::fs::File;
-use std::io::{self, IsTerminal, Read};
+use std::io::{self, IsTerminal};
 use std::path::Path;
 use std::time::SystemTime;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use sigstack_verify::{Certificate, Error, READ_BUFFER};
+use sigstack_verify::{Certificate, Error, read_ahead};
 
 use crate::Outcome;
 
@@ -44,9 +44,12 @@ pub fn now(arg: Option<&str>) -> Result<SystemTime, Outcome> {
 }
 
 /// Streams a file through `sink` in fixed-size chunks; memory stays bounded whatever its size.
+/// The file is read on a helper thread into a small ring of buffers
+/// ([`sigstack_verify::read_ahead`]) while `sink` hashes on this one, so the kernel's copy
+/// overlaps the hash.
 pub fn stream_file(path: &Path, mut sink: impl FnMut(&[u8])) -> Result<(), Outcome> {
     let unreadable = |e: io::Error| Outcome::Usage(format!("cannot read image {}: {e}", path.display()));
-    let mut file = File::open(path).map_err(unreadable)?;
+    let file = File::open(path).map_err(unreadable)?;
     let size = file.metadata().map_err(unreadable)?.len();
     let progress = (size > PROGRESS_THRESHOLD && io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new(size);
@@ -55,19 +58,13 @@ pub fn stream_file(path: &Path, mut sink: impl FnMut(&[u8])) -> Result<(), Outco
         }
         bar
     });
-    let mut buf = vec![0u8; READ_BUFFER];
-    loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(unreadable(e)),
-        };
-        sink(&buf[..n]);
+    read_ahead(file, |chunk| {
+        sink(chunk);
         if let Some(bar) = &progress {
-            bar.inc(n as u64);
+            bar.inc(chunk.len() as u64);
         }
-    }
+    })
+    .map_err(unreadable)?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }

@@ -5,6 +5,7 @@
 //! restart on the same directory (even after SIGKILL) keeps everything acknowledged. With
 //! `--tls` every service speaks HTTPS ([`tls`]: the certificates).
 
+mod logs;
 mod tls;
 
 use std::io::Write;
@@ -31,11 +32,15 @@ const REQUIRED_CLOUDS: usize = 2;
 /// --capabilities`).
 pub const CAPABILITIES_FILE: &str = "capabilities.yaml";
 
+/// The file beside clouds.yaml holding the token `/_sim/` accepts from tools (mode 0600);
+/// the capability file names it in `settings: control_token_file`.
+pub const CONTROL_TOKEN_FILE: &str = "control-token";
+
 /// How long in-flight requests get to finish after a stop signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 #[derive(Args)]
-#[command(after_long_help = TLS_HELP)]
+#[command(after_long_help = SERVE_HELP)]
 pub struct ServeArgs {
     /// Where the state database and image files live (created if missing). Default: a new
     /// temporary directory, kept after exit and printed.
@@ -74,9 +79,14 @@ pub struct ServeArgs {
     /// file itself (right for a self-signed certificate, or a chain file ending with its root).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_ca: Option<PathBuf>,
+    /// How much the cloud logs on stderr: error (5xx answers with their cause, failed
+    /// background work), warn, info (also one line per request), debug, trace. RUST_LOG, when
+    /// set, overrides it.
+    #[arg(long, value_enum, default_value_t = logs::LogLevel::Info)]
+    log_level: logs::LogLevel,
 }
 
-const TLS_HELP: &str = "\
+const SERVE_HELP: &str = "\
 HTTPS (--tls):
   The generated files are <data-dir>/tls/ca.pem (CA \"sigstack serve CA\", ECDSA P-256, ten
   years), ca.key, server.pem (SAN IP <host> and DNS localhost, serverAuth, one year) and
@@ -87,9 +97,41 @@ HTTPS (--tls):
   --tls-ca, or the --tls-cert file itself when --tls-ca is not given. The bundle must verify
   the certificate for --host (an IP address SAN), or serve exits 2.
   Endpoints and the catalog are https://<host>:<port>; clouds.yaml entries get `cacert:
-  <absolute path>` and the openrc files `export OS_CACERT=...`.";
+  <absolute path>` and the openrc files `export OS_CACERT=...`.
+
+Logs (stderr):
+  One line per request at info: service, method, path (never the query string), status, the
+  request id the service answered with, duration. Every 5xx at error, with its cause (the
+  client gets the service's usual body); failed background work (a server build, a snapshot,
+  an import) at error or warn. Bodies, headers (tokens) and query strings are never logged.
+  --log-level sets the level; RUST_LOG, when set and not empty, takes precedence (tracing's
+  filter syntax: RUST_LOG=sigstack_cloud::nova=debug,info); a RUST_LOG that does not parse
+  exits 2. Lines are written in the background: a reader that falls far behind loses lines,
+  never slows the cloud.
+
+The /_sim/ control API (on every listener):
+  Needs X-Auth-Token: a Keystone token of a user with the admin role, or the control token in
+  the control-token file beside clouds.yaml (mode 0600, new on every start; the capability file
+  names it for `sigstack conformance`). Bodies must be application/json.";
 
 pub fn serve(args: ServeArgs) -> Outcome {
+    let rust_log = match std::env::var_os("RUST_LOG").map(|v| v.into_string()) {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(_)) => return Outcome::Usage("RUST_LOG is not valid UTF-8".into()),
+    };
+    let (filter, source) = match logs::filter(args.log_level, rust_log.as_deref()) {
+        Ok(chosen) => chosen,
+        Err(message) => return Outcome::Usage(message),
+    };
+    // Kept to the end: dropping it writes the lines still waiting.
+    let _log_writer = match logs::install(filter) {
+        Ok(guard) => guard,
+        Err(message) => return Outcome::Error(message),
+    };
+    if let logs::Source::RustLog(spec) = &source {
+        eprintln!("sigstack serve: logging as RUST_LOG={spec} says (it overrides --log-level)");
+    }
     let data_dir = match &args.data_dir {
         Some(dir) => match std::fs::create_dir_all(dir) {
             Ok(()) => dir.clone(),
@@ -137,7 +179,15 @@ async fn run(args: ServeArgs, data_dir: PathBuf) -> Outcome {
         Ok(tls) => tls,
         Err(message) => return Outcome::Usage(message),
     };
-    let config = CloudConfig { host: args.host, port_base: args.port_base, data_dir: Some(data_dir.clone()), seed, deployment, tls };
+    let config = CloudConfig {
+        host: args.host,
+        port_base: args.port_base,
+        data_dir: Some(data_dir.clone()),
+        seed,
+        deployment,
+        tls,
+        ..CloudConfig::default()
+    };
     let cloud = match sigstack_cloud::start(config).await {
         Ok(cloud) => cloud,
         Err(e @ CloudError::Bind { .. }) => return Outcome::Usage(e.to_string()),
@@ -170,6 +220,7 @@ async fn run(args: ServeArgs, data_dir: PathBuf) -> Outcome {
     lines.push(format!("volume: {}", cloud.endpoints.volume));
     lines.push(format!("deployment: {}", cloud.deployment.get().name));
     lines.push(format!("capabilities: {}", capabilities_path(&clouds_yaml).display()));
+    lines.push(format!("control-token: {}", clouds_yaml.with_file_name(CONTROL_TOKEN_FILE).display()));
     lines.push(format!("clouds: {}", written_clouds(&cloud).map(|(name, _)| name).collect::<Vec<_>>().join(" ")));
     lines.push("ready".into());
     // A closed stdout (the parent stopped reading) must not take the cloud down.
@@ -239,12 +290,16 @@ fn capabilities_path(clouds_yaml: &Path) -> PathBuf {
 
 /// The conformance suite's capability file for this cloud: which clouds.yaml entry each suite
 /// user is, and what the deployment offers.
-fn capabilities_yaml(cloud: &CloudHandle) -> String {
+fn capabilities_yaml(cloud: &CloudHandle, control_token: &Path) -> String {
     let mut text =
         String::from("# Written by `sigstack serve`: `sigstack conformance --cloud sigstack-demo --capabilities <this file>`.\nusers:\n");
     for (name, user) in written_clouds(cloud) {
         text.push_str(&format!("  {}: {}\n", yaml(user), yaml(name)));
     }
+    // The suite reaches `/_sim/` with the control token (absolute: a copy of this file
+    // elsewhere still finds it).
+    let token_file = std::path::absolute(control_token).unwrap_or_else(|_| control_token.to_path_buf());
+    text.push_str(&format!("settings:\n  control_token_file: {}\n", yaml(&token_file.display().to_string())));
     // The same capabilities the embedded target declares, so a run through this file and an
     // embedded run select the same scenarios.
     text.push_str("capabilities:\n");
@@ -309,7 +364,9 @@ fn write_client_config(cloud: &CloudHandle, clouds_yaml_path: &Path) -> Result<V
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let write = |path: &Path, text: String| std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()));
     write(clouds_yaml_path, clouds_yaml(cloud)?)?;
-    write(&capabilities_path(clouds_yaml_path), capabilities_yaml(cloud))?;
+    let control_token = clouds_yaml_path.with_file_name(CONTROL_TOKEN_FILE);
+    write_private(&control_token, cloud.control_token())?;
+    write(&capabilities_path(clouds_yaml_path), capabilities_yaml(cloud, &control_token))?;
     let mut written = Vec::new();
     for (name, user) in written_clouds(cloud) {
         let path = dir.join(format!("{name}-openrc.sh"));
@@ -317,4 +374,19 @@ fn write_client_config(cloud: &CloudHandle, clouds_yaml_path: &Path) -> Result<V
         written.push(path);
     }
     Ok(written)
+}
+
+/// Writes a secret readable by its owner only (mode 0600 from the start: never briefly
+/// world-readable), replacing what was there.
+fn write_private(path: &Path, secret: &str) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let failed = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+    // A file left by an earlier run may have wider permissions: remove it, then create anew.
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(failed(e)),
+    }
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(failed)?;
+    writeln!(file, "{secret}").map_err(failed)
 }

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use sigstack_ops::{OpsError, SignOptions, SignReport, Signer};
+use sigstack_ops::{Fanout, OpsError, Shard, SignOptions, SignReport, Signer};
 use sigstack_verify::{Certificate, HashMethod, SigningKey};
 
 use crate::cloud_args::{self, CliProgress};
@@ -35,6 +35,14 @@ pub struct SignImagesArgs {
     /// Say what would be done; change nothing.
     #[arg(long)]
     dry_run: bool,
+    /// How many images to sign at once (downloads overlap, their data is hashed on as many
+    /// threads). Default: the number of CPUs.
+    #[arg(long, value_name = "N", value_parser = cloud_args::parse_jobs)]
+    jobs: Option<std::num::NonZeroUsize>,
+    /// Only shard I of N (0 <= I < N) of the images, as `audit --shard`: N runs with
+    /// I = 0..N-1 cover every image once.
+    #[arg(long, value_name = "I/N", allow_hyphen_values = true)]
+    shard: Option<Shard>,
 }
 
 pub fn sign_images(args: SignImagesArgs) -> Outcome {
@@ -95,7 +103,8 @@ async fn run(args: SignImagesArgs, cloud: sigstack_client::clouds::ResolvedCloud
         Err(outcome) => return outcome,
     };
     let options = SignOptions { certificate_id: args.certificate_id.clone(), only: args.only.clone(), dry_run: args.dry_run };
-    let report = match sigstack_ops::sign_images(&session, &signer, &options, &CliProgress::default()).await {
+    let fanout = Fanout { jobs: cloud_args::jobs(args.jobs), shard: args.shard };
+    let report = match sigstack_ops::sign_images_with(&session, &signer, &options, &fanout, &CliProgress::default()).await {
         Ok(report) => report,
         Err(e) => return refusal(e, &args, &cloud.name),
     };
@@ -114,7 +123,7 @@ async fn run(args: SignImagesArgs, cloud: sigstack_client::clouds::ResolvedCloud
     }
     if let Some(stopped) = &report.stopped {
         return Outcome::Error(format!(
-            "stopped at image {} ({}): {}. The images after it were not touched; re-run to resume.",
+            "stopped at image {} ({}): {}. The images not yet started were not touched; re-run to resume.",
             stopped.image_name, stopped.image_id, stopped.reason
         ));
     }
@@ -130,7 +139,11 @@ fn render(report: &SignReport) -> String {
         report.results.iter().map(|r| vec![r.image.id.clone(), r.image.name.clone().unwrap_or_default(), r.outcome.to_string()]).collect();
     let mut text = cloud_args::table(&["ID", "NAME", "RESULT"], &rows);
     let t = report.tally();
-    text.push_str(&format!("\n{} signed, {} failed, {} skipped", t.signed, t.failed, t.skipped));
+    text.push('\n');
+    if let Some(shard) = report.shard {
+        text.push_str(&format!("shard {shard} ({} image(s)): ", report.results.len()));
+    }
+    text.push_str(&format!("{} signed, {} failed, {} skipped", t.signed, t.failed, t.skipped));
     if report.dry_run {
         text.push_str(&format!(", {} would be signed (dry run: nothing was changed)", t.would_sign));
     }

@@ -221,3 +221,234 @@ async fn a_certificate_the_user_may_not_read_is_reported_and_usage_errors_exit_2
     let run = env.sigstack_env(&["audit"], &[("OS_CLOUD", "sigstack-admin")]).await;
     assert_eq!(run.code, 0, "{run:?}");
 }
+
+/// The image ids of a JSON report, in its order.
+fn ids(report: &Value) -> Vec<String> {
+    report["images"].as_array().expect("images array").iter().map(|i| i["id"].as_str().expect("id").to_owned()).collect()
+}
+
+/// A report with its images ordered by id (how `audit merge` orders them).
+fn by_id(report: &Value) -> Value {
+    let mut report = report.clone();
+    report["images"].as_array_mut().expect("images array").sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    report
+}
+
+/// Runs `audit --shard I/N` for every I with `extra` flags, writing each JSON report to
+/// `<prefix>-I.json` in the test's directory; the reports and their paths.
+async fn audit_shards(env: &Env, count: u32, prefix: &str, extra: &[&str]) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for index in 0..count {
+        let shard = format!("{index}/{count}");
+        let mut args = vec!["audit", "--cloud", "sigstack-admin", "--output", "json", "--shard", &shard];
+        args.extend(extra);
+        let run = env.sigstack(&args).await;
+        assert!(run.code == 0 || run.code == 1, "{args:?}: {run:?}");
+        let report = run.json();
+        assert_eq!(report["shard"], shard.as_str());
+        let path = path_str(&env.dir.path().join(format!("{prefix}-{index}.json")));
+        std::fs::write(&path, &run.stdout).expect("report written");
+        out.push((path, report));
+    }
+    out
+}
+
+/// Images in several states (signed, tampered, unsigned, partially signed), `n` of each kind
+/// cycling; their ids.
+async fn mixed_images(env: &Env, cert: &str, prefix: &str, n: usize) -> Vec<String> {
+    let admin = env.session("admin").await;
+    let mut made = Vec::new();
+    for i in 0..n {
+        let bytes = data(10_000 + i * 997, i as u8);
+        let name = format!("{prefix}-{i}");
+        let props = match i % 4 {
+            0 => signed_props(RSA_KEY, "RSA-PSS", &bytes, cert),
+            1 => signed_props(RSA_KEY, "RSA-PSS", &data(5_000, 1), cert),
+            2 => Vec::new(),
+            _ => props(&[("img_signature", "QUFB")]),
+        };
+        made.push(image_with(&admin, &name, &bytes, &props).await);
+    }
+    made
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shards_are_disjoint_complete_stable_and_merge_into_the_whole_report() {
+    let env = env(Deployment::default()).await;
+    let admin = env.session("admin").await;
+    let cert = store_cert(&admin, RSA_CERT).await;
+    mixed_images(&env, &cert, "first", 16).await;
+    let whole = env.sigstack(&["audit", "--cloud", "sigstack-admin", "--verify-data", "--output", "json", "--jobs", "1"]).await;
+    assert_eq!(whole.code, 1, "{whole:?}");
+    let whole = whole.json();
+    assert_eq!(whole["shard"], Value::Null);
+    assert_eq!(whole["summary"]["images"], 16, "{whole}");
+    // Several images at once: the same report, in the same (Glance's) order.
+    let parallel = env.sigstack(&["audit", "--cloud", "sigstack-admin", "--verify-data", "--output", "json", "--jobs", "4"]).await;
+    assert_eq!(parallel.code, 1, "{parallel:?}");
+    assert_eq!(parallel.json(), whole);
+
+    // Three shards: each image in exactly one, the one its id hashes to.
+    let shards = audit_shards(&env, 3, "before", &["--verify-data", "--jobs", "3"]).await;
+    let mut assigned = std::collections::BTreeMap::new();
+    for (index, (_, report)) in shards.iter().enumerate() {
+        for id in ids(report) {
+            assert_eq!(sigstack_ops::Shard::of(&id, 3), index as u32, "{id}");
+            assert!(assigned.insert(id.clone(), index).is_none(), "{id} in two shards");
+        }
+    }
+    let mut all = ids(&whole);
+    all.sort();
+    assert_eq!(assigned.keys().cloned().collect::<Vec<_>>(), all, "the shards together are every image");
+    assert!(shards.iter().all(|(_, r)| r["summary"]["images"].as_u64() < Some(16)), "16 images in one shard of 3?");
+
+    // The documented merge gives the whole report (images by id), exit code included.
+    let paths: Vec<&str> = shards.iter().map(|(p, _)| p.as_str()).collect();
+    let mut merge = vec!["audit", "merge"];
+    merge.extend(paths.iter().rev());
+    let merged = env.sigstack(&merge).await;
+    assert_eq!(merged.code, 1, "{merged:?}");
+    assert!(merged.stderr.contains("image(s) would fail to boot"), "{}", merged.stderr);
+    assert_eq!(merged.json(), by_id(&whole));
+    let mut table = merge.clone();
+    table.extend(["--output", "table"]);
+    let table = env.sigstack(&table).await;
+    assert_eq!(table.code, 1, "{table:?}");
+    assert!(table.stdout.starts_with("ID ") && table.stdout.contains("16 image(s); with Nova"), "{}", table.stdout);
+    // A shard's own table says which shard it is.
+    let run = env.sigstack(&["audit", "--cloud", "sigstack-admin", "--shard", "1/3"]).await;
+    assert!(run.stdout.contains(" image(s) in shard 1/3; "), "{}", run.stdout);
+
+    // New images: the earlier ones stay in their shard, the new ones land in one each.
+    let added = mixed_images(&env, &cert, "later", 9).await;
+    let after = audit_shards(&env, 3, "after", &["--verify-data"]).await;
+    let mut seen = std::collections::BTreeSet::new();
+    for (index, (_, report)) in after.iter().enumerate() {
+        for id in ids(report) {
+            if let Some(before) = assigned.get(&id) {
+                assert_eq!(*before, index, "{id} moved from shard {before} to {index}");
+            }
+            assert!(seen.insert(id.clone()), "{id} in two shards");
+        }
+    }
+    assert_eq!(seen.len(), 25);
+    assert!(added.iter().all(|id| seen.contains(id)));
+    let mut merge = vec!["audit", "merge"];
+    merge.extend(after.iter().map(|(p, _)| p.as_str()));
+    let merged = env.sigstack(&merge).await;
+    let whole = env.sigstack(&["audit", "--cloud", "sigstack-admin", "--verify-data", "--output", "json"]).await;
+    assert_eq!(merged.json(), by_id(&whole.json()));
+    assert_eq!(merged.json()["summary"]["images"], 25);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn merge_refuses_anything_but_every_shard_of_one_run() {
+    let env = env(Deployment::default()).await;
+    let admin = env.session("admin").await;
+    let cert = store_cert(&admin, RSA_CERT).await;
+    mixed_images(&env, &cert, "img", 12).await;
+    let three = audit_shards(&env, 3, "three", &[]).await;
+    let p = |i: usize| three[i].0.as_str();
+    // Complete and clean of surprises: it merges (exit 1: some images would fail).
+    let ok = env.sigstack(&["audit", "merge", p(0), p(1), p(2)]).await;
+    assert_eq!(ok.code, 1, "{ok:?}");
+
+    let refused = |args: Vec<String>, expect: &'static str| {
+        let env = &env;
+        async move {
+            let mut full = vec!["audit".to_owned(), "merge".to_owned()];
+            full.extend(args);
+            let full: Vec<&str> = full.iter().map(String::as_str).collect();
+            let run = env.sigstack(&full).await;
+            assert_eq!(run.code, 2, "{full:?}: {run:?}");
+            assert!(run.stdout.is_empty(), "{full:?}: {run:?}");
+            assert!(run.stderr.contains(expect), "{full:?}: expected {expect:?} in {}", run.stderr);
+        }
+    };
+    let s = |v: &[&str]| v.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+    refused(s(&[p(0), p(2)]), "shard(s) 1 missing").await;
+    refused(s(&[p(0), p(1), p(2), p(1)]), "shard 1/3 is given twice").await;
+    // Another N.
+    let two = audit_shards(&env, 2, "two", &[]).await;
+    refused(s(&[p(0), p(1), p(2), &two[1].0]), "all must be made with the same N").await;
+    // Other options: --verify-data, --trusted-cert, --profile, the cloud.
+    let mismatched = |flag: &'static [&'static str], expect: &'static str| {
+        let env = &env;
+        let three = &three;
+        async move {
+            let mut args = vec!["audit", "--output", "json", "--shard", "1/3"];
+            args.extend(flag);
+            if !flag.contains(&"--cloud") {
+                args.extend(["--cloud", "sigstack-admin"]);
+            }
+            let run = env.sigstack(&args).await;
+            assert!(run.code < 2, "{run:?}");
+            let path = path_str(&env.dir.path().join("odd.json"));
+            std::fs::write(&path, &run.stdout).expect("written");
+            let full = ["audit", "merge", three[0].0.as_str(), path.as_str(), three[2].0.as_str()];
+            let merged = env.sigstack(&full).await;
+            assert_eq!(merged.code, 2, "{merged:?}");
+            assert!(merged.stderr.contains(expect), "expected {expect:?} in {}", merged.stderr);
+        }
+    };
+    mismatched(&["--verify-data"], "differ in --verify-data").await;
+    mismatched(&["--trusted-cert", "00000000-0000-4000-8000-000000000000"], "differ in --trusted-cert").await;
+    mismatched(&["--profile", "legacy"], "differ in --profile").await;
+    mismatched(&["--cloud", "sigstack-demo"], "differ in the cloud").await;
+
+    // A report of the whole cloud, a file that is not JSON, one that is not there, an edited
+    // one whose image belongs to another shard.
+    let whole = env.sigstack(&["audit", "--cloud", "sigstack-admin", "--output", "json"]).await;
+    let whole_path = path_str(&env.dir.path().join("whole.json"));
+    std::fs::write(&whole_path, &whole.stdout).expect("written");
+    refused(s(&[p(0), &whole_path]), "was made without --shard").await;
+    let junk = path_str(&env.dir.path().join("junk.json"));
+    std::fs::write(&junk, "ID  NAME\n").expect("written");
+    refused(s(&[p(0), &junk]), "is not JSON").await;
+    refused(s(&[p(0), "/nonexistent/shard.json"]), "cannot read shard report /nonexistent/shard.json").await;
+    let mut edited = three[0].1.clone();
+    let stray = three[1].1["images"][0].clone();
+    edited["images"].as_array_mut().expect("images").push(stray);
+    let edited_path = path_str(&env.dir.path().join("edited.json"));
+    std::fs::write(&edited_path, edited.to_string()).expect("written");
+    refused(s(&[&edited_path, p(1), p(2)]), "which belongs to shard 1/3, not 0/3").await;
+    let mut broken = three[0].1.clone();
+    broken["images"][0]["fails_signature_verification"] = Value::from("yes");
+    std::fs::write(&edited_path, broken.to_string()).expect("written");
+    refused(s(&[&edited_path, p(1), p(2)]), "is not a report of `sigstack audit --output json`: no valid `images`").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_shard_and_jobs_values_are_usage_errors_naming_the_flag() {
+    let env = env(Deployment::default()).await;
+    let key = path_str(&repo_path(RSA_KEY));
+    let cert = path_str(&repo_path(RSA_CERT));
+    for (flag, value, expect) in [
+        ("--shard", "3/3", "the shard index must be below the count"),
+        ("--shard", "0/0", "the shard count N must be at least 1"),
+        ("--shard", "a/b", "expected I/N"),
+        ("--shard", "1", "expected I/N"),
+        ("--shard", "-1/3", "expected I/N"),
+        ("--jobs", "0", "at least 1"),
+        ("--jobs", "many", "at least 1"),
+    ] {
+        for base in [
+            vec!["audit", "--cloud", "sigstack-admin"],
+            vec!["sign-images", "--cloud", "sigstack-admin", "--key", &key, "--certificate", &cert],
+        ] {
+            let mut args = base.clone();
+            args.extend([flag, value]);
+            let run = env.sigstack(&args).await;
+            assert_eq!(run.code, 2, "{args:?}: {run:?}");
+            assert!(run.stderr.contains(&format!("'{flag} ")) && run.stderr.contains(expect), "{args:?}: {}", run.stderr);
+            assert!(run.stdout.is_empty());
+        }
+    }
+    // --format stays an alias of --output; merge wants files and no cloud flags.
+    let run = env.sigstack(&["audit", "--cloud", "sigstack-admin", "--format", "json"]).await;
+    assert_eq!((run.code, run.json()["shard"].is_null()), (0, true), "{run:?}");
+    for args in [vec!["audit", "merge"], vec!["audit", "--cloud", "sigstack-admin", "merge", "x.json"]] {
+        let run = env.sigstack(&args).await;
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+    }
+}

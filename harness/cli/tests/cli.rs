@@ -107,8 +107,10 @@ fn binary_curve_images_verify_under_the_legacy_profile_only() {
         "SHA-512",
         "--key-type",
         "ECC_SECT571K1",
+        "--allow-non-constant-time",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not constant time"), "{}", stderr(&out));
     let sig = stdout(&out);
     let out = verify(&img, &sig, "SHA-512", "ECC_SECT571K1", &bc("sect571k1.crt.pem"), &["--profile", "legacy"]);
     assert_eq!((out.status.code(), stdout(&out).as_str()), (Some(0), "verified"), "{}", stderr(&out));
@@ -417,4 +419,67 @@ fn a_closed_or_full_stdout_is_exit_1_with_a_message_not_a_panic() {
     assert!(stderr(&out).contains("error: cannot write to standard output: No space left on device"), "{}", stderr(&out));
     // The same command with a working stdout succeeds (the failure above is the output's).
     assert_eq!(sigstack(&args.iter().map(String::as_str).collect::<Vec<_>>()).status.code(), Some(0));
+}
+
+/// `sign` refuses, as a usage error (exit 2, nothing on stdout), keys whose signatures `verify`
+/// could not check, and signs with a binary-curve key only when told the signer is not
+/// constant time.
+#[test]
+fn sign_refuses_what_verify_cannot_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path(), b"refusals");
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).output().expect("the openssl command line");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let ec_key = |curve: &str| {
+        let path = dir.path().join(format!("{curve}.key.pem"));
+        openssl(&["genpkey", "-algorithm", "EC", "-pkeyopt", &format!("ec_paramgen_curve:{curve}"), "-out", path.to_str().unwrap()]);
+        path.display().to_string()
+    };
+    let sign_with = |key: &str, extra: &[&str]| {
+        let mut args =
+            vec!["sign", "--image", img.to_str().unwrap(), "--key", key, "--hash-method", "SHA-256", "--key-type", "ECC_SECP384R1"];
+        args.extend_from_slice(extra);
+        sigstack(&args)
+    };
+    let refused = |out: &Output, message: &str| {
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(out));
+        assert_eq!(stdout(out), "", "no signature on stdout");
+        assert!(stderr(out).contains(message), "expected {message:?} in {}", stderr(out));
+    };
+
+    // RSA one byte over OpenSSL's 16384-bit limit: OpenSSL would sign, nobody could verify.
+    let big = repo().join("harness/verify/tests/data/rsa-16392.key.pem").display().to_string();
+    let out = sigstack(&["sign", "--image", img.to_str().unwrap(), "--key", &big, "--hash-method", "SHA-256", "--key-type", "RSA-PSS"]);
+    refused(&out, "RSA-16392 signatures cannot be verified");
+    // P-192 verifies but has no signer; a curve cryptography does not load has no verifier.
+    refused(&sign_with(&ec_key("prime192v1"), &[]), "P-192 keys cannot sign");
+    refused(&sign_with(&ec_key("secp192k1"), &[]), "unsupported curve 1.3.132.0.31");
+
+    // A binary-curve key: refused without the flag, whose name the message gives ...
+    let binary = ec_key("sect283k1");
+    let out = sign_with(&binary, &[]);
+    refused(&out, "the binary-curve signer (EC sect283k1) is not constant time");
+    refused(&out, "--allow-non-constant-time");
+    // ... signed with it, and the signature verifies where binary curves load (legacy).
+    let out = sign_with(&binary, &["--allow-non-constant-time"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let sig = stdout(&out);
+    let crt = dir.path().join("sect283k1.crt.pem");
+    openssl(&["req", "-new", "-x509", "-key", &binary, "-sha256", "-days", "30", "-subj", "/CN=t", "-out", crt.to_str().unwrap()]);
+    let out = verify(&img, &sig, "SHA-256", "ECC_SECP384R1", crt.to_str().unwrap(), &["--profile", "legacy"]);
+    assert_eq!((out.status.code(), stdout(&out).as_str()), (Some(0), "verified"), "{}", stderr(&out));
+
+    // Curves that sign in constant time need no flag: secp256k1 and brainpoolP512r1 verify as
+    // ECC_SECP384R1 on a current cloud, since cursive does not bind the curve to the key type.
+    for curve in ["secp256k1", "brainpoolP512r1"] {
+        let key = ec_key(curve);
+        let out = sign_with(&key, &[]);
+        assert_eq!(out.status.code(), Some(0), "{curve}: {}", stderr(&out));
+        let crt = dir.path().join(format!("{curve}.crt.pem"));
+        openssl(&["req", "-new", "-x509", "-key", &key, "-sha256", "-days", "30", "-subj", "/CN=t", "-out", crt.to_str().unwrap()]);
+        let verified = verify(&img, &stdout(&out), "SHA-256", "ECC_SECP384R1", crt.to_str().unwrap(), &[]);
+        assert_eq!((verified.status.code(), stdout(&verified).as_str()), (Some(0), "verified"), "{curve}: {}", stderr(&verified));
+    }
 }

@@ -337,10 +337,10 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 /// of every service, except Glance's soft-deleted images (rows with status `deleted`, as real
 /// Glance keeps them) and Barbican secrets past their expiration (Barbican answers 404 for
 /// those, to a DELETE too; `barbican-manage db clean` purges them).
-fn live_rows(origin: &str, needle: &str) -> Vec<String> {
-    let body: Value = block_on(async {
-        sigstack_client::session::http_client().get(format!("{origin}/_sim/resources")).send().await.unwrap().json().await.unwrap()
-    });
+fn live_rows(server: &Server, needle: &str) -> Vec<String> {
+    let origin = server.get("key-manager").display().to_string();
+    let http = server.0.control_http();
+    let body: Value = block_on(async { http.get(format!("{origin}/_sim/resources")).send().await.unwrap().json().await.unwrap() });
     let now_us = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as i64;
     let mut live = Vec::new();
     for (service, tables) in body["services"].as_object().expect("services") {
@@ -396,10 +396,10 @@ fn a_whole_run_over_http_leaves_nothing_behind() {
     assert!(!text(&out.stderr).contains("could not be deleted"), "{}", text(&out.stderr));
     // The suite did create things with the run's names (the simulator keeps deleted images).
     let all = block_on(async {
-        sigstack_client::session::http_client().get(format!("{key_manager}/_sim/resources")).send().await.unwrap().text().await.unwrap()
+        server.0.control_http().get(format!("{key_manager}/_sim/resources")).send().await.unwrap().text().await.unwrap()
     });
     assert!(all.matches(&run).count() > 20, "the run's resources carry its id");
-    assert_eq!(live_rows(&key_manager, &run), Vec::<String>::new());
+    assert_eq!(live_rows(&server, &run), Vec::<String>::new());
 
     // And `cleanup` finds nothing of it, as the demo user and as admin.
     for cloud in ["sigstack-demo", "sigstack-admin"] {
@@ -435,10 +435,9 @@ fn interrupt(child: &Child) {
 /// file has admin credentials), sent SIGINT `signals` times after a second.
 struct InterruptedRun {
     _dir: tempfile::TempDir,
-    _server: Server,
+    server: Server,
     clouds: PathBuf,
     capabilities: PathBuf,
-    key_manager: String,
     reports: PathBuf,
     out: Output,
     /// How long the run went on after the first signal.
@@ -450,7 +449,6 @@ fn interrupted_run(signals: usize) -> InterruptedRun {
     let server = Server::start(&dir.path().join("data"));
     let clouds = server.get("clouds-yaml");
     let capabilities = server.get("capabilities");
-    let key_manager = server.get("key-manager").display().to_string();
     let reports = dir.path().join("reports");
     let child = spawn_conformance(
         &["--cloud", "sigstack-demo", "--capabilities", capabilities.to_str().unwrap(), "--report-dir", reports.to_str().unwrap()],
@@ -465,15 +463,14 @@ fn interrupted_run(signals: usize) -> InterruptedRun {
         interrupt(&child);
     }
     let out = child.wait_with_output().unwrap();
-    InterruptedRun { _dir: dir, _server: server, clouds, capabilities, key_manager, reports, out, ended_after: started.elapsed() }
+    InterruptedRun { _dir: dir, server, clouds, capabilities, reports, out, ended_after: started.elapsed() }
 }
 
 #[test]
 fn the_first_ctrl_c_lets_every_scenario_clean_up_and_exits_130() {
     // Bound whole: the temporary directory and the server live until the test ends.
     let interrupted = interrupted_run(1);
-    let (key_manager, reports, out, ended_after) =
-        (&interrupted.key_manager, &interrupted.reports, &interrupted.out, interrupted.ended_after);
+    let (server, reports, out, ended_after) = (&interrupted.server, &interrupted.reports, &interrupted.out, interrupted.ended_after);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(code(out), 130, "stdout: {stdout}\nstderr: {stderr}");
     assert!(ended_after < Duration::from_secs(60), "the interrupted run ended in {ended_after:?}");
@@ -488,14 +485,13 @@ fn the_first_ctrl_c_lets_every_scenario_clean_up_and_exits_130() {
     assert!(read(reports, "cucumber.json").contains("the run was interrupted (SIGINT)"));
     assert!(read(reports, "report.md").contains("the run was interrupted (SIGINT)"));
     // Nothing of the run is left: servers, volumes, images, secrets, projects, users.
-    assert_eq!(live_rows(key_manager, &run), Vec::<String>::new(), "stderr: {stderr}");
+    assert_eq!(live_rows(server, &run), Vec::<String>::new(), "stderr: {stderr}");
 }
 
 #[test]
 fn a_second_ctrl_c_exits_at_once_and_cleanup_deletes_what_was_left() {
     let interrupted = interrupted_run(2);
-    let (clouds, capabilities, key_manager, out) =
-        (&interrupted.clouds, &interrupted.capabilities, &interrupted.key_manager, &interrupted.out);
+    let (server, clouds, capabilities, out) = (&interrupted.server, &interrupted.clouds, &interrupted.capabilities, &interrupted.out);
     let stderr = text(&out.stderr);
     assert_eq!(code(out), 130, "stderr: {stderr}");
     assert!(stderr.contains("aborted: what the run created may be left behind"), "{stderr}");
@@ -513,7 +509,7 @@ fn a_second_ctrl_c_exits_at_once_and_cleanup_deletes_what_was_left() {
     let out = command.env("OS_CLIENT_CONFIG_FILE", clouds).env_remove("OS_CLOUD").output().unwrap();
     assert_eq!(code(&out), 0, "stdout: {}\nstderr: {}", text(&out.stdout), text(&out.stderr));
     assert!(text(&out.stdout).contains(" 0 failed"), "{}", text(&out.stdout));
-    assert_eq!(live_rows(key_manager, &run), Vec::<String>::new(), "cleanup said: {}", text(&out.stdout));
+    assert_eq!(live_rows(server, &run), Vec::<String>::new(), "cleanup said: {}", text(&out.stdout));
 }
 
 /// `sigstack conformance cleanup ARGS` against serve's clouds.yaml.
@@ -569,7 +565,7 @@ fn cleanup_finds_and_deletes_what_a_killed_run_left() {
     let key_manager = server.get("key-manager").display().to_string();
     let (run, other) = ("sigstack-20250131-142501-9f3a", "sigstack-20250130-101010-0bad");
     block_on(plant(&clouds, run, other));
-    let planted = live_rows(&key_manager, run);
+    let planted = live_rows(&server, run);
     assert!(planted.len() >= 7, "{planted:#?}");
 
     // A dry run lists and deletes nothing.
@@ -583,7 +579,7 @@ fn cleanup_finds_and_deletes_what_a_killed_run_left() {
     assert!(!stdout.contains(other) && !stdout.contains("cirros-not-the-suites"), "{stdout}");
     assert!(stdout.contains("dry run, nothing deleted"), "{stdout}");
     assert!(text(&out.stderr).contains("note: 1 leftover projects"), "{}", text(&out.stderr));
-    assert_eq!(live_rows(&key_manager, run).len(), planted.len());
+    assert_eq!(live_rows(&server, run).len(), planted.len());
 
     // For real: everything of the run goes, in order, the secret and the volume found from
     // inside the leftover project.
@@ -594,23 +590,22 @@ fn cleanup_finds_and_deletes_what_a_killed_run_left() {
     assert_eq!(kinds, ["server", "volume", "volume type", "image", "secret", "user", "project"], "{stdout}");
     assert!(stdout.lines().skip(1).filter(|l| l.contains(run)).all(|l| l.ends_with("deleted")), "{stdout}");
     assert!(stdout.contains("cleanup: 7 found, 7 deleted, 0 failed"), "{stdout}");
-    assert_eq!(live_rows(&key_manager, run), Vec::<String>::new());
-    assert_eq!(live_rows(&key_manager, other).len(), 1, "another run's image stays");
-    assert_eq!(live_rows(&key_manager, "cirros-not-the-suites").len(), 1, "what is not the suite's stays");
+    assert_eq!(live_rows(&server, run), Vec::<String>::new());
+    assert_eq!(live_rows(&server, other).len(), 1, "another run's image stays");
+    assert_eq!(live_rows(&server, "cirros-not-the-suites").len(), 1, "what is not the suite's stays");
 
     // Every run's leftovers (the other run's image), with Glance refusing to delete: exit 1,
     // the failure in the table.
     let fault = serde_json::json!({"service": "glance", "operation": "DELETE /v2/images/{id}", "action": {"fail": {"status": 500, "body": "injected"}}});
-    let r = block_on(async {
-        sigstack_client::session::http_client().post(format!("{key_manager}/_sim/faults")).json(&fault).send().await.unwrap().status()
-    });
+    let r =
+        block_on(async { server.0.control_http().post(format!("{key_manager}/_sim/faults")).json(&fault).send().await.unwrap().status() });
     assert_eq!(r.as_u16(), 201);
     let out = cleanup_cmd(&["--cloud", "sigstack-admin", "--capabilities", caps], &clouds);
     let stdout = text(&out.stdout);
     assert_eq!(code(&out), 1, "stdout: {stdout}\nstderr: {}", text(&out.stderr));
     assert!(stdout.lines().any(|l| l.starts_with("image ") && l.contains(other) && l.contains("FAILED: ")), "{stdout}");
     assert!(stdout.contains("cleanup: 1 found, 0 deleted, 1 failed"), "{stdout}");
-    block_on(async { sigstack_client::session::http_client().delete(format!("{key_manager}/_sim/faults")).send().await.unwrap() });
+    block_on(async { server.0.control_http().delete(format!("{key_manager}/_sim/faults")).send().await.unwrap() });
     let out = cleanup_cmd(&["--cloud", "sigstack-admin", "--capabilities", caps], &clouds);
     assert_eq!(code(&out), 0, "stdout: {}\nstderr: {}", text(&out.stdout), text(&out.stderr));
     assert!(text(&out.stdout).contains("cleanup: 1 found, 1 deleted, 0 failed"), "{}", text(&out.stdout));

@@ -56,10 +56,10 @@ fn uuids(text: &str) -> Vec<String> {
 /// service except Glance's soft-deleted images (real Glance keeps those rows) and Cinder's
 /// image-volume cache (Cinder's own copy of an image it downloaded, kept by real Cinder for
 /// its internal tenant; no user makes or deletes it).
-fn live_rows(origin: &str, needles: &[String]) -> Vec<String> {
-    let body: Value = block_on(async {
-        sigstack_client::session::http_client().get(format!("{origin}/_sim/resources")).send().await.unwrap().json().await.unwrap()
-    });
+fn live_rows(server: &Server, needles: &[String]) -> Vec<String> {
+    let origin = server.get("key-manager");
+    let http = server.control_http();
+    let body: Value = block_on(async { http.get(format!("{origin}/_sim/resources")).send().await.unwrap().json().await.unwrap() });
     let mut live = Vec::new();
     for (service, tables) in body["services"].as_object().expect("services") {
         for (table, rows) in tables["tables"].as_object().into_iter().flatten() {
@@ -143,14 +143,12 @@ fn discover_matches_serve(deployment: &str) -> String {
     let run =
         written.split("Probe run id: ").nth(1).and_then(|r| r.split_whitespace().next()).expect("the run id in the header").to_owned();
     let origin = server.get("key-manager").to_owned();
-    let all = block_on(async {
-        sigstack_client::session::http_client().get(format!("{origin}/_sim/resources")).send().await.unwrap().text().await.unwrap()
-    });
+    let all = block_on(async { server.control_http().get(format!("{origin}/_sim/resources")).send().await.unwrap().text().await.unwrap() });
     assert!(all.matches(&run).count() >= 5, "the probes' images carry the run id {run}");
     let mut needles = uuids(written.split("\ncapabilities:\n").nth(1).unwrap());
     assert!(needles.len() >= 6, "the evidence names the servers, volumes and images: {needles:?}");
     needles.push(run);
-    assert_eq!(live_rows(&origin, &needles), Vec::<String>::new(), "{deployment}");
+    assert_eq!(live_rows(&server, &needles), Vec::<String>::new(), "{deployment}");
     written
 }
 
@@ -240,7 +238,7 @@ fn a_member_without_creator_gets_a_file_with_what_could_be_found_and_exit_1() {
     assert_evidence_for_every_capability(&written);
     // What it did make (nothing, the certificate refused) is gone all the same.
     let run = written.split("Probe run id: ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().to_owned();
-    assert_eq!(live_rows(server.get("key-manager"), &[run]), Vec::<String>::new());
+    assert_eq!(live_rows(&server, &[run]), Vec::<String>::new());
 }
 
 #[test]
@@ -278,9 +276,8 @@ fn ctrl_c_deletes_what_the_probes_made_and_exits_130() {
     let clouds = PathBuf::from(server.get("clouds-yaml"));
     let origin = server.get("key-manager").to_owned();
     let fault = serde_json::json!({"service": "nova", "operation": "GET /v2.1/servers/{id}", "action": {"delay_ms": 60000}, "times": 3});
-    let status = block_on(async {
-        sigstack_client::session::http_client().post(format!("{origin}/_sim/faults")).json(&fault).send().await.unwrap().status()
-    });
+    let status =
+        block_on(async { server.control_http().post(format!("{origin}/_sim/faults")).json(&fault).send().await.unwrap().status() });
     assert_eq!(status.as_u16(), 201);
 
     let output = dir.path().join("never.yaml");
@@ -310,7 +307,7 @@ fn ctrl_c_deletes_what_the_probes_made_and_exits_130() {
     let run = run.expect("the run id on stderr");
     // The three servers are created (and recorded) before their first GET hangs.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while live_rows(&origin, &[format!("{run}-discover-vm-")]).len() < 3 {
+    while live_rows(&server, &[format!("{run}-discover-vm-")]).len() < 3 {
         assert!(std::time::Instant::now() < deadline, "the probe servers were not created");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
@@ -325,5 +322,5 @@ fn ctrl_c_deletes_what_the_probes_made_and_exits_130() {
     assert!(rest.contains("interrupted: deleting what the probes created"), "{rest}");
     assert!(rest.contains(&format!("sigstack conformance cleanup --cloud sigstack-admin --run {run}")), "{rest}");
     assert!(!output.exists(), "no capability file from an interrupted discover");
-    assert_eq!(live_rows(&origin, &[run]), Vec::<String>::new());
+    assert_eq!(live_rows(&server, &[run]), Vec::<String>::new());
 }

@@ -73,6 +73,16 @@ fn check_client_files(server: &Server, dir: &Path) -> (Credentials, Credentials)
     ] {
         assert!(capabilities.contains(line), "{line:?} in {capabilities}");
     }
+    // The control token for `/_sim/`: beside clouds.yaml, readable by its owner only, named
+    // by the capability file; a new one on every start.
+    let token_file = dir.join("control-token");
+    assert_eq!(PathBuf::from(server.get("control-token")), token_file);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(server.control_token().len(), 64);
+    let setting = format!("settings:\n  control_token_file: \"{}\"\n", token_file.display());
+    assert!(capabilities.contains(&setting), "{setting:?} in {capabilities}");
+    assert!(!capabilities.contains(&server.control_token()) && !yaml.contains(&server.control_token()));
     assert_eq!(server.get("deployment"), "upstream-defaults");
     assert!(server.get("compute").starts_with("http://127.0.0.1:") && server.get("volume").starts_with("http://127.0.0.1:"));
     // Plain HTTP (no --tls): no CA anywhere.
@@ -231,6 +241,13 @@ fn clouds_yaml_elsewhere_gets_the_openrc_files_beside_it() {
     let mut server = start(&["--data-dir", data.to_str().unwrap(), "--clouds-yaml", yaml.to_str().unwrap()]);
     assert_eq!(server.get("clouds-yaml"), yaml.to_str().unwrap());
     check_client_files(&server, &temp.path().join("etc/openstack"));
+    // `/_sim/` on the shared server: refused without the token, answered with it.
+    let deployment = format!("{}/_sim/deployment", server.get("image"));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let anonymous = rt.block_on(async { http().get(&deployment).send().await.unwrap().status() });
+    assert_eq!(anonymous, StatusCode::UNAUTHORIZED);
+    let with_token = rt.block_on(async { server.control_http().get(&deployment).send().await.unwrap().status() });
+    assert_eq!(with_token, StatusCode::OK);
     server.signal(libc::SIGTERM);
     assert_eq!(server.wait(Duration::from_secs(10)).code(), Some(0));
 }

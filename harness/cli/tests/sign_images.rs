@@ -215,7 +215,10 @@ async fn a_glance_error_mid_run_stops_with_nothing_half_applied_and_a_rerun_resu
     assert_eq!(run.results().len(), 1);
 
     env.fault(json!({"service": "glance", "operation": "PATCH /v2/images/{id}", "action": {"fail": {"status": 500}}, "times": 1})).await;
-    let run = env.sigstack(&sign_args("sigstack-admin", &pki.key, &pki.cert)).await;
+    // One image at a time: nothing is in flight beside the one that fails.
+    let mut args = sign_args("sigstack-admin", &pki.key, &pki.cert);
+    args.extend(["--jobs", "1"]);
+    let run = env.sigstack(&args).await;
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("stopped at image") && run.stderr.contains("this image was not changed"), "{}", run.stderr);
     assert!(run.stderr.contains("re-run to resume"), "{}", run.stderr);
@@ -278,4 +281,67 @@ async fn certificate_id_is_checked_and_used_and_partial_properties_are_replaced(
     assert_eq!(props["img_signature_hash_method"], "SHA-384");
     assert_eq!(props["img_signature_key_type"], "RSA-PSS");
     assert_eq!(tool_secrets(&env).await, 0, "nothing stored with --certificate-id");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shards_sign_each_image_once_several_at_a_time() {
+    let env = mos_unsigned().await;
+    let pki = pki();
+    let admin = env.session("admin").await;
+    for i in 0..6 {
+        image_with(&admin, &format!("extra-{i}"), &data(30_000 + i * 1_000, i as u8), &[]).await;
+    }
+    let all: Vec<String> = env.signature_properties().await.into_keys().collect();
+    assert_eq!(all.len(), 12);
+    let mut done = std::collections::BTreeSet::new();
+    for index in 0..2u32 {
+        let shard = format!("{index}/2");
+        let mut args = sign_args("sigstack-admin", &pki.key, &pki.cert);
+        args.extend(["--shard", &shard, "--jobs", "3"]);
+        let run = env.sigstack(&args).await;
+        assert_eq!(run.code, 0, "{run:?}");
+        let results = run.results();
+        let mine: Vec<&String> = all.iter().filter(|id| sigstack_ops::Shard::of(id, 2) == index).collect();
+        assert_eq!(results.keys().collect::<Vec<_>>(), mine, "{}", run.stdout);
+        assert!(results.values().all(|r| r == "signed"), "{}", run.stdout);
+        assert!(
+            run.stdout.contains(&format!("shard {shard} ({} image(s)): {} signed, 0 failed", mine.len(), mine.len())),
+            "{}",
+            run.stdout
+        );
+        done.extend(mine.into_iter().cloned());
+        // Exactly the images of the shards done so far carry a signature.
+        let props = env.signature_properties().await;
+        assert!(props.iter().all(|(id, p)| p.len() == if done.contains(id) { 4 } else { 0 }), "{props:?}");
+    }
+    assert_eq!(tool_secrets(&env).await, 1, "the second shard reuses the stored certificate");
+    let audit = env.sigstack(&["audit", "--cloud", "sigstack-admin", "--verify-data", "--output", "json", "--jobs", "4"]).await;
+    assert_eq!(audit.code, 0, "{audit:?}");
+    assert_eq!(audit.json()["summary"]["by_state"]["verified"], 12);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_glance_error_with_several_jobs_starts_nothing_new_and_half_applies_nothing() {
+    let env = mos_unsigned().await;
+    let pki = pki();
+    env.fault(json!({"service": "glance", "operation": "PATCH /v2/images/{id}", "action": {"fail": {"status": 500}}, "times": 1})).await;
+    let mut args = sign_args("sigstack-admin", &pki.key, &pki.cert);
+    args.extend(["--jobs", "3"]);
+    let run = env.sigstack(&args).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("stopped at image") && run.stderr.contains("re-run to resume"), "{}", run.stderr);
+    let results = run.results();
+    let count = |prefix: &str| results.values().filter(|r| r.starts_with(prefix)).count();
+    assert_eq!(count("failed: PATCH: 500"), 1, "{}", run.stdout);
+    // The images in flight when it failed finish; none starts after it.
+    assert_eq!(count("signed") + count("not attempted"), 5, "{}", run.stdout);
+    assert!(count("not attempted") >= 1, "{}", run.stdout);
+    let props = env.signature_properties().await;
+    for (id, result) in &results {
+        let expected = if result == "signed" { 4 } else { 0 };
+        assert_eq!(props[id].len(), expected, "{id} {result}: {:?}", props[id]);
+    }
+    let run = env.sigstack(&args).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(env.signature_properties().await.values().all(|p| p.len() == 4));
 }

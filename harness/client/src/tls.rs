@@ -68,9 +68,26 @@ pub fn http_client_for(tls: &TlsOptions) -> Result<reqwest::Client, Error> {
 /// slack, loopback answers at once); no overall timeout, since image transfers take as long
 /// as they take.
 pub fn build_http_client(tls: &TlsOptions) -> Result<reqwest::Client, Error> {
+    build_with(tls, reqwest::header::HeaderMap::new())
+}
+
+/// [`build_http_client`] sending `X-Auth-Token: token` on every request: for APIs reached
+/// with a fixed token and no session, such as the simulator's `/_sim/` control API. The
+/// header is marked sensitive, so it never shows in debug output.
+pub fn build_http_client_with_token(tls: &TlsOptions, token: &str) -> Result<reqwest::Client, Error> {
+    let mut value =
+        reqwest::header::HeaderValue::from_str(token).map_err(|_| Error::Config("the token is not a valid HTTP header value".into()))?;
+    value.set_sensitive(true);
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-auth-token", value);
+    build_with(tls, headers)
+}
+
+fn build_with(tls: &TlsOptions, headers: reqwest::header::HeaderMap) -> Result<reqwest::Client, Error> {
     client_builder(tls)?
         .connect_timeout(Duration::from_secs(10))
         .pool_idle_timeout(Duration::from_secs(30))
+        .default_headers(headers)
         .build()
         .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
 }

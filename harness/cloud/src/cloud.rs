@@ -5,6 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum_server::tls_rustls::RustlsConfig;
@@ -20,6 +21,7 @@ use crate::control::{self, Control};
 use crate::deployment::{Deployment, DeploymentState};
 use crate::glance::{self, ImageService};
 use crate::keystone::{self, Identity, KeystoneState, Seed};
+use crate::logging;
 use crate::nova::{self, ComputeService};
 use crate::provision;
 use crate::store::{Store, StoreError};
@@ -42,7 +44,25 @@ pub struct CloudConfig {
     pub deployment: Deployment,
     /// HTTPS on every listener (`sigstack serve --tls`); `None`: plain HTTP.
     pub tls: Option<ServerTls>,
+    /// The token `/_sim/` accepts besides an admin's Keystone token; `None`: a fresh random one.
+    pub control_token: Option<String>,
+    /// How long a client may take to send a request's headers, from the moment the server
+    /// waits for them: a connection that sends nothing, or half a request line, is closed
+    /// then. It also closes a keep-alive connection left idle that long (clients reconnect).
+    pub header_read_timeout: Duration,
+    /// How long a request body may send nothing while the service reads it: the request is
+    /// then answered 408 and the connection closed. The clock restarts with every chunk, so
+    /// an upload of any size that keeps sending is never cut.
+    pub body_idle_timeout: Duration,
 }
+
+/// [`CloudConfig::header_read_timeout`] by default. Longer than the 30 s sigstack's clients
+/// keep an idle connection pooled, so the server never closes a connection a client is about
+/// to reuse (the request would fail with "connection closed before message completed").
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// [`CloudConfig::body_idle_timeout`] by default: generous, since a client may pause (a
+/// compute node reading the image it uploads from a slow disk).
+pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 impl Default for CloudConfig {
     fn default() -> Self {
@@ -53,6 +73,9 @@ impl Default for CloudConfig {
             seed: Seed::default(),
             deployment: Deployment::default(),
             tls: None,
+            control_token: None,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            body_idle_timeout: BODY_IDLE_TIMEOUT,
         }
     }
 }
@@ -99,6 +122,7 @@ pub struct CloudHandle {
     pub deployment: Arc<DeploymentState>,
     /// How callers trust the cloud's certificate (the CA bundle under TLS; default for HTTP).
     pub tls: TlsOptions,
+    control_token: String,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     _temp: Option<tempfile::TempDir>,
@@ -116,6 +140,17 @@ impl CloudHandle {
 
     pub fn demo(&self) -> Credentials {
         self.credentials("demo").expect("the seed has demo")
+    }
+
+    /// The token `/_sim/` accepts from tools (`X-Auth-Token`); a secret like a password.
+    pub fn control_token(&self) -> &str {
+        &self.control_token
+    }
+
+    /// An HTTP client for `/_sim/`: trusts the cloud's certificate and sends the control token.
+    pub fn control_http(&self) -> reqwest::Client {
+        sigstack_client::tls::build_http_client_with_token(&self.tls, &self.control_token)
+            .expect("the cloud's own TLS options and hex token make a client")
     }
 
     /// Stops the listeners and waits for them.
@@ -170,18 +205,28 @@ async fn bind(service: &'static str, host: IpAddr, port: Option<u16>) -> Result<
     TcpListener::bind(addr).await.map_err(|source| CloudError::Bind { service, addr, source })
 }
 
-fn serve(listener: TcpListener, app: Router, tls: Option<&RustlsConfig>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
-    let Some(tls) = tls.cloned() else {
-        return tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await;
-        });
-    };
-    // HTTPS: axum-server does the handshakes off the accept loop; its graceful shutdown, like
-    // axum::serve's, stops accepting and lets requests in flight finish.
+/// What every listener applies to its connections.
+#[derive(Clone)]
+struct Listening {
+    /// HTTPS with this configuration; plain HTTP without.
+    tls: Option<RustlsConfig>,
+    header_read_timeout: Duration,
+    body_idle_timeout: Duration,
+}
+
+/// Serves `app` as `service` on `listener` until `stop`: every request logged
+/// ([`logging::layer`]), headers and idle bodies timed out. axum-server runs both HTTP and
+/// HTTPS (the handshakes off the accept loop); its graceful shutdown stops accepting and lets
+/// requests in flight finish.
+fn serve(
+    service: &'static str,
+    listener: TcpListener,
+    app: Router,
+    listening: &Listening,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let app = logging::layer(service, app, listening.body_idle_timeout);
+    let listening = listening.clone();
     tokio::spawn(async move {
         let handle = axum_server::Handle::new();
         let stopper = handle.clone();
@@ -189,9 +234,24 @@ fn serve(listener: TcpListener, app: Router, tls: Option<&RustlsConfig>, mut sto
             let _ = stop.wait_for(|s| *s).await;
             stopper.graceful_shutdown(None);
         });
-        let Ok(listener) = listener.into_std() else { return };
-        if let Ok(server) = axum_server::from_tcp_rustls(listener, tls) {
-            let _ = server.handle(handle).serve(app.into_make_service()).await;
+        let server = listener.into_std().and_then(axum_server::from_tcp).map(|server| {
+            let mut server = server
+                .handle(handle)
+                // Before hyper's own header timer starts: a connection that sends nothing at
+                // all, while the protocol is being detected.
+                .first_request_timeout(listening.header_read_timeout);
+            server.http_builder().http1().header_read_timeout(listening.header_read_timeout);
+            server
+        });
+        let served = match (server, listening.tls) {
+            (Ok(server), None) => server.serve(app.into_make_service()).await,
+            (Ok(server), Some(tls)) => {
+                server.acceptor(axum_server::tls_rustls::RustlsAcceptor::new(tls)).serve(app.into_make_service()).await
+            }
+            (Err(e), _) => Err(e),
+        };
+        if let Err(e) = served {
+            tracing::error!(service = %service, cause = %e, "the listener stopped");
         }
     })
 }
@@ -249,7 +309,12 @@ pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
         let deployment = deployment.clone();
         Arc::new(move || deployment.get().defects)
     };
-    let mut images = ImageService::open_with(store.clone(), data_dir.join("images"), profile)?.with_defects(defects);
+    let glance_options = {
+        let deployment = deployment.clone();
+        Arc::new(move || deployment.get().glance)
+    };
+    let mut images =
+        ImageService::open_with(store.clone(), data_dir.join("images"), profile)?.with_defects(defects).with_options(glance_options);
     if config.tls.is_some() {
         images = images.with_tls(client_tls.clone()).map_err(|e| CloudError::Tls(e.to_string()))?;
     }
@@ -272,34 +337,51 @@ pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
     let instance_ha = instance_ha_credentials(&config.seed, &endpoints, &deployment.get(), &client_tls);
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let with_control = |service: &'static str, router: Router| control::wrap(service, router, control.clone());
-    let tls = server_tls.as_ref();
+    let control_token = config.control_token.clone().unwrap_or_else(control::ControlAccess::generate_token);
+    let access = Arc::new(control::ControlAccess::new(control_token.clone(), identity.clone()));
+    let with_control = |service: &'static str, router: Router| control::wrap(service, router, control.clone(), access.clone());
+    let listening =
+        Listening { tls: server_tls, header_read_timeout: config.header_read_timeout, body_idle_timeout: config.body_idle_timeout };
+    // Keystone, Barbican and Glance set their request ids themselves (oslo's `RequestId` in
+    // their pipelines); the logging layer gives every other answer one (Nova's, Cinder's,
+    // injected faults', `/_sim/`'s).
+    let own_ids = logging::own_request_ids;
     let tasks = vec![
         serve(
+            "keystone",
             keystone_listener,
-            with_control("keystone", keystone::router(KeystoneState { identity: identity.clone() })),
-            tls,
+            with_control("keystone", own_ids(keystone::router(KeystoneState { identity: identity.clone() }))),
+            &listening,
             stop_rx.clone(),
         ),
         serve(
+            "barbican",
             barbican_listener,
-            with_control("barbican", barbican::router(identity.clone(), key_manager, endpoints.key_manager.clone())),
-            tls,
+            with_control("barbican", own_ids(barbican::router(identity.clone(), key_manager, endpoints.key_manager.clone()))),
+            &listening,
             stop_rx.clone(),
         ),
         serve(
+            "glance",
             glance_listener,
-            with_control("glance", glance::router(identity.clone(), images, endpoints.image.clone())),
-            tls,
+            with_control("glance", own_ids(glance::router(identity.clone(), images, endpoints.image.clone()))),
+            &listening,
             stop_rx.clone(),
         ),
         serve(
+            "nova",
             nova_listener,
             with_control("nova", nova::router(identity.clone(), compute, endpoints.compute.clone(), instance_ha)),
-            tls,
+            &listening,
             stop_rx.clone(),
         ),
-        serve(cinder_listener, with_control("cinder", cinder::router(identity.clone(), volumes, endpoints.volume.clone())), tls, stop_rx),
+        serve(
+            "cinder",
+            cinder_listener,
+            with_control("cinder", cinder::router(identity.clone(), volumes, endpoints.volume.clone())),
+            &listening,
+            stop_rx,
+        ),
     ];
     let handle = CloudHandle {
         endpoints,
@@ -309,6 +391,7 @@ pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
         identity,
         deployment,
         tls: client_tls,
+        control_token,
         shutdown: stop_tx,
         tasks,
         _temp: temp,

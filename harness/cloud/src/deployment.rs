@@ -52,6 +52,8 @@ pub struct Deployment {
     #[serde(default)]
     pub baseline_images: bool,
     #[serde(default)]
+    pub glance: GlanceOptions,
+    #[serde(default)]
     pub nova: NovaOptions,
     #[serde(default)]
     pub cinder: CinderOptions,
@@ -114,6 +116,48 @@ pub struct GlanceFeatures {
 pub struct SignatureFeature {
     #[serde(default)]
     pub enabled: Option<bool>,
+}
+
+/// glance-api.conf `[DEFAULT]` limits, with Glance's defaults. Read on every request, so
+/// `/_sim/deployment` changes them for the next ones. A negative quota is unlimited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlanceOptions {
+    /// `image_property_quota`: additional properties an image may have (those in the
+    /// reserved `os_glance` namespace not counted); more is a 413.
+    #[serde(default = "default_glance_quota")]
+    pub image_property_quota: i64,
+    /// `image_tag_quota`: tags an image may have; more is a 413.
+    #[serde(default = "default_glance_quota")]
+    pub image_tag_quota: i64,
+    /// `image_size_cap`: bytes an upload or a stage may carry (1 TiB); the data stops there,
+    /// nothing of it is kept, and the answer is a 413. Between 1 and 8 EiB.
+    #[serde(default = "default_image_size_cap")]
+    pub image_size_cap: u64,
+}
+
+/// Glance's `image_property_quota` and `image_tag_quota` default.
+pub const GLANCE_DEFAULT_QUOTA: i64 = 128;
+/// Glance's `image_size_cap` default, 1 TiB, and its `max` (8 EiB).
+pub const GLANCE_DEFAULT_IMAGE_SIZE_CAP: u64 = 1_099_511_627_776;
+pub const GLANCE_MAX_IMAGE_SIZE_CAP: u64 = 9_223_372_036_854_775_808;
+
+fn default_glance_quota() -> i64 {
+    GLANCE_DEFAULT_QUOTA
+}
+
+fn default_image_size_cap() -> u64 {
+    GLANCE_DEFAULT_IMAGE_SIZE_CAP
+}
+
+impl Default for GlanceOptions {
+    fn default() -> Self {
+        GlanceOptions {
+            image_property_quota: GLANCE_DEFAULT_QUOTA,
+            image_tag_quota: GLANCE_DEFAULT_QUOTA,
+            image_size_cap: GLANCE_DEFAULT_IMAGE_SIZE_CAP,
+        }
+    }
 }
 
 /// nova.conf and nova's policy.
@@ -267,16 +311,64 @@ pub struct KeystoneOptions {
     /// application credential never outlives the credential.
     #[serde(default = "default_token_expiration")]
     pub token_expiration: u32,
+    /// `[identity] max_password_length` (default and maximum 4096 bytes of UTF-8). With the
+    /// default `password_hash_algorithm` (bcrypt) the limit in force is bcrypt's 72 bytes.
+    #[serde(default = "default_max_password_length")]
+    pub max_password_length: u32,
+    /// `[DEFAULT] strict_password_check`: a password over the limit is refused with a 403
+    /// (`true`) or silently cut to the limit (`false`, Keystone's default), both when it is
+    /// set and when it is checked.
+    #[serde(default)]
+    pub strict_password_check: bool,
+    /// `[identity] password_hash_algorithm` (the simulator stores PBKDF2 hashes whatever it
+    /// says; it decides the password length limit).
+    #[serde(default)]
+    pub password_hash_algorithm: PasswordHashAlgorithm,
 }
+
+/// `[identity] max_password_length`'s default and maximum.
+pub const KEYSTONE_MAX_PASSWORD_LENGTH: u32 = 4096;
 
 fn default_token_expiration() -> u32 {
     crate::keystone::TOKEN_TTL_SECONDS as u32
 }
 
+fn default_max_password_length() -> u32 {
+    KEYSTONE_MAX_PASSWORD_LENGTH
+}
+
 impl Default for KeystoneOptions {
     fn default() -> Self {
-        KeystoneOptions { token_expiration: default_token_expiration() }
+        KeystoneOptions {
+            token_expiration: default_token_expiration(),
+            max_password_length: KEYSTONE_MAX_PASSWORD_LENGTH,
+            strict_password_check: false,
+            password_hash_algorithm: PasswordHashAlgorithm::default(),
+        }
     }
+}
+
+impl KeystoneOptions {
+    /// The password length (bytes) in force: `verify_length_and_trunc_password` caps bcrypt
+    /// at its 72 bytes when the configured maximum is larger.
+    pub fn password_limit(&self) -> usize {
+        const BCRYPT_MAX_LENGTH: u32 = 72;
+        match self.password_hash_algorithm {
+            PasswordHashAlgorithm::Bcrypt if self.max_password_length > BCRYPT_MAX_LENGTH => BCRYPT_MAX_LENGTH as usize,
+            _ => self.max_password_length as usize,
+        }
+    }
+}
+
+/// `[identity] password_hash_algorithm`'s choices.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordHashAlgorithm {
+    #[default]
+    Bcrypt,
+    BcryptSha256,
+    Scrypt,
+    Pbkdf2Sha512,
 }
 
 /// The instance-HA (Masakari) service user that evacuates instances from failed hosts.
@@ -341,6 +433,7 @@ impl Deployment {
             features: Features::default(),
             key_type_profile: KeyTypeProfile::Current,
             baseline_images: false,
+            glance: GlanceOptions::default(),
             nova: NovaOptions::default(),
             cinder: CinderOptions::default(),
             barbican: BarbicanOptions::default(),
@@ -391,6 +484,18 @@ impl Deployment {
         }
         if self.cinder.backends.is_empty() {
             return Err("cinder.backends: at least one back end is needed".into());
+        }
+        if !(1..=GLANCE_MAX_IMAGE_SIZE_CAP).contains(&self.glance.image_size_cap) {
+            return Err(format!(
+                "glance.image_size_cap must be between 1 and {GLANCE_MAX_IMAGE_SIZE_CAP} (got {})",
+                self.glance.image_size_cap
+            ));
+        }
+        if !(1..=KEYSTONE_MAX_PASSWORD_LENGTH).contains(&self.keystone.max_password_length) {
+            return Err(format!(
+                "keystone.max_password_length must be between 1 and {KEYSTONE_MAX_PASSWORD_LENGTH} (got {})",
+                self.keystone.max_password_length
+            ));
         }
         if self.nova.max_attempts == 0 {
             return Err("nova.max_attempts must be at least 1".into());
@@ -542,6 +647,43 @@ mod tests {
         assert_eq!(state.merge_patch(&json!({"keystone": {"token_expiration": 5}})).unwrap().keystone.token_expiration, 5);
         state.restore();
         assert_eq!(state.get().keystone.token_expiration, 3600);
+    }
+
+    #[test]
+    fn glance_limits_and_keystone_passwords_default_to_upstreams() {
+        for (name, _) in SHIPPED {
+            let d = Deployment::shipped(name).unwrap();
+            assert_eq!(d.glance, GlanceOptions { image_property_quota: 128, image_tag_quota: 128, image_size_cap: 1 << 40 }, "{name}");
+            assert_eq!(
+                (d.keystone.max_password_length, d.keystone.strict_password_check, d.keystone.password_hash_algorithm),
+                (4096, false, PasswordHashAlgorithm::Bcrypt),
+                "{name}"
+            );
+            assert_eq!(d.keystone.password_limit(), 72, "bcrypt's limit wins over 4096");
+        }
+        let d = Deployment::from_yaml(
+            "x",
+            "glance: {image_tag_quota: -1}\nkeystone: {password_hash_algorithm: pbkdf2_sha512, max_password_length: 100}",
+        )
+        .unwrap();
+        assert_eq!((d.glance.image_tag_quota, d.glance.image_property_quota), (-1, 128));
+        assert_eq!(d.keystone.password_limit(), 100);
+        let d = Deployment::from_yaml("x", "keystone: {max_password_length: 50}").unwrap();
+        assert_eq!(d.keystone.password_limit(), 50, "a limit below bcrypt's is the configured one");
+        let e = Deployment::from_yaml("x", "glance: {image_size_cap: 0}").unwrap_err().to_string();
+        assert!(e.contains("glance.image_size_cap must be between 1 and 9223372036854775808 (got 0)"), "{e}");
+        let e = Deployment::from_yaml("x", "glance: {image_size_cap: 9223372036854775809}").unwrap_err().to_string();
+        assert!(e.contains("(got 9223372036854775809)"), "{e}");
+        let e = Deployment::from_yaml("x", "keystone: {max_password_length: 0}").unwrap_err().to_string();
+        assert!(e.contains("keystone.max_password_length must be between 1 and 4096 (got 0)"), "{e}");
+        let e = Deployment::from_yaml("x", "glance: {image_quota: 1}").unwrap_err().to_string();
+        assert!(e.contains("unknown field `image_quota`"), "{e}");
+        let e = Deployment::from_yaml("x", "keystone: {password_hash_algorithm: md5}").unwrap_err().to_string();
+        assert!(e.contains("unknown variant `md5`"), "{e}");
+        let state = DeploymentState::new(Deployment::default());
+        assert_eq!(state.merge_patch(&json!({"glance": {"image_size_cap": 10}})).unwrap().glance.image_size_cap, 10);
+        state.restore();
+        assert_eq!(state.get().glance.image_size_cap, GLANCE_DEFAULT_IMAGE_SIZE_CAP);
     }
 
     #[test]

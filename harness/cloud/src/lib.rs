@@ -18,6 +18,7 @@ pub mod control;
 pub mod deployment;
 pub mod glance;
 pub mod keystone;
+pub mod logging;
 pub mod nova;
 pub mod provision;
 pub mod python;
@@ -25,5 +26,5 @@ pub mod store;
 pub mod tls;
 pub mod wire;
 
-pub use cloud::{CloudConfig, CloudError, CloudHandle, Endpoints, start};
+pub use cloud::{BODY_IDLE_TIMEOUT, CloudConfig, CloudError, CloudHandle, Endpoints, HEADER_READ_TIMEOUT, start};
 pub use tls::ServerTls;

@@ -1,11 +1,15 @@
 //! What every simulated service shares on the wire: the authenticated caller (what
-//! keystonemiddleware hands a real service), Keystone-shaped 401s, and time formats.
+//! keystonemiddleware hands a real service), Keystone-shaped 401s, time formats, and the
+//! answers of the WSGI middleware in front of the Python services (webob-rendered 404s and
+//! oslo's body-size limit).
 
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::Router;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use sigstack_client::CatalogEntry;
@@ -65,7 +69,14 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let identity = state.identity();
         let token = parts.headers.get("X-Auth-Token").and_then(|v| v.to_str().ok()).ok_or_else(|| unauthorized(identity))?;
-        identity.validate(token).map_err(|_| unauthorized(identity))
+        identity.validate(token).map_err(|e| {
+            // keystonemiddleware answers 401 whatever went wrong; a store failure behind it
+            // is still logged (the request's line, at warn).
+            if let crate::keystone::AuthError::Store(e) = &e {
+                crate::logging::cause(format!("validating a token: {e}"));
+            }
+            unauthorized(identity)
+        })
     }
 }
 
@@ -78,8 +89,12 @@ pub fn unauthorized(identity: &Identity) -> Response {
     response
 }
 
-/// `{"error": {"code", "title", "message"}}`, Keystone's error body.
+/// `{"error": {"code", "title", "message"}}`, Keystone's error body. A 5xx's message (the
+/// internal error) is also its request line's cause.
 pub fn keystone_error(status: StatusCode, message: &str) -> Response {
+    if status.is_server_error() {
+        crate::logging::cause(message);
+    }
     let body = json!({"error": {
         "code": status.as_u16(),
         "title": status.canonical_reason().unwrap_or(""),
@@ -129,4 +144,99 @@ pub fn wsgi_fault(status: StatusCode, message: &str, names_429: bool) -> Respons
         _ => "computeFault",
     };
     (status, axum::Json(json!({name: {"code": status.as_u16(), "message": message}}))).into_response()
+}
+
+// ---- what the services' WSGI middleware answers before their own code runs ----
+
+/// oslo.middleware's `[oslo_middleware] max_request_body_size` (112 KiB), the limit of the
+/// `sizelimit` filter in Keystone's, Nova's and Cinder's pipelines (Glance and Barbican have
+/// none; Barbican enforces its own).
+pub const MAX_REQUEST_BODY_SIZE: usize = 114_688;
+
+/// An error a WSGI middleware raised as a `webob.exc` exception (oslo's `sizelimit`, the
+/// routes mapper's 404): webob renders it itself, in the format the request's `Accept` asks
+/// for, not in the service's own error shape.
+pub fn webob_error(status: StatusCode, explanation: &str, method: &Method, headers: &HeaderMap) -> Response {
+    crate::glance::Fault::new(status, explanation).render_for(&crate::glance::WebobRequest::of(method, headers))
+}
+
+/// The routes mapper's answer when no route matches the path and method (`Router._dispatch`
+/// returns a bare `webob.exc.HTTPNotFound()`): Nova's and Cinder's unknown URLs, and their
+/// known URLs with a method the mapper has no route for (they answer 404, never 405).
+pub async fn routes_not_found(method: Method, headers: HeaderMap) -> Response {
+    webob_error(StatusCode::NOT_FOUND, "The resource could not be found.", &method, &headers)
+}
+
+/// Why [`within_limit`] refused a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyRefused {
+    /// `Content-Length` says more than the limit.
+    Declared,
+    /// A body without `Content-Length` (chunked) went past the limit.
+    Read,
+    /// The body failed before its end (the client went away, or it stalled).
+    Failed,
+}
+
+/// The request if its body is within `limit` bytes: a `Content-Length` is trusted (hyper holds
+/// the body to it), a body without one is read into memory up to the limit.
+pub async fn within_limit(request: Request, limit: usize) -> Result<Request, BodyRefused> {
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit as u64 => Err(BodyRefused::Declared),
+        Some(_) => Ok(request),
+        None => {
+            let (parts, body) = request.into_parts();
+            let mut stream = body.into_data_stream();
+            let mut buffered = bytes::BytesMut::new();
+            while let Some(chunk) = futures_util::StreamExt::next(&mut stream).await {
+                buffered.extend_from_slice(&chunk.map_err(|_| BodyRefused::Failed)?);
+                if buffered.len() > limit {
+                    return Err(BodyRefused::Read);
+                }
+            }
+            Ok(Request::from_parts(parts, axum::body::Body::from(buffered.freeze())))
+        }
+    }
+}
+
+/// webob's `HTTPBadRequest` default explanation (what a body that failed mid-way gets; a
+/// stalled one is answered 408 by the logging layer anyway).
+pub const WEBOB_BAD_REQUEST: &str = "The server could not comply with the request since it is either malformed or otherwise incorrect.";
+
+/// oslo.middleware's `RequestBodySizeLimiter`, as a middleware: a `Content-Length` above the
+/// limit is refused at once; a body without one (chunked) is read up to the limit and refused
+/// when it goes past (`LimitingReader.read`). Both are webob 413s, worded as oslo words them
+/// (the first message is never interpolated: oslo passes the format string itself).
+pub async fn sizelimit(request: Request, next: Next) -> Response {
+    let (method, headers) = (request.method().clone(), request.headers().clone());
+    match within_limit(request, MAX_REQUEST_BODY_SIZE).await {
+        Ok(request) => next.run(request).await,
+        Err(BodyRefused::Declared) => {
+            webob_error(StatusCode::PAYLOAD_TOO_LARGE, "Request is too large. Larger than max_request_body_size (%s).", &method, &headers)
+        }
+        Err(BodyRefused::Read) => webob_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("Request is too large. Larger than {MAX_REQUEST_BODY_SIZE}."),
+            &method,
+            &headers,
+        ),
+        Err(BodyRefused::Failed) => webob_error(StatusCode::BAD_REQUEST, WEBOB_BAD_REQUEST, &method, &headers),
+    }
+}
+
+/// A service router behind one more layer that sees every finished answer, after axum has put
+/// its own `Allow` on a method refusal (layers on the router itself run inside that): `finish`
+/// rewrites what axum does not say the way the real service says it.
+pub fn finish_answers(router: Router, finish: fn(Response) -> Response) -> Router {
+    Router::new().fallback_service(router).layer(axum::middleware::map_response(move |response: Response| async move { finish(response) }))
+}
+
+/// For [`finish_answers`]: the routes mapper's 404 has no `Allow` (axum adds one when the path
+/// matched with another method).
+pub fn no_allow_on_not_found(mut response: Response) -> Response {
+    if response.status() == StatusCode::NOT_FOUND {
+        response.headers_mut().remove(header::ALLOW);
+    }
+    response
 }

@@ -254,7 +254,7 @@ async fn unknown_orders_list_paging_and_delete() {
 async fn secure_rbac_lets_members_order_in_their_project() {
     let cloud = cloud().await;
     let url = format!("{}/_sim/deployment", cloud.endpoints.image);
-    let r = http().patch(url).json(&json!({"barbican": {"enforce_new_defaults": true}})).send().await.unwrap();
+    let r = cloud.control_http().patch(url).json(&json!({"barbican": {"enforce_new_defaults": true}})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let demo = token(&cloud, "demo").await;
     let order_ref = order(&cloud, &demo, &key_order(256)).await;

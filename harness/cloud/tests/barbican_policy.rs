@@ -271,7 +271,7 @@ async fn assert_all_gone(cloud: &sigstack_cloud::CloudHandle, token: &str, secre
 /// Turns `[oslo_policy] enforce_new_defaults` on or off in the running cloud.
 async fn enforce_new_defaults(cloud: &sigstack_cloud::CloudHandle, on: bool) {
     let url = format!("{}/_sim/deployment", cloud.endpoints.image);
-    let r = http().patch(url).json(&json!({"barbican": {"enforce_new_defaults": on}})).send().await.unwrap();
+    let r = cloud.control_http().patch(url).json(&json!({"barbican": {"enforce_new_defaults": on}})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.json::<Value>().await.unwrap()["deployment"]["barbican"]["enforce_new_defaults"], on);
 }

@@ -142,7 +142,7 @@ async fn synchronous_errors_use_cinder_faults() {
     );
     // Malformed JSON, another project's URL, no token, an unknown action.
     let url = format!("{}/volumes", volume::project_url(&demo).unwrap());
-    let r = volume::request(&demo, Method::POST, &url).body("{not json").send().await.unwrap();
+    let r = volume::request(&demo, Method::POST, &url).header("Content-Type", "application/json").body("{not json").send().await.unwrap();
     assert_eq!((r.status(), r.json::<Value>().await.unwrap()), (StatusCode::BAD_REQUEST, bad_request("Malformed request body")));
     let (status, _, body) = raw(&demo, Method::GET, "/v3/some-other-project/volumes", None, None).await;
     assert_eq!((status, body), (StatusCode::BAD_REQUEST, bad_request("Malformed request url")));
@@ -152,7 +152,13 @@ async fn synchronous_errors_use_cinder_faults() {
     let vol = volume::wait_for_volume_status(&demo, &vol.id, &["available"], WAIT).await.unwrap();
     let action = format!("/v3/{}/volumes/{}/action", project(&demo), vol.id);
     let (status, _, body) = raw(&demo, Method::POST, &action, None, Some(json!({"os-foo": {}}))).await;
-    assert_eq!((status, body), (StatusCode::BAD_REQUEST, bad_request("There is no such action: os-foo")));
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::BAD_REQUEST,
+            bad_request("There is no such action: os-foo. Verify the request body and Content-Type header and try again.")
+        )
+    );
     let (status, _, body) = raw(&demo, Method::POST, &action, None, Some(json!({"os-volume_upload_image": {}}))).await;
     assert_eq!(
         (status, body),
@@ -273,7 +279,7 @@ async fn volumes_survive_a_restart_and_go_with_a_reset() {
     assert_eq!(messages[0].resource_uuid.as_deref(), Some(bad.id.as_str()));
     assert!(cloud.data_dir.join("cinder/volumes").join(&good.id).exists());
 
-    let r = sigstack_client::session::http_client().post(format!("{}/_sim/reset", cloud.endpoints.volume)).send().await.unwrap();
+    let r = cloud.control_http().post(format!("{}/_sim/reset", cloud.endpoints.volume)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let demo = session(&cloud, "demo").await;
     assert!(volume::list_volumes(&demo).await.unwrap().is_empty());
@@ -308,6 +314,7 @@ fn interrupted_work_is_settled_when_cinder_volume_starts() {
         updated_at: "2026-01-01T00:00:00.000000".into(),
         metadata: Default::default(),
         image_id: None,
+        source_volid: None,
     };
     for (id, status) in [("a", "creating"), ("b", "downloading"), ("c", "uploading"), ("d", "available"), ("e", "error")] {
         service.insert(&volume(id, status)).unwrap();

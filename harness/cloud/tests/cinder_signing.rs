@@ -1,4 +1,4 @@
-//! Cinder's image signature verification (openstack-behaviour.md C, cursive.md §6), end to end
+//! Cinder's image signature verification (docs/reference/openstack-behaviour.md C, docs/reference/cursive.md §6), end to end
 //! over HTTP against the simulated Glance and Barbican: what `verify_glance_image_signature`
 //! decides, how each failure reaches the user (status `error`, a user message only for
 //! `ImageSignatureVerificationException`) and the operator (cinder-volume's log), and the

@@ -24,7 +24,7 @@ fn root(cloud: &CloudHandle) -> String {
 }
 
 async fn sim(cloud: &CloudHandle, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut request = http().request(method, format!("{}/_sim/{path}", root(cloud)));
+    let mut request = cloud.control_http().request(method, format!("{}/_sim/{path}", root(cloud)));
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -140,7 +140,7 @@ async fn reset_restores_the_seeded_cloud() {
 
     // Reset, through another service's listener: any listener serves the whole cloud.
     let fault = add_fault(&cloud, json!({"service": "keystone", "operation": "GET /v3/roles", "action": {"fail": {"status": 500}}})).await;
-    let r = http().post(format!("{}/_sim/reset", cloud.endpoints.image)).send().await.unwrap();
+    let r = cloud.control_http().post(format!("{}/_sim/reset", cloud.endpoints.image)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let report: Value = r.json().await.unwrap();
     assert_eq!(report["faults_cleared"], 1, "{report}");
@@ -391,7 +391,14 @@ async fn bad_fault_requests_are_400s() {
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(body["error"].as_str().unwrap().starts_with("invalid fault: "), "{body}");
     }
-    let r = http().post(format!("{}/_sim/faults", root(&cloud))).body("{not json").send().await.unwrap();
+    let r = cloud
+        .control_http()
+        .post(format!("{}/_sim/faults", root(&cloud)))
+        .header("Content-Type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(sim(&cloud, reqwest::Method::GET, "faults", None).await.1, json!({"faults": []}));
 }
@@ -508,7 +515,7 @@ async fn the_resources_dump_never_shows_secrets() {
         sigstack_client::key_manager::create_secret(&admin, &sigstack_client::key_manager::NewSecret::certificate("dump", payload))
             .await
             .unwrap();
-    let dump = http().get(format!("{}/_sim/resources", cloud.endpoints.image)).send().await.unwrap().text().await.unwrap();
+    let dump = cloud.control_http().get(format!("{}/_sim/resources", cloud.endpoints.image)).send().await.unwrap().text().await.unwrap();
     let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, payload);
     assert!(!dump.contains("not really") && !dump.contains(&encoded[..40]), "payload in the dump");
     let dump: Value = serde_json::from_str(&dump).unwrap();
@@ -516,4 +523,121 @@ async fn the_resources_dump_never_shows_secrets() {
     let row = secrets.iter().find(|s| stored.ends_with(s["id"].as_str().unwrap())).expect("the secret's row");
     assert_eq!(row["payload"], json!({"redacted": true, "bytes": payload.len()}));
     assert_eq!(row["name"], "dump", "the other columns are shown");
+}
+
+/// `/_sim/` answers only an admin's Keystone token or the control token: no token, a bad one
+/// and a member's are refused on every listener and route (Nova's node routes included), and a
+/// refused change changes nothing.
+#[tokio::test]
+async fn only_admins_and_the_control_token_reach_the_control_api() {
+    let cloud = cloud().await;
+    let (admin, demo) = (token(&cloud, "admin").await, token(&cloud, "demo").await);
+    let deployment = || format!("{}/_sim/deployment", cloud.endpoints.volume);
+    let routes = [
+        (reqwest::Method::GET, format!("{}/_sim/resources", cloud.endpoints.key_manager)),
+        (reqwest::Method::POST, format!("{}/_sim/reset", root(&cloud))),
+        (reqwest::Method::GET, format!("{}/_sim/faults", cloud.endpoints.image)),
+        (reqwest::Method::DELETE, format!("{}/_sim/faults", cloud.endpoints.image)),
+        (reqwest::Method::GET, deployment()),
+        (reqwest::Method::POST, format!("{}/_sim/compute/nodes/compute-a/fail", cloud.endpoints.compute)),
+        (reqwest::Method::GET, format!("{}/_sim/compute/nodes", cloud.endpoints.compute)),
+        (reqwest::Method::GET, format!("{}/_sim/service", cloud.endpoints.volume)),
+    ];
+    for (method, url) in &routes {
+        for (token, status) in
+            [(None, StatusCode::UNAUTHORIZED), (Some("not-a-token"), StatusCode::UNAUTHORIZED), (Some(&demo[..]), StatusCode::FORBIDDEN)]
+        {
+            let mut request = http().request(method.clone(), url);
+            if let Some(t) = token {
+                request = request.header("X-Auth-Token", t);
+            }
+            let r = request.send().await.unwrap();
+            assert_eq!(r.status(), status, "{method} {url} with {token:?}");
+            let body: Value = r.json().await.unwrap();
+            assert!(body["error"].as_str().unwrap().starts_with("The /_sim/ control API"), "{body}");
+        }
+    }
+    let nodes = cloud.control_http().get(format!("{}/_sim/compute/nodes", cloud.endpoints.compute)).send().await.unwrap();
+    let nodes: Value = nodes.json().await.unwrap();
+    assert!(nodes.to_string().contains("\"up\"") && !nodes.to_string().contains("\"down\""), "no refused call failed a node: {nodes}");
+
+    // An admin's token works, as does the control token; neither is ever echoed back.
+    let r = http().get(deployment()).header("X-Auth-Token", &admin).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let dump = cloud.control_http().get(format!("{}/_sim/resources", root(&cloud))).send().await.unwrap();
+    assert_eq!(dump.status(), StatusCode::OK);
+    let dump = dump.text().await.unwrap();
+    assert!(!dump.contains(cloud.control_token()), "the control token is not in the dump");
+}
+
+/// A web page can POST `text/plain` or a form cross-site without a preflight: the control API
+/// takes JSON only, so such a request changes nothing even when it carries a valid token.
+#[tokio::test]
+async fn the_control_api_refuses_bodies_that_are_not_json() {
+    let cloud = cloud().await;
+    let url = format!("{}/_sim/deployment", cloud.endpoints.image);
+    let patch = r#"{"nova": {"glance": {"verify_glance_signatures": true}}}"#;
+    for content_type in [Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data; boundary=x"), None] {
+        let mut request = cloud.control_http().patch(&url).body(patch);
+        if let Some(ct) = content_type {
+            request = request.header("Content-Type", ct);
+        }
+        let r = request.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type:?}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "The /_sim/ control API takes JSON bodies only (Content-Type: application/json).");
+    }
+    assert!(!cloud.deployment.get().nova_verify_glance_signatures(), "nothing was changed");
+    let r = cloud.control_http().patch(&url).header("Content-Type", "application/json; charset=utf-8").body(patch).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(cloud.deployment.get().nova_verify_glance_signatures());
+    // A reset needs no body at all.
+    let r = cloud.control_http().post(format!("{}/_sim/reset", cloud.endpoints.image)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(!cloud.deployment.get().nova_verify_glance_signatures());
+}
+
+/// The control token is chosen per cloud unless configured.
+#[tokio::test]
+async fn each_cloud_has_its_own_control_token_unless_given_one() {
+    let (a, b) = (cloud().await, cloud().await);
+    assert_ne!(a.control_token(), b.control_token());
+    assert_eq!(a.control_token().len(), 64);
+    let given = start(CloudConfig { control_token: Some("operator-chosen".into()), ..CloudConfig::default() }).await.unwrap();
+    assert_eq!(given.control_token(), "operator-chosen");
+    let r = http().get(format!("{}/_sim/faults", given.endpoints.image)).header("X-Auth-Token", "operator-chosen").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = http().get(format!("{}/_sim/faults", given.endpoints.image)).header("X-Auth-Token", a.control_token()).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "another cloud's token");
+}
+
+/// The dump streams a page of rows at a time: a table of many pages comes out whole and in
+/// order, each service alone with `?service=`, and an unknown service is a 404 before any row.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_resources_dump_streams_every_row_of_big_tables() {
+    let cloud = cloud().await;
+    {
+        let c = db(&cloud);
+        c.execute_batch("CREATE TABLE barbican_dumptest (id INTEGER PRIMARY KEY, note TEXT)").unwrap();
+        let tx = c.unchecked_transaction().unwrap();
+        for i in 0..2000 {
+            tx.execute("INSERT INTO barbican_dumptest (id, note) VALUES (?1, ?2)", rusqlite::params![i, format!("row {i} \"quoted\"")])
+                .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    let http = cloud.control_http();
+    let dump: Value = http.get(format!("{}/_sim/resources", root(&cloud))).send().await.unwrap().json().await.unwrap();
+    let rows = dump["services"]["barbican"]["tables"]["barbican_dumptest"].as_array().unwrap();
+    assert_eq!(rows.len(), 2000);
+    assert!(rows.iter().enumerate().all(|(i, r)| r["id"] == i && r["note"] == format!("row {i} \"quoted\"")));
+    assert!(dump["services"]["keystone"]["tables"]["keystone_users"].as_array().is_some_and(|u| !u.is_empty()));
+    assert!(dump["services"]["glance"]["files"].is_array(), "files listed beside the tables: {}", dump["services"]["glance"]);
+
+    let only: Value = http.get(format!("{}/_sim/resources?service=barbican", root(&cloud))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(only["services"].as_object().unwrap().keys().collect::<Vec<_>>(), ["barbican"]);
+    assert_eq!(only["services"]["barbican"]["tables"]["barbican_dumptest"].as_array().unwrap().len(), 2000);
+    let r = http.get(format!("{}/_sim/resources?service=nope", root(&cloud))).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "unknown service 'nope'");
 }

@@ -71,7 +71,7 @@ fn sim(cloud: &CloudHandle) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn sim_deployment_shows_patches_and_reset_restores() {
     let cloud = cloud("upstream-defaults").await;
-    let http = sigstack_client::session::http_client();
+    let http = cloud.control_http();
     let got: Value = http.get(sim(&cloud)).send().await.unwrap().json().await.unwrap();
     assert_eq!(got["deployment"]["name"], "upstream-defaults");
     assert_eq!(got["effective"]["nova"]["glance"]["verify_glance_signatures"], false);
@@ -119,7 +119,7 @@ async fn enabling_the_mos_switch_later_leaves_existing_images_unsigned_and_reset
     assert!(unsigned(&images), "the switch was off at deploy time");
     assert!(!cloud.deployment.get().nova_verify_glance_signatures());
 
-    let http = sigstack_client::session::http_client();
+    let http = cloud.control_http();
     let r = http.patch(sim(&cloud)).json(&json!({"features": {"glance": {"signature": {"enabled": true}}}})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(cloud.deployment.get().nova_verify_glance_signatures(), "Nova now verifies");

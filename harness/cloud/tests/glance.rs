@@ -1,5 +1,5 @@
 //! Simulated Glance v2 over HTTP: discovery, create/show/list/delete, JSON-patch, upload and
-//! download of unsigned data, statuses, and webob's error bodies (openstack-behaviour.md A).
+//! download of unsigned data, statuses, and webob's error bodies (docs/reference/openstack-behaviour.md A).
 
 mod glance_support;
 
@@ -239,7 +239,9 @@ async fn json_patch_rules() {
     let (status, headers, text) = send(&demo, Method::PATCH, &url, "application/json", "[]").await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(headers["accept-patch"], format!("{PATCH20}, {PATCH21}").as_str());
-    assert_eq!(message(&text), format!("Image PATCH expects Content-Type one of: {PATCH20}, {PATCH21}"));
+    // webob's 415 template: the request's media type, then the detail (here in JSON).
+    assert_eq!(message(&text), "The request media type application/json is not supported by this server.");
+    assert!(text.contains(&format!("<br /><br />\\nImage PATCH expects Content-Type one of: {PATCH20}, {PATCH21}")), "{text}");
 
     let (status, text) = patch(
         &demo,
@@ -352,7 +354,11 @@ async fn upload_download_and_statuses() {
             .unwrap();
         (r.status(), r.text().await.unwrap())
     };
-    assert_eq!((status, message(&text)), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Invalid content type text/plain".into()));
+    assert_eq!(
+        (status, message(&text)),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "The request media type text/plain is not supported by this server.".into())
+    );
+    assert!(text.contains("<br /><br />\\nInvalid content type text/plain"), "{text}");
 
     let bytes = data(3 * 1024 * 1024 + 17, 1);
     image::upload(&demo, &img.id, std::io::Cursor::new(bytes.clone()), Some(bytes.len() as u64)).await.unwrap();
@@ -393,8 +399,9 @@ async fn disk_format_must_match_the_data() {
     let (status, text) = put_file(&demo, &img.id, data(4096, 2), Some("application/json")).await;
     assert_eq!(
         (status, message(&text)),
-        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Image disk_format qcow2 does not match stream data raw".into())
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "The request media type application/octet-stream is not supported by this server.".into())
     );
+    assert!(text.contains("<br /><br />\\nImage disk_format qcow2 does not match stream data raw"), "{text}");
     assert_eq!(image::get_image(&demo, &img.id).await.unwrap().status, "queued");
     assert!(data_files(&cloud).is_empty());
     let mut qcow = b"QFI\xfb\0\0\0\x03".to_vec();

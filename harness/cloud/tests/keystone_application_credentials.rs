@@ -534,8 +534,11 @@ async fn token_lifetime_comes_from_the_deployment_profile() {
     let deployment = Deployment::load(file.to_str().unwrap()).expect("loads as `sigstack serve --deployment FILE` does");
     assert_eq!(deployment.keystone.token_expiration, 2);
     let cloud = start(CloudConfig { deployment, ..CloudConfig::default() }).await.unwrap();
-    let r = http().get(format!("{}/_sim/deployment", cloud.endpoints.image)).send().await.unwrap();
-    assert_eq!(r.json::<Value>().await.unwrap()["deployment"]["keystone"], json!({"token_expiration": 2}));
+    let r = cloud.control_http().get(format!("{}/_sim/deployment", cloud.endpoints.image)).send().await.unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["deployment"]["keystone"],
+        json!({"token_expiration": 2, "max_password_length": 4096, "strict_password_check": false, "password_hash_algorithm": "bcrypt"})
+    );
 
     let (demo, body) = password(&cloud, "demo").await;
     let parse = |v: &Value| time::OffsetDateTime::parse(v.as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
@@ -564,7 +567,8 @@ async fn token_lifetime_comes_from_the_deployment_profile() {
     assert_eq!(r.json::<Value>().await.unwrap(), error(404, "Not Found", "Failed to validate token"));
 
     // `/_sim/deployment` changes the lifetime of the next tokens.
-    let r = http()
+    let r = cloud
+        .control_http()
         .patch(format!("{}/_sim/deployment", cloud.endpoints.image))
         .json(&json!({"keystone": {"token_expiration": 600}}))
         .send()
@@ -589,7 +593,8 @@ async fn secrets_are_stored_hashed_and_reset_empties_the_credentials() {
     let id = created["application_credential"]["id"].as_str().unwrap().to_owned();
     let resources = |cloud: &CloudHandle| {
         let url = format!("{}/_sim/resources?service=keystone", cloud.endpoints.image);
-        async move { http().get(url).send().await.unwrap().json::<Value>().await.unwrap() }
+        let http = cloud.control_http();
+        async move { http.get(url).send().await.unwrap().json::<Value>().await.unwrap() }
     };
     let before = resources(&cloud).await;
     let tables = &before["services"]["keystone"]["tables"];
@@ -600,7 +605,7 @@ async fn secrets_are_stored_hashed_and_reset_empties_the_credentials() {
     assert_eq!(tables["keystone_application_credential_roles"].as_array().unwrap().len(), 1);
     assert!(!before.to_string().contains("plain-text-secret"), "the secret is never stored in clear");
 
-    let r = http().post(format!("{}/_sim/reset", cloud.endpoints.image)).send().await.unwrap();
+    let r = cloud.control_http().post(format!("{}/_sim/reset", cloud.endpoints.image)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let report: Value = r.json().await.unwrap();
     assert_eq!(report["reset"]["keystone"]["rows_deleted"]["keystone_application_credentials"], 1, "{report}");

@@ -81,7 +81,7 @@ async fn flavors_errors_and_authentication() {
         Some(json!({"server": {"name": "x", "imageRef": "i", "flavorRef": "99", "networks": "auto"}})),
     )
     .await;
-    assert_eq!((status, body["badRequest"]["message"].as_str()), (StatusCode::BAD_REQUEST, Some("Invalid flavorRef provided.")));
+    assert_eq!((status, body["badRequest"]["message"].as_str()), (StatusCode::BAD_REQUEST, Some("Flavor 99 could not be found.")));
     let (status, body, _) = raw(
         &demo,
         Method::POST,
@@ -90,7 +90,7 @@ async fn flavors_errors_and_authentication() {
         Some(json!({"server": {"name": "x", "imageRef": "0000", "flavorRef": "1", "networks": "auto"}})),
     )
     .await;
-    assert_eq!((status, body["badRequest"]["message"].as_str()), (StatusCode::BAD_REQUEST, Some("Image 0000 could not be found.")));
+    assert_eq!((status, body["badRequest"]["message"].as_str()), (StatusCode::BAD_REQUEST, Some("Can not find requested image")));
     let (status, body, _) = raw(&demo, Method::POST, "/servers", "2.63", Some(json!({"server": {"name": "x", "flavorRef": "1"}}))).await;
     assert_eq!(
         (status, body["badRequest"]["message"].as_str()),

@@ -1,5 +1,5 @@
 //! Nova's image-signature verification and certificate validation at build time, end to end
-//! over HTTP (openstack-behaviour.md B3–B5, cursive.md §6): `_get_verifier`'s rules, the fault
+//! over HTTP (docs/reference/openstack-behaviour.md B3–B5, docs/reference/cursive.md §6): `_get_verifier`'s rules, the fault
 //! messages with the `Build of instance <uuid> aborted:` prefix cut at 255 characters, the
 //! reschedule on a data mismatch, and the cases where verification is silently skipped (image
 //! cache hit, RAW image on an RBD node).

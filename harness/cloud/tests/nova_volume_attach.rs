@@ -1,5 +1,5 @@
 //! Attaching Cinder volumes to servers over HTTP (barbican-tempest-plugin's
-//! `ImageSigningVolumeTest.test_signed_volume_attach_to_instance`, openstack-behaviour.md F2):
+//! `ImageSigningVolumeTest.test_signed_volume_attach_to_instance`, docs/reference/openstack-behaviour.md F2):
 //! Nova's `os-volume_attachments` (views by microversion, every error with its status and
 //! message) driving Cinder's attachments API with the user's token, the volume going
 //! `available` → `in-use` → `available`, and what both sides show meanwhile.

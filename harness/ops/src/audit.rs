@@ -4,15 +4,16 @@
 //! `get_verifier` (properties, certificate from Barbican, key type), then the certificate
 //! chain, then (optionally) the data itself, streamed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::SystemTime;
 
+use futures_util::StreamExt;
 use sigstack_client::Session;
 use sigstack_client::image::Image;
 use sigstack_client::key_manager;
-use sigstack_verify::{Certificate, Error, KeyTypeProfile, Presence, ValidationOptions, verify_certificate};
+use sigstack_verify::{Certificate, Error, KeyTypeProfile, PreparedSignature, Presence, ValidationOptions, Verifier, verify_certificate};
 
-use crate::{OpsError, Progress, list_images, signature_properties, stream_image};
+use crate::{Fanout, OpsError, Progress, list_images, signature_properties, stream_image};
 
 /// cursive's order: certificate uuid, hash method, signature, key type.
 pub const CURSIVE_ORDER: [&str; 4] =
@@ -30,6 +31,8 @@ pub struct AuditOptions {
     pub profile: KeyTypeProfile,
     /// Only these images (ids or names); empty: every image visible to the credentials.
     pub only: Vec<String>,
+    /// How many images at once, and which shard of them.
+    pub fanout: Fanout,
 }
 
 /// An image's verdict, in the order Nova finds problems. [`ImageState::name`] is the stable
@@ -165,42 +168,84 @@ impl AuditReport {
     }
 }
 
-/// Audits the images visible to `session` (narrowed by `options.only`). Reads only.
+/// Audits the images visible to `session` (narrowed by `options.only` and
+/// `options.fanout.shard`). Reads only.
+///
+/// In three steps: the signature properties of every image (no I/O); every distinct
+/// certificate from Barbican, once, `fanout.jobs` at a time; then each image's verdict,
+/// `fanout.jobs` at a time, its data (with `verify_data`) hashed on a thread of its own. The
+/// report is in Glance's listing order whatever order the images finish in.
 pub async fn audit(session: &Session, options: &AuditOptions, progress: &dyn Progress) -> Result<AuditReport, OpsError> {
-    let images = list_images(session, &options.only).await?;
-    let mut auditor = Auditor { session, options, progress, certificates: HashMap::new() };
-    // Trusted certificates are fetched once up front (Nova fetches them on every boot); those
-    // that fail are skipped by verify_certificate, as cursive skips them.
-    for id in &options.trusted_certificates {
-        let _ = auditor.certificate(id).await;
+    let images: Vec<Image> = list_images(session, &options.only).await?.into_iter().filter(|i| options.fanout.selects(&i.id)).collect();
+    let jobs = options.fanout.jobs.get();
+    // 1. cursive get_verifier's first half, before the certificate: presence, base64, hash,
+    //    key type.
+    let prepared: Vec<Result<PreparedSignature, Error>> =
+        images.iter().map(|image| signature_properties(image).prepare(options.profile)).collect();
+    // 2. Barbican answers by secret id: many images share one certificate, so each distinct
+    //    one is read once. Trusted certificates that fail are skipped by verify_certificate,
+    //    as cursive skips them (Nova fetches them on every boot).
+    let mut wanted: Vec<&str> = options.trusted_certificates.iter().map(String::as_str).collect();
+    wanted.extend(prepared.iter().filter_map(|p| p.as_ref().ok()).map(|p| p.certificate_uuid.as_str()));
+    let mut seen = HashSet::new();
+    wanted.retain(|id| seen.insert(*id));
+    let certificates: HashMap<String, Result<Certificate, Error>> = futures_util::stream::iter(wanted.into_iter().map(str::to_owned))
+        // Owned ids: a borrowed item would make the future not provably Send (rust#102211).
+        .map(|id| async move {
+            let fetched = key_manager::get_certificate(session, &id).await;
+            (id, fetched)
+        })
+        .buffer_unordered(jobs)
+        .collect()
+        .await;
+    let auditor = &Auditor { session, options, progress, certificates };
+    // 3. Each image's verdict, `jobs` at a time (only those whose data is downloaded take
+    //    time); a verifier exists only while its image is in flight.
+    let mut findings: Vec<Option<Finding>> = vec![None; images.len()];
+    let mut checked = futures_util::stream::iter(images.into_iter().zip(prepared).enumerate())
+        .map(|(index, (image, prepared))| async move {
+            let finding = match auditor.check(image, prepared) {
+                Err(verdict) => *verdict,
+                Ok(pending) if options.verify_data => auditor.check_data(pending).await,
+                Ok(pending) => untrusted(pending.finding, pending.chain),
+            };
+            (index, finding)
+        })
+        .buffer_unordered(jobs);
+    progress.images_done(0, findings.len());
+    let mut done = 0;
+    while let Some((index, finding)) = checked.next().await {
+        findings[index] = Some(finding);
+        done += 1;
+        progress.images_done(done, findings.len());
     }
-    let mut findings = Vec::with_capacity(images.len());
-    for image in images {
-        findings.push(auditor.audit(image).await);
-    }
-    Ok(AuditReport { options: options.clone(), findings })
+    Ok(AuditReport { options: options.clone(), findings: findings.into_iter().flatten().collect() })
 }
 
 struct Auditor<'a> {
     session: &'a Session,
     options: &'a AuditOptions,
     progress: &'a dyn Progress,
-    /// Barbican answers by secret id: many images share one certificate.
+    /// Every certificate the images and the trusted IDs name, by secret id.
     certificates: HashMap<String, Result<Certificate, Error>>,
 }
 
+/// An image whose signature path is fine (properties, certificate, key): only its data and
+/// the chain's verdict are left to apply.
+struct Pending {
+    finding: Finding,
+    verifier: Verifier,
+    /// The chain's verdict, applied once the data is known to match.
+    chain: Option<Result<(), String>>,
+}
+
 impl Auditor<'_> {
-    async fn certificate(&mut self, id: &str) -> Result<Certificate, Error> {
-        if let Some(cached) = self.certificates.get(id) {
-            return cached.clone();
-        }
-        let fetched = key_manager::get_certificate(self.session, id).await;
-        self.certificates.insert(id.to_owned(), fetched.clone());
-        fetched
+    fn certificate(&self, id: &str) -> Result<Certificate, Error> {
+        self.certificates.get(id).cloned().unwrap_or_else(|| Err(Error::CertificateRetrieval(id.to_owned())))
     }
 
-    async fn audit(&mut self, image: Image) -> Finding {
-        let props = signature_properties(&image);
+    /// Steps 1 to 3 of Nova's order; `Err` holds the verdict of an image that fails there.
+    fn check(&self, image: Image, prepared: Result<PreparedSignature, Error>) -> Result<Pending, Box<Finding>> {
         let mut finding = Finding {
             image,
             state: ImageState::Signed,
@@ -210,9 +255,10 @@ impl Auditor<'_> {
             fails_validation: (!self.options.trusted_certificates.is_empty()).then_some(true),
         };
         // 1. cursive get_verifier, before the certificate: presence, base64, hash, key type.
-        let prepared = match props.prepare(self.options.profile) {
+        let prepared = match prepared {
             Ok(p) => p,
             Err(e) => {
+                let props = signature_properties(&finding.image);
                 finding.state = match (&props.presence(), &e) {
                     (Presence::Unsigned, _) => ImageState::Unsigned,
                     (Presence::Partial(missing), _) => {
@@ -226,11 +272,11 @@ impl Auditor<'_> {
                     _ => ImageState::InvalidProperties,
                 };
                 finding.detail = e.to_string();
-                return finding;
+                return Err(Box::new(finding));
             }
         };
         // 2. The certificate, with the auditing user's token (Nova uses the booting user's).
-        let certificate = match self.certificate(&prepared.certificate_uuid).await {
+        let certificate = match self.certificate(&prepared.certificate_uuid) {
             Ok(c) => c,
             Err(e) => {
                 finding.state = match e {
@@ -239,7 +285,7 @@ impl Auditor<'_> {
                     _ => ImageState::NotACertificate,
                 };
                 finding.detail = e.to_string();
-                return finding;
+                return Err(Box::new(finding));
             }
         };
         let verifier = match prepared.verifier(&certificate) {
@@ -251,52 +297,59 @@ impl Auditor<'_> {
                     _ => ImageState::VerifierError,
                 };
                 finding.detail = e.to_string();
-                return finding;
+                return Err(Box::new(finding));
             }
         };
         // 3. The chain, when trusted IDs were given (Nova: after get_verifier, before data).
         let chain = (!self.options.trusted_certificates.is_empty()).then(|| self.validate_chain(&prepared.certificate_uuid));
         finding.fails_validation = chain.as_ref().map(Result::is_err);
-        // 4. The data.
         finding.fails_signature = Some(false);
         finding.detail = format!("{} {} certificate {}", prepared.key_type, prepared.hash_method.name(), prepared.certificate_uuid);
-        if self.options.verify_data {
-            let mut verifier = verifier;
-            let label = finding.image.name.clone().unwrap_or_else(|| finding.image.id.clone());
-            let streamed = stream_image(self.session, &finding.image.id, &label, self.progress, |chunk| verifier.update(chunk)).await;
-            match streamed {
-                Ok(_) => match verifier.finish() {
-                    Ok(()) => finding.state = ImageState::Verified,
-                    Err(e) => {
-                        finding.state = ImageState::DataMismatch;
-                        finding.detail = e.to_string();
-                        finding.fails_signature = Some(true);
-                        finding.fails_validation = finding.fails_validation.map(|_| true);
-                    }
-                },
-                Err(e) => {
-                    finding.state = ImageState::DataUnavailable;
-                    finding.detail = e.to_string();
-                    finding.fails_signature = None;
-                }
-            }
-        }
-        if let Some(Err(message)) = chain
-            && finding.fails_signature == Some(false)
-        {
-            finding.state = ImageState::UntrustedCertificate;
-            finding.detail = message;
-        }
-        finding
+        Ok(Pending { finding, verifier, chain })
     }
 
-    /// cursive `verify_certificate` over the cached Barbican answers; the message is Nova's
+    /// Step 4 (`verify_data`): downloads the data, hashing it on a thread of its own, and
+    /// checks it against the signature.
+    async fn check_data(&self, pending: Pending) -> Finding {
+        let Pending { mut finding, verifier, chain } = pending;
+        let label = finding.image.name.clone().unwrap_or_else(|| finding.image.id.clone());
+        match stream_image(self.session, &finding.image.id, &label, self.progress, verifier).await {
+            Ok(verifier) => match verifier.finish() {
+                Ok(()) => finding.state = ImageState::Verified,
+                Err(e) => {
+                    finding.state = ImageState::DataMismatch;
+                    finding.detail = e.to_string();
+                    finding.fails_signature = Some(true);
+                    finding.fails_validation = finding.fails_validation.map(|_| true);
+                }
+            },
+            Err(e) => {
+                finding.state = ImageState::DataUnavailable;
+                finding.detail = e.to_string();
+                finding.fails_signature = None;
+            }
+        }
+        untrusted(finding, chain)
+    }
+
+    /// cursive `verify_certificate` over the fetched Barbican answers; the message is Nova's
     /// `CertificateValidationFailed`.
     fn validate_chain(&self, uuid: &str) -> Result<(), String> {
-        let fetch = |id: &str| self.certificates.get(id).cloned().unwrap_or_else(|| Err(Error::CertificateRetrieval(id.to_owned())));
+        let fetch = |id: &str| self.certificate(id);
         let options = ValidationOptions { key_type_profile: self.options.profile, ..ValidationOptions::default() };
         verify_certificate(fetch, uuid, &self.options.trusted_certificates, SystemTime::now(), options)
             .map(|_| ())
             .map_err(|e| Error::CertificateValidationFailed { certificate: uuid.to_owned(), reason: e.to_string() }.to_string())
     }
+}
+
+/// A signature that checks out but whose chain does not: `untrusted-certificate`.
+fn untrusted(mut finding: Finding, chain: Option<Result<(), String>>) -> Finding {
+    if let Some(Err(message)) = chain
+        && finding.fails_signature == Some(false)
+    {
+        finding.state = ImageState::UntrustedCertificate;
+        finding.detail = message;
+    }
+    finding
 }

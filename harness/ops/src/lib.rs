@@ -23,6 +23,7 @@
 mod audit;
 mod error;
 mod secret;
+mod shard;
 mod sign;
 mod signer;
 mod stream;
@@ -30,26 +31,39 @@ mod stream;
 pub use audit::{AuditOptions, AuditReport, CURSIVE_ORDER, Finding, ImageState, Summary, audit};
 pub use error::{OpsError, service_message};
 pub use secret::{CertificateSecret, secret_name};
-pub use sign::{ImageResult, SignOptions, SignOutcome, SignReport, Stopped, Tally, sign_images};
+pub use shard::{Fanout, Shard, ShardError, ShardSetError, check_complete};
+pub use sign::{ImageResult, SignOptions, SignOutcome, SignReport, Stopped, Tally, sign_images, sign_images_with};
 pub use signer::Signer;
 pub(crate) use stream::{StreamError, stream_image};
 
 /// What the tools report while they run. Every method has an empty default, so a caller
 /// implements only what it shows; [`NoProgress`] shows nothing.
+///
+/// With [`Fanout::jobs`] above 1 several downloads run at once, from several threads: each
+/// call names its download by the image id (one image has one download at a time).
 pub trait Progress: Send + Sync {
-    /// An image download starts; `label` names it (the image name, or `verify <name>` for the
-    /// check after signing), `total` is Glance's Content-Length when it sent one.
-    fn download_started(&self, label: &str, total: Option<u64>) {
-        let _ = (label, total);
+    /// The download of image `id` starts; `label` names it (the image name, or
+    /// `verify <name>` for the check after signing), `total` is Glance's Content-Length when
+    /// it sent one.
+    fn download_started(&self, id: &str, label: &str, total: Option<u64>) {
+        let _ = (id, label, total);
     }
 
-    /// `bytes` more of the current download arrived.
-    fn downloaded(&self, bytes: u64) {
-        let _ = bytes;
+    /// `bytes` more of image `id` arrived.
+    fn downloaded(&self, id: &str, bytes: u64) {
+        let _ = (id, bytes);
     }
 
-    /// The current download ended, successfully or not.
-    fn download_finished(&self) {}
+    /// The download of image `id` ended, successfully or not.
+    fn download_finished(&self, id: &str) {
+        let _ = id;
+    }
+
+    /// `done` of the run's `total` images are dealt with (audited; signed, skipped or
+    /// failed). Called with 0 before the first.
+    fn images_done(&self, done: usize, total: usize) {
+        let _ = (done, total);
+    }
 
     /// `sign_images` settled which Barbican secret holds the certificate, before any image is
     /// changed.

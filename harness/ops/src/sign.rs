@@ -8,9 +8,11 @@
 //! fails. A Glance error (5xx, no answer) stops the run: the cloud is unwell, and carrying on
 //! would only spread half-finished work.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
 use base64::Engine as _;
+use futures_util::StreamExt;
 use serde_json::json;
 use sigstack_client::Session;
 use sigstack_client::image::{self, Image, PatchOp};
@@ -18,8 +20,8 @@ use sigstack_client::key_manager;
 use sigstack_verify::{Certificate, KeyTypeProfile, PROPERTY_NAMES};
 
 use crate::{
-    CertificateSecret, OpsError, Progress, Signer, StreamError, label, list_images, secret, service_message, signature_properties,
-    stream_image,
+    CertificateSecret, Fanout, OpsError, Progress, Shard, Signer, StreamError, label, list_images, secret, service_message,
+    signature_properties, stream_image,
 };
 
 /// Which images, and how.
@@ -106,6 +108,8 @@ pub struct SignReport {
     pub results: Vec<ImageResult>,
     pub stopped: Option<Stopped>,
     pub dry_run: bool,
+    /// The shard the run was limited to.
+    pub shard: Option<Shard>,
 }
 
 impl SignReport {
@@ -145,59 +149,124 @@ impl SignReport {
     }
 }
 
-/// Signs the images visible to `session` that need it (see [`SignOptions`]). Refusals
-/// ([`OpsError`]) happen before any image or secret changes; per-image problems are in the
-/// report.
+/// Signs the images visible to `session` that need it (see [`SignOptions`]), one at a time.
+/// Refusals ([`OpsError`]) happen before any image or secret changes; per-image problems are
+/// in the report.
 pub async fn sign_images(
     session: &Session,
     signer: &Signer,
     options: &SignOptions,
     progress: &dyn Progress,
 ) -> Result<SignReport, OpsError> {
-    let images = list_images(session, &options.only).await?;
+    sign_images_with(session, signer, options, &Fanout::default(), progress).await
+}
+
+/// [`sign_images`] on `fanout.jobs` images at a once (each image's data hashed on a thread of
+/// its own), and on `fanout.shard`'s images only. When the run stops (a Glance failure that
+/// is not about one image) no further image is started; those already in progress finish,
+/// each signed or put back as it was.
+pub async fn sign_images_with(
+    session: &Session,
+    signer: &Signer,
+    options: &SignOptions,
+    fanout: &Fanout,
+    progress: &dyn Progress,
+) -> Result<SignReport, OpsError> {
+    let images: Vec<Image> = list_images(session, &options.only).await?.into_iter().filter(|i| fanout.selects(&i.id)).collect();
     let selected = !options.only.is_empty();
+    let jobs = fanout.jobs.get();
     // Barbican answers by secret id: a re-run over many images signed with one certificate
     // reads it once.
-    let mut certificates = HashMap::new();
-    let mut plan = Vec::with_capacity(images.len());
-    for image in images {
-        let decision = decide(session, signer, &image, selected, &mut certificates).await;
-        plan.push((image, decision));
-    }
+    let mut wanted: Vec<&str> = images.iter().filter_map(certificate_to_check).collect();
+    let mut seen = HashSet::new();
+    wanted.retain(|id| seen.insert(*id));
+    let certificates: HashMap<String, Result<Certificate, sigstack_verify::Error>> =
+        futures_util::stream::iter(wanted.into_iter().map(str::to_owned))
+            // Owned ids: a borrowed item would make the future not provably Send (rust#102211).
+            .map(|id| async move {
+                let fetched = key_manager::get_certificate(session, &id).await;
+                (id, fetched)
+            })
+            .buffer_unordered(jobs)
+            .collect()
+            .await;
+    let plan: Vec<(Image, Option<SignOutcome>)> = images
+        .into_iter()
+        .map(|image| {
+            let decision = decide(signer, &image, selected, &certificates);
+            (image, decision)
+        })
+        .collect();
     let certificate = if plan.iter().any(|(_, d)| d.is_none()) {
         Some(secret::resolve(session, signer, options.certificate_id.as_deref(), options.dry_run, progress).await?)
     } else {
         None
     };
-    let mut stopped = None;
-    let mut results = Vec::with_capacity(plan.len());
-    for (image, decision) in plan {
-        let outcome = match (decision, certificate.as_ref().and_then(CertificateSecret::id)) {
-            (Some(skip), _) => skip,
-            _ if stopped.is_some() => SignOutcome::NotAttempted,
-            _ if options.dry_run => SignOutcome::WouldSign,
-            (None, Some(id)) => match sign_one(session, signer, &image, id, progress).await {
-                Ok(()) => SignOutcome::Signed,
-                Err(Failure::Image(why)) => SignOutcome::Failed(why),
-                Err(Failure::Stop(why)) => {
-                    stopped = Some(Stopped { image_id: image.id.clone(), image_name: label(&image), reason: why.clone() });
-                    SignOutcome::Failed(why)
-                }
-            },
-            (None, None) => SignOutcome::NotAttempted,
-        };
-        results.push(ImageResult { image, outcome });
+    let certificate_id = certificate.as_ref().and_then(CertificateSecret::id);
+    let stopped: Mutex<Option<Stopped>> = Mutex::new(None);
+    let is_stopped = || stopped.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+    let mut outcomes: Vec<Option<SignOutcome>> = vec![None; plan.len()];
+    let planned = &plan;
+    let mut work = futures_util::stream::iter(0..plan.len())
+        .map(|index| {
+            let (stopped, is_stopped) = (&stopped, &is_stopped);
+            let (image, decision) = &planned[index];
+            async move {
+                let outcome = match (decision, certificate_id) {
+                    (Some(skip), _) => skip.clone(),
+                    // Checked when the image's turn comes: after a stop, nothing new starts.
+                    _ if is_stopped() => SignOutcome::NotAttempted,
+                    _ if options.dry_run => SignOutcome::WouldSign,
+                    (None, Some(id)) => match sign_one(session, signer, image, id, progress).await {
+                        Ok(()) => SignOutcome::Signed,
+                        Err(Failure::Image(why)) => SignOutcome::Failed(why),
+                        Err(Failure::Stop(why)) => {
+                            let mut first = stopped.lock().unwrap_or_else(|e| e.into_inner());
+                            if first.is_none() {
+                                *first = Some(Stopped { image_id: image.id.clone(), image_name: label(image), reason: why.clone() });
+                            }
+                            SignOutcome::Failed(why)
+                        }
+                    },
+                    (None, None) => SignOutcome::NotAttempted,
+                };
+                (index, outcome)
+            }
+        })
+        .buffer_unordered(jobs);
+    progress.images_done(0, outcomes.len());
+    let mut done = 0;
+    while let Some((index, outcome)) = work.next().await {
+        outcomes[index] = Some(outcome);
+        done += 1;
+        progress.images_done(done, outcomes.len());
     }
-    Ok(SignReport { certificate, results, stopped, dry_run: options.dry_run })
+    drop(work);
+    let results = plan
+        .into_iter()
+        .zip(outcomes)
+        .map(|((image, _), outcome)| ImageResult { image, outcome: outcome.unwrap_or(SignOutcome::NotAttempted) })
+        .collect();
+    let stopped = stopped.into_inner().unwrap_or_else(|e| e.into_inner());
+    Ok(SignReport { certificate, results, stopped, dry_run: options.dry_run, shard: fanout.shard })
+}
+
+/// The certificate `decide` needs to read for this image: that of an active image whose
+/// properties are valid.
+fn certificate_to_check(image: &Image) -> Option<&str> {
+    let props = signature_properties(image);
+    if image.status != "active" || props.prepare(KeyTypeProfile::Current).is_err() {
+        return None;
+    }
+    image.property("img_signature_certificate_uuid")
 }
 
 /// `None` to sign; otherwise why not. Reads only.
-async fn decide(
-    session: &Session,
+fn decide(
     signer: &Signer,
     image: &Image,
     selected: bool,
-    certificates: &mut HashMap<String, Result<Certificate, sigstack_verify::Error>>,
+    certificates: &HashMap<String, Result<Certificate, sigstack_verify::Error>>,
 ) -> Option<SignOutcome> {
     if image.status != "active" {
         return Some(SignOutcome::Skipped(format!("status {}, no data to sign", image.status)));
@@ -208,11 +277,9 @@ async fn decide(
         return None;
     }
     // Signed with this certificate if the referenced secret holds the same certificate,
-    // whatever its id. The data is not downloaded again (that is what makes re-runs cheap);
-    // an audit with `verify_data` checks it.
-    if !certificates.contains_key(uuid) {
-        certificates.insert(uuid.to_owned(), key_manager::get_certificate(session, uuid).await);
-    }
+    // whatever its id (read beforehand, see `certificate_to_check`). The data is not
+    // downloaded again (that is what makes re-runs cheap); an audit with `verify_data` checks
+    // it.
     match certificates.get(uuid)? {
         Ok(c) if c == signer.certificate() => Some(SignOutcome::Skipped("already signed with this certificate".into())),
         _ if selected => None,
@@ -241,13 +308,13 @@ fn classify(what: &str, e: &sigstack_client::Error) -> Failure {
 
 async fn sign_one(session: &Session, signer: &Signer, image: &Image, certificate_id: &str, progress: &dyn Progress) -> Result<(), Failure> {
     // 1. Hash the stored data as Nova will read it.
-    let mut hasher = signer.hash_method().hasher();
-    stream_image(session, &image.id, &label(image), progress, |chunk| hasher.update(chunk)).await.map_err(|e| match e {
+    let hasher = stream_image(session, &image.id, &label(image), progress, signer.hash_method().hasher()).await.map_err(|e| match e {
         StreamError::NoData => Failure::Image("the image has no data".into()),
         StreamError::Glance(e) => match classify("download", &e) {
             Failure::Image(why) => Failure::Image(format!("cannot download: {why}")),
             stop => stop,
         },
+        StreamError::Cancelled => Failure::Stop("the hashing thread was cancelled".into()),
     })?;
     let signature = signer.sign_digest(&hasher.finalize()).map_err(|e| Failure::Image(e.to_string()))?;
     let values = [
@@ -289,9 +356,9 @@ async fn sign_one(session: &Session, signer: &Signer, image: &Image, certificate
 async fn verify_stored(session: &Session, image: &Image, progress: &dyn Progress) -> Result<(), String> {
     let prepared = signature_properties(image).prepare(KeyTypeProfile::Current).map_err(|e| e.to_string())?;
     let certificate = key_manager::get_certificate(session, &prepared.certificate_uuid).await.map_err(|e| e.to_string())?;
-    let mut verifier = prepared.verifier(&certificate).map_err(|e| e.to_string())?;
+    let verifier = prepared.verifier(&certificate).map_err(|e| e.to_string())?;
     let label = format!("verify {}", label(image));
-    stream_image(session, &image.id, &label, progress, |chunk| verifier.update(chunk)).await.map_err(|e| e.to_string())?;
+    let verifier = stream_image(session, &image.id, &label, progress, verifier).await.map_err(|e| e.to_string())?;
     verifier.finish().map_err(|e| e.to_string())
 }
 

@@ -61,12 +61,12 @@ impl Recorder {
 }
 
 impl Progress for Recorder {
-    fn download_started(&self, label: &str, total: Option<u64>) {
-        self.0.lock().expect("not poisoned").push(format!("download {label} {total:?}"));
+    fn download_started(&self, id: &str, label: &str, total: Option<u64>) {
+        self.0.lock().expect("not poisoned").push(format!("download {id} {label} {total:?}"));
     }
 
-    fn download_finished(&self) {
-        self.0.lock().expect("not poisoned").push("finished".into());
+    fn download_finished(&self, id: &str) {
+        self.0.lock().expect("not poisoned").push(format!("finished {id}"));
     }
 
     fn certificate(&self, secret: &CertificateSecret) {
@@ -135,10 +135,10 @@ async fn signing_makes_the_audit_clean_and_a_rerun_changes_nothing() {
         progress.events(),
         [
             format!("certificate {:?}", report.certificate.as_ref().expect("certificate")),
-            "download ops-unsigned Some(90000)".into(),
-            "finished".into(),
-            "download verify ops-unsigned Some(90000)".into(),
-            "finished".into(),
+            format!("download {id} ops-unsigned Some(90000)"),
+            format!("finished {id}"),
+            format!("download {id} verify ops-unsigned Some(90000)"),
+            format!("finished {id}"),
         ]
     );
     let props = signature_properties(&s, &id).await;

@@ -75,7 +75,7 @@ mod tests {
 
     #[test]
     fn cursive_examples() {
-        // The cases recorded from cursive 0.3.1 in the reference notes.
+        // The cases recorded from cursive 0.3.1 (docs/reference/cursive.md §1).
         assert_eq!(decode("QU\nFB").unwrap(), b"AAA");
         assert_eq!(decode("QUFB!!").unwrap(), b"AAA");
         assert_eq!(decode("QUFB====").unwrap(), b"AAA");

@@ -2,7 +2,7 @@
 //!
 //! `Display` gives exactly the text OpenStack's cursive puts in its exceptions, because services
 //! and conformance scenarios are judged on those strings. cursive builds messages two ways
-//! (see `../shared/reference/cursive.md` §0): signature-path errors are wrapped as
+//! (see `docs/reference/cursive.md` §0): signature-path errors are wrapped as
 //! `Signature verification for the image failed: <reason>.`, certificate-validation errors are
 //! used verbatim. The variants below follow the same split.
 
@@ -71,6 +71,12 @@ pub enum Error {
     /// with `load_pem_x509_certificate`, and cryptography's `ValueError` escapes cursive.
     #[error("Unable to load PEM file. See https://cryptography.io/en/latest/faq/#why-can-t-i-import-my-pem-file for more details. {0}")]
     PemLoad(String),
+
+    /// A certificate key with explicit EC domain parameters under the `legacy` profile:
+    /// the `legacy` profile's cryptography (46, verified) raises this `ValueError` from
+    /// `public_key()` and it escapes cursive.
+    #[error("ECDSA keys with explicit parameters are unsupported at this time")]
+    ExplicitCurveParameters,
 
     /// A public key or signature algorithm the backend cannot evaluate; cryptography's
     /// `UnsupportedAlgorithm` escapes cursive with this text (e.g. `Curve 1.3.132.0.38 is not
@@ -147,7 +153,7 @@ impl Error {
     pub fn cursive_exception(&self) -> &'static str {
         match self {
             Error::InvalidSignature => "InvalidSignature",
-            Error::NonAsciiSignature | Error::CertificateParse(_) | Error::PemLoad(_) => "ValueError",
+            Error::NonAsciiSignature | Error::CertificateParse(_) | Error::PemLoad(_) | Error::ExplicitCurveParameters => "ValueError",
             Error::UnsupportedAlgorithm(_) => "UnsupportedAlgorithm",
             Error::CertificateValidationFailed { .. } | Error::NoTrustedCertificates => "CertificateValidationFailed",
             Error::InvalidPrivateKey(_) | Error::Signing(_) => "SigningError",

@@ -1,7 +1,7 @@
 //! sigstack's image-signature verification engine: the job OpenStack's Python library cursive
 //! does for Glance, Nova and Cinder, with the same verdicts and the same messages.
 //!
-//! No I/O, no async, no global state. The flow mirrors cursive's `get_verifier`:
+//! No I/O of its own, no async, no global state. The flow mirrors cursive's `get_verifier`:
 //!
 //! 1. [`SignatureProperties::prepare`] checks the four image properties (missing values,
 //!    base64, hash method, key type under a [`KeyTypeProfile`]);
@@ -13,17 +13,25 @@
 //!
 //! Certificate validation (Nova's trusted certificates) is [`CertificateValidator`].
 //!
+//! For data behind a `std::io::Read`, [`Verifier::verify_reader`] (and [`read_ahead`] for other
+//! hashing) reads on a scoped helper thread into a small ring of buffers while the calling
+//! thread hashes, so reading overlaps hashing in bounded memory.
+//!
 //! Deliberate cursive quirks, kept for conformance: the missing certificate property is
 //! reported as `img_signature_uuid`; `ECC_*` key types do not bind the curve (any EC key
-//! passes); the signature path never checks certificate dates; a chain whose intermediate
+//! passes, and every curve Python's cryptography loads verifies: P-192 to P-521, secp256k1,
+//! brainpoolP256r1/P384r1/P512r1, and the ten SEC 2 binary curves under `legacy`); the signature path never checks certificate dates; a chain whose intermediate
 //! has no trusted issuer reports only `certificate '<uuid>'`; the root's path length counts.
 
 mod algorithms;
 pub mod base64_lenient;
+mod brainpool_p512;
 mod certificate;
 mod error;
+mod explicit_params;
 mod properties;
 mod public_key;
+mod read_ahead;
 mod sign;
 mod validation;
 mod verifier;
@@ -35,7 +43,8 @@ pub use properties::{
     CERTIFICATE_UUID, HASH_METHOD, KEY_TYPE, PROPERTY_NAMES, PreparedSignature, Presence, SIGNATURE, SignatureProperties,
     should_create_verifier,
 };
-pub use public_key::{EcPublicKey, PublicKey, RsaPadding, SignatureHash};
+pub use public_key::{EcPublicKey, NamedEcCurve, PublicKey, RsaPadding, SignatureHash};
 pub use sign::SigningKey;
 pub use validation::{CertificateValidator, TrustSkip, ValidationOptions, verify_certificate};
+pub use read_ahead::{READ_AHEAD_BUFFERS, READ_AHEAD_CHUNK, read_ahead, read_ahead_with};
 pub use verifier::{READ_BUFFER, Verifier};

@@ -37,7 +37,7 @@ async fn barbican_fault(w: &mut Conformance, status: u16, operation: String) {
     let base = w.sim_base().await;
     let fault = json!({"service": "barbican", "operation": operation,
         "action": {"fail": {"status": status, "body": {"code": status, "title": "Service Unavailable", "description": "injected"}}}});
-    let http = crate::target::current().http();
+    let http = crate::target::current().control_http();
     let r = http.post(format!("{base}/_sim/faults")).json(&fault).send().await.expect("control API answers");
     assert_eq!(r.status().as_u16(), 201);
     let body: Value = r.json().await.expect("fault JSON");
@@ -93,7 +93,7 @@ async fn deployment_patched(w: &mut Conformance, step: &cucumber::gherkin::Step)
         w.image_format = DiskFormat::Raw;
     }
     let url = format!("{}/_sim/deployment", w.sim_base().await);
-    let http = crate::target::current().http();
+    let http = crate::target::current().control_http();
     let current: Value = http.get(&url).send().await.expect("control API answers").json().await.expect("deployment JSON");
     let undo = inverse(&patch, &current["deployment"]);
     let r = http.patch(&url).json(&patch).send().await.expect("control API answers");

@@ -16,8 +16,9 @@ use crate::world::Conformance;
 async fn cached(w: &mut Conformance, host: String, user: String) {
     let token = w.session(&user).await.token().value.clone();
     let url = format!("{}/_sim/compute/nodes/{host}/image-cache", origin(w, "compute").await);
-    let http = crate::target::current().http();
-    let r = http.post(&url).header("X-Auth-Token", token).json(&json!({"image_id": w.image()})).send().await.expect("control API answers");
+    let http = crate::target::current().control_http();
+    let r =
+        http.post(&url).header("X-Subject-Token", token).json(&json!({"image_id": w.image()})).send().await.expect("control API answers");
     let status = r.status().as_u16();
     let node: Value = r.json().await.unwrap_or(Value::Null);
     assert_eq!(status, 200, "{node}");
@@ -36,7 +37,7 @@ async fn host_fails(w: &mut Conformance, ha_user: String) {
     let host = server.host.unwrap_or_else(|| panic!("server {id} has no host"));
     let base = format!("{}/_sim/compute/nodes/{host}", origin(w, "compute").await);
     w.sim_posts.push(format!("{base}/recover"));
-    let http = crate::target::current().http();
+    let http = crate::target::current().control_http();
     let r = http.post(format!("{base}/fail")).send().await.expect("control API answers");
     let status = r.status().as_u16();
     let report: Value = r.json().await.unwrap_or(Value::Null);

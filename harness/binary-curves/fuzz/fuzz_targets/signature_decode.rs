@@ -13,7 +13,7 @@ fn keys() -> &'static [PublicKey] {
         BinaryCurve::ALL
             .iter()
             .map(|&c| {
-                SigningKey::from_bytes(c, &[0x42; 40])
+                SigningKey::from_bytes(c, &[0x42; 20])
                     .expect("fixed key")
                     .public_key()
                     .clone()
@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
-    let key = &keys()[usize::from(selector & 3)];
+    let key = &keys()[usize::from(selector) % BinaryCurve::ALL.len()];
     // Split the rest into a prehash (first byte = its length) and the signature.
     let Some((&len, rest)) = rest.split_first() else {
         return;

@@ -128,13 +128,19 @@ mod x86 {
 #[cfg(target_arch = "x86_64")]
 pub(crate) use x86::{mul_wide_clmul, square_wide_clmul};
 
-/// Whether the PCLMULQDQ kernels are used: detected at run time, and can be switched off with
-/// the environment variable `SIGSTACK_GF2M_PORTABLE=1` (read once) to exercise the portable
-/// path end to end, e.g. `SIGSTACK_GF2M_PORTABLE=1 cargo test -p sigstack-binary-curves`.
+/// Whether the PCLMULQDQ kernels are used: detected at run time, and switched off by the
+/// environment variable `SIGSTACK_GF2M_PORTABLE` set to anything but empty or `0` (read once per
+/// process) to exercise the portable path end to end, e.g.
+/// `SIGSTACK_GF2M_PORTABLE=1 cargo test -p sigstack-binary-curves`.
 #[inline]
 pub(crate) fn has_clmul() -> bool {
     static USE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *USE.get_or_init(|| cpu_has_clmul() && std::env::var_os("SIGSTACK_GF2M_PORTABLE").is_none())
+    *USE.get_or_init(|| cpu_has_clmul() && !portable_forced())
+}
+
+/// `SIGSTACK_GF2M_PORTABLE` is set to something other than empty or `0`.
+pub(crate) fn portable_forced() -> bool {
+    std::env::var_os("SIGSTACK_GF2M_PORTABLE").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 /// The CPU capability alone (ignores the environment override).
@@ -152,9 +158,9 @@ pub(crate) fn cpu_has_clmul() -> bool {
 /// Reduce a wide polynomial modulo f(x) = x^m + sum_{k in ks} x^k, where `ks` lists the
 /// low-order terms including 0 (e.g. `[0, 87]` for x^409 + x^87 + 1).
 ///
-/// Words are folded from the top down; each fold moves bits down by at least 64*5 positions for
-/// the SEC 2 polynomials, so every word that can still hold bits >= m is visited after it has
-/// received them.
+/// Words are folded from the top down; each fold moves bits down by m - k >= 156 positions for
+/// the SEC 2 polynomials (at least one word, which `field/mod.rs` asserts at compile time), so
+/// every word that can still hold bits >= m is visited after it has received them.
 #[inline(always)]
 pub(crate) fn reduce<const N: usize, const W: usize>(mut w: [u64; W], m: usize, ks: &[usize]) -> [u64; N] {
     let top = m / 64;

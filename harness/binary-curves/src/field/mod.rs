@@ -1,7 +1,13 @@
 //! GF(2^m) in polynomial basis with the SEC 2 reduction polynomials, 64-bit limbs.
 //!
+//! * F163: x^163 + x^7 + x^6 + x^3 + 1 (3 limbs), used by sect163k1 / sect163r2.
+//! * F233: x^233 + x^74 + 1 (4 limbs), used by sect233k1 / sect233r1.
+//! * F283: x^283 + x^12 + x^7 + x^5 + 1 (5 limbs), used by sect283k1 / sect283r1.
 //! * F409: x^409 + x^87 + 1 (7 limbs), used by sect409k1 / sect409r1.
 //! * F571: x^571 + x^10 + x^5 + x^2 + 1 (9 limbs), used by sect571k1 / sect571r1.
+//!
+//! One generic implementation (the `gf2m_field!` macro over the kernels) serves all five; a
+//! field is its degree, limb count, reduction terms and trace mask.
 //!
 //! Elements are always kept fully reduced (degree < m), so limb equality is field equality.
 
@@ -257,8 +263,31 @@ macro_rules! gf2m_field {
 }
 
 // Trace masks (HMV, "Guide to ECC", Table 3.x; re-derived from the definition in the tests).
+gf2m_field!(F163, m = 163, limbs = 3, terms = [0, 3, 6, 7], trace_bits = [0, 157]);
+gf2m_field!(F233, m = 233, limbs = 4, terms = [0, 74], trace_bits = [0, 159]);
+gf2m_field!(F283, m = 283, limbs = 5, terms = [0, 5, 7, 12], trace_bits = [0, 271]);
 gf2m_field!(F409, m = 409, limbs = 7, terms = [0, 87], trace_bits = [0]);
 gf2m_field!(F571, m = 571, limbs = 9, terms = [0, 2, 5, 10], trace_bits = [0, 561, 569]);
+
+// `kernels::reduce` folds words from the top down; that is complete only if every fold moves
+// bits down by at least one word (m - k >= 64 for every low-order term k).
+const _: () = {
+    const fn folds_by_a_word(m: usize, terms: &[usize]) -> bool {
+        let mut i = 0;
+        while i < terms.len() {
+            if m - terms[i] < 64 {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+    assert!(folds_by_a_word(163, F163::TERMS));
+    assert!(folds_by_a_word(233, F233::TERMS));
+    assert!(folds_by_a_word(283, F283::TERMS));
+    assert!(folds_by_a_word(409, F409::TERMS));
+    assert!(folds_by_a_word(571, F571::TERMS));
+};
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -255,5 +255,8 @@ macro_rules! field_tests {
     };
 }
 
+field_tests!(f163, F163, 3);
+field_tests!(f233, F233, 4);
+field_tests!(f283, F283, 5);
 field_tests!(f409, F409, 7);
 field_tests!(f571, F571, 9);

@@ -134,7 +134,9 @@ impl Env {
 
     /// A `/_sim/` control call (on Glance's listener; any service's works).
     pub async fn sim(&self, method: Method, path: &str, body: Value) -> Value {
-        let r = sigstack_client::session::http_client()
+        let r = self
+            .cloud
+            .control_http()
             .request(method, format!("{}{path}", self.cloud.endpoints.image))
             .json(&body)
             .send()

@@ -29,6 +29,17 @@ impl Server {
         self.info.get(key).and_then(|v| v.first()).unwrap_or_else(|| panic!("serve printed no '{key}:' line: {:?}", self.info))
     }
 
+    /// The control token `serve` wrote (the `control-token:` file), as `/_sim/` takes it.
+    pub fn control_token(&self) -> String {
+        let path = self.get("control-token");
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}")).trim().to_owned()
+    }
+
+    /// A client for `/_sim/` on this server: sends the control token.
+    pub fn control_http(&self) -> reqwest::Client {
+        sigstack_client::tls::build_http_client_with_token(&Default::default(), &self.control_token()).expect("an HTTP client")
+    }
+
     pub fn signal(&self, signal: i32) {
         // SAFETY: kill(2) on our own child's pid.
         assert_eq!(unsafe { libc::kill(self.child.id() as i32, signal) }, 0);

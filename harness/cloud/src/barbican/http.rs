@@ -99,7 +99,10 @@ fn issue(operation: &str, e: &Invalid) -> Response {
     error(e.status, &format!("{operation} issue seen - {}.", e.message))
 }
 
-fn failure(operation: &str) -> Response {
+/// An unexpected error (`handle_exceptions`' generic 500); the cause goes to the request's log
+/// line, never to the client.
+fn failure(operation: &str, cause: impl std::fmt::Display) -> Response {
+    crate::logging::cause(cause);
     error(500, &format!("{operation} failure seen - please contact site administrator."))
 }
 
@@ -230,8 +233,8 @@ fn lookup(s: &BarbicanState, id: &str, operation: &str) -> Result<(Secret, Optio
     if !model::valid_secret_id(id) {
         return Err(error(404, "Not Found. Provided secret id is invalid."));
     }
-    let secret = s.model.get(id, now_us()).map_err(|_| failure(operation))?.ok_or_else(|| error(404, "Secret not found."))?;
-    let acl = s.model.acl(id).map_err(|_| failure(operation))?;
+    let secret = s.model.get(id, now_us()).map_err(|e| failure(operation, e))?.ok_or_else(|| error(404, "Secret not found."))?;
+    let acl = s.model.acl(id).map_err(|e| failure(operation, e))?;
     Ok((secret, acl))
 }
 
@@ -300,7 +303,7 @@ async fn list_secrets(
         offset,
         limit,
     };
-    let (secrets, total) = s.model.list(&filter, now_us()).map_err(|_| failure(OP))?;
+    let (secrets, total) = s.model.list(&filter, now_us()).map_err(|e| failure(OP, e))?;
     let items: Vec<Value> = secrets.iter().map(|x| secret_json(&s, x, mv)).collect();
     Ok(Json(page(&s, "secrets", items, total, offset, limit)).into_response())
 }
@@ -354,9 +357,9 @@ async fn create_secret(State(s): State<BarbicanState>, caller: AuthContext, head
         content_type,
         payload,
     };
-    s.model.insert(&secret).map_err(|_| failure(OP))?;
+    s.model.insert(&secret).map_err(|e| failure(OP, e))?;
     let href = secret_ref(&s, &secret.id);
-    let location = HeaderValue::from_str(&href).map_err(|_| failure(OP))?;
+    let location = HeaderValue::from_str(&href).map_err(|e| failure(OP, e))?;
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(json!({"secret_ref": href}))).into_response())
 }
 
@@ -415,7 +418,7 @@ async fn put_payload(
             return Err(issue(OP, &Invalid { status: 400, message: format!("content-encoding of '{enc}' not supported") }));
         }
     };
-    if !s.model.set_payload(&id, &media, &payload, now_us()).map_err(|_| failure(OP))? {
+    if !s.model.set_payload(&id, &media, &payload, now_us()).map_err(|e| failure(OP, e))? {
         return Err(error(409, "Secret already has data, cannot modify it."));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -425,7 +428,7 @@ async fn delete_secret(State(s): State<BarbicanState>, caller: AuthContext, Path
     const OP: &str = "Secret deletion";
     let found = lookup(&s, &id, OP)?;
     authorize(&s, Action::Delete, &caller, &found, OP)?;
-    s.model.delete(&id).map_err(|_| failure(OP))?;
+    s.model.delete(&id).map_err(|e| failure(OP, e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -496,7 +499,7 @@ async fn acl_write(s: &BarbicanState, caller: &AuthContext, id: &str, headers: &
         (None, true) => s.model.delete_acl(id),
         (None, false) => Ok(()),
     };
-    result.map_err(|_| failure(OP))?;
+    result.map_err(|e| failure(OP, e))?;
     Ok(Json(json!({"acl_ref": format!("{}/acl", secret_ref(s, id))})).into_response())
 }
 
@@ -513,7 +516,7 @@ async fn acl_delete(State(s): State<BarbicanState>, caller: AuthContext, Path(id
     const OP: &str = "SecretACL(s) deletion";
     let found = lookup(&s, &id, OP)?;
     authorize(&s, Action::AclChange, &caller, &found, OP)?;
-    s.model.delete_acl(&id).map_err(|_| failure(OP))?;
+    s.model.delete_acl(&id).map_err(|e| failure(OP, e))?;
     Ok(Json(Value::Null).into_response())
 }
 

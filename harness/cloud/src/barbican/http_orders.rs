@@ -54,7 +54,7 @@ fn order_json(s: &BarbicanState, order: &Order) -> Value {
 fn lookup(s: &BarbicanState, caller: &AuthContext, id: &str, operation: &str) -> Result<Order, Response> {
     s.model
         .get_order(id, &caller.project_id)
-        .map_err(|_| failure(operation))?
+        .map_err(|e| failure(operation, e))?
         .ok_or_else(|| error(404, "Not Found. Sorry but your order is in another castle."))
 }
 
@@ -101,9 +101,9 @@ async fn create_order(State(s): State<BarbicanState>, caller: AuthContext, heade
         created: now,
         updated: now,
     };
-    s.model.insert_order(&order, &secret).map_err(|_| failure(OP))?;
+    s.model.insert_order(&order, &secret).map_err(|e| failure(OP, e))?;
     let href = order_ref(&s, &order.id);
-    let location = HeaderValue::from_str(&href).map_err(|_| failure(OP))?;
+    let location = HeaderValue::from_str(&href).map_err(|e| failure(OP, e))?;
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(json!({"order_ref": href}))).into_response())
 }
 
@@ -118,7 +118,7 @@ async fn list_orders(
     }
     let params = query.map(|Query(q)| q).unwrap_or_default();
     let (offset, limit) = paging(&params);
-    let (found, total) = s.model.list_orders(&caller.project_id, offset, limit).map_err(|_| failure(OP))?;
+    let (found, total) = s.model.list_orders(&caller.project_id, offset, limit).map_err(|e| failure(OP, e))?;
     let items = found.iter().map(|o| order_json(&s, o)).collect();
     Ok(Json(page(&s, "orders", items, total, offset, limit)).into_response())
 }
@@ -143,7 +143,7 @@ async fn delete_order(State(s): State<BarbicanState>, caller: AuthContext, Path(
     const OP: &str = "Order deletion";
     let order = lookup(&s, &caller, &id, OP)?;
     authorize(&s, OrderAction::Delete, &caller, &order, OP)?;
-    s.model.delete_order(&id).map_err(|_| failure(OP))?;
+    s.model.delete_order(&id).map_err(|e| failure(OP, e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

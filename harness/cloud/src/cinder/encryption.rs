@@ -6,7 +6,8 @@
 //! The key is made as castellan's `create_key` makes it: a Barbican key order
 //! (`POST /v1/orders`), polled until `ACTIVE`, whose secret is a symmetric key in the caller's
 //! project created with the caller's token, so a Barbican that refuses the caller (or the
-//! order) fails the volume create as it does in Cinder.
+//! order) fails the volume create as it does in Cinder. A clone's key is a copy of its
+//! source's (`clone_encryption_key`).
 
 use sigstack_client::Session;
 use sigstack_client::key_manager;
@@ -41,4 +42,23 @@ pub async fn delete_key(session: &Session, key_id: &str) -> Result<(), sigstack_
         Err(e) if e.status() == Some(404) => Ok(()),
         other => other,
     }
+}
+
+/// `clone_encryption_key` (a clone's key, `key_manager.store(key_manager.get(key))`): a new
+/// symmetric secret with the source key's bytes, in the caller's project.
+pub async fn clone_key(session: &Session, key_id: &str) -> Result<String, Fault> {
+    use base64::Engine as _;
+    let (metadata, bytes) = key_manager::castellan_get(session, key_id).await.map_err(|_| Fault::bad_request(KEY_MANAGER_ERROR))?;
+    let secret = key_manager::NewSecret {
+        secret_type: Some("symmetric".into()),
+        algorithm: metadata.algorithm,
+        bit_length: metadata.bit_length,
+        mode: metadata.mode,
+        payload: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        payload_content_type: Some("application/octet-stream".into()),
+        payload_content_encoding: Some("base64".into()),
+        ..key_manager::NewSecret::default()
+    };
+    let reference = key_manager::create_secret(session, &secret).await.map_err(|_| Fault::bad_request(KEY_MANAGER_ERROR))?;
+    Ok(reference.rsplit('/').next().unwrap_or(&reference).to_owned())
 }

@@ -51,11 +51,18 @@ impl Fault {
     pub fn internal() -> Fault {
         Fault::new(StatusCode::INTERNAL_SERVER_ERROR, "The server has either erred or is incapable of performing the requested operation.")
     }
+
+    /// [`Fault::internal`], with its cause for the request's log line (never the client).
+    pub fn internal_because(cause: impl std::fmt::Display) -> Fault {
+        crate::logging::cause(cause);
+        Fault::internal()
+    }
 }
 
+/// The client gets Cinder's generic 500; the cause goes to the request's log line.
 impl From<StoreError> for Fault {
-    fn from(_: StoreError) -> Fault {
-        Fault::internal()
+    fn from(e: StoreError) -> Fault {
+        Fault::internal_because(e)
     }
 }
 

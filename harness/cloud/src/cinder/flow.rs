@@ -1,4 +1,4 @@
-//! cinder-volume's asynchronous work: the create-volume-from-image flow (openstack-behaviour.md
+//! cinder-volume's asynchronous work: the create-volume-from-image flow (docs/reference/openstack-behaviour.md
 //! C; `_create_from_image`) and `copy_volume_to_image`. Both run as tasks after the API has
 //! answered, with the requesting user's token, as cinder-volume acts with the request context.
 //!
@@ -272,7 +272,7 @@ pub fn captured_metadata(image: &Image) -> BTreeMap<String, String> {
     out
 }
 
-/// `image_utils.verify_glance_image_signature` (cursive.md §6, Cinder): `Ok(false)` for an
+/// `image_utils.verify_glance_image_signature` (docs/reference/cursive.md §6, Cinder): `Ok(false)` for an
 /// unsigned image, `Ok(true)` once the downloaded file verifies.
 pub async fn verify_glance_image_signature(
     session: &Session,

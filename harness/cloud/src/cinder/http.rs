@@ -2,7 +2,6 @@
 //! `os-volume_upload_image` action, user messages and volume types. The asynchronous work is
 //! in `flow`; every synchronous failure is a [`Fault`] (`{"badRequest": {...}}` and friends).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -72,6 +71,8 @@ async fn version_headers(request: Request, next: Next) -> Response {
 
 pub fn router(identity: Arc<Identity>, volumes: Arc<VolumeService>, public_url: String) -> Router {
     let state = CinderState { identity, volumes, public_url };
+    // Inside the routes (each a `wsgi.Resource`): the microversion, then the body's content
+    // type.
     let project = Router::new()
         .route("/v3/{project_id}/volumes", get(list_volumes).post(create_volume))
         .route("/v3/{project_id}/volumes/detail", get(list_volumes_detail))
@@ -81,17 +82,56 @@ pub fn router(identity: Arc<Identity>, volumes: Arc<VolumeService>, public_url: 
         .route("/v3/{project_id}/messages/{id}", get(show_message).delete(delete_message))
         .merge(http_types::routes())
         .merge(http_attach::routes())
+        .layer(axum::middleware::from_fn(request_body))
         .layer(axum::middleware::from_fn(version_headers));
-    Router::new()
+    // Around them, the pipeline: oslo's sizelimit, keystonemiddleware, then the routes mapper,
+    // whose miss (a path, or a method on a path, without a route) is webob's bare 404.
+    let inner = Router::new()
         .route("/", get(versions_all))
         .route("/v3", get(versions_v3))
         .route("/v3/", get(versions_v3))
         .merge(project)
-        .fallback(|| async { Fault::no_resource() })
-        .method_not_allowed_fallback(|| async {
-            Fault::new(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for this resource.")
-        })
-        .with_state(state)
+        .fallback(no_route)
+        .method_not_allowed_fallback(no_route)
+        .layer(axum::middleware::from_fn(crate::wire::sizelimit))
+        .with_state(state);
+    crate::wire::finish_answers(inner, crate::wire::no_allow_on_not_found)
+}
+
+/// The routes mapper found nothing (after authentication, which runs first).
+async fn no_route(_ctx: AuthContext, method: axum::http::Method, headers: axum::http::HeaderMap) -> Response {
+    crate::wire::routes_not_found(method, headers).await
+}
+
+/// The media types Cinder's `Request.get_content_type` accepts.
+const CONTENT_TYPES: [&str; 2] = ["application/json", "application/vnd.openstack.volume+json"];
+
+/// `Resource.__call__` before the controller: the microversion, then `get_body`. An empty body
+/// is no body; a body without `Content-Type` is ignored (the controller gets none); any other
+/// media type is a 415, whatever the method.
+async fn request_body(request: Request, next: Next) -> Response {
+    let version = request.headers().get(VERSION_HEADER).and_then(|v| v.to_str().ok());
+    if let Err(fault) = Microversion::from_header(version) {
+        return fault.into_response();
+    }
+    let (parts, body) = request.into_parts();
+    // Within oslo's size limit already (the `sizelimit` layer runs first).
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Fault::bad_request(crate::wire::WEBOB_BAD_REQUEST).into_response();
+    };
+    let kept = match parts.headers.get(axum::http::header::CONTENT_TYPE) {
+        _ if bytes.is_empty() => false,
+        None => false,
+        Some(value) => {
+            let raw = String::from_utf8_lossy(value.as_bytes());
+            if !CONTENT_TYPES.contains(&raw.split(';').next().unwrap_or_default()) {
+                return Fault::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Content-Type").into_response();
+            }
+            true
+        }
+    };
+    let body = if kept { axum::body::Body::from(bytes) } else { axum::body::Body::empty() };
+    next.run(Request::from_parts(parts, body)).await
 }
 
 /// `GET /`: 300 with every version (only v3 since v2's removal).
@@ -120,57 +160,45 @@ fn with_request_id(mut response: Response, request_id: &str) -> Response {
     response
 }
 
+/// The body a controller method takes: none (empty, or ignored for want of a
+/// `Content-Type`) makes the method miss its `body` argument, a 500 in Cinder; anything not
+/// JSON is "Malformed request body".
 pub(super) fn json_body(bytes: &Bytes) -> Result<Value, Fault> {
+    if bytes.is_empty() {
+        return Err(Fault::internal_because("the request has no body (Cinder ignores a body without Content-Type)"));
+    }
     serde_json::from_slice(bytes).map_err(|_| Fault::bad_request("Malformed request body"))
 }
 
-/// An action body, `{"<action>": <arguments>}`: its name and arguments (Cinder's action
-/// dispatch takes the first key).
-pub(super) fn action_body(body: &Value) -> Result<(&str, &Value), Fault> {
-    body.as_object()
-        .and_then(|o| o.iter().next())
-        .map(|(name, args)| (name.as_str(), args))
-        .ok_or_else(|| Fault::bad_request("Malformed request body"))
-}
-
-/// A jsonschema failure as cinder's validator words it.
-pub(super) fn schema_error(field: &str, value: &Value, message: &str) -> Fault {
-    let shown = match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+/// An action's body and name (`action_peek`, before the action is looked up): JSON with
+/// exactly one key. A one-element list or string has no keys to read (`AttributeError`), and
+/// a number no length (`TypeError`): the resource then answers a bare 404.
+pub(super) fn action_json(bytes: &Bytes) -> Result<(String, Value), Fault> {
+    let malformed = || Fault::bad_request("Malformed request body");
+    let body: Value = serde_json::from_slice(bytes).map_err(|_| malformed())?;
+    let length = match &body {
+        Value::Object(o) => o.len(),
+        Value::Array(a) => a.len(),
+        Value::String(s) => s.chars().count(),
+        _ => return Err(Fault::no_resource()),
     };
-    Fault::bad_request(format!("Invalid input for field/attribute {field}. Value: {shown}. {message}"))
+    if length != 1 {
+        return Err(malformed());
+    }
+    let Some((name, args)) = body.as_object().and_then(|o| o.iter().next()).map(|(n, a)| (n.clone(), a.clone())) else {
+        return Err(Fault::no_resource());
+    };
+    Ok((name, args))
 }
 
-fn optional_string(volume: &Value, field: &str) -> Result<Option<String>, Fault> {
-    match volume.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(schema_error(field, other, &format!("{other} is not of type 'string', 'null'"))),
-    }
+/// An action the resource has no method for (`KeyError` in `get_method`).
+pub(super) fn no_such_action(name: &str) -> Fault {
+    Fault::bad_request(format!("There is no such action: {name}. Verify the request body and Content-Type header and try again."))
 }
 
-/// `parameter_types.volume_size_allows_null`, then `_extract_size`'s integer check.
-fn requested_size(volume: &Value) -> Result<u64, Fault> {
-    let not_positive = |shown: &str| Fault::invalid_input(format!("Volume size '{shown}' must be an integer and greater than 0"));
-    match volume.get("size") {
-        None | Some(Value::Null) => Err(not_positive("None")),
-        Some(Value::Number(n)) => match n.as_i64() {
-            Some(i) if i >= 1 => Ok(i as u64),
-            Some(i) => Err(schema_error("size", &json!(i), &format!("{i} is less than the minimum of 1"))),
-            None => Err(schema_error("size", &json!(n), &format!("{n} is not of type 'integer', 'string', 'null'"))),
-        },
-        Some(Value::String(s)) => {
-            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(schema_error("size", &json!(s), &format!("'{s}' does not match '^[0-9]+$'")));
-            }
-            match s.parse::<u64>() {
-                Ok(n) if n >= 1 => Ok(n),
-                _ => Err(not_positive(s)),
-            }
-        }
-        Some(other) => Err(schema_error("size", other, &format!("{other} is not of type 'integer', 'string', 'null'"))),
-    }
+/// A jsonschema failure as cinder's validator words it (`Value: %s` is Python's `str()`).
+pub(super) fn schema_error(field: &str, value: &Value, message: &str) -> Fault {
+    super::schema::invalid(field, value, message)
 }
 
 /// The volume type a request names (by name or id; a private one for admins only); the
@@ -230,47 +258,81 @@ async fn create_volume(
     Path(project_id): Path<String>,
     body: Bytes,
 ) -> Result<Response, Fault> {
-    check_project(&ctx, &project_id)?;
     let body = json_body(&body)?;
-    let Some(top) = body.as_object() else {
-        return Err(Fault::bad_request(format!("{body} is not of type 'object'")));
+    check_project(&ctx, &project_id)?;
+    let new = super::schema::create_volume(&body, version)?;
+    // `VolumesController.create`, in its order: the type, the snapshot, the source volume,
+    // the group, the image, the backup (each missing one a 404, the image a 400).
+    let requested_type = match new.volume_type.as_deref().filter(|t| !t.is_empty()) {
+        Some(name) => Some(volume_type(&s, &ctx, Some(name))?),
+        None => None,
     };
-    let Some(volume) = top.get("volume") else { return Err(Fault::bad_request("'volume' is a required property")) };
-    if let Some(extra) = top.keys().find(|k| *k != "volume" && *k != "OS-SCH-HNT:scheduler_hints") {
-        return Err(Fault::bad_request(format!("Additional properties are not allowed ('{extra}' was unexpected)")));
+    if let Some(id) = &new.snapshot_id {
+        // This Cinder has no snapshots.
+        return Err(Fault::not_found(format!("Snapshot {id} could not be found.")));
     }
-    if !volume.is_object() {
-        return Err(schema_error("volume", volume, &format!("{volume} is not of type 'object'")));
-    }
-    let name = optional_string(volume, "name")?.or(optional_string(volume, "display_name")?);
-    let description = optional_string(volume, "description")?.or(optional_string(volume, "display_description")?);
-    let image_ref = optional_string(volume, "imageRef")?.or(optional_string(volume, "image_id")?);
-    let requested_type = optional_string(volume, "volume_type")?;
-    let metadata: BTreeMap<String, String> = match volume.get("metadata") {
-        None | Some(Value::Null) => BTreeMap::new(),
-        Some(Value::Object(m)) => m
-            .iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => Ok((k.clone(), s.clone())),
-                other => Err(schema_error(k, other, &format!("{other} is not of type 'string'"))),
-            })
-            .collect::<Result<_, _>>()?,
-        Some(other) => Err(schema_error("metadata", other, &format!("{other} is not of type 'object', 'null'")))?,
+    let source = match &new.source_volid {
+        Some(id) => Some(s.volumes.get(&ctx, id)?),
+        None => None,
     };
-    let volume_type = volume_type(&s, &ctx, requested_type.as_deref())?;
+    if let Some(id) = new.consistencygroup_id.as_ref().or(new.group_id.as_ref()) {
+        return Err(Fault::not_found(format!("Group {id} could not be found.")));
+    }
     let session = ctx.session(s.volumes.http().clone());
-    let image = match image_ref.as_deref().filter(|r| !r.is_empty()) {
+    let image = match new.image_ref.as_deref() {
         Some(r) => Some(find_image(&session, r).await?),
         None => None,
     };
-    let size = requested_size(volume)?;
+    if let Some(id) = &new.backup_id {
+        return Err(Fault::not_found(format!("Backup {id} could not be found.")));
+    }
+    if new.multiattach {
+        return Err(Fault::bad_request(
+            "multiattach parameter has been removed. The default behavior is to use multiattach enabled volume types. \
+             Contact your administrator to create a multiattach enabled volume type and use it to create multiattach volumes.",
+        ));
+    }
+    // `volume.API.create`: a clone keeps its source's type unless the requested one could
+    // hold it; then the flow's checks of the source and of the size.
+    let volume_type = match (&source, requested_type) {
+        (Some(src), Some(requested)) => {
+            let source_type = volume_type(&s, &ctx, Some(&src.volume_type))?;
+            if requested.id != source_type.id && !retype_possible(&s, &source_type, &requested)? {
+                return Err(Fault::invalid_input(format!(
+                    "Invalid volume_type provided: {} (requested type is not compatible; either match source volume, or omit type argument).",
+                    requested.id
+                )));
+            }
+            requested
+        }
+        (Some(src), None) => volume_type(&s, &ctx, Some(&src.volume_type))?,
+        (None, Some(requested)) => requested,
+        (None, None) => volume_type(&s, &ctx, None)?,
+    };
+    if source.as_ref().is_some_and(|v| !["available", "in-use"].contains(&v.status.as_str())) {
+        return Err(Fault::invalid_volume("Originating source volume status must be one of 'available, in-use' values"));
+    }
+    let size = match (new.size, &source) {
+        (Some(size), Some(src)) if size < src.size => {
+            return Err(Fault::invalid_input(format!(
+                "Volume size '{size}'GB cannot be smaller than original volume size  {}GB. They must be >= original volume size.",
+                src.size
+            )));
+        }
+        (Some(size), _) => size,
+        (None, Some(src)) => src.size,
+        (None, None) => return Err(Fault::invalid_input("Volume size 'None' must be an integer and greater than 0")),
+    };
     if let Some(image) = &image {
         check_image(image, size)?;
     }
     // An encrypted type: the volume's key is made in Barbican, with the caller's token,
-    // before the volume exists.
+    // before the volume exists; a clone gets a copy of its source's key.
     let encryption_key = match s.volumes.type_encryption(&volume_type.id)? {
-        Some(spec) => Some(encryption::create_key(&session, &spec).await?),
+        Some(spec) => match source.as_ref().map(|src| s.volumes.encryption_key(&src.id)).transpose()?.flatten() {
+            Some(source_key) => Some(encryption::clone_key(&session, &source_key).await?),
+            None => Some(encryption::create_key(&session, &spec).await?),
+        },
         None => None,
     };
     let created = now();
@@ -278,34 +340,76 @@ async fn create_volume(
         id: uuid::Uuid::new_v4().to_string(),
         project_id: ctx.project_id.clone(),
         user_id: ctx.user_id.clone(),
-        name,
-        description,
+        name: new.name,
+        description: new.description,
         size,
         status: "creating".into(),
         volume_type: volume_type.name,
-        bootable: false,
+        bootable: source.as_ref().is_some_and(|src| src.bootable),
         availability_zone: "nova".into(),
         created_at: created.clone(),
         updated_at: created,
-        metadata,
+        metadata: new.metadata,
         image_id: image.as_ref().map(|i| i.id.clone()),
+        source_volid: source.as_ref().map(|src| src.id.clone()),
     };
     s.volumes.insert(&record)?;
     if let Some(key) = &encryption_key {
         s.volumes.set_encryption_key(&record.id, key)?;
     }
     let request_id = request_id();
-    match image {
-        Some(image) => {
+    match (image, source) {
+        (Some(image), _) => {
             let job = CreateFromImage { volume_id: record.id.clone(), image, ctx: ctx.clone(), request_id: request_id.clone() };
             tokio::spawn(flow::create_from_image(s.volumes.clone(), job));
         }
-        None => {
+        (None, Some(src)) => {
+            // The clone carries its source's Glance metadata (`signature_verified` too).
+            s.volumes.add_glance_metadata(&record.id, &s.volumes.glance_metadata(&src.id)?)?;
+            tokio::spawn(create_clone(s.volumes.clone(), record.id.clone(), src.id, size));
+        }
+        (None, None) => {
             tokio::spawn(create_blank(s.volumes.clone(), record.id.clone(), size));
         }
     }
     let view = views::volume_detail(&s.public_url, &ctx, version, &record, &s.volumes.facts(&record)?);
     Ok(with_request_id((StatusCode::ACCEPTED, Json(json!({"volume": view}))).into_response(), &request_id))
+}
+
+/// `_retype_is_possible`: the same encryption, and one volume service or the same back end.
+fn retype_possible(s: &CinderState, from: &VolumeType, to: &VolumeType) -> Result<bool, Fault> {
+    // `volume_types_encryption_changed` compares the specs, not their ids and dates.
+    let spec = |t: &VolumeType| -> Result<_, Fault> {
+        Ok(s.volumes.type_encryption(&t.id)?.map(|e| (e.provider, e.cipher, e.key_size, e.control_location)))
+    };
+    if spec(from)? != spec(to)? {
+        return Ok(false);
+    }
+    let backends = s.volumes.deployment().get().cinder.backends.len();
+    let backend = |t: &VolumeType| s.volumes.backend(Some(&t.name)).map(|b| b.name);
+    Ok(backends == 1 || backend(from) == backend(to))
+}
+
+/// A clone (`create_cloned_volume`): the source's data copied, grown to the clone's size.
+async fn create_clone(volumes: Arc<VolumeService>, id: String, source: String, size: u64) {
+    let (from, to) = (volumes.volume_path(&source), volumes.volume_path(&id));
+    let copied = match tokio::fs::copy(&from, &to).await {
+        Ok(_) => std::fs::OpenOptions::new().write(true).open(&to).and_then(|f| {
+            let wanted = size.saturating_mul(GIB);
+            if f.metadata()?.len() < wanted { f.set_len(wanted) } else { Ok(()) }
+        }),
+        Err(e) => Err(e),
+    };
+    let status = match copied {
+        Ok(()) => "available",
+        Err(e) => {
+            volumes.log_error(&id, &format!("VolumeBackendAPIException: cloning volume {source}: {e}"));
+            "error"
+        }
+    };
+    if let Err(e) = volumes.set_status(&id, status) {
+        volumes.log_error(&id, &format!("DBError: {e}"));
+    }
 }
 
 /// A volume without a source: an empty (sparse) file of its size.
@@ -399,10 +503,10 @@ async fn volume_action(
     Path((project_id, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Fault> {
+    let (action, args) = action_json(&body)?;
+    let args = &args;
     check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
-    let (action, args) = action_body(&body)?;
-    match action {
+    match action.as_str() {
         "os-volume_upload_image" => upload_image(&s, &ctx, version, &id, args).await,
         "os-extend" => extend::extend(&s, &ctx, version, &id, args),
         "os-begin_detaching" => {
@@ -413,7 +517,7 @@ async fn volume_action(
             s.volumes.roll_detaching(&ctx, &id)?;
             Ok(StatusCode::ACCEPTED.into_response())
         }
-        other => Err(Fault::bad_request(format!("There is no such action: {other}"))),
+        other => Err(no_such_action(other)),
     }
 }
 
@@ -471,7 +575,7 @@ async fn upload_image(s: &CinderState, ctx: &AuthContext, version: Microversion,
                 sigstack_client::Error::Http { status, message, .. } if (400..500).contains(status) => {
                     Fault::new(StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST), message.clone())
                 }
-                _ => Fault::internal(),
+                _ => Fault::internal_because(format!("creating the image in Glance: {e}")),
             });
         }
     };

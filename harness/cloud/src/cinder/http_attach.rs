@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::attach::Attachment;
 use super::fault::Fault;
-use super::http::{CinderState, Version, action_body, check_project, json_body, schema_error};
+use super::http::{CinderState, Version, action_json, check_project, json_body, no_such_action, schema_error};
 use super::views::{self, Microversion};
 use crate::python::py_repr;
 use crate::wire::AuthContext;
@@ -185,15 +185,14 @@ async fn action(
     Path((project_id, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Fault> {
+    let (name, _) = action_json(&body)?;
     check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
-    let (name, _) = action_body(&body)?;
-    match name {
+    match name.as_str() {
         "os-complete" => {
             at_least(version, NEW_ATTACH_COMPLETION)?;
             s.volumes.complete_attachment(&ctx, &id)?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        other => Err(Fault::bad_request(format!("There is no such action: {other}"))),
+        other => Err(no_such_action(other)),
     }
 }

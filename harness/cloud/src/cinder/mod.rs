@@ -1,5 +1,5 @@
 //! Simulated Cinder (block-storage v3), verifying Glance image signatures when it downloads an
-//! image into a volume, as openstack-behaviour.md section C describes.
+//! image into a volume, as docs/reference/openstack-behaviour.md section C describes.
 //!
 //! - `model`: volumes, their Glance metadata, user messages and the image-volume cache in
 //!   SQLite (`cinder_*`), volume files under the data directory, the operator log;
@@ -22,6 +22,7 @@ mod http;
 mod http_attach;
 mod http_types;
 mod model;
+mod schema;
 mod types;
 mod views;
 

@@ -49,6 +49,9 @@ pub struct Volume {
     pub metadata: BTreeMap<String, String>,
     /// The image it is being (or was) created from.
     pub image_id: Option<String>,
+    /// The volume it was cloned from (`source_volid`).
+    #[serde(default)]
+    pub source_volid: Option<String>,
 }
 
 /// A user message (`cinder.message.api`): what the user is told about an asynchronous failure.

@@ -344,7 +344,12 @@ pub async fn middleware(State((control, service)): State<(Arc<Control>, &'static
             tokio::time::sleep(Duration::from_millis(ms)).await;
             next.run(request).await
         }
-        Some(Action::Fail(spec)) => fail_response(&spec),
+        Some(Action::Fail(spec)) => {
+            if spec.status >= 500 {
+                crate::logging::cause("injected by /_sim/faults");
+            }
+            fail_response(&spec)
+        }
         Some(Action::DropConnection(_)) => dropped_connection(),
     }
 }

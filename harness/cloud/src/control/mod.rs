@@ -7,7 +7,12 @@
 //!   middleware in front of the service's handlers (never to `/_sim/` itself).
 //! - `GET|PATCH /_sim/deployment`: the deployment profile in effect; PATCH takes a JSON merge
 //!   patch (turn the MOS signature switch on, change a nova or cinder option, a node's back end).
+//!
+//! Every `/_sim/` route needs `X-Auth-Token`: an admin token or the control token
+//! ([`ControlAccess`]), and takes JSON bodies only.
 
+mod access;
+mod dump;
 mod faults;
 mod reset;
 
@@ -23,6 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 
+pub use access::ControlAccess;
 pub use faults::{Action, Call, FailSpec, Fault, FaultSpec, Matcher};
 pub use reset::{DataDir, KeystoneSeed, Resettable, SqlitePrefix};
 
@@ -111,27 +117,6 @@ impl Control {
         Ok(report)
     }
 
-    /// Rows of every table and the registered data files, by service.
-    pub fn resources(&self, service: Option<&str>) -> Result<Value, String> {
-        let mut services = reset::sqlite_resources(&self.store).map_err(|e| e.to_string())?;
-        for name in self.services() {
-            services.entry(name).or_insert_with(|| json!({"tables": {}}));
-        }
-        for r in self.resettables.read().unwrap_or_else(|p| p.into_inner()).iter() {
-            if let Some((name, files)) = r.resources() {
-                let entry = services.entry(name).or_insert_with(|| json!({"tables": {}}));
-                entry["files"] = files;
-            }
-        }
-        match service {
-            None => Ok(json!({"services": services})),
-            Some(s) => match services.remove(s) {
-                Some(v) => Ok(json!({"services": {s: v}})),
-                None => Err(format!("unknown service '{s}'")),
-            },
-        }
-    }
-
     /// Installs a fault; the error is the 400 message.
     pub fn add_fault(&self, spec: FaultSpec) -> Result<Value, String> {
         let services = self.services();
@@ -158,7 +143,11 @@ impl Control {
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, axum::Json(json!({"error": message.into()}))).into_response()
+    let message = message.into();
+    if status.is_server_error() {
+        crate::logging::cause(&message);
+    }
+    (status, axum::Json(json!({"error": message}))).into_response()
 }
 
 async fn reset_handler(State(control): State<Arc<Control>>) -> Response {
@@ -170,12 +159,10 @@ async fn reset_handler(State(control): State<Arc<Control>>) -> Response {
 
 async fn resources_handler(State(control): State<Arc<Control>>, Query(query): Query<HashMap<String, String>>) -> Response {
     let service = query.get("service").cloned();
-    let result = tokio::task::spawn_blocking(move || control.resources(service.as_deref())).await;
-    match result {
-        Ok(Ok(v)) => axum::Json(v).into_response(),
-        Ok(Err(e)) if e.starts_with("unknown service") => error(StatusCode::NOT_FOUND, e),
-        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    match dump::resources_body(control, service).await {
+        Ok(body) => ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) if e.starts_with("unknown service") => error(StatusCode::NOT_FOUND, e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
     }
 }
 
@@ -245,8 +232,9 @@ async fn patch_deployment(State(control): State<Arc<Control>>, body: Bytes) -> R
 }
 
 /// A service router with faults applied to its operations and `/_sim/` merged in (after the
-/// fault layer, so the control endpoints are never faulted).
-pub fn wrap(service: &'static str, router: Router, control: Arc<Control>) -> Router {
+/// fault layer, so the control endpoints are never faulted), every `/_sim/` route behind
+/// [`ControlAccess`].
+pub fn wrap(service: &'static str, router: Router, control: Arc<Control>, access: Arc<ControlAccess>) -> Router {
     control.services.write().unwrap_or_else(|p| p.into_inner()).insert(service);
     let sim = Router::new()
         .route("/_sim/service", get(move || async move { service }))
@@ -256,5 +244,8 @@ pub fn wrap(service: &'static str, router: Router, control: Arc<Control>) -> Rou
         .route("/_sim/faults/{id}", delete(delete_fault))
         .route("/_sim/deployment", get(get_deployment).patch(patch_deployment))
         .with_state(control.clone());
-    router.layer(from_fn_with_state((control, service), faults::middleware)).merge(sim)
+    router
+        .layer(from_fn_with_state((control, service), faults::middleware))
+        .merge(sim)
+        .layer(from_fn_with_state(access, access::middleware))
 }

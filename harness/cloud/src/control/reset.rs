@@ -26,11 +26,11 @@ pub trait Resettable: Send + Sync {
 }
 
 /// Quotes an SQLite identifier.
-fn ident(name: &str) -> String {
+pub(super) fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-fn tables(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<String>> {
+pub(super) fn tables(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<String>> {
     let mut stmt =
         conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")?;
     stmt.query_map([], |r| r.get(0))?.collect()
@@ -201,7 +201,7 @@ impl Resettable for DataDir {
 /// hashes, Barbican's secret payloads. `/_sim/resources` shows that they are set and how
 /// long they are, never what they hold (whoever reads the dump could forge tokens or read
 /// every secret).
-const SECRET_COLUMNS: [(&str, &str); 4] = [
+pub(super) const SECRET_COLUMNS: [(&str, &str); 4] = [
     ("keystone_meta", "value"),
     ("keystone_users", "password"),
     ("keystone_application_credentials", "secret_hash"),
@@ -209,7 +209,7 @@ const SECRET_COLUMNS: [(&str, &str); 4] = [
 ];
 
 /// A secret column's value as `{"redacted": true, "bytes": N}` (null stays null).
-fn redacted(v: ValueRef<'_>) -> Value {
+pub(super) fn redacted(v: ValueRef<'_>) -> Value {
     match v {
         ValueRef::Null => Value::Null,
         ValueRef::Text(b) | ValueRef::Blob(b) => json!({"redacted": true, "bytes": b.len()}),
@@ -218,7 +218,7 @@ fn redacted(v: ValueRef<'_>) -> Value {
 }
 
 /// One SQLite value as JSON; blobs as `{"base64": ...}`.
-fn cell(v: ValueRef<'_>) -> Value {
+pub(super) fn cell(v: ValueRef<'_>) -> Value {
     match v {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => json!(i),
@@ -226,30 +226,4 @@ fn cell(v: ValueRef<'_>) -> Value {
         ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
         ValueRef::Blob(b) => json!({"base64": base64::engine::general_purpose::STANDARD.encode(b)}),
     }
-}
-
-/// Every table's rows, grouped by service (the table name's prefix before `_`):
-/// `{"keystone": {"keystone_users": [{"id": ..., ...}], ...}, ...}`.
-pub fn sqlite_resources(store: &Store) -> Result<Map<String, Value>, StoreError> {
-    store.with(|c| {
-        let mut services = Map::new();
-        for table in tables(c)? {
-            let service = table.split('_').next().unwrap_or(&table).to_owned();
-            let mut stmt = c.prepare(&format!("SELECT * FROM {}", ident(&table)))?;
-            let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
-            let rows = stmt
-                .query_map([], |r| {
-                    let mut row = Map::new();
-                    for (i, name) in columns.iter().enumerate() {
-                        let secret = SECRET_COLUMNS.contains(&(table.as_str(), name.as_str()));
-                        row.insert(name.clone(), if secret { redacted(r.get_ref(i)?) } else { cell(r.get_ref(i)?) });
-                    }
-                    Ok(Value::Object(row))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let entry = services.entry(service).or_insert_with(|| json!({"tables": {}}));
-            entry["tables"][&table] = Value::Array(rows);
-        }
-        Ok(services)
-    })
 }

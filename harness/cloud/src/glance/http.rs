@@ -15,7 +15,7 @@ use axum::routing::{get, put};
 use serde_json::{Value, json};
 
 use super::http_data;
-use super::model::{IMPORT_METHODS, ImageService, ListQuery};
+use super::model::{IMPORT_METHODS, ImageService, ListQuery, check_tag_quota};
 use super::patch;
 use super::schema;
 use super::webob::{self, Fault};
@@ -36,13 +36,13 @@ impl HasIdentity for GlanceState {
 }
 
 pub fn router(identity: Arc<Identity>, model: Arc<ImageService>, public_url: String) -> Router {
-    let state = GlanceState { identity, model, public_url };
+    let state = GlanceState { identity, model, public_url: public_url.clone() };
     // Image data is streamed, never buffered: no body limit on the data routes.
     let data = Router::new()
         .route("/v2/images/{id}/file", put(http_data::upload).get(http_data::download))
         .route("/v2/images/{id}/stage", put(http_data::stage))
         .layer(DefaultBodyLimit::disable());
-    Router::new()
+    let api = Router::new()
         .route("/", get(versions))
         .route("/versions", get(versions_explicit))
         .route("/v2", get(versions))
@@ -55,15 +55,99 @@ pub fn router(identity: Arc<Identity>, model: Arc<ImageService>, public_url: Str
         .route("/v2/info/import", get(import_info))
         .route("/v2/schemas/image", get(|| async { Json(schema::image_schema()) }))
         .route("/v2/schemas/images", get(|| async { Json(schema::images_schema()) }))
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(axum::middleware::from_fn(json_body_limit));
+    let inner = api
         .merge(data)
-        .fallback(|| async { Fault::not_found("The resource could not be found.") })
-        .method_not_allowed_fallback(|method: Method| async move {
-            Fault::new(StatusCode::METHOD_NOT_ALLOWED, format!("The method {method} is not allowed for this resource."))
-        })
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(webob::render))
         .layer(axum::middleware::from_fn(crate::keystone::request_id))
         .layer(axum::middleware::from_fn(unauthorized))
-        .with_state(state)
+        .with_state(state);
+    // glance's `versionnegotiation` filter runs first, before authentication; the `Allow` of a
+    // 405 is the route's `allowed_methods`, which axum's own header is rewritten to.
+    Router::new()
+        .fallback_service(inner)
+        .layer(axum::middleware::from_fn_with_state(Arc::<str>::from(public_url), version_negotiation))
+        .layer(axum::middleware::map_response(|response: Response| async move { glance_allow(response) }))
+}
+
+/// A JSON request body larger than this is refused. Glance itself sets no limit (no
+/// `sizelimit` in its pipeline); the simulator bounds what it buffers well above the largest
+/// image a real Glance stores (128 properties of a MySQL `TEXT` value, 64 KiB, each), with
+/// webob's default 413.
+pub const JSON_BODY_LIMIT: usize = 16 << 20;
+
+async fn json_body_limit(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match crate::wire::within_limit(request, JSON_BODY_LIMIT).await {
+        Ok(request) => next.run(request).await,
+        Err(crate::wire::BodyRefused::Failed) => Fault::bad_request(crate::wire::WEBOB_BAD_REQUEST).into_response(),
+        Err(_) => Fault::new(StatusCode::PAYLOAD_TOO_LARGE, "The body of your request was too large for this server.").into_response(),
+    }
+}
+
+/// The versions glance's `versionnegotiation` accepts as a URL's first segment (this Glance:
+/// one store, an image cache).
+const URL_VERSIONS: [&str; 15] =
+    ["v2", "v2.0", "v2.1", "v2.2", "v2.3", "v2.4", "v2.5", "v2.6", "v2.7", "v2.9", "v2.14", "v2.15", "v2.16", "v2.17", "v2.18"];
+
+/// `VersionNegotiationFilter.process_request`: `/versions` is the versions document; a known
+/// version is rewritten to `/v2`; anything else gets the versions document (300), whatever
+/// the method.
+async fn version_negotiation(
+    State(public_url): State<Arc<str>>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    let trimmed = path.trim_start_matches('/');
+    let (first, rest) = trimmed.split_once('/').map(|(a, b)| (a, format!("/{b}"))).unwrap_or((trimmed, String::new()));
+    if first == "versions" || first.is_empty() {
+        return next.run(request).await;
+    }
+    if !URL_VERSIONS.contains(&first) {
+        return (StatusCode::MULTIPLE_CHOICES, Json(versions_body(&public_url))).into_response();
+    }
+    if first != "v2" {
+        let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+        if let Ok(uri) = format!("/v2{rest}{query}").parse() {
+            *request.uri_mut() = uri;
+        }
+    }
+    next.run(request).await
+}
+
+/// The methods glance's routes mapper implements; any other on an unknown path is a 501.
+const IMPLEMENTED_METHODS: [Method; 6] = [Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::DELETE, Method::PATCH];
+
+/// `Router._dispatch` without a match: 404, or 501 for a method it does not implement. The
+/// caller must be authenticated first (the context middleware runs before the router).
+async fn no_route(_ctx: AuthContext, method: Method) -> Fault {
+    if IMPLEMENTED_METHODS.contains(&method) {
+        Fault::not_found("The resource could not be found.")
+    } else {
+        Fault::new(StatusCode::NOT_IMPLEMENTED, "")
+    }
+}
+
+/// `RejectMethodController.reject`: `HTTPMethodNotAllowed` with the route's methods in
+/// `Allow` (set by [`glance_allow`]).
+async fn method_not_allowed(_ctx: AuthContext) -> Fault {
+    Fault::new(StatusCode::METHOD_NOT_ALLOWED, "")
+}
+
+/// axum's `Allow` (`GET,HEAD,PATCH,DELETE`) as glance's routes list them (`GET, PATCH, DELETE`).
+fn glance_allow(mut response: Response) -> Response {
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED
+        && let Some(allow) = response.headers().get(header::ALLOW).and_then(|v| v.to_str().ok())
+    {
+        let methods: Vec<&str> = allow.split(',').map(str::trim).filter(|m| !m.is_empty() && *m != "HEAD").collect();
+        if let Ok(v) = HeaderValue::from_str(&methods.join(", ")) {
+            response.headers_mut().insert(header::ALLOW, v);
+        }
+    }
+    response
 }
 
 /// webob's `HTTPUnauthorized` explanation.
@@ -164,21 +248,35 @@ async fn delete_image(State(s): State<GlanceState>, ctx: AuthContext, Path(id): 
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// The tags controller's own wording of the repository's 404 and the policy's 403.
+fn tags_fault<'a>(id: &'a str, verb: &'a str) -> impl Fn(Fault) -> Fault + 'a {
+    move |fault| match fault.status {
+        StatusCode::NOT_FOUND => Fault::not_found(format!("Image {id} not found.")),
+        StatusCode::FORBIDDEN => Fault::forbidden(format!("Not allowed to {verb} tags for image {id}.")),
+        _ => fault,
+    }
+}
+
 /// `PUT /v2/images/{id}/tags/{tag}` (what `openstack image set --tag` calls).
 async fn add_tag(State(s): State<GlanceState>, ctx: AuthContext, Path((id, tag)): Path<(String, String)>) -> Result<Response, Fault> {
     schema::check_property("tags", &json!([tag])).map_err(Fault::bad_request)?;
-    s.model.get_for(&ctx, &id, "modify_image")?;
-    s.model.modify(&id, |img| {
-        if !img.tags.contains(&tag) {
-            img.tags.push(tag.clone());
-        }
-        Ok(())
-    })?;
+    s.model.get_for(&ctx, &id, "modify_image").map_err(tags_fault(&id, "update"))?;
+    let options = s.model.options();
+    s.model
+        .modify(&id, |img| {
+            if !img.tags.contains(&tag) {
+                img.tags.push(tag.clone());
+            }
+            // `QuotaImageTagsProxy.add`, worded by the tags controller (its trailing colon too).
+            check_tag_quota(img.tags.len(), &options)
+                .map_err(|e| Fault::new(e.status, format!("Image tag limit exceeded for image {id}: {}:", e.explanation)))
+        })
+        .map_err(tags_fault(&id, "update"))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn delete_tag(State(s): State<GlanceState>, ctx: AuthContext, Path((id, tag)): Path<(String, String)>) -> Result<Response, Fault> {
-    s.model.get_for(&ctx, &id, "modify_image")?;
+    s.model.get_for(&ctx, &id, "modify_image").map_err(tags_fault(&id, "delete"))?;
     s.model.modify(&id, |img| {
         let before = img.tags.len();
         img.tags.retain(|t| t != &tag);

@@ -6,6 +6,7 @@
 //! [`Restore`] guard does the same if anything unwinds.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -106,8 +107,64 @@ fn ingest_fault(id: &str, error: IngestError, defects: &Defects) -> Fault {
     match error {
         IngestError::Signature(e) => signature::upload_fault(id, &e, defects),
         IngestError::Source(_) => Fault::bad_request("Error reading image data: the request body ended early."),
-        IngestError::Io(_) => Fault::internal(),
+        IngestError::Io(e) => Fault::internal_because(format!("image {id}: writing image data: {e}")),
     }
+}
+
+/// Whether the image an upload (or stage) is filling was deleted meanwhile, by `DELETE` or
+/// by `POST /_sim/reset` (which also removes the upload's temporary file): it is gone, or no
+/// longer in the status the upload put it in.
+fn deleted_during_upload(model: &ImageService, id: &str, status: Status) -> bool {
+    match model.load(id) {
+        Ok(Some(image)) => image.status != status,
+        Ok(None) => true,
+        Err(e) => {
+            crate::logging::cause(&e);
+            false
+        }
+    }
+}
+
+/// What a failure while storing the data means: Glance's 410 if the image was deleted during
+/// the upload, else `fault`.
+fn storing_failed(model: &ImageService, id: &str, status: Status, fault: Fault) -> Fault {
+    if deleted_during_upload(model, id, status) { gone(id) } else { fault }
+}
+
+/// Whether a [`size_capped`] body went past `image_size_cap`.
+struct SizeCap(Arc<AtomicBool>);
+
+impl SizeCap {
+    fn exceeded(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// glance's `LimitingReader` over the image data (`wrap_data_for_store_upload`, and the
+/// stage's own): the data fails as soon as more than `cap` bytes came, so the store stops and
+/// removes what it wrote.
+fn size_capped(body: Body, cap: u64) -> (impl futures_util::Stream<Item = Result<Bytes, String>> + Unpin, SizeCap) {
+    let exceeded = Arc::new(AtomicBool::new(false));
+    let flag = exceeded.clone();
+    let mut read = 0u64;
+    let data = body.into_data_stream().map(move |chunk| {
+        let chunk = chunk.map_err(|e| e.to_string())?;
+        read = read.saturating_add(chunk.len() as u64);
+        if read > cap {
+            flag.store(true, Ordering::SeqCst);
+            return Err(IMAGE_TOO_LARGE.to_owned());
+        }
+        Ok(chunk)
+    });
+    (data, SizeCap(exceeded))
+}
+
+/// `ImageSizeLimitExceeded`'s message.
+const IMAGE_TOO_LARGE: &str = "The provided image is too large.";
+
+/// How `upload` and `stage` answer `ImageSizeLimitExceeded` (the image goes back to `queued`).
+fn too_large() -> Fault {
+    Fault::new(StatusCode::PAYLOAD_TOO_LARGE, format!("The incoming image is too large: {IMAGE_TOO_LARGE}"))
 }
 
 /// Marks a verified, stored image active with its digests.
@@ -151,8 +208,8 @@ pub async fn upload(
     let (image, body) = begin(&s, &ctx, &id, &headers, body, "upload_image", Status::Saving).await?;
     let model = s.model.clone();
     let expected = content_length(&headers);
-    let task = tokio::spawn(save_data(model, ctx, image, body, expected));
-    task.await.unwrap_or_else(|_| Err(Fault::internal()))
+    let task = tokio::spawn(crate::logging::carry(save_data(model, ctx, image, body, expected)));
+    task.await.unwrap_or_else(|e| Err(Fault::internal_because(format!("the upload task: {e}"))))
 }
 
 async fn save_data(model: Arc<ImageService>, ctx: AuthContext, image: Image, body: Body, expected: Option<u64>) -> Result<Response, Fault> {
@@ -171,14 +228,21 @@ async fn save_data(model: Arc<ImageService>, ctx: AuthContext, image: Image, bod
             return Err(signature::upload_fault(&image.id, &e, &defects));
         }
     };
-    let ingested = data::ingest(body.into_data_stream(), model.data_dir(), true, verifier, expected)
-        .await
-        .map_err(|e| ingest_fault(&image.id, e, &defects))?;
+    let (data, size_cap) = size_capped(body, model.options().image_size_cap);
+    let ingested = match data::ingest(data, model.data_dir(), true, verifier, expected).await {
+        Ok(ingested) => ingested,
+        Err(_) if size_cap.exceeded() => return Err(too_large()),
+        Err(e @ IngestError::Io(_)) => return Err(storing_failed(&model, &image.id, Status::Saving, ingest_fault(&image.id, e, &defects))),
+        Err(e) => return Err(ingest_fault(&image.id, e, &defects)),
+    };
     if let Some(msg) = format::mismatch(image.container_format.as_deref(), image.disk_format.as_deref(), &ingested.digests.head) {
         return Err(Fault::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, msg));
     }
     let path = data::image_path(model.data_dir(), &image.id);
-    let digests = ingested.persist(&path).map_err(|_| Fault::internal())?;
+    // A reset during the upload removed the temporary file: the rename fails.
+    let digests = ingested.persist(&path).map_err(|e| {
+        storing_failed(&model, &image.id, Status::Saving, Fault::internal_because(format!("image {}: storing the data: {e}", image.id)))
+    })?;
     let finished = model.modify(&image.id, |img| {
         if img.status != Status::Saving {
             return Err(gone(&img.id));
@@ -191,9 +255,11 @@ async fn save_data(model: Arc<ImageService>, ctx: AuthContext, image: Image, bod
             restore.disarm();
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        Err(_) => {
+        // Deleted meanwhile (404 from the store, or no longer `saving`): Glance's 410. A store
+        // failure stays a 500. Either way the data goes.
+        Err(fault) => {
             data::remove_image_data(model.data_dir(), &image.id);
-            Err(gone(&image.id))
+            Err(if fault.status.is_server_error() { fault } else { gone(&image.id) })
         }
     }
 }
@@ -275,13 +341,22 @@ pub async fn stage(
     let (image, body) = begin(&s, &ctx, &id, &headers, body, "modify_image", Status::Uploading).await?;
     let model = s.model.clone();
     let expected = content_length(&headers);
-    let task = tokio::spawn(async move {
+    let task = tokio::spawn(crate::logging::carry(async move {
         let restore = Restore::new(model.clone(), &image.id, Status::Uploading);
         let staging = data::staging_dir(model.data_dir());
-        let ingested = data::ingest(body.into_data_stream(), &staging, false, None, expected)
-            .await
-            .map_err(|e| ingest_fault(&image.id, e, &Defects::default()))?;
-        let digests = ingested.persist(&data::staged_path(model.data_dir(), &image.id)).map_err(|_| Fault::internal())?;
+        let (data, size_cap) = size_capped(body, model.options().image_size_cap);
+        let ingested = match data::ingest(data, &staging, false, None, expected).await {
+            Ok(ingested) => ingested,
+            Err(_) if size_cap.exceeded() => return Err(too_large()),
+            Err(e @ IngestError::Io(_)) => {
+                return Err(storing_failed(&model, &image.id, Status::Uploading, ingest_fault(&image.id, e, &Defects::default())));
+            }
+            Err(e) => return Err(ingest_fault(&image.id, e, &Defects::default())),
+        };
+        let digests = ingested.persist(&data::staged_path(model.data_dir(), &image.id)).map_err(|e| {
+            let fault = Fault::internal_because(format!("image {}: staging the data: {e}", image.id));
+            storing_failed(&model, &image.id, Status::Uploading, fault)
+        })?;
         let staged = model.modify(&image.id, |img| {
             if img.status != Status::Uploading {
                 return Err(gone(&img.id));
@@ -296,11 +371,11 @@ pub async fn stage(
             }
             Err(fault) => {
                 data::remove_staged(model.data_dir(), &image.id);
-                Err(fault)
+                Err(if fault.status.is_server_error() { fault } else { gone(&image.id) })
             }
         }
-    });
-    task.await.unwrap_or_else(|_| Err(Fault::internal()))
+    }));
+    task.await.unwrap_or_else(|e| Err(Fault::internal_because(format!("the stage task: {e}"))))
 }
 
 const LOCK: &str = "os_glance_import_task";
@@ -386,10 +461,11 @@ async fn run_import(model: Arc<ImageService>, ctx: AuthContext, id: String, mut 
             img.properties.remove(LOCK);
             Ok(())
         }),
-        Err(_reason) => {
+        Err(reason) => {
             // What Glance 33 does with one store (checked on the real service, ci/realstack):
             // the flow reverts, but the image stays `importing` with the staged size; the task
             // only says that it failed (the reason goes to the log).
+            tracing::warn!(image_id = %id, task_id = %task.id, reason = %reason, "image import failed");
             task.message = IMPORT_FAILED.into();
             model.modify(&id, |img| {
                 img.properties.remove(LOCK);

@@ -1,5 +1,5 @@
 //! Simulated Glance v2 (image service), verifying signatures on upload and import through
-//! Barbican, as openstack-behaviour.md section A describes.
+//! Barbican, as docs/reference/openstack-behaviour.md section A describes.
 //!
 //! - `model`: images in SQLite, statuses and transitions, visibility and ownership, create;
 //! - `schema`: the image schema, its value checks and documents; `patch`: JSON-patch updates;
@@ -12,11 +12,13 @@ mod format;
 mod http;
 mod http_data;
 mod model;
-mod patch;
+/// Public for the `glance_patch` fuzz target (`harness/fuzz`): the JSON-patch parser takes
+/// request bodies from any image owner.
+pub mod patch;
 mod schema;
 mod signature;
 mod webob;
 
 pub use http::{GlanceState, router};
 pub use model::{HASH_ALGO, IMPORT_METHODS, Image, ImageService, KEY_MANAGER_TIMEOUT, Status};
-pub use webob::Fault;
+pub use webob::{Fault, WebobRequest};

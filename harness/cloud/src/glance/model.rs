@@ -1,5 +1,5 @@
 //! Glance's state and rules (no HTTP): images in SQLite (`glance_images`), statuses and their
-//! transitions (openstack-behaviour.md A6), who may see and change what, image creation (A7).
+//! transitions (docs/reference/openstack-behaviour.md A6), who may see and change what, image creation (A7).
 //! The data path is in `data`; JSON-patch rules in `patch`.
 
 use std::collections::BTreeMap;
@@ -15,7 +15,7 @@ use sigstack_verify::KeyTypeProfile;
 use super::data;
 use super::schema;
 use super::webob::Fault;
-use crate::deployment::Defects;
+use crate::deployment::{Defects, GlanceOptions};
 use crate::store::{Store, StoreError};
 use crate::wire::{AuthContext, format_glance};
 
@@ -249,6 +249,8 @@ pub struct ImageService {
     profile: Arc<dyn Fn() -> KeyTypeProfile + Send + Sync>,
     /// The deployment's deliberate defects (conformance-suite testing), read on every upload.
     defects: Arc<dyn Fn() -> Defects + Send + Sync>,
+    /// glance-api.conf's quotas and size cap, read on every request.
+    options: Arc<dyn Fn() -> GlanceOptions + Send + Sync>,
     http: reqwest::Client,
     /// How the key-manager client trusts Barbican's TLS certificate (`sigstack serve --tls`).
     tls: sigstack_client::TlsOptions,
@@ -287,7 +289,8 @@ impl ImageService {
         let tls = sigstack_client::TlsOptions::default();
         let http = key_manager_client(&tls, KEY_MANAGER_TIMEOUT).unwrap_or_else(|_| sigstack_client::session::http_client());
         let defects = Arc::new(Defects::default);
-        let service = ImageService { store, data_dir, profile, defects, http, tls, key_manager_timeout: KEY_MANAGER_TIMEOUT };
+        let options = Arc::new(GlanceOptions::default);
+        let service = ImageService { store, data_dir, profile, defects, options, http, tls, key_manager_timeout: KEY_MANAGER_TIMEOUT };
         service.recover()?;
         Ok(service)
     }
@@ -322,6 +325,17 @@ impl ImageService {
 
     pub fn defects(&self) -> Defects {
         (self.defects)()
+    }
+
+    /// The same service with glance-api.conf's limits looked up on every request (the
+    /// deployment's `glance` section); Glance's defaults otherwise.
+    pub fn with_options(mut self, options: Arc<dyn Fn() -> GlanceOptions + Send + Sync>) -> ImageService {
+        self.options = options;
+        self
+    }
+
+    pub fn options(&self) -> GlanceOptions {
+        (self.options)()
     }
 
     pub fn http(&self) -> &reqwest::Client {
@@ -368,7 +382,8 @@ impl ImageService {
         })
     }
 
-    fn load(&self, id: &str) -> Result<Option<Image>, StoreError> {
+    /// The image, whoever may see it; `None` if there is none (or it is deleted).
+    pub(crate) fn load(&self, id: &str) -> Result<Option<Image>, StoreError> {
         let body: Option<String> =
             self.store.with(|c| c.query_row("SELECT body FROM glance_images WHERE id = ?1", params![id], |r| r.get(0)).optional())?;
         Ok(body.and_then(|b| serde_json::from_str(&b).ok()).filter(|i: &Image| i.status != Status::Deleted))
@@ -423,6 +438,13 @@ impl ImageService {
 
     /// `POST /v2/images`, body already split by `schema::split_create`.
     pub fn create(&self, ctx: &AuthContext, req: schema::CreateRequest) -> Result<Image, Fault> {
+        // `ImageFactoryProxy.new_image` checks the tags, `ImageRepoProxy.add` the properties,
+        // both after the policy check (below, before the record is written).
+        let quota_checks = || -> Result<(), Fault> {
+            let options = self.options();
+            check_tag_quota(req.tags.len(), &options)?;
+            check_property_quota(&req.properties, &options)
+        };
         let owner = req.owner.clone().flatten().or_else(|| Some(ctx.project_id.clone()));
         let visibility = req.visibility.clone().unwrap_or_else(|| "shared".into());
         if visibility == "public" && !ctx.is_admin() {
@@ -432,6 +454,7 @@ impl ImageService {
             let shown = owner.clone().unwrap_or_else(|| "None".into());
             return Err(Fault::forbidden(format!("You are not permitted to create images owned by '{shown}'.")));
         }
+        quota_checks()?;
         let stamp = now();
         let image = Image {
             id: req.id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
@@ -539,9 +562,19 @@ impl ImageService {
         if changes.is_empty() {
             return self.get(ctx, id);
         }
+        let options = self.options();
         self.modify(id, |img| {
+            let before: Vec<String> = img.properties.keys().cloned().collect();
             for change in changes {
+                // The quota proxy's `tags` setter checks the new list (as sent) at once.
+                if let (Some("tags"), Some(Value::Array(tags))) = (change.path.first().map(String::as_str), &change.value) {
+                    check_tag_quota(tags.len(), &options)?;
+                }
                 super::patch::apply(img, change, ctx)?;
+            }
+            // `ImageRepoProxy.save`: the property quota, when a property was added.
+            if img.properties.keys().any(|k| !before.contains(k)) {
+                check_property_quota(&img.properties, &options)?;
             }
             Ok(())
         })
@@ -567,6 +600,28 @@ impl ImageService {
         })?;
         Ok(bodies.iter().filter_map(|b| serde_json::from_str(b).ok()).collect())
     }
+}
+
+/// Glance's `LimitExceeded` as `ImagesController` answers it: 413 with the message.
+fn limit_exceeded(what: &str, attempted: usize, maximum: i64) -> Fault {
+    Fault::new(
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        format!("The limit has been exceeded on the number of allowed image {what}. Attempted: {attempted}, Maximum: {maximum}"),
+    )
+}
+
+/// `_enforce_image_tag_quota` (`ImageTagLimitExceeded`); a negative quota is unlimited.
+pub fn check_tag_quota(tags: usize, options: &GlanceOptions) -> Result<(), Fault> {
+    let quota = options.image_tag_quota;
+    if quota >= 0 && tags as u64 > quota as u64 { Err(limit_exceeded("tags", tags, quota)) } else { Ok(()) }
+}
+
+/// `_enforce_image_property_quota` (`ImagePropertyLimitExceeded`): properties outside the
+/// reserved `os_glance` namespace count.
+pub fn check_property_quota(properties: &BTreeMap<String, String>, options: &GlanceOptions) -> Result<(), Fault> {
+    let quota = options.image_property_quota;
+    let attempted = properties.keys().filter(|k| !k.starts_with(schema::RESERVED_NAMESPACE)).count();
+    if quota >= 0 && attempted as u64 > quota as u64 { Err(limit_exceeded("properties", attempted, quota)) } else { Ok(()) }
 }
 
 fn dedup(tags: Vec<String>) -> Vec<String> {

@@ -1,4 +1,4 @@
-//! Glance's use of cursive (cursive.md §6, openstack-behaviour.md A2–A4): a verifier only when
+//! Glance's use of cursive (docs/reference/cursive.md §6, docs/reference/openstack-behaviour.md A2–A4): a verifier only when
 //! all four properties are present, built before any data is read, with the certificate
 //! fetched from Barbican over HTTP with the uploading user's token.
 
@@ -45,11 +45,12 @@ pub fn upload_fault(image_id: &str, error: &Error, defects: &Defects) -> Fault {
             }
             if defects.glance_wrong_error_status {
                 fault.status = StatusCode::INTERNAL_SERVER_ERROR;
+                crate::logging::cause(format!("the deployment's glance_wrong_error_status defect (the error was: {error})"));
             }
             fault
         }
         "ValueError" => Fault::bad_request(error.to_string()),
-        _ => Fault::internal(),
+        _ => Fault::internal_because(format!("signature verification of image {image_id}: {error}")),
     }
 }
 

@@ -1,5 +1,5 @@
 //! Glance's error responses, byte for byte as webob 1.8 renders a `webob.exc.HTTPError`: the body
-//! format follows `Accept` (JSON, HTML or plain text), see openstack-behaviour.md A4.
+//! format follows `Accept` (JSON, HTML or plain text), see docs/reference/openstack-behaviour.md A4.
 //!
 //! Handlers return [`Fault`]s; `IntoResponse` parks the fault in the response extensions and
 //! the [`render`] middleware, which saw the request's `Accept`, writes the body. So every Glance
@@ -7,7 +7,7 @@
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -45,6 +45,12 @@ impl Fault {
         Fault::new(StatusCode::INTERNAL_SERVER_ERROR, "The server has either erred or is incapable of performing the requested operation.")
     }
 
+    /// [`Fault::internal`], with its cause for the request's log line (never the client).
+    pub fn internal_because(cause: impl std::fmt::Display) -> Fault {
+        crate::logging::cause(cause);
+        Fault::internal()
+    }
+
     pub fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Fault {
         self.headers.push((name, value.into()));
         self
@@ -52,24 +58,48 @@ impl Fault {
 
     /// webob's `status`: code and reason phrase.
     fn status_line(&self) -> String {
-        format!("{} {}", self.status.as_u16(), self.status.canonical_reason().unwrap_or(""))
+        format!("{} {}", self.status.as_u16(), reason(self.status))
     }
 
     /// The full response for a request that sent this `Accept` header (or none).
     pub fn render(&self, accept: Option<&str>) -> Response {
+        self.render_for(&WebobRequest { accept: accept.map(str::to_owned), ..WebobRequest::default() })
+    }
+
+    /// webob's `_make_body`: the exception's body template with its arguments escaped by
+    /// `escape`. Most exceptions use `${explanation}<br /><br />\n${detail}\n${html_comment}\n`;
+    /// `HTTPMethodNotAllowed`, `HTTPUnsupportedMediaType` and `HTTPNotImplemented` have their
+    /// own templates, which name the request's method or `Content-Type` and show the `detail`
+    /// (this fault's text) instead of an explanation. A variable the request lacks stays as
+    /// written (`Template.safe_substitute`).
+    fn make_body(&self, request: &WebobRequest, escape: fn(&str) -> String) -> String {
+        let detail = escape(&self.explanation);
+        let method = || escape(request.method.as_deref().unwrap_or("${REQUEST_METHOD}"));
+        match self.status.as_u16() {
+            405 => format!("The method {} is not allowed for this resource. <br /><br />\n{detail}", method()),
+            415 => {
+                let content_type = escape(request.content_type.as_deref().unwrap_or("${CONTENT_TYPE}"));
+                format!("The request media type {content_type} is not supported by this server.\n<br /><br />\n{detail}")
+            }
+            501 => format!("\nThe request method {} is not implemented for this server. <br /><br />\n{detail}", method()),
+            _ => format!("{detail}<br /><br />\n\n\n"),
+        }
+    }
+
+    /// The full response for a request, as webob's `generate_response` writes it.
+    pub fn render_for(&self, request: &WebobRequest) -> Response {
         let status_line = self.status_line();
-        let title = self.status.canonical_reason().unwrap_or("");
-        let (content_type, body) = match negotiate(accept) {
+        let title = reason(self.status);
+        let (content_type, body) = match negotiate(request.accept.as_deref()) {
             Offer::Html => {
-                // body_template: "${explanation}<br /><br />\n${detail}\n${html_comment}\n", HTML-escaped.
-                let body = format!("{}<br /><br />\n\n\n", html_escape(&self.explanation));
+                let body = self.make_body(request, html_escape);
                 let page = format!(
                     "<html>\n <head>\n  <title>{status_line}</title>\n </head>\n <body>\n  <h1>{status_line}</h1>\n  {body}\n </body>\n</html>"
                 );
                 ("text/html; charset=UTF-8", page)
             }
             Offer::Json => {
-                let message = format!("{}<br /><br />\n\n\n", self.explanation);
+                let message = self.make_body(request, str::to_owned);
                 let body = format!(
                     "{{\"message\": {}, \"code\": {}, \"title\": {}}}",
                     py_json_string(&message),
@@ -79,9 +109,7 @@ impl Fault {
                 ("application/json", body)
             }
             Offer::Plain => {
-                // strip_tags: newlines become spaces, then each <br /> a newline.
-                let body = format!("{}<br /><br />\n\n\n", self.explanation).replace('\r', "").replace('\n', " ").replace("<br />", "\n");
-                ("text/plain; charset=UTF-8", format!("{status_line}\n\n{body}"))
+                ("text/plain; charset=UTF-8", format!("{status_line}\n\n{}", strip_tags(&self.make_body(request, str::to_owned))))
             }
         };
         let mut response = Response::new(Body::from(body));
@@ -97,6 +125,58 @@ impl Fault {
     }
 }
 
+/// What webob reads from the request when it renders an error: `Accept` picks the format;
+/// the method and the raw `Content-Type` (the WSGI environ's `REQUEST_METHOD` and
+/// `CONTENT_TYPE`) fill the 405, 415 and 501 templates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebobRequest {
+    pub accept: Option<String>,
+    pub method: Option<String>,
+    pub content_type: Option<String>,
+}
+
+impl WebobRequest {
+    pub fn of(method: &Method, headers: &HeaderMap) -> WebobRequest {
+        let text = |name: header::HeaderName| headers.get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        WebobRequest { accept: text(header::ACCEPT), method: Some(method.as_str().to_owned()), content_type: text(header::CONTENT_TYPE) }
+    }
+}
+
+/// webob's reason phrases (`webob.util.status_reasons`), which differ from `http`'s for a
+/// few codes (413 is "Request Entity Too Large", 416 "Requested Range Not Satisfiable").
+pub fn reason(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        413 => "Request Entity Too Large",
+        414 => "Request URI Too Long",
+        416 => "Requested Range Not Satisfiable",
+        207 => "Multi Status",
+        _ => status.canonical_reason().unwrap_or(""),
+    }
+}
+
+/// webob's `strip_tags`: newlines become spaces, `\r` goes, each `<br ...>` becomes a newline,
+/// comments and other tags go.
+fn strip_tags(value: &str) -> String {
+    let value = value.replace('\n', " ").replace('\r', "");
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value.as_str();
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let tag = &rest[start..];
+        let Some(end) = tag.find('>') else {
+            out.push_str(tag);
+            rest = "";
+            break;
+        };
+        if tag.get(1..3).is_some_and(|t| t.eq_ignore_ascii_case("br")) {
+            out.push('\n');
+        }
+        rest = &tag[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Marks a response whose body the middleware must still render.
 #[derive(Clone)]
 struct Pending(Fault);
@@ -110,18 +190,19 @@ impl IntoResponse for Fault {
     }
 }
 
+/// The client gets webob's generic 500; the cause goes to the request's log line.
 impl From<crate::store::StoreError> for Fault {
-    fn from(_: crate::store::StoreError) -> Fault {
-        Fault::internal()
+    fn from(e: crate::store::StoreError) -> Fault {
+        Fault::internal_because(e)
     }
 }
 
-/// Middleware: re-renders faults for the request's `Accept` header.
+/// Middleware: re-renders faults for the request (its `Accept`, method and `Content-Type`).
 pub async fn render(request: Request, next: Next) -> Response {
-    let accept = request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let webob = WebobRequest::of(request.method(), request.headers());
     let response = next.run(request).await;
     match response.extensions().get::<Pending>() {
-        Some(Pending(fault)) => fault.render(accept.as_deref()),
+        Some(Pending(fault)) => fault.render_for(&webob),
         None => response,
     }
 }
@@ -244,6 +325,53 @@ mod tests {
         assert_eq!(negotiate(Some("application/octet-stream")), Offer::Plain);
         assert_eq!(negotiate(Some("text/html;q=0, application/json;q=0")), Offer::Plain);
         assert_eq!(negotiate(Some("garbage")), Offer::Html);
+    }
+
+    async fn body(response: Response) -> String {
+        String::from_utf8(axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap().to_vec()).unwrap()
+    }
+
+    fn request(accept: Option<&str>, method: &str, content_type: Option<&str>) -> WebobRequest {
+        WebobRequest { accept: accept.map(str::to_owned), method: Some(method.into()), content_type: content_type.map(str::to_owned) }
+    }
+
+    /// Bodies as webob 1.8.9 renders them (run with the real library).
+    #[tokio::test]
+    async fn templates_follow_webob() {
+        let json = Some("application/json");
+        let r = Fault::new(StatusCode::METHOD_NOT_ALLOWED, "").render_for(&request(json, "PUT", None));
+        assert_eq!(
+            body(r).await,
+            r#"{"message": "The method PUT is not allowed for this resource. <br /><br />\n", "code": "405 Method Not Allowed", "title": "Method Not Allowed"}"#
+        );
+        let r = Fault::new(StatusCode::METHOD_NOT_ALLOWED, "").render_for(&request(None, "PUT", None));
+        assert_eq!(body(r).await, "405 Method Not Allowed\n\nThe method PUT is not allowed for this resource. \n\n ");
+        let r = Fault::new(StatusCode::PAYLOAD_TOO_LARGE, "Request is too large. Larger than max_request_body_size (%s).")
+            .render_for(&request(json, "POST", None));
+        assert_eq!(
+            body(r).await,
+            r#"{"message": "Request is too large. Larger than max_request_body_size (%s).<br /><br />\n\n\n", "code": "413 Request Entity Too Large", "title": "Request Entity Too Large"}"#
+        );
+        let r = Fault::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "").render_for(&request(json, "PUT", Some("text/plain")));
+        assert_eq!(
+            body(r).await,
+            r#"{"message": "The request media type text/plain is not supported by this server.\n<br /><br />\n", "code": "415 Unsupported Media Type", "title": "Unsupported Media Type"}"#
+        );
+        let r = Fault::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Image disk_format raw does not match").render_for(&request(
+            json,
+            "PUT",
+            Some("application/octet-stream"),
+        ));
+        assert!(body(r).await.starts_with(
+            r#"{"message": "The request media type application/octet-stream is not supported by this server.\n<br /><br />\nImage disk_format raw does not match""#
+        ));
+        let r = Fault::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "").render_for(&request(None, "PUT", Some("text/plain")));
+        assert_eq!(body(r).await, "415 Unsupported Media Type\n\nThe request media type text/plain is not supported by this server. \n\n ");
+        let r = Fault::new(StatusCode::NOT_IMPLEMENTED, "").render_for(&request(json, "FOO", None));
+        assert!(body(r).await.starts_with(r#"{"message": "\nThe request method FOO is not implemented for this server. <br /><br />\n""#));
+        let r = Fault::not_found("The resource could not be found.").render_for(&request(None, "GET", None));
+        assert_eq!(body(r).await, "404 Not Found\n\nThe resource could not be found.\n\n   ");
+        assert_eq!(strip_tags("a<br />b<!-- c --><p>d</p>é<"), "a\nbdé<");
     }
 
     #[test]

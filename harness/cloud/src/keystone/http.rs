@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -19,6 +20,7 @@ use super::http_application_credentials::{
 };
 use super::http_tokens::{check_token, issue_token, revoke_token, validate_token};
 use super::model::{CreateError, DomainRef, Entity, Identity};
+use super::schema;
 use crate::wire::{AuthContext, HasIdentity, keystone_error};
 
 #[derive(Clone)]
@@ -33,7 +35,7 @@ impl HasIdentity for KeystoneState {
 }
 
 pub fn router(state: KeystoneState) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/", get(versions))
         .route("/v3", get(version))
         .route("/v3/", get(version))
@@ -50,8 +52,15 @@ pub fn router(state: KeystoneState) -> Router {
         .route("/v3/domains/{id}", get(show_domain))
         .route("/v3/projects/{project}/users/{user}/roles/{role}", put(grant_role).head(check_grant).get(check_grant).delete(revoke_role))
         .route("/v3/role_assignments", get(role_assignments))
+        // Flask's routing failures are werkzeug's own HTML pages; its `before_request` JSON
+        // check runs first; oslo's sizelimit and request id wrap the application.
+        .fallback(schema::not_found)
+        .method_not_allowed_fallback(schema::method_not_allowed)
+        .layer(middleware::from_fn(schema::json_body))
         .layer(middleware::from_fn(request_id))
-        .with_state(state)
+        .layer(middleware::from_fn(crate::wire::sizelimit))
+        .with_state(state);
+    crate::wire::finish_answers(router, schema::werkzeug_allow)
 }
 
 /// oslo.middleware's `RequestId`, in every real service's pipeline: each answer, errors
@@ -324,41 +333,10 @@ async fn role_assignments(State(s): State<KeystoneState>, caller: AuthContext, Q
     }
 }
 
-/// `{"project": {...}}` / `{"user": {...}}` with a string `name`, or Keystone's schema 400.
-fn named_body<'a>(body: &'a Option<Json<Value>>, kind: &str) -> Result<(&'a Value, &'a str), Response> {
-    let Some(Json(body)) = body else {
-        return Err(bad_request("Expecting to find application/json in Content-Type header."));
-    };
-    // jsonschema reports unexpected top-level keys first (`additionalProperties: false`).
-    let extra: Vec<String> =
-        body.as_object().map(|o| o.keys().filter(|k| *k != kind).map(|k| format!("'{k}'")).collect()).unwrap_or_default();
-    if !extra.is_empty() {
-        let verb = if extra.len() == 1 { "was" } else { "were" };
-        return Err(bad_request(&format!("Additional properties are not allowed ({} {verb} unexpected)", extra.join(", "))));
-    }
-    let Some(object) = body.get(kind).filter(|v| v.is_object()) else {
-        return Err(bad_request(&format!(
-            "Invalid input for field/attribute {kind}. Value: {}. '{kind}' is a required property",
-            crate::python::py_repr(body)
-        )));
-    };
-    match object.get("name") {
-        Some(Value::String(name)) if !name.is_empty() => Ok((object, name)),
-        Some(Value::String(_)) => Err(bad_request("Invalid input for field/attribute name. Value: . '' should be non-empty")),
-        Some(other) => {
-            let repr = crate::python::py_repr(other);
-            Err(bad_request(&format!("Invalid input for field/attribute name. Value: {repr}. {repr} is not of type 'string'")))
-        }
-        None => Err(bad_request(&format!(
-            "Invalid input for field/attribute {kind}. Value: {}. 'name' is a required property",
-            crate::python::py_repr(object)
-        ))),
-    }
-}
-
 pub(super) fn create_error(e: CreateError) -> Response {
     let status = match e {
         CreateError::UnknownDomain(_) => StatusCode::BAD_REQUEST,
+        CreateError::PasswordTooLong(_) => StatusCode::FORBIDDEN,
         CreateError::Conflict(_) => StatusCode::CONFLICT,
         CreateError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
@@ -369,17 +347,25 @@ fn str_field<'a>(object: &'a Value, field: &str) -> Option<&'a str> {
     object.get(field).and_then(Value::as_str)
 }
 
-async fn create_project(State(s): State<KeystoneState>, caller: AuthContext, body: Option<Json<Value>>) -> Response {
+async fn create_project(State(s): State<KeystoneState>, caller: AuthContext, body: Bytes) -> Response {
+    // The schema is checked before the policy (`request_body_schema` wraps the resource).
+    let project = match schema::project_create(&schema::body_object(&body)) {
+        Ok(project) => project,
+        Err(r) => return r,
+    };
     if let Err(r) = require_admin(&caller, "create_project") {
         return r;
     }
-    let (project, name) = match named_body(&body, "project") {
-        Ok(v) => v,
-        Err(r) => return r,
+    // The schema does not require `project`: without one the resource fails reading its
+    // name (a `KeyError`, Keystone's unexpected error).
+    let Some(project) = project else {
+        return keystone_error(StatusCode::INTERNAL_SERVER_ERROR, "An unexpected error prevented the server from fulfilling your request.");
     };
-    let domain = str_field(project, "domain_id").unwrap_or(super::model::DEFAULT_DOMAIN_ID);
-    let description = str_field(project, "description").unwrap_or("");
-    match s.identity.create_project(name, domain, description) {
+    let name = project.get("name").and_then(Value::as_str).unwrap_or_default().trim().to_owned();
+    let project = Value::Object(project);
+    let domain = str_field(&project, "domain_id").unwrap_or(super::model::DEFAULT_DOMAIN_ID);
+    let description = str_field(&project, "description").unwrap_or("");
+    match s.identity.create_project(&name, domain, description) {
         Ok(e) => {
             let mut v = entity_json("projects", &e, &s.identity.public_url());
             v["description"] = json!(description);
@@ -389,18 +375,20 @@ async fn create_project(State(s): State<KeystoneState>, caller: AuthContext, bod
     }
 }
 
-async fn create_user(State(s): State<KeystoneState>, caller: AuthContext, body: Option<Json<Value>>) -> Response {
+async fn create_user(State(s): State<KeystoneState>, caller: AuthContext, body: Bytes) -> Response {
+    // The schema is checked before the policy (`request_body_schema` wraps the resource).
+    let user = match schema::user_create(&schema::body_object(&body)) {
+        Ok(user) => Value::Object(user),
+        Err(r) => return r,
+    };
     if let Err(r) = require_admin(&caller, "create_user") {
         return r;
     }
-    let (user, name) = match named_body(&body, "user") {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let domain = str_field(user, "domain_id").unwrap_or(super::model::DEFAULT_DOMAIN_ID);
-    let default_project = str_field(user, "default_project_id");
+    let name = str_field(&user, "name").unwrap_or_default();
+    let domain = str_field(&user, "domain_id").unwrap_or(super::model::DEFAULT_DOMAIN_ID);
+    let default_project = str_field(&user, "default_project_id");
     // A user without a password exists but cannot authenticate with one (Keystone stores none).
-    let password = str_field(user, "password").unwrap_or("");
+    let password = str_field(&user, "password").unwrap_or("");
     match s.identity.create_user(name, domain, password, default_project) {
         Ok(e) => {
             let mut v = entity_json("users", &e, &s.identity.public_url());

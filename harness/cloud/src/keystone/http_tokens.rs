@@ -62,11 +62,12 @@ type Issued = (String, AuthContext, TokenInfo);
 pub(super) async fn issue_token(
     State(s): State<KeystoneState>,
     Query(query): Query<HashMap<String, String>>,
-    body: Option<Json<Value>>,
+    body: axum::body::Bytes,
 ) -> Response {
-    let Some(Json(body)) = body else {
+    if body.is_empty() {
         return bad_request("The request you have made requires authentication.");
-    };
+    }
+    let body = super::schema::body_object(&body);
     let auth = &body["auth"];
     let identity = &auth["identity"];
     let methods: Vec<&str> = identity["methods"].as_array().map(|m| m.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
@@ -103,6 +104,7 @@ fn issue_error(s: &KeystoneState, e: AuthError) -> Response {
     match e {
         // Keystone's 401s point at itself: `WWW-Authenticate: Keystone uri="<public v3 URL>"`.
         AuthError::Unauthorized => unauthorized(&s.identity),
+        e @ AuthError::PasswordTooLong(_) => keystone_error(StatusCode::FORBIDDEN, &e.to_string()),
         AuthError::Store(e) => store_error(e),
     }
 }
@@ -121,7 +123,7 @@ fn password_auth(s: &KeystoneState, auth: &Value) -> Result<Issued, Response> {
     let user_ref = match (user.get("id").and_then(Value::as_str), user.get("name").and_then(Value::as_str)) {
         (Some(id), _) => UserRef::Id(id.to_owned()),
         (None, Some(name)) => UserRef::Name { name: name.to_owned(), domain: domain_ref(&user["domain"]) },
-        (None, None) => return Err(bad_request("Invalid input for field 'identity/password/user': a user id or name is required.")),
+        (None, None) => return Err(bad_request("Invalid input for field identity/password/user: id or name must be present.")),
     };
     // Unscoped tokens are not needed by any tool here; Keystone would issue one.
     let project_ref = project_ref(&auth["scope"]["project"]).ok_or_else(|| unauthorized(&s.identity))?;

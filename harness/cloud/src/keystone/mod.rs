@@ -6,6 +6,7 @@ mod http_application_credentials;
 mod http_tokens;
 mod model;
 mod passwords;
+mod schema;
 mod tokens;
 
 pub use application_credentials::ApplicationCredential;

@@ -69,6 +69,9 @@ impl Default for Seed {
 pub enum AuthError {
     #[error("The request you have made requires authentication.")]
     Unauthorized,
+    /// `PasswordVerificationError` (403) under `strict_password_check`: the limit in bytes.
+    #[error("{}", password_too_long(*.0))]
+    PasswordTooLong(usize),
     #[error("{0}")]
     Store(#[from] StoreError),
 }
@@ -78,10 +81,20 @@ pub enum AuthError {
 pub enum CreateError {
     #[error("Could not find domain: {0}.")]
     UnknownDomain(String),
+    /// `PasswordVerificationError` (403) under `strict_password_check`: the limit in bytes.
+    #[error("{}", password_too_long(*.0))]
+    PasswordTooLong(usize),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
     Store(#[from] StoreError),
+}
+
+/// `PasswordVerificationError`'s message.
+pub fn password_too_long(limit: usize) -> String {
+    format!(
+        "The password length must be less than or equal to {limit}. The server could not comply with the request because the password is invalid."
+    )
 }
 
 fn check_domain(domain_id: &str) -> Result<(), CreateError> {
@@ -146,6 +159,14 @@ impl Identity {
     pub fn with_deployment(mut self, deployment: Arc<DeploymentState>) -> Identity {
         self.deployment = Some(deployment);
         self
+    }
+
+    /// A password as Keystone hashes and checks it (`verify_length_and_trunc_password`, with
+    /// the deployment's `[identity]` limit): its bytes, cut to the limit, or `Err(limit)` under
+    /// `strict_password_check`.
+    pub fn password_bytes<'a>(&self, password: &'a str) -> Result<&'a [u8], usize> {
+        let options = self.deployment.as_ref().map(|d| d.get().keystone).unwrap_or_default();
+        super::passwords::fit(password, options.password_limit(), options.strict_password_check)
     }
 
     /// `[token] expiration` in effect, in seconds.
@@ -267,11 +288,12 @@ impl Identity {
         default_project_id: Option<&str>,
     ) -> Result<Entity, CreateError> {
         check_domain(domain_id)?;
+        let password = self.password_bytes(password).map_err(CreateError::PasswordTooLong)?;
         let id = new_id();
         let inserted = self.store.with(|c| {
             c.execute(
                 "INSERT OR IGNORE INTO keystone_users (id, name, domain_id, password, default_project_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, name, domain_id, super::passwords::hash(password), default_project_id],
+                params![id, name, domain_id, super::passwords::hash_bytes(password), default_project_id],
             )
         })?;
         if inserted == 0 {

@@ -13,14 +13,31 @@ const SCHEME: &str = "pbkdf2-sha256";
 /// conformance run makes (dependencies build optimised even in debug).
 const ROUNDS: u32 = 10_000;
 
-fn derive(secret: &str, salt: &[u8], rounds: u32) -> [u8; 32] {
+fn derive(secret: &[u8], salt: &[u8], rounds: u32) -> [u8; 32] {
     let mut out = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(secret.as_bytes(), salt, rounds, &mut out);
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(secret, salt, rounds, &mut out);
     out
+}
+
+/// `verify_length_and_trunc_password`: the UTF-8 bytes of `secret`, cut to `limit` bytes
+/// when longer, unless `strict` (`[DEFAULT] strict_password_check`), when a longer one is
+/// refused (`Err(limit)`).
+pub fn fit(secret: &str, limit: usize, strict: bool) -> Result<&[u8], usize> {
+    let bytes = secret.as_bytes();
+    match bytes.len() > limit {
+        true if strict => Err(limit),
+        true => Ok(&bytes[..limit]),
+        false => Ok(bytes),
+    }
 }
 
 /// The stored form of `secret`; `""` (no password) for an empty one.
 pub fn hash(secret: &str) -> String {
+    hash_bytes(secret.as_bytes())
+}
+
+/// [`hash`] of bytes (a password as [`fit`] cut it).
+pub fn hash_bytes(secret: &[u8]) -> String {
     if secret.is_empty() {
         return String::new();
     }
@@ -32,6 +49,11 @@ pub fn hash(secret: &str) -> String {
 
 /// Whether `secret` is the one `stored` was made from. No password matches nothing.
 pub fn verify(secret: &str, stored: &str) -> bool {
+    verify_bytes(secret.as_bytes(), stored)
+}
+
+/// [`verify`] of bytes.
+pub fn verify_bytes(secret: &[u8], stored: &str) -> bool {
     let engine = base64::engine::general_purpose::STANDARD_NO_PAD;
     let mut parts = stored.split('$');
     let (Some(SCHEME), Some(rounds), Some(salt), Some(expected), None) =
@@ -48,6 +70,18 @@ pub fn verify(secret: &str, stored: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_passwords_are_cut_or_refused() {
+        let long = "é".repeat(40); // 80 bytes
+        assert_eq!(fit(&long, 72, false).unwrap().len(), 72);
+        assert_eq!(fit(&long, 72, true), Err(72));
+        assert_eq!(fit("short", 72, true).unwrap(), b"short");
+        let stored = hash_bytes(fit(&long, 72, false).unwrap());
+        let longer = format!("{long}tail");
+        assert!(verify_bytes(fit(&longer, 72, false).unwrap(), &stored), "only the first 72 bytes count");
+        assert!(!verify(&long, &stored), "uncut, it is another password");
+    }
 
     #[test]
     fn secrets_are_salted_hashes_that_only_their_secret_matches() {

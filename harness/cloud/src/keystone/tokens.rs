@@ -172,7 +172,8 @@ impl Identity {
         let stored: Option<String> = self
             .store
             .with(|c| c.query_row("SELECT password FROM keystone_users WHERE id = ?1", params![user_id], |r| r.get(0)).optional())?;
-        if !stored.is_some_and(|hash| super::passwords::verify(password, &hash)) {
+        let password = self.password_bytes(password).map_err(AuthError::PasswordTooLong)?;
+        if !stored.is_some_and(|hash| super::passwords::verify_bytes(password, &hash)) {
             return Err(AuthError::Unauthorized);
         }
         let project_id = self.project_id(project)?.ok_or(AuthError::Unauthorized)?;

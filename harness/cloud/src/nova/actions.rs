@@ -11,7 +11,7 @@ use sigstack_client::image::{self, NewImage};
 
 use super::build;
 use super::fault::{Microversion, NovaFault};
-use super::http::{NovaState, api_image, body_json, find_server, server_view, stored_trusted_certs};
+use super::http::{NovaState, action_body, api_image, find_server, server_view, stored_trusted_certs};
 use super::model::{self, Server};
 use super::{policy, schema};
 use crate::wire::AuthContext;
@@ -46,8 +46,7 @@ pub async fn action(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, NovaFault> {
-    let body = body_json(&body)?;
-    let name = body.as_object().and_then(|o| o.keys().next().cloned()).unwrap_or_default();
+    let (name, body) = action_body(&body)?;
     match name.as_str() {
         "rebuild" => rebuild(&s, ctx, v, &id, &body).await,
         "reboot" => reboot(&s, ctx, &id, &body).await,
@@ -154,7 +153,7 @@ async fn create_image(s: &NovaState, ctx: AuthContext, v: Microversion, id: &str
     let session = ctx.session(s.compute.http.clone());
     let created = image::create_image(&session, &new).await.map_err(|e| match e.status() {
         Some(status @ 400..=499) => NovaFault::new(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), e.to_string()),
-        _ => NovaFault::internal(),
+        _ => NovaFault::internal_because(format!("creating the snapshot image in Glance: {e}")),
     })?;
     s.compute.update(id, |x| x.task_state = Some("image_snapshot".into()))?;
     tokio::spawn(build::upload_snapshot(s.compute.clone(), ctx, id.to_owned(), created.id.clone()));
@@ -229,7 +228,7 @@ async fn evacuate(s: &NovaState, ctx: AuthContext, v: Microversion, id: &str, bo
             return Err(NovaFault::bad_request(format!("Compute service of {} is unavailable at this time.", node.spec.host)));
         }
         Some(node) => Some(node.spec.host),
-        None => build::schedule(&s.compute, None, std::slice::from_ref(&source)).map(|n| n.spec.host),
+        None => build::schedule(&s.compute, None, std::slice::from_ref(&source))?.map(|n| n.spec.host),
     };
     match destination {
         Some(host) => {

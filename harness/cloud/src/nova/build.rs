@@ -1,5 +1,5 @@
 //! What nova-conductor, the scheduler and nova-compute do after the API answered: the build
-//! with reschedules (openstack-behaviour.md B3–B5), rebuild, evacuation, hard reboot and the
+//! with reschedules (docs/reference/openstack-behaviour.md B3–B5), rebuild, evacuation, hard reboot and the
 //! snapshot upload. Each runs as a task with the caller's [`AuthContext`], because Nova reaches
 //! Glance, Barbican and Cinder with the request's token.
 
@@ -11,6 +11,7 @@ use sigstack_client::image;
 use sigstack_client::volume::{self, NewVolume};
 
 use crate::deployment::{ComputeNodeSpec, Deployment, StorageBackend};
+use crate::store::StoreError;
 use crate::wire::AuthContext;
 
 use super::image_fetch::{self, FetchError};
@@ -41,16 +42,51 @@ fn fault_message(error: &FetchError) -> String {
 }
 
 /// Chooses a host: the requested one if it is up, else the up node with the fewest servers
-/// (the RAM/CPU weighers spread load the same way), skipping hosts already tried.
-pub fn schedule(compute: &ComputeService, requested: Option<&str>, exclude: &[String]) -> Option<ComputeNode> {
-    let nodes = compute.nodes().ok()?;
-    let servers = compute.all_servers().ok()?;
+/// (the RAM/CPU weighers spread load the same way), skipping hosts already tried. `None`: no
+/// valid host.
+pub fn schedule(compute: &ComputeService, requested: Option<&str>, exclude: &[String]) -> Result<Option<ComputeNode>, StoreError> {
+    let nodes = compute.nodes()?;
+    let servers = compute.all_servers()?;
     let load = |host: &str| servers.iter().filter(|s| s.host.as_deref() == Some(host)).count();
-    nodes
+    Ok(nodes
         .into_iter()
         .filter(|n| n.up && !exclude.contains(&n.spec.host))
         .filter(|n| requested.is_none_or(|h| h == n.spec.host))
-        .min_by_key(|n| load(&n.spec.host))
+        .min_by_key(|n| load(&n.spec.host)))
+}
+
+/// The fault message of a state-database failure: Nova records an exception that is not its
+/// own by class name (`exception_to_dict`), the cause going to the details (the traceback).
+const STORE_FAULT: &str = "StoreError";
+
+/// An operation on server `id` that hit a state-database error: logged with its cause, and the
+/// server put in ERROR with a fault, as nova-compute's `_set_instance_obj_error_state` and
+/// `add_instance_fault_from_exc` do for any unexpected exception (a build never stays
+/// BUILDING). If even that write fails, that is logged too: the server then goes to ERROR
+/// at the cloud's next start (`recover_interrupted`).
+fn store_failed(compute: &ComputeService, id: &str, operation: &str, error: &StoreError) {
+    tracing::error!(server_id = %id, operation = %operation, cause = %error, "server operation failed on the state database");
+    let written = compute.update(id, |s| {
+        s.set_error(STORE_FAULT);
+        if let Some(fault) = s.fault.as_mut() {
+            fault.details.push_str(&format!("\n{error}"));
+        }
+    });
+    if let Err(e) = written {
+        tracing::error!(server_id = %id, operation = %operation, cause = %e, "cannot put the server in ERROR; it stays as it is until the cloud restarts");
+    }
+}
+
+/// Writes a change the operation cannot go on without; a failure ends the operation through
+/// [`store_failed`]. `None`: stop here (failed, or the server was deleted meanwhile).
+fn write(compute: &ComputeService, id: &str, operation: &str, change: impl FnOnce(&mut Server)) -> Option<Server> {
+    match compute.update(id, change) {
+        Ok(server) => server,
+        Err(e) => {
+            store_failed(compute, id, operation, &e);
+            None
+        }
+    }
 }
 
 /// Puts the server's image where the node can boot it, as `imagebackend.Image.cache` does:
@@ -157,7 +193,11 @@ async fn prepare_boot_volume(compute: &ComputeService, session: &Session, server
 /// with the user's token. A failure is a generic spawn failure: the volumes are detached from
 /// this host (`_shutdown_instance`) and the build is rescheduled, where they are attached again.
 async fn connect_encrypted_volumes(compute: &ComputeService, session: &Session, server_id: &str) -> Result<(), String> {
-    let Ok(Some(server)) = compute.get(server_id) else { return Ok(()) };
+    let server = match compute.get(server_id) {
+        Ok(Some(server)) => server,
+        Ok(None) => return Ok(()),
+        Err(e) => return Err(e.to_string()),
+    };
     let mut failure = None;
     for b in &server.block_devices {
         let (Some(volume_id), Some(attachment_id)) = (&b.volume_id, &b.attachment_id) else { continue };
@@ -172,28 +212,40 @@ async fn connect_encrypted_volumes(compute: &ComputeService, session: &Session, 
     }
     let Some(reason) = failure else { return Ok(()) };
     for b in &server.block_devices {
-        if let Some(id) = &b.attachment_id {
-            let _ = volume::delete_attachment(session, id).await;
+        if let Some(id) = &b.attachment_id
+            && let Err(e) = volume::delete_attachment(session, id).await
+        {
+            tracing::warn!(server_id = %server_id, attachment_id = %id, cause = %e, "cannot delete the attachment of a failed spawn");
         }
     }
-    let _ = compute.update(server_id, |s| s.block_devices.iter_mut().for_each(|b| b.attachment_id = None));
+    compute.update(server_id, |s| s.block_devices.iter_mut().for_each(|b| b.attachment_id = None)).map_err(|e| e.to_string())?;
     Err(reason)
 }
 
 /// The build: schedule, spawn, reschedule generic failures to other hosts until
-/// `max_attempts` hosts were tried or none is left.
+/// `max_attempts` hosts were tried or none is left. A state-database failure ends it in ERROR
+/// ([`store_failed`]).
 pub async fn build(compute: Arc<ComputeService>, ctx: AuthContext, id: String) {
+    const OPERATION: &str = "build";
     let session = ctx.session(compute.http.clone());
     let mut tried: Vec<String> = Vec::new();
     // Why the last host gave up, for the fault's details (Nova's traceback).
     let mut last_reason = String::new();
     loop {
         let deployment = compute.deployment();
-        let Ok(Some(server)) = compute.get(&id) else { return };
+        let server = match compute.get(&id) {
+            Ok(Some(server)) => server,
+            // Deleted while building.
+            Ok(None) => return,
+            Err(e) => return store_failed(&compute, &id, OPERATION, &e),
+        };
         let node = if tried.len() as u32 >= deployment.nova.max_attempts {
             None
         } else {
-            schedule(&compute, server.requested_host.as_deref(), &tried)
+            match schedule(&compute, server.requested_host.as_deref(), &tried) {
+                Ok(node) => node,
+                Err(e) => return store_failed(&compute, &id, OPERATION, &e),
+            }
         };
         let Some(node) = node else {
             let message = if tried.is_empty() {
@@ -201,7 +253,7 @@ pub async fn build(compute: Arc<ComputeService>, ctx: AuthContext, id: String) {
             } else {
                 format!("Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance {id}.")
             };
-            let _ = compute.update(&id, |s| {
+            write(&compute, &id, OPERATION, |s| {
                 s.host = None;
                 s.set_error(&message);
                 if let Some(f) = s.fault.as_mut() {
@@ -211,7 +263,7 @@ pub async fn build(compute: Arc<ComputeService>, ctx: AuthContext, id: String) {
             return;
         };
         let host = node.spec.host.clone();
-        let Ok(Some(server)) = compute.update(&id, |s| {
+        let Some(server) = write(&compute, &id, OPERATION, |s| {
             s.host = Some(host.clone());
             s.task_state = Some("spawning".into());
         }) else {
@@ -219,13 +271,13 @@ pub async fn build(compute: Arc<ComputeService>, ctx: AuthContext, id: String) {
         };
         match spawn(&compute, &session, &node.spec, &server, &deployment).await {
             Ok(()) => {
-                let _ = compute.update(&id, Server::set_active);
+                write(&compute, &id, OPERATION, Server::set_active);
                 return;
             }
             Err(SpawnFailure::Abort(reason)) => {
                 // `_cleanup_volumes`: the volumes are detached (and deleted when marked so).
                 volume_ops::release_volumes(&compute, &ctx, &id).await;
-                let _ = compute.update(&id, |s| {
+                write(&compute, &id, OPERATION, |s| {
                     s.host = None;
                     s.set_error(&format!("Build of instance {id} aborted: {reason}"));
                 });
@@ -234,10 +286,14 @@ pub async fn build(compute: Arc<ComputeService>, ctx: AuthContext, id: String) {
             Err(SpawnFailure::Reschedule(reason)) => {
                 last_reason = reason;
                 tried.push(host);
-                let _ = compute.update(&id, |s| {
+                if write(&compute, &id, OPERATION, |s| {
                     s.host = None;
                     s.task_state = Some("scheduling".into());
-                });
+                })
+                .is_none()
+                {
+                    return;
+                }
             }
         }
     }
@@ -246,28 +302,32 @@ pub async fn build(compute: Arc<ComputeService>, ctx: AuthContext, id: String) {
 /// Rebuild on the server's own host, or an evacuation's rebuild on `destination`
 /// (`rebuild_instance`). Failures put the server in ERROR with the raw exception message.
 pub async fn rebuild(compute: Arc<ComputeService>, ctx: AuthContext, id: String, destination: Option<String>) {
+    const OPERATION: &str = "rebuild";
     let session = ctx.session(compute.http.clone());
     let deployment = compute.deployment();
     // An evacuation moves the instance to the destination before spawning there, so a failed
     // evacuation leaves it in ERROR on the destination (recovered by rebuild or hard reboot).
-    let Ok(Some(server)) = compute.update(&id, |s| {
+    let Some(server) = write(&compute, &id, OPERATION, |s| {
         if let Some(d) = &destination {
             s.host = Some(d.clone());
         }
     }) else {
         return;
     };
-    let node = server.host.as_deref().and_then(|h| compute.node(h).ok().flatten());
+    let node = match server.host.as_deref().map(|h| compute.node(h)).transpose() {
+        Ok(node) => node.flatten(),
+        Err(e) => return store_failed(&compute, &id, OPERATION, &e),
+    };
     let Some(node) = node else {
-        let _ = compute.update(&id, |s| s.set_error("Compute host could not be found."));
+        write(&compute, &id, OPERATION, |s| s.set_error("Compute host could not be found."));
         return;
     };
     if server.trusted_certs.as_ref().is_some_and(|c| !c.is_empty()) && !node.spec.supports_trusted_certs {
-        let _ = compute.update(&id, |s| s.set_error(&format!("Build of instance {id} aborted: {TRUSTED_CERTS_UNSUPPORTED}")));
+        write(&compute, &id, OPERATION, |s| s.set_error(&format!("Build of instance {id} aborted: {TRUSTED_CERTS_UNSUPPORTED}")));
         return;
     }
     let result = prepare_image(&compute, &session, &node.spec, &server, &deployment).await;
-    let _ = compute.update(&id, |s| match &result {
+    write(&compute, &id, OPERATION, |s| match &result {
         Ok(()) => s.set_active(),
         Err(e) => s.set_error(&fault_message(e)),
     });
@@ -281,9 +341,22 @@ pub async fn hard_reboot(compute: Arc<ComputeService>, ctx: AuthContext, id: Str
 
 /// The compute half of `createImage`: the instance disk (the cached base image, or Glance's
 /// data for an RBD clone) is uploaded to the snapshot image the API created.
+///
+/// A failure (of the upload, or of the state database) leaves the server as it was, as
+/// `snapshot_instance` does: it is logged, and the image deleted.
 pub async fn upload_snapshot(compute: Arc<ComputeService>, ctx: AuthContext, id: String, image_id: String) {
     let session = ctx.session(compute.http.clone());
-    let Ok(Some(server)) = compute.update(&id, |s| s.task_state = Some("image_uploading".into())) else { return };
+    let server = match compute.update(&id, |s| s.task_state = Some("image_uploading".into())) {
+        Ok(Some(server)) => server,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(server_id = %id, image_id = %image_id, cause = %e, "snapshot failed on the state database");
+            if let Err(e) = image::delete_image(&session, &image_id).await {
+                tracing::warn!(server_id = %id, image_id = %image_id, cause = %e, "cannot delete the snapshot image");
+            }
+            return;
+        }
+    };
     let result = async {
         let base = server.image.as_ref().ok_or("volume-backed")?;
         let cached = server.host.as_deref().and_then(|h| compute.cache.path(h, &base.id)).filter(|p| p.is_file());
@@ -301,9 +374,14 @@ pub async fn upload_snapshot(compute: Arc<ComputeService>, ctx: AuthContext, id:
         }
     }
     .await;
-    if result.is_err() {
+    if let Err(reason) = result {
+        tracing::warn!(server_id = %id, image_id = %image_id, reason = %reason, "snapshot upload failed");
         // `snapshot_instance` deletes the image it could not fill.
-        let _ = image::delete_image(&session, &image_id).await;
+        if let Err(e) = image::delete_image(&session, &image_id).await {
+            tracing::warn!(server_id = %id, image_id = %image_id, cause = %e, "cannot delete the snapshot image");
+        }
     }
-    let _ = compute.update(&id, |s| s.task_state = None);
+    if let Err(e) = compute.update(&id, |s| s.task_state = None) {
+        tracing::error!(server_id = %id, cause = %e, "cannot clear the snapshot's task state; it is cleared at the cloud's next start");
+    }
 }

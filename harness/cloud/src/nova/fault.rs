@@ -47,11 +47,18 @@ impl NovaFault {
             "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.\n<class 'sigstack.StoreError'>",
         )
     }
+
+    /// [`NovaFault::internal`], with its cause for the request's log line (never the client).
+    pub fn internal_because(cause: impl std::fmt::Display) -> NovaFault {
+        crate::logging::cause(cause);
+        NovaFault::internal()
+    }
 }
 
+/// The client gets Nova's generic 500; the cause goes to the request's log line.
 impl From<crate::store::StoreError> for NovaFault {
-    fn from(_: crate::store::StoreError) -> Self {
-        NovaFault::internal()
+    fn from(e: crate::store::StoreError) -> Self {
+        NovaFault::internal_because(e)
     }
 }
 

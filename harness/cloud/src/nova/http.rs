@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, Query, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -42,6 +42,7 @@ impl NovaState {
 }
 
 pub fn router(state: NovaState) -> Router {
+    // Inside the routes (each a `wsgi.Resource`): microversion first, then the content type.
     let api = Router::new()
         .route("/v2.1", get(version_v21))
         .route("/v2.1/", get(version_v21))
@@ -53,12 +54,40 @@ pub fn router(state: NovaState) -> Router {
         .route("/v2.1/servers/{id}", get(show_server).put(update_server).delete(delete_server))
         .route("/v2.1/servers/{id}/action", post(actions::action))
         .merge(volume_attachments::routes())
-        .fallback(|| async { NovaFault::not_found("The resource could not be found.") })
-        .method_not_allowed_fallback(|_: Method| async {
-            NovaFault::new(StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for this resource.")
-        })
+        .layer(axum::middleware::from_fn(content_type))
         .layer(axum::middleware::from_fn(fault::negotiate));
-    Router::new().route("/", get(versions)).merge(api).merge(sim::routes()).with_state(state)
+    // Around them, the pipeline: oslo's sizelimit, keystonemiddleware, then the routes mapper,
+    // whose miss (a path, or a method on a path, without a route) is webob's bare 404.
+    let inner = Router::new()
+        .route("/", get(versions))
+        .merge(api)
+        .merge(sim::routes())
+        .fallback(no_route)
+        .method_not_allowed_fallback(no_route)
+        .layer(axum::middleware::from_fn(crate::wire::sizelimit))
+        .with_state(state);
+    crate::wire::finish_answers(inner, crate::wire::no_allow_on_not_found)
+}
+
+/// The routes mapper found nothing (after authentication, which runs first).
+async fn no_route(_ctx: AuthContext, method: Method, headers: HeaderMap) -> Response {
+    crate::wire::routes_not_found(method, headers).await
+}
+
+/// The media types Nova's `Request.get_content_type` accepts.
+const CONTENT_TYPES: [&str; 2] = ["application/json", "application/vnd.openstack.compute+json"];
+
+/// `Resource.__call__`'s content-type check: a `Content-Type` other than an empty one,
+/// `text/plain` or the JSON types is a 415 (`InvalidContentType`), whatever the method.
+async fn content_type(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if let Some(value) = request.headers().get(header::CONTENT_TYPE) {
+        let raw = String::from_utf8_lossy(value.as_bytes());
+        let media = raw.split(';').next().unwrap_or_default();
+        if !(media.is_empty() || media == "text/plain" || CONTENT_TYPES.contains(&media)) {
+            return NovaFault::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Content-Type").into_response();
+        }
+    }
+    next.run(request).await
 }
 
 // ---- version discovery ----
@@ -226,8 +255,34 @@ fn host_id(project: &str, host: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A POST or PUT body (`JSONDeserializer`): no body is `None` (Python's, which the schema then
+/// refuses), anything not JSON is "Malformed request body".
 pub fn body_json(bytes: &Bytes) -> Result<Value, NovaFault> {
+    if bytes.is_empty() {
+        return Ok(Value::Null);
+    }
     serde_json::from_slice(bytes).map_err(|_| NovaFault::bad_request("Malformed request body"))
+}
+
+/// An action's body and name (`action_peek`, before the action is looked up): JSON with
+/// exactly one key. A one-element list or string has no keys to read (`AttributeError`), and a
+/// number no length (`TypeError`): the resource then answers a bare 404.
+pub fn action_body(bytes: &Bytes) -> Result<(String, Value), NovaFault> {
+    let malformed = || NovaFault::bad_request("Malformed request body");
+    let body: Value = serde_json::from_slice(bytes).map_err(|_| malformed())?;
+    let length = match &body {
+        Value::Object(o) => o.len(),
+        Value::Array(a) => a.len(),
+        Value::String(s) => s.chars().count(),
+        _ => return Err(NovaFault::not_found("The resource could not be found.")),
+    };
+    if length != 1 {
+        return Err(malformed());
+    }
+    match body.as_object().and_then(|o| o.keys().next().cloned()) {
+        Some(name) => Ok((name, body)),
+        None => Err(NovaFault::not_found("The resource could not be found.")),
+    }
 }
 
 /// A server the caller may act on: its own project's, or any for admins (and for callers a
@@ -324,7 +379,7 @@ pub async fn api_image(compute: &ComputeService, ctx: &AuthContext, id: &str) ->
     let session = ctx.session(compute.http.clone());
     let img = image::get_image(&session, id).await.map_err(|e| match e.status() {
         Some(404 | 403) => NovaFault::bad_request(format!("Image {id} could not be found.")),
-        _ => NovaFault::internal(),
+        _ => NovaFault::internal_because(format!("Glance, getting image {id}: {e}")),
     })?;
     if img.status != "active" {
         return Err(NovaFault::bad_request(format!("Image {id} is not active.")));
@@ -344,7 +399,7 @@ pub async fn api_image(compute: &ComputeService, ctx: &AuthContext, id: &str) ->
 
 /// `ImageMetaProps` types the hash method and key type as enums; a value outside them makes
 /// `objects.ImageMeta.from_dict` raise `ValueError` and the API answer 400
-/// (openstack-behaviour.md B5, derived from `_get_image_meta_obj`).
+/// (docs/reference/openstack-behaviour.md B5, derived from `_get_image_meta_obj`).
 fn check_image_meta(img: &image::Image) -> Result<(), NovaFault> {
     const HASH_METHODS: [&str; 4] = ["SHA-224", "SHA-256", "SHA-384", "SHA-512"];
     const KEY_TYPES: [&str; 8] =
@@ -444,6 +499,62 @@ async fn check_block_devices(
     Ok(())
 }
 
+/// Nova's default `[quota]` limits for a project: instances, cores, RAM (MiB).
+const QUOTA: [(&str, u64); 3] = [("cores", 20), ("instances", 10), ("ram", 51200)];
+/// `[quota] metadata_items`.
+const METADATA_ITEMS: usize = 128;
+
+/// `check_num_instances_quota` with Nova's default quotas: how many of `min..=max` instances
+/// of `flavor` the project still has room for, or `TooManyInstances` (403). Applied to
+/// multi-instance requests (`max_count` > 1) only: a single create is not quota-checked here.
+fn instances_within_quota(used: &[Server], flavor: (u64, u64), min: u64, max: u64) -> Result<u64, NovaFault> {
+    let (vcpus, ram) = flavor;
+    let in_use = |resource: &str| -> u64 {
+        used.iter()
+            .map(|x| {
+                let (_, _, r, v, _) = self::flavor(&x.flavor_id).unwrap_or(("", "", 0, 0, 0));
+                match resource {
+                    "cores" => v,
+                    "ram" => r,
+                    _ => 1,
+                }
+            })
+            .sum()
+    };
+    let delta = |resource: &str, count: u64| match resource {
+        "cores" => count.saturating_mul(vcpus),
+        "ram" => count.saturating_mul(ram),
+        _ => count,
+    };
+    let overs: Vec<&str> = QUOTA.iter().filter(|(r, q)| in_use(r).saturating_add(delta(r, max)) > *q).map(|(r, _)| *r).collect();
+    if overs.is_empty() {
+        return Ok(max);
+    }
+    let headroom = |resource: &str| QUOTA.iter().find(|(r, _)| *r == resource).map_or(0, |(_, q)| q.saturating_sub(in_use(resource)));
+    let allowed = headroom("instances").min(headroom("cores") / vcpus.max(1)).min(headroom("ram") / ram.max(1));
+    if allowed >= 1 && (min..=max).contains(&allowed) {
+        return Ok(allowed);
+    }
+    let instances = if min == max { min.to_string() } else { format!("{min}-{max}") };
+    let requested = |resource: &str| if resource == "instances" { instances.clone() } else { delta(resource, max).to_string() };
+    let quota = |resource: &str| QUOTA.iter().find(|(r, _)| *r == resource).map_or(0, |(_, q)| *q);
+    let join = |f: &dyn Fn(&str) -> String| overs.iter().map(|r| f(r)).collect::<Vec<_>>().join(", ");
+    let names = overs.join(", ");
+    Err(NovaFault::forbidden(format!(
+        "Quota exceeded for {names}: Requested {}, but already used {} of {} {names}",
+        join(&requested),
+        join(&|r| (quota(r) - headroom(r)).to_string()),
+        join(&|r| quota(r).to_string()),
+    )))
+}
+
+/// `common.get_id_from_href`: the last path segment of a flavor reference.
+fn id_from_href(href: &str) -> &str {
+    let path = href.split(['?', '#']).next().unwrap_or(href);
+    let path = path.split_once("://").map_or(path, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
+    path.rsplit('/').next().unwrap_or(path)
+}
+
 async fn create_server(
     State(s): State<NovaState>,
     ctx: AuthContext,
@@ -456,9 +567,6 @@ async fn create_server(
     let requested_certs = request.trusted_certs.clone().flatten();
     if requested_certs.is_some() {
         policy::enforce(&d, &ctx, policy::CREATE_TRUSTED_CERTS)?;
-    }
-    if flavor(&request.flavor_ref).is_none() {
-        return Err(NovaFault::bad_request("Invalid flavorRef provided."));
     }
     let requested_host = match request.availability_zone.as_deref() {
         None => None,
@@ -474,10 +582,20 @@ async fn create_server(
             host.map(str::to_owned)
         }
     };
+    // The controller's own checks: the networks' format, then the flavor.
+    let networks = schema::requested_networks(request.networks.as_ref())?;
+    let flavor_id = id_from_href(&request.flavor_ref).to_owned();
+    let (_, _, flavor_ram, flavor_vcpus, _) =
+        flavor(&flavor_id).ok_or_else(|| NovaFault::bad_request(format!("Flavor {flavor_id} could not be found.")))?;
     let trusted_certs = stored_trusted_certs(requested_certs, &d);
-    let server_id = uuid::Uuid::new_v4().to_string();
-    let (image, devices) = match &request.image_ref {
-        Some(image_id) => (Some(api_image(&s.compute, &ctx, image_id).await?), Vec::new()),
+    let image = match &request.image_ref {
+        // `ImageNotFound` is worded by the create controller.
+        Some(image_id) => Some(api_image(&s.compute, &ctx, image_id).await.map_err(|f| match f.status {
+            StatusCode::BAD_REQUEST if f.message == format!("Image {image_id} could not be found.") => {
+                NovaFault::bad_request("Can not find requested image")
+            }
+            _ => f,
+        })?),
         None => {
             if request.block_devices.is_empty() {
                 return Err(NovaFault::bad_request(
@@ -487,37 +605,54 @@ async fn create_server(
             if trusted_certs.is_some() {
                 return Err(NovaFault::bad_request("Image certificate validation is not supported when booting from volume"));
             }
-            (None, block_devices(&s.compute, &ctx, &request.block_devices, &server_id).await?)
+            None
         }
     };
-    let now = model::now();
-    let server = Server {
-        id: server_id,
-        name: request.name,
-        project_id: ctx.project_id.clone(),
-        user_id: ctx.user_id.clone(),
-        image,
-        flavor_id: request.flavor_ref,
-        vm_state: model::BUILDING.into(),
-        task_state: Some("scheduling".into()),
-        power_state: 0,
-        host: None,
-        requested_host,
-        trusted_certs,
-        block_devices: devices,
-        fault: None,
-        metadata: request
-            .metadata
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
-            .collect(),
-        created: now.clone(),
-        updated: now,
-        launched_at: None,
+    // `compute.API.create`: Neutron knows no network or port (this cloud has none), no key
+    // pair exists, and the metadata quota.
+    match networks.first() {
+        Some(schema::NetworkRequest::Port(port)) => return Err(NovaFault::bad_request(format!("Port id {port} could not be found."))),
+        Some(schema::NetworkRequest::Network(id)) => return Err(NovaFault::bad_request(format!("Network {id} could not be found."))),
+        None => {}
+    }
+    if request.key_name.is_some() {
+        return Err(NovaFault::bad_request("Invalid key_name provided."));
+    }
+    if request.metadata.len() > METADATA_ITEMS {
+        return Err(NovaFault::forbidden(format!("Maximum number of metadata items exceeds {METADATA_ITEMS}")));
+    }
+    let multiple = request.max_count > 1;
+    if multiple && request.block_devices.iter().any(|b| b.get("source_type").and_then(Value::as_str).unwrap_or("volume") == "volume") {
+        return Err(NovaFault::bad_request("Cannot attach one or more volumes to multiple instances"));
+    }
+    let count = match multiple {
+        true => {
+            let used: Vec<Server> = s.compute.all_servers()?.into_iter().filter(|x| x.project_id == ctx.project_id).collect();
+            instances_within_quota(&used, (flavor_vcpus, flavor_ram), request.min_count, request.max_count)?
+        }
+        false => 1,
     };
-    s.compute.insert(&server)?;
-    tokio::spawn(build::build(s.compute.clone(), ctx, server.id.clone()));
-    let admin_pass = request.admin_pass.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned());
+    let mut created = Vec::new();
+    for index in 1..=count {
+        let server_id = uuid::Uuid::new_v4().to_string();
+        let devices = match &image {
+            Some(_) => Vec::new(),
+            None => block_devices(&s.compute, &ctx, &request.block_devices, &server_id).await?,
+        };
+        // `_populate_instance_names`: `<name>-<n>` when the request makes more than one.
+        let name = if count > 1 { format!("{}-{index}", request.name) } else { request.name.clone() };
+        let server =
+            new_server(&ctx, server_id, name, image.clone(), &flavor_id, requested_host.clone(), trusted_certs.clone(), devices, &request);
+        s.compute.insert(&server)?;
+        tokio::spawn(build::build(s.compute.clone(), ctx.clone(), server.id.clone()));
+        created.push(server);
+    }
+    let Some(server) = created.into_iter().next() else { return Err(NovaFault::internal()) };
+    if request.return_reservation_id {
+        let reservation: String = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+        return Ok((StatusCode::ACCEPTED, Json(json!({"reservation_id": format!("r-{reservation}")}))).into_response());
+    }
+    let admin_pass = request.admin_pass.clone().unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned());
     let body = json!({"server": {
         "id": server.id, "links": server_links(s.base(), &server.id), "OS-DCF:diskConfig": "MANUAL",
         "security_groups": [{"name": "default"}], "adminPass": admin_pass,
@@ -527,4 +662,44 @@ async fn create_server(
         response.headers_mut().insert(header::LOCATION, loc);
     }
     Ok(response)
+}
+
+/// A new server record, `BUILDING` and scheduling.
+#[allow(clippy::too_many_arguments)]
+fn new_server(
+    ctx: &AuthContext,
+    id: String,
+    name: String,
+    image: Option<ServerImage>,
+    flavor_id: &str,
+    requested_host: Option<String>,
+    trusted_certs: Option<Vec<String>>,
+    block_devices: Vec<BlockDevice>,
+    request: &schema::CreateRequest,
+) -> Server {
+    let now = model::now();
+    Server {
+        id,
+        name,
+        project_id: ctx.project_id.clone(),
+        user_id: ctx.user_id.clone(),
+        image,
+        flavor_id: flavor_id.to_owned(),
+        vm_state: model::BUILDING.into(),
+        task_state: Some("scheduling".into()),
+        power_state: 0,
+        host: None,
+        requested_host,
+        trusted_certs,
+        block_devices,
+        fault: None,
+        metadata: request
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
+            .collect(),
+        created: now.clone(),
+        updated: now,
+        launched_at: None,
+    }
 }

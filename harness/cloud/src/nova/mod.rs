@@ -1,5 +1,5 @@
 //! Simulated Nova (compute API v2.1, microversions 2.1–2.96), with the image-signature and
-//! certificate-validation behaviour of openstack-behaviour.md section B and cursive.md §6.
+//! certificate-validation behaviour of docs/reference/openstack-behaviour.md section B and docs/reference/cursive.md §6.
 //!
 //! - `model`: servers (with their faults), compute-node up/down state and the per-node image
 //!   caches, in SQLite tables `nova_*` and files under the data directory;

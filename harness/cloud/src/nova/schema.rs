@@ -53,6 +53,260 @@ fn check_string(field: &str, value: &Value, min: usize, max: usize) -> Result<()
     Ok(())
 }
 
+/// `parameter_types.name` and `name_with_leading_trailing_spaces`' `format: name` check
+/// (`_validate_name`): a failure is `InvalidName`, whose message stands alone.
+fn check_name(field: &str, value: &Value) -> Result<(), NovaFault> {
+    check_type(field, value, &["string"])?;
+    if !valid_name(value.as_str().unwrap_or_default()) {
+        return Err(NovaFault::bad_request(
+            "An invalid 'name' value was provided. The name must be: printable characters. Can not start or end with whitespace.",
+        ));
+    }
+    check_string(field, value, 1, 255)
+}
+
+/// `valid_name_regex`, `^(?![NP])[P]*(?<![NP])$` with `re.search`: every character printable
+/// (`_is_printable` over `_get_all_chars`, which stops below U+FFFF), the first and last not
+/// a space separator either; `$` also matches before a final newline.
+fn valid_name(text: &str) -> bool {
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let edge_ok = |c: Option<char>| c.is_none_or(|c| printable(c) && !space_separator(c));
+    text.chars().all(printable) && edge_ok(text.chars().next()) && edge_ok(text.chars().last())
+}
+
+/// `_is_printable`: not in a `C*` category (control, format, private use; surrogates cannot
+/// occur) nor a line or paragraph separator, and below U+FFFF. Unassigned code points (`Cn`)
+/// count as printable here: telling them needs the Unicode tables.
+fn printable(c: char) -> bool {
+    let n = c as u32;
+    let format = matches!(n, 0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x890..=0x891 | 0x8E2 | 0x180E | 0x200B..=0x200F
+        | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB);
+    n < 0xFFFF && !c.is_control() && !format && !(0xE000..=0xF8FF).contains(&n) && n != 0x2028 && n != 0x2029
+}
+
+/// Unicode category `Zs`.
+fn space_separator(c: char) -> bool {
+    matches!(c as u32, 0x20 | 0xA0 | 0x1680 | 0x2000..=0x200A | 0x202F | 0x205F | 0x3000)
+}
+
+/// `parameter_types.positive_integer` (`min_count`, `max_count`): an integer or a string of
+/// digits, at least 1 (Nova's `minimum` reads a string as a number). Returns the number.
+fn positive_integer(field: &str, value: &Value) -> Result<u64, NovaFault> {
+    check_type(field, value, &["integer", "string"])?;
+    let below_minimum = |shown: &str| invalid(field, value, &format!("{shown} is less than the minimum of 1"));
+    match value {
+        Value::String(text) => {
+            let digits = text.strip_suffix('\n').unwrap_or(text);
+            if !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid(field, value, &format!("{} does not match '^[0-9]*$'", py_repr(value))));
+            }
+            if digits.is_empty() {
+                // No number for `minimum`, so only `minLength` fails.
+                return Err(invalid(field, value, &format!("{} should be non-empty", py_repr(value))));
+            }
+            match digits.trim_start_matches('0') {
+                "" => Err(below_minimum("0")),
+                significant => Ok(significant.parse::<u64>().unwrap_or(u64::MAX)),
+            }
+        }
+        other => match other.as_u64().filter(|n| *n >= 1) {
+            Some(n) => Ok(n),
+            None => Err(below_minimum(&py_repr(other))),
+        },
+    }
+}
+
+/// `parameter_types.boolean`: a boolean or one of its strings.
+fn check_boolean(field: &str, value: &Value) -> Result<(), NovaFault> {
+    const TRUE: [&str; 10] = ["True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes"];
+    const FALSE: [&str; 10] = ["False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no"];
+    check_type(field, value, &["boolean", "string"])?;
+    if value.is_boolean() || value.as_str().is_some_and(|s| TRUE.contains(&s) || FALSE.contains(&s)) {
+        return Ok(());
+    }
+    let mut choices = vec!["True".to_owned()];
+    choices.extend(TRUE.iter().map(|s| format!("'{s}'")));
+    choices.push("False".into());
+    choices.extend(FALSE.iter().map(|s| format!("'{s}'")));
+    Err(invalid(field, value, &format!("{} is not one of [{}]", py_repr(value), choices.join(", "))))
+}
+
+/// `parameter_types.metadata`: string values of at most 255 characters under keys matching
+/// `^[a-zA-Z0-9-_:. ]{1,255}$`; any other key is refused (`additionalProperties: False`
+/// beside `patternProperties`).
+pub const METADATA_KEY_PATTERN: &str = "^[a-zA-Z0-9-_:. ]{1,255}$";
+
+fn metadata_key_ok(key: &str) -> bool {
+    let key = key.strip_suffix('\n').unwrap_or(key);
+    let n = key.chars().count();
+    (1..=255).contains(&n) && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.' | ' '))
+}
+
+fn check_metadata(field: &str, value: &Value) -> Result<(), NovaFault> {
+    check_type(field, value, &["object"])?;
+    let Some(items) = value.as_object() else { return Ok(()) };
+    for (key, v) in items.iter().filter(|(k, _)| metadata_key_ok(k)) {
+        check_type(key, v, &["string"])?;
+        if v.as_str().is_some_and(|s| s.chars().count() > 255) {
+            return Err(invalid(key, v, &format!("{} is too long", py_repr(v))));
+        }
+    }
+    let extra: Vec<String> = items.keys().filter(|k| !metadata_key_ok(k)).map(|k| crate::python::py_str(k)).collect();
+    if !extra.is_empty() {
+        let verb = if extra.len() == 1 { "does" } else { "do" };
+        let message = format!("{} {verb} not match any of the regexes: '{METADATA_KEY_PATTERN}'", extra.join(", "));
+        return Err(invalid(field, value, &message));
+    }
+    Ok(())
+}
+
+/// jsonschema's `format: base64` as Nova checks it (`base64.decode_as_bytes`, Python's
+/// lenient `b64decode`): characters outside the alphabet are skipped, padding ends the data,
+/// and the data characters must not leave a partial group.
+pub fn python_base64_ok(text: &str) -> bool {
+    let mut quad = 0usize;
+    let mut pads = 0usize;
+    for c in text.chars() {
+        if c == '=' {
+            if quad >= 2 {
+                pads += 1;
+                if quad + pads >= 4 {
+                    return true;
+                }
+            }
+            continue;
+        }
+        if c.is_ascii_alphanumeric() || c == '+' || c == '/' {
+            quad = (quad + 1) % 4;
+            pads = 0;
+        }
+    }
+    quad == 0
+}
+
+/// `format: uuid` (`uuidutils.is_uuid_like`).
+fn uuid_like(text: &str) -> bool {
+    uuid::Uuid::parse_str(text).is_ok()
+}
+
+/// `parameter_types.ip_address`: an IPv4 or IPv6 address (`oneOf` two formats).
+fn ip_address_ok(text: &str) -> bool {
+    text.parse::<std::net::Ipv4Addr>().is_ok() || text.parse::<std::net::Ipv6Addr>().is_ok()
+}
+
+/// The `networks` items' schema: `None` when the item is valid, else the error (field, value,
+/// message) jsonschema reports first.
+fn network_item_error(index: usize, item: &Value, version: Microversion) -> Option<NovaFault> {
+    if let Err(e) = check_type(&index.to_string(), item, &["object"]) {
+        return Some(e);
+    }
+    let obj = item.as_object()?;
+    if let Some(v) = obj.get("fixed_ip") {
+        if let Err(e) = check_type("fixed_ip", v, &["string"]) {
+            return Some(e);
+        }
+        if !v.as_str().is_some_and(ip_address_ok) {
+            return Some(invalid("fixed_ip", v, &format!("{} is not valid under any of the given schemas", py_repr(v))));
+        }
+    }
+    if let Some(v) = obj.get("port") {
+        if let Err(e) = check_type("port", v, &["string", "null"]) {
+            return Some(e);
+        }
+        if v.as_str().is_some_and(|p| !uuid_like(p)) {
+            return Some(invalid("port", v, &format!("{} is not a 'uuid'", py_repr(v))));
+        }
+    }
+    if let Some(v) = obj.get("uuid") {
+        if let Err(e) = check_type("uuid", v, &["string"]) {
+            return Some(e);
+        }
+        if version.at_least(37) && v.as_str().is_some_and(|u| !uuid_like(u)) {
+            return Some(invalid("uuid", v, &format!("{} is not a 'uuid'", py_repr(v))));
+        }
+    }
+    let mut allowed = vec!["fixed_ip", "port", "uuid"];
+    if version.0 == 32 || version.at_least(42) {
+        allowed.push("tag");
+        if let Some(v) = obj.get("tag") {
+            if let Err(e) = check_string("tag", v, 1, 60) {
+                return Some(e);
+            }
+            if v.as_str().is_some_and(|t| t.contains(',') || t.contains('/')) {
+                return Some(invalid("tag", v, &format!("{} does not match '^[^,/]*$'", py_repr(v))));
+            }
+        }
+    }
+    no_additional(&index.to_string(), obj, &allowed).err()
+}
+
+/// `networks`: before 2.37 an array of network objects; from 2.37 `oneOf` that array or
+/// `"none"`/`"auto"`, where any failure is the `oneOf`'s own message.
+fn check_networks(value: &Value, version: Microversion) -> Result<(), NovaFault> {
+    if version.at_least(37) {
+        let valid = match value {
+            Value::String(s) => s == "none" || s == "auto",
+            Value::Array(items) => items.iter().enumerate().all(|(i, item)| network_item_error(i, item, version).is_none()),
+            _ => false,
+        };
+        if !valid {
+            return Err(invalid("networks", value, &format!("{} is not valid under any of the given schemas", py_repr(value))));
+        }
+        return Ok(());
+    }
+    check_type("networks", value, &["array"])?;
+    for (i, item) in value.as_array().into_iter().flatten().enumerate() {
+        if let Some(e) = network_item_error(i, item, version) {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// One requested network, as `_get_requested_networks` reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkRequest {
+    Port(String),
+    Network(String),
+}
+
+/// `_get_requested_networks` (after the schema): a port may be given once and without a
+/// fixed IP; otherwise the item needs a `uuid` that looks like one. `"auto"` and `"none"`
+/// request no particular network.
+pub fn requested_networks(value: Option<&Value>) -> Result<Vec<NetworkRequest>, NovaFault> {
+    let Some(Value::Array(items)) = value else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    let mut ports: Vec<String> = Vec::new();
+    for item in items {
+        let text = |k: &str| item.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+        if let Some(port) = text("port") {
+            if ports.iter().any(|p| p == port) {
+                return Err(NovaFault::bad_request(format!(
+                    "Port ID '{port}' was specified twice: you cannot attach a port multiple times."
+                )));
+            }
+            if let Some(address) = item.get("fixed_ip").filter(|v| !v.is_null()) {
+                return Err(NovaFault::bad_request(format!(
+                    "Specified Fixed IP '{}' cannot be used with port '{port}': the two cannot be specified together.",
+                    py_display(address)
+                )));
+            }
+            ports.push(port.to_owned());
+            out.push(NetworkRequest::Port(port.to_owned()));
+            continue;
+        }
+        let Some(uuid) = item.get("uuid") else {
+            return Err(NovaFault::bad_request("Bad network format: missing 'uuid'"));
+        };
+        let uuid = py_display(uuid);
+        if !uuid_like(&uuid) {
+            return Err(NovaFault::bad_request(format!("Bad networks format: network uuid is not in proper format ({uuid})")));
+        }
+        out.push(NetworkRequest::Network(uuid));
+    }
+    Ok(out)
+}
+
 /// The root `{"<key>": {...}}` of a request, and the inner object.
 fn root<'a>(body: &'a Value, key: &str) -> Result<&'a Map<String, Value>, NovaFault> {
     let Some(obj) = body.as_object() else {
@@ -122,6 +376,16 @@ pub struct CreateRequest {
     /// The key's value when present (`None` inside for null).
     pub trusted_certs: Option<Option<Vec<String>>>,
     pub admin_pass: Option<String>,
+    /// `networks` as sent (checked by [`requested_networks`] later, as Nova does).
+    pub networks: Option<Value>,
+    pub key_name: Option<String>,
+    /// `min_count` (default 1) and `max_count` (default `min_count`).
+    pub min_count: u64,
+    pub max_count: u64,
+    /// `return_reservation_id`, as the controller reads it (Python truthiness: any of the
+    /// schema's strings, `"False"` too, is true).
+    pub return_reservation_id: bool,
+    pub user_data: Option<String>,
 }
 
 const CREATE_PROPERTIES: [&str; 18] = [
@@ -146,6 +410,11 @@ const CREATE_PROPERTIES: [&str; 18] = [
 ];
 const CREATE_PROPERTIES_MORE: [&str; 3] = ["max_count", "return_reservation_id", "scheduler_hints"];
 
+/// `user_data`'s `maxLength`.
+pub const MAX_USER_DATA: usize = 65535;
+
+/// Checks a create body against Nova's `create` schema of `version`, property by property in
+/// the schema's order (the first failure is the answer), then `min_count <= max_count`.
 pub fn create(body: &Value, version: Microversion) -> Result<CreateRequest, NovaFault> {
     let server = root(body, "server")?;
     if let Some(extra) = body.as_object().and_then(|o| o.keys().find(|k| *k != "server")) {
@@ -156,7 +425,7 @@ pub fn create(body: &Value, version: Microversion) -> Result<CreateRequest, Nova
     }
     let mut request = CreateRequest::default();
     if let Some(v) = server.get("name") {
-        check_string("name", v, 1, 255)?;
+        check_name("name", v)?;
         request.name = v.as_str().unwrap_or_default().to_owned();
     }
     if let Some(v) = server.get("imageRef") {
@@ -175,20 +444,15 @@ pub fn create(body: &Value, version: Microversion) -> Result<CreateRequest, Nova
         request.admin_pass = v.as_str().map(str::to_owned);
     }
     if let Some(v) = server.get("metadata") {
-        check_type("metadata", v, &["object"])?;
+        check_metadata("metadata", v)?;
         request.metadata = v.as_object().cloned().unwrap_or_default();
     }
     if let Some(v) = server.get("networks") {
-        if version.at_least(37) {
-            if !(matches!(v.as_str(), Some("auto" | "none")) || v.is_array()) {
-                return Err(invalid("networks", v, &format!("{} is not valid under any of the given schemas", py_repr(v))));
-            }
-        } else {
-            check_type("networks", v, &["array"])?;
-        }
+        check_networks(v, version)?;
+        request.networks = Some(v.clone());
     }
     if let Some(v) = server.get("availability_zone") {
-        check_string("availability_zone", v, 1, 255)?;
+        check_name("availability_zone", v)?;
         request.availability_zone = v.as_str().map(str::to_owned);
     }
     if let Some(v) = server.get("block_device_mapping_v2") {
@@ -197,6 +461,38 @@ pub fn create(body: &Value, version: Microversion) -> Result<CreateRequest, Nova
             check_type(&i.to_string(), item, &["object"])?;
             request.block_devices.push(item.as_object().cloned().unwrap_or_default());
         }
+    }
+    if let Some(v) = server.get("key_name") {
+        check_name("key_name", v)?;
+        request.key_name = v.as_str().map(str::to_owned);
+    }
+    let min_count = server.get("min_count").map(|v| positive_integer("min_count", v)).transpose()?;
+    let max_count = server.get("max_count").map(|v| positive_integer("max_count", v)).transpose()?;
+    if let Some(v) = server.get("return_reservation_id") {
+        check_boolean("return_reservation_id", v)?;
+        request.return_reservation_id = v.as_bool().unwrap_or(true);
+    }
+    if let Some(v) = server.get("security_groups") {
+        check_type("security_groups", v, &["array"])?;
+        for (i, item) in v.as_array().into_iter().flatten().enumerate() {
+            check_type(&i.to_string(), item, &["object"])?;
+            let group = item.as_object().cloned().unwrap_or_default();
+            if let Some(name) = group.get("name") {
+                check_name("name", name)?;
+            }
+            no_additional(&i.to_string(), &group, &["name"])?;
+        }
+    }
+    if let Some(v) = server.get("user_data") {
+        check_type("user_data", v, &["string"])?;
+        let text = v.as_str().unwrap_or_default();
+        if !python_base64_ok(text) {
+            return Err(invalid("user_data", v, &format!("{} is not a 'base64'", py_repr(v))));
+        }
+        if text.chars().count() > MAX_USER_DATA {
+            return Err(invalid("user_data", v, &format!("{} is too long", py_repr(v))));
+        }
+        request.user_data = Some(text.to_owned());
     }
     if let (true, Some(v)) = (version.at_least(63), server.get("trusted_image_certificates")) {
         request.trusted_certs = Some(trusted_certs(v)?);
@@ -215,6 +511,12 @@ pub fn create(body: &Value, version: Microversion) -> Result<CreateRequest, Nova
         }
     }
     no_additional("server", server, &allowed)?;
+    // `ServersController.create`: min_count defaults to 1, max_count to min_count.
+    request.min_count = min_count.unwrap_or(1);
+    request.max_count = max_count.unwrap_or(request.min_count);
+    if request.min_count > request.max_count {
+        return Err(NovaFault::bad_request("min_count must be <= max_count"));
+    }
     Ok(request)
 }
 
@@ -308,7 +610,7 @@ pub fn update(body: &Value, version: Microversion) -> Result<Option<String>, Nov
     let server = root(body, "server")?;
     let name = match server.get("name") {
         Some(v) => {
-            check_string("name", v, 1, 255)?;
+            check_name("name", v)?;
             v.as_str().map(str::to_owned)
         }
         None => None,
@@ -337,7 +639,7 @@ pub fn rebuild(body: &Value, version: Microversion) -> Result<RebuildRequest, No
     let rebuild = root(body, "rebuild")?;
     let mut request = RebuildRequest::default();
     if let Some(v) = rebuild.get("name") {
-        check_string("name", v, 1, 255)?;
+        check_name("name", v)?;
         request.name = v.as_str().map(str::to_owned);
     }
     if let Some(v) = rebuild.get("imageRef") {
@@ -400,10 +702,10 @@ pub fn evacuate(body: &Value, version: Microversion) -> Result<Option<String>, N
 pub fn create_image(body: &Value) -> Result<(String, Map<String, Value>), NovaFault> {
     let create = root(body, "createImage")?;
     if let Some(v) = create.get("name") {
-        check_string("name", v, 1, 255)?;
+        check_name("name", v)?;
     }
     if let Some(v) = create.get("metadata") {
-        check_type("metadata", v, &["object"])?;
+        check_metadata("metadata", v)?;
     }
     required("createImage", create, &["name"])?;
     no_additional("createImage", create, &["name", "metadata"])?;
@@ -449,6 +751,28 @@ mod tests {
         let many: Vec<String> = (0..51).map(|i| i.to_string()).collect();
         assert!(msg(json!(many)).ends_with("'49', '50'] is too long"));
         assert_eq!(trusted_certs(&Value::Null).unwrap(), None);
+    }
+
+    #[test]
+    fn formats_follow_nova() {
+        // Python's lenient `b64decode`: other characters are skipped, padding ends the data.
+        for ok in ["", "YWJj", "YWI=", "YWJj\n", "Y!WJj", "ab==cd", "A".repeat(8).as_str()] {
+            assert!(python_base64_ok(ok), "{ok:?}");
+        }
+        for bad in ["a", "ab", "abc", "notbase64!!", "YWJjZ"] {
+            assert!(!python_base64_ok(bad), "{bad:?}");
+        }
+        for ok in ["", "vm", "a b", "vm\n", "é"] {
+            assert!(valid_name(ok), "{ok:?}");
+        }
+        for bad in [" vm", "vm ", "v\tm", "vm\u{2028}", "😀", "\u{a0}vm", "v\u{200b}m"] {
+            assert!(!valid_name(bad), "{bad:?}");
+        }
+        let e = |v: Value| positive_integer("min_count", &v).unwrap_err().message;
+        assert_eq!(e(json!("007x")), "Invalid input for field/attribute min_count. Value: 007x. '007x' does not match '^[0-9]*$'");
+        assert_eq!(e(json!("000")), "Invalid input for field/attribute min_count. Value: 000. 0 is less than the minimum of 1");
+        assert_eq!(positive_integer("min_count", &json!("007")).unwrap(), 7);
+        assert_eq!(positive_integer("min_count", &json!("99999999999999999999999")).unwrap(), u64::MAX);
     }
 
     #[test]

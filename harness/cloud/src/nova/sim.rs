@@ -5,8 +5,9 @@
 //!   (`lvm`, `local`, `rbd`), `supports_trusted_certs`, `state` (`up`/`down`), the image ids in
 //!   its `_base` cache and the servers it hosts.
 //! - `POST /_sim/compute/nodes/{host}/image-cache` `{"image_id": ...}`: downloads the image
-//!   from Glance with the caller's `X-Auth-Token` into the node's cache, without verification
-//!   (a node that had the image before verification was turned on). 200 with the node.
+//!   from Glance with the user's token in `X-Subject-Token` (`X-Auth-Token` is the control
+//!   API's own) into the node's cache, without verification (a node that had the image before
+//!   verification was turned on). 200 with the node; 401 without a valid subject token.
 //! - `DELETE /_sim/compute/nodes/{host}/image-cache/{image_id}`: evicts it (204; 404 if not
 //!   cached).
 //! - `POST /_sim/compute/nodes/{host}/fail`: marks the node's nova-compute down and, as
@@ -24,7 +25,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
@@ -33,7 +34,6 @@ use sigstack_client::{Session, compute};
 use super::http::NovaState;
 use super::image_fetch;
 use super::model::ComputeNode;
-use crate::wire::AuthContext;
 
 /// How long `fail` waits for each evacuation to settle.
 const EVACUATION_WAIT: Duration = Duration::from_secs(60);
@@ -47,8 +47,13 @@ pub fn routes() -> Router<NovaState> {
         .route("/_sim/compute/nodes/{host}/recover", post(recover))
 }
 
+/// A `/_sim/` error; a 5xx's message (the internal error) is also its request line's cause.
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({"error": message.into()}))).into_response()
+    let message = message.into();
+    if status.is_server_error() {
+        crate::logging::cause(&message);
+    }
+    (status, Json(json!({"error": message}))).into_response()
 }
 
 fn node_view(s: &NovaState, node: &ComputeNode) -> Value {
@@ -86,10 +91,14 @@ async fn nodes(State(s): State<NovaState>) -> Response {
     }
 }
 
-async fn warm(State(s): State<NovaState>, ctx: AuthContext, Path(host): Path<String>, body: Bytes) -> Response {
+async fn warm(State(s): State<NovaState>, headers: HeaderMap, Path(host): Path<String>, body: Bytes) -> Response {
     let node = match find_node(&s, &host) {
         Ok(n) => n,
         Err((status, message)) => return error(status, message),
+    };
+    let subject = headers.get("X-Subject-Token").and_then(|v| v.to_str().ok());
+    let Some(ctx) = subject.and_then(|t| s.identity.validate(t).ok()) else {
+        return error(StatusCode::UNAUTHORIZED, "X-Subject-Token must be a valid token of the user the node downloads as");
     };
     let image_id = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v["image_id"].as_str().map(str::to_owned));
     let Some(image_id) = image_id else {

@@ -54,7 +54,7 @@ fn translate(volume_id: &str, e: CinderError) -> NovaFault {
         404 => NovaFault::not_found(format!("Volume {volume_id} could not be found.")),
         400 => NovaFault::bad_request(format!("Invalid input received: {}", e.text)),
         403 => NovaFault::forbidden(e.text),
-        _ => NovaFault::internal(),
+        _ => NovaFault::internal_because(format!("Cinder, about volume {volume_id}: {}", e.text)),
     }
 }
 
@@ -63,7 +63,7 @@ pub async fn get_volume(session: &Session, volume_id: &str) -> Result<Volume, No
     volume::get_volume(session, volume_id).await.map_err(|e| match e.status() {
         Some(404) => NovaFault::not_found(format!("Volume {volume_id} could not be found.")),
         Some(403) => NovaFault::forbidden(e.to_string()),
-        _ => NovaFault::internal(),
+        _ => NovaFault::internal_because(format!("Cinder, getting volume {volume_id}: {e}")),
     })
 }
 
@@ -73,12 +73,14 @@ pub async fn attachment_create(session: &Session, volume_id: &str, instance: &st
     struct Body {
         attachment: Attachment,
     }
-    let url = format!("{}/attachments", volume::project_url(session).map_err(|_| NovaFault::internal())?);
+    let url = format!("{}/attachments", volume::project_url(session).map_err(NovaFault::internal_because)?);
     let body = json!({"attachment": {"volume_uuid": volume_id, "instance_uuid": instance, "connector": null}});
     let answer = call(volume::request_at(session, Method::POST, &url, volume::ATTACHMENTS_MICROVERSION).json(&body))
         .await
         .map_err(|e| translate(volume_id, e))?;
-    serde_json::from_value::<Body>(answer).map(|b| b.attachment).map_err(|_| NovaFault::internal())
+    serde_json::from_value::<Body>(answer)
+        .map(|b| b.attachment)
+        .map_err(|e| NovaFault::internal_because(format!("Cinder's attachment answer: {e}")))
 }
 
 /// `_check_and_begin_detach`: `check_detach`, then `begin_detaching`. An `InvalidInput` from
@@ -87,7 +89,7 @@ pub async fn begin_detach(session: &Session, volume: &Volume) -> Result<(), Nova
     if volume.status == "available" {
         return Err(NovaFault::bad_request(format!("Invalid volume: volume {} already detached", volume.id)));
     }
-    let url = format!("{}/volumes/{}/action", volume::project_url(session).map_err(|_| NovaFault::internal())?, volume.id);
+    let url = format!("{}/volumes/{}/action", volume::project_url(session).map_err(NovaFault::internal_because)?, volume.id);
     match call(volume::request(session, Method::POST, &url).json(&json!({"os-begin_detaching": {}}))).await {
         Ok(_) => Ok(()),
         Err(e) => Err(match translate(&volume.id, e) {

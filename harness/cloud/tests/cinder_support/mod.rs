@@ -130,7 +130,8 @@ pub fn temp_files(cloud: &CloudHandle) -> Vec<String> {
 
 /// `PATCH /_sim/deployment` with a JSON merge patch.
 pub async fn patch_deployment(cloud: &CloudHandle, patch: Value) {
-    let r = sigstack_client::session::http_client()
+    let r = cloud
+        .control_http()
         .patch(format!("{}/_sim/deployment", cloud.endpoints.volume))
         .json(&patch)
         .send()

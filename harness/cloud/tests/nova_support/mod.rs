@@ -157,12 +157,14 @@ pub fn aborted(id: &str, reason: &str) -> String {
 
 /// A `/_sim/` call on Nova's listener.
 pub async fn sim(cloud: &CloudHandle, method: Method, path: &str, body: Option<Value>, token: Option<&str>) -> (StatusCode, Value) {
-    let mut r = sigstack_client::session::http_client().request(method, format!("{}{path}", cloud.endpoints.compute));
+    let mut r = cloud.control_http().request(method, format!("{}{path}", cloud.endpoints.compute));
     if let Some(b) = body {
         r = r.json(&b);
     }
+    // The user the compute node acts as (the image-cache download); the control token stays
+    // the caller.
     if let Some(t) = token {
-        r = r.header("X-Auth-Token", t);
+        r = r.header("X-Subject-Token", t);
     }
     let resp = r.send().await.expect("nova answers");
     let status = resp.status();

@@ -175,3 +175,44 @@ pub const CHAIN_CERTIFICATES: &[(&str, &str)] = &[
     ("case-leaf", "variants/case/leaf.crt.pem"),
     ("expired-signing", "variants/expired-signing.crt.pem"),
 ];
+
+fn run_openssl(args: &[&str]) {
+    let out = Command::new("openssl").args(args).output().expect("the openssl command line must be installed (apt-get install openssl)");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// An EC key and a self-signed certificate (ecdsa-with-SHA256) made by the OpenSSL CLI in `dir`:
+/// `(<stem>.key.pem, <stem>.pub.pem, <stem>.crt.pem)`. `params` is `named`, `explicit` or
+/// `explicit-no-seed` (how the curve is written in the key and the certificate).
+pub fn openssl_ec_files(dir: &std::path::Path, curve: &str, params: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let stem = format!("{curve}-{params}");
+    let key = dir.join(format!("{stem}.key.pem"));
+    let key_s = key.to_str().unwrap();
+    match params {
+        "named" | "explicit" => {
+            let enc = format!("ec_param_enc:{}", if params == "named" { "named_curve" } else { "explicit" });
+            let curve_opt = format!("ec_paramgen_curve:{curve}");
+            run_openssl(&["genpkey", "-algorithm", "EC", "-pkeyopt", &curve_opt, "-pkeyopt", &enc, "-out", key_s]);
+        }
+        "explicit-no-seed" => {
+            run_openssl(&["ecparam", "-name", curve, "-param_enc", "explicit", "-no_seed", "-genkey", "-noout", "-out", key_s])
+        }
+        // A named-curve key under another file name, for tests that rewrite its certificate.
+        "implicit-base" => {
+            let curve_opt = format!("ec_paramgen_curve:{curve}");
+            run_openssl(&["genpkey", "-algorithm", "EC", "-pkeyopt", &curve_opt, "-out", key_s]);
+        }
+        other => panic!("unknown parameter encoding {other}"),
+    }
+    let public = dir.join(format!("{stem}.pub.pem"));
+    run_openssl(&["pkey", "-in", key_s, "-pubout", "-out", public.to_str().unwrap()]);
+    let crt = dir.join(format!("{stem}.crt.pem"));
+    let subject = format!("/CN=sigstack {stem}");
+    run_openssl(&["req", "-new", "-x509", "-key", key_s, "-sha256", "-days", "3650", "-subj", &subject, "-out", crt.to_str().unwrap()]);
+    (key, public, crt)
+}
+
+/// The committed keys under `tests/data` (see its README).
+pub fn data_file(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+}
