@@ -176,8 +176,7 @@ async fn fill(serve: &Serve, count: u64, len: u64, parallel: u64) {
                 ("img_signature_key_type", "RSA-PSS".to_owned()),
                 ("img_signature_certificate_uuid", cert),
             ];
-            let ops: Vec<PatchOp> =
-                properties.into_iter().map(|(k, v)| PatchOp::Add { path: format!("/{k}"), value: json!(v) }).collect();
+            let ops: Vec<PatchOp> = properties.into_iter().map(|(k, v)| PatchOp::Add { path: format!("/{k}"), value: json!(v) }).collect();
             image::update_image(&admin, &created.id, &ops).await.expect("signature properties set");
         });
     }

@@ -8,12 +8,18 @@
 //! caller sees progress through [`Progress`] and gets typed reports or an [`OpsError`].
 //!
 //! ```no_run
-//! # async fn example(session: sigstack_client::Session, key_pem: &[u8], cert: &[u8]) -> Result<(), sigstack_ops::OpsError> {
-//! use sigstack_ops::{AuditOptions, NoProgress, SignOptions, Signer};
+//! # async fn example(session: sigstack_client::Session, key_pem: &[u8], cert: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+//! use std::num::NonZeroUsize;
+//! use sigstack_ops::{AuditOptions, Fanout, NoProgress, SignOptions, Signer};
 //! use sigstack_verify::HashMethod;
 //!
 //! let report = sigstack_ops::audit(&session, &AuditOptions::default(), &NoProgress).await?;
 //! println!("{} image(s) would fail to boot", report.failing());
+//! // Shard 2 of 8 of the images (by id), 4 images at once, data checked too.
+//! let fanout = Fanout { jobs: NonZeroUsize::new(4).unwrap(), shard: Some("2/8".parse()?) };
+//! let options = AuditOptions { verify_data: true, fanout, ..AuditOptions::default() };
+//! let part = sigstack_ops::audit(&session, &options, &NoProgress).await?;
+//! println!("shard 2/8: {} image(s)", part.findings.len());
 //! let signer = Signer::from_pem(key_pem, cert, HashMethod::Sha256)?; // refuses a mismatched key
 //! let signed = sigstack_ops::sign_images(&session, &signer, &SignOptions::default(), &NoProgress).await?;
 //! assert!(signed.is_success());

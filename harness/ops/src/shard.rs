@@ -4,6 +4,7 @@
 //! disjoint and together complete whatever Glance lists, every run with the same `N` agrees,
 //! and new images never move the existing ones.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::num::NonZeroUsize;
 use std::str::FromStr;
@@ -114,16 +115,26 @@ pub enum ShardSetError {
     Counts { first: String, first_count: u32, second: String, shard: Shard, count: u32 },
     #[error("shard {shard} is given twice: {first} and {second}")]
     Duplicate { shard: Shard, first: String, second: String },
-    #[error("shard(s) {} missing (every shard 0..{} must be given once)", missing.iter().map(u32::to_string).collect::<Vec<_>>().join(", "), count - 1)]
-    Missing { missing: Vec<u32>, count: u32 },
+    /// `missing`: the first few missing indices; `more`: how many others are missing.
+    #[error("shard(s) {} missing (every shard 0..{} must be given once)", listed(missing, *more), count - 1)]
+    Missing { missing: Vec<u32>, more: u64, count: u32 },
+}
+
+/// `1, 2` or `1, 2 and 7 more`.
+fn listed(missing: &[u32], more: u64) -> String {
+    let list = missing.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+    if more > 0 { format!("{list} and {more} more") } else { list }
 }
 
 /// Checks that `reports` (a label, e.g. the file name, and its shard) are every shard
 /// `0..N-1` of one `N`, each exactly once.
 pub fn check_complete(reports: &[(String, Shard)]) -> Result<(), ShardSetError> {
+    /// How many missing indices the error lists.
+    const LISTED: usize = 10;
     let (first, first_shard) = reports.first().ok_or(ShardSetError::Empty)?;
     let count = first_shard.count;
-    let mut seen: Vec<Option<&str>> = vec![None; count as usize];
+    // By index, not a vector of N entries: N comes from the reports and may be huge.
+    let mut seen: BTreeMap<u32, &str> = BTreeMap::new();
     for (label, shard) in reports {
         if shard.count != count {
             return Err(ShardSetError::Counts {
@@ -134,13 +145,25 @@ pub fn check_complete(reports: &[(String, Shard)]) -> Result<(), ShardSetError> 
                 count: shard.count,
             });
         }
-        if let Some(earlier) = seen[shard.index as usize] {
+        if let Some(earlier) = seen.insert(shard.index, label) {
             return Err(ShardSetError::Duplicate { shard: *shard, first: earlier.to_owned(), second: label.clone() });
         }
-        seen[shard.index as usize] = Some(label);
     }
-    let missing: Vec<u32> = seen.iter().enumerate().filter(|(_, s)| s.is_none()).map(|(i, _)| i as u32).collect();
-    if missing.is_empty() { Ok(()) } else { Err(ShardSetError::Missing { missing, count }) }
+    let absent = u64::from(count) - seen.len() as u64;
+    if absent == 0 {
+        return Ok(());
+    }
+    // The first few gaps between the indices given.
+    let mut missing = Vec::new();
+    let mut next = 0u64;
+    for index in seen.keys().map(|i| u64::from(*i)).chain([u64::from(count)]) {
+        while next < index && missing.len() < LISTED {
+            missing.push(next as u32);
+            next += 1;
+        }
+        next = index + 1;
+    }
+    Err(ShardSetError::Missing { more: absent - missing.len() as u64, missing, count })
 }
 
 #[cfg(test)]
@@ -224,7 +247,7 @@ mod tests {
         let r = |label: &str, s: &str| (label.to_owned(), s.parse::<Shard>().unwrap());
         assert_eq!(check_complete(&[r("b", "1/2"), r("a", "0/2")]), Ok(()));
         assert_eq!(check_complete(&[]), Err(ShardSetError::Empty));
-        assert_eq!(check_complete(&[r("a", "0/3"), r("c", "2/3")]), Err(ShardSetError::Missing { missing: vec![1], count: 3 }));
+        assert_eq!(check_complete(&[r("a", "0/3"), r("c", "2/3")]), Err(ShardSetError::Missing { missing: vec![1], more: 0, count: 3 }));
         let err = check_complete(&[r("a", "0/2"), r("b", "0/2"), r("c", "1/2")]).unwrap_err();
         assert_eq!(err.to_string(), "shard 0/2 is given twice: a and b");
         let err = check_complete(&[r("a", "0/2"), r("b", "1/3")]).unwrap_err();
@@ -232,6 +255,15 @@ mod tests {
         assert_eq!(
             check_complete(&[r("a", "0/3")]).unwrap_err().to_string(),
             "shard(s) 1, 2 missing (every shard 0..2 must be given once)"
+        );
+        // A huge N from a report is listed, not allocated.
+        assert_eq!(
+            check_complete(&[r("a", "1/4294967295"), r("b", "3/4294967295")]).unwrap_err().to_string(),
+            "shard(s) 0, 2, 4, 5, 6, 7, 8, 9, 10, 11 and 4294967283 more missing (every shard 0..4294967294 must be given once)"
+        );
+        assert_eq!(
+            check_complete(&[r("z", "4294967294/4294967295")]).unwrap_err().to_string().split(" and ").nth(1),
+            Some("4294967284 more missing (every shard 0..4294967294 must be given once)")
         );
     }
 }
