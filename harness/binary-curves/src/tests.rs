@@ -361,7 +361,12 @@ macro_rules! curve_tests {
                         .output()
                         .expect("openssl");
                     let ours = crate::PublicKey::from_public_key_der(&der);
-                    assert_eq!(ours.is_ok(), out.status.success(), "order class {class:?}: ours {ours:?}, openssl {:?}", String::from_utf8_lossy(&out.stderr));
+                    assert_eq!(
+                        ours.is_ok(),
+                        out.status.success(),
+                        "order class {class:?}: ours {ours:?}, openssl {:?}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
                     if !out.status.success() {
                         assert_eq!(ours, Err(Error::NotInSubgroup));
                         assert!(String::from_utf8_lossy(&out.stderr).contains("wrong order"), "{}", String::from_utf8_lossy(&out.stderr));

@@ -23,8 +23,9 @@ async fn token(cloud: &CloudHandle, user: &str) -> String {
     Session::authenticate(&cloud.credentials(user).unwrap()).await.unwrap().token().value.clone()
 }
 
+/// Keystone's 401, its keys in the order Keystone's `render_exception` builds them.
 const UNAUTHORIZED: &str =
-    r#"{"error":{"code":401,"message":"The request you have made requires authentication.","title":"Unauthorized"}}"#;
+    r#"{"error":{"code":401,"title":"Unauthorized","message":"The request you have made requires authentication."}}"#;
 
 #[tokio::test]
 async fn discovery_documents() {

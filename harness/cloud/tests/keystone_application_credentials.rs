@@ -18,8 +18,9 @@ fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// Keystone's 401, its keys in the order Keystone's `render_exception` builds them.
 const UNAUTHORIZED: &str =
-    r#"{"error":{"code":401,"message":"The request you have made requires authentication.","title":"Unauthorized"}}"#;
+    r#"{"error":{"code":401,"title":"Unauthorized","message":"The request you have made requires authentication."}}"#;
 
 fn tokens_url(cloud: &CloudHandle) -> String {
     format!("{}/auth/tokens", cloud.endpoints.identity)

@@ -44,7 +44,7 @@ pub use properties::{
     should_create_verifier,
 };
 pub use public_key::{EcPublicKey, NamedEcCurve, PublicKey, RsaPadding, SignatureHash};
+pub use read_ahead::{READ_AHEAD_BUFFERS, READ_AHEAD_CHUNK, read_ahead, read_ahead_with};
 pub use sign::SigningKey;
 pub use validation::{CertificateValidator, TrustSkip, ValidationOptions, verify_certificate};
-pub use read_ahead::{READ_AHEAD_BUFFERS, READ_AHEAD_CHUNK, read_ahead, read_ahead_with};
 pub use verifier::{READ_BUFFER, Verifier};

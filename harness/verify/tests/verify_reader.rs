@@ -85,7 +85,8 @@ fn tampered_data_is_invalid() {
 #[test]
 fn a_read_error_is_reported_not_a_verdict() {
     let data = image();
-    let err = verifier(HashMethod::Sha512, &data).verify_reader(uneven(&data, Some(io::ErrorKind::ConnectionReset))).expect_err("read error");
+    let err =
+        verifier(HashMethod::Sha512, &data).verify_reader(uneven(&data, Some(io::ErrorKind::ConnectionReset))).expect_err("read error");
     assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
     assert_eq!(err.to_string(), "connection reset by the test");
 }

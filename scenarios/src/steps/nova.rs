@@ -28,7 +28,11 @@ async fn create(w: &mut Conformance, user: &str, version: &str, mut server: Valu
     server["flavorRef"] = json!(w.flavor(&s).await);
     server["networks"] = w.networks();
     let url = format!("{}/servers", compute::endpoint(&s).expect("compute endpoint"));
-    let answer = w.record(compute::request_at(&s, Method::POST, &url, version).json(&json!({"server": server}))).await;
+    // Keys sorted: Nova shows the request's dicts in the order they came, and the features'
+    // expected messages list them sorted.
+    let mut body = json!({"server": server});
+    body.sort_all_objects();
+    let answer = w.record(compute::request_at(&s, Method::POST, &url, version).json(&body)).await;
     if answer.status == 202 {
         let body: Value = serde_json::from_str(&answer.body).expect("JSON body");
         let id = body["server"]["id"].as_str().expect("server id").to_owned();

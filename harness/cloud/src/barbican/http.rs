@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use super::model::{self, Acl, Action, KeyManager, ListFilter, Secret, now_us};
 use super::validate::{self, Invalid, MAX_REQUEST_BYTES, MAX_SECRET_BYTES, TOO_LARGE};
 use crate::keystone::Identity;
+use crate::microversion::{self, Microversion, Microversions, Refused};
 use crate::wire::{AuthContext, HasIdentity, format_barbican};
 
 #[path = "http_orders.rs"]
@@ -34,11 +35,18 @@ impl HasIdentity for BarbicanState {
     }
 }
 
-/// The key-manager microversion of a request (the minor number of 1.x).
-#[derive(Debug, Clone, Copy)]
-struct Microversion(u8);
+/// The key-manager microversions this Barbican speaks, 1.0 to 1.2 (`latest` exactly, as
+/// microversion_parse compares it).
+const KEY_MANAGER: Microversions = Microversions {
+    service_type: "key-manager",
+    legacy_header: None,
+    min: Microversion(1, 0),
+    max: Microversion(1, 2),
+    latest_in_any_case: false,
+};
 
-const MAX_MICROVERSION: u8 = 2;
+/// Secrets list their consumers from 1.1.
+const CONSUMERS: Microversion = Microversion(1, 1);
 
 type Handled = Result<Response, Response>;
 
@@ -119,30 +127,25 @@ async fn not_found() -> Response {
 /// microversion_parse's middleware: reads `OpenStack-API-Version: key-manager X.Y`, answers
 /// the version in force on every response.
 async fn microversion(mut request: Request, next: Next) -> Response {
-    let requested =
-        request.headers().get_all("openstack-api-version").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).find_map(
-            |entry| {
-                let mut words = entry.split_whitespace();
-                let service = words.next()?;
-                service.eq_ignore_ascii_case("key-manager").then(|| words.next().unwrap_or_default().to_owned())
-            },
-        );
-    let minor = match requested.as_deref() {
-        None => 0,
-        Some("latest") => MAX_MICROVERSION,
-        Some(v) => match v.strip_prefix("1.").and_then(|m| m.parse::<u8>().ok()) {
-            Some(m) if m <= MAX_MICROVERSION && v == format!("1.{m}") => m,
-            _ => return error(406, &format!("Invalid microversion: Unacceptable version header: {v}")),
-        },
+    let version = match KEY_MANAGER.negotiate(request.headers()) {
+        Ok(version) => version,
+        // `extract_version` refuses a malformed version and one outside the range alike.
+        Err(refused) => {
+            let text = match refused {
+                Refused::Malformed(text) => text,
+                Refused::Unsupported(version) => version.to_string(),
+            };
+            return error(406, &format!("Invalid microversion: Unacceptable version header: {text}"));
+        }
     };
-    request.extensions_mut().insert(Microversion(minor));
+    request.extensions_mut().insert(version);
     let mut response = next.run(request).await;
     // keystonemiddleware's authtoken answers 401 before Barbican's microversion middleware.
     if response.status() == StatusCode::UNAUTHORIZED {
         return response;
     }
-    if let Ok(v) = HeaderValue::from_str(&format!("key-manager 1.{minor}")) {
-        response.headers_mut().insert("openstack-api-version", v);
+    if let Ok(v) = HeaderValue::from_str(&KEY_MANAGER.header_value(version)) {
+        response.headers_mut().insert(microversion::HEADER, v);
     }
     response.headers_mut().append(header::VARY, HeaderValue::from_static("OpenStack-API-Version"));
     response
@@ -156,7 +159,7 @@ fn version_info(s: &BarbicanState, microversions: bool) -> Value {
         {"rel": "describedby", "type": "text/html", "href": "https://docs.openstack.org/"},
     ]);
     if microversions {
-        json!({"id": "v1", "status": "CURRENT", "min_version": "1.0", "max_version": format!("1.{MAX_MICROVERSION}"), "links": links})
+        json!({"id": "v1", "status": "CURRENT", "min_version": KEY_MANAGER.min.to_string(), "max_version": KEY_MANAGER.max.to_string(), "links": links})
     } else {
         // At 1.0 Barbican answers the pre-microversion document.
         json!({"id": "v1", "status": "stable", "links": links,
@@ -165,13 +168,16 @@ fn version_info(s: &BarbicanState, microversions: bool) -> Value {
 }
 
 async fn versions(State(s): State<BarbicanState>, Extension(mv): Extension<Microversion>) -> Response {
-    let body =
-        if mv.0 == 0 { json!({"versions": {"values": [version_info(&s, false)]}}) } else { json!({"versions": [version_info(&s, true)]}) };
+    let body = if mv == KEY_MANAGER.min {
+        json!({"versions": {"values": [version_info(&s, false)]}})
+    } else {
+        json!({"versions": [version_info(&s, true)]})
+    };
     (StatusCode::MULTIPLE_CHOICES, Json(body)).into_response()
 }
 
 async fn version(State(s): State<BarbicanState>, _caller: AuthContext, Extension(mv): Extension<Microversion>) -> Response {
-    Json(json!({"version": version_info(&s, mv.0 > 0)})).into_response()
+    Json(json!({"version": version_info(&s, mv > KEY_MANAGER.min)})).into_response()
 }
 
 // ---- helpers ----
@@ -198,7 +204,7 @@ fn secret_json(s: &BarbicanState, secret: &Secret, mv: Microversion) -> Value {
         "creator_id": secret.creator_id,
         "secret_ref": secret_ref(s, &secret.id),
     });
-    if mv.0 >= 1 {
+    if mv >= CONSUMERS {
         v["consumers"] = json!([]);
     }
     if let (Some(ct), Some(_)) = (&secret.content_type, &secret.payload) {

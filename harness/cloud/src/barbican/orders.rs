@@ -12,8 +12,8 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde_json::{Map, Value};
 
 use super::model::{KeyManager, Policy, Secret, any_role};
-use super::validate::{self, Invalid, Kw, first_error, load_json, object, schema_error};
-use crate::python::py_repr;
+use super::validate::{self, Invalid, Properties, first_error, load_json, object, schema_error};
+use crate::jsonschema::{self, Keyword as Kw};
 use crate::store::StoreError;
 use crate::wire::AuthContext;
 
@@ -168,11 +168,10 @@ pub fn new_order(body: &[u8], now: i64) -> Result<NewOrder, Invalid> {
     // The draft-03 schema: `meta` (object, required) then `type` (string, required, enum).
     for name in ["meta", "type"] {
         if !obj.contains_key(name) {
-            return Err(schema_error("Order", &format!("{} is a required property", py_repr(&Value::from(name))), Some(name)));
+            return Err(schema_error("Order", &jsonschema::required(name), Some(name)));
         }
     }
-    const ORDER_SCHEMA: &[(&str, &[Kw])] =
-        &[("meta", &[Kw::Type(&["object"])]), ("type", &[Kw::Type(&["string"]), Kw::Enum(&ORDER_TYPES)])];
+    const ORDER_SCHEMA: Properties = &[("meta", &[Kw::Type(&["object"])]), ("type", &[Kw::Type(&["string"]), Kw::Enum(&ORDER_TYPES)])];
     if let Some((reason, property)) = first_error(obj, ORDER_SCHEMA) {
         return Err(schema_error("Order", &reason, Some(property)));
     }

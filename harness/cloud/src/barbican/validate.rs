@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::python::{py_repr, py_str};
+use crate::jsonschema::{self, Draft, Keyword as Kw, py_repr};
 
 /// `max_allowed_secret_in_bytes`.
 pub const MAX_SECRET_BYTES: usize = 20000;
@@ -70,62 +70,23 @@ pub(super) fn load_json(body: &[u8]) -> Result<Value, Invalid> {
     Ok(value)
 }
 
-// ---- jsonschema, the keywords Barbican's schemas use ----
+// ---- jsonschema (Barbican validates with the latest draft: 5.0 is an integer) ----
 
-#[derive(Clone, Copy)]
-pub(super) enum Kw {
-    Type(&'static [&'static str]),
-    MaxLength(usize),
-    Enum(&'static [&'static str]),
-    Minimum(i64),
-    Maximum(i64),
-}
+const DRAFT: Draft = Draft::SixOrLater;
 
-fn is_type(v: &Value, t: &str) -> bool {
-    match t {
-        "string" => v.is_string(),
-        "null" => v.is_null(),
-        "object" => v.is_object(),
-        "array" => v.is_array(),
-        "boolean" => v.is_boolean(),
-        // Python's jsonschema counts 5.0 as an integer, never a bool.
-        "integer" => v.is_i64() || v.is_u64() || v.as_f64().is_some_and(|f| f.fract() == 0.0),
-        _ => false,
-    }
-}
-
-/// The message of one keyword, if it fails.
-fn check(v: &Value, kw: Kw) -> Option<String> {
-    match kw {
-        Kw::Type(ts) if !ts.iter().any(|t| is_type(v, t)) => {
-            let names: Vec<String> = ts.iter().map(|t| format!("'{t}'")).collect();
-            Some(format!("{} is not of type {}", py_repr(v), names.join(", ")))
-        }
-        Kw::MaxLength(n) => v.as_str().filter(|s| s.chars().count() > n).map(|_| format!("{} is too long", py_repr(v))),
-        Kw::Enum(options) if !v.as_str().is_some_and(|s| options.contains(&s)) => {
-            let list: Vec<String> = options.iter().map(|o| py_str(o)).collect();
-            Some(format!("{} is not one of [{}]", py_repr(v), list.join(", ")))
-        }
-        Kw::Minimum(m) if v.is_number() && v.as_f64().is_some_and(|f| f < m as f64) => {
-            Some(format!("{} is less than the minimum of {m}", py_repr(v)))
-        }
-        Kw::Maximum(m) if v.is_number() && v.as_f64().is_some_and(|f| f > m as f64) => {
-            Some(format!("{} is greater than the maximum of {m}", py_repr(v)))
-        }
-        _ => None,
-    }
-}
+/// A schema's properties, in its order, with their keywords.
+pub(super) type Properties = &'static [(&'static str, &'static [Kw<'static>])];
 
 /// jsonschema's `best_match` over one level of properties: the first error wins, except that
 /// an error on a value of the wrong type outranks errors on well-typed values.
-pub(super) fn first_error(obj: &Map<String, Value>, props: &[(&'static str, &'static [Kw])]) -> Option<(String, &'static str)> {
+pub(super) fn first_error(obj: &Map<String, Value>, props: Properties) -> Option<(String, &'static str)> {
     let mut best: Option<(String, &'static str, bool)> = None;
     for (name, keywords) in props {
         let Some(v) = obj.get(*name) else { continue };
         let types = keywords.iter().find_map(|k| if let Kw::Type(t) = k { Some(*t) } else { None }).unwrap_or(&[]);
-        let mistyped = !types.is_empty() && !types.iter().any(|t| is_type(v, t));
+        let mistyped = !types.is_empty() && !types.iter().any(|t| DRAFT.is_type(v, t));
         for kw in keywords.iter() {
-            if let Some(msg) = check(v, *kw)
+            if let Some(msg) = DRAFT.error(v, *kw)
                 && best.as_ref().is_none_or(|b| mistyped && !b.2)
             {
                 best = Some((msg, name, mistyped));
@@ -135,7 +96,7 @@ pub(super) fn first_error(obj: &Map<String, Value>, props: &[(&'static str, &'st
     best.map(|(m, p, _)| (m, p))
 }
 
-const SECRET_SCHEMA: &[(&str, &[Kw])] = &[
+const SECRET_SCHEMA: Properties = &[
     ("name", &[Kw::Type(&["string", "null"]), Kw::MaxLength(255)]),
     ("algorithm", &[Kw::Type(&["string"]), Kw::MaxLength(255)]),
     ("mode", &[Kw::Type(&["string"]), Kw::MaxLength(255)]),
@@ -150,7 +111,7 @@ const SECRET_SCHEMA: &[(&str, &[Kw])] = &[
 ];
 
 pub(super) fn object<'a>(v: &'a Value, schema: &str) -> Result<&'a Map<String, Value>, Invalid> {
-    v.as_object().ok_or_else(|| schema_error(schema, &format!("{} is not of type 'object'", py_repr(v)), None))
+    jsonschema::root_object(v).map_err(|e| schema_error(schema, &e.message, None))
 }
 
 /// `NewSecretValidator.validate`, in Barbican's order. `now` is Unix microseconds.
@@ -249,28 +210,28 @@ pub fn acl_body(body: &[u8]) -> Result<Option<AclRead>, Invalid> {
     let value = load_json(body)?;
     let obj = object(&value, "ACL")?;
     // jsonschema reports the shallowest error first: the root, then `read`, then its fields.
-    if let Some(msg) = extras(obj, &["read"]) {
+    if let Some(msg) = jsonschema::additional_properties(obj, |k| k == "read") {
         return Err(schema_error("ACL", &msg, None));
     }
     let read = obj.get("read");
     if let Some(read) = read {
         let invalid = |msg: String| Err(schema_error("ACL", &msg, Some("read")));
         let Some(r) = read.as_object() else {
-            return invalid(format!("{} is not of type 'object'", py_repr(read)));
+            return invalid(jsonschema::not_of_type(read, &["object"]));
         };
-        if let Some(msg) = extras(r, &["users", "project-access"]) {
+        if let Some(msg) = jsonschema::additional_properties(r, |k| k == "users" || k == "project-access") {
             return invalid(msg);
         }
         let users = r.get("users");
-        if let Some(users) = users.filter(|u| !u.is_array()) {
-            return invalid(format!("{} is not of type 'array'", py_repr(users)));
+        if let Some(msg) = users.and_then(|u| DRAFT.error(u, Kw::Type(&["array"]))) {
+            return invalid(msg);
         }
-        if let Some(pa) = r.get("project-access").filter(|v| !v.is_boolean()) {
-            return invalid(format!("{} is not of type 'boolean'", py_repr(pa)));
+        if let Some(msg) = r.get("project-access").and_then(|pa| DRAFT.error(pa, Kw::Type(&["boolean"]))) {
+            return invalid(msg);
         }
         // Draft-4 tuple `items`: only the first entry is checked.
         if let Some(first) = users.and_then(Value::as_array).and_then(|l| l.first())
-            && let Some(msg) = check(first, Kw::Type(&["string"])).or_else(|| check(first, Kw::MaxLength(255)))
+            && let Some(msg) = DRAFT.error(first, Kw::Type(&["string"])).or_else(|| DRAFT.error(first, Kw::MaxLength(255)))
         {
             return invalid(msg);
         }
@@ -287,19 +248,6 @@ pub fn acl_body(body: &[u8]) -> Result<Option<AclRead>, Invalid> {
         out
     });
     Ok(Some(AclRead { project_access: r.get("project-access").and_then(Value::as_bool), users }))
-}
-
-fn extras(obj: &Map<String, Value>, allowed: &[&str]) -> Option<String> {
-    let mut extra: Vec<&String> = obj.keys().filter(|k| !allowed.contains(&k.as_str())).collect();
-    extra.sort();
-    match extra.len() {
-        0 => None,
-        1 => Some(format!("Additional properties are not allowed ({} was unexpected)", py_str(extra[0]))),
-        _ => {
-            let names: Vec<String> = extra.iter().map(|e| py_str(e)).collect();
-            Some(format!("Additional properties are not allowed ({} were unexpected)", names.join(", ")))
-        }
-    }
 }
 
 // ---- content types ----

@@ -12,7 +12,8 @@ use serde_json::Value;
 use super::fault::Fault;
 use super::http::{CinderState, schema_error};
 use super::model::{GIB, VolumeService};
-use super::views::Microversion;
+use crate::jsonschema;
+use crate::microversion::Microversion;
 use crate::wire::AuthContext;
 
 /// `mv.VOLUME_EXTEND_INUSE`.
@@ -23,10 +24,8 @@ pub const EXTEND_INUSE: Microversion = Microversion(3, 42);
 fn new_size(args: &Value) -> Result<u64, Fault> {
     let field = "os-extend";
     let Some(map) = args.as_object() else { return Err(schema_error(field, args, &format!("{args} is not of type 'object'"))) };
-    if let Some(extra) = map.keys().find(|k| *k != "new_size") {
-        return Err(schema_error(field, args, &format!("Additional properties are not allowed ('{extra}' was unexpected)")));
-    }
-    let Some(value) = map.get("new_size") else { return Err(schema_error(field, args, "'new_size' is a required property")) };
+    jsonschema::check_additional(field, map, |k| k == "new_size")?;
+    let Some(value) = map.get("new_size") else { return Err(schema_error(field, args, &jsonschema::required("new_size"))) };
     let parsed = match value {
         Value::Number(n) => {
             n.as_i64().ok_or_else(|| schema_error("new_size", value, &format!("{n} is not of type 'integer', 'string'")))?
@@ -34,11 +33,11 @@ fn new_size(args: &Value) -> Result<u64, Fault> {
         Value::String(t) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
             t.parse::<i64>().map_err(|_| schema_error("new_size", value, &format!("'{t}' is too large")))?
         }
-        Value::String(t) => return Err(schema_error("new_size", value, &format!("'{t}' does not match '^[0-9]+$'"))),
+        Value::String(_) => return Err(schema_error("new_size", value, &jsonschema::does_not_match(value, "^[0-9]+$"))),
         other => return Err(schema_error("new_size", other, &format!("{other} is not of type 'integer', 'string'"))),
     };
     if parsed < 1 {
-        return Err(schema_error("new_size", value, &format!("{parsed} is less than the minimum of 1")));
+        return Err(schema_error("new_size", value, &jsonschema::less_than_minimum(&parsed.to_string(), 1)));
     }
     Ok(parsed as u64)
 }

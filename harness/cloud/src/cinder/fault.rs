@@ -5,6 +5,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use crate::jsonschema::SchemaError;
 use crate::store::StoreError;
 
 /// A synchronous API failure.
@@ -63,6 +64,13 @@ impl Fault {
 impl From<StoreError> for Fault {
     fn from(e: StoreError) -> Fault {
         Fault::internal_because(e)
+    }
+}
+
+/// A jsonschema failure: Cinder's validator's 400 (`ValidationError`).
+impl From<SchemaError> for Fault {
+    fn from(e: SchemaError) -> Fault {
+        Fault::bad_request(e.detail())
     }
 }
 

@@ -23,8 +23,10 @@ use super::http_attach;
 use super::http_types;
 use super::model::{GIB, Volume, VolumeService, now};
 use super::types::{VolumeType, type_not_found};
-use super::views::{self, MESSAGES_VERSION, Microversion};
+use super::views::{self, MESSAGES_VERSION, VOLUME};
+use crate::jsonschema::{self, SchemaError};
 use crate::keystone::Identity;
+use crate::microversion::{self, Microversion};
 use crate::wire::{AuthContext, HasIdentity};
 
 #[derive(Clone)]
@@ -40,8 +42,6 @@ impl HasIdentity for CinderState {
     }
 }
 
-const VERSION_HEADER: &str = "OpenStack-API-Version";
-
 /// The microversion a request asks for; extracting it answers a bad header with Cinder's
 /// 400/406.
 pub struct Version(pub Microversion);
@@ -50,21 +50,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Version {
     type Rejection = Fault;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok());
-        Microversion::from_header(header).map(Version)
+        views::requested_version(&parts.headers).map(Version)
     }
 }
 
 /// Every versioned answer names its microversion (`OpenStack-API-Version: volume 3.x`).
 async fn version_headers(request: Request, next: Next) -> Response {
-    let header = request.headers().get(VERSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let version = views::requested_version(request.headers()).ok();
     let mut response = next.run(request).await;
-    if let Ok(version) = Microversion::from_header(header.as_deref()) {
+    if let Some(version) = version {
         let headers = response.headers_mut();
-        if let Ok(v) = HeaderValue::from_str(&format!("volume {version}")) {
-            headers.insert(VERSION_HEADER, v);
+        if let Ok(v) = HeaderValue::from_str(&VOLUME.header_value(version)) {
+            headers.insert(microversion::HEADER, v);
         }
-        headers.insert("Vary", HeaderValue::from_static(VERSION_HEADER));
+        headers.insert("Vary", HeaderValue::from_static(microversion::HEADER));
     }
     response
 }
@@ -110,8 +109,7 @@ const CONTENT_TYPES: [&str; 2] = ["application/json", "application/vnd.openstack
 /// is no body; a body without `Content-Type` is ignored (the controller gets none); any other
 /// media type is a 415, whatever the method.
 async fn request_body(request: Request, next: Next) -> Response {
-    let version = request.headers().get(VERSION_HEADER).and_then(|v| v.to_str().ok());
-    if let Err(fault) = Microversion::from_header(version) {
+    if let Err(fault) = views::requested_version(request.headers()) {
         return fault.into_response();
     }
     let (parts, body) = request.into_parts();
@@ -196,9 +194,9 @@ pub(super) fn no_such_action(name: &str) -> Fault {
     Fault::bad_request(format!("There is no such action: {name}. Verify the request body and Content-Type header and try again."))
 }
 
-/// A jsonschema failure as cinder's validator words it (`Value: %s` is Python's `str()`).
+/// A jsonschema failure at `field`, as cinder's validator words it.
 pub(super) fn schema_error(field: &str, value: &Value, message: &str) -> Fault {
-    super::schema::invalid(field, value, message)
+    SchemaError::at(field, value, message).into()
 }
 
 /// The volume type a request names (by name or id; a private one for admins only); the
@@ -532,7 +530,7 @@ async fn upload_image(s: &CinderState, ctx: &AuthContext, version: Microversion,
         Some(Value::String(n)) if !n.is_empty() => n.clone(),
         Some(other @ Value::String(_)) => return Err(schema_error("image_name", other, "'' is too short")),
         Some(other) => return Err(schema_error("image_name", other, &format!("{other} is not of type 'string'"))),
-        None => return Err(schema_error(field, args, "'image_name' is a required property")),
+        None => return Err(schema_error(field, args, &jsonschema::required("image_name"))),
     };
     let text = |k: &str, default: &str| args.get(k).and_then(Value::as_str).unwrap_or(default).to_owned();
     let disk_format = text("disk_format", "raw");

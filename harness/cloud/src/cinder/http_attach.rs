@@ -13,8 +13,9 @@ use serde_json::{Map, Value, json};
 use super::attach::Attachment;
 use super::fault::Fault;
 use super::http::{CinderState, Version, action_json, check_project, json_body, no_such_action, schema_error};
-use super::views::{self, Microversion};
-use crate::python::py_repr;
+use super::views;
+use crate::jsonschema::{self, SchemaError};
+use crate::microversion::Microversion;
 use crate::wire::AuthContext;
 
 /// `mv.NEW_ATTACH`, `mv.NEW_ATTACH_COMPLETION`, `mv.ATTACHMENT_CREATE_MODE_ARG`.
@@ -39,16 +40,14 @@ fn at_least(version: Microversion, minimum: Microversion) -> Result<(), Fault> {
 /// `{"attachment": {...}}` with only `allowed` keys: the inner object.
 fn attachment_body<'a>(body: &'a Value, allowed: &[&str]) -> Result<&'a Map<String, Value>, Fault> {
     let Some(top) = body.as_object() else { return Err(Fault::bad_request(format!("{body} is not of type 'object'"))) };
-    let Some(inner) = top.get("attachment") else { return Err(Fault::bad_request("'attachment' is a required property")) };
-    if let Some(extra) = top.keys().find(|k| *k != "attachment") {
-        return Err(Fault::bad_request(format!("Additional properties are not allowed ('{extra}' was unexpected)")));
+    let Some(inner) = top.get("attachment") else { return Err(SchemaError::root(body, jsonschema::required("attachment")).into()) };
+    if let Some(message) = jsonschema::additional_properties(top, |k| k == "attachment") {
+        return Err(SchemaError::root(body, message).into());
     }
     let Some(fields) = inner.as_object() else {
         return Err(schema_error("attachment", inner, &format!("{inner} is not of type 'object'")));
     };
-    if let Some(extra) = fields.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(schema_error("attachment", inner, &format!("Additional properties are not allowed ('{extra}' was unexpected)")));
-    }
+    jsonschema::check_additional("attachment", fields, |k| allowed.contains(&k))?;
     Ok(fields)
 }
 
@@ -57,7 +56,7 @@ fn uuid_field(fields: &Map<String, Value>, name: &str) -> Result<Option<String>,
     match fields.get(name) {
         None => Ok(None),
         Some(Value::String(s)) if uuid::Uuid::parse_str(s).is_ok() => Ok(Some(s.clone())),
-        Some(other) => Err(schema_error(name, other, &format!("{} is not a 'uuid'", py_repr(other)))),
+        Some(other) => Err(schema_error(name, other, &jsonschema::not_a(other, "uuid"))),
     }
 }
 
@@ -79,17 +78,17 @@ async fn create(
     let fields = attachment_body(&body, allowed)?;
     let instance_uuid = uuid_field(fields, "instance_uuid")?;
     let Some(volume_uuid) = uuid_field(fields, "volume_uuid")? else {
-        return Err(schema_error("attachment", &Value::Object(fields.clone()), "'volume_uuid' is a required property"));
+        return Err(schema_error("attachment", &Value::Object(fields.clone()), &jsonschema::required("volume_uuid")));
     };
     let connector = match fields.get("connector") {
         None | Some(Value::Null) => None,
         Some(c @ Value::Object(_)) => Some(c.clone()),
-        Some(other) => return Err(schema_error("connector", other, &format!("{} is not of type 'object', 'null'", py_repr(other)))),
+        Some(other) => return Err(schema_error("connector", other, &jsonschema::not_of_type(other, &["object", "null"]))),
     };
     let mode = match fields.get("mode") {
         None => "null".to_owned(),
         Some(Value::String(m)) if m == "rw" || m == "ro" => m.clone(),
-        Some(other) => return Err(schema_error("mode", other, &format!("{} is not one of ['rw', 'ro']", py_repr(other)))),
+        Some(other) => return Err(schema_error("mode", other, &jsonschema::not_one_of(other, &["rw".into(), "ro".into()]))),
     };
     let mut attachment = s.volumes.reserve_attachment(&ctx, &volume_uuid, instance_uuid.as_deref(), &mode)?;
     if let Some(connector) = connector {
@@ -155,10 +154,10 @@ async fn update(
     let body = json_body(&body)?;
     let fields = attachment_body(&body, &["connector"])?;
     let connector = match fields.get("connector") {
-        None => return Err(schema_error("attachment", &Value::Object(fields.clone()), "'connector' is a required property")),
+        None => return Err(schema_error("attachment", &Value::Object(fields.clone()), &jsonschema::required("connector"))),
         Some(c @ Value::Object(m)) if !m.is_empty() => c.clone(),
         Some(c @ Value::Object(_)) => return Err(schema_error("connector", c, "{} does not have enough properties")),
-        Some(other) => return Err(schema_error("connector", other, &format!("{} is not of type 'object'", py_repr(other)))),
+        Some(other) => return Err(schema_error("connector", other, &jsonschema::not_of_type(other, &["object"]))),
     };
     let attachment = s.volumes.connect_attachment(&ctx, &id, &connector)?;
     Ok(Json(json!({"attachment": views::attachment_detail(&attachment)})).into_response())

@@ -21,7 +21,7 @@ use super::http::{CinderState, Version, check_project, json_body, schema_error};
 use super::model::now;
 use super::types::{Encryption, VolumeType, type_not_found};
 use super::views;
-use crate::python::py_repr;
+use crate::jsonschema::{self, SchemaError};
 use crate::wire::AuthContext;
 
 const MANAGE_POLICY: &str = "volume_extension:types_manage";
@@ -79,22 +79,15 @@ async fn show(
 /// The object under `key` of a body that must hold exactly that key.
 fn wrapped<'a>(body: &'a Value, key: &str) -> Result<&'a Map<String, Value>, Fault> {
     let Some(top) = body.as_object() else { return Err(Fault::bad_request(format!("{body} is not of type 'object'"))) };
-    let Some(inner) = top.get(key) else { return Err(Fault::bad_request(format!("'{key}' is a required property"))) };
-    if let Some(extra) = top.keys().find(|k| *k != key) {
-        return Err(Fault::bad_request(format!("Additional properties are not allowed ('{extra}' was unexpected)")));
+    let Some(inner) = top.get(key) else { return Err(SchemaError::root(body, jsonschema::required(key)).into()) };
+    if let Some(message) = jsonschema::additional_properties(top, |k| k == key) {
+        return Err(SchemaError::root(body, message).into());
     }
     inner.as_object().ok_or_else(|| schema_error(key, inner, &format!("{inner} is not of type 'object'")))
 }
 
 fn only(map: &Map<String, Value>, field: &str, allowed: &[&str]) -> Result<(), Fault> {
-    match map.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(extra) => Err(schema_error(
-            field,
-            &Value::Object(map.clone()),
-            &format!("Additional properties are not allowed ('{extra}' was unexpected)"),
-        )),
-        None => Ok(()),
-    }
+    Ok(jsonschema::check_additional(field, map, |k| allowed.contains(&k))?)
 }
 
 /// `parameter_types.boolean`: a JSON boolean or one of oslo's boolean strings.
@@ -116,11 +109,11 @@ fn new_type(body: &Value) -> Result<VolumeType, Fault> {
     let vt = wrapped(body, "volume_type")?;
     only(vt, "volume_type", &["name", "description", "extra_specs", "os-volume-type-access:is_public"])?;
     let name = match vt.get("name") {
-        None => return Err(schema_error("volume_type", &Value::Object(vt.clone()), "'name' is a required property")),
+        None => return Err(schema_error("volume_type", &Value::Object(vt.clone()), &jsonschema::required("name"))),
         Some(v @ Value::String(n)) if n.is_empty() => return Err(schema_error("name", v, "'' is too short")),
-        Some(v @ Value::String(n)) if n.chars().count() > 255 => return Err(schema_error("name", v, &format!("'{n}' is too long"))),
+        Some(v @ Value::String(n)) if n.chars().count() > 255 => return Err(schema_error("name", v, &jsonschema::too_long(v, 255))),
         // The schema's `name` format refuses a name of blanks only.
-        Some(v @ Value::String(n)) if n.trim().is_empty() => return Err(schema_error("name", v, &format!("'{n}' is not a 'name'"))),
+        Some(v @ Value::String(n)) if n.trim().is_empty() => return Err(schema_error("name", v, &jsonschema::not_a(v, "name"))),
         Some(Value::String(n)) => n.clone(),
         Some(other) => return Err(schema_error("name", other, &format!("{other} is not of type 'string'"))),
     };
@@ -138,7 +131,7 @@ fn new_type(body: &Value) -> Result<VolumeType, Fault> {
                 other => Err(schema_error(&format!("extra_specs/{k}"), other, &format!("{other} is not of type 'string'"))),
             })
             .collect::<Result<_, _>>()?,
-        Some(Value::Null) => return Err(schema_error("extra_specs", &Value::Null, "None is not of type 'object'")),
+        Some(Value::Null) => return Err(schema_error("extra_specs", &Value::Null, &jsonschema::not_of_type(&Value::Null, &["object"]))),
         Some(other) => return Err(schema_error("extra_specs", other, &format!("{other} is not of type 'object'"))),
     };
     let is_public = match vt.get("os-volume-type-access:is_public") {
@@ -195,11 +188,7 @@ fn encryption_view(e: &Encryption) -> Value {
 fn new_encryption(type_id: &str, body: &Value) -> Result<(Encryption, Map<String, Value>), Fault> {
     let enc = wrapped(body, "encryption")?;
     only(enc, "encryption", &["key_size", "provider", "control_location", "cipher"])?;
-    for required in ["provider", "control_location"] {
-        if !enc.contains_key(required) {
-            return Err(schema_error("encryption", &Value::Object(enc.clone()), &format!("'{required}' is a required property")));
-        }
-    }
+    jsonschema::check_required("encryption", enc, &["provider", "control_location"])?;
     let provider = match &enc["provider"] {
         Value::String(p) if p.chars().count() <= 255 => p.clone(),
         other => return Err(schema_error("provider", other, &format!("{other} is not of type 'string'"))),
@@ -207,7 +196,8 @@ fn new_encryption(type_id: &str, body: &Value) -> Result<(Encryption, Map<String
     let control_location = match &enc["control_location"] {
         Value::String(c) if CONTROL_LOCATIONS.contains(&c.as_str()) => c.clone(),
         other => {
-            return Err(schema_error("control_location", other, &format!("{} is not one of ['front-end', 'back-end']", py_repr(other))));
+            let choices = CONTROL_LOCATIONS.map(Value::from);
+            return Err(schema_error("control_location", other, &jsonschema::not_one_of(other, &choices)));
         }
     };
     let cipher = match enc.get("cipher") {
@@ -223,7 +213,7 @@ fn new_encryption(type_id: &str, body: &Value) -> Result<(Encryption, Map<String
         },
         Some(Value::String(k)) => match k.parse::<u64>() {
             Ok(k) => Some(k),
-            Err(_) => return Err(schema_error("key_size", &enc["key_size"], &format!("'{k}' is not a 'key_size'"))),
+            Err(_) => return Err(schema_error("key_size", &enc["key_size"], &jsonschema::not_a(&enc["key_size"], "key_size"))),
         },
         Some(other) => return Err(schema_error("key_size", other, &format!("{other} is not of type 'string', 'integer', 'null'"))),
     };

@@ -32,4 +32,4 @@ pub use flow::{FlowError, RESERVED_NAMESPACES, SIGNATURE_EVENT_ID, SIGNATURE_USE
 pub use http::{CinderState, router};
 pub use model::{CacheEntry, GIB, UserMessage, Volume, VolumeService};
 pub use types::{Encryption, VolumeType};
-pub use views::{MAX_VERSION, MIN_VERSION, Microversion};
+pub use views::VOLUME;

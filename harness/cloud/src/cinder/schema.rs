@@ -10,44 +10,16 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::fault::Fault;
-use super::views::Microversion;
-use crate::python::{py_display, py_repr, py_str};
+use crate::jsonschema::{self, Draft, Keyword, SchemaError, check_type, py_repr};
+use crate::microversion::Microversion;
 
 /// `constants.DB_MAX_INT`, `volume_size`'s maximum.
 pub const DB_MAX_INT: u64 = 0x7FFF_FFFF;
 /// `parameter_types.extra_specs`' key pattern (volume metadata).
 pub const METADATA_KEY_PATTERN: &str = "^[a-zA-Z0-9-_:. /]{1,255}$";
 
-/// A jsonschema failure at a field.
-pub fn invalid(field: &str, value: &Value, message: &str) -> Fault {
-    Fault::bad_request(format!("Invalid input for field/attribute {field}. Value: {}. {message}", py_display(value)))
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-fn check_type(field: &str, value: &Value, allowed: &[&str]) -> Result<(), Fault> {
-    if allowed.contains(&type_name(value)) {
-        return Ok(());
-    }
-    let names: Vec<String> = allowed.iter().map(|a| format!("'{a}'")).collect();
-    Err(invalid(field, value, &format!("{} is not of type {}", py_repr(value), names.join(", "))))
-}
-
-fn max_length(field: &str, value: &Value, max: usize) -> Result<(), Fault> {
-    match value.as_str() {
-        Some(s) if s.chars().count() > max => Err(invalid(field, value, &format!("{} is too long", py_repr(value)))),
-        _ => Ok(()),
-    }
+fn max_length(field: &str, value: &Value, max: usize) -> Result<(), SchemaError> {
+    Draft::Four.check(field, value, &[Keyword::MaxLength(max)])
 }
 
 /// The `*_non_mandatory_remove_white_spaces` formats: the stripped text may have 255
@@ -68,7 +40,7 @@ fn optional_uuid(field: &str, value: &Value) -> Result<Option<String>, Fault> {
     match value {
         Value::Null => Ok(None),
         Value::String(s) if uuid::Uuid::parse_str(s).is_ok() => Ok(Some(s.clone())),
-        other => Err(invalid(field, other, &format!("{} is not valid under any of the given schemas", py_repr(other)))),
+        other => Err(SchemaError::at(field, other, jsonschema::no_valid_schema(other)).into()),
     }
 }
 
@@ -84,17 +56,10 @@ fn metadata(value: &Value) -> Result<BTreeMap<String, String>, Fault> {
     check_type("metadata", value, &["object", "null"])?;
     let Some(items) = value.as_object() else { return Ok(BTreeMap::new()) };
     for (key, v) in items.iter().filter(|(k, _)| metadata_key_ok(k)) {
-        check_type(key, v, &["string"])?;
-        max_length(key, v, 255)?;
+        Draft::Four.check(key, v, &[Keyword::Type(&["string"]), Keyword::MaxLength(255)])?;
     }
-    let extra: Vec<String> = items.keys().filter(|k| !metadata_key_ok(k)).map(|k| py_str(k)).collect();
-    if !extra.is_empty() {
-        let verb = if extra.len() == 1 { "does" } else { "do" };
-        return Err(invalid(
-            "metadata",
-            value,
-            &format!("{} {verb} not match any of the regexes: '{METADATA_KEY_PATTERN}'", extra.join(", ")),
-        ));
+    if let Some(message) = jsonschema::unmatched_properties(items, metadata_key_ok, &[METADATA_KEY_PATTERN]) {
+        return Err(SchemaError::at("metadata", value, message).into());
     }
     Ok(items.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
 }
@@ -103,30 +68,31 @@ fn metadata(value: &Value) -> Result<BTreeMap<String, String>, Fault> {
 /// [`DB_MAX_INT`] (Cinder's `minimum`/`maximum` read a string as a number), or null.
 fn size(value: &Value) -> Result<Option<u64>, Fault> {
     check_type("size", value, &["integer", "string", "null"])?;
+    let fail = |message: String| Fault::from(SchemaError::at("size", value, message));
     let number = match value {
         Value::Null => return Ok(None),
         Value::String(text) => {
             let digits = text.strip_suffix('\n').unwrap_or(text);
             if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(invalid("size", value, &format!("{} does not match '^[0-9]+$'", py_repr(value))));
+                return Err(fail(jsonschema::does_not_match(value, "^[0-9]+$")));
             }
             let significant = digits.trim_start_matches('0');
             if significant.len() > 10 { u64::MAX } else { significant.parse::<u64>().unwrap_or(0) }
         }
         other => match other.as_u64() {
             Some(n) => n,
-            None => return Err(invalid("size", other, &format!("{} is less than the minimum of 1", py_repr(other)))),
+            None => return Err(fail(jsonschema::less_than_minimum(&py_repr(other), 1))),
         },
     };
     if number < 1 {
-        return Err(invalid("size", value, "0 is less than the minimum of 1"));
+        return Err(fail(jsonschema::less_than_minimum("0", 1)));
     }
     if number > DB_MAX_INT {
         let shown = match value {
             Value::String(text) => text.strip_suffix('\n').unwrap_or(text).trim_start_matches('0').to_owned(),
             other => py_repr(other),
         };
-        return Err(invalid("size", value, &format!("{shown} is greater than the maximum of {DB_MAX_INT}")));
+        return Err(fail(jsonschema::greater_than_maximum(&shown, DB_MAX_INT)));
     }
     Ok(Some(number))
 }
@@ -141,7 +107,7 @@ fn optional_boolean(field: &str, value: &Value) -> Result<bool, Fault> {
         Value::Bool(b) => Ok(*b),
         Value::String(s) if TRUE.contains(&s.as_str()) => Ok(true),
         Value::String(s) if FALSE.contains(&s.as_str()) => Ok(false),
-        other => Err(invalid(field, other, &format!("{} is not valid under any of the given schemas", py_repr(other)))),
+        other => Err(SchemaError::at(field, other, jsonschema::no_valid_schema(other)).into()),
     }
 }
 
@@ -184,32 +150,24 @@ const VOLUME_PROPERTIES: [(&str, Microversion); 16] = [
 
 /// `volumes.create` (and its 3.13, 3.47 and 3.53 variants).
 pub fn create_volume(body: &Value, version: Microversion) -> Result<NewVolume, Fault> {
-    let Some(top) = body.as_object() else {
-        return Err(Fault::bad_request(format!("{} is not of type 'object'", py_repr(body))));
-    };
+    let top = jsonschema::root_object(body)?;
     let mut new = NewVolume::default();
     if let Some(volume) = top.get("volume") {
         check_type("volume", volume, &["object"])?;
         let volume = volume.as_object().cloned().unwrap_or_default();
         volume_properties(&volume, version, &mut new)?;
-        if version >= Microversion(3, 53)
-            && let Some(extra) = volume.keys().find(|k| !VOLUME_PROPERTIES.iter().any(|(p, since)| p == k && version >= *since))
-        {
-            return Err(invalid(
-                "volume",
-                &Value::Object(volume.clone()),
-                &format!("Additional properties are not allowed ({} was unexpected)", py_str(extra)),
-            ));
+        if version >= Microversion(3, 53) {
+            jsonschema::check_additional("volume", &volume, |k| VOLUME_PROPERTIES.iter().any(|(p, since)| *p == k && version >= *since))?;
         }
     }
     if let Some(hints) = top.get("OS-SCH-HNT:scheduler_hints") {
         check_type("OS-SCH-HNT:scheduler_hints", hints, &["object", "null"])?;
     }
     if !top.contains_key("volume") {
-        return Err(Fault::bad_request("'volume' is a required property"));
+        return Err(SchemaError::root(body, jsonschema::required("volume")).into());
     }
-    if let Some(extra) = top.keys().find(|k| *k != "volume" && *k != "OS-SCH-HNT:scheduler_hints") {
-        return Err(Fault::bad_request(format!("Additional properties are not allowed ({} was unexpected)", py_str(extra))));
+    if let Some(message) = jsonschema::additional_properties(top, |k| k == "volume" || k == "OS-SCH-HNT:scheduler_hints") {
+        return Err(SchemaError::root(body, message).into());
     }
     Ok(new)
 }
@@ -243,11 +201,7 @@ fn volume_properties(volume: &Map<String, Value>, version: Microversion, new: &m
             "backup_id" => new.backup_id = optional_uuid(name, v)?,
             "size" => new.size = size(v)?,
             "availability_zone" => {
-                check_type(name, v, &["string", "null"])?;
-                if v.as_str().is_some_and(str::is_empty) {
-                    return Err(invalid(name, v, "'' should be non-empty"));
-                }
-                max_length(name, v, 255)?;
+                Draft::Four.check(name, v, &[Keyword::Type(&["string", "null"]), Keyword::MinLength(1), Keyword::MaxLength(255)])?;
             }
             "multiattach" => new.multiattach = optional_boolean(name, v)?,
             "image_id" | "imageRef" | "group_id" => {
@@ -315,10 +269,23 @@ mod tests {
         );
         assert_eq!(err(json!({"volume": {}, "x": 1})), "Additional properties are not allowed ('x' was unexpected)");
         assert_eq!(err(json!({})), "'volume' is a required property");
+        // The dict as the request ordered it; the unexpected keys sorted, as jsonschema lists them.
         let e = create_volume(&json!({"volume": {"size": 1, "foo": 1}}), Microversion(3, 53)).unwrap_err().message;
         assert_eq!(
             e,
-            "Invalid input for field/attribute volume. Value: {'foo': 1, 'size': 1}. Additional properties are not allowed ('foo' was unexpected)"
+            "Invalid input for field/attribute volume. Value: {'size': 1, 'foo': 1}. Additional properties are not allowed ('foo' was unexpected)"
+        );
+        let e = create_volume(&json!({"volume": {"zz": 1, "size": 1, "aa": 2}, "y": 1, "b": 2}), Microversion(3, 53)).unwrap_err().message;
+        assert!(e.ends_with("Additional properties are not allowed ('aa', 'zz' were unexpected)"), "{e}");
+        assert_eq!(err(json!({"volume": {}, "y": 1, "b": 2})), "Additional properties are not allowed ('b', 'y' were unexpected)");
+        assert_eq!(err(json!([1])), "[1] is not of type 'object'");
+        assert_eq!(
+            err(json!({"volume": {"availability_zone": ""}})),
+            "Invalid input for field/attribute availability_zone. Value: . '' should be non-empty"
+        );
+        assert_eq!(
+            err(json!({"volume": {"metadata": {"b!": "v", "a!": "v"}}})),
+            "Invalid input for field/attribute metadata. Value: {'b!': 'v', 'a!': 'v'}. 'a!', 'b!' do not match any of the regexes: '^[a-zA-Z0-9-_:. /]{1,255}$'"
         );
         assert!(create_volume(&json!({"volume": {"size": 1, "foo": 1}}), Microversion(3, 52)).is_ok());
         let ok =

@@ -1,8 +1,10 @@
 //! Cinder's JSON views: volumes (`views/volumes.py`, fields by microversion), user messages,
-//! volume types, version discovery. Microversion parsing lives here too.
+//! volume types, version discovery. The microversions Cinder speaks, and its refusals, live
+//! here too.
 
 use std::collections::BTreeMap;
 
+use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
@@ -10,62 +12,34 @@ use super::attach::Attachment;
 use super::fault::Fault;
 use super::model::{UserMessage, Volume};
 use super::types::VolumeType;
+use crate::microversion::{Microversion, Microversions, Refused};
 use crate::wire::AuthContext;
 
-/// The microversions this Cinder speaks (2023.1 and later: 3.0 to 3.71).
-pub const MIN_VERSION: Microversion = Microversion(3, 0);
-pub const MAX_VERSION: Microversion = Microversion(3, 71);
+/// The microversions this Cinder speaks (2023.1 and later: 3.0 to 3.71; `latest` read in
+/// any case).
+pub const VOLUME: Microversions = Microversions {
+    service_type: "volume",
+    legacy_header: None,
+    min: Microversion(3, 0),
+    max: Microversion(3, 71),
+    latest_in_any_case: true,
+};
 /// User messages exist from 3.3.
 pub const MESSAGES_VERSION: Microversion = Microversion(3, 3);
 
-/// `<major>.<minor>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Microversion(pub u32, pub u32);
-
-impl std::fmt::Display for Microversion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.0, self.1)
-    }
-}
-
-impl Microversion {
-    /// `APIVersionRequest`: `^([1-9]\d*)\.([1-9]\d*|0)$`.
-    fn parse(s: &str) -> Option<Microversion> {
-        let (major, minor) = s.split_once('.')?;
-        let number = |p: &str, zero_ok: bool| -> Option<u32> {
-            let ok = !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (p == "0" && zero_ok || !p.starts_with('0'));
-            if ok { p.parse().ok() } else { None }
-        };
-        Some(Microversion(number(major, false)?, number(minor, true)?))
-    }
-
-    /// The version a request asks for with `OpenStack-API-Version: volume <v>` (absent: 3.0;
-    /// `latest`: the maximum), or the fault Cinder answers with.
-    pub fn from_header(header: Option<&str>) -> Result<Microversion, Fault> {
-        let requested = header.and_then(|h| {
-            h.split(',').find_map(|part| {
-                let mut words = part.split_whitespace();
-                match (words.next(), words.next()) {
-                    (Some(service), Some(version)) if service.eq_ignore_ascii_case("volume") => Some(version.to_owned()),
-                    _ => None,
-                }
-            })
-        });
-        let Some(requested) = requested else { return Ok(MIN_VERSION) };
-        if requested.eq_ignore_ascii_case("latest") {
-            return Ok(MAX_VERSION);
+/// The version a request asks for with `OpenStack-API-Version: volume <v>` (absent: 3.0;
+/// `latest`: the maximum), or the fault Cinder answers with (`InvalidAPIVersionString`, 400;
+/// `InvalidGlobalAPIVersion`, 406).
+pub fn requested_version(headers: &HeaderMap) -> Result<Microversion, Fault> {
+    VOLUME.negotiate(headers).map_err(|refused| match refused {
+        Refused::Malformed(text) => {
+            Fault::bad_request(format!("API Version String {text} is of invalid format. Must be of format MajorNum.MinorNum."))
         }
-        let version = Microversion::parse(&requested).ok_or_else(|| {
-            Fault::bad_request(format!("API Version String {requested} is of invalid format. Must be of format MajorNum.MinorNum."))
-        })?;
-        if version < MIN_VERSION || version > MAX_VERSION {
-            return Err(Fault::new(
-                axum::http::StatusCode::NOT_ACCEPTABLE,
-                format!("Version {version} is not supported by the API. Minimum is {MIN_VERSION} and maximum is {MAX_VERSION}."),
-            ));
-        }
-        Ok(version)
-    }
+        Refused::Unsupported(version) => Fault::new(
+            StatusCode::NOT_ACCEPTABLE,
+            format!("Version {version} is not supported by the API. Minimum is {} and maximum is {}.", VOLUME.min, VOLUME.max),
+        ),
+    })
 }
 
 /// The v3 entry of version discovery.
@@ -73,8 +47,8 @@ pub fn version_entry(public_url: &str) -> Value {
     json!({
         "id": "v3.0",
         "status": "CURRENT",
-        "version": MAX_VERSION.to_string(),
-        "min_version": MIN_VERSION.to_string(),
+        "version": VOLUME.max.to_string(),
+        "min_version": VOLUME.min.to_string(),
         "updated": "2023-08-31T00:00:00Z",
         "links": [
             {"rel": "describedby", "type": "text/html", "href": "https://docs.openstack.org/"},
@@ -249,19 +223,30 @@ mod tests {
 
     #[test]
     fn microversion_header() {
-        assert_eq!(Microversion::from_header(None).unwrap(), Microversion(3, 0));
-        assert_eq!(Microversion::from_header(Some("volume 3.3")).unwrap(), Microversion(3, 3));
-        assert_eq!(Microversion::from_header(Some("compute 2.1, volume latest")).unwrap(), MAX_VERSION);
-        assert_eq!(Microversion::from_header(Some("compute 2.90")).unwrap(), MIN_VERSION);
-        let f = Microversion::from_header(Some("volume 3.72")).unwrap_err();
+        let version = |header: Option<&str>| {
+            let mut headers = HeaderMap::new();
+            if let Some(h) = header {
+                headers.insert(crate::microversion::HEADER, axum::http::HeaderValue::from_str(h).unwrap());
+            }
+            requested_version(&headers)
+        };
+        assert_eq!(version(None).unwrap(), Microversion(3, 0));
+        assert_eq!(version(Some("volume 3.3")).unwrap(), Microversion(3, 3));
+        assert_eq!(version(Some("compute 2.1, volume latest")).unwrap(), VOLUME.max);
+        assert_eq!(version(Some("compute 2.1, volume LATEST")).unwrap(), Microversion(3, 71));
+        assert_eq!(version(Some("compute 2.90")).unwrap(), VOLUME.min);
+        let f = version(Some("volume 3.72")).unwrap_err();
         assert_eq!(
             (f.status.as_u16(), f.message.as_str()),
             (406, "Version 3.72 is not supported by the API. Minimum is 3.0 and maximum is 3.71.")
         );
-        let f = Microversion::from_header(Some("volume 3.x")).unwrap_err();
-        assert_eq!(f.message, "API Version String 3.x is of invalid format. Must be of format MajorNum.MinorNum.");
-        assert!(Microversion::from_header(Some("volume 03.1")).is_err());
-        assert!(Microversion::from_header(Some("volume 2.0")).is_err());
+        let f = version(Some("volume 3.x")).unwrap_err();
+        assert_eq!(
+            (f.status.as_u16(), f.message.as_str()),
+            (400, "API Version String 3.x is of invalid format. Must be of format MajorNum.MinorNum.")
+        );
+        assert_eq!(version(Some("volume 03.1")).unwrap_err().status.as_u16(), 400);
+        assert_eq!(version(Some("volume 2.0")).unwrap_err().status.as_u16(), 406);
     }
 
     #[test]

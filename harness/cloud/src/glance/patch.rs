@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::model::{Image, not_authorized};
 use super::schema::{self, READONLY, check_non_negative, is_reserved};
 use super::webob::Fault;
-use crate::python::py_display as pystr;
+use crate::jsonschema::py_display as pystr;
 use crate::wire::AuthContext;
 
 /// The two media types, sorted as glance lists them in `Accept-Patch`.

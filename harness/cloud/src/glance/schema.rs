@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::model::BASE_ATTRIBUTES;
 use super::webob::Fault;
-use crate::python::py_repr;
+use crate::jsonschema::{self, Draft, Keyword};
 
 const UUID_PATTERN: &str = "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$";
 const CONTAINER_FORMATS: [&str; 8] = ["ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"];
@@ -64,9 +64,7 @@ pub struct CreateRequest {
 /// Checks and splits a create body in glance's order: disallowed keys (403), schema (400),
 /// key length (400), reserved keys (403), then the factory's read-only keys (403).
 pub fn split_create(body: &Value) -> Result<CreateRequest, Fault> {
-    let Value::Object(map) = body else {
-        return Err(Fault::bad_request(mismatch(&format!("{} is not of type 'object'", py_repr(body)))));
-    };
+    let map = jsonschema::root_object(body).map_err(|e| Fault::bad_request(mismatch(&e.message)))?;
     for key in DISALLOWED {
         if map.contains_key(key) {
             return Err(Fault::forbidden(format!("Attribute '{key}' is read-only.")));
@@ -140,47 +138,18 @@ pub fn check_property(name: &str, value: &Value) -> Result<(), String> {
 }
 
 fn check_inner(name: &str, value: &Value) -> Result<(), String> {
-    let r = py_repr(value);
-    let types = |allowed: &[&str]| -> Result<(), String> {
-        let ok = allowed.iter().any(|t| match *t {
-            "null" => value.is_null(),
-            "string" => value.is_string(),
-            "integer" => value.is_i64() || value.is_u64(),
-            "boolean" => value.is_boolean(),
-            "array" => value.is_array(),
-            _ => false,
-        });
-        if ok {
-            Ok(())
-        } else {
-            let names: Vec<String> = allowed.iter().map(|t| format!("'{t}'")).collect();
-            Err(format!("{r} is not of type {}", names.join(", ")))
-        }
-    };
-    let max_len = |n: usize| -> Result<(), String> {
-        match value.as_str() {
-            Some(s) if s.chars().count() > n => Err(format!("{r} is too long")),
-            _ => Ok(()),
-        }
-    };
+    let types = |allowed: &[&str]| Draft::Four.error(value, Keyword::Type(allowed)).map_or(Ok(()), Err);
+    let max_len = |n: usize| Draft::Four.error(value, Keyword::MaxLength(n)).map_or(Ok(()), Err);
+    // An `enum` of strings, with `None` first when the schema allows null.
     let one_of = |choices: &[&str], null: bool| -> Result<(), String> {
-        let ok = value.as_str().is_some_and(|s| choices.contains(&s)) || (null && value.is_null());
-        if ok {
+        if value.as_str().is_some_and(|s| choices.contains(&s)) || (null && value.is_null()) {
             return Ok(());
         }
-        let mut listed: Vec<String> = if null { vec!["None".into()] } else { vec![] };
-        listed.extend(choices.iter().map(|c| format!("'{c}'")));
-        Err(format!("{r} is not one of [{}]", listed.join(", ")))
+        let listed: Vec<Value> = null.then_some(Value::Null).into_iter().chain(choices.iter().map(|c| Value::from(*c))).collect();
+        Err(jsonschema::not_one_of(value, &listed))
     };
     match name {
-        "id" => {
-            types(&["string"])?;
-            let s = value.as_str().unwrap_or_default();
-            if !is_uuid(s) {
-                return Err(format!("{r} does not match '{UUID_PATTERN}'"));
-            }
-            Ok(())
-        }
+        "id" => types(&["string"]).and_then(|_| Draft::Four.error(value, Keyword::Pattern(UUID_PATTERN, is_uuid)).map_or(Ok(()), Err)),
         "name" | "owner" => types(&["null", "string"]).and_then(|_| max_len(255)),
         "visibility" => types(&["string"]).and_then(|_| one_of(&VISIBILITIES, false)),
         "protected" | "os_hidden" => types(&["boolean"]),
@@ -294,7 +263,13 @@ mod tests {
         assert!(check_inner("disk_format", &json!("raw")).is_ok());
         assert!(check_inner("disk_format", &Value::Null).is_ok());
         assert!(check_inner("disk_format", &json!("x")).unwrap_err().starts_with("'x' is not one of [None, 'ami'"));
-        assert_eq!(py_repr(&json!({"a": [true, null, "it's"]})), r#"{'a': [True, None, "it's"]}"#);
+        assert_eq!(check_inner("tags", &json!(["ok", 5])).unwrap_err(), "5 is not of type 'string'");
+        assert_eq!(check_inner("min_ram", &serde_json::from_str::<Value>("5.0").unwrap()).unwrap_err(), "5.0 is not of type 'integer'");
+        assert_eq!(check_inner("checksum", &json!("c".repeat(33))).unwrap_err(), format!("'{}' is too long", "c".repeat(33)));
+        assert_eq!(
+            split_create(&json!(["x"])).unwrap_err().explanation,
+            "Provided object does not match schema 'image': ['x'] is not of type 'object'"
+        );
         assert_eq!(check_inner("id", &json!("nope")).unwrap_err(), format!("'nope' does not match '{UUID_PATTERN}'"));
         assert!(STATUS_NAMES.iter().all(|s| Status::parse(s).is_some()));
     }

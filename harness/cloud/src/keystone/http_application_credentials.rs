@@ -20,7 +20,7 @@ use super::application_credentials::{ApplicationCredential, NewApplicationCreden
 use super::http::{KeystoneState, bad_request, create_error};
 use super::http_tokens::{forbidden_action, validation_error};
 use super::tokens::TokenError;
-use crate::python::{py_repr, py_str};
+use crate::jsonschema::{self, Draft, Keyword, SchemaError};
 use crate::wire::{AuthContext, keystone_error, unauthorized};
 
 fn store_error(e: impl std::fmt::Display) -> Response {
@@ -110,82 +110,61 @@ fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, Response> {
 /// jsonschema errors as `keystone.api.validation` words them; the one reported is the
 /// shallowest (jsonschema's `best_match`), the first in schema order among equals.
 #[derive(Default)]
-struct Errors(Vec<(usize, String)>);
+struct Errors(Vec<(usize, SchemaError)>);
 
 impl Errors {
     fn add(&mut self, path: &[&str], instance: &Value, message: String) {
-        let detail = match path.last() {
-            None => message,
-            Some(last) => {
-                // `Value: %(value)s`: `str()` of the instance (a string bare, anything else repr).
-                let value = instance.as_str().map_or_else(|| py_repr(instance), str::to_owned);
-                format!("Invalid input for field/attribute {last}. Value: {value}. {message}")
-            }
+        let error = match path.last() {
+            None => SchemaError::root(instance, message),
+            Some(last) => SchemaError::at(last, instance, message),
         };
-        self.0.push((path.len(), detail));
+        self.0.push((path.len(), error));
     }
 
     fn best(self) -> Option<String> {
         let depth = self.0.iter().map(|(d, _)| *d).min()?;
-        self.0.into_iter().find(|(d, _)| *d == depth).map(|(_, m)| m)
+        self.0.into_iter().find(|(d, _)| *d == depth).map(|(_, e)| e.detail())
+    }
+
+    /// The first of `keywords` the instance fails; true when it fails none.
+    fn check(&mut self, path: &[&str], v: &Value, keywords: &[Keyword]) -> bool {
+        match keywords.iter().find_map(|k| Draft::Four.error(v, *k)) {
+            Some(message) => {
+                self.add(path, v, message);
+                false
+            }
+            None => true,
+        }
     }
 
     /// `type`; true when the instance has one of the types.
     fn types(&mut self, path: &[&str], v: &Value, types: &[&str]) -> bool {
-        let ok = types.iter().any(|t| match *t {
-            "string" => v.is_string(),
-            "null" => v.is_null(),
-            "boolean" => v.is_boolean(),
-            "object" => v.is_object(),
-            "array" => v.is_array(),
-            _ => false,
-        });
-        if !ok {
-            let names: Vec<String> = types.iter().map(|t| py_str(t)).collect();
-            self.add(path, v, format!("{} is not of type {}", py_repr(v), names.join(", ")));
-        }
-        ok
+        self.check(path, v, &[Keyword::Type(types)])
     }
 
     /// `parameter_types.name`: a string of 1 to 255 characters with a non-space.
     fn name(&mut self, path: &[&str], v: &Value) {
-        if !self.types(path, v, &["string"]) {
-            return;
-        }
-        let s = v.as_str().unwrap_or_default();
-        if s.is_empty() {
-            self.add(path, v, format!("{} should be non-empty", py_repr(v)));
-        } else if s.chars().count() > 255 {
-            self.add(path, v, format!("{} is too long", py_repr(v)));
-        } else if s.chars().all(char::is_whitespace) {
-            self.add(path, v, format!("{} does not match {}", py_repr(v), py_str(r"[\S]+")));
-        }
+        let non_space: fn(&str) -> bool = |s| !s.chars().all(char::is_whitespace);
+        self.check(
+            path,
+            v,
+            &[Keyword::Type(&["string"]), Keyword::MinLength(1), Keyword::MaxLength(255), Keyword::Pattern(r"[\S]+", non_space)],
+        );
     }
 
     /// `parameter_types.id_string`.
     fn id_string(&mut self, path: &[&str], v: &Value) {
-        if !self.types(path, v, &["string"]) {
-            return;
-        }
-        let s = v.as_str().unwrap_or_default();
-        if s.is_empty() {
-            self.add(path, v, format!("{} should be non-empty", py_repr(v)));
-        } else if s.chars().count() > 64 {
-            self.add(path, v, format!("{} is too long", py_repr(v)));
-        } else if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            self.add(path, v, format!("{} does not match {}", py_repr(v), py_str("^[a-zA-Z0-9-]+$")));
-        }
+        let id_chars: fn(&str) -> bool = |s| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        self.check(
+            path,
+            v,
+            &[Keyword::Type(&["string"]), Keyword::MinLength(1), Keyword::MaxLength(64), Keyword::Pattern("^[a-zA-Z0-9-]+$", id_chars)],
+        );
     }
 
     fn additional(&mut self, path: &[&str], object: &Map<String, Value>, allowed: &[&str]) {
-        let extra: Vec<String> = object.keys().filter(|k| !allowed.contains(&k.as_str())).map(|k| py_str(k)).collect();
-        if !extra.is_empty() {
-            let verb = if extra.len() == 1 { "was" } else { "were" };
-            self.add(
-                path,
-                &Value::Object(object.clone()),
-                format!("Additional properties are not allowed ({} {verb} unexpected)", extra.join(", ")),
-            );
+        if let Some(message) = jsonschema::additional_properties(object, |k| allowed.contains(&k)) {
+            self.add(path, &Value::Object(object.clone()), message);
         }
     }
 }
@@ -229,11 +208,11 @@ fn validate_create(body: &Value) -> Option<String> {
             }
             errors.additional(&path, &o, &CREATE_PROPERTIES);
             if !o.contains_key("name") {
-                errors.add(&path, app, "'name' is a required property".into());
+                errors.add(&path, app, jsonschema::required("name"));
             }
         }
     } else {
-        errors.add(&[], body, "'application_credential' is a required property".into());
+        errors.add(&[], body, jsonschema::required("application_credential"));
     }
     errors.additional(&[], &top, &["application_credential"]);
     errors.best()
@@ -257,9 +236,9 @@ fn validate_roles(errors: &mut Errors, roles: &Value) {
             errors.name(&["application_credential", "roles", &index, "name"], name);
         }
         if o.is_empty() {
-            errors.add(&path, role, format!("{} should be non-empty", py_repr(role)));
+            errors.add(&path, role, jsonschema::too_few_properties(role, 1));
         } else if o.len() > 1 {
-            errors.add(&path, role, format!("{} has too many properties", py_repr(role)));
+            errors.add(&path, role, jsonschema::too_many_properties(role, 1));
         }
         errors.additional(&path, &o, &["id", "name"]);
     }

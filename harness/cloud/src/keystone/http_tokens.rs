@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::http::{KeystoneState, bad_request, domain_ref};
 use super::model::{AuthError, DomainRef, Identity, ProjectRef, UserRef};
 use super::tokens::{Grant, TokenError, TokenInfo};
-use crate::python::py_repr;
+use crate::jsonschema::{self, py_repr};
 use crate::wire::{AuthContext, format_keystone, keystone_error, unauthorized};
 
 /// Keystone's `ValidationError`: `Expecting to find <attribute> in <target>. ...` (400).
@@ -146,19 +146,13 @@ fn check_token_schema(identity: &Value) -> Result<(), Response> {
     };
     match token {
         Value::Object(o) => match o.get("id") {
-            None => fail(
-                "identity/token",
-                "'id' is a required property".into(),
-                "required",
-                schema_path,
-                TOKEN_SCHEMA,
-                "['identity']['token']",
-                token,
-            ),
+            None => {
+                fail("identity/token", jsonschema::required("id"), "required", schema_path, TOKEN_SCHEMA, "['identity']['token']", token)
+            }
             Some(Value::String(_)) => Ok(()),
             Some(id) => fail(
                 "identity/token/id",
-                format!("{} is not of type 'string'", py_repr(id)),
+                jsonschema::not_of_type(id, &["string"]),
                 "type",
                 &format!("{schema_path}['properties']['id']"),
                 "{'type': 'string'}",
@@ -168,7 +162,7 @@ fn check_token_schema(identity: &Value) -> Result<(), Response> {
         },
         other => fail(
             "identity/token",
-            format!("{} is not of type 'object'", py_repr(other)),
+            jsonschema::not_of_type(other, &["object"]),
             "type",
             schema_path,
             TOKEN_SCHEMA,

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::http::bad_request;
 use super::http_tokens::validation_error;
-use crate::python::{py_display, py_repr, py_str};
+use crate::jsonschema::{self, Draft, Keyword, SchemaError, check_required, check_type};
 
 /// The JSON media types werkzeug's `is_json` accepts: `application/json` and
 /// `application/*+json`, parameters ignored.
@@ -97,51 +97,15 @@ pub fn werkzeug_allow(mut response: Response) -> Response {
 
 // ---- jsonschema ----
 
-fn invalid(field: &str, value: &Value, message: &str) -> Response {
-    bad_request(&format!("Invalid input for field/attribute {field}. Value: {}. {message}", py_display(value)))
+/// A jsonschema failure, as `keystone.api.validation` answers it (400).
+fn schema_error(e: SchemaError) -> Response {
+    bad_request(&e.detail())
 }
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
+/// A string's `minLength`, `maxLength` and `pattern` (the keywords pass anything else).
+fn check_text(field: &str, value: &Value, max: usize, pattern: Keyword) -> Result<(), SchemaError> {
+    Draft::Four.check(field, value, &[Keyword::MinLength(1), Keyword::MaxLength(max), pattern])
 }
-
-fn check_type(field: &str, value: &Value, allowed: &[&str]) -> Result<(), Response> {
-    if allowed.contains(&type_name(value)) {
-        return Ok(());
-    }
-    let names: Vec<String> = allowed.iter().map(|a| format!("'{a}'")).collect();
-    Err(invalid(field, value, &format!("{} is not of type {}", py_repr(value), names.join(", "))))
-}
-
-/// A `pattern`: its source (as the message quotes it) and what it matches.
-type Pattern<'a> = (&'a str, fn(&str) -> bool);
-
-/// A string's `minLength`, `maxLength` and `pattern`.
-fn check_text(field: &str, value: &Value, min: usize, max: usize, pattern: Option<Pattern>) -> Result<(), Response> {
-    let Some(text) = value.as_str() else { return Ok(()) };
-    let length = text.chars().count();
-    if length < min {
-        return Err(invalid(field, value, &format!("{} should be non-empty", py_repr(value))));
-    }
-    if length > max {
-        return Err(invalid(field, value, &format!("{} is too long", py_repr(value))));
-    }
-    if let Some((source, matches)) = pattern
-        && !matches(text)
-    {
-        return Err(invalid(field, value, &format!("{} does not match {}", py_repr(value), py_str(source))));
-    }
-    Ok(())
-}
-
 /// `[\S]+`, searched: some character that is not whitespace.
 fn has_non_space(text: &str) -> bool {
     text.chars().any(|c| !c.is_whitespace())
@@ -154,35 +118,33 @@ fn id_chars(text: &str) -> bool {
 }
 
 /// `parameter_types.boolean`: a boolean, null, or one of its strings.
-fn check_boolean(field: &str, value: &Value) -> Result<(), Response> {
-    const STRINGS: [&str; 19] =
-        ["True", "TRUE", "true", "False", "FALSE", "false", "", "1", "0", "y", "Y", "n", "N", "on", "ON", "off", "OFF", "yes", "no"];
+fn check_boolean(field: &str, value: &Value) -> Result<(), SchemaError> {
     check_type(field, value, &["boolean", "string", "null"])?;
-    if value.is_boolean() || value.is_null() || value.as_str().is_some_and(|s| STRINGS.contains(&s)) {
+    let choices = serde_json::json!([
+        true, "True", "TRUE", "true", false, "False", "FALSE", "false", "", "1", "0", "y", "Y", "n", "N", "on", "ON", "off", "OFF", "yes",
+        "no"
+    ]);
+    let choices = choices.as_array().map(Vec::as_slice).unwrap_or_default();
+    if value.is_null() || choices.contains(value) {
         return Ok(());
     }
-    let choices = [
-        "True", "'True'", "'TRUE'", "'true'", "False", "'False'", "'FALSE'", "'false'", "''", "'1'", "'0'", "'y'", "'Y'", "'n'", "'N'",
-        "'on'", "'ON'", "'off'", "'OFF'", "'yes'", "'no'",
-    ];
-    Err(invalid(field, value, &format!("{} is not one of [{}]", py_repr(value), choices.join(", "))))
+    Err(SchemaError::at(field, value, jsonschema::not_one_of(value, choices)))
 }
 
-const ID_PATTERN: &str = "^[a-zA-Z0-9-]+$";
-const NAME_PATTERN: &str = "[\\S]+";
+/// `^[a-zA-Z0-9-]+$` (`domain_id`, the ids of `id_string`).
+const ID_PATTERN: Keyword = Keyword::Pattern("^[a-zA-Z0-9-]+$", id_chars);
+/// `[\S]+`, searched: some character that is not whitespace.
+const NAME_PATTERN: Keyword = Keyword::Pattern("[\\S]+", has_non_space);
 
 /// `_identity_name` (users: 255 characters) and the project `_name_properties` (64).
-fn check_name(value: &Value, max: usize) -> Result<(), Response> {
+fn check_name(value: &Value, max: usize) -> Result<(), SchemaError> {
     check_type("name", value, &["string"])?;
-    check_text("name", value, 1, max, Some((NAME_PATTERN, has_non_space)))
+    check_text("name", value, max, NAME_PATTERN)
 }
 
 /// The object under `kind` (`user`, `project`), or the root's error.
-fn wrapped<'a>(body: &'a Value, kind: &str) -> Result<Option<&'a Map<String, Value>>, Response> {
-    let Some(root) = body.as_object() else {
-        return Err(bad_request(&format!("{} is not of type 'object'", py_repr(body))));
-    };
-    match root.get(kind) {
+fn wrapped<'a>(body: &'a Value, kind: &str) -> Result<Option<&'a Map<String, Value>>, SchemaError> {
+    match jsonschema::root_object(body)?.get(kind) {
         None => Ok(None),
         Some(v) => {
             check_type(kind, v, &["object"])?;
@@ -192,25 +154,19 @@ fn wrapped<'a>(body: &'a Value, kind: &str) -> Result<Option<&'a Map<String, Val
 }
 
 /// The root's `additionalProperties: False` beside `kind`.
-fn only(body: &Value, kind: &str) -> Result<(), Response> {
-    let extra: Vec<String> = body.as_object().map(|o| o.keys().filter(|k| *k != kind).map(|k| py_str(k)).collect()).unwrap_or_default();
-    match extra.len() {
-        0 => Ok(()),
-        1 => Err(bad_request(&format!("Additional properties are not allowed ({} was unexpected)", extra[0]))),
-        _ => Err(bad_request(&format!("Additional properties are not allowed ({} were unexpected)", extra.join(", ")))),
-    }
-}
-
-fn required(container: &str, object: &Map<String, Value>, name: &str) -> Result<(), Response> {
-    if object.contains_key(name) {
-        Ok(())
-    } else {
-        Err(invalid(container, &Value::Object(object.clone()), &format!("'{name}' is a required property")))
+fn only(body: &Value, kind: &str) -> Result<(), SchemaError> {
+    match body.as_object().and_then(|o| jsonschema::additional_properties(o, |k| k == kind)) {
+        Some(message) => Err(SchemaError::root(body, message)),
+        None => Ok(()),
     }
 }
 
 /// `user_create_request`: `{"user": {...}}` with a `name`; returns the user object.
 pub fn user_create(body: &Value) -> Result<Map<String, Value>, Response> {
+    user(body).map_err(schema_error)
+}
+
+fn user(body: &Value) -> Result<Map<String, Value>, SchemaError> {
     let user = wrapped(body, "user")?;
     if let Some(user) = user {
         for field in ["domain_id", "default_project_id", "description", "enabled", "name", "password"] {
@@ -218,17 +174,17 @@ pub fn user_create(body: &Value) -> Result<Map<String, Value>, Response> {
             match field {
                 "domain_id" => {
                     check_type(field, value, &["string"])?;
-                    check_text(field, value, 1, 64, Some((ID_PATTERN, id_chars)))?;
+                    check_text(field, value, 64, ID_PATTERN)?;
                 }
                 "enabled" => check_boolean(field, value)?,
                 "name" => check_name(value, 255)?,
                 _ => check_type(field, value, &["string", "null"])?,
             }
         }
-        required("user", user, "name")?;
+        check_required("user", user, &["name"])?;
     }
     let Some(user) = user else {
-        return Err(bad_request("'user' is a required property"));
+        return Err(SchemaError::root(body, jsonschema::required("user")));
     };
     only(body, "user")?;
     Ok(user.clone())
@@ -237,6 +193,10 @@ pub fn user_create(body: &Value) -> Result<Map<String, Value>, Response> {
 /// `project_create_request_body`: the project object (the schema requires no `project` key:
 /// `None` without one).
 pub fn project_create(body: &Value) -> Result<Option<Map<String, Value>>, Response> {
+    project(body).map_err(schema_error)
+}
+
+fn project(body: &Value) -> Result<Option<Map<String, Value>>, SchemaError> {
     let project = wrapped(body, "project")?;
     if let Some(project) = project {
         for field in ["description", "domain_id", "enabled", "is_domain", "parent_id", "name"] {
@@ -245,13 +205,13 @@ pub fn project_create(body: &Value) -> Result<Option<Map<String, Value>>, Respon
                 "description" => check_type(field, value, &["string", "null"])?,
                 "domain_id" | "parent_id" => {
                     check_type(field, value, &["string", "null"])?;
-                    check_text(field, value, 1, 64, Some((ID_PATTERN, id_chars)))?;
+                    check_text(field, value, 64, ID_PATTERN)?;
                 }
                 "enabled" | "is_domain" => check_boolean(field, value)?,
                 _ => check_name(value, 64)?,
             }
         }
-        required("project", project, "name")?;
+        check_required("project", project, &["name"])?;
     }
     only(body, "project")?;
     Ok(project.cloned())

@@ -10,10 +10,11 @@ use serde_json::{Value, json};
 use sigstack_client::image::{self, NewImage};
 
 use super::build;
-use super::fault::{Microversion, NovaFault};
+use super::fault::NovaFault;
 use super::http::{NovaState, action_body, api_image, find_server, server_view, stored_trusted_certs};
 use super::model::{self, Server};
 use super::{policy, schema};
+use crate::microversion::Microversion;
 use crate::wire::AuthContext;
 
 /// `nova.compute.utils.NON_INHERITABLE_IMAGE_PROPERTIES`: never copied into a snapshot.
@@ -158,12 +159,12 @@ async fn create_image(s: &NovaState, ctx: AuthContext, v: Microversion, id: &str
     s.compute.update(id, |x| x.task_state = Some("image_snapshot".into()))?;
     tokio::spawn(build::upload_snapshot(s.compute.clone(), ctx, id.to_owned(), created.id.clone()));
     let location = format!("{}/images/{}", session.endpoint("image").unwrap_or_default().trim_end_matches("/v2"), created.id);
-    let mut response = if v.at_least(45) {
+    let mut response = if v >= Microversion(2, 45) {
         (StatusCode::ACCEPTED, Json(json!({"image_id": created.id}))).into_response()
     } else {
         StatusCode::ACCEPTED.into_response()
     };
-    if let (false, Ok(value)) = (v.at_least(45), HeaderValue::from_str(&location)) {
+    if let (false, Ok(value)) = (v >= Microversion(2, 45), HeaderValue::from_str(&location)) {
         response.headers_mut().insert(header::LOCATION, value);
     }
     Ok(response)
@@ -242,7 +243,7 @@ async fn evacuate(s: &NovaState, ctx: AuthContext, v: Microversion, id: &str, bo
             })?;
         }
     }
-    if v.at_least(14) {
+    if v >= Microversion(2, 14) {
         Ok(StatusCode::OK.into_response())
     } else {
         Ok(Json(json!({"adminPass": uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()})).into_response())

@@ -7,9 +7,20 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// The oldest and newest microversions this Nova speaks (minor numbers of 2.x).
-pub const MIN_MICROVERSION: u32 = 1;
-pub const MAX_MICROVERSION: u32 = 96;
+use crate::jsonschema::SchemaError;
+use crate::microversion::{self, Microversion, Microversions, Refused};
+
+/// Nova's legacy version header, still read and answered.
+const LEGACY_HEADER: &str = "X-OpenStack-Nova-API-Version";
+
+/// The microversions this Nova speaks, 2.1 to 2.96 (`latest` read in any case).
+pub const COMPUTE: Microversions = Microversions {
+    service_type: "compute",
+    legacy_header: Some(LEGACY_HEADER),
+    min: Microversion(2, 1),
+    max: Microversion(2, 96),
+    latest_in_any_case: true,
+};
 
 /// A compute API error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,54 +73,32 @@ impl From<crate::store::StoreError> for NovaFault {
     }
 }
 
+/// A jsonschema failure: Nova's validator's 400 (`ValidationError`).
+impl From<SchemaError> for NovaFault {
+    fn from(e: SchemaError) -> Self {
+        NovaFault::bad_request(e.detail())
+    }
+}
+
 impl IntoResponse for NovaFault {
     fn into_response(self) -> Response {
         crate::wire::wsgi_fault(self.status, &self.message, true)
     }
 }
 
-/// The microversion a request asked for (the minor number of 2.x).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Microversion(pub u32);
-
-impl Microversion {
-    pub fn at_least(self, minor: u32) -> bool {
-        self.0 >= minor
-    }
-}
-
-/// Reads the requested version: `OpenStack-API-Version: compute X` wins over the legacy
-/// `X-OpenStack-Nova-API-Version`; none means 2.1.
+/// Reads the requested version (`OpenStack-API-Version: compute X` wins over the legacy
+/// `X-OpenStack-Nova-API-Version`; none means 2.1) with Nova's refusals:
+/// `InvalidAPIVersionString` (400) and `InvalidGlobalAPIVersion` (406).
 pub fn requested_version(headers: &HeaderMap) -> Result<Microversion, NovaFault> {
-    let modern = headers.get_all("OpenStack-API-Version").iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
-        v.split(',').find_map(|part| {
-            let mut words = part.split_whitespace();
-            match (words.next(), words.next()) {
-                (Some(service), Some(version)) if service.eq_ignore_ascii_case("compute") => Some(version.to_owned()),
-                _ => None,
-            }
-        })
-    });
-    let legacy = headers.get("X-OpenStack-Nova-API-Version").and_then(|v| v.to_str().ok()).map(|v| v.trim().to_owned());
-    let Some(text) = modern.or(legacy) else { return Ok(Microversion(MIN_MICROVERSION)) };
-    if text.eq_ignore_ascii_case("latest") {
-        return Ok(Microversion(MAX_MICROVERSION));
-    }
-    let invalid =
-        || NovaFault::bad_request(format!("API Version String {text} is of invalid format. Must be of format MajorNum.MinorNum."));
-    let (major, minor) = text.split_once('.').ok_or_else(invalid)?;
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(major) || !digits(minor) {
-        return Err(invalid());
-    }
-    let (major, minor): (u64, u64) = (major.parse().map_err(|_| invalid())?, minor.parse().map_err(|_| invalid())?);
-    if major != 2 || minor < u64::from(MIN_MICROVERSION) || minor > u64::from(MAX_MICROVERSION) {
-        return Err(NovaFault::new(
+    COMPUTE.negotiate(headers).map_err(|refused| match refused {
+        Refused::Malformed(text) => {
+            NovaFault::bad_request(format!("API Version String {text} is of invalid format. Must be of format MajorNum.MinorNum."))
+        }
+        Refused::Unsupported(version) => NovaFault::new(
             StatusCode::NOT_ACCEPTABLE,
-            format!("Version {text} is not supported by the API. Minimum is 2.{MIN_MICROVERSION} and maximum is 2.{MAX_MICROVERSION}."),
-        ));
-    }
-    Ok(Microversion(minor as u32))
+            format!("Version {version} is not supported by the API. Minimum is {} and maximum is {}.", COMPUTE.min, COMPUTE.max),
+        ),
+    })
 }
 
 /// Negotiates the microversion for every `/v2.1` request: refuses bad ones, hands the version
@@ -122,12 +111,11 @@ pub async fn negotiate(mut request: Request, next: Next) -> Response {
     request.extensions_mut().insert(version);
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    let text = format!("2.{}", version.0);
-    if let Ok(v) = HeaderValue::from_str(&format!("compute {text}")) {
-        headers.insert("OpenStack-API-Version", v);
+    if let Ok(v) = HeaderValue::from_str(&COMPUTE.header_value(version)) {
+        headers.insert(microversion::HEADER, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&text) {
-        headers.insert("X-OpenStack-Nova-API-Version", v);
+    if let Ok(v) = HeaderValue::from_str(&version.to_string()) {
+        headers.insert(LEGACY_HEADER, v);
     }
     headers.insert("Vary", HeaderValue::from_static("OpenStack-API-Version, X-OpenStack-Nova-API-Version"));
     response
@@ -145,16 +133,26 @@ mod tests {
 
     #[test]
     fn versions() {
-        assert_eq!(requested_version(&HeaderMap::new()), Ok(Microversion(1)));
-        assert_eq!(parse("OpenStack-API-Version", "compute 2.63"), Ok(Microversion(63)));
-        assert_eq!(parse("X-OpenStack-Nova-API-Version", "latest"), Ok(Microversion(96)));
-        assert_eq!(parse("OpenStack-API-Version", "volume 3.1"), Ok(Microversion(1)));
+        assert_eq!(requested_version(&HeaderMap::new()), Ok(Microversion(2, 1)));
+        assert_eq!(parse("OpenStack-API-Version", "compute 2.63"), Ok(Microversion(2, 63)));
+        assert_eq!(parse("X-OpenStack-Nova-API-Version", "latest"), Ok(Microversion(2, 96)));
+        assert_eq!(parse("OpenStack-API-Version", "volume 3.1"), Ok(Microversion(2, 1)));
         let e = parse("X-OpenStack-Nova-API-Version", "2.97").unwrap_err();
         assert_eq!(
             (e.status.as_u16(), e.message.as_str()),
             (406, "Version 2.97 is not supported by the API. Minimum is 2.1 and maximum is 2.96.")
         );
-        let e = parse("X-OpenStack-Nova-API-Version", "two").unwrap_err();
-        assert_eq!(e.message, "API Version String two is of invalid format. Must be of format MajorNum.MinorNum.");
+        let e = parse("OpenStack-API-Version", "compute 3.0").unwrap_err();
+        assert_eq!(
+            (e.status.as_u16(), e.message.as_str()),
+            (406, "Version 3.0 is not supported by the API. Minimum is 2.1 and maximum is 2.96.")
+        );
+        for malformed in ["two", "2.01", "2"] {
+            let e = parse("X-OpenStack-Nova-API-Version", malformed).unwrap_err();
+            assert_eq!(
+                (e.status.as_u16(), e.message),
+                (400, format!("API Version String {malformed} is of invalid format. Must be of format MajorNum.MinorNum."))
+            );
+        }
     }
 }

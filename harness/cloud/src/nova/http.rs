@@ -14,11 +14,12 @@ use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 use sigstack_client::{Credentials, image, volume};
 
-use super::fault::{self, MAX_MICROVERSION, MIN_MICROVERSION, Microversion, NovaFault};
+use super::fault::{self, COMPUTE, NovaFault};
 use super::model::{self, BlockDevice, ComputeService, Server, ServerImage};
 use super::{actions, build, policy, schema, sim, volume_attachments, volume_ops};
 use crate::deployment::Deployment;
 use crate::keystone::Identity;
+use crate::microversion::Microversion;
 use crate::wire::{AuthContext, HasIdentity};
 
 #[derive(Clone)]
@@ -94,8 +95,8 @@ async fn content_type(request: axum::extract::Request, next: axum::middleware::N
 
 fn version_doc(base: &str, detail: bool) -> Value {
     let mut v = json!({
-        "id": "v2.1", "status": "CURRENT", "version": format!("2.{MAX_MICROVERSION}"),
-        "min_version": format!("2.{MIN_MICROVERSION}"), "updated": "2013-07-23T11:33:21Z",
+        "id": "v2.1", "status": "CURRENT", "version": COMPUTE.max.to_string(),
+        "min_version": COMPUTE.min.to_string(), "updated": "2013-07-23T11:33:21Z",
         "links": [{"rel": "self", "href": format!("{base}/v2.1/")}],
     });
     if detail {
@@ -140,7 +141,7 @@ fn flavor_links(base: &str, id: &str) -> Value {
 fn flavor_view(base: &str, f: (&str, &str, u64, u64, u64), v: Microversion, detail: bool) -> Value {
     let (id, name, ram, vcpus, disk) = f;
     let mut view = json!({"id": id, "name": name, "links": flavor_links(base, id)});
-    if v.at_least(55) {
+    if v >= Microversion(2, 55) {
         view["description"] = Value::Null;
     }
     if detail {
@@ -151,8 +152,8 @@ fn flavor_view(base: &str, f: (&str, &str, u64, u64, u64), v: Microversion, deta
         view["OS-FLV-DISABLED:disabled"] = false.into();
         view["os-flavor-access:is_public"] = true.into();
         view["rxtx_factor"] = 1.0.into();
-        view["swap"] = if v.at_least(75) { 0.into() } else { "".into() };
-        if v.at_least(61) {
+        view["swap"] = if v >= Microversion(2, 75) { 0.into() } else { "".into() };
+        if v >= Microversion(2, 61) {
             view["extra_specs"] = json!({});
         }
     }
@@ -192,7 +193,7 @@ pub fn server_view(base: &str, s: &Server, v: Microversion, admin: bool) -> Valu
     };
     let flavor_value = match flavor(&s.flavor_id) {
         // 2.47 embeds the flavor's values instead of linking to it.
-        Some((_, name, ram, vcpus, disk)) if v.at_least(47) => {
+        Some((_, name, ram, vcpus, disk)) if v >= Microversion(2, 47) => {
             json!({"vcpus": vcpus, "ram": ram, "disk": disk, "ephemeral": 0, "swap": 0, "original_name": name, "extra_specs": {}})
         }
         _ => json!({"id": s.flavor_id, "links": [{"rel": "bookmark", "href": format!("{base}/flavors/{}", s.flavor_id)}]}),
@@ -208,19 +209,19 @@ pub fn server_view(base: &str, s: &Server, v: Microversion, admin: bool) -> Valu
         "OS-EXT-STS:vm_state": s.vm_state, "OS-EXT-STS:power_state": s.power_state,
         "os-extended-volumes:volumes_attached": volumes_attached(s, v),
     });
-    if v.at_least(9) {
+    if v >= Microversion(2, 9) {
         view["locked"] = false.into();
     }
-    if v.at_least(19) {
+    if v >= Microversion(2, 19) {
         view["description"] = Value::Null;
     }
-    if v.at_least(26) {
+    if v >= Microversion(2, 26) {
         view["tags"] = json!([]);
     }
-    if v.at_least(63) {
+    if v >= Microversion(2, 63) {
         view["trusted_image_certificates"] = json!(s.trusted_certs);
     }
-    if v.at_least(73) {
+    if v >= Microversion(2, 73) {
         view["locked_reason"] = Value::Null;
     }
     if admin {
@@ -244,7 +245,7 @@ fn volumes_attached(s: &Server, v: Microversion) -> Vec<Value> {
     s.block_devices
         .iter()
         .filter_map(|b| b.volume_id.as_ref().map(|id| (id, b.delete_on_termination)))
-        .map(|(id, delete)| if v.at_least(3) { json!({"id": id, "delete_on_termination": delete}) } else { json!({"id": id}) })
+        .map(|(id, delete)| if v >= Microversion(2, 3) { json!({"id": id, "delete_on_termination": delete}) } else { json!({"id": id}) })
         .collect()
 }
 

@@ -37,7 +37,7 @@ use crate::deployment::DeploymentState;
 use crate::keystone::Identity;
 use crate::store::{Store, StoreError};
 
-pub use fault::{MAX_MICROVERSION, MIN_MICROVERSION, NovaFault};
+pub use fault::{COMPUTE, NovaFault};
 pub use model::{ComputeService, ImageCache, InstanceFault, Server};
 
 /// The compute API's router: version discovery, `/v2.1/...` and `/_sim/compute/...`.

@@ -6,51 +6,18 @@
 //! Only the parts of the schemas sigstack relies on are modelled; other known properties are
 //! accepted as they come.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
-use crate::python::{py_display, py_repr};
-
-use super::fault::{Microversion, NovaFault};
+use super::fault::NovaFault;
+use crate::jsonschema::{self, Draft, Keyword, SchemaError, check_additional, check_required, check_type, py_display};
+use crate::microversion::Microversion;
 
 /// `parameter_types.trusted_certs`' `maxItems`.
 const MAX_TRUSTED_CERTS: usize = 50;
 
-fn invalid(field: &str, value: &Value, message: &str) -> NovaFault {
-    NovaFault::bad_request(format!("Invalid input for field/attribute {field}. Value: {}. {message}", py_display(value)))
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-/// jsonschema's `type` check: `<repr> is not of type 'a', 'b'`.
-fn check_type(field: &str, value: &Value, allowed: &[&str]) -> Result<(), NovaFault> {
-    let t = type_name(value);
-    if allowed.contains(&t) || (t == "integer" && allowed.contains(&"number")) {
-        return Ok(());
-    }
-    let names: Vec<String> = allowed.iter().map(|a| format!("'{a}'")).collect();
-    Err(invalid(field, value, &format!("{} is not of type {}", py_repr(value), names.join(", "))))
-}
-
-fn check_string(field: &str, value: &Value, min: usize, max: usize) -> Result<(), NovaFault> {
-    check_type(field, value, &["string"])?;
-    let len = value.as_str().map(|s| s.chars().count()).unwrap_or(0);
-    if len < min {
-        return Err(invalid(field, value, &format!("{} should be non-empty", py_repr(value))));
-    }
-    if len > max {
-        return Err(invalid(field, value, &format!("{} is too long", py_repr(value))));
-    }
-    Ok(())
+/// A string of `min` to `max` characters.
+fn check_string(field: &str, value: &Value, min: usize, max: usize) -> Result<(), SchemaError> {
+    Draft::Four.check(field, value, &[Keyword::Type(&["string"]), Keyword::MinLength(min), Keyword::MaxLength(max)])
 }
 
 /// `parameter_types.name` and `name_with_leading_trailing_spaces`' `format: name` check
@@ -62,7 +29,7 @@ fn check_name(field: &str, value: &Value) -> Result<(), NovaFault> {
             "An invalid 'name' value was provided. The name must be: printable characters. Can not start or end with whitespace.",
         ));
     }
-    check_string(field, value, 1, 255)
+    Ok(check_string(field, value, 1, 255)?)
 }
 
 /// `valid_name_regex`, `^(?![NP])[P]*(?<![NP])$` with `re.search`: every character printable
@@ -93,42 +60,41 @@ fn space_separator(c: char) -> bool {
 /// digits, at least 1 (Nova's `minimum` reads a string as a number). Returns the number.
 fn positive_integer(field: &str, value: &Value) -> Result<u64, NovaFault> {
     check_type(field, value, &["integer", "string"])?;
-    let below_minimum = |shown: &str| invalid(field, value, &format!("{shown} is less than the minimum of 1"));
+    let fail = |message: String| NovaFault::from(SchemaError::at(field, value, message));
     match value {
         Value::String(text) => {
             let digits = text.strip_suffix('\n').unwrap_or(text);
             if !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(invalid(field, value, &format!("{} does not match '^[0-9]*$'", py_repr(value))));
+                return Err(fail(jsonschema::does_not_match(value, "^[0-9]*$")));
             }
             if digits.is_empty() {
                 // No number for `minimum`, so only `minLength` fails.
-                return Err(invalid(field, value, &format!("{} should be non-empty", py_repr(value))));
+                return Err(fail(jsonschema::too_short(value, 1)));
             }
             match digits.trim_start_matches('0') {
-                "" => Err(below_minimum("0")),
+                "" => Err(fail(jsonschema::less_than_minimum("0", 1))),
                 significant => Ok(significant.parse::<u64>().unwrap_or(u64::MAX)),
             }
         }
         other => match other.as_u64().filter(|n| *n >= 1) {
             Some(n) => Ok(n),
-            None => Err(below_minimum(&py_repr(other))),
+            None => Err(fail(jsonschema::less_than_minimum(&jsonschema::py_repr(other), 1))),
         },
     }
 }
 
 /// `parameter_types.boolean`: a boolean or one of its strings.
-fn check_boolean(field: &str, value: &Value) -> Result<(), NovaFault> {
-    const TRUE: [&str; 10] = ["True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes"];
-    const FALSE: [&str; 10] = ["False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no"];
+fn check_boolean(field: &str, value: &Value) -> Result<(), SchemaError> {
     check_type(field, value, &["boolean", "string"])?;
-    if value.is_boolean() || value.as_str().is_some_and(|s| TRUE.contains(&s) || FALSE.contains(&s)) {
+    let choices = json!([
+        true, "True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes", false, "False", "FALSE", "false", "0", "OFF", "Off",
+        "off", "NO", "No", "no"
+    ]);
+    let choices = choices.as_array().map(Vec::as_slice).unwrap_or_default();
+    if choices.contains(value) {
         return Ok(());
     }
-    let mut choices = vec!["True".to_owned()];
-    choices.extend(TRUE.iter().map(|s| format!("'{s}'")));
-    choices.push("False".into());
-    choices.extend(FALSE.iter().map(|s| format!("'{s}'")));
-    Err(invalid(field, value, &format!("{} is not one of [{}]", py_repr(value), choices.join(", "))))
+    Err(SchemaError::at(field, value, jsonschema::not_one_of(value, choices)))
 }
 
 /// `parameter_types.metadata`: string values of at most 255 characters under keys matching
@@ -142,22 +108,16 @@ fn metadata_key_ok(key: &str) -> bool {
     (1..=255).contains(&n) && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.' | ' '))
 }
 
-fn check_metadata(field: &str, value: &Value) -> Result<(), NovaFault> {
+fn check_metadata(field: &str, value: &Value) -> Result<(), SchemaError> {
     check_type(field, value, &["object"])?;
     let Some(items) = value.as_object() else { return Ok(()) };
     for (key, v) in items.iter().filter(|(k, _)| metadata_key_ok(k)) {
-        check_type(key, v, &["string"])?;
-        if v.as_str().is_some_and(|s| s.chars().count() > 255) {
-            return Err(invalid(key, v, &format!("{} is too long", py_repr(v))));
-        }
+        Draft::Four.check(key, v, &[Keyword::Type(&["string"]), Keyword::MaxLength(255)])?;
     }
-    let extra: Vec<String> = items.keys().filter(|k| !metadata_key_ok(k)).map(|k| crate::python::py_str(k)).collect();
-    if !extra.is_empty() {
-        let verb = if extra.len() == 1 { "does" } else { "do" };
-        let message = format!("{} {verb} not match any of the regexes: '{METADATA_KEY_PATTERN}'", extra.join(", "));
-        return Err(invalid(field, value, &message));
+    match jsonschema::unmatched_properties(items, metadata_key_ok, &[METADATA_KEY_PATTERN]) {
+        Some(message) => Err(SchemaError::at(field, value, message)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// jsonschema's `format: base64` as Nova checks it (`base64.decode_as_bytes`, Python's
@@ -196,69 +156,61 @@ fn ip_address_ok(text: &str) -> bool {
 
 /// The `networks` items' schema: `None` when the item is valid, else the error (field, value,
 /// message) jsonschema reports first.
-fn network_item_error(index: usize, item: &Value, version: Microversion) -> Option<NovaFault> {
-    if let Err(e) = check_type(&index.to_string(), item, &["object"]) {
-        return Some(e);
-    }
-    let obj = item.as_object()?;
+fn network_item_error(index: usize, item: &Value, version: Microversion) -> Option<SchemaError> {
+    network_item(index, item, version).err()
+}
+
+fn network_item(index: usize, item: &Value, version: Microversion) -> Result<(), SchemaError> {
+    check_type(&index.to_string(), item, &["object"])?;
+    let Some(obj) = item.as_object() else { return Ok(()) };
     if let Some(v) = obj.get("fixed_ip") {
-        if let Err(e) = check_type("fixed_ip", v, &["string"]) {
-            return Some(e);
-        }
+        check_type("fixed_ip", v, &["string"])?;
         if !v.as_str().is_some_and(ip_address_ok) {
-            return Some(invalid("fixed_ip", v, &format!("{} is not valid under any of the given schemas", py_repr(v))));
+            return Err(SchemaError::at("fixed_ip", v, jsonschema::no_valid_schema(v)));
         }
     }
     if let Some(v) = obj.get("port") {
-        if let Err(e) = check_type("port", v, &["string", "null"]) {
-            return Some(e);
-        }
+        check_type("port", v, &["string", "null"])?;
         if v.as_str().is_some_and(|p| !uuid_like(p)) {
-            return Some(invalid("port", v, &format!("{} is not a 'uuid'", py_repr(v))));
+            return Err(SchemaError::at("port", v, jsonschema::not_a(v, "uuid")));
         }
     }
     if let Some(v) = obj.get("uuid") {
-        if let Err(e) = check_type("uuid", v, &["string"]) {
-            return Some(e);
-        }
-        if version.at_least(37) && v.as_str().is_some_and(|u| !uuid_like(u)) {
-            return Some(invalid("uuid", v, &format!("{} is not a 'uuid'", py_repr(v))));
+        check_type("uuid", v, &["string"])?;
+        if version >= Microversion(2, 37) && v.as_str().is_some_and(|u| !uuid_like(u)) {
+            return Err(SchemaError::at("uuid", v, jsonschema::not_a(v, "uuid")));
         }
     }
     let mut allowed = vec!["fixed_ip", "port", "uuid"];
-    if version.0 == 32 || version.at_least(42) {
+    if version == Microversion(2, 32) || version >= Microversion(2, 42) {
         allowed.push("tag");
         if let Some(v) = obj.get("tag") {
-            if let Err(e) = check_string("tag", v, 1, 60) {
-                return Some(e);
-            }
-            if v.as_str().is_some_and(|t| t.contains(',') || t.contains('/')) {
-                return Some(invalid("tag", v, &format!("{} does not match '^[^,/]*$'", py_repr(v))));
-            }
+            Draft::Four.check("tag", v, &[Keyword::Type(&["string"]), Keyword::MinLength(1), Keyword::MaxLength(60), TAG_PATTERN])?;
         }
     }
-    no_additional(&index.to_string(), obj, &allowed).err()
+    check_additional(&index.to_string(), obj, |k| allowed.contains(&k))
 }
+
+/// `parameter_types.tag`'s pattern: no comma and no slash.
+const TAG_PATTERN: Keyword<'static> = Keyword::Pattern("^[^,/]*$", |t| !t.contains(',') && !t.contains('/'));
 
 /// `networks`: before 2.37 an array of network objects; from 2.37 `oneOf` that array or
 /// `"none"`/`"auto"`, where any failure is the `oneOf`'s own message.
-fn check_networks(value: &Value, version: Microversion) -> Result<(), NovaFault> {
-    if version.at_least(37) {
+fn check_networks(value: &Value, version: Microversion) -> Result<(), SchemaError> {
+    if version >= Microversion(2, 37) {
         let valid = match value {
             Value::String(s) => s == "none" || s == "auto",
             Value::Array(items) => items.iter().enumerate().all(|(i, item)| network_item_error(i, item, version).is_none()),
             _ => false,
         };
         if !valid {
-            return Err(invalid("networks", value, &format!("{} is not valid under any of the given schemas", py_repr(value))));
+            return Err(SchemaError::at("networks", value, jsonschema::no_valid_schema(value)));
         }
         return Ok(());
     }
     check_type("networks", value, &["array"])?;
     for (i, item) in value.as_array().into_iter().flatten().enumerate() {
-        if let Some(e) = network_item_error(i, item, version) {
-            return Err(e);
-        }
+        network_item(i, item, version)?;
     }
     Ok(())
 }
@@ -308,39 +260,22 @@ pub fn requested_networks(value: Option<&Value>) -> Result<Vec<NetworkRequest>, 
 }
 
 /// The root `{"<key>": {...}}` of a request, and the inner object.
-fn root<'a>(body: &'a Value, key: &str) -> Result<&'a Map<String, Value>, NovaFault> {
-    let Some(obj) = body.as_object() else {
-        return Err(NovaFault::bad_request(format!("{} is not of type 'object'", py_repr(body))));
-    };
-    let inner = obj.get(key).ok_or_else(|| NovaFault::bad_request(format!("'{key}' is a required property")))?;
-    check_type(key, inner, &["object"])?;
-    inner.as_object().ok_or_else(|| NovaFault::bad_request(format!("'{key}' is a required property")))
+fn root<'a>(body: &'a Value, key: &str) -> Result<&'a Map<String, Value>, SchemaError> {
+    let obj = jsonschema::root_object(body)?;
+    let inner = obj.get(key).ok_or_else(|| SchemaError::root(body, jsonschema::required(key)))?;
+    inner.as_object().ok_or_else(|| SchemaError::at(key, inner, jsonschema::not_of_type(inner, &["object"])))
 }
 
-fn required(container: &str, object: &Map<String, Value>, names: &[&str]) -> Result<(), NovaFault> {
-    for name in names {
-        if !object.contains_key(*name) {
-            return Err(invalid(container, &Value::Object(object.clone()), &format!("'{name}' is a required property")));
-        }
+/// The root's `additionalProperties: False` beside the keys `allowed` takes.
+fn root_additional(body: &Value, allowed: impl Fn(&str) -> bool) -> Result<(), SchemaError> {
+    match body.as_object().and_then(|o| jsonschema::additional_properties(o, allowed)) {
+        Some(message) => Err(SchemaError::root(body, message)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
-fn no_additional(container: &str, object: &Map<String, Value>, allowed: &[&str]) -> Result<(), NovaFault> {
-    let extra: Vec<String> = object.keys().filter(|k| !allowed.contains(&k.as_str())).map(|k| crate::python::py_str(k)).collect();
-    match extra.len() {
-        0 => Ok(()),
-        1 => Err(invalid(
-            container,
-            &Value::Object(object.clone()),
-            &format!("Additional properties are not allowed ({} was unexpected)", extra[0]),
-        )),
-        _ => Err(invalid(
-            container,
-            &Value::Object(object.clone()),
-            &format!("Additional properties are not allowed ({} were unexpected)", extra.join(", ")),
-        )),
-    }
+fn no_additional(container: &str, object: &Map<String, Value>, allowed: &[&str]) -> Result<(), SchemaError> {
+    check_additional(container, object, |k| allowed.contains(&k))
 }
 
 /// `parameter_types.trusted_certs`: `["array", "null"]`, 1–50 unique non-empty strings.
@@ -349,14 +284,15 @@ pub fn trusted_certs(value: &Value) -> Result<Option<Vec<String>>, NovaFault> {
     const FIELD: &str = "trusted_image_certificates";
     check_type(FIELD, value, &["array", "null"])?;
     let Some(items) = value.as_array() else { return Ok(None) };
+    let fail = |message: String| NovaFault::from(SchemaError::at(FIELD, value, message));
     if items.is_empty() {
-        return Err(invalid(FIELD, value, &format!("{} should be non-empty", py_repr(value))));
+        return Err(fail(jsonschema::too_short(value, 1)));
     }
     if items.len() > MAX_TRUSTED_CERTS {
-        return Err(invalid(FIELD, value, &format!("{} is too long", py_repr(value))));
+        return Err(fail(jsonschema::too_long(value, MAX_TRUSTED_CERTS)));
     }
     if items.iter().enumerate().any(|(i, a)| items[i + 1..].contains(a)) {
-        return Err(invalid(FIELD, value, &format!("{} has non-unique elements", py_repr(value))));
+        return Err(fail(jsonschema::non_unique(value)));
     }
     for (i, item) in items.iter().enumerate() {
         check_string(&i.to_string(), item, 1, usize::MAX)?;
@@ -417,12 +353,8 @@ pub const MAX_USER_DATA: usize = 65535;
 /// the schema's order (the first failure is the answer), then `min_count <= max_count`.
 pub fn create(body: &Value, version: Microversion) -> Result<CreateRequest, NovaFault> {
     let server = root(body, "server")?;
-    if let Some(extra) = body.as_object().and_then(|o| o.keys().find(|k| *k != "server")) {
-        // `os:scheduler_hints` sits beside `server`; anything else is unexpected.
-        if extra != "os:scheduler_hints" && extra != "OS-SCH-HNT:scheduler_hints" {
-            return Err(NovaFault::bad_request(format!("Additional properties are not allowed ('{extra}' was unexpected)")));
-        }
-    }
+    // `os:scheduler_hints` sits beside `server`; anything else is unexpected.
+    root_additional(body, |k| matches!(k, "server" | "os:scheduler_hints" | "OS-SCH-HNT:scheduler_hints"))?;
     let mut request = CreateRequest::default();
     if let Some(v) = server.get("name") {
         check_name("name", v)?;
@@ -436,7 +368,7 @@ pub fn create(body: &Value, version: Microversion) -> Result<CreateRequest, Nova
         check_type("flavorRef", v, &["string", "integer"])?;
         request.flavor_ref = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
         if request.flavor_ref.is_empty() {
-            return Err(invalid("flavorRef", v, "'' should be non-empty"));
+            return Err(SchemaError::at("flavorRef", v, jsonschema::too_short(v, 1)).into());
         }
     }
     if let Some(v) = server.get("adminPass") {
@@ -487,26 +419,24 @@ pub fn create(body: &Value, version: Microversion) -> Result<CreateRequest, Nova
         check_type("user_data", v, &["string"])?;
         let text = v.as_str().unwrap_or_default();
         if !python_base64_ok(text) {
-            return Err(invalid("user_data", v, &format!("{} is not a 'base64'", py_repr(v))));
+            return Err(SchemaError::at("user_data", v, jsonschema::not_a(v, "base64")).into());
         }
-        if text.chars().count() > MAX_USER_DATA {
-            return Err(invalid("user_data", v, &format!("{} is too long", py_repr(v))));
-        }
+        Draft::Four.check("user_data", v, &[Keyword::MaxLength(MAX_USER_DATA)])?;
         request.user_data = Some(text.to_owned());
     }
-    if let (true, Some(v)) = (version.at_least(63), server.get("trusted_image_certificates")) {
+    if let (true, Some(v)) = (version >= Microversion(2, 63), server.get("trusted_image_certificates")) {
         request.trusted_certs = Some(trusted_certs(v)?);
     }
     let mut required_names = vec!["name", "flavorRef"];
-    if version.at_least(37) {
+    if version >= Microversion(2, 37) {
         required_names.push("networks");
     }
-    required("server", server, &required_names)?;
+    check_required("server", server, &required_names)?;
     let mut allowed: Vec<&str> = CREATE_PROPERTIES.iter().chain(CREATE_PROPERTIES_MORE.iter()).copied().collect();
     for (min, name) in
         [(19, "description"), (52, "tags"), (63, "trusted_image_certificates"), (74, "host"), (74, "hypervisor_hostname"), (90, "hostname")]
     {
-        if version.at_least(min) {
+        if version >= Microversion(2, min) {
             allowed.push(name);
         }
     }
@@ -549,40 +479,30 @@ const FALSE_STRINGS: [&str; 11] = ["False", "FALSE", "false", "0", "OFF", "Off",
 /// (`delete_on_termination`).
 pub fn attach(body: &Value, version: Microversion) -> Result<AttachRequest, NovaFault> {
     let attachment = root(body, "volumeAttachment")?;
-    if let Some(extra) = body.as_object().and_then(|o| o.keys().find(|k| *k != "volumeAttachment")) {
-        return Err(NovaFault::bad_request(format!("Additional properties are not allowed ('{extra}' was unexpected)")));
-    }
+    root_additional(body, |k| k == "volumeAttachment")?;
     let mut request = AttachRequest::default();
     if let Some(v) = attachment.get("volumeId") {
         check_type("volumeId", v, &["string"])?;
         let text = v.as_str().unwrap_or_default();
         if uuid::Uuid::parse_str(text).is_err() {
-            return Err(invalid("volumeId", v, &format!("{} is not a 'uuid'", py_repr(v))));
+            return Err(SchemaError::at("volumeId", v, jsonschema::not_a(v, "uuid")).into());
         }
         request.volume_id = text.to_owned();
     }
     if let Some(v) = attachment.get("device") {
         check_type("device", v, &["string", "null"])?;
-        if let Some(text) = v.as_str() {
-            if !device_matches(text) {
-                return Err(invalid("device", v, &format!("{} does not match '{DEVICE_PATTERN}'", py_repr(v))));
-            }
-            request.device = Some(text.to_owned());
-        }
+        Draft::Four.check("device", v, &[Keyword::Pattern(DEVICE_PATTERN, device_matches)])?;
+        request.device = v.as_str().map(str::to_owned);
     }
     let mut allowed = vec!["volumeId", "device"];
-    if version.at_least(49) {
+    if version >= Microversion(2, 49) {
         allowed.push("tag");
         if let Some(v) = attachment.get("tag") {
-            check_string("tag", v, 0, 60)?;
-            let text = v.as_str().unwrap_or_default();
-            if text.contains(',') || text.contains('/') {
-                return Err(invalid("tag", v, &format!("{} does not match '^[^,/]*$'", py_repr(v))));
-            }
-            request.tag = Some(text.to_owned());
+            Draft::Four.check("tag", v, &[Keyword::Type(&["string"]), Keyword::MaxLength(60), TAG_PATTERN])?;
+            request.tag = v.as_str().map(str::to_owned);
         }
     }
-    if version.at_least(79) {
+    if version >= Microversion(2, 79) {
         allowed.push("delete_on_termination");
         if let Some(v) = attachment.get("delete_on_termination") {
             check_type("delete_on_termination", v, &["boolean", "string"])?;
@@ -591,16 +511,18 @@ pub fn attach(body: &Value, version: Microversion) -> Result<AttachRequest, Nova
                 Value::String(s) if TRUE_STRINGS.contains(&s.as_str()) || s == "t" => true,
                 Value::String(s) if FALSE_STRINGS.contains(&s.as_str()) || s == "f" => false,
                 _ => {
-                    let mut choices: Vec<String> = vec!["True".into()];
-                    choices.extend(TRUE_STRINGS.iter().chain(["t"].iter()).map(|s| format!("'{s}'")));
-                    choices.push("False".into());
-                    choices.extend(FALSE_STRINGS.iter().chain(["f"].iter()).map(|s| format!("'{s}'")));
-                    return Err(invalid("delete_on_termination", v, &format!("{} is not one of [{}]", py_repr(v), choices.join(", "))));
+                    let choices: Vec<Value> = [json!(true)]
+                        .into_iter()
+                        .chain(TRUE_STRINGS.iter().chain(&["t"]).map(|s| json!(s)))
+                        .chain([json!(false)])
+                        .chain(FALSE_STRINGS.iter().chain(&["f"]).map(|s| json!(s)))
+                        .collect();
+                    return Err(SchemaError::at("delete_on_termination", v, jsonschema::not_one_of(v, &choices)).into());
                 }
             };
         }
     }
-    required("volumeAttachment", attachment, &["volumeId"])?;
+    check_required("volumeAttachment", attachment, &["volumeId"])?;
     no_additional("volumeAttachment", attachment, &allowed)?;
     Ok(request)
 }
@@ -616,10 +538,10 @@ pub fn update(body: &Value, version: Microversion) -> Result<Option<String>, Nov
         None => None,
     };
     let mut allowed = vec!["name", "OS-DCF:diskConfig", "accessIPv4", "accessIPv6"];
-    if version.at_least(19) {
+    if version >= Microversion(2, 19) {
         allowed.push("description");
     }
-    if version.at_least(90) {
+    if version >= Microversion(2, 90) {
         allowed.push("hostname");
     }
     no_additional("server", server, &allowed)?;
@@ -646,10 +568,10 @@ pub fn rebuild(body: &Value, version: Microversion) -> Result<RebuildRequest, No
         check_type("imageRef", v, &["string"])?;
         request.image_ref = v.as_str().unwrap_or_default().to_owned();
     }
-    if let (true, Some(v)) = (version.at_least(63), rebuild.get("trusted_image_certificates")) {
+    if let (true, Some(v)) = (version >= Microversion(2, 63), rebuild.get("trusted_image_certificates")) {
         request.trusted_certs = Some(trusted_certs(v)?);
     }
-    required("rebuild", rebuild, &["imageRef"])?;
+    check_required("rebuild", rebuild, &["imageRef"])?;
     let mut allowed =
         vec!["name", "imageRef", "adminPass", "metadata", "preserve_ephemeral", "OS-DCF:diskConfig", "accessIPv4", "accessIPv6"];
     for (min, max, name) in [
@@ -660,7 +582,7 @@ pub fn rebuild(body: &Value, version: Microversion) -> Result<RebuildRequest, No
         (63, 999, "trusted_image_certificates"),
         (90, 999, "hostname"),
     ] {
-        if version.at_least(min) && version.0 <= max {
+        if version >= Microversion(2, min) && version <= Microversion(2, max) {
             allowed.push(name);
         }
     }
@@ -678,20 +600,20 @@ pub fn evacuate(body: &Value, version: Microversion) -> Result<Option<String>, N
         }
         None => None,
     };
-    if !version.at_least(14) {
+    if version < Microversion(2, 14) {
         if let Some(v) = evacuate.get("onSharedStorage") {
             check_type("onSharedStorage", v, &["boolean", "string"])?;
         }
-        required("evacuate", evacuate, &["onSharedStorage"])?;
+        check_required("evacuate", evacuate, &["onSharedStorage"])?;
     }
     let mut allowed = vec!["host", "adminPass"];
-    if !version.at_least(14) {
+    if version < Microversion(2, 14) {
         allowed.push("onSharedStorage");
     }
-    if version.at_least(29) && !version.at_least(68) {
+    if version >= Microversion(2, 29) && version < Microversion(2, 68) {
         allowed.push("force");
     }
-    if version.at_least(95) {
+    if version >= Microversion(2, 95) {
         allowed.push("targetState");
     }
     no_additional("evacuate", evacuate, &allowed)?;
@@ -707,7 +629,7 @@ pub fn create_image(body: &Value) -> Result<(String, Map<String, Value>), NovaFa
     if let Some(v) = create.get("metadata") {
         check_metadata("metadata", v)?;
     }
-    required("createImage", create, &["name"])?;
+    check_required("createImage", create, &["name"])?;
     no_additional("createImage", create, &["name", "metadata"])?;
     let name = create.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
     Ok((name, create.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default()))
@@ -717,11 +639,10 @@ pub fn create_image(body: &Value) -> Result<(String, Map<String, Value>), NovaFa
 pub fn reboot(body: &Value) -> Result<bool, NovaFault> {
     let reboot = root(body, "reboot")?;
     const TYPES: [&str; 6] = ["HARD", "Hard", "hard", "SOFT", "Soft", "soft"];
-    if let Some(v) = reboot.get("type").filter(|v| !v.as_str().is_some_and(|t| TYPES.contains(&t))) {
-        let names: Vec<String> = TYPES.iter().map(|t| format!("'{t}'")).collect();
-        return Err(invalid("type", v, &format!("{} is not one of [{}]", py_repr(v), names.join(", "))));
+    if let Some(v) = reboot.get("type") {
+        Draft::Four.check("type", v, &[Keyword::Enum(&TYPES)])?;
     }
-    required("reboot", reboot, &["type"])?;
+    check_required("reboot", reboot, &["type"])?;
     no_additional("reboot", reboot, &["type"])?;
     Ok(reboot.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("hard")))
 }
@@ -779,12 +700,12 @@ mod tests {
     fn pre_263_rejects_the_field() {
         let body =
             json!({"server": {"flavorRef": "1", "imageRef": "i", "name": "s", "networks": "auto", "trusted_image_certificates": ["a"]}});
-        let e = create(&body, Microversion(62)).unwrap_err();
+        let e = create(&body, Microversion(2, 62)).unwrap_err();
         assert_eq!(
             e.message,
             "Invalid input for field/attribute server. Value: {'flavorRef': '1', 'imageRef': 'i', 'name': 's', 'networks': 'auto', 'trusted_image_certificates': ['a']}. Additional properties are not allowed ('trusted_image_certificates' was unexpected)"
         );
-        assert!(create(&body, Microversion(63)).is_ok());
+        assert!(create(&body, Microversion(2, 63)).is_ok());
     }
 
     #[test]
@@ -792,25 +713,25 @@ mod tests {
         let id = "0b9d2a2e-6c1f-4a55-9a3e-5d0c9a1c4e11";
         assert!(device_matches("/dev/vdb") && device_matches("/dev/sda1") && device_matches("/dev/xvdaa"));
         assert!(!device_matches("vdb") && !device_matches("/dev/") && !device_matches("/dev/vdb1a") && !device_matches("/dev/VDB"));
-        let ok = attach(&json!({"volumeAttachment": {"volumeId": id, "device": null}}), Microversion(1)).unwrap();
+        let ok = attach(&json!({"volumeAttachment": {"volumeId": id, "device": null}}), Microversion(2, 1)).unwrap();
         assert_eq!(ok, AttachRequest { volume_id: id.into(), ..AttachRequest::default() });
         let full = json!({"volumeAttachment": {"volumeId": id, "tag": "db", "delete_on_termination": "yes"}});
-        let parsed = attach(&full, Microversion(79)).unwrap();
+        let parsed = attach(&full, Microversion(2, 79)).unwrap();
         assert_eq!((parsed.tag.as_deref(), parsed.delete_on_termination), (Some("db"), true));
-        let e = attach(&full, Microversion(78)).unwrap_err();
+        let e = attach(&full, Microversion(2, 78)).unwrap_err();
         assert!(e.message.ends_with("Additional properties are not allowed ('delete_on_termination' was unexpected)"), "{}", e.message);
-        let e = attach(&json!({"volumeAttachment": {"volumeId": id, "tag": "a/b"}}), Microversion(49)).unwrap_err();
+        let e = attach(&json!({"volumeAttachment": {"volumeId": id, "tag": "a/b"}}), Microversion(2, 49)).unwrap_err();
         assert_eq!(e.message, "Invalid input for field/attribute tag. Value: a/b. 'a/b' does not match '^[^,/]*$'");
-        let e = attach(&json!({"volumeAttachment": {"volumeId": id, "delete_on_termination": "maybe"}}), Microversion(79)).unwrap_err();
+        let e = attach(&json!({"volumeAttachment": {"volumeId": id, "delete_on_termination": "maybe"}}), Microversion(2, 79)).unwrap_err();
         assert!(
             e.message
                 .starts_with("Invalid input for field/attribute delete_on_termination. Value: maybe. 'maybe' is not one of [True, 'True'"),
             "{}",
             e.message
         );
-        let e = attach(&json!({"volumeAttachment": {}}), Microversion(1)).unwrap_err();
+        let e = attach(&json!({"volumeAttachment": {}}), Microversion(2, 1)).unwrap_err();
         assert_eq!(e.message, "Invalid input for field/attribute volumeAttachment. Value: {}. 'volumeId' is a required property");
-        let e = attach(&json!({"volumeAttachment": {"volumeId": 5}}), Microversion(1)).unwrap_err();
+        let e = attach(&json!({"volumeAttachment": {"volumeId": 5}}), Microversion(2, 1)).unwrap_err();
         assert_eq!(e.message, "Invalid input for field/attribute volumeId. Value: 5. 5 is not of type 'string'");
     }
 }

@@ -14,10 +14,11 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::bdm::ReserveError;
-use super::fault::{Microversion, NovaFault};
+use super::fault::NovaFault;
 use super::http::{NovaState, body_json, find_server};
 use super::model::{self, BlockDevice, Server};
 use super::{policy, schema, volume_ops};
+use crate::microversion::Microversion;
 use crate::wire::AuthContext;
 
 pub fn routes() -> Router<NovaState> {
@@ -46,19 +47,19 @@ fn check_state(server: &Server, method: &str) -> Result<(), NovaFault> {
 fn view(server_id: &str, bdm: &BlockDevice, v: Microversion) -> Value {
     let volume_id = bdm.volume_id.clone().unwrap_or_default();
     let mut d = json!({"volumeId": volume_id, "serverId": server_id});
-    if !v.at_least(89) {
+    if v < Microversion(2, 89) {
         d["id"] = json!(volume_id);
     }
     if let Some(device) = bdm.device() {
         d["device"] = json!(device);
     }
-    if v.at_least(70) {
+    if v >= Microversion(2, 70) {
         d["tag"] = json!(bdm.tag);
     }
-    if v.at_least(79) {
+    if v >= Microversion(2, 79) {
         d["delete_on_termination"] = json!(bdm.delete_on_termination);
     }
-    if v.at_least(89) {
+    if v >= Microversion(2, 89) {
         d["attachment_id"] = json!(bdm.attachment_id);
         d["bdm_uuid"] = json!(bdm.bdm_uuid);
     }
@@ -147,10 +148,10 @@ async fn create(
     s.compute.set_attachment_id(&server.id, &volume.id, &attachment.id)?;
     tokio::spawn(volume_ops::attach(s.compute.clone(), ctx, server.id.clone(), volume.id.clone()));
     let mut answer = json!({"id": volume.id, "serverId": server.id, "volumeId": volume.id, "device": bdm.device_name});
-    if v.at_least(70) {
+    if v >= Microversion(2, 70) {
         answer["tag"] = json!(request.tag);
     }
-    if v.at_least(79) {
+    if v >= Microversion(2, 79) {
         answer["delete_on_termination"] = json!(request.delete_on_termination);
     }
     Ok(Json(json!({"volumeAttachment": answer})).into_response())

@@ -30,11 +30,19 @@ fn redact(text: &str) -> String {
     TIME.replace_all(&text, |c: &regex::Captures| DIGIT.replace_all(&c[0], "0").into_owned()).into_owned()
 }
 
-/// A JSON body's shape: same keys, same types, exact strings once redacted. Arrays are sorted
-/// (role, endpoint and member order is not part of any API contract).
+/// `entries` as an object with its keys sorted: the references are compared as text, and no
+/// client depends on the order of an object's keys.
+fn sorted_object(entries: impl IntoIterator<Item = (String, Value)>) -> Value {
+    let mut entries: Vec<(String, Value)> = entries.into_iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    Value::Object(entries.into_iter().collect())
+}
+
+/// A JSON body's shape: same keys, same types, exact strings once redacted. Keys and arrays
+/// are sorted (role, endpoint and member order is not part of any API contract).
 fn normalise_json(value: &Value, key: Option<&str>) -> Value {
     match value {
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), normalise_json(v, Some(k)))).collect()),
+        Value::Object(map) => sorted_object(map.iter().map(|(k, v)| (k.clone(), normalise_json(v, Some(k))))),
         Value::Array(items) => {
             let mut items: Vec<Value> =
                 items.iter().map(|v| if key == Some("audit_ids") { json!("[audit-id]") } else { normalise_json(v, None) }).collect();
@@ -76,7 +84,12 @@ pub fn normalise(request: &str, status: u16, headers: &reqwest::header::HeaderMa
     } else {
         json!({"text": redact(&String::from_utf8_lossy(body))})
     };
-    json!({"request": request, "status": status, "headers": Value::Object(kept), "body": body})
+    sorted_object([
+        ("request".to_owned(), json!(request)),
+        ("status".to_owned(), json!(status)),
+        ("headers".to_owned(), sorted_object(kept)),
+        ("body".to_owned(), body),
+    ])
 }
 
 /// Keeps the catalog entries both clouds have (the real stack runs no compute or volume).
