@@ -4,10 +4,8 @@
 #[path = "serve_support/mod.rs"]
 mod serve_support;
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::process::Command;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -15,33 +13,8 @@ use serde_json::json;
 use serve_support::{Server, serve, text};
 
 /// Starts `command` (a `sigstack serve`) and waits for `ready`.
-fn start(mut command: Command) -> Server {
-    let mut child = command.spawn().expect("sigstack runs");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap_or_default()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut info: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    loop {
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) if line == "ready" => break,
-            Ok(line) => {
-                let (k, v) = line.split_once(": ").unwrap_or_else(|| panic!("unexpected output line {line:?}"));
-                info.entry(k.to_owned()).or_default().push(v.to_owned());
-            }
-            Err(e) => {
-                let _ = child.kill();
-                let out = child.wait_with_output().unwrap();
-                panic!("no 'ready' ({e}); stderr: {}", text(&out.stderr));
-            }
-        }
-    }
-    Server { child, info }
+fn start(command: Command) -> Server {
+    serve_support::start_command(command)
 }
 
 /// `sigstack serve ARGS` on a new data directory, with `RUST_LOG` as given (unset if `None`).

@@ -14,24 +14,9 @@ use std::collections::BTreeMap;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use sigstack_cloud::glance::patch::{self, Op, V20, V21};
+use sigstack_cloud::glance::schema::READONLY;
 use sigstack_cloud::glance::{Image, Status};
 use sigstack_cloud::wire::AuthContext;
-
-const READONLY: [&str; 13] = [
-    "created_at",
-    "updated_at",
-    "status",
-    "checksum",
-    "size",
-    "virtual_size",
-    "direct_url",
-    "self",
-    "file",
-    "schema",
-    "id",
-    "os_hash_algo",
-    "os_hash_value",
-];
 
 fn image() -> Image {
     Image {

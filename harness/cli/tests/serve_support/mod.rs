@@ -65,7 +65,12 @@ pub fn serve(args: &[&str]) -> Command {
 
 /// Starts `sigstack serve` and waits for `ready`.
 pub fn start(args: &[&str]) -> Server {
-    let mut child = serve(args).spawn().expect("sigstack runs");
+    start_command(serve(args))
+}
+
+/// Starts `command` (a `sigstack serve`, with its own environment) and waits for `ready`.
+pub fn start_command(mut command: Command) -> Server {
+    let mut child = command.spawn().expect("sigstack runs");
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {

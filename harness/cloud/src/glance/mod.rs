@@ -15,7 +15,7 @@ mod model;
 /// Public for the `glance_patch` fuzz target (`harness/fuzz`): the JSON-patch parser takes
 /// request bodies from any image owner.
 pub mod patch;
-mod schema;
+pub mod schema;
 mod signature;
 mod webob;
 
