@@ -15,7 +15,9 @@
 //!   run time and a portable fallback.
 //! * Point arithmetic in López–Dahab coordinates; interleaved wNAF double-scalar multiplication.
 //! * Public keys from SEC 1 points (compressed or uncompressed) and SubjectPublicKeyInfo DER/PEM,
-//!   fully validated (on the curve, not infinity, n*Q = infinity since every curve has h > 1).
+//!   fully validated (on the curve, not infinity, and in the subgroup of prime order n, which
+//!   every curve needs since h > 1: checked by trace conditions equivalent to n*Q = infinity,
+//!   a few microseconds instead of a scalar multiplication).
 //! * ECDSA verification over a prehash with FIPS 186-4 truncation and strict DER signatures.
 //! * ECDSA signing with RFC 6979 deterministic nonces, from PKCS#8 or SEC 1 private keys.
 //!

@@ -3,7 +3,7 @@
 //!
 //! Hashing one stream cannot be split across cores, but the kernel's copy out of the page cache
 //! (or a pipe, or a socket) can run on the other core. Done one after the other, the copy adds
-//! about 0.13 s per GiB to SHA-256's 0.5 s; overlapped, a verify takes about the hash's time.
+//! 0.13–0.2 s per GiB to SHA-256's 0.6 s; overlapped, a verify takes about the hash's time.
 //! The ring bounds memory to [`READ_AHEAD_BUFFERS`] x [`READ_AHEAD_CHUNK`] whatever the size
 //! of the image.
 //!
@@ -13,9 +13,9 @@
 use std::io::{self, Read};
 use std::sync::mpsc;
 
-/// Bytes per buffer of the ring. Measured on 2 cores hashing 1 GiB with SHA-256 (mean of six
-/// runs): 64 KiB buffers 0.72 s, 256 KiB 0.70 s, 1 MiB 0.69 s, 2 MiB 0.64 s; one thread
-/// reading 64 KiB at a time 0.78 s. Fewer hand-overs between the threads is what counts.
+/// Bytes per buffer of the ring. Measured on 2 cores hashing 1 GiB with SHA-256 (means of 4–6
+/// runs): 128 KiB buffers 0.72 s, 256 KiB 0.70 s, 1 MiB 0.69 s, 2 MiB 0.64–0.65 s; one thread
+/// reading 64 KiB at a time 0.79 s. Fewer hand-overs between the threads is what counts.
 pub const READ_AHEAD_CHUNK: usize = 2 << 20;
 
 /// Buffers in the ring: one being hashed, one being filled, and slack for uneven reads. The
