@@ -201,8 +201,8 @@ pub async fn audit(session: &Session, options: &AuditOptions, progress: &dyn Pro
     let auditor = &Auditor { session, options, progress, certificates };
     // 3. Each image's verdict, `jobs` at a time (only those whose data is downloaded take
     //    time); a verifier exists only while its image is in flight.
-    let mut findings: Vec<Option<Finding>> = vec![None; images.len()];
-    let mut checked = futures_util::stream::iter(images.into_iter().zip(prepared).enumerate())
+    let images_total = images.len();
+    let checked = futures_util::stream::iter(images.into_iter().zip(prepared).enumerate())
         .map(|(index, (image, prepared))| async move {
             let finding = match auditor.check(image, prepared) {
                 Err(verdict) => *verdict,
@@ -212,13 +212,7 @@ pub async fn audit(session: &Session, options: &AuditOptions, progress: &dyn Pro
             (index, finding)
         })
         .buffer_unordered(jobs);
-    progress.images_done(0, findings.len());
-    let mut done = 0;
-    while let Some((index, finding)) = checked.next().await {
-        findings[index] = Some(finding);
-        done += 1;
-        progress.images_done(done, findings.len());
-    }
+    let findings = crate::collect_in_order(checked, images_total, progress).await;
     Ok(AuditReport { options: options.clone(), findings: findings.into_iter().flatten().collect() })
 }
 

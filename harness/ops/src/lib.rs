@@ -111,3 +111,23 @@ pub(crate) async fn list_images(
 pub(crate) fn signature_properties(image: &sigstack_client::image::Image) -> sigstack_verify::SignatureProperties {
     sigstack_verify::SignatureProperties::from_pairs(image.properties.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
+
+/// Drives `work` (each item tagged with its index) to the end, telling `progress` how many of
+/// `total` are done, and returns the results in index order whatever order they finished in.
+pub(crate) async fn collect_in_order<T>(
+    work: impl futures_util::Stream<Item = (usize, T)>,
+    total: usize,
+    progress: &dyn Progress,
+) -> Vec<Option<T>> {
+    use futures_util::StreamExt;
+    let mut results: Vec<Option<T>> = std::iter::repeat_with(|| None).take(total).collect();
+    let mut work = std::pin::pin!(work);
+    progress.images_done(0, total);
+    let mut done = 0;
+    while let Some((index, result)) = work.next().await {
+        results[index] = Some(result);
+        done += 1;
+        progress.images_done(done, total);
+    }
+    results
+}

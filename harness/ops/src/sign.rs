@@ -205,9 +205,8 @@ pub async fn sign_images_with(
     let certificate_id = certificate.as_ref().and_then(CertificateSecret::id);
     let stopped: Mutex<Option<Stopped>> = Mutex::new(None);
     let is_stopped = || stopped.lock().unwrap_or_else(|e| e.into_inner()).is_some();
-    let mut outcomes: Vec<Option<SignOutcome>> = vec![None; plan.len()];
     let planned = &plan;
-    let mut work = futures_util::stream::iter(0..plan.len())
+    let work = futures_util::stream::iter(0..plan.len())
         .map(|index| {
             let (stopped, is_stopped) = (&stopped, &is_stopped);
             let (image, decision) = &planned[index];
@@ -234,14 +233,7 @@ pub async fn sign_images_with(
             }
         })
         .buffer_unordered(jobs);
-    progress.images_done(0, outcomes.len());
-    let mut done = 0;
-    while let Some((index, outcome)) = work.next().await {
-        outcomes[index] = Some(outcome);
-        done += 1;
-        progress.images_done(done, outcomes.len());
-    }
-    drop(work);
+    let outcomes = crate::collect_in_order(work, plan.len(), progress).await;
     let results = plan
         .into_iter()
         .zip(outcomes)
