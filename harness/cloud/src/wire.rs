@@ -22,11 +22,16 @@ pub struct AuthContext {
     pub token: String,
     pub user_id: String,
     pub user_name: String,
+    /// Empty for a system-scoped token.
     pub project_id: String,
+    /// Empty for a system-scoped token.
     pub project_name: String,
     pub roles: Vec<String>,
     pub expires_at: String,
     pub catalog: Vec<CatalogEntry>,
+    /// A system-scoped token (`"system": {"all": true}`): the roles are the user's system role
+    /// assignments and there is no project (oslo.policy's `system_scope` is `all`).
+    pub system_scope: bool,
 }
 
 impl AuthContext {

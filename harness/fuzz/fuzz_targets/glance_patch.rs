@@ -56,6 +56,7 @@ fn caller(admin: bool) -> AuthContext {
         roles: if admin { vec!["admin".into(), "member".into()] } else { vec!["member".into()] },
         expires_at: "2099-01-01T00:00:00Z".into(),
         catalog: Vec::new(),
+        system_scope: false,
     }
 }
 

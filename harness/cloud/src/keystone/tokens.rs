@@ -246,6 +246,7 @@ impl Identity {
             roles: roles.into_iter().map(|(_, name)| name).collect(),
             expires_at: format_keystone(expires),
             catalog,
+            system_scope: false,
         };
         Ok((context, info))
     }

@@ -99,6 +99,7 @@ mod tests {
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
             expires_at: String::new(),
             catalog: Vec::new(),
+            system_scope: false,
         }
     }
 
