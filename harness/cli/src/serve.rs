@@ -54,9 +54,9 @@ pub struct ServeArgs {
     /// real security) to the network.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
-    /// Keystone on N, Barbican on N+1, Glance on N+2, Nova on N+3, Cinder on N+4. Default:
-    /// free ports chosen by the OS.
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=65531))]
+    /// Keystone on N, Barbican on N+1, Glance on N+2, Nova on N+3, Cinder on N+4, Neutron on
+    /// N+5. Default: free ports chosen by the OS.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=65530))]
     port_base: Option<u16>,
     /// The deployment profile: a shipped one (`mos`, `upstream-certificate-validation`,
     /// `upstream-defaults`) or a YAML file.
@@ -218,6 +218,7 @@ async fn run(args: ServeArgs, data_dir: PathBuf) -> Outcome {
     lines.push(format!("image: {}", cloud.endpoints.image));
     lines.push(format!("compute: {}", cloud.endpoints.compute));
     lines.push(format!("volume: {}", cloud.endpoints.volume));
+    lines.push(format!("network: {}", cloud.endpoints.network));
     lines.push(format!("deployment: {}", cloud.deployment.get().name));
     lines.push(format!("capabilities: {}", capabilities_path(&clouds_yaml).display()));
     lines.push(format!("control-token: {}", clouds_yaml.with_file_name(CONTROL_TOKEN_FILE).display()));

@@ -22,6 +22,7 @@ use crate::deployment::{Deployment, DeploymentState};
 use crate::glance::{self, ImageService};
 use crate::keystone::{self, Identity, KeystoneState, Seed};
 use crate::logging;
+use crate::neutron::{self, NetworkService};
 use crate::nova::{self, ComputeService};
 use crate::provision;
 use crate::store::{Store, StoreError};
@@ -32,7 +33,7 @@ use crate::tls::ServerTls;
 pub struct CloudConfig {
     /// Listen address; loopback only by default.
     pub host: IpAddr,
-    /// First port: Keystone on it, Barbican +1, Glance +2, Nova +3, Cinder +4. `None` binds
+    /// First port: Keystone on it, Barbican +1, Glance +2, Nova +3, Cinder +4, Neutron +5. `None` binds
     /// ephemeral ports.
     pub port_base: Option<u16>,
     /// Where the state database and image files live. `None`: a temporary directory removed
@@ -109,6 +110,8 @@ pub struct Endpoints {
     pub compute: String,
     /// Cinder, `http://127.0.0.1:PORT` (the catalog says `/v3/$(project_id)s`).
     pub volume: String,
+    /// Neutron, `http://127.0.0.1:PORT` (clients append `/v2.0`).
+    pub network: String,
 }
 
 /// A running cloud. Dropping it stops every listener.
@@ -197,6 +200,7 @@ fn catalog(endpoints: &Endpoints) -> Vec<CatalogEntry> {
         entry("image", "glance", &endpoints.image),
         entry("compute", "nova", &format!("{}/v2.1", endpoints.compute)),
         entry("block-storage", "cinderv3", &format!("{}/v3/$(project_id)s", endpoints.volume)),
+        entry("network", "neutron", &endpoints.network),
     ]
 }
 
@@ -256,7 +260,7 @@ fn serve(
     })
 }
 
-/// Starts Keystone, Barbican, Glance, Nova and Cinder, then provisions what the deployment
+/// Starts Keystone, Barbican, Glance, Nova, Cinder and Neutron, then provisions what the deployment
 /// asks for (baseline images). Returns once every listener is bound and provisioning is done.
 pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
     let (data_dir, temp) = match &config.data_dir {
@@ -287,6 +291,7 @@ pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
     let glance_listener = bind("glance", config.host, port(2)).await?;
     let nova_listener = bind("nova", config.host, port(3)).await?;
     let cinder_listener = bind("cinder", config.host, port(4)).await?;
+    let neutron_listener = bind("neutron", config.host, port(5)).await?;
     let scheme = if server_tls.is_some() { "https" } else { "http" };
     let url = |l: &TcpListener| l.local_addr().map(|a| format!("{scheme}://{a}")).unwrap_or_default();
     let endpoints = Endpoints {
@@ -295,6 +300,7 @@ pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
         image: url(&glance_listener),
         compute: url(&nova_listener),
         volume: url(&cinder_listener),
+        network: url(&neutron_listener),
     };
     let deployment = DeploymentState::new(config.deployment.clone());
 
@@ -321,13 +327,14 @@ pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
     let images = Arc::new(images);
     let compute = Arc::new(ComputeService::open(store.clone(), data_dir.join("nova"), deployment.clone())?.with_http(service_http.clone()));
     let volumes = Arc::new(VolumeService::open(store.clone(), data_dir.join("cinder"), deployment.clone())?.with_http(service_http));
+    let network = Arc::new(NetworkService::open(store.clone())?);
     let control = Arc::new(Control::new(store.clone()));
     // What `POST /_sim/reset` restores: the deployment, Keystone's seed, then every other
     // service's rows and files (the generic wipe: those services keep all state there), then
     // the deployment's provisioning again.
     control.register(deployment.clone());
     control.register(Arc::new(control::KeystoneSeed::new(store.clone(), config.seed.clone())));
-    for service in ["barbican", "glance", "nova", "cinder"] {
+    for service in ["barbican", "glance", "nova", "cinder", "neutron"] {
         control.register(Arc::new(control::SqlitePrefix::new(store.clone(), format!("{service}_"))));
     }
     control.register(Arc::new(control::DataDir::new("glance", data_dir.join("images"))));
@@ -379,6 +386,13 @@ pub async fn start(config: CloudConfig) -> Result<CloudHandle, CloudError> {
             "cinder",
             cinder_listener,
             with_control("cinder", cinder::router(identity.clone(), volumes, endpoints.volume.clone())),
+            &listening,
+            stop_rx.clone(),
+        ),
+        serve(
+            "neutron",
+            neutron_listener,
+            with_control("neutron", neutron::router(identity.clone(), network, endpoints.network.clone())),
             &listening,
             stop_rx,
         ),

@@ -1,4 +1,5 @@
-//! sigstack's simulated OpenStack cloud: Keystone, Barbican, Glance, Nova and Cinder speaking
+//! sigstack's simulated OpenStack cloud: Keystone, Barbican, Glance, Nova, Cinder and a minimal
+//! Neutron speaking
 //! the real HTTP APIs on loopback, wired to the `sigstack-verify` engine, with a `/_sim/`
 //! control API. A [`deployment::Deployment`] profile says which cloud is simulated.
 //!
@@ -21,6 +22,7 @@ pub mod jsonschema;
 pub mod keystone;
 pub mod logging;
 pub mod microversion;
+pub mod neutron;
 pub mod nova;
 pub mod provision;
 pub mod store;

@@ -16,7 +16,7 @@ use crate::wire::AuthContext;
 
 use super::image_fetch::{self, FetchError};
 use super::model::{ComputeNode, ComputeService, Server};
-use super::{bdm, volume_ops};
+use super::{bdm, network, volume_ops};
 
 /// `nova.compute.manager`'s message for a driver without `supports_trusted_certs`.
 pub const TRUSTED_CERTS_UNSUPPORTED: &str = "Trusted image certificates provided on host that does not support certificate validation.";
@@ -271,7 +271,25 @@ pub async fn build(compute: Arc<ComputeService>, ctx: AuthContext, id: String) {
         };
         match spawn(&compute, &session, &node.spec, &server, &deployment).await {
             Ok(()) => {
-                write(&compute, &id, OPERATION, Server::set_active);
+                // The ports, once the guest is up (a failed build leaves none behind).
+                match network::allocate(&session, &id, &server.nics).await {
+                    Ok(addresses) => {
+                        write(&compute, &id, OPERATION, |s| {
+                            s.addresses = addresses.as_object().cloned().unwrap_or_default();
+                            s.set_active();
+                        });
+                    }
+                    Err(fault) => {
+                        network::deallocate(&session, &id, &server.nics).await;
+                        write(&compute, &id, OPERATION, |s| {
+                            s.host = None;
+                            s.set_error(&format!("Build of instance {id} aborted: Failed to allocate the network(s), not rescheduling."));
+                            if let Some(f) = s.fault.as_mut() {
+                                f.details.push_str(&format!("\n{}", fault.message));
+                            }
+                        });
+                    }
+                }
                 return;
             }
             Err(SpawnFailure::Abort(reason)) => {

@@ -16,7 +16,7 @@ use sigstack_client::{Credentials, image, volume};
 
 use super::fault::{self, COMPUTE, NovaFault};
 use super::model::{self, BlockDevice, ComputeService, Server, ServerImage};
-use super::{actions, build, policy, schema, sim, volume_attachments, volume_ops};
+use super::{actions, build, network, policy, schema, sim, volume_attachments, volume_ops};
 use crate::deployment::Deployment;
 use crate::keystone::Identity;
 use crate::microversion::Microversion;
@@ -202,7 +202,7 @@ pub fn server_view(base: &str, s: &Server, v: Microversion, admin: bool) -> Valu
         "id": s.id, "name": s.name, "status": s.status(), "tenant_id": s.project_id, "user_id": s.user_id,
         "metadata": s.metadata, "hostId": s.host.as_ref().map(|h| host_id(&s.project_id, h)).unwrap_or_default(),
         "image": image, "flavor": flavor_value, "created": s.created, "updated": s.updated,
-        "addresses": {}, "accessIPv4": "", "accessIPv6": "", "links": server_links(base, &s.id),
+        "addresses": s.addresses, "accessIPv4": "", "accessIPv6": "", "links": server_links(base, &s.id),
         "OS-DCF:diskConfig": "MANUAL", "progress": 0, "OS-EXT-AZ:availability_zone": "nova", "config_drive": "",
         "key_name": null, "OS-SRV-USG:launched_at": s.launched_at, "OS-SRV-USG:terminated_at": null,
         "security_groups": [{"name": "default"}], "OS-EXT-STS:task_state": s.task_state,
@@ -370,6 +370,7 @@ async fn delete_server(State(s): State<NovaState>, ctx: AuthContext, Path(id): P
     let server = find_server(&s.compute, &ctx, &id, false)?;
     policy::enforce(&s.compute.deployment(), &ctx, policy::DELETE)?;
     volume_ops::release_volumes(&s.compute, &ctx, &server.id).await;
+    network::deallocate(&ctx.session(s.compute.http.clone()), &server.id, &server.nics).await;
     s.compute.delete(&server.id)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -609,13 +610,9 @@ async fn create_server(
             None
         }
     };
-    // `compute.API.create`: Neutron knows no network or port (this cloud has none), no key
-    // pair exists, and the metadata quota.
-    match networks.first() {
-        Some(schema::NetworkRequest::Port(port)) => return Err(NovaFault::bad_request(format!("Port id {port} could not be found."))),
-        Some(schema::NetworkRequest::Network(id)) => return Err(NovaFault::bad_request(format!("Network {id} could not be found."))),
-        None => {}
-    }
+    // `compute.API.create`: Neutron must know the networks and ports, no key pair exists,
+    // and the metadata quota.
+    let nics = network::validate(&ctx.session(s.compute.http.clone()), &networks).await?;
     if request.key_name.is_some() {
         return Err(NovaFault::bad_request("Invalid key_name provided."));
     }
@@ -643,7 +640,7 @@ async fn create_server(
         // `_populate_instance_names`: `<name>-<n>` when the request makes more than one.
         let name = if count > 1 { format!("{}-{index}", request.name) } else { request.name.clone() };
         let server =
-            new_server(&ctx, server_id, name, image.clone(), &flavor_id, requested_host.clone(), trusted_certs.clone(), devices, &request);
+            new_server(&ctx, server_id, name, image.clone(), &flavor_id, requested_host.clone(), trusted_certs.clone(), devices, nics.clone(), &request);
         s.compute.insert(&server)?;
         tokio::spawn(build::build(s.compute.clone(), ctx.clone(), server.id.clone()));
         created.push(server);
@@ -676,6 +673,7 @@ fn new_server(
     requested_host: Option<String>,
     trusted_certs: Option<Vec<String>>,
     block_devices: Vec<BlockDevice>,
+    nics: Vec<network::RequestedNic>,
     request: &schema::CreateRequest,
 ) -> Server {
     let now = model::now();
@@ -702,5 +700,7 @@ fn new_server(
         created: now.clone(),
         updated: now,
         launched_at: None,
+        nics,
+        addresses: serde_json::Map::new(),
     }
 }

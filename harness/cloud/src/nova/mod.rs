@@ -21,6 +21,7 @@ mod fault;
 mod http;
 mod image_fetch;
 mod model;
+mod network;
 mod policy;
 mod schema;
 mod sim;

@@ -131,6 +131,12 @@ pub struct Server {
     pub created: String,
     pub updated: String,
     pub launched_at: Option<String>,
+    /// The networks and ports asked for at create (`requested_networks`).
+    #[serde(default)]
+    pub nics: Vec<super::network::RequestedNic>,
+    /// The network info cache: the fixed addresses Neutron gave the ports, by network name.
+    #[serde(default)]
+    pub addresses: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Server {
