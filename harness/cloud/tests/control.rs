@@ -362,7 +362,7 @@ async fn bad_fault_requests_are_400s() {
         ),
         (
             json!({"service": "swift", "operation": "GET /v3", "action": {"delay_ms": 1}}),
-            "unknown service 'swift'; one of barbican, cinder, glance, keystone, nova or '*'",
+            "unknown service 'swift'; one of barbican, cinder, glance, keystone, neutron, nova or '*'",
         ),
         (
             json!({"service": "keystone", "operation": "/v3", "action": {"delay_ms": 1}}),
