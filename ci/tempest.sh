@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # OpenStack Tempest 47.0.0 and barbican-tempest-plugin 4.6.0 (pinned in
 # ci/tempest-requirements.txt, cached venv under target/tempest/venv) against `sigstack serve
-# --deployment upstream-certificate-validation`, compared with ci/tempest-expected.txt.
+# --deployment upstream-certificate-validation` (the image-signing group: upstream-defaults with
+# Nova verifying signatures, as the plugin's own gate job runs, and isolated networks on the
+# simulated Neutron), compared with ci/tempest-expected.txt.
 #
 # Usage: bash ci/tempest.sh [--group NAME]... [--bin PATH] [--record]
 #   --group   barbican-api, barbican-rbac, image-v2, identity-tokens, identity-v3, volume,
@@ -152,6 +154,8 @@ export OS_LOG_CAPTURE=1 OS_STDOUT_CAPTURE=1 OS_STDERR_CAPTURE=1 PYTHONWARNINGS=i
 qemu-img create -q -f qcow2 "$work/image.qcow2" 1M
 "$py" "$script_dir/tempest/prepare.py" profile \
   "$repo/harness/cloud/deployments/upstream-certificate-validation.yaml" "$work/rbac-profile.yaml"
+"$py" "$script_dir/tempest/prepare.py" profile --kind scenario \
+  "$repo/harness/cloud/deployments/upstream-defaults.yaml" "$work/scenario-profile.yaml"
 
 # The variants (serve + tempest.conf) the selected groups need, in group order.
 variants=()
@@ -173,6 +177,7 @@ for v in "${variants[@]}"; do
   mkdir -p "$dir/run"
   deployment=upstream-certificate-validation
   [ "$v" = rbac ] && deployment="$work/rbac-profile.yaml"
+  [ "$v" = scenario ] && deployment="$work/scenario-profile.yaml"
   start_serve "$dir/serve" "$deployment"
   rc=0
   "$py" "$script_dir/tempest/prepare.py" roles "$clouds_yaml" "$dir/seed.json" creator key-manager:service-admin || rc=$?

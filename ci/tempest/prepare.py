@@ -2,7 +2,9 @@
 
 Runs with the tempest venv's python (requests, PyYAML). Subcommands:
 
-  profile  BASE OUT          a deployment YAML: BASE with barbican.enforce_new_defaults true
+  profile  [--kind rbac|scenario] BASE OUT
+                             a deployment YAML: BASE with barbican.enforce_new_defaults true
+                             (rbac), or with Nova's verify_glance_signatures true (scenario)
   roles    CLOUDS_YAML SEED_OUT ROLE...
                              makes sure every ROLE exists in Keystone: POST /v3/roles when the
                              service offers it; otherwise writes SEED_OUT, a seed.json
@@ -69,11 +71,20 @@ class Session:
 def cmd_profile(args):
     with open(args.base) as f:
         doc = yaml.safe_load(f)
-    doc["name"] = (doc.get("name") or "profile") + "+barbican-new-defaults"
-    doc.setdefault("barbican", {})["enforce_new_defaults"] = True
+    if args.kind == "rbac":
+        doc["name"] = (doc.get("name") or "profile") + "+barbican-new-defaults"
+        doc.setdefault("barbican", {})["enforce_new_defaults"] = True
+        why = "the barbican-rbac group: %s with Barbican's\n# [oslo_policy] enforce_new_defaults = True." % args.base
+    else:
+        # barbican-tempest-plugin's own gate job (.zuul.yaml, barbican-tempest-plugin-simple-
+        # crypto): devstack with Nova's [glance] verify_glance_signatures = True and nothing
+        # else changed, so certificates are validated only when the user names trusted ones.
+        doc["name"] = (doc.get("name") or "profile") + "+nova-verify"
+        doc.setdefault("nova", {}).setdefault("glance", {})["verify_glance_signatures"] = True
+        why = ("the image-signing group: %s with Nova's [glance]\n# verify_glance_signatures = True, "
+               "as barbican-tempest-plugin's gate job configures it." % args.base)
     with open(args.out, "w") as f:
-        f.write("# Written by ci/tempest.sh for the barbican-rbac group: %s with Barbican's\n"
-                "# [oslo_policy] enforce_new_defaults = True.\n" % args.base)
+        f.write("# Written by ci/tempest.sh for %s\n" % why)
         yaml.safe_dump(doc, f, sort_keys=False)
     return 0
 
@@ -210,6 +221,13 @@ def cmd_conf(args):
     if args.variant == "scenario":
         # Barbican's legacy policy refuses secret creation without `creator` (correctly).
         sections["auth"]["tempest_roles"] = "creator"
+        # CertificateValidationTest runs only with isolated networks (the simulated Neutron
+        # gives each test project a network, subnet and router); the volume tests need the
+        # encrypted-volume attach and attached-volume extension the simulated Nova and Cinder do.
+        sections["auth"]["create_isolated_networks"] = neutron
+        sections["compute-feature-enabled"]["attach_encrypted_volume"] = True
+        sections["volume-feature-enabled"]["extend_attached_volume"] = True
+        sections["volume-feature-enabled"]["extend_attached_encrypted_volume"] = True
     if admin.get("cacert"):
         sections["identity"]["ca_certificates_file"] = admin["cacert"]
     with open(args.out, "w") as f:
@@ -222,6 +240,7 @@ def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
     a = sub.add_parser("profile")
+    a.add_argument("--kind", choices=["rbac", "scenario"], default="rbac")
     a.add_argument("base")
     a.add_argument("out")
     a = sub.add_parser("roles")

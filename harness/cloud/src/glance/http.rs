@@ -2,20 +2,22 @@
 //! (upload, download, stage, import) are in `http_data`. Every error is a [`Fault`] rendered
 //! by `webob::render`.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use serde_json::{Value, json};
 
 use super::http_data;
-use super::model::{IMPORT_METHODS, ImageService, ListQuery, check_tag_quota};
+use super::http_listing;
+use super::http_members;
+use super::http_tasks;
+use super::model::{IMPORT_METHODS, ImageService, check_tag_quota};
 use super::patch;
 use super::schema;
 use super::webob::{self, Fault};
@@ -47,11 +49,22 @@ pub fn router(identity: Arc<Identity>, model: Arc<ImageService>, public_url: Str
         .route("/versions", get(versions_explicit))
         .route("/v2", get(versions))
         .route("/v2/", get(versions))
-        .route("/v2/images", get(list_images).post(create_image))
+        .route("/v2/images", get(http_listing::list_images).post(create_image))
         .route("/v2/images/{id}", get(show_image).patch(update_image).delete(delete_image))
         .route("/v2/images/{id}/import", axum::routing::post(http_data::import))
         .route("/v2/images/{id}/tasks", get(image_tasks))
         .route("/v2/images/{id}/tags/{tag}", put(add_tag).delete(delete_tag))
+        .route("/v2/images/{id}/members", get(http_members::index).post(http_members::create))
+        .route("/v2/images/{id}/members/{member_id}", get(http_members::show).put(http_members::update).delete(http_members::delete))
+        .route("/v2/images/{id}/locations", get(http_members::locations).post(http_members::add_location))
+        .route("/v2/images/{id}/actions/deactivate", axum::routing::post(http_members::deactivate))
+        .route("/v2/images/{id}/actions/reactivate", axum::routing::post(http_members::reactivate))
+        .route("/v2/tasks", get(http_tasks::index).post(http_tasks::create))
+        .route("/v2/tasks/{id}", get(http_tasks::show).delete(http_tasks::delete))
+        .route("/v2/schemas/task", get(http_tasks::task_schema))
+        .route("/v2/schemas/tasks", get(http_tasks::tasks_schema))
+        .route("/v2/schemas/member", get(http_members::member_schema))
+        .route("/v2/schemas/members", get(http_members::members_schema))
         .route("/v2/info/import", get(import_info))
         .route("/v2/schemas/image", get(|| async { Json(schema::image_schema()) }))
         .route("/v2/schemas/images", get(|| async { Json(schema::images_schema()) }))
@@ -63,6 +76,7 @@ pub fn router(identity: Arc<Identity>, model: Arc<ImageService>, public_url: Str
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(webob::render))
         .layer(axum::middleware::from_fn(crate::keystone::request_id))
+        .layer(axum::middleware::map_response(task_request_id))
         .layer(axum::middleware::from_fn(unauthorized))
         .with_state(state);
     // glance's `versionnegotiation` filter runs first, before authentication; the `Allow` of a
@@ -116,6 +130,20 @@ async fn version_negotiation(
         }
     }
     next.run(request).await
+}
+
+/// The request id a handler recorded in a task: the answer carries the same one (glance's
+/// `x-openstack-request-id` is the context's `request_id`, which the task keeps).
+#[derive(Debug, Clone)]
+pub struct TaskRequestId(pub String);
+
+async fn task_request_id(mut response: Response) -> Response {
+    if let Some(TaskRequestId(id)) = response.extensions().get::<TaskRequestId>().cloned()
+        && let Ok(v) = HeaderValue::from_str(&id)
+    {
+        response.headers_mut().insert("x-openstack-request-id", v);
+    }
+    response
 }
 
 /// The methods glance's routes mapper implements; any other on an unknown path is a 501.
@@ -301,141 +329,4 @@ async fn import_info(_ctx: AuthContext) -> Response {
         "value": IMPORT_METHODS,
     }}))
     .into_response()
-}
-
-const SORT_KEYS: [&str; 8] = ["name", "status", "container_format", "disk_format", "size", "id", "created_at", "updated_at"];
-/// glance's `limit_param_default` and `api_limit_max`.
-const LIMIT_DEFAULT: usize = 25;
-const LIMIT_MAX: usize = 1000;
-
-/// Parses `GET /v2/images` parameters with glance's messages.
-fn list_query(params: &[(String, String)]) -> Result<ListQuery, Fault> {
-    let mut q = ListQuery { limit: LIMIT_DEFAULT, sort_key: "created_at".into(), ..ListQuery::default() };
-    let mut os_hidden = None;
-    for (key, value) in params {
-        match key.as_str() {
-            "limit" => {
-                let n: i64 = value.trim().parse().map_err(|_| Fault::bad_request("limit param must be an integer"))?;
-                if n < 0 {
-                    return Err(Fault::bad_request("limit param must be positive"));
-                }
-                q.limit = (n as usize).min(LIMIT_MAX);
-            }
-            "marker" => q.marker = Some(value.clone()),
-            "sort_key" => {
-                if !SORT_KEYS.contains(&value.as_str()) {
-                    return Err(Fault::bad_request(format!(
-                        "Invalid sort key: {value}. It must be one of the following: {}.",
-                        SORT_KEYS.join(", ")
-                    )));
-                }
-                q.sort_key = value.clone();
-            }
-            "sort_dir" => match value.as_str() {
-                "asc" => q.sort_dir_asc = true,
-                "desc" => q.sort_dir_asc = false,
-                _ => return Err(Fault::bad_request(format!("Invalid sort direction: {value}"))),
-            },
-            "visibility" => {
-                if !["community", "public", "private", "shared", "all"].contains(&value.as_str()) {
-                    return Err(Fault::bad_request(format!("Invalid visibility value: {value}")));
-                }
-                q.visibility = Some(value.clone());
-            }
-            "member_status" => {
-                if !["pending", "accepted", "rejected", "all"].contains(&value.as_str()) {
-                    return Err(Fault::bad_request(format!("Invalid status: {value}")));
-                }
-            }
-            "os_hidden" => os_hidden = Some(value.to_ascii_lowercase()),
-            "protected" => match value.as_str() {
-                "true" => q.protected = Some(true),
-                "false" => q.protected = Some(false),
-                _ => {
-                    return Err(Fault::bad_request(format!(
-                        "Invalid value '{value}' for 'protected' filter. Valid values are 'true' or 'false'."
-                    )));
-                }
-            },
-            _ => {
-                q.filters.insert(key.clone(), value.clone());
-            }
-        }
-    }
-    match os_hidden.as_deref() {
-        None | Some("false") => {}
-        Some("true") => q.os_hidden = true,
-        Some(other) => {
-            return Err(Fault::bad_request(format!("Invalid value '{other}' for 'os_hidden' filter. Valid values are 'true' or 'false'.")));
-        }
-    }
-    Ok(q)
-}
-
-/// Python's `urlencode` of `(key, value)` pairs (`quote_plus`).
-fn urlencode(params: &[(String, String)]) -> String {
-    let quote = |s: &str| -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => (b as char).to_string(),
-                b' ' => "+".to_owned(),
-                b => format!("%{b:02X}"),
-            })
-            .collect()
-    };
-    params.iter().map(|(k, v)| format!("{}={}", quote(k), quote(v))).collect::<Vec<_>>().join("&")
-}
-
-async fn list_images(
-    State(s): State<GlanceState>,
-    ctx: AuthContext,
-    Query(params): Query<Vec<(String, String)>>,
-) -> Result<Response, Fault> {
-    let query = list_query(&params)?;
-    let (images, next) = s.model.list(&ctx, &query)?;
-    // `dict(request.params)`: one value per key (the last), first-seen order.
-    let mut unique: Vec<(String, String)> = Vec::new();
-    let mut last: BTreeMap<&str, &str> = BTreeMap::new();
-    for (k, v) in &params {
-        last.insert(k, v);
-    }
-    for (k, _) in &params {
-        if k != "marker" && !unique.iter().any(|(u, _)| u == k) {
-            unique.push((k.clone(), last[k.as_str()].to_owned()));
-        }
-    }
-    let mut body = json!({
-        "images": images.iter().map(|i| i.view()).collect::<Vec<_>>(),
-        "first": "/v2/images",
-        "schema": "/v2/schemas/images",
-    });
-    if !unique.is_empty() {
-        body["first"] = format!("/v2/images?{}", urlencode(&unique)).into();
-    }
-    if let Some(marker) = next {
-        unique.push(("marker".into(), marker));
-        body["next"] = format!("/v2/images?{}", urlencode(&unique)).into();
-    }
-    Ok(Json(body).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
-    }
-
-    #[test]
-    fn query_validation() {
-        assert_eq!(list_query(&p(&[("limit", "x")])).unwrap_err().explanation, "limit param must be an integer");
-        assert_eq!(list_query(&p(&[("limit", "-1")])).unwrap_err().explanation, "limit param must be positive");
-        assert_eq!(list_query(&p(&[("visibility", "x")])).unwrap_err().explanation, "Invalid visibility value: x");
-        assert_eq!(list_query(&p(&[("sort_dir", "up")])).unwrap_err().explanation, "Invalid sort direction: up");
-        let q = list_query(&p(&[("limit", "5000"), ("name", "a b")])).unwrap();
-        assert_eq!(q.limit, 1000);
-        assert_eq!(q.filters["name"], "a b");
-        assert_eq!(urlencode(&p(&[("name", "a b/c"), ("limit", "2")])), "name=a+b%2Fc&limit=2");
-    }
 }

@@ -212,7 +212,13 @@ pub async fn upload(
     task.await.unwrap_or_else(|e| Err(Fault::internal_because(format!("the upload task: {e}"))))
 }
 
-async fn save_data(model: Arc<ImageService>, ctx: AuthContext, image: Image, body: Body, expected: Option<u64>) -> Result<Response, Fault> {
+pub(super) async fn save_data(
+    model: Arc<ImageService>,
+    ctx: AuthContext,
+    image: Image,
+    body: Body,
+    expected: Option<u64>,
+) -> Result<Response, Fault> {
     let restore = Restore::new(model.clone(), &image.id, Status::Saving);
     let defects = model.defects();
     // The certificate is fetched before any data is read (A3 step 3); a Glance with the
@@ -439,8 +445,11 @@ pub async fn import(State(s): State<GlanceState>, ctx: AuthContext, Path(id): Pa
         Ok(())
     })?;
     s.model.save_task(&task)?;
+    let request_id = super::http::TaskRequestId(task.request_id.clone());
     tokio::spawn(run_import(s.model.clone(), ctx, id, task));
-    Ok(StatusCode::ACCEPTED.into_response())
+    let mut response = StatusCode::ACCEPTED.into_response();
+    response.extensions_mut().insert(request_id);
+    Ok(response)
 }
 
 /// The `api_image_import` flow for `glance-direct`: the same verifier path as an upload, from

@@ -22,6 +22,7 @@ use crate::wire::{AuthContext, format_glance};
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS glance_images (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, owner TEXT, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS glance_tasks (id TEXT PRIMARY KEY, image_id TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS glance_members (image_id TEXT NOT NULL, member_id TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (image_id, member_id));
 ";
 
 /// `CONF.hashing_algorithm`'s default.
@@ -178,9 +179,11 @@ impl Image {
         matches!(self.status, Status::Active | Status::Deactivated | Status::PendingDelete)
     }
 
-    /// Whether `ctx` may see this image (glance db `is_image_visible`, without members).
+    /// Whether `ctx` may see this image (glance db `is_image_visible`, without members: an
+    /// image without owner is visible to all).
     pub fn visible_to(&self, ctx: &AuthContext) -> bool {
         ctx.is_admin()
+            || self.owner.is_none()
             || self.owner.as_deref() == Some(ctx.project_id.as_str())
             || matches!(self.visibility.as_str(), "public" | "community")
     }
@@ -225,20 +228,6 @@ pub struct Task {
     pub expires_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
-}
-
-/// Query for `GET /v2/images`, already validated.
-#[derive(Debug, Clone, Default)]
-pub struct ListQuery {
-    pub limit: usize,
-    pub marker: Option<String>,
-    pub sort_key: String,
-    pub sort_dir_asc: bool,
-    /// Exact-match filters on base attributes or custom properties (`name`, `status`, ...).
-    pub filters: BTreeMap<String, String>,
-    pub visibility: Option<String>,
-    pub os_hidden: bool,
-    pub protected: Option<bool>,
 }
 
 /// Glance's state: image records in SQLite, image files under `data_dir`.
@@ -346,6 +335,11 @@ impl ImageService {
         &self.data_dir
     }
 
+    /// The database (image members and tasks keep their own tables in it).
+    pub(super) fn store(&self) -> &Store {
+        &self.store
+    }
+
     fn recover(&self) -> Result<(), StoreError> {
         for image in self.all()? {
             let back = match image.status {
@@ -368,7 +362,7 @@ impl ImageService {
         Ok(())
     }
 
-    fn all(&self) -> Result<Vec<Image>, StoreError> {
+    pub(super) fn all(&self) -> Result<Vec<Image>, StoreError> {
         self.store.with(|c| {
             let mut stmt = c.prepare("SELECT body FROM glance_images ORDER BY seq")?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
@@ -409,9 +403,14 @@ impl ImageService {
         })
     }
 
-    /// The image if `ctx` may see it, else glance's 404.
+    /// The image if `ctx` may see it (a shared image: also a member, whatever its membership
+    /// status), else glance's 404.
     pub fn get(&self, ctx: &AuthContext, id: &str) -> Result<Image, Fault> {
-        self.load(id)?.filter(|i| i.visible_to(ctx)).ok_or_else(|| no_image(id))
+        let image = self.load(id)?.ok_or_else(|| no_image(id))?;
+        if image.visible_to(ctx) || (image.visibility == "shared" && self.member_status(id, &ctx.project_id)?.is_some()) {
+            return Ok(image);
+        }
+        Err(no_image(id))
     }
 
     /// The image if `ctx` may change it: 404 if invisible, 403 (`action`) if only visible.
@@ -494,45 +493,6 @@ impl ImageService {
         Ok(image)
     }
 
-    /// `GET /v2/images`: visible images, filtered, sorted, one page; plus the next marker
-    /// when the page is full (glance sets it whenever the page reached `limit`).
-    pub fn list(&self, ctx: &AuthContext, q: &ListQuery) -> Result<(Vec<Image>, Option<String>), Fault> {
-        // Sort key computed once per image; ties broken by creation order (glance adds
-        // created_at and id as tie-breakers).
-        let mut images: Vec<(Option<String>, Option<u64>, usize, Image)> = self
-            .all()?
-            .into_iter()
-            .enumerate()
-            .filter(|(_, i)| i.status != Status::Deleted && listed_for(i, ctx, q.visibility.as_deref()))
-            .map(|(seq, i)| (attribute_string(&i, &q.sort_key), i.size, seq, i))
-            .collect();
-        images.sort_by(|(ka, za, sa, _), (kb, zb, sb, _)| {
-            let ord = if q.sort_key == "size" { za.cmp(zb) } else { ka.cmp(kb) };
-            let ord = ord.then(sa.cmp(sb));
-            if q.sort_dir_asc { ord } else { ord.reverse() }
-        });
-        let mut images: Vec<Image> = images.into_iter().map(|(_, _, _, i)| i).collect();
-        if let Some(marker) = &q.marker {
-            // The marker pages by position in the sorted list, whether or not filters match it.
-            let pos = images.iter().position(|i| &i.id == marker).ok_or_else(|| Fault::bad_request(no_image(marker).explanation))?;
-            images.drain(..=pos);
-        }
-        let page: Vec<Image> = images
-            .into_iter()
-            .filter(|i| i.os_hidden == q.os_hidden)
-            .filter(|i| q.protected.is_none_or(|p| i.protected == p))
-            .filter(|i| {
-                q.filters.iter().all(|(k, v)| match k.as_str() {
-                    "tag" => i.tags.contains(v),
-                    _ => attribute_string(i, k).as_deref() == Some(v.as_str()),
-                })
-            })
-            .take(q.limit)
-            .collect();
-        let next = if q.limit > 0 && page.len() == q.limit { page.last().map(|i| i.id.clone()) } else { None };
-        Ok((page, next))
-    }
-
     /// `DELETE /v2/images/{id}`: the record becomes a tombstone, its files go.
     pub fn delete(&self, ctx: &AuthContext, id: &str) -> Result<(), Fault> {
         let missing = || Fault::not_found(format!("Failed to find image {id} to delete"));
@@ -553,6 +513,8 @@ impl ImageService {
         data::remove_image_data(&self.data_dir, id);
         data::remove_staged(&self.data_dir, id);
         self.store.with(|c| c.execute("DELETE FROM glance_tasks WHERE image_id = ?1", params![id]))?;
+        // `image_destroy` deletes the image's members with it.
+        self.remove_members(id)?;
         Ok(())
     }
 
@@ -632,26 +594,4 @@ fn dedup(tags: Vec<String>) -> Vec<String> {
         }
     }
     out
-}
-
-/// Which images a listing shows (glance db `_select_images_query`, without members): admins
-/// see all; others their own, public ones and, when asked for, community ones.
-fn listed_for(image: &Image, ctx: &AuthContext, visibility: Option<&str>) -> bool {
-    let own = image.owner.as_deref() == Some(ctx.project_id.as_str());
-    match visibility {
-        None => ctx.is_admin() || own || image.visibility == "public",
-        Some("all") => ctx.is_admin() || own || matches!(image.visibility.as_str(), "public" | "community"),
-        Some(v) => image.visibility == v && (ctx.is_admin() || own || matches!(v, "public" | "community")),
-    }
-}
-
-/// A base attribute or custom property as a string (for filters and sorting).
-pub fn attribute_string(image: &Image, key: &str) -> Option<String> {
-    let view = image.view();
-    match view.get(key)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Null => None,
-        Value::Bool(b) => Some(if *b { "true" } else { "false" }.into()),
-        other => Some(other.to_string()),
-    }
 }

@@ -11,7 +11,7 @@ use sigstack_client::image::{self, NewImage};
 
 use super::build;
 use super::fault::NovaFault;
-use super::http::{NovaState, action_body, api_image, find_server, server_view, stored_trusted_certs};
+use super::http::{NovaState, action_body, api_image, changed_server_view, find_server, stored_trusted_certs};
 use super::model::{self, Server};
 use super::{policy, schema};
 use crate::microversion::Microversion;
@@ -86,13 +86,20 @@ async fn rebuild(s: &NovaState, ctx: AuthContext, v: Microversion, id: &str, bod
                 x.name = n.clone();
             }
             x.trusted_certs = trusted_certs.clone();
+            if let Some(user_data) = &request.user_data {
+                x.user_data = user_data.clone();
+            }
             x.task_state = Some("rebuilding".into());
         })?
         .ok_or_else(|| NovaFault::not_found(format!("Instance {id} could not be found.")))?;
     tokio::spawn(build::rebuild(s.compute.clone(), ctx.clone(), id.to_owned(), None));
     let admin = policy::allows(&d, &ctx, policy::EXTENDED_ATTRIBUTES);
-    let mut view = server_view(s.base(), &updated, v, admin);
+    let mut view = changed_server_view(s.base(), &updated, v, admin);
     view["adminPass"] = uuid::Uuid::new_v4().simple().to_string()[..12].into();
+    // `include_user_data` (2.57): the instance's user data, in the rebuild answer only.
+    if v >= Microversion(2, 57) {
+        view["user_data"] = json!(updated.user_data);
+    }
     Ok((StatusCode::ACCEPTED, Json(json!({"server": view}))).into_response())
 }
 

@@ -16,7 +16,7 @@ use sigstack_client::{Credentials, image, volume};
 
 use super::fault::{self, COMPUTE, NovaFault};
 use super::model::{self, BlockDevice, ComputeService, Server, ServerImage};
-use super::{actions, build, network, policy, schema, sim, volume_attachments, volume_ops};
+use super::{actions, build, images, network, policy, schema, sim, volume_attachments, volume_ops};
 use crate::deployment::Deployment;
 use crate::keystone::Identity;
 use crate::microversion::Microversion;
@@ -55,6 +55,7 @@ pub fn router(state: NovaState) -> Router {
         .route("/v2.1/servers/{id}", get(show_server).put(update_server).delete(delete_server))
         .route("/v2.1/servers/{id}/action", post(actions::action))
         .merge(volume_attachments::routes())
+        .merge(images::routes())
         .layer(axum::middleware::from_fn(content_type))
         .layer(axum::middleware::from_fn(fault::negotiate));
     // Around them, the pipeline: oslo's sizelimit, keystonemiddleware, then the routes mapper,
@@ -239,6 +240,29 @@ pub fn server_view(base: &str, s: &Server, v: Microversion, admin: bool) -> Valu
     view
 }
 
+/// The server as `PUT /servers/{id}` and rebuild answer it: before 2.75 without the extended
+/// attributes (`_action_rebuild` and `update` call `show` with them turned off and the
+/// addresses not extended); from 2.75 the whole view, like `GET`.
+pub fn changed_server_view(base: &str, s: &Server, v: Microversion, admin: bool) -> Value {
+    let mut view = server_view(base, s, v, admin);
+    if v >= Microversion(2, 75) {
+        return view;
+    }
+    if let Some(map) = view.as_object_mut() {
+        map.retain(|k, _| {
+            !(k.starts_with("OS-EXT-") || k.starts_with("OS-SRV-USG:") || k.starts_with("os-extended-volumes:"))
+                && !["config_drive", "security_groups", "host_status"].contains(&k.as_str())
+                && (k != "key_name" || v >= Microversion(2, 54))
+        });
+        if let Some(networks) = map.get_mut("addresses").and_then(Value::as_object_mut) {
+            for address in networks.values_mut().filter_map(Value::as_array_mut).flatten().filter_map(Value::as_object_mut) {
+                address.retain(|k, _| !k.starts_with("OS-EXT-IPS"));
+            }
+        }
+    }
+    view
+}
+
 /// `os-extended-volumes:volumes_attached`: every mapping with a volume, attached or being
 /// attached; `delete_on_termination` from 2.3.
 fn volumes_attached(s: &Server, v: Microversion) -> Vec<Value> {
@@ -363,7 +387,7 @@ async fn update_server(
         })?
         .ok_or_else(|| NovaFault::not_found(format!("Instance {id} could not be found.")))?;
     let admin = policy::allows(&d, &ctx, policy::EXTENDED_ATTRIBUTES);
-    Ok(Json(json!({"server": server_view(s.base(), &updated, v, admin)})))
+    Ok(Json(json!({"server": changed_server_view(s.base(), &updated, v, admin)})))
 }
 
 async fn delete_server(State(s): State<NovaState>, ctx: AuthContext, Path(id): Path<String>) -> Result<StatusCode, NovaFault> {
@@ -639,8 +663,18 @@ async fn create_server(
         };
         // `_populate_instance_names`: `<name>-<n>` when the request makes more than one.
         let name = if count > 1 { format!("{}-{index}", request.name) } else { request.name.clone() };
-        let server =
-            new_server(&ctx, server_id, name, image.clone(), &flavor_id, requested_host.clone(), trusted_certs.clone(), devices, nics.clone(), &request);
+        let server = new_server(
+            &ctx,
+            server_id,
+            name,
+            image.clone(),
+            &flavor_id,
+            requested_host.clone(),
+            trusted_certs.clone(),
+            devices,
+            nics.clone(),
+            &request,
+        );
         s.compute.insert(&server)?;
         tokio::spawn(build::build(s.compute.clone(), ctx.clone(), server.id.clone()));
         created.push(server);
@@ -702,5 +736,6 @@ fn new_server(
         launched_at: None,
         nics,
         addresses: serde_json::Map::new(),
+        user_data: request.user_data.clone(),
     }
 }

@@ -20,6 +20,7 @@ mod build;
 mod fault;
 mod http;
 mod image_fetch;
+mod images;
 mod model;
 mod network;
 mod policy;

@@ -137,6 +137,9 @@ pub struct Server {
     /// The network info cache: the fixed addresses Neutron gave the ports, by network name.
     #[serde(default)]
     pub addresses: serde_json::Map<String, serde_json::Value>,
+    /// `instance.user_data` (base64, as sent at create or rebuild).
+    #[serde(default)]
+    pub user_data: Option<String>,
 }
 
 impl Server {

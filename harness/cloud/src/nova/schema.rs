@@ -555,6 +555,8 @@ pub struct RebuildRequest {
     pub name: Option<String>,
     /// Present key: `Some(list)` or `Some(None)` for null (reset to the defaults).
     pub trusted_certs: Option<Option<Vec<String>>>,
+    /// Present key (2.57+): the new user data, `None` for null (cleared).
+    pub user_data: Option<Option<String>>,
 }
 
 pub fn rebuild(body: &Value, version: Microversion) -> Result<RebuildRequest, NovaFault> {
@@ -587,6 +589,9 @@ pub fn rebuild(body: &Value, version: Microversion) -> Result<RebuildRequest, No
         }
     }
     no_additional("rebuild", rebuild, &allowed)?;
+    if let (true, Some(v)) = (version >= Microversion(2, 57), rebuild.get("user_data")) {
+        request.user_data = Some(v.as_str().map(str::to_owned));
+    }
     Ok(request)
 }
 
