@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # OpenStack Tempest 47.0.0 and barbican-tempest-plugin 4.6.0 (pinned in
-# ci/tempest-requirements.txt, cached venv under target/tempest/venv) against `sigstack serve
-# --deployment upstream-certificate-validation` (the image-signing group: upstream-defaults with
-# Nova verifying signatures, as the plugin's own gate job runs, and isolated networks on the
-# simulated Neutron), compared with ci/tempest-expected.txt.
+# ci/tempest-requirements.txt, cached venv under target/tempest/venv) against `sigstack serve`,
+# compared with ci/tempest-expected.txt. Deployments: the API groups on `upstream-defaults`;
+# barbican-rbac on upstream-certificate-validation with Barbican's new policy defaults; the
+# image-signing group on upstream-defaults with Nova verifying signatures, as the plugin's own
+# gate job runs, with isolated networks on the simulated Neutron.
 #
 # Usage: bash ci/tempest.sh [--group NAME]... [--bin PATH] [--record]
 #   --group   barbican-api, barbican-rbac, image-v2, identity-tokens, identity-v3, volume,
@@ -175,7 +176,9 @@ for v in "${variants[@]}"; do
   done
   dir="$work/$v"
   mkdir -p "$dir/run"
-  deployment=upstream-certificate-validation
+  # API groups: upstream defaults (tempest boots its unsigned image_ref, which a cloud verifying
+  # signatures refuses, correctly).
+  deployment=upstream-defaults
   [ "$v" = rbac ] && deployment="$work/rbac-profile.yaml"
   [ "$v" = scenario ] && deployment="$work/scenario-profile.yaml"
   start_serve "$dir/serve" "$deployment"
