@@ -74,7 +74,11 @@ def cmd_profile(args):
     if args.kind == "rbac":
         doc["name"] = (doc.get("name") or "profile") + "+barbican-new-defaults"
         doc.setdefault("barbican", {})["enforce_new_defaults"] = True
-        why = "the barbican-rbac group: %s with Barbican's\n# [oslo_policy] enforce_new_defaults = True." % args.base
+        # tempest's [enforce_scope] barbican = true says Barbican enforces scope too (devstack's
+        # ENFORCE_SCOPE sets both options, as the plugin's secure-rbac job does).
+        doc["barbican"]["enforce_scope"] = True
+        why = ("the barbican-rbac group: %s with Barbican's\n# [oslo_policy] enforce_new_defaults = True "
+               "and enforce_scope = True." % args.base)
     else:
         # barbican-tempest-plugin's own gate job (.zuul.yaml, barbican-tempest-plugin-simple-
         # crypto): devstack with Nova's [glance] verify_glance_signatures = True and nothing

@@ -299,6 +299,12 @@ pub struct BarbicanOptions {
     /// (`REALSTACK_BARBICAN_NEW_DEFAULTS=1` for `True`).
     #[serde(default)]
     pub enforce_new_defaults: bool,
+    /// `[oslo_policy] enforce_scope`. `false` (the default here, as in the shipped profiles):
+    /// a token's scope is not checked against the rules' `scope_types`. `true`: every Barbican
+    /// rule is `scope_types=['project']`, so a system-scoped token is refused (oslo.policy's
+    /// `InvalidScope`, a 403 "... attempt not allowed") whatever its roles.
+    #[serde(default)]
+    pub enforce_scope: bool,
 }
 
 /// keystone.conf options.

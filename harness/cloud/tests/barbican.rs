@@ -379,10 +379,11 @@ async fn lookups_methods_and_auth() {
     let body: Value = get(format!("{base}/{unknown}")).await.unwrap().json().await.unwrap();
     redactions(&cloud).bind(|| insta::assert_json_snapshot!("error_404", body));
 
-    // 405 with a null description (a bare `pecan.abort(405)`); 404 for other sub-resources.
+    // 405 with an empty description (a bare `pecan.abort(405)`, detail `''`); 404 for other
+    // sub-resources.
     let r = http().post(&secret).header("X-Auth-Token", &admin).json(&json!({})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(r.json::<Value>().await.unwrap(), json!({"code": 405, "title": "Method Not Allowed", "description": null}));
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"code": 405, "title": "Method Not Allowed", "description": ""}));
     let r = http().delete(&base).header("X-Auth-Token", &admin).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     let r = http().post(format!("{secret}/acl")).header("X-Auth-Token", &admin).send().await.unwrap();

@@ -109,7 +109,8 @@ async fn typed_crud_listing_and_acls() {
         .await
         .unwrap();
     assert_eq!((page.total, page.secrets.len(), page.previous.is_none()), (3, 2, true));
-    assert!(page.next.as_deref().is_some_and(|n| n.ends_with("/v1/secrets?limit=2&offset=2")));
+    // Barbican 23 keeps the filters in the paging links.
+    assert!(page.next.as_deref().is_some_and(|n| n.ends_with("/v1/secrets?limit=2&offset=2&secret_type=passphrase")), "{:?}", page.next);
     let names: Vec<_> = page.secrets.iter().filter_map(|s| s.name.clone()).collect();
     assert_eq!(names, ["n0", "n1"]);
     let all = km::list_secrets(&demo, &ListQuery::default()).await.unwrap();

@@ -1,6 +1,6 @@
 //! Barbican v1 on the wire: version discovery, secrets, payloads, ACLs, orders (in
-//! `http_orders.rs`), the key-manager
-//! microversion header, and Barbican's JSON error bodies (`JSONErrorHook`).
+//! `http_orders.rs`), containers (`http_containers.rs`), secret metadata, consumers and quotas
+//! (`http_extras.rs`), the key-manager microversion header, and Barbican's JSON error bodies (`JSONErrorHook`).
 
 use std::sync::Arc;
 
@@ -19,8 +19,14 @@ use crate::keystone::Identity;
 use crate::microversion::{self, Microversion, Microversions, Refused};
 use crate::wire::{AuthContext, HasIdentity, format_barbican};
 
+#[path = "http_containers.rs"]
+mod containers;
+#[path = "http_extras.rs"]
+mod extras;
 #[path = "http_orders.rs"]
 mod orders;
+#[path = "http_transport_keys.rs"]
+mod transport_keys;
 
 #[derive(Clone)]
 struct BarbicanState {
@@ -48,6 +54,9 @@ const KEY_MANAGER: Microversions = Microversions {
 /// Secrets list their consumers from 1.1.
 const CONSUMERS: Microversion = Microversion(1, 1);
 
+/// From 1.2 a secret with consumers is only deleted with `?force=true`.
+const NO_DELETE_WITH_CONSUMERS: Microversion = Microversion(1, 2);
+
 type Handled = Result<Response, Response>;
 
 pub fn router(identity: Arc<Identity>, model: Arc<KeyManager>, public_url: String) -> Router {
@@ -62,7 +71,7 @@ pub fn router(identity: Arc<Identity>, model: Arc<KeyManager>, public_url: Strin
         .route("/v1/secrets/{id}/payload", get(get_payload).fallback(payload_other))
         .route("/v1/secrets/{id}/acl", get(acl_get).put(acl_put).patch(acl_patch).delete(acl_delete).fallback(acl_other))
         .route("/v1/secrets/{id}/{sub}", any(unknown_subresource));
-    orders::routes(router)
+    transport_keys::routes(extras::routes(containers::routes(orders::routes(router))))
         .route("/{*rest}", any(not_found))
         .layer(middleware::from_fn(microversion))
         .layer(middleware::from_fn(crate::keystone::request_id))
@@ -87,7 +96,8 @@ fn title(status: u16) -> &'static str {
     }
 }
 
-/// `{"code", "title", "description"}`; `description` is null for a bare `pecan.abort`.
+/// `{"code", "title", "description"}`; `description` is null when pecan's own routing
+/// found nothing (`HTTPNotFound()` without a detail).
 fn error_body(status: u16, description: Option<&str>) -> Response {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (code, Json(json!({"code": status, "title": title(status), "description": description}))).into_response()
@@ -114,12 +124,18 @@ fn failure(operation: &str, cause: impl std::fmt::Display) -> Response {
     error(500, &format!("{operation} failure seen - please contact site administrator."))
 }
 
+/// A bare `pecan.abort(status)`: its `detail` defaults to `''` (Barbican 23 with pecan 1.8
+/// answers `"description": ""`).
+fn aborted(status: u16) -> Response {
+    error_body(status, Some(""))
+}
+
 async fn method_not_allowed() -> Response {
-    error_body(405, None)
+    aborted(405)
 }
 
 async fn not_found() -> Response {
-    error_body(404, None)
+    aborted(404)
 }
 
 // ---- microversions ----
@@ -205,7 +221,13 @@ fn secret_json(s: &BarbicanState, secret: &Secret, mv: Microversion) -> Value {
         "secret_ref": secret_ref(s, &secret.id),
     });
     if mv >= CONSUMERS {
-        v["consumers"] = json!([]);
+        // A store failure here shows as no consumers; the request still answers.
+        let consumers = s.model.secret_consumers(&secret.id).unwrap_or_default();
+        let consumers: Vec<Value> = consumers
+            .iter()
+            .map(|c| json!({"service": c.service, "resource_type": c.resource_type, "resource_id": c.resource_id}))
+            .collect();
+        v["consumers"] = Value::Array(consumers);
     }
     if let (Some(ct), Some(_)) = (&secret.content_type, &secret.payload) {
         v["content_types"] = json!({"default": ct});
@@ -278,7 +300,7 @@ async fn list_secrets(
     query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Handled {
     const OP: &str = "Secret(s) retrieval";
-    if !model::may_list(s.model.policy(), &caller) {
+    if !(s.model.scope_ok(&caller) && model::may_list(s.model.policy(), &caller)) {
         return Err(forbidden(OP));
     }
     let params = query.map(|Query(q)| q).unwrap_or_default();
@@ -311,7 +333,17 @@ async fn list_secrets(
     };
     let (secrets, total) = s.model.list(&filter, now_us()).map_err(|e| failure(OP, e))?;
     let items: Vec<Value> = secrets.iter().map(|x| secret_json(&s, x, mv)).collect();
-    Ok(Json(page(&s, "secrets", items, total, offset, limit)).into_response())
+    let mut body = page(&s, "secrets", items, total, offset, limit);
+    // Barbican 23 keeps the other query parameters in the paging links.
+    let kept = validate::nav_query(&params);
+    if !kept.is_empty() {
+        for link in ["previous", "next"] {
+            if let Some(href) = body.get(link).and_then(Value::as_str) {
+                body[link] = json!(format!("{href}&{kept}"));
+            }
+        }
+    }
+    Ok(Json(body).into_response())
 }
 
 /// `clean_paging_values`: `(offset, limit)`; bad numbers fall back to the defaults.
@@ -323,11 +355,16 @@ fn paging(params: &[(String, String)]) -> (i64, i64) {
 /// A listing with `total` and, when the page is not empty, `add_nav_hrefs`' `previous` and
 /// `next` links.
 fn page(s: &BarbicanState, resource: &str, items: Vec<Value>, total: i64, offset: i64, limit: i64) -> Value {
+    page_at(s, resource, resource, items, total, offset, limit)
+}
+
+/// [`page`] with the items under `key` and the links to `path` (`secrets/{id}/consumers`).
+fn page_at(s: &BarbicanState, key: &str, path: &str, items: Vec<Value>, total: i64, offset: i64, limit: i64) -> Value {
     let nonempty = !items.is_empty();
     let mut body = json!({"total": total});
-    body[resource] = Value::Array(items);
+    body[key] = Value::Array(items);
     if nonempty {
-        let href = |offset: i64| format!("{}/v1/{resource}?limit={limit}&offset={offset}", s.public_url);
+        let href = |offset: i64| format!("{}/v1/{path}?limit={limit}&offset={offset}", s.public_url);
         if offset > 0 {
             body["previous"] = json!(href((offset - limit).max(0)));
         }
@@ -341,12 +378,13 @@ fn page(s: &BarbicanState, resource: &str, items: Vec<Value>, total: i64, offset
 async fn create_secret(State(s): State<BarbicanState>, caller: AuthContext, headers: HeaderMap, body: Body) -> Handled {
     const OP: &str = "Secret creation";
     let body = read_body(body).await?;
-    if !model::may_create(s.model.policy(), &caller) {
+    if !(s.model.scope_ok(&caller) && model::may_create(s.model.policy(), &caller)) {
         return Err(forbidden(OP));
     }
     require_content_type(&headers, &["application/json"])?;
     let now = now_us();
     let new = validate::new_secret(&body, now).map_err(|e| error(e.status, &e.message))?;
+    containers::enforce_quota(&s, &caller, "secrets", OP, || s.model.count_secrets(&caller.project_id))?;
     let (content_type, payload) = new.payload.map_or((None, None), |(ct, bytes)| (Some(ct), Some(bytes)));
     let secret = Secret {
         id: uuid::Uuid::new_v4().hyphenated().to_string(),
@@ -430,10 +468,30 @@ async fn put_payload(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn delete_secret(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>) -> Handled {
+async fn delete_secret(
+    State(s): State<BarbicanState>,
+    caller: AuthContext,
+    Extension(mv): Extension<Microversion>,
+    Path(id): Path<String>,
+    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+) -> Handled {
     const OP: &str = "Secret deletion";
     let found = lookup(&s, &id, OP)?;
     authorize(&s, Action::Delete, &caller, &found, OP)?;
+    if mv >= NO_DELETE_WITH_CONSUMERS {
+        let params = query.map(|Query(q)| q).unwrap_or_default();
+        // `strutils.bool_from_string(force, strict=True)`.
+        let force = match params.iter().find(|(k, _)| k == "force").map(|(_, v)| v.trim().to_ascii_lowercase()) {
+            None => false,
+            Some(v) if ["1", "t", "true", "on", "y", "yes"].contains(&v.as_str()) => true,
+            Some(v) if ["0", "f", "false", "off", "n", "no"].contains(&v.as_str()) => false,
+            Some(_) => return Err(error(400, "URI provided invalid query string parameters.")),
+        };
+        let consumers = s.model.secret_consumers(&id).map_err(|e| failure(OP, e))?;
+        if !consumers.is_empty() && !force {
+            return Err(issue(OP, &Invalid { status: 400, message: "Secret cannot be deleted as it has consumers.".into() }));
+        }
+    }
     s.model.delete(&id).map_err(|e| failure(OP, e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -441,12 +499,12 @@ async fn delete_secret(State(s): State<BarbicanState>, caller: AuthContext, Path
 /// Other methods on a secret: the lookup still runs first (404 before 405).
 async fn secret_other(State(s): State<BarbicanState>, _caller: AuthContext, Path(id): Path<String>) -> Handled {
     lookup(&s, &id, "Secret retrieval")?;
-    Err(error_body(405, None))
+    Err(aborted(405))
 }
 
 async fn unknown_subresource(State(s): State<BarbicanState>, _caller: AuthContext, Path((id, _)): Path<(String, String)>) -> Handled {
     lookup(&s, &id, "Secret retrieval")?;
-    Err(error_body(404, None))
+    Err(aborted(404))
 }
 
 // ---- /v1/secrets/{id}/payload ----
@@ -463,7 +521,7 @@ async fn payload_other(State(s): State<BarbicanState>, caller: AuthContext, Path
     const OP: &str = "Secret payload retrieval";
     let found = lookup(&s, &id, OP)?;
     authorize(&s, Action::Decrypt, &caller, &found, OP)?;
-    Err(error_body(405, None))
+    Err(aborted(405))
 }
 
 // ---- /v1/secrets/{id}/acl ----
@@ -528,5 +586,5 @@ async fn acl_delete(State(s): State<BarbicanState>, caller: AuthContext, Path(id
 
 async fn acl_other(State(s): State<BarbicanState>, _caller: AuthContext, Path(id): Path<String>) -> Handled {
     lookup(&s, &id, "SecretACL(s) retrieval")?;
-    Err(error_body(405, None))
+    Err(aborted(405))
 }

@@ -13,9 +13,7 @@ use serde_json::{Value, json};
 
 use super::super::model::{self, Secret, now_us};
 use super::super::orders::{self, Order, OrderAction};
-use super::{
-    BarbicanState, Handled, error, error_body, failure, forbidden, page, paging, read_body, require_content_type, secret_ref, time,
-};
+use super::{BarbicanState, Handled, aborted, error, failure, forbidden, page, paging, read_body, require_content_type, secret_ref, time};
 use crate::wire::AuthContext;
 
 pub(super) fn routes(router: Router<BarbicanState>) -> Router<BarbicanState> {
@@ -52,25 +50,27 @@ fn order_json(s: &BarbicanState, order: &Order) -> Value {
 /// `OrdersController._lookup`: in the caller's project only, before any policy check; no
 /// UUID check, so any unknown id is this 404.
 fn lookup(s: &BarbicanState, caller: &AuthContext, id: &str, operation: &str) -> Result<Order, Response> {
-    s.model
-        .get_order(id, &caller.project_id)
-        .map_err(|e| failure(operation, e))?
-        .ok_or_else(|| error(404, "Not Found. Sorry but your order is in another castle."))
+    s.model.get_order(id, &caller.project_id).map_err(|e| failure(operation, e))?.ok_or_else(|| error(404, "Order not found."))
 }
 
 fn authorize(s: &BarbicanState, action: OrderAction, caller: &AuthContext, order: &Order, operation: &str) -> Result<(), Response> {
-    if orders::order_allowed(s.model.policy(), action, caller, order) { Ok(()) } else { Err(forbidden(operation)) }
+    if s.model.scope_ok(caller) && orders::order_allowed(s.model.policy(), action, caller, order) {
+        Ok(())
+    } else {
+        Err(forbidden(operation))
+    }
 }
 
 async fn create_order(State(s): State<BarbicanState>, caller: AuthContext, headers: HeaderMap, body: Body) -> Handled {
     const OP: &str = "Order creation";
     let body = read_body(body).await?;
-    if !model::may_create(s.model.policy(), &caller) {
+    if !(s.model.scope_ok(&caller) && model::may_create(s.model.policy(), &caller)) {
         return Err(forbidden(OP));
     }
     require_content_type(&headers, &["application/json"])?;
     let now = now_us();
     let new = orders::new_order(&body, now).map_err(|e| error(e.status, &e.message))?;
+    super::containers::enforce_quota(&s, &caller, "orders", OP, || s.model.count_orders(&caller.project_id))?;
     // The key: `bit_length` random bits (a multiple of 8, at most 32767, checked above).
     let bits = new.secret.bit_length.unwrap_or_default().clamp(0, 32767);
     let mut key = vec![0u8; (bits / 8) as usize];
@@ -113,7 +113,7 @@ async fn list_orders(
     query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Handled {
     const OP: &str = "Order(s) retrieval";
-    if !model::may_list(s.model.policy(), &caller) {
+    if !(s.model.scope_ok(&caller) && model::may_list(s.model.policy(), &caller)) {
         return Err(forbidden(OP));
     }
     let params = query.map(|Query(q)| q).unwrap_or_default();
@@ -126,7 +126,7 @@ async fn list_orders(
 /// `PUT /v1/orders`: `orders:put` (legacy `rule:admin_or_creator`), then "not supported".
 async fn put_orders(State(s): State<BarbicanState>, caller: AuthContext) -> Handled {
     const OP: &str = "Order update";
-    if !model::may_create(s.model.policy(), &caller) {
+    if !(s.model.scope_ok(&caller) && model::may_create(s.model.policy(), &caller)) {
         return Err(forbidden(OP));
     }
     Err(error(405, "Order update is not supported."))
@@ -150,5 +150,5 @@ async fn delete_order(State(s): State<BarbicanState>, caller: AuthContext, Path(
 /// Other methods on an order: the lookup runs first (404), then pecan's bare 405.
 async fn order_other(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>) -> Handled {
     lookup(&s, &caller, &id, "Order retrieval")?;
-    Err(error_body(405, None))
+    Err(aborted(405))
 }

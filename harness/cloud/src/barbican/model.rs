@@ -110,6 +110,8 @@ impl KeyManager {
     pub fn open(store: Arc<Store>, deployment: Arc<DeploymentState>) -> Result<KeyManager, StoreError> {
         store.migrate(SCHEMA)?;
         store.migrate(super::orders::SCHEMA)?;
+        store.migrate(super::containers::SCHEMA)?;
+        store.migrate(super::extras::SCHEMA)?;
         Ok(KeyManager { store, deployment })
     }
 
@@ -124,11 +126,20 @@ impl KeyManager {
         if self.deployment.get().barbican.enforce_new_defaults { Policy::NewDefaults } else { Policy::Legacy }
     }
 
+    /// `[oslo_policy] enforce_scope`: every Barbican rule is `scope_types=['project']`, so with
+    /// it on a system-scoped token is refused whatever its roles (`InvalidScope`, a 403).
+    pub fn scope_ok(&self, caller: &AuthContext) -> bool {
+        !(caller.system_scope && self.deployment.get().barbican.enforce_scope)
+    }
+
     /// Whether `caller` may do `action` on `secret`: the rules of the policy in effect
     /// ([`allowed`]). A Barbican with the `barbican_ignores_acls` deployment defect
     /// (conformance-suite testing) lets every user read every secret's metadata and payload,
     /// whatever its project and read ACL.
     pub fn permits(&self, action: Action, caller: &AuthContext, secret: &Secret, acl: Option<&Acl>) -> bool {
+        if !self.scope_ok(caller) {
+            return false;
+        }
         let deployment = self.deployment.get();
         if deployment.defects.barbican_ignores_acls && matches!(action, Action::Get | Action::Decrypt) {
             return true;
@@ -236,6 +247,10 @@ impl KeyManager {
         self.store.transaction(|tx| {
             tx.execute("DELETE FROM barbican_acl_users WHERE secret_id = ?1", params![id])?;
             tx.execute("DELETE FROM barbican_acls WHERE secret_id = ?1", params![id])?;
+            // Its metadata, consumers and container references go with it.
+            for table in ["barbican_secret_metadata", "barbican_secret_consumers", "barbican_container_secrets"] {
+                tx.execute(&format!("DELETE FROM {table} WHERE secret_id = ?1"), params![id])?;
+            }
             Ok::<bool, StoreError>(tx.execute("DELETE FROM barbican_secrets WHERE id = ?1", params![id])? == 1)
         })
     }
@@ -295,11 +310,14 @@ impl KeyManager {
         })
     }
 
-    /// Forgets every secret and order (simulator reset).
+    /// Forgets every secret, order, container and quota (simulator reset).
     pub fn reset(&self) -> Result<(), StoreError> {
         self.store.with(|c| {
             c.execute_batch(
-                "DELETE FROM barbican_orders; DELETE FROM barbican_acl_users; DELETE FROM barbican_acls; DELETE FROM barbican_secrets;",
+                "DELETE FROM barbican_orders; DELETE FROM barbican_acl_users; DELETE FROM barbican_acls; DELETE FROM barbican_secrets;
+                 DELETE FROM barbican_containers; DELETE FROM barbican_container_secrets; DELETE FROM barbican_container_consumers;
+                 DELETE FROM barbican_container_acls; DELETE FROM barbican_container_acl_users; DELETE FROM barbican_secret_metadata;
+                 DELETE FROM barbican_secret_consumers; DELETE FROM barbican_project_quotas; DELETE FROM barbican_transport_keys;",
             )
         })
     }

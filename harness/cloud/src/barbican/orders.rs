@@ -147,7 +147,8 @@ pub fn order_allowed(policy: Policy, action: OrderAction, caller: &AuthContext, 
 
 // ---- TypeOrderValidator ----
 
-const ORDER_TYPES: [&str; 3] = ["key", "asymmetric", "certificate"];
+/// Barbican 23.0.0's `TypeOrderValidator` schema enum (certificate orders are gone).
+const ORDER_TYPES: [&str; 2] = ["key", "asymmetric"];
 
 /// A validated `POST /v1/orders` body.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,26 +162,28 @@ pub struct NewOrder {
 }
 
 /// What `TypeOrderValidator.validate` refuses, or an order type the simulator does not
-/// generate (`asymmetric` and `certificate`, which need RSA key and CA plugins).
+/// generate (`asymmetric`, which needs an RSA key plugin).
 pub fn new_order(body: &[u8], now: i64) -> Result<NewOrder, Invalid> {
     let value = load_json(body)?;
     let obj = object(&value, "Order")?;
-    // The draft-03 schema: `meta` (object, required) then `type` (string, required, enum).
-    for name in ["meta", "type"] {
+    // The draft-03 schema: `meta` (object, required) and `type` (string, required, enum). Its
+    // `required` errors sit on the property as the others do, and the property sorting last
+    // wins (`first_error`): everything about `type` before anything about `meta`.
+    const TYPE: Properties = &[("type", &[Kw::Type(&["string"]), Kw::Enum(&ORDER_TYPES)])];
+    const META: Properties = &[("meta", &[Kw::Type(&["object"])])];
+    for (name, schema) in [("type", TYPE), ("meta", META)] {
         if !obj.contains_key(name) {
             return Err(schema_error("Order", &jsonschema::required(name), Some(name)));
         }
-    }
-    const ORDER_SCHEMA: Properties = &[("meta", &[Kw::Type(&["object"])]), ("type", &[Kw::Type(&["string"]), Kw::Enum(&ORDER_TYPES)])];
-    if let Some((reason, property)) = first_error(obj, ORDER_SCHEMA) {
-        return Err(schema_error("Order", &reason, Some(property)));
+        if let Some((reason, property)) = first_error(obj, schema) {
+            return Err(schema_error("Order", &reason, Some(property)));
+        }
     }
     let order_type = obj.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
     let meta = obj.get("meta").and_then(Value::as_object).cloned().unwrap_or_default();
     let label = match order_type.as_str() {
         "key" => "key",
         "asymmetric" => "asymmetric key",
-        // `_validate_certificate_meta` needs a certificate plugin the simulator has not.
         _ => return Err(not_implemented(&order_type)),
     };
     let secret = validate::secret_fields(&meta, Some("Order"), now)?;
@@ -205,8 +208,8 @@ pub fn new_order(body: &[u8], now: i64) -> Result<NewOrder, Invalid> {
     Ok(NewOrder { order_type, meta: Value::Object(stored_meta(meta, &secret)), secret })
 }
 
-/// The simulator generates symmetric keys only. Real Barbican accepts `asymmetric` (an RSA
-/// container) and `certificate` orders; here they are refused with the wording of Barbican's
+/// The simulator generates symmetric keys only. Real Barbican accepts `asymmetric` orders (an
+/// RSA container); here they are refused with the wording of Barbican's
 /// own `FeatureNotImplemented` for an order type it cannot process.
 fn not_implemented(order_type: &str) -> Invalid {
     Invalid {
@@ -244,13 +247,24 @@ mod tests {
 
     #[test]
     fn order_schema_messages() {
+        // Checked against Barbican 23.0.0's TypeOrderValidator: `type` sorts after `meta`.
+        let required = |name: &str| {
+            format!("Provided object does not match schema 'Order': '{name}' is a required property. Invalid property: '{name}'")
+        };
+        assert_eq!(message("{}"), required("type"));
+        assert_eq!(message(r#"{"meta": 5}"#), required("type"));
+        assert_eq!(message(r#"{"type": "key"}"#), required("meta"));
+        assert_eq!(
+            message(r#"{"meta": 5, "type": "x"}"#),
+            "Provided object does not match schema 'Order': 'x' is not one of ['key', 'asymmetric']. Invalid property: 'type'"
+        );
         assert_eq!(
             message(r#"{"meta": {}}"#),
             "Provided object does not match schema 'Order': 'type' is a required property. Invalid property: 'type'"
         );
         assert_eq!(
             message(r#"{"type": "blob", "meta": {}}"#),
-            "Provided object does not match schema 'Order': 'blob' is not one of ['key', 'asymmetric', 'certificate']. Invalid property: 'type'"
+            "Provided object does not match schema 'Order': 'blob' is not one of ['key', 'asymmetric']. Invalid property: 'type'"
         );
         assert_eq!(
             message(r#"{"type": "key", "meta": {"algorithm": "aes", "bit_length": 0}}"#),

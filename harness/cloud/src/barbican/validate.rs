@@ -77,23 +77,31 @@ const DRAFT: Draft = Draft::SixOrLater;
 /// A schema's properties, in its order, with their keywords.
 pub(super) type Properties = &'static [(&'static str, &'static [Kw<'static>])];
 
-/// jsonschema's `best_match` over one level of properties: the first error wins, except that
-/// an error on a value of the wrong type outranks errors on well-typed values.
+/// jsonschema's `best_match` over one level of properties. Its relevance key ranks errors at
+/// the same depth by their path, and `max` keeps the greatest: the error on the property whose
+/// name sorts last wins (`{"algorithm": 5, "mode": 5}` reports `mode`). Within one property an
+/// error on a value of the wrong type outranks the others, else the first keyword's wins.
 pub(super) fn first_error(obj: &Map<String, Value>, props: Properties) -> Option<(String, &'static str)> {
-    let mut best: Option<(String, &'static str, bool)> = None;
+    let mut best: Option<(String, &'static str)> = None;
     for (name, keywords) in props {
         let Some(v) = obj.get(*name) else { continue };
         let types = keywords.iter().find_map(|k| if let Kw::Type(t) = k { Some(*t) } else { None }).unwrap_or(&[]);
         let mistyped = !types.is_empty() && !types.iter().any(|t| DRAFT.is_type(v, t));
+        let mut own: Option<(String, bool)> = None;
         for kw in keywords.iter() {
             if let Some(msg) = DRAFT.error(v, *kw)
-                && best.as_ref().is_none_or(|b| mistyped && !b.2)
+                && own.as_ref().is_none_or(|o| mistyped && !o.1)
             {
-                best = Some((msg, name, mistyped));
+                own = Some((msg, mistyped));
             }
         }
+        if let Some((msg, _)) = own
+            && best.as_ref().is_none_or(|b| *name > b.1)
+        {
+            best = Some((msg, name));
+        }
     }
-    best.map(|(m, p, _)| (m, p))
+    best
 }
 
 const SECRET_SCHEMA: Properties = &[
@@ -320,6 +328,33 @@ pub(super) fn unquote_plus(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// `parse.urlencode(filtered_query, doseq=True)` of `request.GET.mixed()` without `limit` and
+/// `offset`: each name once, at its first place, with all its values.
+pub(super) fn nav_query(params: &[(String, String)]) -> String {
+    let quote = |text: &str| -> String {
+        text.bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => (b as char).to_string(),
+                b' ' => "+".to_owned(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    let mut names: Vec<&str> = Vec::new();
+    for (name, _) in params {
+        if name != "limit" && name != "offset" && !names.contains(&name.as_str()) {
+            names.push(name);
+        }
+    }
+    let mut pairs = Vec::new();
+    for name in names {
+        for (_, value) in params.iter().filter(|(n, _)| n == name) {
+            pairs.push(format!("{}={}", quote(name), quote(value)));
+        }
+    }
+    pairs.join("&")
+}
+
 /// `_is_valid_date_filter` and the repository's date filter: `gt:`, `gte:`, `lt:`, `lte:` or a
 /// bare time (equality), comma-separated.
 pub(super) fn date_filters(value: &str, column: &'static str) -> Option<Vec<(&'static str, &'static str, i64)>> {
@@ -506,13 +541,18 @@ mod tests {
     }
 
     #[test]
-    fn schema_errors_prefer_mistyped_values() {
+    fn schema_errors_rank_by_property_name() {
+        // Checked against Barbican 23.0.0's NewSecretValidator.
         let body = serde_json::json!({"name": "n".repeat(300), "bit_length": "x"}).to_string();
         let err = new_secret(body.as_bytes(), 0).unwrap_err();
+        assert!(err.message.ends_with("' is too long. Invalid property: 'name'"), "{}", err.message);
+        let err = new_secret(br#"{"name": 5, "bit_length": "x"}"#, 0).unwrap_err();
         assert_eq!(
             err.message,
-            "Provided object does not match schema 'Secret': 'x' is not of type 'integer'. Invalid property: 'bit_length'"
+            "Provided object does not match schema 'Secret': 5 is not of type 'string', 'null'. Invalid property: 'name'"
         );
+        let err = new_secret(br#"{"algorithm": 5, "mode": 5}"#, 0).unwrap_err();
+        assert!(err.message.ends_with("5 is not of type 'string'. Invalid property: 'mode'"), "{}", err.message);
         let err = new_secret(br#"{"secret_type": 5}"#, 0).unwrap_err();
         assert!(err.message.ends_with("5 is not of type 'string'. Invalid property: 'secret_type'"), "{}", err.message);
     }

@@ -249,11 +249,13 @@ pub fn changed_server_view(base: &str, s: &Server, v: Microversion, admin: bool)
         return view;
     }
     if let Some(map) = view.as_object_mut() {
-        map.retain(|k, _| {
-            !(k.starts_with("OS-EXT-") || k.starts_with("OS-SRV-USG:") || k.starts_with("os-extended-volumes:"))
-                && !["config_drive", "security_groups", "host_status"].contains(&k.as_str())
-                && (k != "key_name" || v >= Microversion(2, 54))
-        });
+        let extended = |k: &str| {
+            k.starts_with("OS-EXT-")
+                || k.starts_with("OS-SRV-USG:")
+                || k.starts_with("os-extended-volumes:")
+                || ["config_drive", "security_groups", "host_status"].contains(&k)
+        };
+        map.retain(|k, _| !extended(k) && (k != "key_name" || v >= Microversion(2, 54)));
         if let Some(networks) = map.get_mut("addresses").and_then(Value::as_object_mut) {
             for address in networks.values_mut().filter_map(Value::as_array_mut).flatten().filter_map(Value::as_object_mut) {
                 address.retain(|k, _| !k.starts_with("OS-EXT-IPS"));
