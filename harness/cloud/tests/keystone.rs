@@ -68,7 +68,7 @@ async fn password_token_with_catalog() {
     assert_eq!(t["is_domain"], false);
     assert!(t["expires_at"].as_str().unwrap().ends_with('Z'));
     let types: Vec<&str> = t["catalog"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["identity", "key-manager", "image", "compute", "block-storage"]);
+    assert_eq!(types, ["identity", "key-manager", "image", "compute", "block-storage", "network"]);
     let image = &t["catalog"][2]["endpoints"];
     assert_eq!(image.as_array().unwrap().len(), 3);
     assert_eq!(image[0]["url"], cloud.endpoints.image);
@@ -254,7 +254,7 @@ async fn projects_and_users_made_and_deleted_through_the_admin_api() {
     let session = Session::authenticate(&credentials).await.unwrap();
     assert_eq!(session.token().project.as_ref().unwrap().id, project.id);
     let roles: Vec<String> = session.token().roles.iter().map(|r| r.name.clone()).collect();
-    assert_eq!(roles, ["member"]);
+    assert_eq!(roles, ["member", "reader"], "member implies reader (keystone-manage bootstrap)");
 
     // A member may not use the admin API: the 403 names the policy rule.
     let e = identity::create_project(&session, "scn-other", &domain, "").await.unwrap_err();

@@ -18,6 +18,17 @@ use serde_json::{Value, json};
 use super::http_application_credentials::{
     create_application_credential, delete_application_credential, list_application_credentials, show_application_credential,
 };
+use super::http_credentials::{create_credential, delete_credential, list_credentials, show_credential, update_credential};
+use super::http_ec2::{create_ec2, delete_ec2, list_ec2, show_ec2};
+use super::http_groups::{
+    add_group_user, check_domain_role, check_group_user, create_group, delete_group, grant_domain_role, list_domain_roles, list_groups,
+    remove_group_user, revoke_domain_role, show_group,
+};
+use super::http_roles::{create_domain, create_role, delete_domain, delete_role, list_domains, show_domain, update_domain, update_role};
+use super::http_system::{
+    auth_catalog, auth_domains, auth_projects, auth_system, check_system_role, grant_system_role, list_system_roles, project_user_roles,
+    revoke_system_role, role_assignments, user_projects,
+};
 use super::http_tokens::{check_token, issue_token, revoke_token, validate_token};
 use super::model::{CreateError, DomainRef, Entity, Identity};
 use super::schema;
@@ -46,11 +57,37 @@ pub fn router(state: KeystoneState) -> Router {
         .route("/v3/users/{user_id}/application_credentials/{id}", get(show_application_credential).delete(delete_application_credential))
         .route("/v3/projects", get(list_projects).post(create_project))
         .route("/v3/projects/{id}", get(show_project).delete(delete_project))
-        .route("/v3/roles", get(list_roles))
-        .route("/v3/roles/{id}", get(show_role))
-        .route("/v3/domains", get(list_domains))
-        .route("/v3/domains/{id}", get(show_domain))
+        .route("/v3/users/{user_id}/projects", get(user_projects))
+        .route("/v3/users/{user_id}/credentials/OS-EC2", get(list_ec2).post(create_ec2))
+        .route("/v3/users/{user_id}/credentials/OS-EC2/{access}", get(show_ec2).delete(delete_ec2))
+        .route("/v3/roles", get(list_roles).post(create_role))
+        .route("/v3/roles/{id}", get(show_role).patch(update_role).delete(delete_role))
+        .route("/v3/domains", get(list_domains).post(create_domain))
+        .route("/v3/domains/{id}", get(show_domain).patch(update_domain).delete(delete_domain))
+        .route("/v3/projects/{project}/users/{user}/roles", get(project_user_roles))
         .route("/v3/projects/{project}/users/{user}/roles/{role}", put(grant_role).head(check_grant).get(check_grant).delete(revoke_role))
+        .route("/v3/credentials", get(list_credentials).post(create_credential))
+        .route("/v3/credentials/{id}", get(show_credential).patch(update_credential).delete(delete_credential))
+        .route("/v3/groups", get(list_groups).post(create_group))
+        .route("/v3/groups/{id}", get(show_group).delete(delete_group))
+        .route(
+            "/v3/groups/{group_id}/users/{user_id}",
+            put(add_group_user).head(check_group_user).get(check_group_user).delete(remove_group_user),
+        )
+        .route("/v3/domains/{domain_id}/{kind}/{actor}/roles", get(list_domain_roles))
+        .route(
+            "/v3/domains/{domain_id}/{kind}/{actor}/roles/{role}",
+            put(grant_domain_role).head(check_domain_role).get(check_domain_role).delete(revoke_domain_role),
+        )
+        .route("/v3/system/users/{user_id}/roles", get(list_system_roles))
+        .route(
+            "/v3/system/users/{user_id}/roles/{role_id}",
+            put(grant_system_role).head(check_system_role).get(check_system_role).delete(revoke_system_role),
+        )
+        .route("/v3/auth/catalog", get(auth_catalog))
+        .route("/v3/auth/projects", get(auth_projects))
+        .route("/v3/auth/domains", get(auth_domains))
+        .route("/v3/auth/system", get(auth_system))
         .route("/v3/role_assignments", get(role_assignments))
         // Flask's routing failures are werkzeug's own HTML pages; its `before_request` JSON
         // check runs first; oslo's sizelimit and request id wrap the application.
@@ -110,7 +147,7 @@ pub(super) fn domain_ref(v: &Value) -> DomainRef {
 
 /// Keystone's admin API requires the admin role (default policy `admin_required`); the 403
 /// names the policy rule of the action, `identity:<action>`.
-fn require_admin(caller: &AuthContext, action: &str) -> Result<(), Response> {
+pub(super) fn require_admin(caller: &AuthContext, action: &str) -> Result<(), Response> {
     if caller.is_admin() {
         Ok(())
     } else {
@@ -118,7 +155,7 @@ fn require_admin(caller: &AuthContext, action: &str) -> Result<(), Response> {
     }
 }
 
-fn entity_json(kind: &str, e: &Entity, base: &str) -> Value {
+pub(super) fn entity_json(kind: &str, e: &Entity, base: &str) -> Value {
     let mut v = json!({"id": e.id, "name": e.name, "links": {"self": format!("{base}/{kind}/{}", e.id)}});
     match kind {
         "users" => {
@@ -149,11 +186,11 @@ fn entity_json(kind: &str, e: &Entity, base: &str) -> Value {
     v
 }
 
-/// A role's `options`: `keystone-manage bootstrap` makes its three roles immutable (seen on
-/// real Keystone 30: `{"immutable": true}` on admin, member and reader); roles made through the
-/// API have none.
+/// A role's `options`: `keystone-manage bootstrap` makes the roles it creates immutable (seen on
+/// real Keystone 30: `{"immutable": true}` on admin, member and reader; `manager` is created
+/// by the same `_ensure_role_exists`); roles made through the API have none.
 pub(super) fn role_options(name: &str) -> Value {
-    if ["admin", "member", "reader"].contains(&name) { json!({"immutable": true}) } else { json!({}) }
+    if super::roles::immutable_role(name) { json!({"immutable": true}) } else { json!({}) }
 }
 
 type Lister = fn(&Identity, Option<&str>) -> Result<Vec<Entity>, crate::store::StoreError>;
@@ -203,28 +240,6 @@ async fn list_roles(State(s): State<KeystoneState>, caller: AuthContext, Query(q
 }
 async fn show_role(State(s): State<KeystoneState>, caller: AuthContext, Path(id): Path<String>) -> Response {
     show(&s, &caller, "roles", "role", &id, Identity::roles)
-}
-
-fn default_domain_json(base: &str) -> Value {
-    json!({"id": "default", "name": "Default", "enabled": true, "description": "The default domain", "tags": [], "links": {"self": format!("{base}/domains/default")}})
-}
-
-async fn list_domains(State(s): State<KeystoneState>, _caller: AuthContext, Query(q): Query<HashMap<String, String>>) -> Response {
-    let base = s.identity.public_url();
-    let domains: Vec<Value> = match q.get("name") {
-        Some(n) if n != "Default" => vec![],
-        _ => vec![default_domain_json(&base)],
-    };
-    Json(json!({"domains": domains, "links": {"self": format!("{base}/domains"), "previous": null, "next": null}})).into_response()
-}
-
-async fn show_domain(State(s): State<KeystoneState>, _caller: AuthContext, Path(id): Path<String>) -> Response {
-    let base = s.identity.public_url();
-    if id == "default" {
-        Json(json!({"domain": default_domain_json(&base)})).into_response()
-    } else {
-        keystone_error(StatusCode::NOT_FOUND, &format!("Could not find domain: {id}."))
-    }
 }
 
 /// Resolves the three ids of a grant, with Keystone's 404s.
@@ -288,47 +303,6 @@ async fn revoke_role(
             StatusCode::NOT_FOUND,
             &format!("Could not find role assignment with role: {role}, user or group: {user}, project, domain, or system: {project}."),
         ),
-        Err(e) => keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-    }
-}
-
-async fn role_assignments(State(s): State<KeystoneState>, caller: AuthContext, Query(q): Query<HashMap<String, String>>) -> Response {
-    if let Err(r) = require_admin(&caller, "list_role_assignments") {
-        return r;
-    }
-    let names = q.get("include_names").is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
-    let base = s.identity.public_url();
-    let result = s.identity.assignments(
-        q.get("user.id").map(String::as_str),
-        q.get("scope.project.id").map(String::as_str),
-        q.get("role.id").map(String::as_str),
-    );
-    match result {
-        Ok(list) => {
-            let items: Vec<Value> = list
-                .iter()
-                .map(|a| {
-                    let named = |e: &Entity, with_domain: bool| {
-                        let mut v = json!({"id": e.id});
-                        if names {
-                            v["name"] = json!(e.name);
-                            if with_domain {
-                                v["domain"] = json!({"id": "default", "name": "Default"});
-                            }
-                        }
-                        v
-                    };
-                    json!({
-                        "role": named(&a.role, false),
-                        "user": named(&a.user, true),
-                        "scope": {"project": named(&a.project, true)},
-                        "links": {"assignment": format!("{base}/projects/{}/users/{}/roles/{}", a.project.id, a.user.id, a.role.id)},
-                    })
-                })
-                .collect();
-            Json(json!({"role_assignments": items, "links": {"self": format!("{base}/role_assignments"), "previous": null, "next": null}}))
-                .into_response()
-        }
         Err(e) => keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::http::{KeystoneState, bad_request, domain_ref};
 use super::model::{AuthError, DomainRef, Identity, ProjectRef, UserRef};
-use super::tokens::{Grant, TokenError, TokenInfo};
+use super::tokens::{Grant, Scope, TokenError, TokenInfo};
 use crate::jsonschema::{self, py_repr};
 use crate::wire::{AuthContext, format_keystone, keystone_error, unauthorized};
 
@@ -33,6 +33,21 @@ fn store_error(e: impl std::fmt::Display) -> Response {
     keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
 }
 
+/// `{"id", "name"}` of the domain a user or project (by id) is in.
+fn domain_of(
+    identity: &Identity,
+    lister: fn(&Identity, Option<&str>) -> Result<Vec<super::model::Entity>, crate::store::StoreError>,
+    id: &str,
+) -> Value {
+    let domain_id = lister(identity, None)
+        .ok()
+        .and_then(|all| all.into_iter().find(|e| e.id == id))
+        .and_then(|e| e.domain_id)
+        .unwrap_or_else(|| super::model::DEFAULT_DOMAIN_ID.to_owned());
+    let name = identity.domain(&DomainRef::Id(domain_id.clone())).ok().flatten().map(|d| d.name).unwrap_or_default();
+    json!({"id": domain_id, "name": name})
+}
+
 /// The token body Keystone returns on issue and validation (`render_token.py`). Roles carry
 /// their ids (Keystone's are 32-hex), not their names twice.
 fn token_body(identity: &Identity, ctx: &AuthContext, info: &TokenInfo, include_catalog: bool) -> Value {
@@ -43,12 +58,24 @@ fn token_body(identity: &Identity, ctx: &AuthContext, info: &TokenInfo, include_
         "expires_at": ctx.expires_at,
         "issued_at": issued_at,
         "audit_ids": info.audit_ids,
-        "user": {"id": ctx.user_id, "name": ctx.user_name, "domain": {"id": "default", "name": "Default"}, "password_expires_at": null},
-        "project": {"id": ctx.project_id, "name": ctx.project_name, "domain": {"id": "default", "name": "Default"}},
-        "roles": ctx.roles.iter().map(|r| json!({"id": role_ids.get(r).unwrap_or(r), "name": r})).collect::<Vec<_>>(),
-        "is_domain": false,
+        "user": {"id": ctx.user_id, "name": ctx.user_name, "domain": domain_of(identity, Identity::users, &ctx.user_id), "password_expires_at": null},
     });
-    if include_catalog {
+    let roles = || ctx.roles.iter().map(|r| json!({"id": role_ids.get(r).unwrap_or(r), "name": r})).collect::<Vec<_>>();
+    match info.scope {
+        Scope::System => {
+            token["roles"] = json!(roles());
+            token["system"] = json!({"all": true});
+        }
+        Scope::Project(_) => {
+            let domain = domain_of(identity, Identity::projects, &ctx.project_id);
+            token["project"] = json!({"id": ctx.project_id, "name": ctx.project_name, "domain": domain});
+            token["is_domain"] = json!(false);
+            token["roles"] = json!(roles());
+        }
+        // `render_token`: an unscoped token has no project, roles or catalog.
+        Scope::Unscoped => {}
+    }
+    if include_catalog && info.scope != Scope::Unscoped {
         token["catalog"] = serde_json::to_value(&ctx.catalog).unwrap_or(Value::Array(vec![]));
     }
     if let Some(cred) = &info.application_credential {
@@ -118,6 +145,8 @@ fn project_ref(project: &Value) -> Option<ProjectRef> {
 }
 
 fn password_auth(s: &KeystoneState, auth: &Value) -> Result<Issued, Response> {
+    // `AuthInfo.create` resolves the scope before any method runs.
+    let scope = requested_scope(s, auth)?;
     let user = &auth["identity"]["password"]["user"];
     let password = user["password"].as_str().unwrap_or_default();
     let user_ref = match (user.get("id").and_then(Value::as_str), user.get("name").and_then(Value::as_str)) {
@@ -125,9 +154,7 @@ fn password_auth(s: &KeystoneState, auth: &Value) -> Result<Issued, Response> {
         (None, Some(name)) => UserRef::Name { name: name.to_owned(), domain: domain_ref(&user["domain"]) },
         (None, None) => return Err(bad_request("Invalid input for field identity/password/user: id or name must be present.")),
     };
-    // Unscoped tokens are not needed by any tool here; Keystone would issue one.
-    let project_ref = project_ref(&auth["scope"]["project"]).ok_or_else(|| unauthorized(&s.identity))?;
-    s.identity.authenticate(&user_ref, password, &project_ref).map_err(|e| issue_error(s, e))
+    s.identity.authenticate(&user_ref, password, scope).map_err(|e| issue_error(s, e))
 }
 
 /// jsonschema's `str(ValidationError)` as `keystone.common.validation` puts it in the 400 of
@@ -172,9 +199,10 @@ fn check_token_schema(identity: &Value) -> Result<(), Response> {
     }
 }
 
-/// `AuthInfo._validate_and_normalize_scope_data` for a project scope: `None` without a scope.
-/// Only project scopes exist here (domain, system, trust and explicit unscoped ones: 401).
-fn requested_project(s: &KeystoneState, auth: &Value) -> Result<Option<String>, Response> {
+/// `AuthInfo._validate_and_normalize_scope_data`: `None` without a scope. Project and system
+/// scopes and explicitly unscoped requests are modelled; a domain or trust scope is a 401
+/// (no user has a role on a domain here, and there are no trusts).
+fn requested_scope(s: &KeystoneState, auth: &Value) -> Result<Option<Scope>, Response> {
     let Some(scope) = auth.get("scope") else {
         return Ok(None);
     };
@@ -182,9 +210,15 @@ fn requested_project(s: &KeystoneState, auth: &Value) -> Result<Option<String>, 
     if kinds.iter().filter(|k| scope.get(**k).is_some()).count() != 1 {
         return Err(validation_error("system, project, domain, OS-TRUST:trust or unscoped", "scope"));
     }
+    if scope.get("system").is_some() {
+        return Ok(Some(Scope::System));
+    }
+    if scope.get("unscoped").is_some() {
+        return Ok(Some(Scope::Unscoped));
+    }
     let project = project_ref(&scope["project"]).ok_or_else(|| unauthorized(&s.identity))?;
     match s.identity.project_id(&project) {
-        Ok(Some(id)) => Ok(Some(id)),
+        Ok(Some(id)) => Ok(Some(Scope::Project(id))),
         Ok(None) => Err(unauthorized(&s.identity)),
         Err(e) => Err(store_error(e)),
     }
@@ -193,21 +227,26 @@ fn requested_project(s: &KeystoneState, auth: &Value) -> Result<Option<String>, 
 /// The `token` method (`auth/plugins/token.py`): a new token for the same user, keeping the
 /// original's expiry (so rescoping never extends a session), its methods and audit chain.
 fn token_auth(s: &KeystoneState, auth: &Value) -> Result<Issued, Response> {
-    let requested = requested_project(s, auth)?;
+    let requested = requested_scope(s, auth)?;
     let id = auth["identity"]["token"]["id"].as_str().unwrap_or_default();
     // `validate_token` raises `TokenNotFound` (404) with the reason, not a 401.
     let (original, info) = s.identity.inspect(id).map_err(|e| match e {
         TokenError::Store(e) => store_error(e),
         e => keystone_error(StatusCode::NOT_FOUND, &e.to_string()),
     })?;
-    if info.application_credential.is_some() && auth.get("scope").is_some_and(|v| !is_falsy(v)) {
+    let scope_asked = auth.get("scope").is_some_and(|v| !is_falsy(v));
+    let project_or_domain = ["project", "domain"].iter().any(|k| auth["scope"].get(*k).is_some());
+    if info.scope == Scope::System && project_or_domain {
+        return Err(forbidden_action("Using a system-scoped token to create a project-scoped or domain-scoped token is not allowed."));
+    }
+    if info.application_credential.is_some() && scope_asked {
         return Err(forbidden_action("Using an application credential token to create a scoped token is not allowed."));
     }
-    // Without a scope Keystone scopes to the user's default project (an unscoped token when it
-    // has none: not modelled, 401).
-    let project_id = match requested {
-        Some(p) => p,
-        None => s.identity.default_project_id(&original.user_id).map_err(store_error)?.ok_or_else(|| unauthorized(&s.identity))?,
+    // Without a scope Keystone scopes to the user's default project, or issues an unscoped
+    // token (`_check_and_set_default_scoping`).
+    let scope = match requested {
+        Some(scope) => scope,
+        None => s.identity.default_scope(&original.user_id).map_err(store_error)?,
     };
     let mut methods = vec!["token".to_owned()];
     for m in info.methods {
@@ -217,7 +256,7 @@ fn token_auth(s: &KeystoneState, auth: &Value) -> Result<Issued, Response> {
     }
     let grant = Grant {
         user_id: original.user_id,
-        project_id,
+        scope,
         methods,
         expires_at: Some(info.expires_at),
         application_credential: info.application_credential,
@@ -277,7 +316,7 @@ fn application_credential_auth(s: &KeystoneState, auth: &Value) -> Result<Issued
                     (Some(id), None) => DomainRef::Id(id.to_owned()),
                     (None, None) => return Err(validation_error("id or name", "domain")),
                 };
-                if domain.id() != super::model::DEFAULT_DOMAIN_ID {
+                if s.identity.domain(&domain).map_err(store_error)?.is_none() {
                     return Err(unauthorized(&s.identity));
                 }
                 let user_name = user.get("name").and_then(Value::as_str).unwrap_or_default();
@@ -301,7 +340,7 @@ fn application_credential_auth(s: &KeystoneState, auth: &Value) -> Result<Issued
     let project_id = cred.project_id.clone().ok_or_else(|| unauthorized(&s.identity))?;
     let grant = Grant {
         user_id: cred.user_id.clone(),
-        project_id,
+        scope: Scope::Project(project_id),
         methods: vec!["application_credential".into()],
         expires_at: None,
         application_credential: Some(cred),

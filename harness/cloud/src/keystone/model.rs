@@ -11,7 +11,6 @@ use crate::deployment::DeploymentState;
 use crate::store::{Store, StoreError};
 
 pub const DEFAULT_DOMAIN_ID: &str = "default";
-pub const DEFAULT_DOMAIN_NAME: &str = "Default";
 /// Keystone's `[token] expiration` default (the deployment's `keystone.token_expiration`).
 pub const TOKEN_TTL_SECONDS: i64 = 3600;
 
@@ -97,10 +96,6 @@ pub fn password_too_long(limit: usize) -> String {
     )
 }
 
-fn check_domain(domain_id: &str) -> Result<(), CreateError> {
-    if domain_id == DEFAULT_DOMAIN_ID { Ok(()) } else { Err(CreateError::UnknownDomain(domain_id.to_owned())) }
-}
-
 /// A row of `/v3/users`, `/v3/projects`, `/v3/roles`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entity {
@@ -136,6 +131,9 @@ impl Identity {
     pub fn open(store: Arc<Store>, seed: &Seed) -> Result<Identity, StoreError> {
         store.migrate(SCHEMA)?;
         store.migrate(super::application_credentials::SCHEMA)?;
+        store.migrate(super::assignments::SCHEMA)?;
+        store.migrate(super::ec2::SCHEMA)?;
+        store.migrate(super::groups::SCHEMA)?;
         let secret = store.with(|c| {
             let existing: Option<Vec<u8>> =
                 c.query_row("SELECT value FROM keystone_meta WHERE key = 'token_secret'", [], |r| r.get(0)).optional()?;
@@ -151,6 +149,7 @@ impl Identity {
         let identity =
             Identity { store, secret, public_url: RwLock::new(String::new()), catalog: RwLock::new(Vec::new()), deployment: None };
         identity.seed(seed)?;
+        identity.seed_system(seed)?;
         Ok(identity)
     }
 
@@ -262,7 +261,7 @@ impl Identity {
 
     /// `POST /v3/projects`: a project in the (only) Default domain.
     pub fn create_project(&self, name: &str, domain_id: &str, description: &str) -> Result<Entity, CreateError> {
-        check_domain(domain_id)?;
+        self.check_domain(domain_id)?;
         let id = new_id();
         let inserted = self.store.with(|c| {
             c.execute(
@@ -287,7 +286,7 @@ impl Identity {
         password: &str,
         default_project_id: Option<&str>,
     ) -> Result<Entity, CreateError> {
-        check_domain(domain_id)?;
+        self.check_domain(domain_id)?;
         let password = self.password_bytes(password).map_err(CreateError::PasswordTooLong)?;
         let id = new_id();
         let inserted = self.store.with(|c| {
@@ -318,6 +317,9 @@ impl Identity {
     pub fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
         self.store.transaction(|tx| {
             tx.execute("DELETE FROM keystone_assignments WHERE user_id = ?1", params![id])?;
+            tx.execute("DELETE FROM keystone_system_assignments WHERE user_id = ?1", params![id])?;
+            tx.execute("DELETE FROM keystone_credentials WHERE user_id = ?1", params![id])?;
+            super::groups::forget(tx, "user", id)?;
             super::application_credentials::delete_for_user(tx, id)?;
             Ok(tx.execute("DELETE FROM keystone_users WHERE id = ?1", params![id])? > 0)
         })
@@ -377,12 +379,12 @@ pub enum DomainRef {
 }
 
 impl DomainRef {
-    /// Only the `Default` domain exists.
-    pub(super) fn id(&self) -> &str {
+    /// `(id, name)` as SQL parameters: `domain_id = (SELECT id FROM keystone_domains WHERE
+    /// id = ?a OR name = ?b)`.
+    pub(super) fn parts(&self) -> (Option<&str>, Option<&str>) {
         match self {
-            DomainRef::Id(id) => id,
-            DomainRef::Name(n) if n == DEFAULT_DOMAIN_NAME => DEFAULT_DOMAIN_ID,
-            DomainRef::Name(_) => "",
+            DomainRef::Id(id) => (Some(id), None),
+            DomainRef::Name(n) => (None, Some(n)),
         }
     }
 }

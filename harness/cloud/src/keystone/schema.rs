@@ -66,6 +66,11 @@ fn werkzeug_page(status: StatusCode, description: &str) -> Response {
 
 /// werkzeug's `NotFound`: no route has the URL.
 pub async fn not_found() -> Response {
+    not_found_page()
+}
+
+/// [`not_found`], for a handler whose route matched a wider pattern than Keystone's.
+pub fn not_found_page() -> Response {
     werkzeug_page(
         StatusCode::NOT_FOUND,
         "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.",
@@ -215,6 +220,81 @@ fn project(body: &Value) -> Result<Option<Map<String, Value>>, SchemaError> {
     }
     only(body, "project")?;
     Ok(project.cloned())
+}
+
+/// `role_create_request_body` / `domain_create_request_body` (`create`: `name` required) and
+/// their update bodies (`minProperties: 1`): the object under `kind` (`role`, `domain`).
+pub fn role_or_domain(body: &Value, kind: &str, create: bool) -> Result<Map<String, Value>, Response> {
+    role_or_domain_object(body, kind, create).map_err(schema_error)
+}
+
+fn role_or_domain_object(body: &Value, kind: &str, create: bool) -> Result<Map<String, Value>, SchemaError> {
+    let object = wrapped(body, kind)?;
+    if let Some(object) = object {
+        for field in ["description", "domain_id", "enabled", "name"] {
+            let Some(value) = object.get(field) else { continue };
+            match field {
+                "description" => check_type(field, value, &["string", "null"])?,
+                "domain_id" if kind == "role" => {
+                    check_type(field, value, &["string", "null"])?;
+                    check_text(field, value, 64, ID_PATTERN)?;
+                }
+                "enabled" if kind == "domain" => check_boolean(field, value)?,
+                "name" => check_name(value, if kind == "role" { 255 } else { 64 })?,
+                _ => {}
+            }
+        }
+        if create {
+            check_required(kind, object, &["name"])?;
+        } else if object.is_empty() {
+            return Err(SchemaError::at(kind, &Value::Object(object.clone()), "{} does not have enough properties".to_owned()));
+        }
+    }
+    let Some(object) = object else {
+        return Err(SchemaError::root(body, jsonschema::required(kind)));
+    };
+    only(body, kind)?;
+    Ok(object.clone())
+}
+
+/// A `{kind: {...}}` body whose listed fields are strings (or null where `nullable`), with
+/// `required` fields (`credential_create`, `group_create` and their updates).
+pub fn string_fields(
+    body: &Value,
+    kind: &str,
+    required: &[&str],
+    strings: &[&str],
+    nullable: &[&str],
+) -> Result<Map<String, Value>, Response> {
+    string_object(body, kind, required, strings, nullable).map_err(schema_error)
+}
+
+fn string_object(
+    body: &Value,
+    kind: &str,
+    required: &[&str],
+    strings: &[&str],
+    nullable: &[&str],
+) -> Result<Map<String, Value>, SchemaError> {
+    let object = wrapped(body, kind)?;
+    if let Some(object) = object {
+        for field in strings {
+            let Some(value) = object.get(*field) else { continue };
+            if nullable.contains(field) {
+                check_type(field, value, &["string", "null"])?;
+            } else if *field == "name" {
+                check_name(value, 64)?;
+            } else {
+                check_type(field, value, &["string"])?;
+            }
+        }
+        check_required(kind, object, required)?;
+    }
+    let Some(object) = object else {
+        return Err(SchemaError::root(body, jsonschema::required(kind)));
+    };
+    only(body, kind)?;
+    Ok(object.clone())
 }
 
 #[cfg(test)]

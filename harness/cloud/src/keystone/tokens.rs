@@ -32,7 +32,31 @@ struct TokenPayload {
     /// The audit id of the chain's first token (a rescoped token's second audit id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pa: Option<String>,
+    /// System-scoped (`"system": {"all": true}`); `p` is then empty. Empty `p` without it:
+    /// an unscoped token.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    s: bool,
 }
+
+/// What a token is scoped to (Keystone's `project_scoped`, `system_scoped`, `unscoped`;
+/// domain and trust scopes are not modelled).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Project(String),
+    System,
+    Unscoped,
+}
+
+/// The roles a token carries: the direct assignments and every role they imply, transitively
+/// (`add_implied_roles`).
+const EFFECTIVE_PROJECT_ROLES: &str = "WITH RECURSIVE effective(id) AS (
+    SELECT role_id FROM keystone_assignments WHERE user_id = ?1 AND project_id = ?2
+    UNION SELECT i.implied_role_id FROM keystone_implied_roles i JOIN effective e ON i.prior_role_id = e.id)
+SELECT r.id, r.name FROM effective e JOIN keystone_roles r ON r.id = e.id ORDER BY r.name";
+const EFFECTIVE_SYSTEM_ROLES: &str = "WITH RECURSIVE effective(id) AS (
+    SELECT role_id FROM keystone_system_assignments WHERE user_id = ?1 AND ?2 = ''
+    UNION SELECT i.implied_role_id FROM keystone_implied_roles i JOIN effective e ON i.prior_role_id = e.id)
+SELECT r.id, r.name FROM effective e JOIN keystone_roles r ON r.id = e.id ORDER BY r.name";
 
 /// What a valid token says beyond the caller (`AuthContext`): what Keystone renders.
 #[derive(Debug, Clone)]
@@ -44,6 +68,7 @@ pub struct TokenInfo {
     pub issued_at: i64,
     pub expires_at: i64,
     pub application_credential: Option<ApplicationCredential>,
+    pub scope: Scope,
 }
 
 /// Why a token does not validate; Keystone's `validate_token` says which.
@@ -75,7 +100,7 @@ impl From<TokenError> for AuthError {
 #[derive(Debug, Clone)]
 pub struct Grant {
     pub user_id: String,
-    pub project_id: String,
+    pub scope: Scope,
     pub methods: Vec<String>,
     /// Unix seconds; `None`: now plus `[token] expiration`.
     pub expires_at: Option<i64>,
@@ -119,9 +144,15 @@ impl Identity {
         if let Some(cred_expiry) = grant.application_credential.as_ref().and_then(|c| c.expires_at) {
             expires = expires.min(cred_expiry.div_euclid(1_000_000));
         }
+        let (project_id, system) = match grant.scope {
+            Scope::Project(p) => (p, false),
+            Scope::System => (String::new(), true),
+            Scope::Unscoped => (String::new(), false),
+        };
         let payload = TokenPayload {
             u: grant.user_id,
-            p: grant.project_id,
+            p: project_id,
+            s: system,
             e: expires,
             i: now,
             a: b64(&self.tag(&new_id())[..16]),
@@ -138,18 +169,30 @@ impl Identity {
     pub fn user_id(&self, user: &UserRef) -> Result<Option<String>, StoreError> {
         self.store.with(|c| match user {
             UserRef::Id(id) => c.query_row("SELECT id FROM keystone_users WHERE id = ?1", params![id], |r| r.get(0)).optional(),
-            UserRef::Name { name, domain } => c
-                .query_row("SELECT id FROM keystone_users WHERE name = ?1 AND domain_id = ?2", params![name, domain.id()], |r| r.get(0))
-                .optional(),
+            UserRef::Name { name, domain } => {
+                let (domain_id, domain_name) = domain.parts();
+                c.query_row(
+                    "SELECT id FROM keystone_users WHERE name = ?1 AND domain_id = (SELECT id FROM keystone_domains WHERE id = ?2 OR name = ?3)",
+                    params![name, domain_id, domain_name],
+                    |r| r.get(0),
+                )
+                .optional()
+            }
         })
     }
 
     pub fn project_id(&self, project: &ProjectRef) -> Result<Option<String>, StoreError> {
         self.store.with(|c| match project {
             ProjectRef::Id(id) => c.query_row("SELECT id FROM keystone_projects WHERE id = ?1", params![id], |r| r.get(0)).optional(),
-            ProjectRef::Name { name, domain } => c
-                .query_row("SELECT id FROM keystone_projects WHERE name = ?1 AND domain_id = ?2", params![name, domain.id()], |r| r.get(0))
-                .optional(),
+            ProjectRef::Name { name, domain } => {
+                let (domain_id, domain_name) = domain.parts();
+                c.query_row(
+                    "SELECT id FROM keystone_projects WHERE name = ?1 AND domain_id = (SELECT id FROM keystone_domains WHERE id = ?2 OR name = ?3)",
+                    params![name, domain_id, domain_name],
+                    |r| r.get(0),
+                )
+                .optional()
+            }
         })
     }
 
@@ -161,12 +204,29 @@ impl Identity {
         Ok(project.flatten())
     }
 
-    /// Password authentication scoped to a project (by id, or by name in a domain).
+    /// Keystone's `_check_and_set_default_scoping`: the user's `default_project_id` when the
+    /// project exists and the user has a role on it, else an unscoped token.
+    pub fn default_scope(&self, user_id: &str) -> Result<Scope, StoreError> {
+        let Some(project_id) = self.default_project_id(user_id)? else {
+            return Ok(Scope::Unscoped);
+        };
+        let has_role: bool = self.store.with(|c| {
+            c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM keystone_assignments a JOIN keystone_projects p ON p.id = a.project_id WHERE a.user_id = ?1 AND a.project_id = ?2)",
+                params![user_id, project_id],
+                |r| r.get(0),
+            )
+        })?;
+        Ok(if has_role { Scope::Project(project_id) } else { Scope::Unscoped })
+    }
+
+    /// Password authentication with the scope asked for (already resolved), or, without one,
+    /// Keystone's default scoping (`_check_and_set_default_scoping`).
     pub fn authenticate(
         &self,
         user: &UserRef,
         password: &str,
-        project: &ProjectRef,
+        scope: Option<Scope>,
     ) -> Result<(String, AuthContext, TokenInfo), AuthError> {
         let user_id = self.user_id(user)?.ok_or(AuthError::Unauthorized)?;
         let stored: Option<String> = self
@@ -176,10 +236,13 @@ impl Identity {
         if !stored.is_some_and(|hash| super::passwords::verify_bytes(password, &hash)) {
             return Err(AuthError::Unauthorized);
         }
-        let project_id = self.project_id(project)?.ok_or(AuthError::Unauthorized)?;
+        let scope = match scope {
+            Some(scope) => scope,
+            None => self.default_scope(&user_id)?,
+        };
         let grant = Grant {
             user_id,
-            project_id,
+            scope,
             methods: vec!["password".into()],
             expires_at: None,
             application_credential: None,
@@ -203,20 +266,31 @@ impl Identity {
             Some(id) => Some(self.application_credential(id)?.ok_or_else(|| TokenError::ApplicationCredentialNotFound(id.clone()))?),
             None => None,
         };
+        let scope = match (payload.p.is_empty(), payload.s) {
+            (false, _) => Scope::Project(payload.p.clone()),
+            (true, true) => Scope::System,
+            (true, false) => Scope::Unscoped,
+        };
         let context = self.store.with(|c| {
-            let revoked: Option<i64> = c
-                .query_row("SELECT expires FROM keystone_revoked WHERE audit_id = ?1", params![payload.a], |r| r.get(0))
-                .optional()?;
+            let revoked: Option<i64> =
+                c.query_row("SELECT expires FROM keystone_revoked WHERE audit_id = ?1", params![payload.a], |r| r.get(0)).optional()?;
             if revoked.is_some() {
                 return Ok(None);
             }
             let user: Option<String> =
                 c.query_row("SELECT name FROM keystone_users WHERE id = ?1", params![payload.u], |r| r.get(0)).optional()?;
-            let project: Option<String> =
-                c.query_row("SELECT name FROM keystone_projects WHERE id = ?1", params![payload.p], |r| r.get(0)).optional()?;
-            let mut stmt = c.prepare(
-                "SELECT r.id, r.name FROM keystone_assignments a JOIN keystone_roles r ON r.id = a.role_id WHERE a.user_id = ?1 AND a.project_id = ?2 ORDER BY r.name",
-            )?;
+            let project: Option<String> = match &scope {
+                Scope::Project(p) => {
+                    c.query_row("SELECT name FROM keystone_projects WHERE id = ?1", params![p], |r| r.get(0)).optional()?
+                }
+                Scope::System | Scope::Unscoped => Some(String::new()),
+            };
+            let sql = match &scope {
+                Scope::Project(_) => EFFECTIVE_PROJECT_ROLES,
+                Scope::System => EFFECTIVE_SYSTEM_ROLES,
+                Scope::Unscoped => return Ok(user.zip(project).map(|(u, p)| (u, p, Vec::new()))),
+            };
+            let mut stmt = c.prepare(sql)?;
             let roles = stmt
                 .query_map(params![payload.u, payload.p], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
@@ -227,16 +301,22 @@ impl Identity {
         if let Some(cred) = &application_credential {
             roles.retain(|(id, _)| cred.roles.iter().any(|r| &r.id == id));
         }
-        // Keystone's `_validate_project_scope`: no role on the project, no valid token.
-        if roles.is_empty() {
+        // Keystone's `_validate_project_scope` / `_validate_system_scope`: no role on the
+        // project (or the system), no valid token. An unscoped token carries no roles.
+        if roles.is_empty() && scope != Scope::Unscoped {
             return Err(TokenError::Invalid);
         }
         let expires = time::OffsetDateTime::from_unix_timestamp(payload.e).map_err(|_| TokenError::Unrecognized)?;
-        let catalog = self.catalog_for(&payload.p);
+        let catalog = match &scope {
+            Scope::Project(p) => self.catalog_for(p),
+            Scope::System => self.system_catalog(),
+            Scope::Unscoped => Vec::new(),
+        };
         let mut audit_ids = vec![payload.a.clone()];
         audit_ids.extend(payload.pa.clone());
         let methods = if payload.m.is_empty() { vec!["password".to_owned()] } else { payload.m.clone() };
-        let info = TokenInfo { methods, audit_ids, issued_at: payload.i, expires_at: payload.e, application_credential };
+        let system_scope = scope == Scope::System;
+        let info = TokenInfo { methods, audit_ids, issued_at: payload.i, expires_at: payload.e, application_credential, scope };
         let context = AuthContext {
             token: token.to_owned(),
             user_id: payload.u,
@@ -246,7 +326,7 @@ impl Identity {
             roles: roles.into_iter().map(|(_, name)| name).collect(),
             expires_at: format_keystone(expires),
             catalog,
-            system_scope: false,
+            system_scope,
         };
         Ok((context, info))
     }
