@@ -99,7 +99,13 @@ async fn admins_manage_types_and_encryption_specs() {
         )
     );
     let (status, answer) = call(&admin, Method::POST, &path, "3.0", Some(spec.clone())).await;
-    assert_eq!((status, answer), (StatusCode::OK, spec.clone()));
+    // `volume_type_encryption_create` adds the type and encryption ids to the very dict the
+    // controller answers with.
+    let mut echoed = spec.clone();
+    echoed["encryption"]["volume_type_id"] = json!(id);
+    echoed["encryption"]["encryption_id"] = answer["encryption"]["encryption_id"].clone();
+    assert!(uuid::Uuid::parse_str(answer["encryption"]["encryption_id"].as_str().unwrap_or_default()).is_ok());
+    assert_eq!((status, answer), (StatusCode::OK, echoed));
     let (status, answer) = call(&admin, Method::POST, &path, "3.0", Some(spec.clone())).await;
     assert_eq!(
         (status, answer),

@@ -55,6 +55,9 @@ pub fn extend(s: &CinderState, ctx: &AuthContext, version: Microversion, id: &st
         )));
     }
     let expected = if attached { "in-use" } else { "available" };
+    if volume.status == expected {
+        s.volumes.check_volume_quota(&volume.project_id, &volume.volume_type, size - volume.size, false)?;
+    }
     if s.volumes.transition(&volume.id, &[expected], "extending")?.is_none() {
         // Cinder prints its `expected` dict with Python's repr.
         return Err(Fault::invalid_volume(format!(

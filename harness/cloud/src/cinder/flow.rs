@@ -376,6 +376,9 @@ pub struct UploadToImage {
     pub ctx: AuthContext,
     /// The status the volume goes back to (`available`, or `in-use` for a forced upload).
     pub previous_status: String,
+    /// The image's disk format: `qcow2` is converted (`qemu-img convert -O qcow2`), anything
+    /// else is uploaded as the volume's bytes.
+    pub disk_format: String,
 }
 
 /// `copy_volume_to_image`: streams the whole volume into the new image; the volume goes back to
@@ -383,12 +386,28 @@ pub struct UploadToImage {
 pub async fn upload_to_image(service: Arc<VolumeService>, job: UploadToImage) {
     let session = job.ctx.session(service.http().clone());
     let path = service.volume_path(&job.volume_id);
+    let converted = (job.disk_format == "qcow2").then(|| service.temp_path());
     let outcome = async {
+        let path = match &converted {
+            Some(temp) => {
+                let (src, dst) = (path.clone(), temp.clone());
+                let size = tokio::fs::metadata(&src).await.map_err(|e| FlowError::Upload(e.to_string()))?.len();
+                tokio::task::spawn_blocking(move || super::qcow2::convert(&src, &dst, size))
+                    .await
+                    .map_err(|e| FlowError::Upload(e.to_string()))?
+                    .map_err(|e| FlowError::Upload(format!("qemu-img convert: {e}")))?;
+                temp.clone()
+            }
+            None => path.clone(),
+        };
         let file = tokio::fs::File::open(&path).await.map_err(|e| FlowError::Upload(e.to_string()))?;
         let size = file.metadata().await.map_err(|e| FlowError::Upload(e.to_string()))?.len();
         image::upload(&session, &job.image_id, file, Some(size)).await.map_err(|e| FlowError::Upload(e.to_string()))
     }
     .await;
+    if let Some(temp) = &converted {
+        let _ = tokio::fs::remove_file(temp).await;
+    }
     if let Err(error) = outcome {
         service.log_error(&job.volume_id, &format!("{}: {error}", error.exception_class()));
         let _ = image::delete_image(&session, &job.image_id).await;

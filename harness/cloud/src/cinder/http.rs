@@ -1,6 +1,7 @@
-//! Cinder v3 on the wire: version discovery, volumes (create, show, list, delete), the
-//! `os-volume_upload_image` action, user messages and volume types. The asynchronous work is
-//! in `flow`; every synchronous failure is a [`Fault`] (`{"badRequest": {...}}` and friends).
+//! Cinder v3 on the wire: the router (every `http_*` module's routes), version discovery,
+//! volume create, show and delete, and the action dispatch (`os-extend`, detaching here; the
+//! rest in `http_actions`, upload in `http_upload`). The asynchronous work is in `flow`; every
+//! synchronous failure is a [`Fault`] (`{"badRequest": {...}}` and friends).
 
 use std::sync::Arc;
 
@@ -13,18 +14,20 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use sigstack_client::image::{self, Image, NewImage};
+use sigstack_client::image::{self, Image};
 
 use super::encryption;
 use super::extend;
 use super::fault::Fault;
-use super::flow::{self, CreateFromImage, UploadToImage};
+use super::flow::{self, CreateFromImage};
+use super::http_actions;
 use super::http_attach;
 use super::http_types;
+use super::http_volumes;
 use super::model::{GIB, Volume, VolumeService, now};
 use super::types::{VolumeType, type_not_found};
-use super::views::{self, MESSAGES_VERSION, VOLUME};
-use crate::jsonschema::{self, SchemaError};
+use super::views::{self, VOLUME};
+use crate::jsonschema::SchemaError;
 use crate::keystone::Identity;
 use crate::microversion::{self, Microversion};
 use crate::wire::{AuthContext, HasIdentity};
@@ -73,13 +76,17 @@ pub fn router(identity: Arc<Identity>, volumes: Arc<VolumeService>, public_url: 
     // Inside the routes (each a `wsgi.Resource`): the microversion, then the body's content
     // type.
     let project = Router::new()
-        .route("/v3/{project_id}/volumes", get(list_volumes).post(create_volume))
-        .route("/v3/{project_id}/volumes/detail", get(list_volumes_detail))
-        .route("/v3/{project_id}/volumes/{id}", get(show_volume).delete(delete_volume))
+        .route("/v3/{project_id}/volumes", get(http_volumes::list_volumes).post(create_volume))
+        .route("/v3/{project_id}/volumes/{id}", get(show_volume).put(http_volumes::update_volume).delete(delete_volume))
         .route("/v3/{project_id}/volumes/{id}/action", axum::routing::post(volume_action))
-        .route("/v3/{project_id}/messages", get(list_messages))
-        .route("/v3/{project_id}/messages/{id}", get(show_message).delete(delete_message))
+        .merge(super::http_upload::message_routes())
+        .merge(http_volumes::routes())
         .merge(http_types::routes())
+        .merge(super::http_type_extras::routes())
+        .merge(super::http_qos::routes())
+        .merge(super::http_admin::routes())
+        .merge(super::transfers::routes())
+        .merge(super::groups::routes())
         .merge(http_attach::routes())
         .layer(axum::middleware::from_fn(request_body))
         .layer(axum::middleware::from_fn(version_headers));
@@ -204,7 +211,7 @@ pub(super) fn schema_error(field: &str, value: &Value, message: &str) -> Fault {
 fn volume_type(s: &CinderState, ctx: &AuthContext, requested: Option<&str>) -> Result<VolumeType, Fault> {
     match requested.filter(|t| !t.is_empty()) {
         None => s.volumes.volume_types()?.into_iter().next().ok_or_else(Fault::internal),
-        Some(name) => s.volumes.volume_type(name)?.filter(|t| t.is_public || ctx.is_admin()).ok_or_else(|| type_not_found(name)),
+        Some(name) => s.volumes.volume_type(name)?.filter(|t| http_types::visible(ctx, t)).ok_or_else(|| type_not_found(name)),
     }
 }
 
@@ -273,9 +280,13 @@ async fn create_volume(
         Some(id) => Some(s.volumes.get(&ctx, id)?),
         None => None,
     };
-    if let Some(id) = new.consistencygroup_id.as_ref().or(new.group_id.as_ref()) {
+    if let Some(id) = new.consistencygroup_id.as_ref() {
         return Err(Fault::not_found(format!("Group {id} could not be found.")));
     }
+    let group = match new.group_id.as_ref() {
+        Some(id) => Some(s.volumes.group(&ctx, id)?),
+        None => None,
+    };
     let session = ctx.session(s.volumes.http().clone());
     let image = match new.image_ref.as_deref() {
         Some(r) => Some(find_image(&session, r).await?),
@@ -324,6 +335,8 @@ async fn create_volume(
     if let Some(image) = &image {
         check_image(image, size)?;
     }
+    s.volumes.check_volume_quota(&ctx.project_id, &volume_type.name, size, true)?;
+    let type_specs = volume_type.extra_specs.clone();
     // An encrypted type: the volume's key is made in Barbican, with the caller's token,
     // before the volume exists; a clone gets a copy of its source's key.
     let encryption_key = match s.volumes.type_encryption(&volume_type.id)? {
@@ -352,10 +365,27 @@ async fn create_volume(
         source_volid: source.as_ref().map(|src| src.id.clone()),
     };
     s.volumes.insert(&record)?;
+    if let Some(g) = &group {
+        s.volumes.modify_extras(&record.id, |e| e.group_id = Some(g.id.clone()))?;
+    }
     if let Some(key) = &encryption_key {
         s.volumes.set_encryption_key(&record.id, key)?;
     }
     let request_id = request_id();
+    // cinder-scheduler: no back end satisfying the type leaves the volume in `error`.
+    let schedulable = s.volumes.backend(Some(&record.volume_type)).is_some_and(|b| super::scheduler::satisfies(&b, &type_specs));
+    if !schedulable {
+        s.volumes.set_status(&record.id, "error")?;
+        s.volumes.add_message(
+            &ctx.project_id,
+            &request_id,
+            &record.id,
+            super::scheduler::NO_BACKEND_EVENT_ID,
+            super::scheduler::NO_BACKEND_USER_MESSAGE,
+        )?;
+        let view = views::volume_detail(&s.public_url, &ctx, version, &record, &s.volumes.facts(&record)?, false);
+        return Ok(with_request_id((StatusCode::ACCEPTED, Json(json!({"volume": view}))).into_response(), &request_id));
+    }
     match (image, source) {
         (Some(image), _) => {
             let job = CreateFromImage { volume_id: record.id.clone(), image, ctx: ctx.clone(), request_id: request_id.clone() };
@@ -370,7 +400,7 @@ async fn create_volume(
             tokio::spawn(create_blank(s.volumes.clone(), record.id.clone(), size));
         }
     }
-    let view = views::volume_detail(&s.public_url, &ctx, version, &record, &s.volumes.facts(&record)?);
+    let view = views::volume_detail(&s.public_url, &ctx, version, &record, &s.volumes.facts(&record)?, false);
     Ok(with_request_id((StatusCode::ACCEPTED, Json(json!({"volume": view}))).into_response(), &request_id))
 }
 
@@ -389,7 +419,7 @@ fn retype_possible(s: &CinderState, from: &VolumeType, to: &VolumeType) -> Resul
 }
 
 /// A clone (`create_cloned_volume`): the source's data copied, grown to the clone's size.
-async fn create_clone(volumes: Arc<VolumeService>, id: String, source: String, size: u64) {
+pub(super) async fn create_clone(volumes: Arc<VolumeService>, id: String, source: String, size: u64) {
     let (from, to) = (volumes.volume_path(&source), volumes.volume_path(&id));
     let copied = match tokio::fs::copy(&from, &to).await {
         Ok(_) => std::fs::OpenOptions::new().write(true).open(&to).and_then(|f| {
@@ -434,32 +464,8 @@ async fn show_volume(
 ) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let volume = s.volumes.get(&ctx, &id)?;
-    Ok(Json(json!({"volume": views::volume_detail(&s.public_url, &ctx, version, &volume, &s.volumes.facts(&volume)?)})).into_response())
-}
-
-async fn list_volumes(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path(project_id): Path<String>,
-) -> Result<Response, Fault> {
-    check_project(&ctx, &project_id)?;
-    let volumes: Vec<Value> = s.volumes.list(&ctx)?.iter().map(|v| views::volume_summary(&s.public_url, v)).collect();
-    Ok(Json(json!({"volumes": volumes})).into_response())
-}
-
-async fn list_volumes_detail(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path(project_id): Path<String>,
-) -> Result<Response, Fault> {
-    check_project(&ctx, &project_id)?;
-    let mut out = Vec::new();
-    for volume in s.volumes.list(&ctx)? {
-        out.push(views::volume_detail(&s.public_url, &ctx, version, &volume, &s.volumes.facts(&volume)?));
-    }
-    Ok(Json(json!({"volumes": out})).into_response())
+    Ok(Json(json!({"volume": views::volume_detail(&s.public_url, &ctx, version, &volume, &s.volumes.facts(&volume)?, true)}))
+        .into_response())
 }
 
 /// Statuses a volume may be deleted in (`volume.api.delete`).
@@ -505,7 +511,7 @@ async fn volume_action(
     let args = &args;
     check_project(&ctx, &project_id)?;
     match action.as_str() {
-        "os-volume_upload_image" => upload_image(&s, &ctx, version, &id, args).await,
+        "os-volume_upload_image" => super::http_upload::upload_image(&s, &ctx, version, &id, args).await,
         "os-extend" => extend::extend(&s, &ctx, version, &id, args),
         "os-begin_detaching" => {
             s.volumes.begin_detaching(&ctx, &id)?;
@@ -515,133 +521,6 @@ async fn volume_action(
             s.volumes.roll_detaching(&ctx, &id)?;
             Ok(StatusCode::ACCEPTED.into_response())
         }
-        other => Err(no_such_action(other)),
+        other => http_actions::dispatch(&s, &ctx, version, &id, other, args).await,
     }
-}
-
-/// `os-volume_upload_image`: a new Glance image (unsigned: the reserved namespaces are
-/// dropped) filled from the volume by a background task.
-async fn upload_image(s: &CinderState, ctx: &AuthContext, version: Microversion, id: &str, args: &Value) -> Result<Response, Fault> {
-    let field = "os-volume_upload_image";
-    if !args.is_object() {
-        return Err(schema_error(field, args, &format!("{args} is not of type 'object'")));
-    }
-    let image_name = match args.get("image_name") {
-        Some(Value::String(n)) if !n.is_empty() => n.clone(),
-        Some(other @ Value::String(_)) => return Err(schema_error("image_name", other, "'' is too short")),
-        Some(other) => return Err(schema_error("image_name", other, &format!("{other} is not of type 'string'"))),
-        None => return Err(schema_error(field, args, &jsonschema::required("image_name"))),
-    };
-    let text = |k: &str, default: &str| args.get(k).and_then(Value::as_str).unwrap_or(default).to_owned();
-    let disk_format = text("disk_format", "raw");
-    let container_format = text("container_format", "bare");
-    let force = match args.get("force") {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(v)) => v.eq_ignore_ascii_case("true") || v == "1" || v.eq_ignore_ascii_case("yes"),
-        _ => false,
-    };
-    let seen = s.volumes.get(ctx, id)?;
-    let from: &[&str] = if force { &["available", "in-use"] } else { &["available"] };
-    let Some(volume) = s.volumes.transition(&seen.id, from, "uploading")? else {
-        let current = s.volumes.get(ctx, id)?;
-        return Err(Fault::invalid_volume(format!(
-            "Volume {} status must be available or in-use, but current status is: {}.",
-            current.id, current.status
-        )));
-    };
-    let visibility = if version >= Microversion(3, 1) { text("visibility", "private") } else { "private".into() };
-    let protected = version >= Microversion(3, 1) && args.get("protected").and_then(Value::as_bool).unwrap_or(false);
-    let properties = flow::upload_properties(&s.volumes.glance_metadata(&volume.id)?);
-    let new_image = NewImage {
-        name: Some(image_name.clone()),
-        container_format: Some(container_format.clone()),
-        disk_format: Some(disk_format.clone()),
-        visibility: Some(visibility.clone()),
-        protected: Some(protected),
-        properties,
-        ..NewImage::default()
-    };
-    let session = ctx.session(s.volumes.http().clone());
-    // Glance's own refusal (a bad disk format, a forbidden visibility) is passed on with its
-    // status and explanation; anything else is cinder's 500. Either way the volume goes back
-    // to the status it had.
-    let created = match image::create_image(&session, &new_image).await {
-        Ok(created) => created,
-        Err(e) => {
-            s.volumes.set_status(&volume.id, &volume.status)?;
-            return Err(match &e {
-                sigstack_client::Error::Http { status, message, .. } if (400..500).contains(status) => {
-                    Fault::new(StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST), message.clone())
-                }
-                _ => Fault::internal_because(format!("creating the image in Glance: {e}")),
-            });
-        }
-    };
-    let job = UploadToImage {
-        volume_id: volume.id.clone(),
-        image_id: created.id.clone(),
-        ctx: ctx.clone(),
-        previous_status: volume.status.clone(),
-    };
-    tokio::spawn(flow::upload_to_image(s.volumes.clone(), job));
-    let mut answer = json!({
-        "id": volume.id,
-        "updated_at": now(),
-        "status": "uploading",
-        "display_description": volume.description,
-        "size": volume.size,
-        "volume_type": s.volumes.volume_type(&volume.volume_type)?.map(|t| views::type_view(&t)),
-        "image_id": created.id,
-        "container_format": container_format,
-        "disk_format": disk_format,
-        "image_name": image_name,
-    });
-    if version >= Microversion(3, 1)
-        && let Some(map) = answer.as_object_mut()
-    {
-        map.insert("protected".into(), json!(protected));
-        map.insert("visibility".into(), json!(visibility));
-    }
-    Ok((StatusCode::ACCEPTED, Json(json!({"os-volume_upload_image": answer}))).into_response())
-}
-
-/// User messages exist from 3.3; before, the route is unknown.
-fn messages_allowed(version: Microversion) -> Result<(), Fault> {
-    if version >= MESSAGES_VERSION { Ok(()) } else { Err(Fault::no_resource()) }
-}
-
-async fn list_messages(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path(project_id): Path<String>,
-) -> Result<Response, Fault> {
-    messages_allowed(version)?;
-    check_project(&ctx, &project_id)?;
-    let messages: Vec<Value> = s.volumes.messages(&ctx)?.iter().map(|m| views::message_view(&s.public_url, m)).collect();
-    Ok(Json(json!({"messages": messages})).into_response())
-}
-
-async fn show_message(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
-    messages_allowed(version)?;
-    check_project(&ctx, &project_id)?;
-    let message = s.volumes.message(&ctx, &id)?;
-    Ok(Json(json!({"message": views::message_view(&s.public_url, &message)})).into_response())
-}
-
-async fn delete_message(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
-    messages_allowed(version)?;
-    check_project(&ctx, &project_id)?;
-    s.volumes.delete_message(&ctx, &id)?;
-    Ok(StatusCode::NO_CONTENT.into_response())
 }

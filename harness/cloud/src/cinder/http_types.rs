@@ -28,26 +28,27 @@ const MANAGE_POLICY: &str = "volume_extension:types_manage";
 const CREATE_ENCRYPTION_POLICY: &str = "volume_extension:volume_type_encryption:create";
 const GET_ENCRYPTION_POLICY: &str = "volume_extension:volume_type_encryption:get";
 const DELETE_ENCRYPTION_POLICY: &str = "volume_extension:volume_type_encryption:delete";
+const UPDATE_ENCRYPTION_POLICY: &str = "volume_extension:volume_type_encryption:update";
 /// The encryption schema's `control_location` enum.
 const CONTROL_LOCATIONS: [&str; 2] = ["front-end", "back-end"];
 
 pub fn routes() -> Router<CinderState> {
     Router::new()
         .route("/v3/{project_id}/types", get(list).post(create))
-        .route("/v3/{project_id}/types/{id}", get(show).delete(delete))
+        .route("/v3/{project_id}/types/{id}", get(show).put(super::http_type_extras::update_type).delete(delete))
         .route("/v3/{project_id}/types/{id}/encryption", get(show_encryption).post(create_encryption))
-        .route("/v3/{project_id}/types/{id}/encryption/{key}", get(show_encryption_item).delete(delete_encryption))
+        .route("/v3/{project_id}/types/{id}/encryption/{key}", get(show_encryption_item).put(update_encryption).delete(delete_encryption))
         .route("/v3/{project_id}/volumes/{id}/encryption", get(volume_encryption_metadata))
 }
 
 /// `PolicyNotAuthorized` (403); every rule here is `rule:admin_api`.
-fn authorize(ctx: &AuthContext, rule: &str) -> Result<(), Fault> {
+pub(super) fn authorize(ctx: &AuthContext, rule: &str) -> Result<(), Fault> {
     if ctx.is_admin() { Ok(()) } else { Err(Fault::new(StatusCode::FORBIDDEN, format!("Policy doesn't allow {rule} to be performed."))) }
 }
 
-/// Private types are visible to admins only (no project is ever given access here).
-fn visible(ctx: &AuthContext, t: &VolumeType) -> bool {
-    t.is_public || ctx.is_admin()
+/// Private types are visible to admins and the projects they are shared with.
+pub(super) fn visible(ctx: &AuthContext, t: &VolumeType) -> bool {
+    t.is_public || ctx.is_admin() || t.projects.contains(&ctx.project_id)
 }
 
 async fn list(
@@ -57,12 +58,15 @@ async fn list(
     Path(project_id): Path<String>,
 ) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
-    let types: Vec<Value> = s.volumes.volume_types()?.iter().filter(|t| visible(&ctx, t)).map(views::type_view).collect();
+    let types: Vec<Value> = s.volumes.volume_types()?.iter().filter(|t| visible(&ctx, t)).map(|t| views::type_show(&ctx, t)).collect();
     Ok(Json(json!({"volume_types": types})).into_response())
 }
 
-/// A type the caller may see, by id or name.
-fn find(s: &CinderState, ctx: &AuthContext, reference: &str) -> Result<VolumeType, Fault> {
+/// A type the caller may see, by id or name (`default`: the default type).
+pub(super) fn find(s: &CinderState, ctx: &AuthContext, reference: &str) -> Result<VolumeType, Fault> {
+    if reference == "default" {
+        return s.volumes.volume_types()?.into_iter().next().ok_or_else(Fault::internal);
+    }
     s.volumes.volume_type(reference)?.filter(|t| visible(ctx, t)).ok_or_else(|| type_not_found(reference))
 }
 
@@ -73,11 +77,11 @@ async fn show(
     Path((project_id, id)): Path<(String, String)>,
 ) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
-    Ok(Json(json!({"volume_type": views::type_view(&find(&s, &ctx, &id)?)})).into_response())
+    Ok(Json(json!({"volume_type": views::type_show(&ctx, &find(&s, &ctx, &id)?)})).into_response())
 }
 
 /// The object under `key` of a body that must hold exactly that key.
-fn wrapped<'a>(body: &'a Value, key: &str) -> Result<&'a Map<String, Value>, Fault> {
+pub(super) fn wrapped<'a>(body: &'a Value, key: &str) -> Result<&'a Map<String, Value>, Fault> {
     let Some(top) = body.as_object() else { return Err(Fault::bad_request(format!("{body} is not of type 'object'"))) };
     let Some(inner) = top.get(key) else { return Err(SchemaError::root(body, jsonschema::required(key)).into()) };
     if let Some(message) = jsonschema::additional_properties(top, |k| k == key) {
@@ -86,12 +90,12 @@ fn wrapped<'a>(body: &'a Value, key: &str) -> Result<&'a Map<String, Value>, Fau
     inner.as_object().ok_or_else(|| schema_error(key, inner, &format!("{inner} is not of type 'object'")))
 }
 
-fn only(map: &Map<String, Value>, field: &str, allowed: &[&str]) -> Result<(), Fault> {
+pub(super) fn only(map: &Map<String, Value>, field: &str, allowed: &[&str]) -> Result<(), Fault> {
     Ok(jsonschema::check_additional(field, map, |k| allowed.contains(&k))?)
 }
 
 /// `parameter_types.boolean`: a JSON boolean or one of oslo's boolean strings.
-fn boolean(field: &str, value: &Value) -> Result<bool, Fault> {
+pub(super) fn boolean(field: &str, value: &Value) -> Result<bool, Fault> {
     match value {
         Value::Bool(b) => Ok(*b),
         Value::String(v) => match v.to_ascii_lowercase().as_str() {
@@ -138,7 +142,15 @@ fn new_type(body: &Value) -> Result<VolumeType, Fault> {
         None => true,
         Some(v) => boolean("os-volume-type-access:is_public", v)?,
     };
-    Ok(VolumeType { id: uuid::Uuid::new_v4().to_string(), name, description, is_public, extra_specs })
+    Ok(VolumeType {
+        id: uuid::Uuid::new_v4().to_string(),
+        name,
+        description,
+        is_public,
+        extra_specs,
+        qos_specs_id: None,
+        projects: Vec::new(),
+    })
 }
 
 async fn create(
@@ -152,7 +164,7 @@ async fn create(
     let new = new_type(&json_body(&body)?)?;
     authorize(&ctx, MANAGE_POLICY)?;
     s.volumes.create_volume_type(&new)?;
-    Ok(Json(json!({"volume_type": views::type_view(&new)})).into_response())
+    Ok(Json(json!({"volume_type": views::type_manage_view(&ctx, &new, true)})).into_response())
 }
 
 async fn delete(
@@ -242,10 +254,52 @@ async fn create_encryption(
     body: Bytes,
 ) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
-    let (spec, echoed) = new_encryption(&type_id, &json_body(&body)?)?;
+    let (spec, mut echoed) = new_encryption(&type_id, &json_body(&body)?)?;
     authorize(&ctx, CREATE_ENCRYPTION_POLICY)?;
+    // `volume_type_encryption_create` adds the type and encryption ids to the very dict the
+    // controller then answers with.
+    echoed.insert("volume_type_id".into(), json!(type_id));
+    echoed.insert("encryption_id".into(), json!(spec.encryption_id));
     s.volumes.create_type_encryption(&type_id, spec)?;
     Ok(Json(json!({"encryption": echoed})).into_response())
+}
+
+/// `PUT .../encryption/{encryption_id}`: the `update` schema (nothing required); the type
+/// must exist and be unused; the answer is the request's body (`key_size` an integer).
+async fn update_encryption(
+    State(s): State<CinderState>,
+    ctx: AuthContext,
+    Version(_): Version,
+    Path((project_id, type_id, _encryption_id)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Result<Response, Fault> {
+    check_project(&ctx, &project_id)?;
+    let body = json_body(&body)?;
+    let given = wrapped(&body, "encryption")?.clone();
+    // Validated as a whole spec, the missing required fields standing in.
+    let mut whole = json!({"provider": "", "control_location": "front-end"});
+    for (k, v) in &given {
+        whole[k] = v.clone();
+    }
+    let (parsed, echoed) = new_encryption(&type_id, &json!({"encryption": whole}))?;
+    authorize(&ctx, UPDATE_ENCRYPTION_POLICY)?;
+    s.volumes.volume_type(&type_id)?.filter(|t| t.id == type_id).ok_or_else(|| type_not_found(&type_id))?;
+    let answer: Map<String, Value> = echoed.into_iter().filter(|(k, _)| given.contains_key(k)).collect();
+    s.volumes.update_type_encryption(&type_id, |spec| {
+        if given.contains_key("provider") {
+            spec.provider = parsed.provider.clone();
+        }
+        if given.contains_key("control_location") {
+            spec.control_location = parsed.control_location.clone();
+        }
+        if given.contains_key("cipher") {
+            spec.cipher = parsed.cipher.clone();
+        }
+        if given.contains_key("key_size") {
+            spec.key_size = parsed.key_size;
+        }
+    })?;
+    Ok(Json(json!({"encryption": answer})).into_response())
 }
 
 /// What both encryption reads share: the policy, then the type must exist; its spec's view.

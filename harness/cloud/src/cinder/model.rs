@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS cinder_volumes (seq INTEGER PRIMARY KEY AUTOINCREMENT
 CREATE TABLE IF NOT EXISTS cinder_volume_glance_metadata (volume_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (volume_id, key));
 CREATE TABLE IF NOT EXISTS cinder_messages (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, project_id TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cinder_attachments (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, volume_id TEXT NOT NULL, project_id TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cinder_volume_extras (volume_id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cinder_image_cache (backend TEXT NOT NULL, image_id TEXT NOT NULL, image_updated_at TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (backend, image_id));
 ";
 
@@ -52,6 +53,20 @@ pub struct Volume {
     /// The volume it was cloned from (`source_volid`).
     #[serde(default)]
     pub source_volid: Option<String>,
+}
+
+/// What a volume has beyond its record (`cinder_volume_extras`): its admin metadata
+/// (`volume_admin_metadata`: `readonly`, `attached_mode`, which `add_visible_admin_metadata`
+/// shows among the volume's metadata) and its `migration_status` (admins see it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VolumeExtras {
+    #[serde(default)]
+    pub admin_metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    pub migration_status: Option<String>,
+    /// The generic volume group the volume is in.
+    #[serde(default)]
+    pub group_id: Option<String>,
 }
 
 /// A user message (`cinder.message.api`): what the user is told about an asynchronous failure.
@@ -107,6 +122,10 @@ impl VolumeService {
     pub fn open(store: Arc<Store>, data_dir: PathBuf, deployment: Arc<DeploymentState>) -> Result<VolumeService, StoreError> {
         store.migrate(SCHEMA)?;
         store.migrate(super::types::SCHEMA)?;
+        store.migrate(super::quotas::SCHEMA)?;
+        store.migrate(super::more_types::SCHEMA)?;
+        store.migrate(super::transfers::SCHEMA)?;
+        store.migrate(super::groups::SCHEMA)?;
         for sub in ["volumes", "cache", "tmp"] {
             std::fs::create_dir_all(data_dir.join(sub)).map_err(|_| io_error(&data_dir))?;
         }
@@ -284,11 +303,35 @@ impl VolumeService {
     pub fn remove(&self, id: &str) -> Result<(), StoreError> {
         self.store.transaction(|tx| {
             tx.execute("DELETE FROM cinder_volume_glance_metadata WHERE volume_id = ?1", params![id])?;
+            tx.execute("DELETE FROM cinder_attachments WHERE volume_id = ?1", params![id])?;
+            tx.execute("DELETE FROM cinder_volume_extras WHERE volume_id = ?1", params![id])?;
             tx.execute("DELETE FROM cinder_volumes WHERE id = ?1", params![id])?;
             Ok::<_, StoreError>(())
         })?;
         let _ = std::fs::remove_file(self.volume_path(id));
         Ok(())
+    }
+
+    // ---- admin metadata and migration status ----
+
+    pub fn extras(&self, volume_id: &str) -> Result<VolumeExtras, StoreError> {
+        let body: Option<String> = self.store.with(|c| {
+            c.query_row("SELECT body FROM cinder_volume_extras WHERE volume_id = ?1", params![volume_id], |r| r.get(0)).optional()
+        })?;
+        Ok(body.and_then(|b| serde_json::from_str(&b).ok()).unwrap_or_default())
+    }
+
+    pub fn modify_extras(&self, volume_id: &str, f: impl FnOnce(&mut VolumeExtras)) -> Result<(), StoreError> {
+        let mut extras = self.extras(volume_id)?;
+        f(&mut extras);
+        let body = serde_json::to_string(&extras).map_err(|e| StoreError::from(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
+        self.store.with(|c| {
+            c.execute(
+                "INSERT INTO cinder_volume_extras (volume_id, body) VALUES (?1, ?2) ON CONFLICT (volume_id) DO UPDATE SET body = excluded.body",
+                params![volume_id, body],
+            )
+            .map(|_| ())
+        })
     }
 
     // ---- volume Glance metadata ----

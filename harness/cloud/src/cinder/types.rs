@@ -33,6 +33,12 @@ pub struct VolumeType {
     pub description: Option<String>,
     pub is_public: bool,
     pub extra_specs: BTreeMap<String, String>,
+    /// The QoS specs associated with the type (`qos_specs_id`).
+    #[serde(default)]
+    pub qos_specs_id: Option<String>,
+    /// The projects a private type is shared with (`volume_type_projects`).
+    #[serde(default)]
+    pub projects: Vec<String>,
 }
 
 impl VolumeType {
@@ -44,6 +50,8 @@ impl VolumeType {
             description: None,
             is_public: true,
             extra_specs: BTreeMap::from([(BACKEND_SPEC.to_owned(), name.to_owned())]),
+            qos_specs_id: None,
+            projects: Vec::new(),
         }
     }
 }
@@ -194,6 +202,21 @@ impl VolumeService {
         Ok(())
     }
 
+    /// `VolumeTypeEncryptionController.update`: refused while volumes use the type; a type
+    /// without a spec is `VolumeTypeEncryptionNotFound`.
+    pub fn update_type_encryption(&self, type_id: &str, f: impl FnOnce(&mut Encryption)) -> Result<(), Fault> {
+        if self.type_in_use(type_id)? {
+            return Err(Fault::bad_request("Cannot update encryption specs. Volume type in use."));
+        }
+        let Some(mut spec) = self.type_encryption(type_id)? else {
+            return Err(Fault::not_found(format!("Volume type encryption for type {type_id} does not exist.")));
+        };
+        f(&mut spec);
+        let body = to_json(&spec)?;
+        self.store.with(|c| c.execute("UPDATE cinder_type_encryption SET body = ?2 WHERE volume_type_id = ?1", params![type_id, body]))?;
+        Ok(())
+    }
+
     /// `VolumeTypeEncryptionController.delete`: refused while volumes use the type; a type
     /// without a spec is `VolumeTypeEncryptionNotFound`.
     pub fn delete_type_encryption(&self, type_id: &str) -> Result<(), Fault> {
@@ -217,6 +240,8 @@ impl VolumeService {
             type_id,
             backend,
             encrypted: self.encryption_key(&volume.id)?.is_some(),
+            encryption_key_id: self.encryption_key(&volume.id)?,
+            extras: self.extras(&volume.id)?,
         })
     }
 

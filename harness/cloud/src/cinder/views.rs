@@ -10,7 +10,7 @@ use sha2::Digest as _;
 
 use super::attach::Attachment;
 use super::fault::Fault;
-use super::model::{UserMessage, Volume};
+use super::model::{UserMessage, Volume, VolumeExtras};
 use super::types::VolumeType;
 use crate::microversion::{Microversion, Microversions, Refused};
 use crate::wire::AuthContext;
@@ -66,7 +66,7 @@ pub fn volume_type_id(name: &str) -> String {
     uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
 }
 
-/// `views/types.py` `show` (with the type-access extension's `is_public`).
+/// A volume type's whole record (what `os-volume_upload_image` answers as `volume_type`).
 pub fn type_view(t: &VolumeType) -> Value {
     json!({
         "id": t.id,
@@ -74,9 +74,56 @@ pub fn type_view(t: &VolumeType) -> Value {
         "description": t.description,
         "is_public": t.is_public,
         "os-volume-type-access:is_public": t.is_public,
-        "qos_specs_id": null,
+        "qos_specs_id": t.qos_specs_id,
         "extra_specs": t.extra_specs,
     })
+}
+
+/// The extra specs `volume_extension:types_extra_specs:read_sensitive` (admin) is not needed
+/// for (`USER_VISIBLE_EXTRA_SPECS`).
+pub const USER_VISIBLE_EXTRA_SPECS: [&str; 3] = ["RESKEY:availability_zones", "multiattach", "replication_enabled"];
+
+/// `SYSTEM_READER_OR_PROJECT_READER`: any role on the project (or an admin).
+pub fn is_reader(ctx: &AuthContext) -> bool {
+    ctx.is_admin() || ctx.has_role("reader") || ctx.has_role("member")
+}
+
+/// `SYSTEM_ADMIN_OR_PROJECT_MEMBER`.
+pub fn is_member(ctx: &AuthContext) -> bool {
+    ctx.is_admin() || ctx.has_role("member")
+}
+
+/// `v3/views/types.py` `show` (GET): `extra_specs` under `access_types_extra_specs` (readers;
+/// the sensitive ones for admins only), `qos_specs_id` under `access_types_qos_specs_id`
+/// (admins), and the type-access extension's `is_public` (members).
+pub fn type_show(ctx: &AuthContext, t: &VolumeType) -> Value {
+    let mut v = json!({"id": t.id, "name": t.name, "is_public": t.is_public, "description": t.description});
+    let Some(map) = v.as_object_mut() else { return v };
+    if is_reader(ctx) {
+        let specs: BTreeMap<&String, &String> =
+            t.extra_specs.iter().filter(|(k, _)| ctx.is_admin() || USER_VISIBLE_EXTRA_SPECS.contains(&k.as_str())).collect();
+        map.insert("extra_specs".into(), json!(specs));
+    }
+    if ctx.is_admin() {
+        map.insert("qos_specs_id".into(), json!(t.qos_specs_id));
+    }
+    if is_member(ctx) {
+        map.insert("os-volume-type-access:is_public".into(), json!(t.is_public));
+    }
+    v
+}
+
+/// `api/views/types.py` `show`, the view `types_manage` answers create and update with (all
+/// extra specs, no `qos_specs_id`), plus the type-access extension's `is_public` on create.
+pub fn type_manage_view(ctx: &AuthContext, t: &VolumeType, with_access: bool) -> Value {
+    let mut v = json!({"id": t.id, "name": t.name, "is_public": t.is_public, "extra_specs": t.extra_specs, "description": t.description});
+    if with_access
+        && is_member(ctx)
+        && let Some(map) = v.as_object_mut()
+    {
+        map.insert("os-volume-type-access:is_public".into(), json!(t.is_public));
+    }
+    v
 }
 
 /// What a volume's view needs beyond its record: its Glance metadata, attachments, the id of
@@ -87,6 +134,8 @@ pub struct VolumeFacts {
     pub type_id: String,
     pub backend: String,
     pub encrypted: bool,
+    pub encryption_key_id: Option<String>,
+    pub extras: VolumeExtras,
 }
 
 fn links(public_url: &str, project_id: &str, collection: &str, id: &str) -> Value {
@@ -102,9 +151,18 @@ pub fn volume_summary(public_url: &str, volume: &Volume) -> Value {
     json!({"id": volume.id, "name": volume.name, "links": links(public_url, &volume.project_id, "volumes", &volume.id)})
 }
 
-/// `GET /volumes/{id}` and `/volumes/detail`, with the fields of `version`; the admin-only
-/// ones for admins; `volume_image_metadata` when the volume has Glance metadata.
-pub fn volume_detail(public_url: &str, ctx: &AuthContext, version: Microversion, volume: &Volume, facts: &VolumeFacts) -> Value {
+/// `GET /volumes/{id}` and `/volumes/detail` (`extended`: the show and detail extensions add
+/// the tenant, host, migration and image-metadata attributes; create and update answer
+/// without them), with the fields of `version`; the admin-only ones for admins;
+/// `volume_image_metadata` when the volume has Glance metadata.
+pub fn volume_detail(
+    public_url: &str,
+    ctx: &AuthContext,
+    version: Microversion,
+    volume: &Volume,
+    facts: &VolumeFacts,
+    extended: bool,
+) -> Value {
     let image_metadata = &facts.image_metadata;
     let mut v = json!({
         "id": volume.id,
@@ -119,7 +177,7 @@ pub fn volume_detail(public_url: &str, ctx: &AuthContext, version: Microversion,
         "volume_type": volume.volume_type,
         "snapshot_id": null,
         "source_volid": volume.source_volid,
-        "metadata": volume.metadata,
+        "metadata": visible_metadata(volume, &facts.extras),
         "links": links(public_url, &volume.project_id, "volumes", &volume.id),
         "user_id": volume.user_id,
         "bootable": if volume.bootable { "true" } else { "false" },
@@ -128,20 +186,26 @@ pub fn volume_detail(public_url: &str, ctx: &AuthContext, version: Microversion,
         "replication_status": null,
         "consistencygroup_id": null,
         "multiattach": false,
-        "migration_status": null,
-        "os-vol-tenant-attr:tenant_id": volume.project_id,
     });
     let Some(map) = v.as_object_mut() else { return v };
-    if !image_metadata.is_empty() {
-        map.insert("volume_image_metadata".into(), json!(image_metadata));
-    }
     if ctx.is_admin() {
-        map.insert("os-vol-host-attr:host".into(), json!(format!("cinder@{0}#{0}", facts.backend)));
-        map.insert("os-vol-mig-status-attr:migstat".into(), Value::Null);
-        map.insert("os-vol-mig-status-attr:name_id".into(), Value::Null);
+        map.insert("migration_status".into(), json!(facts.extras.migration_status));
+    }
+    if extended {
+        if is_reader(ctx) {
+            map.insert("os-vol-tenant-attr:tenant_id".into(), json!(volume.project_id));
+        }
+        if !image_metadata.is_empty() && is_reader(ctx) {
+            map.insert("volume_image_metadata".into(), json!(image_metadata));
+        }
+        if ctx.is_admin() {
+            map.insert("os-vol-host-attr:host".into(), json!(format!("cinder@{0}#{0}", facts.backend)));
+            map.insert("os-vol-mig-status-attr:migstat".into(), json!(facts.extras.migration_status));
+            map.insert("os-vol-mig-status-attr:name_id".into(), Value::Null);
+        }
     }
     if version >= Microversion(3, 13) {
-        map.insert("group_id".into(), Value::Null);
+        map.insert("group_id".into(), json!(facts.extras.group_id));
     }
     if version >= Microversion(3, 21) && ctx.is_admin() {
         map.insert("provider_id".into(), Value::Null);
@@ -156,10 +220,27 @@ pub fn volume_detail(public_url: &str, ctx: &AuthContext, version: Microversion,
     if version >= Microversion(3, 63) {
         map.insert("volume_type_id".into(), json!(facts.type_id));
     }
+    if version >= Microversion(3, 64)
+        && let Some(key) = &facts.encryption_key_id
+    {
+        map.insert("encryption_key_id".into(), json!(key));
+    }
     if version >= Microversion(3, 65) {
         map.insert("consumes_quota".into(), json!(true));
     }
     v
+}
+
+/// The volume's metadata with the visible admin metadata (`readonly`, `attached_mode`) over
+/// it (`utils.add_visible_admin_metadata`).
+pub fn visible_metadata(volume: &Volume, extras: &VolumeExtras) -> BTreeMap<String, String> {
+    let mut metadata = volume.metadata.clone();
+    for key in ["readonly", "attached_mode"] {
+        if let Some(v) = extras.admin_metadata.get(key) {
+            metadata.insert(key.to_owned(), v.clone());
+        }
+    }
+    metadata
 }
 
 /// A volume's `attachments`: the `attached` ones only, `host_name` for admins only
