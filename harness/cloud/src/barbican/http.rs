@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -18,9 +18,12 @@ use super::validate::{self, Invalid, MAX_REQUEST_BYTES, MAX_SECRET_BYTES, TOO_LA
 use crate::keystone::Identity;
 use crate::microversion::{self, Microversion, Microversions, Refused};
 use crate::wire::{AuthContext, HasIdentity, format_barbican};
+use entities::{ListQuery, WriteRequest, query_pairs};
 
 #[path = "http_containers.rs"]
 mod containers;
+#[path = "http_entities.rs"]
+mod entities;
 #[path = "http_extras.rs"]
 mod extras;
 #[path = "http_orders.rs"]
@@ -67,10 +70,9 @@ pub fn router(identity: Arc<Identity>, model: Arc<KeyManager>, public_url: Strin
         .route("/v1/", get(version).fallback(method_not_allowed))
         .route("/v1/secrets", get(list_secrets).post(create_secret).fallback(method_not_allowed))
         .route("/v1/secrets/", get(list_secrets).post(create_secret).fallback(method_not_allowed))
-        .route("/v1/secrets/{id}", get(show_secret).put(put_payload).delete(delete_secret).fallback(secret_other))
-        .route("/v1/secrets/{id}/payload", get(get_payload).fallback(payload_other))
-        .route("/v1/secrets/{id}/acl", get(acl_get).put(acl_put).patch(acl_patch).delete(acl_delete).fallback(acl_other))
-        .route("/v1/secrets/{id}/{sub}", any(unknown_subresource));
+        .route("/v1/secrets/{id}", get(show_secret).put(put_payload).delete(delete_secret).fallback(entities::refuse_method::<Secret>))
+        .route("/v1/secrets/{id}/payload", get(get_payload).fallback(payload_other));
+    let router = entities::acl_routes::<Secret>(router, "/v1/secrets/{id}/acl").route("/v1/secrets/{id}/{sub}", any(unknown_subresource));
     transport_keys::routes(extras::routes(containers::routes(orders::routes(router))))
         .route("/{*rest}", any(not_found))
         .layer(middleware::from_fn(microversion))
@@ -297,13 +299,13 @@ async fn list_secrets(
     State(s): State<BarbicanState>,
     caller: AuthContext,
     Extension(mv): Extension<Microversion>,
-    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+    query: ListQuery,
 ) -> Handled {
     const OP: &str = "Secret(s) retrieval";
     if !(s.model.scope_ok(&caller) && model::may_list(s.model.policy(), &caller)) {
         return Err(forbidden(OP));
     }
-    let params = query.map(|Query(q)| q).unwrap_or_default();
+    let params = query_pairs(query);
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
     let bad_query = || error(400, "URI provided invalid query string parameters.");
     let mut dates = Vec::new();
@@ -428,13 +430,7 @@ async fn show_secret(
     Ok(payload_response(&found.0, accept.as_deref(), OP))
 }
 
-async fn put_payload(
-    State(s): State<BarbicanState>,
-    caller: AuthContext,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Handled {
+async fn put_payload(State(s): State<BarbicanState>, WriteRequest { caller, id, headers, body }: WriteRequest) -> Handled {
     const OP: &str = "Secret update";
     let body = read_body(body).await?;
     let found = lookup(&s, &id, OP)?;
@@ -473,13 +469,13 @@ async fn delete_secret(
     caller: AuthContext,
     Extension(mv): Extension<Microversion>,
     Path(id): Path<String>,
-    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+    query: ListQuery,
 ) -> Handled {
     const OP: &str = "Secret deletion";
     let found = lookup(&s, &id, OP)?;
     authorize(&s, Action::Delete, &caller, &found, OP)?;
     if mv >= NO_DELETE_WITH_CONSUMERS {
-        let params = query.map(|Query(q)| q).unwrap_or_default();
+        let params = query_pairs(query);
         // `strutils.bool_from_string(force, strict=True)`.
         let force = match params.iter().find(|(k, _)| k == "force").map(|(_, v)| v.trim().to_ascii_lowercase()) {
             None => false,
@@ -494,12 +490,6 @@ async fn delete_secret(
     }
     s.model.delete(&id).map_err(|e| failure(OP, e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// Other methods on a secret: the lookup still runs first (404 before 405).
-async fn secret_other(State(s): State<BarbicanState>, _caller: AuthContext, Path(id): Path<String>) -> Handled {
-    lookup(&s, &id, "Secret retrieval")?;
-    Err(aborted(405))
 }
 
 async fn unknown_subresource(State(s): State<BarbicanState>, _caller: AuthContext, Path((id, _)): Path<(String, String)>) -> Handled {
@@ -524,8 +514,9 @@ async fn payload_other(State(s): State<BarbicanState>, caller: AuthContext, Path
     Err(aborted(405))
 }
 
-// ---- /v1/secrets/{id}/acl ----
+// ---- /v1/secrets/{id}/acl (handlers in `http_entities.rs`) ----
 
+/// A secret's or a container's ACL as `GET .../acl` answers it.
 fn acl_json(acl: Option<&Acl>) -> Value {
     match acl {
         None => json!({"read": {"project-access": true}}),
@@ -536,55 +527,4 @@ fn acl_json(acl: Option<&Acl>) -> Value {
             "updated": time(a.updated),
         }}),
     }
-}
-
-async fn acl_get(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>) -> Handled {
-    const OP: &str = "SecretACL(s) retrieval";
-    let found = lookup(&s, &id, OP)?;
-    authorize(&s, Action::AclGet, &caller, &found, OP)?;
-    Ok(Json(acl_json(found.1.as_ref())).into_response())
-}
-
-/// PUT replaces (missing `project-access` is true, missing `users` empty); PATCH merges.
-async fn acl_write(s: &BarbicanState, caller: &AuthContext, id: &str, headers: &HeaderMap, body: Body, replace: bool) -> Handled {
-    const OP: &str = "SecretACL(s) Update";
-    let body = read_body(body).await?;
-    let found = lookup(s, id, OP)?;
-    authorize(s, Action::AclChange, caller, &found, OP)?;
-    require_content_type(headers, &["application/json"])?;
-    let read = validate::acl_body(&body).map_err(|e| error(e.status, &e.message))?;
-    let now = now_us();
-    let result = match (read, replace) {
-        (Some(r), true) => {
-            let users = r.users.unwrap_or_default();
-            s.model.write_acl(id, Some(r.project_access.unwrap_or(true)), Some(&users), now)
-        }
-        (Some(r), false) => s.model.write_acl(id, r.project_access, r.users.as_deref(), now),
-        (None, true) => s.model.delete_acl(id),
-        (None, false) => Ok(()),
-    };
-    result.map_err(|e| failure(OP, e))?;
-    Ok(Json(json!({"acl_ref": format!("{}/acl", secret_ref(s, id))})).into_response())
-}
-
-async fn acl_put(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Handled {
-    acl_write(&s, &caller, &id, &headers, body, true).await
-}
-
-async fn acl_patch(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Handled {
-    acl_write(&s, &caller, &id, &headers, body, false).await
-}
-
-/// 200 with a JSON `null` body: the controller returns nothing under the json template.
-async fn acl_delete(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>) -> Handled {
-    const OP: &str = "SecretACL(s) deletion";
-    let found = lookup(&s, &id, OP)?;
-    authorize(&s, Action::AclChange, &caller, &found, OP)?;
-    s.model.delete_acl(&id).map_err(|e| failure(OP, e))?;
-    Ok(Json(Value::Null).into_response())
-}
-
-async fn acl_other(State(s): State<BarbicanState>, _caller: AuthContext, Path(id): Path<String>) -> Handled {
-    lookup(&s, &id, "SecretACL(s) retrieval")?;
-    Err(aborted(405))
 }

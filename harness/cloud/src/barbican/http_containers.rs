@@ -4,7 +4,7 @@
 //! Content-Type, then the body. Consumers and ACLs are in `http_container_consumers.rs`.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,10 +13,10 @@ use serde_json::{Value, json};
 
 use super::super::containers::{self, Container};
 use super::super::model::{self, Acl, now_us};
-use super::super::policy::{self, Rule, Target};
+use super::super::policy::Rule;
+use super::entities::{ListQuery, WriteRequest, authorize, query_pairs, read_authorized_json, refuse_method};
 use super::{
-    BarbicanState, Handled, aborted, error, error_body, failure, forbidden, issue, page, paging, read_body, require_content_type,
-    secret_ref, time,
+    BarbicanState, Handled, error, error_body, failure, forbidden, issue, page, paging, read_body, require_content_type, secret_ref, time,
 };
 use crate::wire::AuthContext;
 
@@ -27,8 +27,8 @@ pub(super) fn routes(router: Router<BarbicanState>) -> Router<BarbicanState> {
     let router = router
         .route("/v1/containers", get(list_containers).post(create_container).fallback(super::method_not_allowed))
         .route("/v1/containers/", get(list_containers).post(create_container).fallback(super::method_not_allowed))
-        .route("/v1/containers/{id}", get(show_container).delete(delete_container).fallback(container_other))
-        .route("/v1/containers/{id}/secrets", axum::routing::post(add_secret).delete(remove_secret).fallback(container_other))
+        .route("/v1/containers/{id}", get(show_container).delete(delete_container).fallback(refuse_method::<Container>))
+        .route("/v1/containers/{id}/secrets", axum::routing::post(add_secret).delete(remove_secret).fallback(refuse_method::<Container>))
         .route("/v1/containers/{id}/{sub}", axum::routing::any(unknown_subresource));
     consumers::routes(router)
 }
@@ -65,22 +65,6 @@ pub(super) fn lookup(s: &BarbicanState, id: &str, operation: &str) -> Result<(Co
     Ok((container, acl))
 }
 
-/// A per-container rule, with scope enforcement.
-pub(super) fn authorize(
-    s: &BarbicanState,
-    rule: Rule,
-    caller: &AuthContext,
-    found: &(Container, Option<Acl>),
-    operation: &str,
-) -> Result<(), Response> {
-    let target = Target { project_id: &found.0.project_id, creator_id: &found.0.creator_id, acl: found.1.as_ref() };
-    if s.model.scope_ok(caller) && policy::entity_allowed(s.model.policy(), rule, caller, target) {
-        Ok(())
-    } else {
-        Err(forbidden(operation))
-    }
-}
-
 /// `QuotaEnforcer.enforce` for `resource`: 403 "<op> issue seen - Creation not allowed...".
 pub(super) fn enforce_quota(
     s: &BarbicanState,
@@ -97,16 +81,12 @@ pub(super) fn enforce_quota(
     }
 }
 
-async fn list_containers(
-    State(s): State<BarbicanState>,
-    caller: AuthContext,
-    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
-) -> Handled {
+async fn list_containers(State(s): State<BarbicanState>, caller: AuthContext, query: ListQuery) -> Handled {
     const OP: &str = "Containers(s) retrieval";
     if !(s.model.scope_ok(&caller) && model::may_list(s.model.policy(), &caller)) {
         return Err(forbidden(OP));
     }
-    let params = query.map(|Query(q)| q).unwrap_or_default();
+    let params = query_pairs(query);
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
     let (offset, limit) = paging(&params);
     let (found, total) =
@@ -171,13 +151,6 @@ async fn delete_container(State(s): State<BarbicanState>, caller: AuthContext, P
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Other methods: the lookup runs first (404), then pecan's bare 405.
-async fn container_other(State(s): State<BarbicanState>, _caller: AuthContext, Path(params): Path<Vec<(String, String)>>) -> Handled {
-    let id = params.first().map(|(_, v)| v.clone()).unwrap_or_default();
-    lookup(&s, &id, "Container retrieval")?;
-    Err(aborted(405))
-}
-
 /// An unknown sub-resource reaches `ContainerController`'s `index` with an extra argument:
 /// `GET` and `DELETE` pass the policy check, then fail (`TypeError`, the generic 500); other
 /// methods find no route (pecan's own 404, no detail).
@@ -202,18 +175,9 @@ async fn unknown_subresource(
 
 /// `POST /v1/containers/{id}/secrets`: generic containers only; the secret must be in the
 /// caller's project; the same (name, secret) twice is a 409.
-async fn add_secret(
-    State(s): State<BarbicanState>,
-    caller: AuthContext,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Handled {
+async fn add_secret(State(s): State<BarbicanState>, WriteRequest { caller, id, headers, body }: WriteRequest) -> Handled {
     const OP: &str = "Container Secret creation";
-    let body = read_body(body).await?;
-    let found = lookup(&s, &id, OP)?;
-    authorize(&s, Rule::Change, &caller, &found, OP)?;
-    require_content_type(&headers, &["application/json"])?;
+    let (body, found) = read_authorized_json::<Container>(&s, &caller, &id, &headers, body, Rule::Change, OP).await?;
     if found.0.container_type != "generic" {
         return Err(error(400, "Only 'generic' containers can be modified."));
     }

@@ -2,7 +2,7 @@
 //! and the quotas (`quotas.py`) on the wire.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -10,38 +10,35 @@ use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
 use super::super::extras::{self, ProjectQuotas, QUOTA_RESOURCES, SecretConsumer};
-use super::super::model::{Acl, Secret, now_us};
+use super::super::model::{Secret, now_us};
 use super::super::policy::{self, Rule, Target};
+use super::entities::{
+    ListQuery, WriteRequest, authorize, consumer_page, may_remove_consumer, query_pairs, read_authorized_json, refuse_consumer_method,
+    refuse_method, valid_consumer_id, with_consumer_location,
+};
 use super::{
-    BarbicanState, Handled, aborted, error, failure, forbidden, lookup, page_at, paging, read_body, require_content_type, secret_json,
-    secret_ref, time,
+    BarbicanState, Handled, aborted, error, failure, forbidden, lookup, paging, read_body, require_content_type, secret_json, secret_ref,
+    time,
 };
 use crate::microversion::Microversion;
 use crate::wire::AuthContext;
 
 pub(super) fn routes(router: Router<BarbicanState>) -> Router<BarbicanState> {
     router
-        .route("/v1/secrets/{id}/metadata", get(metadata_get).put(metadata_put).post(metadatum_post).fallback(metadata_other))
-        .route("/v1/secrets/{id}/metadata/", get(metadata_get).put(metadata_put).post(metadatum_post).fallback(metadata_other))
+        .route("/v1/secrets/{id}/metadata", get(metadata_get).put(metadata_put).post(metadatum_post).fallback(refuse_method::<Secret>))
+        .route("/v1/secrets/{id}/metadata/", get(metadata_get).put(metadata_put).post(metadatum_post).fallback(refuse_method::<Secret>))
         .route("/v1/secrets/{id}/metadata/{key}", get(metadatum_get).put(metadatum_put).delete(metadatum_delete).fallback(metadatum_other))
-        .route("/v1/secrets/{id}/consumers", get(consumers_get).post(consumer_post).delete(consumer_delete).fallback(consumers_other))
-        .route("/v1/secrets/{id}/consumers/{consumer_id}", get(consumer_get).fallback(consumer_other))
+        .route(
+            "/v1/secrets/{id}/consumers",
+            get(consumers_get).post(consumer_post).delete(consumer_delete).fallback(refuse_method::<Secret>),
+        )
+        .route("/v1/secrets/{id}/consumers/{consumer_id}", get(consumer_get).fallback(refuse_consumer_method::<Secret>))
         .route("/v1/quotas", get(quotas_get).fallback(super::method_not_allowed))
         .route("/v1/project-quotas", get(project_quotas_list).fallback(super::method_not_allowed))
         .route(
             "/v1/project-quotas/{project_id}",
             get(project_quotas_get).put(project_quotas_put).delete(project_quotas_delete).fallback(super::method_not_allowed),
         )
-}
-
-/// A per-secret rule of `policy.rs`, with scope enforcement.
-fn authorize(s: &BarbicanState, rule: Rule, caller: &AuthContext, found: &(Secret, Option<Acl>), operation: &str) -> Result<(), Response> {
-    let target = Target { project_id: &found.0.project_id, creator_id: &found.0.creator_id, acl: found.1.as_ref() };
-    if s.model.scope_ok(caller) && policy::entity_allowed(s.model.policy(), rule, caller, target) {
-        Ok(())
-    } else {
-        Err(forbidden(operation))
-    }
 }
 
 fn invalid(e: super::Invalid) -> Response {
@@ -60,36 +57,18 @@ async fn metadata_get(State(s): State<BarbicanState>, caller: AuthContext, Path(
 }
 
 /// `PUT`: replaces the whole set; 201 and the `metadata_ref`.
-async fn metadata_put(
-    State(s): State<BarbicanState>,
-    caller: AuthContext,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Handled {
+async fn metadata_put(State(s): State<BarbicanState>, WriteRequest { caller, id, headers, body }: WriteRequest) -> Handled {
     const OP: &str = "Secret metadata creation";
-    let body = read_body(body).await?;
-    let found = lookup(&s, &id, OP)?;
-    authorize(&s, Rule::Change, &caller, &found, OP)?;
-    require_content_type(&headers, &["application/json"])?;
+    let (body, _) = read_authorized_json::<Secret>(&s, &caller, &id, &headers, body, Rule::Change, OP).await?;
     let metadata = extras::new_metadata(&body).map_err(invalid)?;
     s.model.replace_secret_metadata(&id, &metadata).map_err(|e| failure(OP, e))?;
     Ok((StatusCode::CREATED, Json(json!({"metadata_ref": format!("{}/metadata", secret_ref(&s, &id))}))).into_response())
 }
 
 /// `POST`: one new key (409 if it is there); 201, `Location` of the key, `{key, value}`.
-async fn metadatum_post(
-    State(s): State<BarbicanState>,
-    caller: AuthContext,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Handled {
+async fn metadatum_post(State(s): State<BarbicanState>, WriteRequest { caller, id, headers, body }: WriteRequest) -> Handled {
     const OP: &str = "Secret metadatum creation";
-    let body = read_body(body).await?;
-    let found = lookup(&s, &id, OP)?;
-    authorize(&s, Rule::Change, &caller, &found, OP)?;
-    require_content_type(&headers, &["application/json"])?;
+    let (body, _) = read_authorized_json::<Secret>(&s, &caller, &id, &headers, body, Rule::Change, OP).await?;
     let (key, value) = extras::new_metadatum(&body).map_err(invalid)?;
     let current = s.model.secret_metadata(&id).map_err(|e| failure(OP, e))?;
     if current.iter().any(|(k, _)| *k == key) {
@@ -98,12 +77,6 @@ async fn metadatum_post(
     s.model.set_secret_metadatum(&id, &key, &value).map_err(|e| failure(OP, e))?;
     let location = HeaderValue::from_str(&format!("{}/metadata/{key}", secret_ref(&s, &id))).map_err(|e| failure(OP, e))?;
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(json!({"key": key, "value": value}))).into_response())
-}
-
-/// Other methods on the collection: pecan's bare 405, after the lookup.
-async fn metadata_other(State(s): State<BarbicanState>, _caller: AuthContext, Path(id): Path<String>) -> Handled {
-    lookup(&s, &id, "Secret retrieval")?;
-    Err(aborted(405))
 }
 
 async fn metadatum_get(State(s): State<BarbicanState>, caller: AuthContext, Path((id, key)): Path<(String, String)>) -> Handled {
@@ -127,10 +100,7 @@ async fn metadatum_put(
     body: Body,
 ) -> Handled {
     const OP: &str = "Secret metadatum update";
-    let body = read_body(body).await?;
-    let found = lookup(&s, &id, OP)?;
-    authorize(&s, Rule::Change, &caller, &found, OP)?;
-    require_content_type(&headers, &["application/json"])?;
+    let (body, _) = read_authorized_json::<Secret>(&s, &caller, &id, &headers, body, Rule::Change, OP).await?;
     let current = s.model.secret_metadata(&id).map_err(|e| failure(OP, e))?;
     let (new_key, value) = extras::new_metadatum(&body).map_err(invalid)?;
     if !current.iter().any(|(k, _)| *k == key) {
@@ -168,20 +138,12 @@ fn consumer_json(c: &SecretConsumer) -> Value {
     })
 }
 
-async fn consumers_get(
-    State(s): State<BarbicanState>,
-    caller: AuthContext,
-    Path(id): Path<String>,
-    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
-) -> Handled {
+async fn consumers_get(State(s): State<BarbicanState>, caller: AuthContext, Path(id): Path<String>, query: ListQuery) -> Handled {
     const OP: &str = "SecretConsumers(s) retrieval";
     let found = lookup(&s, &id, OP)?;
     authorize(&s, Rule::Read, &caller, &found, OP)?;
-    let params = query.map(|Query(q)| q).unwrap_or_default();
-    let (offset, limit) = paging(&params);
     let all = s.model.secret_consumers(&id).map_err(|e| failure(OP, e))?;
-    let items: Vec<Value> = all.iter().skip(offset as usize).take(limit as usize).map(consumer_json).collect();
-    Ok(Json(page_at(&s, "consumers", &format!("secrets/{id}/consumers"), items, all.len() as i64, offset, limit)).into_response())
+    consumer_page(&s, query, "secrets", &id, &all, consumer_json)
 }
 
 /// The secret as the consumer operations answer it: with its consumers, whatever the version.
@@ -190,52 +152,28 @@ fn secret_answer(s: &BarbicanState, id: &str, operation: &str) -> Handled {
     Ok(Json(secret_json(s, &secret, Microversion(1, 1))).into_response())
 }
 
-async fn consumer_post(
-    State(s): State<BarbicanState>,
-    caller: AuthContext,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Handled {
+async fn consumer_post(State(s): State<BarbicanState>, WriteRequest { caller, id, headers, body }: WriteRequest) -> Handled {
     const OP: &str = "SecretConsumer creation";
-    let body = read_body(body).await?;
-    let found = lookup(&s, &id, OP)?;
-    authorize(&s, Rule::Read, &caller, &found, OP)?;
-    require_content_type(&headers, &["application/json"])?;
+    let (body, _) = read_authorized_json::<Secret>(&s, &caller, &id, &headers, body, Rule::Read, OP).await?;
     let (service, resource_type, resource_id) = extras::secret_consumer(&body).map_err(invalid)?;
     super::containers::enforce_quota(&s, &caller, "consumers", OP, || s.model.count_consumers(&caller.project_id))?;
     let now = now_us();
     let consumer =
         SecretConsumer { project_id: caller.project_id.clone(), service, resource_type, resource_id, created: now, updated: now };
     s.model.add_secret_consumer(&id, &consumer).map_err(|e| failure(OP, e))?;
-    let mut response = secret_answer(&s, &id, OP)?;
-    if let Ok(v) = HeaderValue::from_str(&format!("{}/v1/consumers/{id}/consumers", s.public_url)) {
-        response.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(response)
+    Ok(with_consumer_location(&s, &id, secret_answer(&s, &id, OP)?))
 }
 
-async fn consumer_delete(
-    State(s): State<BarbicanState>,
-    caller: AuthContext,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Handled {
+async fn consumer_delete(State(s): State<BarbicanState>, WriteRequest { caller, id, headers, body }: WriteRequest) -> Handled {
     const OP: &str = "SecretConsumer deletion";
-    let body = read_body(body).await?;
-    let found = lookup(&s, &id, OP)?;
-    authorize(&s, Rule::Read, &caller, &found, OP)?;
-    require_content_type(&headers, &["application/json"])?;
+    let (body, found) = read_authorized_json::<Secret>(&s, &caller, &id, &headers, body, Rule::Read, OP).await?;
     let (service, resource_type, resource_id) = extras::secret_consumer(&body).map_err(invalid)?;
     let all = s.model.secret_consumers(&id).map_err(|e| failure(OP, e))?;
     let Some(consumer) = all.iter().find(|c| c.service == service && c.resource_type == resource_type && c.resource_id == resource_id)
     else {
         return Err(error(404, "Consumer not found."));
     };
-    if consumer.project_id != caller.project_id && found.0.project_id != caller.project_id {
-        return Err(error(403, "Not Allowed. Sorry, only the creator of a consumer can delete it."));
-    }
+    may_remove_consumer(&consumer.project_id, &found.0.project_id, &caller)?;
     if !s.model.remove_secret_consumer(&id, &service, &resource_type, &resource_id).map_err(|e| failure(OP, e))? {
         return Err(error(404, "Consumer not found."));
     }
@@ -248,27 +186,12 @@ async fn consumer_delete(
 async fn consumer_get(State(s): State<BarbicanState>, caller: AuthContext, Path((id, consumer_id)): Path<(String, String)>) -> Handled {
     const OP: &str = "SecretConsumer retrieval";
     lookup(&s, &id, OP)?;
-    if !super::super::model::valid_secret_id(&consumer_id) {
-        return Err(error(404, "Not Found. Provided consumer id is invalid."));
-    }
+    valid_consumer_id(&consumer_id)?;
     let no_container = Target { project_id: "", creator_id: "", acl: None };
     if !(s.model.scope_ok(&caller) && policy::entity_allowed(s.model.policy(), Rule::ConsumerGet, &caller, no_container)) {
         return Err(forbidden(OP));
     }
     Err(error(404, "Consumer not found."))
-}
-
-async fn consumer_other(State(s): State<BarbicanState>, _caller: AuthContext, Path((id, consumer_id)): Path<(String, String)>) -> Handled {
-    lookup(&s, &id, "Secret retrieval")?;
-    if !super::super::model::valid_secret_id(&consumer_id) {
-        return Err(error(404, "Not Found. Provided consumer id is invalid."));
-    }
-    Err(aborted(405))
-}
-
-async fn consumers_other(State(s): State<BarbicanState>, _caller: AuthContext, Path(id): Path<String>) -> Handled {
-    lookup(&s, &id, "Secret retrieval")?;
-    Err(aborted(405))
 }
 
 // ---- quotas ----
@@ -295,15 +218,10 @@ fn may_manage(s: &BarbicanState, caller: &AuthContext) -> Result<(), Response> {
     if s.model.scope_ok(caller) && policy::may_manage_quotas(s.model.policy(), caller) { Ok(()) } else { Err(forbidden("Project Quotas")) }
 }
 
-async fn project_quotas_list(
-    State(s): State<BarbicanState>,
-    caller: AuthContext,
-    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
-) -> Handled {
+async fn project_quotas_list(State(s): State<BarbicanState>, caller: AuthContext, query: ListQuery) -> Handled {
     const OP: &str = "Project Quotas";
     may_manage(&s, &caller)?;
-    let params = query.map(|Query(q)| q).unwrap_or_default();
-    let (offset, limit) = paging(&params);
+    let (offset, limit) = paging(&query_pairs(query));
     let (found, total) = s.model.list_project_quotas(offset, limit).map_err(|e| failure(OP, e))?;
     let items: Vec<Value> = found.iter().map(|(p, q)| json!({"project_id": p, "project_quotas": configured_json(q)})).collect();
     // `add_nav_hrefs` runs even on an empty page here.
@@ -331,10 +249,7 @@ async fn project_quotas_get(State(s): State<BarbicanState>, caller: AuthContext,
 /// `PUT`: an empty body is `NoDataToProcess`; 204.
 async fn project_quotas_put(
     State(s): State<BarbicanState>,
-    caller: AuthContext,
-    Path(project_id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
+    WriteRequest { caller, id: project_id, headers, body }: WriteRequest,
 ) -> Handled {
     const OP: &str = "Project Quotas";
     let body = read_body(body).await?;

@@ -3,7 +3,7 @@
 //! Content-Type, then the body; for one order the project-scoped lookup comes first.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::super::model::{self, Secret, now_us};
 use super::super::orders::{self, Order, OrderAction};
+use super::entities::{ListQuery, query_pairs};
 use super::{BarbicanState, Handled, aborted, error, failure, forbidden, page, paging, read_body, require_content_type, secret_ref, time};
 use crate::wire::AuthContext;
 
@@ -107,16 +108,12 @@ async fn create_order(State(s): State<BarbicanState>, caller: AuthContext, heade
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(json!({"order_ref": href}))).into_response())
 }
 
-async fn list_orders(
-    State(s): State<BarbicanState>,
-    caller: AuthContext,
-    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
-) -> Handled {
+async fn list_orders(State(s): State<BarbicanState>, caller: AuthContext, query: ListQuery) -> Handled {
     const OP: &str = "Order(s) retrieval";
     if !(s.model.scope_ok(&caller) && model::may_list(s.model.policy(), &caller)) {
         return Err(forbidden(OP));
     }
-    let params = query.map(|Query(q)| q).unwrap_or_default();
+    let params = query_pairs(query);
     let (offset, limit) = paging(&params);
     let (found, total) = s.model.list_orders(&caller.project_id, offset, limit).map_err(|e| failure(OP, e))?;
     let items = found.iter().map(|o| order_json(&s, o)).collect();

@@ -4,7 +4,7 @@
 //! simulated.
 
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::super::model::{KeyManager, Policy, any_role, now_us};
 use super::super::validate::{Invalid, Properties, first_error, load_json, object, schema_error};
+use super::entities::{ListQuery, query_pairs};
 use super::{BarbicanState, Handled, error, failure, forbidden, page, paging, read_body, require_content_type, validate};
 use crate::jsonschema::Keyword as Kw;
 use crate::store::StoreError;
@@ -62,16 +63,12 @@ fn key_ref(s: &BarbicanState, id: &str) -> String {
     format!("{}/v1/transport_keys/{id}", s.public_url)
 }
 
-async fn list(
-    State(s): State<BarbicanState>,
-    caller: AuthContext,
-    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
-) -> Handled {
+async fn list(State(s): State<BarbicanState>, caller: AuthContext, query: ListQuery) -> Handled {
     const OP: &str = "Transport Key(s) retrieval";
     if !(s.model.scope_ok(&caller) && allowed(s.model.policy(), false, &caller)) {
         return Err(forbidden(OP));
     }
-    let params = query.map(|Query(q)| q).unwrap_or_default();
+    let params = query_pairs(query);
     let plugin = params.iter().find(|(k, _)| k == "plugin_name").map(|(_, v)| validate::unquote_plus(v));
     let (offset, limit) = paging(&params);
     let (ids, total) = s.model.transport_keys(plugin.as_deref(), offset, limit).map_err(|e| failure(OP, e))?;

@@ -5,7 +5,7 @@
 //! and messages, `orders` the orders' state, rules and validation, `containers` the
 //! containers', `extras` secret metadata, secret consumers and project quotas, `policy` the
 //! rules of all but secrets and orders, `http` (with `http_orders`, `http_containers`,
-//! `http_extras`) the handlers.
+//! `http_extras`, and `http_entities` for what secrets and containers share) the handlers.
 
 pub mod containers;
 pub mod extras;

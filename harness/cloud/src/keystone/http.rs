@@ -26,8 +26,8 @@ use super::http_groups::{
 };
 use super::http_roles::{create_domain, create_role, delete_domain, delete_role, list_domains, show_domain, update_domain, update_role};
 use super::http_system::{
-    auth_catalog, auth_domains, auth_projects, auth_system, check_system_role, grant_system_role, list_system_roles, project_user_roles,
-    revoke_system_role, role_assignments, user_projects,
+    auth_catalog, auth_domains, auth_projects, auth_system, check_system_role, grant_system_role, list_system_roles, no_assignment,
+    no_content, no_content_if, not_found, project_user_roles, revoke_system_role, role_assignments, user_projects,
 };
 use super::http_tokens::{check_token, issue_token, revoke_token, validate_token};
 use super::model::{CreateError, DomainRef, Entity, Identity};
@@ -265,10 +265,7 @@ async fn grant_role(
     if let Err(r) = require_admin(&caller, "create_grant").and_then(|()| grant_ids(&s, &project, &user, &role)) {
         return r;
     }
-    match s.identity.grant(&user, &project, &role) {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-    }
+    no_content(s.identity.grant(&user, &project, &role))
 }
 
 async fn check_grant(
@@ -279,14 +276,9 @@ async fn check_grant(
     if let Err(r) = require_admin(&caller, "check_grant").and_then(|()| grant_ids(&s, &project, &user, &role)) {
         return r;
     }
-    match s.identity.assignments(Some(&user), Some(&project), Some(&role)) {
-        Ok(a) if !a.is_empty() => StatusCode::NO_CONTENT.into_response(),
-        Ok(_) => keystone_error(
-            StatusCode::NOT_FOUND,
-            &format!("Could not find role assignment with role: {role}, user or group: {user}, project, domain, or system: {project}."),
-        ),
-        Err(e) => keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-    }
+    no_content_if(s.identity.assignments(Some(&user), Some(&project), Some(&role)).map(|a| !a.is_empty()), || {
+        no_assignment(&role, &user, &project)
+    })
 }
 
 async fn revoke_role(
@@ -297,14 +289,7 @@ async fn revoke_role(
     if let Err(r) = require_admin(&caller, "revoke_grant").and_then(|()| grant_ids(&s, &project, &user, &role)) {
         return r;
     }
-    match s.identity.revoke_grant(&user, &project, &role) {
-        Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => keystone_error(
-            StatusCode::NOT_FOUND,
-            &format!("Could not find role assignment with role: {role}, user or group: {user}, project, domain, or system: {project}."),
-        ),
-        Err(e) => keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-    }
+    no_content_if(s.identity.revoke_grant(&user, &project, &role), || no_assignment(&role, &user, &project))
 }
 
 pub(super) fn create_error(e: CreateError) -> Response {
@@ -381,11 +366,7 @@ fn delete(caller: &AuthContext, singular: &str, id: &str, identity: &Identity, d
     if let Err(r) = require_admin(caller, &format!("delete_{singular}")) {
         return r;
     }
-    match deleter(identity, id) {
-        Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => keystone_error(StatusCode::NOT_FOUND, &format!("Could not find {singular}: {id}.")),
-        Err(e) => keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
-    }
+    no_content_if(deleter(identity, id), || not_found(singular, id))
 }
 
 async fn delete_project(State(s): State<KeystoneState>, caller: AuthContext, Path(id): Path<String>) -> Response {

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::ec2::{Ec2Credential, hash_access_key};
 use super::http::KeystoneState;
-use super::http_system::{collection, internal};
+use super::http_system::{collection, internal, user_exists};
 use super::http_tokens::forbidden_action;
 use super::model::ProjectRef;
 use crate::wire::{AuthContext, keystone_error};
@@ -25,14 +25,6 @@ fn credential_json(s: &KeystoneState, c: &Ec2Credential) -> Value {
         "trust_id": null,
         "links": {"self": format!("{}/users/{}/credentials/OS-EC2/{}", s.identity.public_url(), c.user_id, c.access)},
     })
-}
-
-fn user_exists(s: &KeystoneState, user_id: &str) -> Result<(), Response> {
-    match s.identity.users(None) {
-        Ok(users) if users.iter().any(|u| u.id == user_id) => Ok(()),
-        Ok(_) => Err(keystone_error(StatusCode::NOT_FOUND, &format!("Could not find user: {user_id}."))),
-        Err(e) => Err(internal(e)),
-    }
 }
 
 /// The policies (`common/policies/ec2_credential.py`): list and get are

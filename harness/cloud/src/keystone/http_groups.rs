@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::groups::Group;
 use super::http::{KeystoneState, create_error, entity_json, require_admin};
-use super::http_system::{collection, internal};
+use super::http_system::{collection, internal, no_assignment, no_content, no_content_if, not_found, role_exists, user_exists};
 use super::model::DomainRef;
 use crate::wire::{AuthContext, keystone_error};
 
@@ -27,30 +27,10 @@ fn group_json(s: &KeystoneState, g: &Group) -> Value {
     })
 }
 
-fn not_found(kind: &str, id: &str) -> Response {
-    keystone_error(StatusCode::NOT_FOUND, &format!("Could not find {kind}: {id}."))
-}
-
 fn group_exists(s: &KeystoneState, id: &str) -> Result<(), Response> {
     match s.identity.group(id) {
         Ok(Some(_)) => Ok(()),
         Ok(None) => Err(not_found("group", id)),
-        Err(e) => Err(internal(e)),
-    }
-}
-
-fn user_exists(s: &KeystoneState, id: &str) -> Result<(), Response> {
-    match s.identity.users(None) {
-        Ok(users) if users.iter().any(|u| u.id == id) => Ok(()),
-        Ok(_) => Err(not_found("user", id)),
-        Err(e) => Err(internal(e)),
-    }
-}
-
-fn role_exists(s: &KeystoneState, id: &str) -> Result<(), Response> {
-    match s.identity.roles(None) {
-        Ok(roles) if roles.iter().any(|r| r.id == id) => Ok(()),
-        Ok(_) => Err(not_found("role", id)),
         Err(e) => Err(internal(e)),
     }
 }
@@ -123,20 +103,23 @@ fn not_in_group(user: &str, group: &str) -> Response {
     keystone_error(StatusCode::NOT_FOUND, &format!("User '{user}' not found in group '{group}'"))
 }
 
+/// The group, then the user, must exist; then the policy.
+fn membership_target(s: &KeystoneState, caller: &AuthContext, group: &str, user: &str, action: &str) -> Result<(), Response> {
+    group_exists(s, group)?;
+    user_exists(s, user)?;
+    require_admin(caller, action)
+}
+
 /// `PUT`, `GET`/`HEAD` and `DELETE /v3/groups/{group_id}/users/{user_id}`.
 pub(super) async fn add_group_user(
     State(s): State<KeystoneState>,
     caller: AuthContext,
     Path((group, user)): Path<(String, String)>,
 ) -> Response {
-    let checked = group_exists(&s, &group).and_then(|()| user_exists(&s, &user)).and_then(|()| require_admin(&caller, "add_user_to_group"));
-    if let Err(r) = checked {
+    if let Err(r) = membership_target(&s, &caller, &group, &user, "add_user_to_group") {
         return r;
     }
-    match s.identity.add_member(&group, &user) {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => internal(e),
-    }
+    no_content(s.identity.add_member(&group, &user))
 }
 
 pub(super) async fn check_group_user(
@@ -144,16 +127,10 @@ pub(super) async fn check_group_user(
     caller: AuthContext,
     Path((group, user)): Path<(String, String)>,
 ) -> Response {
-    let checked =
-        group_exists(&s, &group).and_then(|()| user_exists(&s, &user)).and_then(|()| require_admin(&caller, "check_user_in_group"));
-    if let Err(r) = checked {
+    if let Err(r) = membership_target(&s, &caller, &group, &user, "check_user_in_group") {
         return r;
     }
-    match s.identity.is_member(&group, &user) {
-        Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => not_in_group(&user, &group),
-        Err(e) => internal(e),
-    }
+    no_content_if(s.identity.is_member(&group, &user), || not_in_group(&user, &group))
 }
 
 pub(super) async fn remove_group_user(
@@ -174,6 +151,15 @@ pub(super) async fn remove_group_user(
     }
 }
 
+/// The user (`kind` "users") or group ("groups") exists; another kind is no route at all.
+fn actor_exists(s: &KeystoneState, kind: &str, actor: &str) -> Result<(), Response> {
+    match kind {
+        "users" => user_exists(s, actor),
+        "groups" => group_exists(s, actor),
+        _ => Err(super::schema::not_found_page()),
+    }
+}
+
 /// The path's domain, actor (`users` or `groups`) and role exist, and the caller is an admin.
 fn domain_grant_target(
     s: &KeystoneState,
@@ -184,19 +170,8 @@ fn domain_grant_target(
     let (domain, kind, actor, role) = ids;
     role_exists(s, role)?;
     domain_exists(s, domain)?;
-    match kind.as_str() {
-        "users" => user_exists(s, actor)?,
-        "groups" => group_exists(s, actor)?,
-        _ => return Err(super::schema::not_found_page()),
-    }
+    actor_exists(s, kind, actor)?;
     require_admin(caller, action)
-}
-
-fn no_domain_assignment(role: &str, actor: &str, domain: &str) -> Response {
-    keystone_error(
-        StatusCode::NOT_FOUND,
-        &format!("Could not find role assignment with role: {role}, user or group: {actor}, project, domain, or system: {domain}."),
-    )
 }
 
 pub(super) async fn grant_domain_role(
@@ -208,10 +183,7 @@ pub(super) async fn grant_domain_role(
         return r;
     }
     let (domain, _, actor, role) = &ids;
-    match s.identity.grant_domain(actor, domain, role) {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => internal(e),
-    }
+    no_content(s.identity.grant_domain(actor, domain, role))
 }
 
 pub(super) async fn check_domain_role(
@@ -223,11 +195,7 @@ pub(super) async fn check_domain_role(
         return r;
     }
     let (domain, _, actor, role) = &ids;
-    match s.identity.has_domain_grant(actor, domain, role) {
-        Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => no_domain_assignment(role, actor, domain),
-        Err(e) => internal(e),
-    }
+    no_content_if(s.identity.has_domain_grant(actor, domain, role), || no_assignment(role, actor, domain))
 }
 
 pub(super) async fn revoke_domain_role(
@@ -239,11 +207,7 @@ pub(super) async fn revoke_domain_role(
         return r;
     }
     let (domain, _, actor, role) = &ids;
-    match s.identity.revoke_domain(actor, domain, role) {
-        Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => no_domain_assignment(role, actor, domain),
-        Err(e) => internal(e),
-    }
+    no_content_if(s.identity.revoke_domain(actor, domain, role), || no_assignment(role, actor, domain))
 }
 
 /// `GET /v3/domains/{domain_id}/{users,groups}/{actor_id}/roles`.
@@ -252,13 +216,8 @@ pub(super) async fn list_domain_roles(
     caller: AuthContext,
     Path((domain, kind, actor)): Path<(String, String, String)>,
 ) -> Response {
-    let checked = domain_exists(&s, &domain)
-        .and_then(|()| match kind.as_str() {
-            "users" => user_exists(&s, &actor),
-            "groups" => group_exists(&s, &actor),
-            _ => Err(super::schema::not_found_page()),
-        })
-        .and_then(|()| require_admin(&caller, "list_grants"));
+    let checked =
+        domain_exists(&s, &domain).and_then(|()| actor_exists(&s, &kind, &actor)).and_then(|()| require_admin(&caller, "list_grants"));
     if let Err(r) = checked {
         return r;
     }

@@ -19,44 +19,78 @@ pub(super) fn internal(e: impl std::fmt::Display) -> Response {
     keystone_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
 }
 
+/// An assignment or membership request's answer: 204 when it is done, a store error's 500.
+pub(super) fn no_content(done: Result<(), impl std::fmt::Display>) -> Response {
+    match done {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// A check or removal's answer: 204 when it holds, else the 404 `missing` makes; a store
+/// error's 500.
+pub(super) fn no_content_if(holds: Result<bool, impl std::fmt::Display>, missing: impl FnOnce() -> Response) -> Response {
+    match holds {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => missing(),
+        Err(e) => internal(e),
+    }
+}
+
 /// `{collection: [...], "links": {"self", "previous", "next"}}`, as `wrap_collection` does.
 pub(super) fn collection(key: &str, items: Vec<Value>, self_url: String) -> Response {
     Json(json!({key: items, "links": {"self": self_url, "previous": null, "next": null}})).into_response()
 }
 
-fn user_exists(s: &KeystoneState, user_id: &str) -> Result<(), Response> {
+/// Keystone's 404 for an entity of `kind` ("user", "role", ...) that is not there.
+pub(super) fn not_found(kind: &str, id: &str) -> Response {
+    keystone_error(StatusCode::NOT_FOUND, &format!("Could not find {kind}: {id}."))
+}
+
+pub(super) fn user_exists(s: &KeystoneState, id: &str) -> Result<(), Response> {
     match s.identity.users(None) {
-        Ok(users) if users.iter().any(|u| u.id == user_id) => Ok(()),
-        Ok(_) => Err(keystone_error(StatusCode::NOT_FOUND, &format!("Could not find user: {user_id}."))),
+        Ok(users) if users.iter().any(|u| u.id == id) => Ok(()),
+        Ok(_) => Err(not_found("user", id)),
         Err(e) => Err(internal(e)),
     }
 }
 
-fn role_exists(s: &KeystoneState, role_id: &str) -> Result<(), Response> {
+pub(super) fn role_exists(s: &KeystoneState, id: &str) -> Result<(), Response> {
     match s.identity.roles(None) {
-        Ok(roles) if roles.iter().any(|r| r.id == role_id) => Ok(()),
-        Ok(_) => Err(keystone_error(StatusCode::NOT_FOUND, &format!("Could not find role: {role_id}."))),
+        Ok(roles) if roles.iter().any(|r| r.id == id) => Ok(()),
+        Ok(_) => Err(not_found("role", id)),
         Err(e) => Err(internal(e)),
     }
 }
 
-fn system_assignment_not_found(role_id: &str, user_id: &str) -> Response {
+/// Keystone's 404 for a missing assignment of `role` to a user or group on a project, a
+/// domain or (`target` "system") the system.
+pub(super) fn no_assignment(role: &str, actor: &str, target: &str) -> Response {
     keystone_error(
         StatusCode::NOT_FOUND,
-        &format!("Could not find role assignment with role: {role_id}, user or group: {user_id}, project, domain, or system: system."),
+        &format!("Could not find role assignment with role: {role}, user or group: {actor}, project, domain, or system: {target}."),
     )
 }
 
-fn roles_json(s: &KeystoneState, roles: &[Entity]) -> Vec<Value> {
+/// `{"roles": [...]}` with each role's description, linked to `path` below the public URL.
+fn roles_collection(s: &KeystoneState, roles: impl Iterator<Item = Entity>, path: &str) -> Response {
     let base = s.identity.public_url();
-    roles
-        .iter()
+    let items = roles
         .map(|r| {
-            let mut v = entity_json("roles", r, &base);
+            let mut v = entity_json("roles", &r, &base);
             v["description"] = json!(s.identity.role_description(&r.id).ok().flatten());
             v
         })
-        .collect()
+        .collect();
+    collection("roles", items, format!("{base}/{path}"))
+}
+
+/// A system grant's target is built first (the role, then the user, must exist:
+/// `_build_enforcement_target`), then the policy.
+fn system_grant_target(s: &KeystoneState, caller: &AuthContext, user_id: &str, role_id: &str, action: &str) -> Result<(), Response> {
+    role_exists(s, role_id)?;
+    user_exists(s, user_id)?;
+    require_admin(caller, action)
 }
 
 /// `GET /v3/system/users/{user_id}/roles`: the target is built first (the role and user must
@@ -66,11 +100,7 @@ pub(super) async fn list_system_roles(State(s): State<KeystoneState>, caller: Au
         return r;
     }
     match s.identity.system_assignments(Some(&user_id), None) {
-        Ok(list) => {
-            let roles: Vec<Entity> = list.into_iter().map(|(_, role)| role).collect();
-            let url = format!("{}/system/users/{user_id}/roles", s.identity.public_url());
-            collection("roles", roles_json(&s, &roles), url)
-        }
+        Ok(list) => roles_collection(&s, list.into_iter().map(|(_, role)| role), &format!("system/users/{user_id}/roles")),
         Err(e) => internal(e),
     }
 }
@@ -81,17 +111,12 @@ pub(super) async fn check_system_role(
     caller: AuthContext,
     Path((user_id, role_id)): Path<(String, String)>,
 ) -> Response {
-    let checked = role_exists(&s, &role_id)
-        .and_then(|()| user_exists(&s, &user_id))
-        .and_then(|()| require_admin(&caller, "check_system_grant_for_user"));
-    if let Err(r) = checked {
+    if let Err(r) = system_grant_target(&s, &caller, &user_id, &role_id, "check_system_grant_for_user") {
         return r;
     }
-    match s.identity.system_assignments(Some(&user_id), Some(&role_id)) {
-        Ok(list) if !list.is_empty() => StatusCode::NO_CONTENT.into_response(),
-        Ok(_) => system_assignment_not_found(&role_id, &user_id),
-        Err(e) => internal(e),
-    }
+    no_content_if(s.identity.system_assignments(Some(&user_id), Some(&role_id)).map(|list| !list.is_empty()), || {
+        no_assignment(&role_id, &user_id, "system")
+    })
 }
 
 /// `PUT /v3/system/users/{user_id}/roles/{role_id}`: 204, also when it already exists.
@@ -100,16 +125,10 @@ pub(super) async fn grant_system_role(
     caller: AuthContext,
     Path((user_id, role_id)): Path<(String, String)>,
 ) -> Response {
-    let checked = role_exists(&s, &role_id)
-        .and_then(|()| user_exists(&s, &user_id))
-        .and_then(|()| require_admin(&caller, "create_system_grant_for_user"));
-    if let Err(r) = checked {
+    if let Err(r) = system_grant_target(&s, &caller, &user_id, &role_id, "create_system_grant_for_user") {
         return r;
     }
-    match s.identity.grant_system(&user_id, &role_id) {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => internal(e),
-    }
+    no_content(s.identity.grant_system(&user_id, &role_id))
 }
 
 /// `DELETE /v3/system/users/{user_id}/roles/{role_id}`: the user need not exist any more
@@ -122,11 +141,7 @@ pub(super) async fn revoke_system_role(
     if let Err(r) = role_exists(&s, &role_id).and_then(|()| require_admin(&caller, "revoke_system_grant_for_user")) {
         return r;
     }
-    match s.identity.revoke_system(&user_id, &role_id) {
-        Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => system_assignment_not_found(&role_id, &user_id),
-        Err(e) => internal(e),
-    }
+    no_content_if(s.identity.revoke_system(&user_id, &role_id), || no_assignment(&role_id, &user_id, "system"))
 }
 
 fn projects_json(s: &KeystoneState, projects: &[Entity]) -> Vec<Value> {
@@ -212,17 +227,13 @@ pub(super) async fn project_user_roles(
         Err(e) => return internal(e),
     };
     if !project_exists {
-        return keystone_error(StatusCode::NOT_FOUND, &format!("Could not find project: {project_id}."));
+        return not_found("project", &project_id);
     }
     if let Err(r) = user_exists(&s, &user_id).and_then(|()| require_admin(&caller, "list_grants")) {
         return r;
     }
     match s.identity.assignments(Some(&user_id), Some(&project_id), None) {
-        Ok(list) => {
-            let roles: Vec<Entity> = list.into_iter().map(|a| a.role).collect();
-            let url = format!("{}/projects/{project_id}/users/{user_id}/roles", s.identity.public_url());
-            collection("roles", roles_json(&s, &roles), url)
-        }
+        Ok(list) => roles_collection(&s, list.into_iter().map(|a| a.role), &format!("projects/{project_id}/users/{user_id}/roles")),
         Err(e) => internal(e),
     }
 }
