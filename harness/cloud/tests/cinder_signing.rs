@@ -75,8 +75,11 @@ async fn partial_signature_metadata_fails_without_a_user_message() {
     let vol = volume_from(&demo, &image_id, None).await;
     assert_eq!(vol.status, "error");
     assert_eq!(vol.volume_image_metadata, None, "the flow failed before any metadata was written");
-    // InvalidSignatureImage has no user message; only the operator's log says why.
-    assert!(volume::list_messages(&demo).await.unwrap().is_empty());
+    // InvalidSignatureImage has no user message; only the operator's log says why. Cinder 29
+    // reschedules it (any failure of the download does), so the scheduler's message is there.
+    let messages = volume::list_messages(&demo).await.unwrap();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_scheduler_gave_up(&messages, &vol.id);
     let log = volume_log(&cloud);
     assert!(
         log.contains(&format!("[volume {}] InvalidSignatureImage: Signature metadata is incomplete for image: {image_id}.", vol.id)),
@@ -85,17 +88,29 @@ async fn partial_signature_metadata_fails_without_a_user_message() {
     assert!(temp_files(&cloud).is_empty(), "the temporary download is removed on error");
 }
 
-/// Asserts the one user message of a signature failure on `volume_id`.
+/// Asserts the user messages of a signature failure on `volume_id`: Cinder 29 reschedules the
+/// volume, so one per attempt (`scheduler_max_attempts`, 3), then the scheduler's.
 async fn assert_signature_message(demo: &sigstack_client::Session, volume_id: &str) {
     let messages = volume::list_messages(demo).await.unwrap();
-    assert_eq!(messages.len(), 1, "{messages:?}");
-    let m = &messages[0];
-    assert_eq!(m.event_id, "VOLUME_VOLUME_005_011");
-    assert_eq!(m.user_message, "copy image to volume:Image signature verification failed.");
-    assert_eq!(m.message_level, "ERROR");
-    assert_eq!(m.resource_type.as_deref(), Some("VOLUME"));
-    assert_eq!(m.resource_uuid.as_deref(), Some(volume_id));
-    assert!(m.request_id.as_deref().is_some_and(|r| r.starts_with("req-")));
+    assert_eq!(messages.len(), 4, "{messages:?}");
+    let signature: Vec<_> = messages.iter().filter(|m| m.event_id == "VOLUME_VOLUME_005_011").collect();
+    assert_eq!(signature.len(), 3, "{messages:?}");
+    for m in signature {
+        assert_eq!(m.user_message, "copy image to volume:Image signature verification failed.");
+        assert_eq!(m.message_level, "ERROR");
+        assert_eq!(m.resource_type.as_deref(), Some("VOLUME"));
+        assert_eq!(m.resource_uuid.as_deref(), Some(volume_id));
+        assert!(m.request_id.as_deref().is_some_and(|r| r.starts_with("req-")));
+    }
+    assert_scheduler_gave_up(&messages, volume_id);
+}
+
+/// The scheduler's one message when the reschedules are exhausted.
+fn assert_scheduler_gave_up(messages: &[volume::Message], volume_id: &str) {
+    let gave_up: Vec<_> = messages.iter().filter(|m| m.event_id == "VOLUME_VOLUME_001_003").collect();
+    assert_eq!(gave_up.len(), 1, "{messages:?}");
+    assert_eq!(gave_up[0].user_message, "schedule allocate volume:Could not find any available weighted backend.");
+    assert_eq!(gave_up[0].resource_uuid.as_deref(), Some(volume_id));
 }
 
 #[tokio::test]
@@ -153,7 +168,10 @@ async fn a_certificate_payload_that_is_not_pem_escapes_without_a_user_message() 
     let image_id = tampered_image(&demo, "raw", &uuid, &data(2000, 6)).await;
     let vol = volume_from(&demo, &image_id, None).await;
     assert_eq!(vol.status, "error");
-    assert!(volume::list_messages(&demo).await.unwrap().is_empty());
+    // No message of its own; rescheduled, so the scheduler's.
+    let messages = volume::list_messages(&demo).await.unwrap();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_scheduler_gave_up(&messages, &vol.id);
     let log = volume_log(&cloud);
     assert!(log.contains(&format!("[volume {}] ValueError: Unable to load PEM file.", vol.id)), "{log}");
 }
@@ -200,7 +218,8 @@ async fn rbd_clones_raw_images_without_verifying() {
     let qcow2 = tampered_image(&demo, "qcow2", &cert, &qcow2_data(8000, 1 << 30)).await;
     let vol = volume_from(&demo, &qcow2, Some("ceph")).await;
     assert_eq!(vol.status, "error");
-    assert_eq!(volume::list_messages(&demo).await.unwrap().len(), 2);
+    // Two failed volumes, each 3 signature messages and the scheduler's.
+    assert_eq!(volume::list_messages(&demo).await.unwrap().len(), 8);
 }
 
 #[tokio::test]

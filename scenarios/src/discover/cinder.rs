@@ -91,8 +91,9 @@ impl Prober {
         made
     }
 
-    /// `GET /messages` (3.3): the user message about volume `id`, then deleted (Cinder keeps
-    /// them for the user; the probe's is of no use to anyone).
+    /// `GET /messages` (3.3): the user message about volume `id`, then every message about it
+    /// deleted (Cinder keeps them for the user; the probe's are of no use to anyone). A Cinder
+    /// that reschedules the volume has several: one per attempt and the scheduler's.
     async fn user_message(&self, base: &str, id: &str, made: &mut Made) {
         let a = match http::call(&self.session, volume::request(&self.session, Method::GET, &format!("{base}/messages"))).await {
             Ok(a) => a,
@@ -101,16 +102,17 @@ impl Prober {
                 return;
             }
         };
-        let message = a.json()["messages"].as_array().into_iter().flatten().find(|m| m["resource_uuid"] == id).cloned();
+        let about: Vec<Value> =
+            a.json()["messages"].as_array().into_iter().flatten().filter(|m| m["resource_uuid"] == id).cloned().collect();
+        let message = about.iter().find(|m| m["user_message"] == USER_MESSAGE).or(about.first()).cloned();
+        for mid in about.iter().filter_map(|m| m["id"].as_str()) {
+            let _ = http::call(&self.session, volume::request(&self.session, Method::DELETE, &format!("{base}/messages/{mid}"))).await;
+        }
         match message {
             Some(m) => {
                 let text = m["user_message"].as_str().unwrap_or("").to_owned();
                 made.evidence.push(a.evidence(&format!("user message about the volume: {text}")));
                 made.user_message = Some(text);
-                if let Some(mid) = m["id"].as_str() {
-                    let _ =
-                        http::call(&self.session, volume::request(&self.session, Method::DELETE, &format!("{base}/messages/{mid}"))).await;
-                }
             }
             None if a.ok() => made.evidence.push(a.evidence("no user message about the volume")),
             None => made.evidence.push(a.evidence("")),

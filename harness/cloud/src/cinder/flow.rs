@@ -103,24 +103,57 @@ pub struct CreateFromImage {
     pub request_id: String,
 }
 
-/// Runs the create-from-image flow; on failure the volume goes to `error` (both signature
-/// exceptions are in the no-reschedule list), the exception is logged, and only
+/// Cinder's `scheduler_max_attempts` default: how many times a volume is scheduled.
+pub const SCHEDULER_MAX_ATTEMPTS: u32 = 3;
+
+/// Runs the create-from-image flow; on failure the exception is logged, and only
 /// `ImageSignatureVerificationException` leaves a user message.
+///
+/// A failure while downloading or verifying the image is rescheduled, whatever it was, as
+/// Cinder 29 does (checked against the real service, docs/fidelity.md): the download block's
+/// handler reads the volume's Glance metadata, none is stored yet, so `GlanceMetadataNotFound`
+/// replaces the exception and no-reschedule types such as the signature errors never apply.
+/// The one back end is tried `scheduler_max_attempts` times (no `RetryFilter` by default),
+/// then the scheduler gives up with its own message and the volume goes to `error`.
 pub async fn create_from_image(service: Arc<VolumeService>, job: CreateFromImage) {
-    let outcome = run_create(&service, &job).await;
-    let result = match outcome {
-        Ok(()) => service.modify(&job.volume_id, |v| {
-            v.status = "available".into();
-            v.bootable = true;
-        }),
-        Err(error) => {
-            service.log_error(&job.volume_id, &format!("{}: {error}", error.exception_class()));
-            if matches!(error, FlowError::ImageSignatureVerification(_)) {
-                let _ =
-                    service.add_message(&job.ctx.project_id, &job.request_id, &job.volume_id, SIGNATURE_EVENT_ID, SIGNATURE_USER_MESSAGE);
+    let mut attempt = 1;
+    let result = loop {
+        let mut rescheduled = false;
+        match run_create(&service, &job, &mut rescheduled).await {
+            Ok(()) => {
+                break service.modify(&job.volume_id, |v| {
+                    v.status = "available".into();
+                    v.bootable = true;
+                });
             }
-            let _ = std::fs::remove_file(service.volume_path(&job.volume_id));
-            service.modify(&job.volume_id, |v| v.status = "error".into())
+            Err(error) => {
+                service.log_error(&job.volume_id, &format!("{}: {error}", error.exception_class()));
+                if matches!(error, FlowError::ImageSignatureVerification(_)) {
+                    let _ = service.add_message(
+                        &job.ctx.project_id,
+                        &job.request_id,
+                        &job.volume_id,
+                        SIGNATURE_EVENT_ID,
+                        SIGNATURE_USER_MESSAGE,
+                    );
+                }
+                let _ = std::fs::remove_file(service.volume_path(&job.volume_id));
+                if rescheduled && attempt < SCHEDULER_MAX_ATTEMPTS {
+                    attempt += 1;
+                    let _ = service.set_status(&job.volume_id, "creating");
+                    continue;
+                }
+                if rescheduled {
+                    let _ = service.add_message(
+                        &job.ctx.project_id,
+                        &job.request_id,
+                        &job.volume_id,
+                        super::scheduler::NO_BACKEND_EVENT_ID,
+                        super::scheduler::NO_BACKEND_USER_MESSAGE,
+                    );
+                }
+                break service.modify(&job.volume_id, |v| v.status = "error".into());
+            }
         }
     };
     if let Err(e) = result {
@@ -128,7 +161,9 @@ pub async fn create_from_image(service: Arc<VolumeService>, job: CreateFromImage
     }
 }
 
-async fn run_create(service: &VolumeService, job: &CreateFromImage) -> Result<(), FlowError> {
+/// One attempt; `rescheduled` is set when a failure would send the volume back to the
+/// scheduler (see [`create_from_image`]).
+async fn run_create(service: &VolumeService, job: &CreateFromImage, rescheduled: &mut bool) -> Result<(), FlowError> {
     let volume = service.get_any(&job.volume_id)?.ok_or_else(|| copy_failure("the volume was deleted"))?;
     let backend = service.backend(Some(&volume.volume_type)).ok_or_else(|| FlowError::BackendGone(volume.volume_type.clone()))?;
     let deployment = service.deployment().get();
@@ -181,9 +216,11 @@ async fn run_create(service: &VolumeService, job: &CreateFromImage) -> Result<()
         create_cache_entry = true;
     }
 
-    // 4. Download, verify, copy.
+    // 4. Download, verify, copy. Until the first Glance metadata is stored, any failure is
+    //    rescheduled.
     service.set_status(&volume.id, "downloading")?;
     let temp = TempFile(service.temp_path());
+    *rescheduled = true;
     fetch(&session, &image.id, &temp.0).await?;
     if deployment.cinder_verification() != CinderVerification::Disabled {
         let verified = match deployment.defects.cinder_marks_unverified_as_verified {
@@ -192,6 +229,7 @@ async fn run_create(service: &VolumeService, job: &CreateFromImage) -> Result<()
         };
         let flag = BTreeMap::from([("signature_verified".to_owned(), if verified { "True" } else { "False" }.to_owned())]);
         service.add_glance_metadata(&volume.id, &flag)?;
+        *rescheduled = false;
     }
     if create_cache_entry {
         // The cached image-volume holds the image's bytes; a hit extends its copy to the new

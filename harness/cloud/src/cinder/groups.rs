@@ -7,7 +7,6 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,11 +15,13 @@ use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::call::Call;
+use super::envelope::member_object;
 use super::fault::Fault;
-use super::http::{CinderState, Version, action_json, check_project, json_body, no_such_action, schema_error};
+use super::http::{CinderState, action_json, check_project, json_body, no_such_action, project_json_body, schema_error};
 use super::http_types::authorize;
 use super::model::{Volume, VolumeService, now};
-use crate::jsonschema::{self, SchemaError};
+use crate::jsonschema;
 use crate::microversion::Microversion;
 use crate::store::StoreError;
 use crate::wire::AuthContext;
@@ -138,12 +139,6 @@ fn detail(ctx: &AuthContext, version: Microversion, g: &Group) -> Value {
     v
 }
 
-fn inner<'a>(body: &'a Value, key: &str) -> Result<&'a Map<String, Value>, Fault> {
-    let Some(top) = body.as_object() else { return Err(SchemaError::root(body, jsonschema::not_of_type(body, &["object"])).into()) };
-    let Some(value) = top.get(key) else { return Err(SchemaError::root(body, jsonschema::required(key)).into()) };
-    value.as_object().ok_or_else(|| schema_error(key, value, &jsonschema::not_of_type(value, &["object"])))
-}
-
 fn text(map: &Map<String, Value>, key: &str) -> Result<Option<String>, Fault> {
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -167,17 +162,10 @@ fn start_group(s: &CinderState, g: &Group) -> Result<(), Fault> {
     Ok(())
 }
 
-async fn create(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path(project_id): Path<String>,
-    body: Bytes,
-) -> Result<Response, Fault> {
+async fn create(Call { s, ctx, version, path: project_id }: Call<String>, body: Bytes) -> Result<Response, Fault> {
     allowed(version, GROUP_VOLUME)?;
-    check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
-    let g = inner(&body, "group")?;
+    let body = project_json_body(&ctx, &project_id, &body)?;
+    let g = member_object(&body, "group")?;
     jsonschema::check_additional("group", g, |k| ["name", "description", "group_type", "volume_types", "availability_zone"].contains(&k))?;
     jsonschema::check_required("group", g, &["group_type", "volume_types"])?;
     let group_type = text(g, "group_type")?.unwrap_or_default();
@@ -209,13 +197,7 @@ async fn create(
 
 /// `POST groups/action` `{"create-from-src": {"source_group_id": ...}}` (3.14): the new group
 /// takes the source's types, and a clone of each of its volumes.
-async fn create_from_src(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path(project_id): Path<String>,
-    body: Bytes,
-) -> Result<Response, Fault> {
+async fn create_from_src(Call { s, ctx, version, path: project_id }: Call<String>, body: Bytes) -> Result<Response, Fault> {
     let (action, _) = action_json(&body)?;
     allowed(version, GROUP_SNAPSHOTS)?;
     check_project(&ctx, &project_id)?;
@@ -223,7 +205,7 @@ async fn create_from_src(
         return Err(no_such_action(&action));
     }
     let body = json_body(&body)?;
-    let src = inner(&body, "create-from-src")?;
+    let src = member_object(&body, "create-from-src")?;
     let source_id = text(src, "source_group_id")?;
     if let Some(snapshot) = text(src, "group_snapshot_id")? {
         return Err(Fault::not_found(format!("GroupSnapshot {snapshot} could not be found.")));
@@ -265,36 +247,21 @@ async fn create_from_src(
     Ok((StatusCode::ACCEPTED, Json(json!({"group": {"id": group.id, "name": group.name}}))).into_response())
 }
 
-async fn show(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn show(Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>) -> Result<Response, Fault> {
     allowed(version, GROUP_VOLUME)?;
     check_project(&ctx, &project_id)?;
     let g = s.volumes.group(&ctx, &id)?;
     Ok(Json(json!({"group": detail(&ctx, version, &g)})).into_response())
 }
 
-async fn list(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path(project_id): Path<String>,
-) -> Result<Response, Fault> {
+async fn list(Call { s, ctx, version, path: project_id }: Call<String>) -> Result<Response, Fault> {
     allowed(version, GROUP_VOLUME)?;
     check_project(&ctx, &project_id)?;
     let list: Vec<Value> = s.volumes.project_groups(&ctx.project_id)?.iter().map(|g| json!({"id": g.id, "name": g.name})).collect();
     Ok(Json(json!({"groups": list})).into_response())
 }
 
-async fn list_detail(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path(project_id): Path<String>,
-) -> Result<Response, Fault> {
+async fn list_detail(Call { s, ctx, version, path: project_id }: Call<String>) -> Result<Response, Fault> {
     allowed(version, GROUP_VOLUME)?;
     check_project(&ctx, &project_id)?;
     let list: Vec<Value> = s.volumes.project_groups(&ctx.project_id)?.iter().map(|g| detail(&ctx, version, g)).collect();
@@ -307,17 +274,10 @@ fn ids(value: Option<String>) -> Vec<String> {
 }
 
 /// `PUT groups/{id}`: name, description, volumes in and out; 202.
-async fn update(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, Fault> {
+async fn update(Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>, body: Bytes) -> Result<Response, Fault> {
     allowed(version, GROUP_VOLUME)?;
-    check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
-    let g = inner(&body, "group")?;
+    let body = project_json_body(&ctx, &project_id, &body)?;
+    let g = member_object(&body, "group")?;
     jsonschema::check_additional("group", g, |k| ["name", "description", "add_volumes", "remove_volumes"].contains(&k))?;
     let (name, description) = (text(g, "name")?, text(g, "description")?);
     let (add, remove) = (ids(text(g, "add_volumes")?), ids(text(g, "remove_volumes")?));
@@ -356,13 +316,7 @@ async fn update(
 }
 
 /// `POST groups/{id}/action`: `delete` (3.13), `reset_status` (3.20).
-async fn group_action(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, Fault> {
+async fn group_action(Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>, body: Bytes) -> Result<Response, Fault> {
     let (action, args) = action_json(&body)?;
     allowed(version, GROUP_VOLUME)?;
     check_project(&ctx, &project_id)?;

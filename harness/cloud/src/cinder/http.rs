@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -16,6 +16,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use sigstack_client::image::{self, Image};
 
+use super::call::Call;
 use super::encryption;
 use super::extend;
 use super::fault::Fault;
@@ -201,6 +202,13 @@ pub(super) fn no_such_action(name: &str) -> Fault {
     Fault::bad_request(format!("There is no such action: {name}. Verify the request body and Content-Type header and try again."))
 }
 
+/// How most handlers taking a body start: the URL's project must be the caller's, and only
+/// then is the body parsed (a foreign project is answered before a bad body).
+pub(super) fn project_json_body(ctx: &AuthContext, project_id: &str, body: &Bytes) -> Result<Value, Fault> {
+    check_project(ctx, project_id)?;
+    json_body(body)
+}
+
 /// A jsonschema failure at `field`, as cinder's validator words it.
 pub(super) fn schema_error(field: &str, value: &Value, message: &str) -> Fault {
     SchemaError::at(field, value, message).into()
@@ -256,13 +264,7 @@ fn check_image(image: &Image, size: u64) -> Result<(), Fault> {
     Ok(())
 }
 
-async fn create_volume(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path(project_id): Path<String>,
-    body: Bytes,
-) -> Result<Response, Fault> {
+async fn create_volume(Call { s, ctx, version, path: project_id }: Call<String>, body: Bytes) -> Result<Response, Fault> {
     let body = json_body(&body)?;
     check_project(&ctx, &project_id)?;
     let new = super::schema::create_volume(&body, version)?;
@@ -456,12 +458,7 @@ async fn create_blank(volumes: Arc<VolumeService>, id: String, size: u64) {
     }
 }
 
-async fn show_volume(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn show_volume(Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let volume = s.volumes.get(&ctx, &id)?;
     Ok(Json(json!({"volume": views::volume_detail(&s.public_url, &ctx, version, &volume, &s.volumes.facts(&volume)?, true)}))
@@ -471,12 +468,7 @@ async fn show_volume(
 /// Statuses a volume may be deleted in (`volume.api.delete`).
 const DELETABLE: [&str; 5] = ["available", "error", "error_restoring", "error_extending", "error_managing"];
 
-async fn delete_volume(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn delete_volume(Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let volume = s.volumes.get(&ctx, &id)?;
     if s.volumes.transition(&volume.id, &DELETABLE, "deleting")?.is_none() {
@@ -500,13 +492,7 @@ async fn delete_volume(
 }
 
 /// `POST /volumes/{id}/action`: the action is the body's key.
-async fn volume_action(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, Fault> {
+async fn volume_action(Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>, body: Bytes) -> Result<Response, Fault> {
     let (action, args) = action_json(&body)?;
     let args = &args;
     check_project(&ctx, &project_id)?;

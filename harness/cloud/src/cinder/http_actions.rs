@@ -2,8 +2,6 @@
 //! `admin_actions.py`, `volume_image_metadata.py`): each validates its arguments with the
 //! action's schema, then applies `volume_ops`' rule. The admin actions need `rule:admin_api`.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -149,8 +147,7 @@ pub async fn dispatch(
         "os-set_image_metadata" => {
             let map = args_object(action, args)?;
             let meta = required(action, map, "metadata")?;
-            let new: BTreeMap<String, String> =
-                super::http_type_extras::specs("metadata", meta, false)?.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect();
+            let new = super::envelope::string_specs("metadata", meta, false)?;
             let volume = s.volumes.get(ctx, id)?;
             s.volumes.add_glance_metadata(&volume.id, &new)?;
             Ok(Json(json!({"metadata": s.volumes.glance_metadata(&volume.id)?})).into_response())

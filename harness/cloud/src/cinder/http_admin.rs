@@ -8,15 +8,17 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
+use super::call::Call;
+use super::envelope::sole_member;
 use super::fault::Fault;
-use super::http::{CinderState, Version, check_project, json_body};
+use super::http::{CinderState, Version, check_project, json_body, project_json_body};
 use super::http_types::authorize;
 use super::model::now;
 use super::quotas::NON_QUOTA_KEYS;
@@ -59,10 +61,7 @@ fn may_show(ctx: &AuthContext, target: &str) -> Result<(), Fault> {
 }
 
 async fn show_quotas(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, target)): Path<(String, String)>,
+    Call { s, ctx, path: (project_id, target), .. }: Call<(String, String)>,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
@@ -82,12 +81,7 @@ async fn show_quotas(
     Ok(Json(json!({"quota_set": set})).into_response())
 }
 
-async fn default_quotas(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, target)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn default_quotas(Call { s, ctx, path: (project_id, target), .. }: Call<(String, String)>) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     may_show(&ctx, &target)?;
     let mut set: Map<String, Value> = s.volumes.quota_defaults()?.into_iter().map(|(r, v)| (r, json!(v))).collect();
@@ -98,11 +92,7 @@ async fn default_quotas(
 /// The `quota_set`/`quota_class_set` body: known resources with integer limits from -1 to
 /// `DB_MAX_INT` (`validate_integer`'s messages), `Bad key(s)` for anything else.
 fn quota_values(s: &CinderState, body: &Value, wrapper: &str, class: bool) -> Result<BTreeMap<String, i64>, Fault> {
-    let Some(top) = body.as_object() else { return Err(SchemaError::root(body, jsonschema::not_of_type(body, &["object"])).into()) };
-    let Some(inner) = top.get(wrapper) else { return Err(SchemaError::root(body, jsonschema::required(wrapper)).into()) };
-    if let Some(message) = jsonschema::additional_properties(top, |k| k == wrapper) {
-        return Err(SchemaError::root(body, message).into());
-    }
+    let inner = sole_member(body, wrapper)?;
     let Some(map) = inner.as_object() else {
         return Err(SchemaError::at(wrapper, inner, jsonschema::not_of_type(inner, &["object"])).into());
     };
@@ -132,13 +122,7 @@ fn quota_values(s: &CinderState, body: &Value, wrapper: &str, class: bool) -> Re
     Ok(out)
 }
 
-async fn update_quotas(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, target)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, Fault> {
+async fn update_quotas(Call { s, ctx, path: (project_id, target), .. }: Call<(String, String)>, body: Bytes) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let values = quota_values(&s, &json_body(&body)?, "quota_set", false)?;
     authorize(&ctx, "volume_extension:quotas:update")?;
@@ -160,36 +144,20 @@ async fn update_quotas(
     Ok(Json(json!({"quota_set": set})).into_response())
 }
 
-async fn delete_quotas(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, target)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn delete_quotas(Call { s, ctx, path: (project_id, target), .. }: Call<(String, String)>) -> Result<Response, Fault> {
     admin(&ctx, &project_id, "volume_extension:quotas:delete")?;
     s.volumes.delete_project_quotas(&target)?;
     Ok(StatusCode::OK.into_response())
 }
 
-async fn show_class(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, class)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn show_class(Call { s, ctx, path: (project_id, class), .. }: Call<(String, String)>) -> Result<Response, Fault> {
     admin(&ctx, &project_id, "volume_extension:quota_classes")?;
     let mut set: Map<String, Value> = s.volumes.quota_class(&class)?.into_iter().map(|(r, v)| (r, json!(v))).collect();
     set.insert("id".into(), json!(class));
     Ok(Json(json!({"quota_class_set": set})).into_response())
 }
 
-async fn update_class(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, class)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, Fault> {
+async fn update_class(Call { s, ctx, path: (project_id, class), .. }: Call<(String, String)>, body: Bytes) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let values = quota_values(&s, &json_body(&body)?, "quota_class_set", true)?;
     authorize(&ctx, "volume_extension:quota_classes:update")?;
@@ -199,12 +167,7 @@ async fn update_class(
 }
 
 /// `GET /limits`: no rate limits; the project's quotas and, from `used_limits`, its usage.
-async fn limits(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path(project_id): Path<String>,
-) -> Result<Response, Fault> {
+async fn limits(Call { s, ctx, path: project_id, .. }: Call<String>) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let usage = s.volumes.project_usage(&ctx.project_id)?;
     let limit = |r: &str| usage.get(r).map(|u| u.limit).unwrap_or(-1);
@@ -239,10 +202,7 @@ fn service_list(s: &CinderState) -> Vec<(String, String)> {
 }
 
 async fn services(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path(project_id): Path<String>,
+    Call { s, ctx, path: project_id, .. }: Call<String>,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Result<Response, Fault> {
     admin(&ctx, &project_id, "volume_extension:services:index")?;
@@ -270,15 +230,8 @@ async fn services(
 }
 
 /// `PUT os-services/{enable,disable,disable-log-reason,freeze,thaw}`.
-async fn update_service(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, action)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, Fault> {
-    check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
+async fn update_service(Call { s, ctx, path: (project_id, action), .. }: Call<(String, String)>, body: Bytes) -> Result<Response, Fault> {
+    let body = project_json_body(&ctx, &project_id, &body)?;
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
     authorize(&ctx, "volume_extension:services:update")?;
     let host = text("host").unwrap_or_default();
@@ -318,12 +271,7 @@ async fn update_service(
     Ok(Json(answer).into_response())
 }
 
-async fn hosts(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path(project_id): Path<String>,
-) -> Result<Response, Fault> {
+async fn hosts(Call { s, ctx, path: project_id, .. }: Call<String>) -> Result<Response, Fault> {
     admin(&ctx, &project_id, "volume_extension:hosts")?;
     let updated = now();
     let list: Vec<Value> = service_list(&s)
@@ -337,12 +285,7 @@ async fn hosts(
 }
 
 /// `GET os-hosts/{host}`: the volumes and GiB per project on a `cinder-volume` host.
-async fn show_host(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, host)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn show_host(Call { s, ctx, path: (project_id, host), .. }: Call<(String, String)>) -> Result<Response, Fault> {
     admin(&ctx, &project_id, "volume_extension:hosts")?;
     let Some(backend) =
         host.strip_prefix(&format!("{HOST}@")).filter(|b| s.volumes.deployment().get().cinder.backends.iter().any(|x| x.name == *b))
@@ -376,10 +319,7 @@ fn backend_capabilities(backend: &crate::deployment::VolumeBackendSpec) -> Value
 use super::scheduler::storage_protocol as protocol;
 
 async fn pools(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path(project_id): Path<String>,
+    Call { s, ctx, path: project_id, .. }: Call<String>,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Result<Response, Fault> {
     admin(&ctx, &project_id, "scheduler_extension:scheduler_stats:get_pools")?;
@@ -400,12 +340,7 @@ async fn pools(
 }
 
 /// `GET capabilities/{host}` (`cinder@<backend>`).
-async fn capabilities(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, host)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn capabilities(Call { s, ctx, path: (project_id, host), .. }: Call<(String, String)>) -> Result<Response, Fault> {
     admin(&ctx, &project_id, "volume_extension:capabilities")?;
     let backend = s.volumes.deployment().get().cinder.backends.into_iter().find(|b| format!("{HOST}@{}", b.name) == host);
     let Some(b) = backend else { return Err(Fault::not_found(format!("Service cinder-volume could not be found on host {host}."))) };

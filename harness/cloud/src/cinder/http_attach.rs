@@ -3,7 +3,6 @@
 //! (create to reserve, update with the connector, complete) and to detach it (delete).
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -11,8 +10,9 @@ use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
 use super::attach::Attachment;
+use super::call::Call;
 use super::fault::Fault;
-use super::http::{CinderState, Version, action_json, check_project, json_body, no_such_action, schema_error};
+use super::http::{CinderState, action_json, check_project, no_such_action, project_json_body, schema_error};
 use super::views;
 use crate::jsonschema::{self, SchemaError};
 use crate::microversion::Microversion;
@@ -60,16 +60,9 @@ fn uuid_field(fields: &Map<String, Value>, name: &str) -> Result<Option<String>,
     }
 }
 
-async fn create(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path(project_id): Path<String>,
-    body: Bytes,
-) -> Result<Response, Fault> {
+async fn create(Call { s, ctx, version, path: project_id }: Call<String>, body: Bytes) -> Result<Response, Fault> {
     at_least(version, NEW_ATTACH)?;
-    check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
+    let body = project_json_body(&ctx, &project_id, &body)?;
     let allowed: &[&str] = if version >= CREATE_MODE_ARG {
         &["instance_uuid", "connector", "volume_uuid", "mode"]
     } else {
@@ -97,12 +90,7 @@ async fn create(
     Ok(Json(json!({"attachment": views::attachment_detail(&attachment)})).into_response())
 }
 
-async fn show(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn show(Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>) -> Result<Response, Fault> {
     at_least(version, NEW_ATTACH)?;
     check_project(&ctx, &project_id)?;
     let attachment = s.volumes.attachment(&ctx, &id)?;
@@ -123,35 +111,18 @@ fn listed(
     Ok(Json(json!({"attachments": items})).into_response())
 }
 
-async fn list(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path(project_id): Path<String>,
-) -> Result<Response, Fault> {
+async fn list(Call { s, ctx, version, path: project_id }: Call<String>) -> Result<Response, Fault> {
     listed(&s, &ctx, version, &project_id, views::attachment_summary)
 }
 
-async fn list_detail(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path(project_id): Path<String>,
-) -> Result<Response, Fault> {
+async fn list_detail(Call { s, ctx, version, path: project_id }: Call<String>) -> Result<Response, Fault> {
     listed(&s, &ctx, version, &project_id, views::attachment_detail)
 }
 
 /// `PUT`: the consumer's connector; the volume is connected and `attaching`.
-async fn update(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, Fault> {
+async fn update(Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>, body: Bytes) -> Result<Response, Fault> {
     at_least(version, NEW_ATTACH)?;
-    check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
+    let body = project_json_body(&ctx, &project_id, &body)?;
     let fields = attachment_body(&body, &["connector"])?;
     let connector = match fields.get("connector") {
         None => return Err(schema_error("attachment", &Value::Object(fields.clone()), &jsonschema::required("connector"))),
@@ -164,12 +135,7 @@ async fn update(
 }
 
 /// `DELETE`: 200 with the volume's remaining attachments.
-async fn delete(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn delete(Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>) -> Result<Response, Fault> {
     at_least(version, NEW_ATTACH)?;
     check_project(&ctx, &project_id)?;
     let remaining = s.volumes.delete_attachment(&ctx, &id)?;
@@ -177,13 +143,7 @@ async fn delete(
 }
 
 /// `POST .../action`: `os-complete` (3.44 and later), 204.
-async fn action(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, Fault> {
+async fn action(Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>, body: Bytes) -> Result<Response, Fault> {
     let (name, _) = action_json(&body)?;
     check_project(&ctx, &project_id)?;
     match name.as_str() {

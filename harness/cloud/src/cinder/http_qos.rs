@@ -4,16 +4,17 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use super::call::Call;
+use super::envelope::{member, sole_member, string_specs};
 use super::fault::Fault;
-use super::http::{CinderState, Version, check_project, json_body, schema_error};
-use super::http_type_extras::specs;
+use super::http::{CinderState, check_project, project_json_body, schema_error};
 use super::http_types::{authorize, boolean, only, wrapped};
 use super::more_types::{GroupType, QosSpecs};
 use crate::jsonschema::{self, SchemaError};
@@ -55,12 +56,7 @@ fn admin(ctx: &AuthContext, project_id: &str, rule: &str) -> Result<(), Fault> {
     authorize(ctx, rule)
 }
 
-async fn list_qos(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path(project_id): Path<String>,
-) -> Result<Response, Fault> {
+async fn list_qos(Call { s, ctx, path: project_id, .. }: Call<String>) -> Result<Response, Fault> {
     admin(&ctx, &project_id, "volume_extension:qos_specs_manage:get_all")?;
     let all: Vec<Value> = s.volumes.all_qos_specs()?.iter().map(qos_view).collect();
     Ok(Json(json!({"qos_specs": all})).into_response())
@@ -68,15 +64,8 @@ async fn list_qos(
 
 /// The `qos_specs.create` schema: `{"qos_specs": {"name": <string>, ...}}`, any other keys
 /// being specs (their values strings, as the controller stores them).
-async fn create_qos(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path(project_id): Path<String>,
-    body: Bytes,
-) -> Result<Response, Fault> {
-    check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
+async fn create_qos(Call { s, ctx, path: project_id, .. }: Call<String>, body: Bytes) -> Result<Response, Fault> {
+    let body = project_json_body(&ctx, &project_id, &body)?;
     let q = wrapped(&body, "qos_specs")?;
     let name = match q.get("name") {
         None => return Err(schema_error("qos_specs", &Value::Object(q.clone()), &jsonschema::required("name"))),
@@ -96,53 +85,25 @@ async fn create_qos(
     Ok(Json(json!({"qos_specs": qos_view(&created), "links": links(&s, &project_id, &created.id)})).into_response())
 }
 
-async fn show_qos(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn show_qos(Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>) -> Result<Response, Fault> {
     admin(&ctx, &project_id, "volume_extension:qos_specs_manage:get")?;
     let q = s.volumes.qos_specs(&id)?;
     Ok(Json(json!({"qos_specs": qos_view(&q), "links": links(&s, &project_id, &q.id)})).into_response())
 }
 
 /// `PUT /qos-specs/{id}` (the `set` schema): answers the request's body.
-async fn set_keys(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, Fault> {
-    check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
-    let Some(top) = body.as_object() else { return Err(SchemaError::root(&body, jsonschema::not_of_type(&body, &["object"])).into()) };
-    let Some(inner) = top.get("qos_specs") else { return Err(SchemaError::root(&body, jsonschema::required("qos_specs")).into()) };
-    if let Some(message) = jsonschema::additional_properties(top, |k| k == "qos_specs") {
-        return Err(SchemaError::root(&body, message).into());
-    }
-    let new: BTreeMap<String, String> = specs("qos_specs", inner, true)?.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect();
+async fn set_keys(Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>, body: Bytes) -> Result<Response, Fault> {
+    let body = project_json_body(&ctx, &project_id, &body)?;
+    let new = string_specs("qos_specs", sole_member(&body, "qos_specs")?, true)?;
     authorize(&ctx, "volume_extension:qos_specs_manage:update")?;
     s.volumes.update_qos_specs(&id, &new)?;
     Ok(Json(body.clone()).into_response())
 }
 
 /// `PUT /qos-specs/{id}/delete_keys` (the `unset` schema), 202.
-async fn unset_keys(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, Fault> {
-    check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
-    let Some(top) = body.as_object() else { return Err(SchemaError::root(&body, jsonschema::not_of_type(&body, &["object"])).into()) };
-    let Some(keys) = top.get("keys") else { return Err(SchemaError::root(&body, jsonschema::required("keys")).into()) };
-    if let Some(message) = jsonschema::additional_properties(top, |k| k == "keys") {
-        return Err(SchemaError::root(&body, message).into());
-    }
+async fn unset_keys(Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>, body: Bytes) -> Result<Response, Fault> {
+    let body = project_json_body(&ctx, &project_id, &body)?;
+    let keys = sole_member(&body, "keys")?;
     let Some(items) = keys.as_array() else { return Err(schema_error("keys", keys, &jsonschema::not_of_type(keys, &["array"]))) };
     let mut names = Vec::new();
     for item in items {
@@ -157,10 +118,7 @@ async fn unset_keys(
 }
 
 async fn delete_qos(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
+    Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Result<Response, Fault> {
     admin(&ctx, &project_id, "volume_extension:qos_specs_manage:delete")?;
@@ -172,12 +130,7 @@ async fn delete_qos(
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-async fn associations(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn associations(Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>) -> Result<Response, Fault> {
     admin(&ctx, &project_id, "volume_extension:qos_specs_manage:get_all")?;
     let list: Vec<Value> =
         s.volumes.qos_associations(&id)?.iter().map(|t| json!({"association_type": "volume_type", "name": t.name, "id": t.id})).collect();
@@ -188,36 +141,31 @@ fn vol_type_id(query: &BTreeMap<String, String>) -> Result<String, Fault> {
     query.get("vol_type_id").cloned().ok_or_else(|| Fault::bad_request("Volume Type id must not be None."))
 }
 
-async fn associate(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-    Query(query): Query<BTreeMap<String, String>>,
+async fn associate(call: Call<(String, String)>, Query(query): Query<BTreeMap<String, String>>) -> Result<Response, Fault> {
+    link_type(call, &query, true)
+}
+
+async fn disassociate(call: Call<(String, String)>, Query(query): Query<BTreeMap<String, String>>) -> Result<Response, Fault> {
+    link_type(call, &query, false)
+}
+
+/// `associate`/`disassociate` differ only in which way the `vol_type_id` link changes.
+fn link_type(
+    Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>,
+    query: &BTreeMap<String, String>,
+    associate: bool,
 ) -> Result<Response, Fault> {
     admin(&ctx, &project_id, "volume_extension:qos_specs_manage:update")?;
-    s.volumes.associate_qos(&id, &vol_type_id(&query)?)?;
+    let type_id = vol_type_id(query)?;
+    if associate {
+        s.volumes.associate_qos(&id, &type_id)?;
+    } else {
+        s.volumes.disassociate_qos(&id, &type_id)?;
+    }
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-async fn disassociate(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-    Query(query): Query<BTreeMap<String, String>>,
-) -> Result<Response, Fault> {
-    admin(&ctx, &project_id, "volume_extension:qos_specs_manage:update")?;
-    s.volumes.disassociate_qos(&id, &vol_type_id(&query)?)?;
-    Ok(StatusCode::ACCEPTED.into_response())
-}
-
-async fn disassociate_all(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn disassociate_all(Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>) -> Result<Response, Fault> {
     admin(&ctx, &project_id, "volume_extension:qos_specs_manage:update")?;
     s.volumes.disassociate_all_qos(&id)?;
     Ok(StatusCode::ACCEPTED.into_response())
@@ -227,6 +175,12 @@ async fn disassociate_all(
 
 fn group_allowed(version: Microversion) -> Result<(), Fault> {
     if version >= GROUP_TYPE { Ok(()) } else { Err(Fault::no_resource()) }
+}
+
+/// The checks the group type handlers taking a body start with, in Cinder's order.
+fn group_body(version: Microversion, ctx: &AuthContext, project_id: &str, body: &Bytes) -> Result<Value, Fault> {
+    group_allowed(version)?;
+    project_json_body(ctx, project_id, body)
 }
 
 fn group_type_view(ctx: &AuthContext, g: &GroupType) -> Value {
@@ -240,10 +194,7 @@ fn group_type_view(ctx: &AuthContext, g: &GroupType) -> Value {
 }
 
 async fn list_group_types(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path(project_id): Path<String>,
+    Call { s, ctx, version, path: project_id }: Call<String>,
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Result<Response, Fault> {
     group_allowed(version)?;
@@ -272,16 +223,8 @@ async fn list_group_types(
     Ok(Json(json!({"group_types": list})).into_response())
 }
 
-async fn create_group_type(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path(project_id): Path<String>,
-    body: Bytes,
-) -> Result<Response, Fault> {
-    group_allowed(version)?;
-    check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
+async fn create_group_type(Call { s, ctx, version, path: project_id }: Call<String>, body: Bytes) -> Result<Response, Fault> {
+    let body = group_body(version, &ctx, &project_id, &body)?;
     let g = wrapped(&body, "group_type")?;
     only(g, "group_type", &["name", "description", "is_public", "group_specs"])?;
     let name = match g.get("name") {
@@ -297,7 +240,7 @@ async fn create_group_type(
     };
     let group_specs = match g.get("group_specs") {
         None => BTreeMap::new(),
-        Some(v) => specs("group_specs", v, false)?.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect(),
+        Some(v) => string_specs("group_specs", v, false)?,
     };
     authorize(&ctx, "group:group_types:create")?;
     let new = GroupType { id: uuid::Uuid::new_v4().to_string(), name, description, is_public, group_specs };
@@ -305,12 +248,7 @@ async fn create_group_type(
     Ok((StatusCode::ACCEPTED, Json(json!({"group_type": group_type_view(&ctx, &new)}))).into_response())
 }
 
-async fn show_group_type(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn show_group_type(Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>) -> Result<Response, Fault> {
     group_allowed(version)?;
     check_project(&ctx, &project_id)?;
     if id == "default" {
@@ -321,15 +259,10 @@ async fn show_group_type(
 }
 
 async fn update_group_type(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id)): Path<(String, String)>,
+    Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Fault> {
-    group_allowed(version)?;
-    check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
+    let body = group_body(version, &ctx, &project_id, &body)?;
     let g = wrapped(&body, "group_type")?;
     only(g, "group_type", &["name", "description", "is_public"])?;
     let name = g.get("name").and_then(Value::as_str).map(|n| n.trim().to_owned());
@@ -359,42 +292,27 @@ async fn update_group_type(
     Ok(Json(json!({"group_type": group_type_view(&ctx, &existing)})).into_response())
 }
 
-async fn delete_group_type(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn delete_group_type(Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>) -> Result<Response, Fault> {
     group_allowed(version)?;
     admin(&ctx, &project_id, "group:group_types:delete")?;
     s.volumes.delete_group_type(&id)?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-async fn list_group_specs(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn list_group_specs(Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>) -> Result<Response, Fault> {
     group_allowed(version)?;
     admin(&ctx, &project_id, "group:group_types_specs")?;
     Ok(Json(json!({"group_specs": s.volumes.group_type(&id)?.group_specs})).into_response())
 }
 
 async fn create_group_specs(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id)): Path<(String, String)>,
+    Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Fault> {
-    group_allowed(version)?;
-    check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
-    let Some(top) = body.as_object() else { return Err(SchemaError::root(&body, jsonschema::not_of_type(&body, &["object"])).into()) };
-    let Some(inner) = top.get("group_specs") else { return Err(SchemaError::root(&body, jsonschema::required("group_specs")).into()) };
-    let new: BTreeMap<String, String> = specs("group_specs", inner, false)?.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect();
+    let body = group_body(version, &ctx, &project_id, &body)?;
+    // Unlike the other envelopes, this schema allows properties beside `group_specs`.
+    let (_, inner) = member(&body, "group_specs")?;
+    let new = string_specs("group_specs", inner, false)?;
     authorize(&ctx, "group:group_types_specs")?;
     let mut g = s.volumes.group_type(&id)?;
     g.group_specs.extend(new);
@@ -402,12 +320,7 @@ async fn create_group_specs(
     Ok((StatusCode::ACCEPTED, Json(body.clone())).into_response())
 }
 
-async fn show_group_spec(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id, key)): Path<(String, String, String)>,
-) -> Result<Response, Fault> {
+async fn show_group_spec(Call { s, ctx, version, path: (project_id, id, key) }: Call<(String, String, String)>) -> Result<Response, Fault> {
     group_allowed(version)?;
     admin(&ctx, &project_id, "group:group_types_specs")?;
     let g = s.volumes.group_type(&id)?;
@@ -418,16 +331,11 @@ async fn show_group_spec(
 }
 
 async fn update_group_spec(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id, key)): Path<(String, String, String)>,
+    Call { s, ctx, version, path: (project_id, id, key) }: Call<(String, String, String)>,
     body: Bytes,
 ) -> Result<Response, Fault> {
-    group_allowed(version)?;
-    check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
-    let new: BTreeMap<String, String> = specs("group_specs", &body, false)?.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect();
+    let body = group_body(version, &ctx, &project_id, &body)?;
+    let new = string_specs("group_specs", &body, false)?;
     if new.len() != 1 {
         return Err(SchemaError::root(&body, jsonschema::too_many_properties(&body, 1)).into());
     }
@@ -442,10 +350,7 @@ async fn update_group_spec(
 }
 
 async fn delete_group_spec(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id, key)): Path<(String, String, String)>,
+    Call { s, ctx, version, path: (project_id, id, key) }: Call<(String, String, String)>,
 ) -> Result<Response, Fault> {
     group_allowed(version)?;
     admin(&ctx, &project_id, "group:group_types_specs")?;

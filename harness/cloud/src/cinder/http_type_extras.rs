@@ -6,15 +6,16 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use super::call::Call;
+use super::envelope::{sole_member, string_specs};
 use super::fault::Fault;
-use super::http::{CinderState, Version, action_json, check_project, json_body, no_such_action, schema_error};
+use super::http::{CinderState, action_json, check_project, no_such_action, project_json_body, schema_error};
 use super::http_types::{authorize, boolean, find, only, wrapped};
 use super::views::{self, USER_VISIBLE_EXTRA_SPECS};
 use crate::jsonschema::{self, SchemaError};
@@ -59,10 +60,6 @@ pub(super) fn specs(field: &str, value: &Value, allow_null: bool) -> Result<BTre
     Ok(map.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned))).collect())
 }
 
-fn strings(map: BTreeMap<String, Option<String>>) -> BTreeMap<String, String> {
-    map.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect()
-}
-
 /// What a caller may read of a type's extra specs (the sensitive ones need admin).
 fn readable(ctx: &AuthContext, all: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     all.iter()
@@ -80,15 +77,8 @@ fn allow_update(s: &CinderState, type_name: &str) -> Result<(), Fault> {
 }
 
 /// `PUT /types/{id}` (`types_manage._update`).
-pub async fn update_type(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, Fault> {
-    check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
+pub async fn update_type(Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>, body: Bytes) -> Result<Response, Fault> {
+    let body = project_json_body(&ctx, &project_id, &body)?;
     let vt = wrapped(&body, "volume_type")?;
     only(vt, "volume_type", &["name", "description", "is_public"])?;
     let name = match vt.get("name") {
@@ -115,34 +105,15 @@ pub async fn update_type(
     Ok(Json(json!({"volume_type": views::type_manage_view(&ctx, &updated, false)})).into_response())
 }
 
-async fn list_specs(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn list_specs(Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let t = find(&s, &ctx, &id)?;
     Ok(Json(json!({"extra_specs": readable(&ctx, &t.extra_specs)})).into_response())
 }
 
-async fn create_specs(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, Fault> {
-    check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
-    let Some(top) = body.as_object() else {
-        return Err(SchemaError::root(&body, jsonschema::not_of_type(&body, &["object"])).into());
-    };
-    let Some(inner) = top.get("extra_specs") else { return Err(SchemaError::root(&body, jsonschema::required("extra_specs")).into()) };
-    if let Some(message) = jsonschema::additional_properties(top, |k| k == "extra_specs") {
-        return Err(SchemaError::root(&body, message).into());
-    }
-    let new = strings(specs("extra_specs", inner, false)?);
+async fn create_specs(Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>, body: Bytes) -> Result<Response, Fault> {
+    let body = project_json_body(&ctx, &project_id, &body)?;
+    let new = string_specs("extra_specs", sole_member(&body, "extra_specs")?, false)?;
     authorize(&ctx, "volume_extension:types_extra_specs:create")?;
     let t = find(&s, &ctx, &id)?;
     allow_update(&s, &t.name)?;
@@ -150,12 +121,7 @@ async fn create_specs(
     Ok(Json(json!({"extra_specs": new})).into_response())
 }
 
-async fn show_spec(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id, key)): Path<(String, String, String)>,
-) -> Result<Response, Fault> {
+async fn show_spec(Call { s, ctx, path: (project_id, id, key), .. }: Call<(String, String, String)>) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let t = find(&s, &ctx, &id)?;
     match readable(&ctx, &t.extra_specs).get(&key) {
@@ -165,14 +131,10 @@ async fn show_spec(
 }
 
 async fn update_spec(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id, key)): Path<(String, String, String)>,
+    Call { s, ctx, path: (project_id, id, key), .. }: Call<(String, String, String)>,
     body: Bytes,
 ) -> Result<Response, Fault> {
-    check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
+    let body = project_json_body(&ctx, &project_id, &body)?;
     // The schema: the extra-specs object with exactly one property.
     if let Some(map) = body.as_object() {
         if map.is_empty() {
@@ -182,10 +144,10 @@ async fn update_spec(
             return Err(SchemaError::root(&body, jsonschema::too_many_properties(&body, 1)).into());
         }
     }
-    let new = strings(specs("extra_specs", &body, false).map_err(|f| match body.is_object() {
+    let new = string_specs("extra_specs", &body, false).map_err(|f| match body.is_object() {
         true => f,
         false => SchemaError::root(&body, jsonschema::not_of_type(&body, &["object"])).into(),
-    })?);
+    })?;
     authorize(&ctx, "volume_extension:types_extra_specs:update")?;
     let t = find(&s, &ctx, &id)?;
     allow_update(&s, &t.name)?;
@@ -196,12 +158,7 @@ async fn update_spec(
     Ok(Json(json!(new)).into_response())
 }
 
-async fn delete_spec(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id, key)): Path<(String, String, String)>,
-) -> Result<Response, Fault> {
+async fn delete_spec(Call { s, ctx, path: (project_id, id, key), .. }: Call<(String, String, String)>) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let t = find(&s, &ctx, &id)?;
     authorize(&ctx, "volume_extension:types_extra_specs:delete")?;
@@ -222,13 +179,7 @@ fn project_arg(action: &str, args: &Value) -> Result<String, Fault> {
 }
 
 /// `POST /types/{id}/action`: `addProjectAccess`, `removeProjectAccess` (202).
-async fn type_action(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, Fault> {
+async fn type_action(Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>, body: Bytes) -> Result<Response, Fault> {
     let (action, args) = action_json(&body)?;
     check_project(&ctx, &project_id)?;
     match action.as_str() {
@@ -248,12 +199,7 @@ async fn type_action(
 }
 
 /// `GET /types/{id}/os-volume-type-access`: the projects of a private type.
-async fn list_access(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn list_access(Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     authorize(&ctx, "volume_extension:volume_type_access:get_all_for_type")?;
     let t = s.volumes.volume_type(&id)?.filter(|t| t.id == id).ok_or_else(|| super::types::type_not_found(&id))?;

@@ -9,15 +9,15 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
+use super::call::Call;
 use super::fault::Fault;
-use super::http::{CinderState, Version, check_project, json_body, schema_error};
+use super::http::{CinderState, check_project, json_body, project_json_body, schema_error};
 use super::model::now;
 use super::types::{Encryption, VolumeType, type_not_found};
 use super::views;
@@ -51,12 +51,7 @@ pub(super) fn visible(ctx: &AuthContext, t: &VolumeType) -> bool {
     t.is_public || ctx.is_admin() || t.projects.contains(&ctx.project_id)
 }
 
-async fn list(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path(project_id): Path<String>,
-) -> Result<Response, Fault> {
+async fn list(Call { s, ctx, path: project_id, .. }: Call<String>) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let types: Vec<Value> = s.volumes.volume_types()?.iter().filter(|t| visible(&ctx, t)).map(|t| views::type_show(&ctx, t)).collect();
     Ok(Json(json!({"volume_types": types})).into_response())
@@ -70,12 +65,7 @@ pub(super) fn find(s: &CinderState, ctx: &AuthContext, reference: &str) -> Resul
     s.volumes.volume_type(reference)?.filter(|t| visible(ctx, t)).ok_or_else(|| type_not_found(reference))
 }
 
-async fn show(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn show(Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     Ok(Json(json!({"volume_type": views::type_show(&ctx, &find(&s, &ctx, &id)?)})).into_response())
 }
@@ -153,13 +143,7 @@ fn new_type(body: &Value) -> Result<VolumeType, Fault> {
     })
 }
 
-async fn create(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path(project_id): Path<String>,
-    body: Bytes,
-) -> Result<Response, Fault> {
+async fn create(Call { s, ctx, path: project_id, .. }: Call<String>, body: Bytes) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let new = new_type(&json_body(&body)?)?;
     authorize(&ctx, MANAGE_POLICY)?;
@@ -167,12 +151,7 @@ async fn create(
     Ok(Json(json!({"volume_type": views::type_manage_view(&ctx, &new, true)})).into_response())
 }
 
-async fn delete(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn delete(Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     authorize(&ctx, MANAGE_POLICY)?;
     s.volumes.delete_volume_type(&id)?;
@@ -247,10 +226,7 @@ fn new_encryption(type_id: &str, body: &Value) -> Result<(Encryption, Map<String
 }
 
 async fn create_encryption(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, type_id)): Path<(String, String)>,
+    Call { s, ctx, path: (project_id, type_id), .. }: Call<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
@@ -267,14 +243,10 @@ async fn create_encryption(
 /// `PUT .../encryption/{encryption_id}`: the `update` schema (nothing required); the type
 /// must exist and be unused; the answer is the request's body (`key_size` an integer).
 async fn update_encryption(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, type_id, _encryption_id)): Path<(String, String, String)>,
+    Call { s, ctx, path: (project_id, type_id, _encryption_id), .. }: Call<(String, String, String)>,
     body: Bytes,
 ) -> Result<Response, Fault> {
-    check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
+    let body = project_json_body(&ctx, &project_id, &body)?;
     let given = wrapped(&body, "encryption")?.clone();
     // Validated as a whole spec, the missing required fields standing in.
     let mut whole = json!({"provider": "", "control_location": "front-end"});
@@ -311,22 +283,14 @@ fn spec_view(s: &CinderState, ctx: &AuthContext, project_id: &str, type_id: &str
 }
 
 /// `GET .../encryption`: the spec, or `{}` for a type without one.
-async fn show_encryption(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, type_id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn show_encryption(Call { s, ctx, path: (project_id, type_id), .. }: Call<(String, String)>) -> Result<Response, Fault> {
     let view = spec_view(&s, &ctx, &project_id, &type_id)?;
     Ok(Json(view.unwrap_or_else(|| json!({}))).into_response())
 }
 
 /// `GET .../encryption/{key}`: `{key: value}`.
 async fn show_encryption_item(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, type_id, key)): Path<(String, String, String)>,
+    Call { s, ctx, path: (project_id, type_id, key), .. }: Call<(String, String, String)>,
 ) -> Result<Response, Fault> {
     let view = spec_view(&s, &ctx, &project_id, &type_id)?;
     match view.as_ref().and_then(|v| v.get(&key)) {
@@ -338,10 +302,7 @@ async fn show_encryption_item(
 /// `DELETE .../encryption/{encryption_id}`: the spec of the type goes (Cinder deletes by type;
 /// the id in the URL is not compared).
 async fn delete_encryption(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, type_id, _encryption_id)): Path<(String, String, String)>,
+    Call { s, ctx, path: (project_id, type_id, _encryption_id), .. }: Call<(String, String, String)>,
 ) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     authorize(&ctx, DELETE_ENCRYPTION_POLICY)?;
@@ -352,12 +313,7 @@ async fn delete_encryption(
 /// `GET /v3/{project_id}/volumes/{id}/encryption` (`db.volume_encryption_metadata_get`): the
 /// volume's key id (null when unencrypted), with its type's provider, cipher, key size and
 /// control location when the type has an encryption spec.
-async fn volume_encryption_metadata(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn volume_encryption_metadata(Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let volume = s.volumes.get(&ctx, &id)?;
     let mut values = json!({"encryption_key_id": s.volumes.encryption_key(&volume.id)?});

@@ -1,7 +1,6 @@
 //! The `os-volume_upload_image` action (`volume_actions._volume_upload_image`: a Glance image
 //! filled from the volume by `flow`) and user messages (`api/v3/messages.py`, from 3.3).
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -9,9 +8,10 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use sigstack_client::image::{self, NewImage};
 
+use super::call::Call;
 use super::fault::Fault;
 use super::flow::{self, UploadToImage};
-use super::http::{CinderState, Version, check_project, schema_error};
+use super::http::{CinderState, check_project, schema_error};
 use super::model::now;
 use super::views::{self, MESSAGES_VERSION};
 use crate::jsonschema;
@@ -116,36 +116,21 @@ fn messages_allowed(version: Microversion) -> Result<(), Fault> {
     if version >= MESSAGES_VERSION { Ok(()) } else { Err(Fault::no_resource()) }
 }
 
-async fn list_messages(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path(project_id): Path<String>,
-) -> Result<Response, Fault> {
+async fn list_messages(Call { s, ctx, version, path: project_id }: Call<String>) -> Result<Response, Fault> {
     messages_allowed(version)?;
     check_project(&ctx, &project_id)?;
     let messages: Vec<Value> = s.volumes.messages(&ctx)?.iter().map(|m| views::message_view(&s.public_url, m)).collect();
     Ok(Json(json!({"messages": messages})).into_response())
 }
 
-async fn show_message(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn show_message(Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>) -> Result<Response, Fault> {
     messages_allowed(version)?;
     check_project(&ctx, &project_id)?;
     let message = s.volumes.message(&ctx, &id)?;
     Ok(Json(json!({"message": views::message_view(&s.public_url, &message)})).into_response())
 }
 
-async fn delete_message(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn delete_message(Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>) -> Result<Response, Fault> {
     messages_allowed(version)?;
     check_project(&ctx, &project_id)?;
     s.volumes.delete_message(&ctx, &id)?;

@@ -5,18 +5,20 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use super::call::Call;
+use super::envelope::{member_object, sole_member, string_specs};
 use super::fault::Fault;
-use super::http::{CinderState, Version, check_project, json_body, schema_error};
+use super::http::{CinderState, check_project, json_body, project_json_body, schema_error};
 use super::model::Volume;
 use super::views;
-use crate::jsonschema::{self, SchemaError};
+use crate::jsonschema;
 use crate::microversion::Microversion;
 use crate::wire::AuthContext;
 
@@ -167,6 +169,23 @@ fn listed(s: &CinderState, ctx: &AuthContext, version: Microversion, query: &[(S
     Ok((volumes, next))
 }
 
+/// `{"volumes": views}`, with the `volumes_links` next page link when `listed` left some out.
+fn volume_page(
+    s: &CinderState,
+    project_id: &str,
+    collection: &str,
+    query: &[(String, String)],
+    volumes: &[Volume],
+    next: bool,
+    views: Vec<Value>,
+) -> Response {
+    let mut body = json!({"volumes": views});
+    if next && let Some(last) = volumes.last() {
+        body["volumes_links"] = next_link(s, project_id, collection, query, &last.id);
+    }
+    Json(body).into_response()
+}
+
 /// `_get_next_link`: the request's own query with `marker` set to the last id.
 fn next_link(s: &CinderState, project_id: &str, collection: &str, query: &[(String, String)], last: &str) -> Value {
     let mut params: Vec<(String, String)> = query.iter().filter(|(k, _)| k != "marker").cloned().collect();
@@ -178,26 +197,17 @@ fn next_link(s: &CinderState, project_id: &str, collection: &str, query: &[(Stri
 }
 
 pub async fn list_volumes(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path(project_id): Path<String>,
+    Call { s, ctx, version, path: project_id }: Call<String>,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let (volumes, next) = listed(&s, &ctx, version, &query)?;
-    let mut body = json!({"volumes": volumes.iter().map(|v| views::volume_summary(&s.public_url, v)).collect::<Vec<_>>()});
-    if next && let Some(last) = volumes.last() {
-        body["volumes_links"] = next_link(&s, &project_id, "volumes", &query, &last.id);
-    }
-    Ok(Json(body).into_response())
+    let summaries = volumes.iter().map(|v| views::volume_summary(&s.public_url, v)).collect();
+    Ok(volume_page(&s, &project_id, "volumes", &query, &volumes, next, summaries))
 }
 
 async fn list_volumes_detail(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path(project_id): Path<String>,
+    Call { s, ctx, version, path: project_id }: Call<String>,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
@@ -206,19 +216,12 @@ async fn list_volumes_detail(
     for volume in &volumes {
         out.push(views::volume_detail(&s.public_url, &ctx, version, volume, &s.volumes.facts(volume)?, true));
     }
-    let mut body = json!({"volumes": out});
-    if next && let Some(last) = volumes.last() {
-        body["volumes_links"] = next_link(&s, &project_id, "volumes/detail", &query, &last.id);
-    }
-    Ok(Json(body).into_response())
+    Ok(volume_page(&s, &project_id, "volumes/detail", &query, &volumes, next, out))
 }
 
 /// `GET volumes/summary` (3.12; the distinct metadata from 3.36).
 async fn summary(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path(project_id): Path<String>,
+    Call { s, ctx, version, path: project_id }: Call<String>,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Response, Fault> {
     // Below 3.12 the method is not there (`VersionNotFoundForAPIMethod`: a bare 404).
@@ -247,58 +250,30 @@ async fn summary(
 /// The `volume_metadata` schemas: `{"metadata": {...}}` (or `{"meta": {...}}` for one item),
 /// string values of at most 255 characters under keys of the extra-specs pattern.
 fn metadata_body(body: &Value, wrapper: &str) -> Result<BTreeMap<String, String>, Fault> {
-    let Some(top) = body.as_object() else { return Err(SchemaError::root(body, jsonschema::not_of_type(body, &["object"])).into()) };
-    let Some(inner) = top.get(wrapper) else { return Err(SchemaError::root(body, jsonschema::required(wrapper)).into()) };
-    if let Some(message) = jsonschema::additional_properties(top, |k| k == wrapper) {
-        return Err(SchemaError::root(body, message).into());
-    }
-    let specs = super::http_type_extras::specs(wrapper, inner, false)?;
-    Ok(specs.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect())
+    string_specs(wrapper, sole_member(body, wrapper)?, false)
 }
 
-async fn show_metadata(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn show_metadata(Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let volume = s.volumes.get(&ctx, &id)?;
     Ok(Json(json!({"metadata": views::visible_metadata(&volume, &s.volumes.extras(&volume.id)?)})).into_response())
 }
 
-async fn create_metadata(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, Fault> {
+async fn create_metadata(Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>, body: Bytes) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let new = metadata_body(&json_body(&body)?, "metadata")?;
     let all = s.volumes.update_metadata(&ctx, &id, &new, false)?;
     Ok(Json(json!({"metadata": all})).into_response())
 }
 
-async fn replace_metadata(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, Fault> {
+async fn replace_metadata(Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>, body: Bytes) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let new = metadata_body(&json_body(&body)?, "metadata")?;
     let all = s.volumes.update_metadata(&ctx, &id, &new, true)?;
     Ok(Json(json!({"metadata": all})).into_response())
 }
 
-async fn show_metadata_item(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id, key)): Path<(String, String, String)>,
-) -> Result<Response, Fault> {
+async fn show_metadata_item(Call { s, ctx, path: (project_id, id, key), .. }: Call<(String, String, String)>) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let volume = s.volumes.get(&ctx, &id)?;
     match views::visible_metadata(&volume, &s.volumes.extras(&volume.id)?).get(&key) {
@@ -308,14 +283,10 @@ async fn show_metadata_item(
 }
 
 async fn update_metadata_item(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id, key)): Path<(String, String, String)>,
+    Call { s, ctx, path: (project_id, id, key), .. }: Call<(String, String, String)>,
     body: Bytes,
 ) -> Result<Response, Fault> {
-    check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
+    let body = project_json_body(&ctx, &project_id, &body)?;
     let item = metadata_body(&body, "meta")?;
     if item.len() > 1 {
         return Err(schema_error("meta", &body["meta"], &jsonschema::too_many_properties(&body["meta"], 1)));
@@ -327,12 +298,7 @@ async fn update_metadata_item(
     Ok(Json(json!({"meta": item})).into_response())
 }
 
-async fn delete_metadata_item(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id, key)): Path<(String, String, String)>,
-) -> Result<Response, Fault> {
+async fn delete_metadata_item(Call { s, ctx, path: (project_id, id, key), .. }: Call<(String, String, String)>) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     s.volumes.delete_metadata_key(&ctx, &id, &key)?;
     Ok(StatusCode::OK.into_response())
@@ -341,17 +307,11 @@ async fn delete_metadata_item(
 /// `PUT volumes/{id}`: name, description, metadata (and their `display_` aliases); 200 with
 /// the detail view.
 pub async fn update_volume(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id)): Path<(String, String)>,
+    Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Fault> {
-    check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
-    let Some(top) = body.as_object() else { return Err(SchemaError::root(&body, jsonschema::not_of_type(&body, &["object"])).into()) };
-    let Some(inner) = top.get("volume") else { return Err(SchemaError::root(&body, jsonschema::required("volume")).into()) };
-    let Some(fields) = inner.as_object() else { return Err(schema_error("volume", inner, &jsonschema::not_of_type(inner, &["object"]))) };
+    let body = project_json_body(&ctx, &project_id, &body)?;
+    let fields = member_object(&body, "volume")?;
     jsonschema::check_additional("volume", fields, |k| {
         ["name", "description", "display_name", "display_description", "metadata"].contains(&k)
     })?;
@@ -368,12 +328,7 @@ pub async fn update_volume(
     let description = text("description")?.or(text("display_description")?);
     let metadata = match fields.get("metadata") {
         None | Some(Value::Null) => None,
-        Some(m) => Some(
-            super::http_type_extras::specs("metadata", m, false)?
-                .into_iter()
-                .map(|(k, v)| (k, v.unwrap_or_default()))
-                .collect::<BTreeMap<_, _>>(),
-        ),
+        Some(m) => Some(string_specs("metadata", m, false)?),
     };
     let volume = s.volumes.get(&ctx, &id)?;
     if volume.status == "maintenance" {

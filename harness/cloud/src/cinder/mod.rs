@@ -23,7 +23,9 @@
 //!   bodies.
 
 mod attach;
+mod call;
 mod encryption;
+mod envelope;
 mod extend;
 mod fault;
 mod flow;

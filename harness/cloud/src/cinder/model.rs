@@ -346,13 +346,24 @@ impl VolumeService {
 
     /// `volume_glance_metadata_bulk_create`: every value stored as a string.
     pub fn add_glance_metadata(&self, volume_id: &str, entries: &BTreeMap<String, String>) -> Result<(), StoreError> {
+        self.upsert_pairs(("cinder_volume_glance_metadata", "volume_id", "key", "value"), volume_id, entries)
+    }
+
+    /// Writes `owner`'s `(key, value)` rows in one transaction, replacing the values of keys it
+    /// already has. `table` is `(name, owner column, key column, value column)`, all constants.
+    pub(super) fn upsert_pairs<V: rusqlite::ToSql>(
+        &self,
+        (table, owner_column, key_column, value_column): (&str, &str, &str, &str),
+        owner: &str,
+        pairs: &BTreeMap<String, V>,
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO {table} ({owner_column}, {key_column}, {value_column}) VALUES (?1, ?2, ?3)
+             ON CONFLICT ({owner_column}, {key_column}) DO UPDATE SET {value_column} = excluded.{value_column}"
+        );
         self.store.transaction(|tx| {
-            for (k, v) in entries {
-                tx.execute(
-                    "INSERT INTO cinder_volume_glance_metadata (volume_id, key, value) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (volume_id, key) DO UPDATE SET value = excluded.value",
-                    params![volume_id, k, v],
-                )?;
+            for (k, v) in pairs {
+                tx.execute(&sql, params![owner, k, v])?;
             }
             Ok::<_, StoreError>(())
         })

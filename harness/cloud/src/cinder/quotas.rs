@@ -93,16 +93,7 @@ impl VolumeService {
     }
 
     pub fn set_quota_class(&self, name: &str, values: &BTreeMap<String, i64>) -> Result<(), StoreError> {
-        self.store.transaction(|tx| {
-            for (r, v) in values {
-                tx.execute(
-                    "INSERT INTO cinder_quota_classes (class_name, resource, hard_limit) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (class_name, resource) DO UPDATE SET hard_limit = excluded.hard_limit",
-                    params![name, r, v],
-                )?;
-            }
-            Ok::<_, StoreError>(())
-        })
+        self.upsert_pairs(("cinder_quota_classes", "class_name", "resource", "hard_limit"), name, values)
     }
 
     /// A project's limits: its own rows over the defaults.
@@ -117,16 +108,7 @@ impl VolumeService {
     }
 
     pub fn set_project_quotas(&self, project_id: &str, values: &BTreeMap<String, i64>) -> Result<(), StoreError> {
-        self.store.transaction(|tx| {
-            for (r, v) in values {
-                tx.execute(
-                    "INSERT INTO cinder_quotas (project_id, resource, hard_limit) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit = excluded.hard_limit",
-                    params![project_id, r, v],
-                )?;
-            }
-            Ok::<_, StoreError>(())
-        })
+        self.upsert_pairs(("cinder_quotas", "project_id", "resource", "hard_limit"), project_id, values)
     }
 
     /// `quota_destroy_by_project`: the project is back on the defaults.

@@ -6,7 +6,6 @@
 //! `cinder_transfers`; the key is kept as a salted SHA-256, as Cinder keeps a salted hash.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,10 +15,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
+use super::call::Call;
+use super::envelope::member;
 use super::fault::Fault;
-use super::http::{CinderState, Version, check_project, json_body, schema_error};
+use super::http::{CinderState, check_project, project_json_body, schema_error};
 use super::model::{VolumeService, now};
-use crate::jsonschema::{self, SchemaError};
+use crate::jsonschema;
 use crate::microversion::Microversion;
 use crate::store::StoreError;
 use crate::wire::AuthContext;
@@ -109,17 +110,9 @@ fn detail(s: &CinderState, version: Microversion, t: &Transfer) -> Value {
 }
 
 /// The `volume_transfer.create` schema (`no_snapshots` from 3.55 on `volume-transfers`).
-async fn create(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path(project_id): Path<String>,
-    body: Bytes,
-) -> Result<Response, Fault> {
-    check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
-    let Some(top) = body.as_object() else { return Err(SchemaError::root(&body, jsonschema::not_of_type(&body, &["object"])).into()) };
-    let Some(inner) = top.get("transfer") else { return Err(SchemaError::root(&body, jsonschema::required("transfer")).into()) };
+async fn create(Call { s, ctx, version, path: project_id }: Call<String>, body: Bytes) -> Result<Response, Fault> {
+    let body = project_json_body(&ctx, &project_id, &body)?;
+    let (_, inner) = member(&body, "transfer")?;
     let Some(fields) = inner.as_object() else { return Err(schema_error("transfer", inner, &jsonschema::not_of_type(inner, &["object"]))) };
     jsonschema::check_additional("transfer", fields, |k| ["volume_id", "name", "no_snapshots"].contains(&k))?;
     let volume_id = match fields.get("volume_id") {
@@ -167,45 +160,25 @@ fn visible(s: &CinderState, ctx: &AuthContext) -> Result<Vec<Transfer>, Fault> {
     Ok(s.volumes.transfers()?.into_iter().filter(|t| t.source_project_id == ctx.project_id || ctx.is_admin()).collect())
 }
 
-async fn list(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path(project_id): Path<String>,
-) -> Result<Response, Fault> {
+async fn list(Call { s, ctx, path: project_id, .. }: Call<String>) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let list: Vec<Value> = visible(&s, &ctx)?.iter().map(|t| summary(&s, t)).collect();
     Ok(Json(json!({"transfers": list})).into_response())
 }
 
-async fn list_detail(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path(project_id): Path<String>,
-) -> Result<Response, Fault> {
+async fn list_detail(Call { s, ctx, version, path: project_id }: Call<String>) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let list: Vec<Value> = visible(&s, &ctx)?.iter().map(|t| detail(&s, version, t)).collect();
     Ok(Json(json!({"transfers": list})).into_response())
 }
 
-async fn show(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(version): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn show(Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let t = visible(&s, &ctx)?.into_iter().find(|t| t.id == id).ok_or_else(|| not_found(&id))?;
     Ok(Json(json!({"transfer": detail(&s, version, &t)})).into_response())
 }
 
-async fn delete(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-) -> Result<Response, Fault> {
+async fn delete(Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>) -> Result<Response, Fault> {
     check_project(&ctx, &project_id)?;
     let t = visible(&s, &ctx)?.into_iter().find(|t| t.id == id).ok_or_else(|| not_found(&id))?;
     s.volumes.transition(&t.volume_id, &["awaiting-transfer"], "available")?;
@@ -214,17 +187,9 @@ async fn delete(
 }
 
 /// `POST .../{id}/accept` `{"accept": {"auth_key": ...}}`: 202 with the transfer's summary.
-async fn accept(
-    State(s): State<CinderState>,
-    ctx: AuthContext,
-    Version(_): Version,
-    Path((project_id, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, Fault> {
-    check_project(&ctx, &project_id)?;
-    let body = json_body(&body)?;
-    let Some(top) = body.as_object() else { return Err(SchemaError::root(&body, jsonschema::not_of_type(&body, &["object"])).into()) };
-    let Some(inner) = top.get("accept") else { return Err(SchemaError::root(&body, jsonschema::required("accept")).into()) };
+async fn accept(Call { s, ctx, path: (project_id, id), .. }: Call<(String, String)>, body: Bytes) -> Result<Response, Fault> {
+    let body = project_json_body(&ctx, &project_id, &body)?;
+    let (_, inner) = member(&body, "accept")?;
     let key = match inner.get("auth_key") {
         Some(Value::String(k)) => k.clone(),
         Some(other) => return Err(schema_error("auth_key", other, &jsonschema::not_of_type(other, &["string"]))),
