@@ -39,23 +39,9 @@ for tool in "$base_python" openssl flock base64 cargo; do
 done
 
 # --- The client virtualenv: rebuilt only when the pins, the interpreter or this layout change.
-mkdir -p "$base"
-py_version="$("$base_python" -c 'import sys; print(sys.version.split()[0])')"
-want_hash="$( { echo "layout=$LAYOUT_VERSION"; echo "python=$py_version"; cat "$req"; } | sha256sum | cut -d' ' -f1)"
-(
-  exec 9>"$base/.venv.lock"
-  flock -n 9 || { log "waiting for another run building the venv"; flock 9; }
-  marker="$venv/.sigstack-requirements.sha256"
-  if [ -x "$venv/bin/openstack" ] && [ -f "$marker" ] && [ "$(cat "$marker")" = "$want_hash" ]; then
-    exit 0
-  fi
-  rm -rf "$venv"
-  log "creating $venv ($base_python $py_version) from ${req#"$repo"/}"
-  "$base_python" -m venv "$venv" >&2
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$req" >&2
-  "$venv/bin/python" -m pip check >&2
-  echo "$want_hash" > "$marker"
-) || die "could not build the client virtualenv"
+# shellcheck source=ci/pinned-venv.sh
+. "$script_dir/pinned-venv.sh"
+pinned_venv "$venv" "$req" "$base_python" openstack "$LAYOUT_VERSION" || die "could not build the client virtualenv"
 
 # --- The simulated cloud.
 log "building sigstack"
