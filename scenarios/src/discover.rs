@@ -262,6 +262,11 @@ impl Prober {
         }
     }
 
+    /// The session the probes call the cloud with.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
     /// The run id every name the probes give starts with.
     pub fn run_id(&self) -> &str {
         &self.run

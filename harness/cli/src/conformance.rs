@@ -266,6 +266,7 @@ fn discover(args: DiscoverArgs) -> Outcome {
             Ok(s) => s,
             Err(outcome) => return outcome,
         };
+        let settings = RunSettings::resolve(&file.capabilities, false);
         let options = discover::Options { cloud: cloud.name.clone(), source: cloud.source.clone(), file };
         let prober = discover::Prober::new(session, options);
         let run = prober.run_id().to_owned();
@@ -277,14 +278,23 @@ fn discover(args: DiscoverArgs) -> Outcome {
         };
         let Some(mut discovery) = probed else {
             eprintln!("interrupted: deleting what the probes created (Ctrl-C again to exit at once)");
+            // The probes' own records, then a sweep by the run id's names: a create in flight
+            // when the probes stopped may have been done by the cloud without being recorded.
+            let sweep = leftovers::Options { run: Some(run.clone()), dry_run: false };
             let left = tokio::select! {
-                left = prober.cleanup() => left,
+                left = async {
+                    let mut left = prober.cleanup().await;
+                    let report = leftovers::cleanup(&cloud.credentials, prober.session(), &sweep, &settings).await;
+                    if !report.succeeded() {
+                        left.push(format!("the sweep by name: {}", report.summary()));
+                    }
+                    left
+                } => left,
                 _ = tokio::signal::ctrl_c() => vec!["(the deletions were interrupted)".to_owned()],
             };
             for l in &left {
                 eprintln!("not deleted: {l}");
             }
-            // A request in flight when the probes stopped may still have created something.
             eprintln!("`sigstack conformance cleanup --cloud {} --run {run}` finds and deletes anything left", cloud.name);
             std::process::exit(130);
         };

@@ -322,5 +322,5 @@ fn ctrl_c_deletes_what_the_probes_made_and_exits_130() {
     assert!(rest.contains("interrupted: deleting what the probes created"), "{rest}");
     assert!(rest.contains(&format!("sigstack conformance cleanup --cloud sigstack-admin --run {run}")), "{rest}");
     assert!(!output.exists(), "no capability file from an interrupted discover");
-    assert_eq!(live_rows(&server, &[run]), Vec::<String>::new());
+    assert_eq!(live_rows(&server, &[run]), Vec::<String>::new(), "{rest}");
 }
