@@ -467,8 +467,10 @@ pub fn parse_iso8601(s: &str) -> Option<i64> {
                                 while i < b.len() && b[i].is_ascii_digit() {
                                     i += 1;
                                 }
-                                let frac: f64 = format!("0.{}", &s[start..i]).parse().ok()?;
-                                micro = (frac * 1e6) as i64;
+                                // Decimal arithmetic as iso8601 does (`int(Decimal(frac) * 10**6)`):
+                                // the first six digits, never a float that rounds .12660 down.
+                                let six: String = s[start..i].chars().chain(std::iter::repeat('0')).take(6).collect();
+                                micro = six.parse().ok()?;
                             }
                         }
                         None => i = save,
