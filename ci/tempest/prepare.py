@@ -200,7 +200,7 @@ def cmd_conf(args):
         "compute": {
             "image_ref": image_ref, "image_ref_alt": image_ref_alt,
             "flavor_ref": "42", "flavor_ref_alt": "1",
-            "min_microversion": "2.1", "max_microversion": "2.96",
+            "min_microversion": "2.1", "max_microversion": "2.104",
             "fixed_network_name": "", "build_timeout": 120,
         },
         "compute-feature-enabled": {

@@ -1,7 +1,8 @@
 //! The deployment profile: which cloud is being simulated. A YAML document (`sigstack serve
 //! --deployment FILE`) or the same structure from Rust. Options carry their real names: MOS's
 //! `features.glance.signature.enabled` switch from the `OpenStackDeployment` custom resource,
-//! nova.conf's `[glance]` options and policy rules, cinder.conf's `verify_glance_signatures`
+//! nova.conf's `[glance]` options, policy rules and the Nova release whose microversions the
+//! compute API speaks (the Nova section is in `deployment/nova.rs`), cinder.conf's `verify_glance_signatures`
 //! and image-volume cache, the compute nodes with their ephemeral storage back ends, Cinder's
 //! back ends and the instance-HA service user. One section is no real option: `defects`
 //! ([`Defects`]), for testing the conformance suite, makes the simulated cloud misbehave on
@@ -11,13 +12,16 @@
 //! operation, and `/_sim/deployment` changes it (turning the MOS switch on for an existing
 //! cloud leaves its images unsigned, as the MOS document says).
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sigstack_verify::KeyTypeProfile;
+
+mod nova;
+
+pub use nova::{NOVA_34_MAX_MICROVERSION, NovaGlanceOptions, NovaOptions};
 
 /// The three shipped profiles, by name (`sigstack serve --deployment mos`).
 pub const SHIPPED: [(&str, &str); 3] = [
@@ -158,46 +162,6 @@ impl Default for GlanceOptions {
             image_size_cap: GLANCE_DEFAULT_IMAGE_SIZE_CAP,
         }
     }
-}
-
-/// nova.conf and nova's policy.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NovaOptions {
-    /// `[glance]`.
-    #[serde(default)]
-    pub glance: NovaGlanceOptions,
-    /// Policy overrides, rule name -> check string (`"@"` allow, `"!"` deny, `"role:admin"`,
-    /// `"rule:project_member_or_admin"`, `"role:a or role:b"`). Unlisted rules keep their
-    /// defaults.
-    #[serde(default)]
-    pub policy: BTreeMap<String, String>,
-    /// `[scheduler] max_attempts`: hosts tried for one build (a reschedule per failure).
-    #[serde(default = "default_max_attempts")]
-    pub max_attempts: u32,
-}
-
-fn default_max_attempts() -> u32 {
-    3
-}
-
-impl Default for NovaOptions {
-    fn default() -> Self {
-        NovaOptions { glance: NovaGlanceOptions::default(), policy: BTreeMap::new(), max_attempts: default_max_attempts() }
-    }
-}
-
-/// nova.conf `[glance]`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NovaGlanceOptions {
-    /// Unset: follows the MOS switch, else upstream's default (False).
-    #[serde(default)]
-    pub verify_glance_signatures: Option<bool>,
-    #[serde(default)]
-    pub enable_certificate_validation: bool,
-    #[serde(default)]
-    pub default_trusted_certificate_ids: Vec<String>,
 }
 
 /// cinder.conf's `verify_glance_signatures` choices.
@@ -503,15 +467,7 @@ impl Deployment {
                 self.keystone.max_password_length
             ));
         }
-        if self.nova.max_attempts == 0 {
-            return Err("nova.max_attempts must be at least 1".into());
-        }
-        for rule in self.nova.policy.keys() {
-            if !rule.starts_with("os_compute_api:") {
-                return Err(format!("nova.policy: '{rule}' is not a compute API policy rule"));
-            }
-        }
-        Ok(())
+        self.nova.check()
     }
 
     /// nova `[glance] verify_glance_signatures` in effect.

@@ -99,13 +99,13 @@ mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
-    /// As Nova reads its microversions: 2.1 to 2.96, a legacy header, `latest` in any case.
+    /// As Nova 34 reads its microversions: 2.1 to 2.104, a legacy header, `latest` in any case.
     fn compute() -> Microversions {
         Microversions {
             service_type: "compute",
             legacy_header: Some("X-OpenStack-Nova-API-Version"),
             min: Microversion(2, 1),
-            max: Microversion(2, 96),
+            max: Microversion(2, 104),
             latest_in_any_case: true,
         }
     }
@@ -143,9 +143,9 @@ mod tests {
         assert!(Microversion(2, 9) < Microversion(2, 10));
         assert!(Microversion(2, 96) < Microversion(3, 0));
         assert!(Microversion(3, 0) > Microversion(2, 100));
-        assert!(compute().supports(Microversion(2, 1)) && compute().supports(Microversion(2, 96)));
+        assert!(compute().supports(Microversion(2, 1)) && compute().supports(Microversion(2, 104)));
         assert!(
-            !compute().supports(Microversion(2, 0)) && !compute().supports(Microversion(2, 97)) && !compute().supports(Microversion(3, 1))
+            !compute().supports(Microversion(2, 0)) && !compute().supports(Microversion(2, 105)) && !compute().supports(Microversion(3, 1))
         );
     }
 
@@ -167,12 +167,12 @@ mod tests {
 
     #[test]
     fn latest_and_refusals() {
-        assert_eq!(compute().negotiate(&headers(&[(HEADER, "compute latest")])), Ok(Microversion(2, 96)));
-        assert_eq!(compute().negotiate(&headers(&[(HEADER, "compute LATEST")])), Ok(Microversion(2, 96)));
+        assert_eq!(compute().negotiate(&headers(&[(HEADER, "compute latest")])), Ok(Microversion(2, 104)));
+        assert_eq!(compute().negotiate(&headers(&[(HEADER, "compute LATEST")])), Ok(Microversion(2, 104)));
         assert_eq!(key_manager().negotiate(&headers(&[(HEADER, "key-manager latest")])), Ok(Microversion(1, 2)));
         assert_eq!(key_manager().negotiate(&headers(&[(HEADER, "key-manager Latest")])), Err(Refused::Malformed("Latest".into())));
         assert_eq!(compute().negotiate(&headers(&[(HEADER, "compute two")])), Err(Refused::Malformed("two".into())));
-        assert_eq!(compute().negotiate(&headers(&[(HEADER, "compute 2.97")])), Err(Refused::Unsupported(Microversion(2, 97))));
+        assert_eq!(compute().negotiate(&headers(&[(HEADER, "compute 2.105")])), Err(Refused::Unsupported(Microversion(2, 105))));
         assert_eq!(compute().negotiate(&headers(&[(HEADER, "compute 2.0")])), Err(Refused::Unsupported(Microversion(2, 0))));
         assert_eq!(key_manager().negotiate(&headers(&[(HEADER, "key-manager 2.0")])), Err(Refused::Unsupported(Microversion(2, 0))));
         assert_eq!(compute().header_value(Microversion(2, 63)), "compute 2.63");

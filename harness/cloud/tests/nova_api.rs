@@ -26,9 +26,9 @@ async fn version_discovery_and_microversion_negotiation() {
     assert_eq!(root.status(), StatusCode::MULTIPLE_CHOICES);
     let body: Value = root.json().await.unwrap();
     assert_eq!(body["versions"][1]["id"], "v2.1");
-    assert_eq!(body["versions"][1]["version"], "2.96");
+    assert_eq!(body["versions"][1]["version"], "2.104");
     let v21: Value = reqwest::get(format!("{}/v2.1", cloud.endpoints.compute)).await.unwrap().json().await.unwrap();
-    assert_eq!((v21["version"]["version"].as_str(), v21["version"]["min_version"].as_str()), (Some("2.96"), Some("2.1")));
+    assert_eq!((v21["version"]["version"].as_str(), v21["version"]["min_version"].as_str()), (Some("2.104"), Some("2.1")));
 
     let demo = session(&cloud, "demo").await;
     let (status, _, headers) = raw(&demo, Method::GET, "/flavors", "2.63", None).await;
@@ -37,7 +37,7 @@ async fn version_discovery_and_microversion_negotiation() {
     assert_eq!(headers["X-OpenStack-Nova-API-Version"], "2.63");
     assert_eq!(headers["Vary"], "OpenStack-API-Version, X-OpenStack-Nova-API-Version");
     let (_, _, headers) = raw(&demo, Method::GET, "/flavors", "latest", None).await;
-    assert_eq!(headers["OpenStack-API-Version"], "compute 2.96");
+    assert_eq!(headers["OpenStack-API-Version"], "compute 2.104");
     let legacy = demo
         .request(Method::GET, &format!("{}/flavors", compute::endpoint(&demo).unwrap()))
         .header("X-OpenStack-Nova-API-Version", "2.10")
@@ -45,11 +45,11 @@ async fn version_discovery_and_microversion_negotiation() {
         .await
         .unwrap();
     assert_eq!(legacy.headers()["X-OpenStack-Nova-API-Version"], "2.10");
-    let (status, body, _) = raw(&demo, Method::GET, "/flavors", "2.97", None).await;
+    let (status, body, _) = raw(&demo, Method::GET, "/flavors", "2.105", None).await;
     assert_eq!(status, StatusCode::NOT_ACCEPTABLE);
     assert_eq!(
         body,
-        json!({"computeFault": {"code": 406, "message": "Version 2.97 is not supported by the API. Minimum is 2.1 and maximum is 2.96."}})
+        json!({"computeFault": {"code": 406, "message": "Version 2.105 is not supported by the API. Minimum is 2.1 and maximum is 2.104."}})
     );
 }
 

@@ -11,8 +11,9 @@ use sigstack_client::image::{self, NewImage};
 
 use super::build;
 use super::fault::NovaFault;
-use super::http::{NovaState, action_body, api_image, changed_server_view, find_server, stored_trusted_certs};
+use super::http::{NovaState, action_body, api_image, find_server, stored_trusted_certs};
 use super::model::{self, Server};
+use super::server_view::changed_server_view;
 use super::{policy, schema};
 use crate::microversion::Microversion;
 use crate::wire::AuthContext;

@@ -1,5 +1,6 @@
-//! The compute API on the wire: version discovery, flavors, and server create, show, list and
-//! delete. Server actions are in `actions`, the simulator's routes in `sim`. Every error is a
+//! The compute API on the wire: version discovery and server create, show, list and delete.
+//! Flavors are in `flavors`, the server views in `server_view`, `PUT` in `update`, actions in
+//! `actions`, shares in `shares`, the simulator's routes in `sim`. Every error is a
 //! [`NovaFault`]; `/v2.1` requests pass through microversion negotiation.
 
 use std::collections::BTreeMap;
@@ -15,8 +16,11 @@ use serde_json::{Map, Value, json};
 use sigstack_client::{Credentials, image, volume};
 
 use super::fault::{self, COMPUTE, NovaFault};
+use super::flavors::flavor;
 use super::model::{self, BlockDevice, ComputeService, Server, ServerImage};
-use super::{actions, build, images, network, policy, schema, sim, volume_attachments, volume_ops};
+use super::query::{self, Params};
+use super::server_view::{server_links, server_view};
+use super::{actions, build, flavors, hints, images, network, policy, schema, shares, sim, update, volume_attachments, volume_ops};
 use crate::deployment::Deployment;
 use crate::keystone::Identity;
 use crate::microversion::Microversion;
@@ -47,17 +51,16 @@ pub fn router(state: NovaState) -> Router {
     let api = Router::new()
         .route("/v2.1", get(version_v21))
         .route("/v2.1/", get(version_v21))
-        .route("/v2.1/flavors", get(list_flavors))
-        .route("/v2.1/flavors/detail", get(list_flavors_detail))
-        .route("/v2.1/flavors/{id}", get(show_flavor))
         .route("/v2.1/servers", get(list_servers).post(create_server))
         .route("/v2.1/servers/detail", get(list_servers_detail))
-        .route("/v2.1/servers/{id}", get(show_server).put(update_server).delete(delete_server))
+        .route("/v2.1/servers/{id}", get(show_server).put(update::update_server).delete(delete_server))
         .route("/v2.1/servers/{id}/action", post(actions::action))
+        .merge(flavors::routes())
         .merge(volume_attachments::routes())
+        .merge(shares::routes())
         .merge(images::routes())
         .layer(axum::middleware::from_fn(content_type))
-        .layer(axum::middleware::from_fn(fault::negotiate));
+        .layer(axum::middleware::from_fn_with_state(state.compute.clone(), fault::negotiate));
     // Around them, the pipeline: oslo's sizelimit, keystonemiddleware, then the routes mapper,
     // whose miss (a path, or a method on a path, without a route) is webob's bare 404.
     let inner = Router::new()
@@ -94,9 +97,11 @@ async fn content_type(request: axum::extract::Request, next: axum::middleware::N
 
 // ---- version discovery ----
 
-fn version_doc(base: &str, detail: bool) -> Value {
+/// The v2.1 version document, its `version` the deployment's newest microversion.
+fn version_doc(s: &NovaState, detail: bool) -> Value {
+    let base = s.base();
     let mut v = json!({
-        "id": "v2.1", "status": "CURRENT", "version": COMPUTE.max.to_string(),
+        "id": "v2.1", "status": "CURRENT", "version": s.compute.deployment().nova.max_microversion().to_string(),
         "min_version": COMPUTE.min.to_string(), "updated": "2013-07-23T11:33:21Z",
         "links": [{"rel": "self", "href": format!("{base}/v2.1/")}],
     });
@@ -112,175 +117,14 @@ fn version_doc(base: &str, detail: bool) -> Value {
 async fn versions(State(s): State<NovaState>) -> Response {
     let v20 = json!({"id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "", "updated": "2011-01-21T11:33:21Z",
                      "links": [{"rel": "self", "href": format!("{}/v2/", s.base())}]});
-    (StatusCode::MULTIPLE_CHOICES, Json(json!({"versions": [v20, version_doc(s.base(), false)]}))).into_response()
+    (StatusCode::MULTIPLE_CHOICES, Json(json!({"versions": [v20, version_doc(&s, false)]}))).into_response()
 }
 
 async fn version_v21(State(s): State<NovaState>) -> Json<Value> {
-    Json(json!({"version": version_doc(s.base(), true)}))
-}
-
-// ---- flavors ----
-
-/// Devstack's flavors: (id, name, ram MiB, vcpus, disk GiB).
-pub const FLAVORS: [(&str, &str, u64, u64, u64); 6] = [
-    ("1", "m1.tiny", 512, 1, 1),
-    ("2", "m1.small", 2048, 1, 20),
-    ("3", "m1.medium", 4096, 2, 40),
-    ("4", "m1.large", 8192, 4, 80),
-    ("42", "m1.nano", 128, 1, 1),
-    ("5", "m1.xlarge", 16384, 8, 160),
-];
-
-fn flavor(id: &str) -> Option<(&'static str, &'static str, u64, u64, u64)> {
-    FLAVORS.iter().copied().find(|f| f.0 == id)
-}
-
-fn flavor_links(base: &str, id: &str) -> Value {
-    json!([{"rel": "self", "href": format!("{base}/v2.1/flavors/{id}")}, {"rel": "bookmark", "href": format!("{base}/flavors/{id}")}])
-}
-
-fn flavor_view(base: &str, f: (&str, &str, u64, u64, u64), v: Microversion, detail: bool) -> Value {
-    let (id, name, ram, vcpus, disk) = f;
-    let mut view = json!({"id": id, "name": name, "links": flavor_links(base, id)});
-    if v >= Microversion(2, 55) {
-        view["description"] = Value::Null;
-    }
-    if detail {
-        view["ram"] = ram.into();
-        view["vcpus"] = vcpus.into();
-        view["disk"] = disk.into();
-        view["OS-FLV-EXT-DATA:ephemeral"] = 0.into();
-        view["OS-FLV-DISABLED:disabled"] = false.into();
-        view["os-flavor-access:is_public"] = true.into();
-        view["rxtx_factor"] = 1.0.into();
-        view["swap"] = if v >= Microversion(2, 75) { 0.into() } else { "".into() };
-        if v >= Microversion(2, 61) {
-            view["extra_specs"] = json!({});
-        }
-    }
-    view
-}
-
-async fn list_flavors(State(s): State<NovaState>, _ctx: AuthContext, Extension(v): Extension<Microversion>) -> Json<Value> {
-    Json(json!({"flavors": FLAVORS.iter().map(|f| flavor_view(s.base(), *f, v, false)).collect::<Vec<_>>()}))
-}
-
-async fn list_flavors_detail(State(s): State<NovaState>, _ctx: AuthContext, Extension(v): Extension<Microversion>) -> Json<Value> {
-    Json(json!({"flavors": FLAVORS.iter().map(|f| flavor_view(s.base(), *f, v, true)).collect::<Vec<_>>()}))
-}
-
-async fn show_flavor(
-    State(s): State<NovaState>,
-    _ctx: AuthContext,
-    Extension(v): Extension<Microversion>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, NovaFault> {
-    let f = flavor(&id).ok_or_else(|| NovaFault::not_found(format!("Flavor {id} could not be found.")))?;
-    Ok(Json(json!({"flavor": flavor_view(s.base(), f, v, true)})))
+    Json(json!({"version": version_doc(&s, true)}))
 }
 
 // ---- servers ----
-
-pub fn server_links(base: &str, id: &str) -> Value {
-    json!([{"rel": "self", "href": format!("{base}/v2.1/servers/{id}")}, {"rel": "bookmark", "href": format!("{base}/servers/{id}")}])
-}
-
-/// `ViewBuilder.show`: the full server at microversion `v`; `admin` adds the extended
-/// attributes and a fault's `details`.
-pub fn server_view(base: &str, s: &Server, v: Microversion, admin: bool) -> Value {
-    let image = match &s.image {
-        Some(i) => json!({"id": i.id, "links": [{"rel": "bookmark", "href": format!("{base}/images/{}", i.id)}]}),
-        None => Value::String(String::new()),
-    };
-    let flavor_value = match flavor(&s.flavor_id) {
-        // 2.47 embeds the flavor's values instead of linking to it.
-        Some((_, name, ram, vcpus, disk)) if v >= Microversion(2, 47) => {
-            json!({"vcpus": vcpus, "ram": ram, "disk": disk, "ephemeral": 0, "swap": 0, "original_name": name, "extra_specs": {}})
-        }
-        _ => json!({"id": s.flavor_id, "links": [{"rel": "bookmark", "href": format!("{base}/flavors/{}", s.flavor_id)}]}),
-    };
-    let mut view = json!({
-        "id": s.id, "name": s.name, "status": s.status(), "tenant_id": s.project_id, "user_id": s.user_id,
-        "metadata": s.metadata, "hostId": s.host.as_ref().map(|h| host_id(&s.project_id, h)).unwrap_or_default(),
-        "image": image, "flavor": flavor_value, "created": s.created, "updated": s.updated,
-        "addresses": s.addresses, "accessIPv4": "", "accessIPv6": "", "links": server_links(base, &s.id),
-        "OS-DCF:diskConfig": "MANUAL", "progress": 0, "OS-EXT-AZ:availability_zone": "nova", "config_drive": "",
-        "key_name": null, "OS-SRV-USG:launched_at": s.launched_at, "OS-SRV-USG:terminated_at": null,
-        "security_groups": [{"name": "default"}], "OS-EXT-STS:task_state": s.task_state,
-        "OS-EXT-STS:vm_state": s.vm_state, "OS-EXT-STS:power_state": s.power_state,
-        "os-extended-volumes:volumes_attached": volumes_attached(s, v),
-    });
-    if v >= Microversion(2, 9) {
-        view["locked"] = false.into();
-    }
-    if v >= Microversion(2, 19) {
-        view["description"] = Value::Null;
-    }
-    if v >= Microversion(2, 26) {
-        view["tags"] = json!([]);
-    }
-    if v >= Microversion(2, 63) {
-        view["trusted_image_certificates"] = json!(s.trusted_certs);
-    }
-    if v >= Microversion(2, 73) {
-        view["locked_reason"] = Value::Null;
-    }
-    if admin {
-        view["OS-EXT-SRV-ATTR:host"] = json!(s.host);
-        view["OS-EXT-SRV-ATTR:hypervisor_hostname"] = json!(s.host);
-        view["OS-EXT-SRV-ATTR:instance_name"] = json!(format!("instance-{}", &s.id[..8.min(s.id.len())]));
-    }
-    if let (Some(fault), "ERROR") = (&s.fault, s.status()) {
-        let mut f = json!({"code": fault.code, "created": fault.created, "message": fault.message});
-        if admin || fault.code != 500 {
-            f["details"] = fault.details.clone().into();
-        }
-        view["fault"] = f;
-    }
-    view
-}
-
-/// The server as `PUT /servers/{id}` and rebuild answer it: before 2.75 without the extended
-/// attributes (`_action_rebuild` and `update` call `show` with them turned off and the
-/// addresses not extended); from 2.75 the whole view, like `GET`.
-pub fn changed_server_view(base: &str, s: &Server, v: Microversion, admin: bool) -> Value {
-    let mut view = server_view(base, s, v, admin);
-    if v >= Microversion(2, 75) {
-        return view;
-    }
-    if let Some(map) = view.as_object_mut() {
-        let extended = |k: &str| {
-            k.starts_with("OS-EXT-")
-                || k.starts_with("OS-SRV-USG:")
-                || k.starts_with("os-extended-volumes:")
-                || ["config_drive", "security_groups", "host_status"].contains(&k)
-        };
-        map.retain(|k, _| !extended(k) && (k != "key_name" || v >= Microversion(2, 54)));
-        if let Some(networks) = map.get_mut("addresses").and_then(Value::as_object_mut) {
-            for address in networks.values_mut().filter_map(Value::as_array_mut).flatten().filter_map(Value::as_object_mut) {
-                address.retain(|k, _| !k.starts_with("OS-EXT-IPS"));
-            }
-        }
-    }
-    view
-}
-
-/// `os-extended-volumes:volumes_attached`: every mapping with a volume, attached or being
-/// attached; `delete_on_termination` from 2.3.
-fn volumes_attached(s: &Server, v: Microversion) -> Vec<Value> {
-    s.block_devices
-        .iter()
-        .filter_map(|b| b.volume_id.as_ref().map(|id| (id, b.delete_on_termination)))
-        .map(|(id, delete)| if v >= Microversion(2, 3) { json!({"id": id, "delete_on_termination": delete}) } else { json!({"id": id}) })
-        .collect()
-}
-
-/// `hostId`: sha224(project + host) in Nova; a stable digest of both here.
-fn host_id(project: &str, host: &str) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha224::digest(format!("{project}{host}").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// A POST or PUT body (`JSONDeserializer`): no body is `None` (Python's, which the schema then
 /// refuses), anything not JSON is "Malformed request body".
@@ -326,7 +170,9 @@ async fn show_server(
     ctx: AuthContext,
     Extension(v): Extension<Microversion>,
     Path(id): Path<String>,
+    Query(params): Query<Params>,
 ) -> Result<Json<Value>, NovaFault> {
+    query::validate(&params, &query::show(v))?;
     let server = find_server(&s.compute, &ctx, &id, false)?;
     let admin = policy::allows(&s.compute.deployment(), &ctx, policy::EXTENDED_ATTRIBUTES);
     Ok(Json(json!({"server": server_view(s.base(), &server, v, admin)})))
@@ -365,31 +211,6 @@ async fn list_servers_detail(
     let admin = policy::allows(&s.compute.deployment(), &ctx, policy::EXTENDED_ATTRIBUTES);
     let servers = listed(&s, &ctx, &q)?;
     Ok(Json(json!({"servers": servers.iter().map(|x| server_view(s.base(), x, v, admin)).collect::<Vec<_>>()})))
-}
-
-/// `PUT /servers/{id}`: renames; answers with the full server (and, from 2.63, its trusted
-/// certificates, as show does).
-async fn update_server(
-    State(s): State<NovaState>,
-    ctx: AuthContext,
-    Extension(v): Extension<Microversion>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Json<Value>, NovaFault> {
-    let d = s.compute.deployment();
-    let server = find_server(&s.compute, &ctx, &id, false)?;
-    let name = schema::update(&body_json(&body)?, v)?;
-    policy::enforce(&d, &ctx, policy::UPDATE)?;
-    let updated = s
-        .compute
-        .update(&server.id, |x| {
-            if let Some(n) = &name {
-                x.name = n.clone();
-            }
-        })?
-        .ok_or_else(|| NovaFault::not_found(format!("Instance {id} could not be found.")))?;
-    let admin = policy::allows(&d, &ctx, policy::EXTENDED_ATTRIBUTES);
-    Ok(Json(json!({"server": changed_server_view(s.base(), &updated, v, admin)})))
 }
 
 async fn delete_server(State(s): State<NovaState>, ctx: AuthContext, Path(id): Path<String>) -> Result<StatusCode, NovaFault> {
@@ -590,14 +411,18 @@ async fn create_server(
     body: Bytes,
 ) -> Result<Response, NovaFault> {
     let d = s.compute.deployment();
-    let request = schema::create(&body_json(&body)?, v)?;
+    let body = body_json(&body)?;
+    let request = schema::create(&body, v)?;
+    let scheduler_hints = hints::from_create(&body)?;
     policy::enforce(&d, &ctx, policy::CREATE)?;
     let requested_certs = request.trusted_certs.clone().flatten();
     if requested_certs.is_some() {
         policy::enforce(&d, &ctx, policy::CREATE_TRUSTED_CERTS)?;
     }
-    let requested_host = match request.availability_zone.as_deref() {
-        None => None,
+    // `parse_availability_zone`: `ZONE[:HOST[:NODE]]`, an empty zone being none (no
+    // `default_schedule_zone`). The zone is the instance's and its request spec's.
+    let (availability_zone, requested_host) = match request.availability_zone.as_deref() {
+        None => (None, None),
         Some(az) => {
             let (zone, host) = az.split_once(':').map(|(z, h)| (z, Some(h))).unwrap_or((az, None));
             if !zone.is_empty() && zone != "nova" {
@@ -607,7 +432,7 @@ async fn create_server(
             if host.is_some() {
                 policy::enforce(&d, &ctx, policy::FORCED_HOST)?;
             }
-            host.map(str::to_owned)
+            ((!zone.is_empty()).then(|| zone.to_owned()), host.map(str::to_owned))
         }
     };
     // The controller's own checks: the networks' format, then the flavor.
@@ -649,6 +474,7 @@ async fn create_server(
     if multiple && request.block_devices.iter().any(|b| b.get("source_type").and_then(Value::as_str).unwrap_or("volume") == "volume") {
         return Err(NovaFault::bad_request("Cannot attach one or more volumes to multiple instances"));
     }
+    hints::check_group(&scheduler_hints)?;
     let count = match multiple {
         true => {
             let used: Vec<Server> = s.compute.all_servers()?.into_iter().filter(|x| x.project_id == ctx.project_id).collect();
@@ -665,7 +491,7 @@ async fn create_server(
         };
         // `_populate_instance_names`: `<name>-<n>` when the request makes more than one.
         let name = if count > 1 { format!("{}-{index}", request.name) } else { request.name.clone() };
-        let server = new_server(
+        let mut server = new_server(
             &ctx,
             server_id,
             name,
@@ -677,6 +503,9 @@ async fn create_server(
             nics.clone(),
             &request,
         );
+        server.availability_zone = availability_zone.clone();
+        server.pinned_availability_zone = availability_zone.clone();
+        server.scheduler_hints = scheduler_hints.clone();
         s.compute.insert(&server)?;
         tokio::spawn(build::build(s.compute.clone(), ctx.clone(), server.id.clone()));
         created.push(server);
@@ -725,6 +554,9 @@ fn new_server(
         power_state: 0,
         host: None,
         requested_host,
+        availability_zone: None,
+        pinned_availability_zone: None,
+        scheduler_hints: BTreeMap::new(),
         trusted_certs,
         block_devices,
         fault: None,

@@ -47,7 +47,7 @@ impl InstanceFault {
 }
 
 /// `nova.utils.safe_truncate`: at most `length` bytes of UTF-8, never splitting a character.
-fn safe_truncate(value: &str, length: usize) -> String {
+pub(super) fn safe_truncate(value: &str, length: usize) -> String {
     let mut end = value.len().min(length);
     while !value.is_char_boundary(end) {
         end -= 1;
@@ -123,6 +123,18 @@ pub struct Server {
     pub host: Option<String>,
     /// `availability_zone: "nova:HOST"`.
     pub requested_host: Option<String>,
+    /// `instance.availability_zone` as the create asked for it (`"nova"` of `"nova:HOST"`;
+    /// `None` without one, `[DEFAULT] default_schedule_zone` being unset).
+    #[serde(default)]
+    pub availability_zone: Option<String>,
+    /// The request spec's availability zone: the create's, until `PUT` (2.104) unpins or
+    /// re-pins it. Shown as `pinned_availability_zone` from 2.96.
+    #[serde(default)]
+    pub pinned_availability_zone: Option<String>,
+    /// The request spec's scheduler hints (`os:scheduler_hints` at create, every value a list
+    /// of strings), shown from 2.100.
+    #[serde(default)]
+    pub scheduler_hints: BTreeMap<String, Vec<String>>,
     /// `instance.trusted_certs`: the user's, or the defaults when both options were on.
     pub trusted_certs: Option<Vec<String>>,
     pub block_devices: Vec<BlockDevice>,

@@ -27,6 +27,11 @@ pub const ATTACHMENTS_INDEX: &str = "os_compute_api:os-volumes-attachments:index
 pub const ATTACHMENTS_SHOW: &str = "os_compute_api:os-volumes-attachments:show";
 pub const ATTACHMENTS_CREATE: &str = "os_compute_api:os-volumes-attachments:create";
 pub const ATTACHMENTS_DELETE: &str = "os_compute_api:os-volumes-attachments:delete";
+/// `os-server-shares` (2.97, `POLICY_ROOT = 'os_compute_api:os-server-shares:%s'`).
+pub const SHARES_INDEX: &str = "os_compute_api:os-server-shares:index";
+pub const SHARES_SHOW: &str = "os_compute_api:os-server-shares:show";
+pub const SHARES_CREATE: &str = "os_compute_api:os-server-shares:create";
+pub const SHARES_DELETE: &str = "os_compute_api:os-server-shares:delete";
 /// Who sees `OS-EXT-SRV-ATTR:host` and a fault's `details`.
 pub const EXTENDED_ATTRIBUTES: &str = "os_compute_api:os-extended-server-attributes";
 
@@ -34,7 +39,7 @@ fn default_rule(rule: &str) -> &'static str {
     match rule {
         FORCED_HOST | EXTENDED_ATTRIBUTES => "rule:admin_api",
         EVACUATE => "rule:admin_api or role:service",
-        ATTACHMENTS_INDEX | ATTACHMENTS_SHOW => "rule:project_reader_or_admin",
+        ATTACHMENTS_INDEX | ATTACHMENTS_SHOW | SHARES_INDEX | SHARES_SHOW => "rule:project_reader_or_admin",
         _ => "rule:project_member_or_admin",
     }
 }

@@ -22,7 +22,7 @@ fn check_string(field: &str, value: &Value, min: usize, max: usize) -> Result<()
 
 /// `parameter_types.name` and `name_with_leading_trailing_spaces`' `format: name` check
 /// (`_validate_name`): a failure is `InvalidName`, whose message stands alone.
-fn check_name(field: &str, value: &Value) -> Result<(), NovaFault> {
+pub(super) fn check_name(field: &str, value: &Value) -> Result<(), NovaFault> {
     check_type(field, value, &["string"])?;
     if !valid_name(value.as_str().unwrap_or_default()) {
         return Err(NovaFault::bad_request(
@@ -260,21 +260,21 @@ pub fn requested_networks(value: Option<&Value>) -> Result<Vec<NetworkRequest>, 
 }
 
 /// The root `{"<key>": {...}}` of a request, and the inner object.
-fn root<'a>(body: &'a Value, key: &str) -> Result<&'a Map<String, Value>, SchemaError> {
+pub(super) fn root<'a>(body: &'a Value, key: &str) -> Result<&'a Map<String, Value>, SchemaError> {
     let obj = jsonschema::root_object(body)?;
     let inner = obj.get(key).ok_or_else(|| SchemaError::root(body, jsonschema::required(key)))?;
     inner.as_object().ok_or_else(|| SchemaError::at(key, inner, jsonschema::not_of_type(inner, &["object"])))
 }
 
 /// The root's `additionalProperties: False` beside the keys `allowed` takes.
-fn root_additional(body: &Value, allowed: impl Fn(&str) -> bool) -> Result<(), SchemaError> {
+pub(super) fn root_additional(body: &Value, allowed: impl Fn(&str) -> bool) -> Result<(), SchemaError> {
     match body.as_object().and_then(|o| jsonschema::additional_properties(o, allowed)) {
         Some(message) => Err(SchemaError::root(body, message)),
         None => Ok(()),
     }
 }
 
-fn no_additional(container: &str, object: &Map<String, Value>, allowed: &[&str]) -> Result<(), SchemaError> {
+pub(super) fn no_additional(container: &str, object: &Map<String, Value>, allowed: &[&str]) -> Result<(), SchemaError> {
     check_additional(container, object, |k| allowed.contains(&k))
 }
 
@@ -525,27 +525,6 @@ pub fn attach(body: &Value, version: Microversion) -> Result<AttachRequest, Nova
     check_required("volumeAttachment", attachment, &["volumeId"])?;
     no_additional("volumeAttachment", attachment, &allowed)?;
     Ok(request)
-}
-
-/// `PUT /servers/{id}`: the new name, if any.
-pub fn update(body: &Value, version: Microversion) -> Result<Option<String>, NovaFault> {
-    let server = root(body, "server")?;
-    let name = match server.get("name") {
-        Some(v) => {
-            check_name("name", v)?;
-            v.as_str().map(str::to_owned)
-        }
-        None => None,
-    };
-    let mut allowed = vec!["name", "OS-DCF:diskConfig", "accessIPv4", "accessIPv6"];
-    if version >= Microversion(2, 19) {
-        allowed.push("description");
-    }
-    if version >= Microversion(2, 90) {
-        allowed.push("hostname");
-    }
-    no_additional("server", server, &allowed)?;
-    Ok(name)
 }
 
 /// A validated `rebuild` action.

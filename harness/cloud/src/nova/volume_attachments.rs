@@ -1,13 +1,16 @@
 //! `os-volume_attachments` (`nova/api/openstack/compute/volume_attachments.py`): list, show,
-//! attach (200, the volume reserved in Cinder; the compute host finishes asynchronously) and
-//! detach (202). Views by microversion: `tag` from 2.70, `delete_on_termination` from 2.79,
-//! `attachment_id` and `bdm_uuid` instead of `id` (list and show) from 2.89.
+//! attach and detach (202). Views by microversion: `tag` from 2.70, `delete_on_termination`
+//! from 2.79, `attachment_id` and `bdm_uuid` instead of `id` (list and show) from 2.89. An
+//! attach answers 200 with the attachment once the volume is reserved in Cinder, the compute
+//! host finishing asynchronously; from 2.101 it answers 202 without a body as soon as the API's
+//! own checks pass, and nova-conductor reserves the volume afterwards (a refusal then only
+//! undoes the mapping). The list's query schema closes at 2.75.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -16,7 +19,8 @@ use serde_json::{Value, json};
 use super::bdm::ReserveError;
 use super::fault::NovaFault;
 use super::http::{NovaState, body_json, find_server};
-use super::model::{self, BlockDevice, Server};
+use super::model::{self, BlockDevice, ComputeService, Server};
+use super::query::{self, Params, QuerySchema, ValueSchema};
 use super::{policy, schema, volume_ops};
 use crate::microversion::Microversion;
 use crate::wire::AuthContext;
@@ -70,10 +74,16 @@ fn not_attached(server_id: &str, volume_id: &str) -> NovaFault {
     NovaFault::not_found(format!("Instance {server_id} is not attached to volume {volume_id}"))
 }
 
+/// `index_query` (open) and `index_query_v275` (closed): `limit` and `offset`.
+fn index_query(v: Microversion) -> QuerySchema {
+    const PROPERTIES: [(&str, ValueSchema); 2] = [("limit", ValueSchema::NonNegativeInteger), ("offset", ValueSchema::NonNegativeInteger)];
+    QuerySchema { properties: &PROPERTIES, additional: v < Microversion(2, 75) }
+}
+
 /// `common.limited`: `offset` and `limit` (at most 1000) from the query.
-fn limited<T>(items: Vec<T>, query: &BTreeMap<String, String>) -> Result<Vec<T>, NovaFault> {
+fn limited<T>(items: Vec<T>, query: &Params) -> Result<Vec<T>, NovaFault> {
     let number = |name: &str| -> Result<Option<usize>, NovaFault> {
-        match query.get(name) {
+        match query::last(query, name) {
             None => Ok(None),
             Some(text) => text.parse::<usize>().map(Some).map_err(|_| NovaFault::bad_request(format!("{name} param must be an integer"))),
         }
@@ -88,8 +98,9 @@ async fn index(
     ctx: AuthContext,
     Extension(v): Extension<Microversion>,
     Path(id): Path<String>,
-    Query(query): Query<BTreeMap<String, String>>,
+    Query(params): Query<Params>,
 ) -> Result<Json<Value>, NovaFault> {
+    let query = query::validate(&params, &index_query(v))?;
     let server = find_server(&s.compute, &ctx, &id, false)?;
     policy::enforce(&s.compute.deployment(), &ctx, policy::ATTACHMENTS_INDEX)?;
     let bdms = limited(server.block_devices.clone(), &query)?;
@@ -137,6 +148,12 @@ async fn create(
         }
         Some(Ok(bdm)) => bdm,
     };
+    if v >= Microversion(2, 101) {
+        // `needs_device_returned` is off: the API casts to the conductor and answers with
+        // webob's bare 202.
+        tokio::spawn(reserve_and_attach(s.compute.clone(), ctx, server.id.clone(), volume.id.clone()));
+        return Ok((StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "text/html; charset=UTF-8")]).into_response());
+    }
     let attachment = match volume_ops::attachment_create(&session, &volume.id, &server.id).await {
         Ok(a) => a,
         Err(fault) => {
@@ -155,6 +172,24 @@ async fn create(
         answer["delete_on_termination"] = json!(request.delete_on_termination);
     }
     Ok(Json(json!({"volumeAttachment": answer})).into_response())
+}
+
+/// nova-conductor's `attach_volume` after a 2.101 attach: reserves the volume in Cinder, then
+/// the compute host attaches it. A refused reservation destroys the mapping; only the log
+/// tells why.
+async fn reserve_and_attach(compute: Arc<ComputeService>, ctx: AuthContext, server_id: String, volume_id: String) {
+    let session = ctx.session(compute.http.clone());
+    match volume_ops::attachment_create(&session, &volume_id, &server_id).await {
+        Ok(attachment) => {
+            if compute.set_attachment_id(&server_id, &volume_id, &attachment.id).is_ok() {
+                volume_ops::attach(compute, ctx, server_id, volume_id).await;
+            }
+        }
+        Err(fault) => {
+            let _ = compute.remove_volume_device(&server_id, &volume_id);
+            crate::logging::cause(format!("attaching volume {volume_id} to server {server_id}: {}", fault.message));
+        }
+    }
 }
 
 /// Detach: the volume must exist and be mapped, not as the root disk; the server's state must

@@ -1,0 +1,205 @@
+//! `views/servers.py`: a server as `GET /servers/{id}`, `GET /servers/detail`, `PUT` and
+//! rebuild show it, by microversion. From 2.96 the availability zone the server is pinned to
+//! (its request spec's), from 2.98 the image's properties as Nova keeps them in the
+//! instance's system metadata, from 2.100 the scheduler hints it was created with.
+
+use serde_json::{Map, Value, json};
+
+use super::flavors::flavor;
+use super::model::{Server, ServerImage, safe_truncate};
+use crate::microversion::Microversion;
+
+/// `ImageMetaProps`' fields and legacy names (Nova 34, `ImageMetaProps` 1.44): the image
+/// properties 2.98 shows (`std_fields`), sorted.
+#[rustfmt::skip]
+const IMAGE_META_PROPS: [&str; 108] = [
+    "architecture", "auto_disk_config", "bdm_v2", "bittorrent", "block_device_mapping", "cache_in_nova", "hw_architecture",
+    "hw_auto_disk_config", "hw_boot_menu", "hw_cdrom_bus", "hw_cpu_cores", "hw_cpu_max_cores", "hw_cpu_max_sockets",
+    "hw_cpu_max_threads", "hw_cpu_policy", "hw_cpu_realtime_mask", "hw_cpu_sockets", "hw_cpu_thread_policy", "hw_cpu_threads",
+    "hw_device_id", "hw_disk_bus", "hw_disk_type", "hw_emulation_architecture", "hw_ephemeral_encryption",
+    "hw_ephemeral_encryption_format", "hw_ephemeral_encryption_secret_uuid", "hw_firmware_stateless", "hw_firmware_type",
+    "hw_floppy_bus", "hw_input_bus", "hw_ipxe_boot", "hw_locked_memory", "hw_machine_type", "hw_maxphysaddr_bits",
+    "hw_maxphysaddr_mode", "hw_mem_encryption", "hw_mem_encryption_model", "hw_mem_page_size", "hw_numa_cpus", "hw_numa_mem",
+    "hw_numa_nodes", "hw_pci_numa_affinity_policy", "hw_pmu", "hw_pointer_model", "hw_qemu_guest_agent",
+    "hw_redirected_usb_ports", "hw_rescue_bus", "hw_rescue_device", "hw_rng_model", "hw_scsi_model", "hw_serial_port_count",
+    "hw_sound_model", "hw_time_hpet", "hw_tpm_model", "hw_tpm_version", "hw_usb_model", "hw_video_model", "hw_video_ram",
+    "hw_vif_model", "hw_vif_multiqueue_enabled", "hw_viommu_model", "hw_virtio_packed_ring", "hw_vm_mode", "hw_watchdog_action",
+    "hypervisor_type", "hypervisor_version_requires", "img_bdm_v2", "img_bittorrent", "img_block_device_mapping",
+    "img_cache_in_nova", "img_compression_level", "img_config_drive", "img_hide_hypervisor_id", "img_hv_requested_version",
+    "img_hv_type", "img_linked_clone", "img_mappings", "img_owner_id", "img_root_device_name", "img_signature",
+    "img_signature_certificate_uuid", "img_signature_hash_method", "img_signature_key_type", "img_use_agent", "img_version",
+    "ipxe_boot", "mappings", "os_admin_user", "os_command_line", "os_distro", "os_require_quiesce", "os_secure_boot",
+    "os_skip_agent_inject_files_at_boot", "os_skip_agent_inject_ssh", "os_type", "owner_id", "root_device_name",
+    "traits_required", "vm_mode", "vmware_disktype", "vmware_image_version", "vmware_linked_clone", "vmware_ostype",
+    "xenapi_device_id", "xenapi_image_compression_level", "xenapi_skip_agent_inject_files_at_boot",
+    "xenapi_skip_agent_inject_ssh", "xenapi_use_agent",
+];
+
+/// `utils.SM_SKIP_KEYS`: image properties too large for system metadata, never stored.
+const SM_SKIP_KEYS: [&str; 4] = ["mappings", "block_device_mapping", "img_mappings", "img_block_device_mapping"];
+
+/// The `image_*` system metadata Nova keeps of the server's image
+/// (`get_system_metadata_from_image`: every property but [`SM_SKIP_KEYS`], as a string cut at
+/// 255 bytes), of which 2.98 shows those `ImageMetaProps` knows. A 2048-bit RSA
+/// `img_signature` (344 base64 characters) is thus shown cut to its first 255.
+fn image_properties(image: &ServerImage) -> Map<String, Value> {
+    image
+        .properties
+        .iter()
+        .filter(|(k, _)| !SM_SKIP_KEYS.contains(&k.as_str()) && IMAGE_META_PROPS.binary_search(&k.as_str()).is_ok())
+        .map(|(k, v)| (k.clone(), Value::String(safe_truncate(v, 255))))
+        .collect()
+}
+
+/// `_get_image`: the image's id and bookmark (`""` for a volume-backed server), from 2.98
+/// with its properties.
+fn image_view(base: &str, image: Option<&ServerImage>, v: Microversion) -> Value {
+    let Some(i) = image else { return Value::String(String::new()) };
+    let mut view = json!({"id": i.id, "links": [{"rel": "bookmark", "href": format!("{base}/images/{}", i.id)}]});
+    if v >= Microversion(2, 98) {
+        view["properties"] = Value::Object(image_properties(i));
+    }
+    view
+}
+
+pub fn server_links(base: &str, id: &str) -> Value {
+    json!([{"rel": "self", "href": format!("{base}/v2.1/servers/{id}")}, {"rel": "bookmark", "href": format!("{base}/servers/{id}")}])
+}
+
+/// `ViewBuilder.show`: the full server at microversion `v`; `admin` adds the extended
+/// attributes and a fault's `details`.
+pub fn server_view(base: &str, s: &Server, v: Microversion, admin: bool) -> Value {
+    let image = image_view(base, s.image.as_ref(), v);
+    let flavor_value = match flavor(&s.flavor_id) {
+        // 2.47 embeds the flavor's values instead of linking to it.
+        Some((_, name, ram, vcpus, disk)) if v >= Microversion(2, 47) => {
+            json!({"vcpus": vcpus, "ram": ram, "disk": disk, "ephemeral": 0, "swap": 0, "original_name": name, "extra_specs": {}})
+        }
+        _ => json!({"id": s.flavor_id, "links": [{"rel": "bookmark", "href": format!("{base}/flavors/{}", s.flavor_id)}]}),
+    };
+    let mut view = json!({
+        "id": s.id, "name": s.name, "status": s.status(), "tenant_id": s.project_id, "user_id": s.user_id,
+        "metadata": s.metadata, "hostId": s.host.as_ref().map(|h| host_id(&s.project_id, h)).unwrap_or_default(),
+        "image": image, "flavor": flavor_value, "created": s.created, "updated": s.updated,
+        "addresses": s.addresses, "accessIPv4": "", "accessIPv6": "", "links": server_links(base, &s.id),
+        "OS-DCF:diskConfig": "MANUAL", "progress": 0, "OS-EXT-AZ:availability_zone": "nova", "config_drive": "",
+        "key_name": null, "OS-SRV-USG:launched_at": s.launched_at, "OS-SRV-USG:terminated_at": null,
+        "security_groups": [{"name": "default"}], "OS-EXT-STS:task_state": s.task_state,
+        "OS-EXT-STS:vm_state": s.vm_state, "OS-EXT-STS:power_state": s.power_state,
+        "os-extended-volumes:volumes_attached": volumes_attached(s, v),
+    });
+    if v >= Microversion(2, 9) {
+        view["locked"] = false.into();
+    }
+    if v >= Microversion(2, 19) {
+        view["description"] = Value::Null;
+    }
+    if v >= Microversion(2, 26) {
+        view["tags"] = json!([]);
+    }
+    if v >= Microversion(2, 63) {
+        view["trusted_image_certificates"] = json!(s.trusted_certs);
+    }
+    if v >= Microversion(2, 73) {
+        view["locked_reason"] = Value::Null;
+    }
+    // The request spec's availability zone (`show_AZ`, which PUT and rebuild turn on from 2.75).
+    if v >= Microversion(2, 96) {
+        view["pinned_availability_zone"] = json!(s.pinned_availability_zone);
+    }
+    if v >= Microversion(2, 100) {
+        view["scheduler_hints"] = json!(s.scheduler_hints);
+    }
+    if admin {
+        view["OS-EXT-SRV-ATTR:host"] = json!(s.host);
+        view["OS-EXT-SRV-ATTR:hypervisor_hostname"] = json!(s.host);
+        view["OS-EXT-SRV-ATTR:instance_name"] = json!(format!("instance-{}", &s.id[..8.min(s.id.len())]));
+    }
+    if let (Some(fault), "ERROR") = (&s.fault, s.status()) {
+        let mut f = json!({"code": fault.code, "created": fault.created, "message": fault.message});
+        if admin || fault.code != 500 {
+            f["details"] = fault.details.clone().into();
+        }
+        view["fault"] = f;
+    }
+    view
+}
+
+/// The server as `PUT /servers/{id}` and rebuild answer it: before 2.75 without the extended
+/// attributes (`_action_rebuild` and `update` call `show` with them turned off and the
+/// addresses not extended); from 2.75 the whole view, like `GET`.
+pub fn changed_server_view(base: &str, s: &Server, v: Microversion, admin: bool) -> Value {
+    let mut view = server_view(base, s, v, admin);
+    if v >= Microversion(2, 75) {
+        return view;
+    }
+    if let Some(map) = view.as_object_mut() {
+        let extended = |k: &str| {
+            k.starts_with("OS-EXT-")
+                || k.starts_with("OS-SRV-USG:")
+                || k.starts_with("os-extended-volumes:")
+                || ["config_drive", "security_groups", "host_status"].contains(&k)
+        };
+        map.retain(|k, _| !extended(k) && (k != "key_name" || v >= Microversion(2, 54)));
+        if let Some(networks) = map.get_mut("addresses").and_then(Value::as_object_mut) {
+            for address in networks.values_mut().filter_map(Value::as_array_mut).flatten().filter_map(Value::as_object_mut) {
+                address.retain(|k, _| !k.starts_with("OS-EXT-IPS"));
+            }
+        }
+    }
+    view
+}
+
+/// `os-extended-volumes:volumes_attached`: every mapping with a volume, attached or being
+/// attached; `delete_on_termination` from 2.3.
+fn volumes_attached(s: &Server, v: Microversion) -> Vec<Value> {
+    s.block_devices
+        .iter()
+        .filter_map(|b| b.volume_id.as_ref().map(|id| (id, b.delete_on_termination)))
+        .map(|(id, delete)| if v >= Microversion(2, 3) { json!({"id": id, "delete_on_termination": delete}) } else { json!({"id": id}) })
+        .collect()
+}
+
+/// `hostId`: sha224(project + host) in Nova; a stable digest of both here.
+fn host_id(project: &str, host: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha224::digest(format!("{project}{host}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_properties_are_the_known_ones_as_system_metadata_keeps_them() {
+        let mut sorted = IMAGE_META_PROPS.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, IMAGE_META_PROPS, "binary_search needs the list sorted");
+        let signature = "A".repeat(344);
+        let properties = [
+            ("img_signature", signature.as_str()),
+            ("img_signature_hash_method", "SHA-256"),
+            ("hw_disk_bus", "virtio"),
+            ("os_distro", "cirros"),
+            ("owner_id", "legacy name, kept"),
+            ("img_mappings", "skipped when stored"),
+            ("my_custom", "unknown to ImageMetaProps"),
+            ("base_image_ref", "not an image property"),
+        ];
+        let image = ServerImage {
+            id: "i".into(),
+            disk_format: Some("raw".into()),
+            container_format: Some("bare".into()),
+            properties: properties.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        };
+        let shown = image_properties(&image);
+        assert_eq!(
+            Value::Object(shown),
+            json!({"img_signature": "A".repeat(255), "img_signature_hash_method": "SHA-256", "hw_disk_bus": "virtio",
+                   "os_distro": "cirros", "owner_id": "legacy name, kept"})
+        );
+        assert!(image_view("http://n", Some(&image), Microversion(2, 97)).get("properties").is_none());
+        assert_eq!(image_view("http://n", None, Microversion(2, 98)), json!(""));
+    }
+}
