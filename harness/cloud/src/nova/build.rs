@@ -28,8 +28,24 @@ const VOLUME_WAIT: Duration = Duration::from_secs(60);
 pub enum SpawnFailure {
     /// `BuildAbortException`: the build ends here, with this reason.
     Abort(String),
-    /// Anything generic: `RescheduledException`, try another host.
+    /// Anything generic: `RescheduledException`, try another host. The reason is Python's
+    /// `str(e)` of what was raised (`InvalidSignature`: empty).
     Reschedule(String),
+}
+
+/// `str(e)` of a failed fetch, the `reason` of the `RescheduledException` it becomes:
+/// cryptography's `InvalidSignature` carries no text.
+fn reschedule_reason(error: &FetchError) -> String {
+    match error {
+        FetchError::Verification(e) if e.is_invalid_signature() => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// The fault of a build that may not be rescheduled (`_do_build_and_run_instance` without
+/// retry information): the reason, or, when it is empty, `RescheduledException`'s own text.
+fn not_rescheduled_fault(id: &str, reason: &str) -> String {
+    if reason.is_empty() { format!("Build of instance {id} was re-scheduled: ") } else { reason.to_owned() }
 }
 
 /// The message of an exception as `exception_to_dict` records it in a fault: Nova exceptions'
@@ -136,7 +152,7 @@ async fn spawn(
     }
     prepare_image(compute, session, node, server, deployment)
         .await
-        .map_err(|e| if e.aborts_build() { SpawnFailure::Abort(e.to_string()) } else { SpawnFailure::Reschedule(e.to_string()) })
+        .map_err(|e| if e.aborts_build() { SpawnFailure::Abort(e.to_string()) } else { SpawnFailure::Reschedule(reschedule_reason(&e)) })
 }
 
 /// `_prep_block_device`: an `image -> volume` mapping asks Cinder (with the user's token) to
@@ -224,7 +240,9 @@ async fn connect_encrypted_volumes(compute: &ComputeService, session: &Session, 
 
 /// The build: schedule, spawn, reschedule generic failures to other hosts until
 /// `max_attempts` hosts were tried or none is left. A state-database failure ends it in ERROR
-/// ([`store_failed`]).
+/// ([`store_failed`]). A build forced onto one host (`availability_zone: "zone:host"`) or with
+/// `max_attempts = 1` is never rescheduled (`scheduler.utils.populate_retry` gives it no retry
+/// information): its generic failure is the fault itself.
 pub async fn build(compute: Arc<ComputeService>, ctx: AuthContext, id: String) {
     const OPERATION: &str = "build";
     let session = ctx.session(compute.http.clone());
@@ -301,8 +319,15 @@ pub async fn build(compute: Arc<ComputeService>, ctx: AuthContext, id: String) {
                 });
                 return;
             }
+            Err(SpawnFailure::Reschedule(reason)) if server.requested_host.is_some() || deployment.nova.max_attempts <= 1 => {
+                write(&compute, &id, OPERATION, |s| {
+                    s.host = None;
+                    s.set_error(&not_rescheduled_fault(&id, &reason));
+                });
+                return;
+            }
             Err(SpawnFailure::Reschedule(reason)) => {
-                last_reason = reason;
+                last_reason = if reason.is_empty() { "InvalidSignature".to_owned() } else { reason };
                 tried.push(host);
                 if write(&compute, &id, OPERATION, |s| {
                     s.host = None;
