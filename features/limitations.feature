@@ -15,7 +15,8 @@ Feature: The known limitations of image signature verification
     whose issuer nobody stored, signs images as well as any other.
   - Nova does not verify an image that is already in the compute host's image cache: only the
     download verifies, and a cached image is not downloaded again (for a boot, a rebuild with
-    the same image, or a hard reboot).
+    the same image, or a hard reboot). Any cloud shows it with a signature replaced after the
+    first boot; the simulator also with verification turned on after caching.
   - Instance HA evacuates with its own user's token, so a server of a signed image cannot be
     rebuilt elsewhere unless that user may read the signing certificate (a read ACL).
   - Images that Ceph clones without a download (RAW images on RBD-backed ephemeral or volume
@@ -86,6 +87,40 @@ Feature: The known limitations of image signature verification
     Then "admin" sees the server become "ACTIVE"
     When "admin" boots the image on the host "compute-1"
     Then "admin" sees the server fail with the fault "Build of instance {server} aborted: Signature verification for the image failed: Required image properties for signature verification do not exist. Cannot verify signature. Missing property: img_signature_uuid."
+
+  @id:546e7eca-4b70-4a5e-98a8-40363e23041f @optional:compute @optional:cached_images_verified=false @allow.skipped
+  Scenario: Nova boots a cached image whose signature no longer matches its data
+    The same limitation on any cloud, without the control API. The first boot downloads the
+    image, verifies it and leaves it in its host's image cache (_base). Glance takes a
+    signature of other data without verifying it again, and a second server forced onto that
+    host ("admin" reads the host and boots in the availability zone "<zone>:<host>") is made
+    from the cache: nobody verifies it. Another image with the same data and the same
+    signature, cached nowhere, is downloaded and refused on every host the build tries
+    (cryptography's InvalidSignature reschedules until the conductor gives up; it is not forced
+    onto the host, because Nova does not reschedule a build forced onto one host). Every
+    boot trusts the signing certificate: that makes Nova verify even with
+    verify_glance_signatures off, and gives certificate validation, where it is on, a
+    certificate to validate against.
+
+    Given "admin" stored the certificate "fixtures/pki/signing/rsa-3072.crt.pem" as secret "signing"
+    And 50000 bytes of image data signed by "fixtures/pki/signing/rsa-3072.key.pem" with "RSA-PSS" and "SHA-256"
+    And "admin" created an active image signed with secret "signing"
+    When "admin" boots the image trusting the certificates "signing"
+    Then "admin" sees the server become "ACTIVE"
+    Given the signature is now one of other data, by "fixtures/pki/signing/rsa-3072.key.pem" with "RSA-PSS" and "SHA-256"
+    When "admin" replaces the image property "img_signature" with "{signature}"
+    Then the request is answered 200
+    And the image property "img_signature" is "{signature}"
+    When "admin" boots the image on the server's host trusting the certificates "signing"
+    Then "admin" sees the server become "ACTIVE"
+    Given "admin" uploaded the signed data as an unsigned image
+    And "admin" added to the image the properties
+      | img_signature                  | {signature}      |
+      | img_signature_hash_method      | SHA-256          |
+      | img_signature_key_type         | RSA-PSS          |
+      | img_signature_certificate_uuid | {secret:signing} |
+    When "admin" boots the image trusting the certificates "signing"
+    Then "admin" sees the server fail with the fault "Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance {server}."
 
   @id:583baf89-14aa-46af-8abb-1349d52b1a7f @optional:compute @allow.skipped @simulated @serial
   Scenario: A hard reboot does not verify an image already cached on the compute host

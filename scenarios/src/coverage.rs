@@ -52,6 +52,8 @@ fn meaning(condition: &str) -> Option<&'static str> {
         "certificate_validation" | "certificate_validation=true" => "Nova certificate validation",
         "certificate_validation=false" => "Nova without certificate validation",
         "cinder_verification" => "Cinder signature verification",
+        "cached_images_verified=false" => "Nova's image cache booting unverified (upstream's limitation)",
+        "cached_images_verified" | "cached_images_verified=true" => "Nova verifying cached images",
         "baseline_images" => "MOS pre-built images",
         "key_type_profile=legacy" => "binary-curve (SECT) key types",
         "key_type_profile=current" => "cryptography >= 47 key types",

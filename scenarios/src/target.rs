@@ -107,6 +107,9 @@ pub fn embedded_capabilities(cloud: &sigstack_cloud::CloudHandle) -> Capabilitie
     caps.set("certificate_validation", d.nova.glance.enable_certificate_validation);
     caps.set("default_trusted_certificates", !d.nova.glance.default_trusted_certificate_ids.is_empty());
     caps.set("cinder_verification", d.cinder_verification() == sigstack_cloud::deployment::CinderVerification::Enabled);
+    // Upstream Nova never verifies what it boots from its image cache; the defect switch makes
+    // a stricter one (which must not fail certification for it).
+    caps.set("cached_images_verified", d.defects.nova_verifies_cached_images);
     caps.set("key_type_profile", d.key_type_profile);
     caps.set("image_format", "qcow2");
     // Declared only where the deployment provisions MOS's pre-built images.

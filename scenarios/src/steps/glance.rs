@@ -38,11 +38,26 @@ async fn signed_data(w: &mut Conformance, len: usize, key: String, kind: String,
     w.tamper_offset = disk.tamper_offset;
     w.virtual_size = disk.virtual_size;
     w.data = disk.bytes;
-    let pem = String::from_utf8(fixture(&key)).expect("PEM key");
+    w.signature = sign(&w.data, &key, &kind, &hash);
+}
+
+/// The base64 signature of `data` by the fixture key `key`.
+fn sign(data: &[u8], key: &str, kind: &str, hash: &str) -> String {
+    let pem = String::from_utf8(fixture(key)).expect("PEM key");
     let key = SigningKey::from_pem(&pem).expect("fixture key");
-    let hash = hash_method(&hash);
-    let signature = key.sign_digest(key_type(&kind), hash, &hash.digest(&w.data), &mut rand::rngs::SysRng).expect("signs");
-    w.signature = base64::engine::general_purpose::STANDARD.encode(signature);
+    let hash = hash_method(hash);
+    let signature = key.sign_digest(key_type(kind), hash, &hash.digest(data), &mut rand::rngs::SysRng).expect("signs");
+    base64::engine::general_purpose::STANDARD.encode(signature)
+}
+
+/// `{signature}` becomes a genuine signature by `key` of other data (the scenario's data with
+/// the byte a tampered upload changes): well-formed and made by the certificate's key, but not
+/// the signature of the data.
+#[given(expr = "the signature is now one of other data, by {string} with {string} and {string}")]
+async fn signature_of_other_data(w: &mut Conformance, key: String, kind: String, hash: String) {
+    let mut other = w.data.clone();
+    other[w.tamper_offset] ^= 1;
+    w.signature = sign(&other, &key, &kind, &hash);
 }
 
 /// `POST /v2/images`: a bare image in the format of the scenario's data, recorded for deletion.
@@ -125,11 +140,12 @@ async fn uploads_tampered(w: &mut Conformance, user: String) {
     upload(w, &user, true).await;
 }
 
+/// `value` may be `{signature}` (the scenario's signature).
 #[when(expr = "{string} replaces the image property {string} with {string}")]
 async fn replaces(w: &mut Conformance, user: String, property: String, value: String) {
     let s = w.session(&user).await;
     let url = format!("{}/images/{}", image::v2(&s).expect("image endpoint"), w.image());
-    let patch = json!([PatchOp::Replace { path: format!("/{property}"), value: json!(value) }.to_json()]);
+    let patch = json!([PatchOp::Replace { path: format!("/{property}"), value: json!(w.expand(&value)) }.to_json()]);
     let request = s
         .request(Method::PATCH, &url)
         .header("Content-Type", image::PATCH_CONTENT_TYPE)
@@ -154,7 +170,7 @@ async fn property_is(w: &mut Conformance, property: String, value: String) {
     let user = w.image_user.clone();
     let s = w.session(&user).await;
     let img = image::get_image(&s, w.image()).await.expect("image readable");
-    assert_eq!(img.property(&property), Some(value.as_str()));
+    assert_eq!(img.property(&property), Some(w.expand(&value).as_str()));
 }
 
 #[then(expr = "{string} downloads exactly the signed data")]

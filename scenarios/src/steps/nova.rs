@@ -64,6 +64,24 @@ async fn boots_trusting(w: &mut Conformance, user: String, names: String) {
     boot(w, &user, TRUSTED_CERTS_MICROVERSION, server).await;
 }
 
+/// Boots pinned to the host of the scenario's server (which "admin" reads: only admins see
+/// `OS-EXT-SRV-ATTR:host`) with the availability zone "<zone>:<host>", a forced host, which
+/// Nova's default policy allows admins only. The zone is the server's own, "nova" if not shown.
+#[when(expr = "{string} boots the image on the server's host trusting the certificates {string}")]
+async fn boots_on_servers_host_trusting(w: &mut Conformance, user: String, names: String) {
+    let id = w.server_id.clone().expect("a server was booted");
+    let admin = w.session("admin").await;
+    let server = compute::get_server(&admin, TRUSTED_CERTS_MICROVERSION, &id).await.unwrap_or_else(|e| panic!("server {id}: {e}"));
+    let host = server.host.unwrap_or_else(|| panic!("server {id} shows admin no host"));
+    let zone = server.extra.get("OS-EXT-AZ:availability_zone").and_then(Value::as_str).unwrap_or("nova");
+    let request = json!({
+        "imageRef": w.image(),
+        "availability_zone": format!("{zone}:{host}"),
+        "trusted_image_certificates": secret_ids(w, &names),
+    });
+    boot(w, &user, TRUSTED_CERTS_MICROVERSION, request).await;
+}
+
 /// `value` is the JSON of the field.
 #[when(expr = "{string} boots the image at microversion {string} with the trusted_image_certificates {string}")]
 async fn boots_at_with_field(w: &mut Conformance, user: String, version: String, value: String) {
