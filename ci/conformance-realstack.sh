@@ -10,10 +10,9 @@
 # The embedded run gets the real stack's deployment (written to the work directory): Nova
 # verifying signatures with certificate validation (REALSTACK_CERTIFICATE_VALIDATION, default
 # 1), no default trusted certificates, ONE compute node (the real stack has one), Cinder
-# verifying. REALSTACK_WITH empty (the default, and what CI runs) runs Keystone/Barbican/Glance
-# only, against the simulator's default deployment; REALSTACK_WITH=compute,volume adds Nova and
-# Cinder. CI does not run that yet (#17): one full run in four lost a transaction to SQLite's
-# "database is locked" inside real Nova, and the run takes 10-14 minutes on 2 cores. With Nova
+# verifying. REALSTACK_WITH empty (the default) runs Keystone/Barbican/Glance only, against the
+# simulator's default deployment; REALSTACK_WITH=compute,volume (what CI runs) adds Nova and
+# Cinder (7-9 minutes on 2 cores with warm venvs, KVM or TCG). With Nova
 # and certificate validation on, a second pass then turns it off on the running stack (`ci/realstack certificate-validation 0`) and
 # runs the scenarios written for that setting (`@optional:certificate_validation=false`),
 # compared the same way with an embedded run of the same deployment without it.

@@ -1,8 +1,8 @@
 # Sourced by ci/realstack for `start --with compute,volume` (and `stop`/`status` after it): real
 # Nova 34 (api, conductor, scheduler, compute on libvirt/QEMU), Placement 16 and Cinder 29 (api,
 # scheduler, volume on the NFS driver) from PyPI beside Keystone/Barbican/Glance, RabbitMQ,
-# libvirtd and virtlogd from Debian (bookworm-backports), and the network stub
-# (ci/realstack.d/neutron_stub.py). Facts and workarounds: docs/fidelity.md, "Real Nova and Cinder".
+# libvirtd and virtlogd from Debian (bookworm-backports), MariaDB 10.11 (bookworm) for their
+# databases, and the network stub (ci/realstack.d/neutron_stub.py). Facts and workarounds: docs/fidelity.md, "Real Nova and Cinder".
 #
 # Everything it changes outside target/realstack is undone by `stop`: processes (pid files in
 # run/), libvirt guests (destroyed and undefined), mounts under state/ (the NFS share), the mode
@@ -18,6 +18,7 @@ placement_port="${REALSTACK_PLACEMENT_PORT:-8778}"
 nova_port="${REALSTACK_NOVA_PORT:-8774}"
 cinder_port="${REALSTACK_CINDER_PORT:-8776}"
 neutron_port="${REALSTACK_NEUTRON_PORT:-9696}"
+mysql_port="${REALSTACK_MYSQL_PORT:-3306}"
 # The share Cinder's NFS driver is given, served by a tmpfs (state/nfs-export) that the mount
 # wrapper (state/bin/mount) bind-mounts wherever Cinder or Nova mounts the share.
 nfs_share="127.0.0.1:/realstack-volumes"
@@ -32,9 +33,11 @@ apt_packages=(
   pkg-config
   rabbitmq-server=3.10.8-1.1+deb12u1
   nfs-common=1:2.6.2-4+deb12u1
+  mariadb-server=1:10.11.19-0+deb12u1
+  mariadb-client=1:10.11.19-0+deb12u1
 )
 # Started in this order, stopped in the reverse one.
-compute_daemons=(epmd rabbitmq virtlogd libvirtd neutron placement nova-api nova-conductor
+compute_daemons=(mariadb epmd rabbitmq virtlogd libvirtd neutron placement nova-api nova-conductor
   nova-scheduler nova-compute cinder-api cinder-scheduler cinder-volume)
 
 with_compute() { [[ ",$with," == *,compute,* ]]; }
@@ -216,14 +219,14 @@ auth_strategy = keystone
 [wsgi]
 api_paste_config = $dir/api-paste.ini
 [api_database]
-connection = sqlite:///$dir/nova_api.sqlite?timeout=60
+connection = $(db_url nova_api)
 [database]
-connection = sqlite:///$dir/nova.sqlite?timeout=60
+connection = $(db_url nova)
 [oslo_concurrency]
 lock_path = $dir/locks
 [oslo_messaging_notifications]
 driver = noop
-# One process each: SQLite takes one writer at a time (busy timeout in the URLs).
+# One process each: two cores.
 [conductor]
 workers = 1
 [libvirt]
@@ -274,7 +277,7 @@ EOF
   wsgi_wrapper "$state/nova-api" nova.wsgi.osapi_compute realstack_nova
   cat > "$state/placement/placement.conf" <<EOF
 [placement_database]
-connection = sqlite:///$state/placement/placement.sqlite?timeout=60
+connection = $(db_url placement)
 [api]
 auth_strategy = keystone
 $(authtoken_section)
@@ -284,7 +287,7 @@ EOF
   {
     "$cvenv/bin/placement-manage" --config-file "$state/placement/placement.conf" db sync
     "${m[@]}" api_db sync
-    "${m[@]}" cell_v2 map_cell0 --database_connection "sqlite:///$dir/nova_cell0.sqlite?timeout=60"
+    "${m[@]}" cell_v2 map_cell0 --database_connection "$(db_url nova_cell0)"
     "${m[@]}" cell_v2 create_cell --name cell1
     "${m[@]}" db sync
   } > "$dir/manage.log" 2>&1 || { tail -n 30 "$dir/manage.log" >&2; die "nova-manage failed (log: $dir/manage.log)"; }
@@ -314,7 +317,7 @@ enabled_backends = nfs
 verify_glance_signatures = enabled
 $(if [ "$scheme" = https ]; then echo "glance_ca_certificates_file = $ca"; fi)
 [database]
-connection = sqlite:///$dir/cinder.sqlite?timeout=60
+connection = $(db_url cinder)
 [oslo_concurrency]
 lock_path = $dir/locks
 [oslo_messaging_notifications]
@@ -338,6 +341,37 @@ EOF
   wsgi_wrapper "$state/cinder-api" cinder.wsgi.api realstack_cinder --config-file "$dir/cinder.conf"
   "$cvenv/bin/cinder-manage" --config-file "$dir/cinder.conf" db sync > "$dir/manage.log" 2>&1 ||
     { tail -n 30 "$dir/manage.log" >&2; die "cinder-manage db sync failed (log: $dir/manage.log)"; }
+}
+
+# MariaDB for Placement, Nova (api, cell0, cell1) and Cinder, as deployments run them. SQLite
+# was tried first: its lock conflicts (two transactions upgrading to write) answer "database
+# is locked" at once, whatever the busy timeout, and about one full conformance run in four
+# lost a server's ERROR state that way (the conductor's update failed; the server stayed in
+# BUILD). The data directory is new on every start; durability is not needed (flush per second).
+db_databases=(placement nova_api nova_cell0 nova cinder)
+db_url() { echo "mysql+pymysql://realstack:$(cat "$state/mariadb/password")@$host:$mysql_port/$1?charset=utf8"; }
+
+start_mariadb() {
+  local dir="$state/mariadb" sql="" name
+  mkdir -p "$dir/data"
+  (umask 077; "$cvenv/bin/python" -c 'import secrets; print(secrets.token_hex(16))' > "$dir/password")
+  mariadb-install-db --no-defaults --user=root --datadir="$dir/data" --skip-test-db \
+    --auth-root-authentication-method=socket > "$dir/install.log" 2>&1 ||
+    { tail -n 20 "$dir/install.log" >&2; die "mariadb-install-db failed (log: $dir/install.log)"; }
+  daemon mariadb /usr/sbin/mariadbd --no-defaults --user=root --datadir="$dir/data" \
+    --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" --bind-address="$host" --port="$mysql_port" \
+    --skip-name-resolve --skip-log-bin --innodb-flush-log-at-trx-commit=2 --innodb-buffer-pool-size=128M \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci --max-connections=1000
+  for _ in $(seq 1 300); do
+    mariadb-admin --no-defaults --socket="$dir/mysqld.sock" -u root ping >/dev/null 2>&1 && break
+    alive mariadb || { tail -n 30 "$run/mariadb.log" >&2; die "mariadbd exited"; }
+    sleep 0.1
+  done
+  for name in "${db_databases[@]}"; do sql+="CREATE DATABASE $name CHARACTER SET utf8mb4; "; done
+  sql+="CREATE USER 'realstack'@'$host' IDENTIFIED BY '$(cat "$dir/password")'; "
+  sql+="GRANT ALL PRIVILEGES ON *.* TO 'realstack'@'$host';"
+  mariadb --no-defaults --socket="$dir/mysqld.sock" -u root -e "$sql" ||
+    { tail -n 30 "$run/mariadb.log" >&2; die "could not create the databases"; }
 }
 
 start_rabbitmq() {
@@ -385,7 +419,7 @@ provision_compute() {
 
 compute_start() {
   local t0=$SECONDS port
-  for port in "$rabbit_port" "$placement_port" "$nova_port" "$cinder_port" "$neutron_port"; do
+  for port in "$mysql_port" "$rabbit_port" "$placement_port" "$nova_port" "$cinder_port" "$neutron_port"; do
     port_free "$port" || die "port $host:$port is in use (set REALSTACK_*_PORT)"
   done
   # /dev/kvm as it is before anything (installing the packages may open it to group kvm).
@@ -396,6 +430,8 @@ compute_start() {
   log "compute venv ready after $((SECONDS - t0)) s"
   write_helpers
   provision_compute catalog
+  start_mariadb
+  log "mariadb ready after $((SECONDS - t0)) s"
   start_rabbitmq
   if with_compute; then
     start_libvirt
