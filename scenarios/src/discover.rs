@@ -31,6 +31,10 @@
 //! cleanup --run <run id>` finds it if discover is killed), recorded in a [`Ledger`] and
 //! deleted last-first by [`Prober::cleanup`], also when a probe failed. A capability no probe
 //! could establish is written commented out (so not declared) with the reason.
+//!
+//! Not probed: `cached_images_verified` (the image-cache limitation; finding it out is the
+//! limitation scenario itself, two boots of one image on one host). Declare it by hand, or give
+//! it with `--capabilities`, which carries it over.
 
 mod cinder;
 mod http;

@@ -113,6 +113,20 @@ fn capabilities(text: &str) -> BTreeMap<String, String> {
     CapabilityFile::parse(text).unwrap_or_else(|e| panic!("{e}\n{text}")).capabilities.0
 }
 
+/// Capabilities serve declares that discover does not probe (a vendor declares them, or passes
+/// them with `--capabilities`): `cached_images_verified` would take two boots of one image on
+/// one host with the signature changed in between, the limitation scenario itself.
+const NOT_PROBED: [&str; 1] = ["cached_images_verified"];
+
+/// Serve's capability file, without what discover does not probe.
+fn served_capabilities(server: &Server) -> BTreeMap<String, String> {
+    let mut served = capabilities(&std::fs::read_to_string(server.get("capabilities")).unwrap());
+    for name in NOT_PROBED {
+        assert!(served.remove(name).is_some(), "serve declares {name}: {served:?}");
+    }
+    served
+}
+
 /// `serve --deployment <deployment>`, then discover as the admin: the file equals serve's
 /// capabilities key by key and cleans up after itself. Returns the file discover wrote.
 fn discover_matches_serve(deployment: &str) -> String {
@@ -129,8 +143,8 @@ fn discover_matches_serve(deployment: &str) -> String {
     let written = std::fs::read_to_string(&output).unwrap();
     eprintln!("{deployment}: discover took {took:?}");
 
-    // Exactly serve's capabilities (the embedded target's), key by key.
-    let expected = capabilities(&std::fs::read_to_string(server.get("capabilities")).unwrap());
+    // Exactly serve's capabilities (the embedded target's), key by key, but what it does not probe.
+    let expected = served_capabilities(&server);
     assert_eq!(capabilities(&written), expected, "{deployment}:\n{written}");
     let file = CapabilityFile::parse(&written).unwrap();
     assert_eq!(file.users.get("demo").map(String::as_str), Some("sigstack-admin"), "{written}");
@@ -193,7 +207,7 @@ fn discover_finds_legacy_key_types_default_trusted_certificates_and_cinder_not_v
     let out = discover(&["--cloud", "sigstack-admin"], &clouds);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let written = text(&out.stdout);
-    let expected = capabilities(&std::fs::read_to_string(server.get("capabilities")).unwrap());
+    let expected = served_capabilities(&server);
     for (name, value) in [
         ("key_type_profile", "legacy"),
         ("default_trusted_certificates", "true"),
