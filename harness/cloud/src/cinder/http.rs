@@ -385,7 +385,7 @@ async fn create_volume(Call { s, ctx, version, path: project_id }: Call<String>,
             super::scheduler::NO_BACKEND_EVENT_ID,
             super::scheduler::NO_BACKEND_USER_MESSAGE,
         )?;
-        let view = views::volume_detail(&s.public_url, &ctx, version, &record, &s.volumes.facts(&record)?, false);
+        let view = created_view(&s, &ctx, version, &record)?;
         return Ok(with_request_id((StatusCode::ACCEPTED, Json(json!({"volume": view}))).into_response(), &request_id));
     }
     match (image, source) {
@@ -402,8 +402,16 @@ async fn create_volume(Call { s, ctx, version, path: project_id }: Call<String>,
             tokio::spawn(create_blank(s.volumes.clone(), record.id.clone(), size));
         }
     }
-    let view = views::volume_detail(&s.public_url, &ctx, version, &record, &s.volumes.facts(&record)?, false);
+    let view = created_view(&s, &ctx, version, &record)?;
     Ok(with_request_id((StatusCode::ACCEPTED, Json(json!({"volume": view}))).into_response(), &request_id))
+}
+
+/// The create's answer: the new record as the API wrote it, never updated yet
+/// (`updated_at` null).
+fn created_view(s: &CinderState, ctx: &AuthContext, version: Microversion, record: &Volume) -> Result<Value, Fault> {
+    let mut view = views::volume_detail(&s.public_url, ctx, version, record, &s.volumes.facts(record)?, false);
+    view["updated_at"] = Value::Null;
+    Ok(view)
 }
 
 /// `_retype_is_possible`: the same encryption, and one volume service or the same back end.

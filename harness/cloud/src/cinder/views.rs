@@ -66,6 +66,14 @@ pub fn volume_type_id(name: &str) -> String {
     uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
 }
 
+/// The uuid of the cinder-volume service of back end `backend` (`services.uuid`).
+fn service_uuid(backend: &str) -> String {
+    let digest = sha2::Sha256::digest(format!("cinder-volume-service:{backend}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+}
+
 /// A volume type's whole record (what `os-volume_upload_image` answers as `volume_type`).
 pub fn type_view(t: &VolumeType) -> Value {
     json!({
@@ -211,8 +219,12 @@ pub fn volume_detail(
         map.insert("provider_id".into(), Value::Null);
     }
     if version >= Microversion(3, 48) {
-        map.insert("shared_targets".into(), json!(false));
-        map.insert("service_uuid".into(), Value::Null);
+        // The volume manager sets both once it created the volume: the driver's
+        // `shared_targets` (false for LVM, NFS and RBD) and its service's uuid. Until then, and
+        // for a creation that failed, the database's defaults: true, null.
+        let created = !matches!(volume.status.as_str(), "creating" | "downloading" | "error");
+        map.insert("shared_targets".into(), json!(!created));
+        map.insert("service_uuid".into(), json!(created.then(|| service_uuid(&facts.backend))));
     }
     if version >= Microversion(3, 61) && ctx.is_admin() {
         map.insert("cluster_name".into(), Value::Null);

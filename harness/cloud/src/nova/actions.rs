@@ -11,6 +11,7 @@ use sigstack_client::image::{self, NewImage};
 
 use super::build;
 use super::fault::NovaFault;
+use super::flavors::flavor;
 use super::http::{NovaState, action_body, api_image, find_server, stored_trusted_certs};
 use super::model::{self, Server};
 use super::server_view::changed_server_view;
@@ -82,6 +83,12 @@ async fn rebuild(s: &NovaState, ctx: AuthContext, v: Microversion, id: &str, bod
         .update(id, |x| {
             if image.is_some() {
                 x.image = image.clone();
+                // `_reset_image_metadata`: the old image's system metadata goes (the driver
+                // registers its defaults again once the new guest runs); the libvirt driver's
+                // `cleanup` of the old disk counts a clean attempt.
+                x.system_metadata.retain(|k, _| !k.starts_with("image_"));
+                let attempts = x.system_metadata.get("clean_attempts").and_then(|a| a.parse::<u32>().ok()).unwrap_or(0);
+                x.system_metadata.insert("clean_attempts".into(), (attempts + 1).to_string());
             }
             if let Some(n) = &request.name {
                 x.name = n.clone();
@@ -97,11 +104,20 @@ async fn rebuild(s: &NovaState, ctx: AuthContext, v: Microversion, id: &str, bod
     let admin = policy::allows(&d, &ctx, policy::EXTENDED_ATTRIBUTES);
     let mut view = changed_server_view(s.base(), &updated, v, admin);
     view["adminPass"] = uuid::Uuid::new_v4().simple().to_string()[..12].into();
+    // `show_user_data` is off for the rebuild (2.75 and later answer the whole server).
+    if let Some(map) = view.as_object_mut() {
+        map.remove("OS-EXT-SRV-ATTR:user_data");
+    }
     // `include_user_data` (2.57): the instance's user data, in the rebuild answer only.
     if v >= Microversion(2, 57) {
         view["user_data"] = json!(updated.user_data);
     }
-    Ok((StatusCode::ACCEPTED, Json(json!({"server": view}))).into_response())
+    // `_add_location`: the rebuild answers with the server's URL, as the create does.
+    let mut response = (StatusCode::ACCEPTED, Json(json!({"server": view}))).into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("{}/v2.1/servers/{id}", s.base())) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
 }
 
 async fn reboot(s: &NovaState, ctx: AuthContext, id: &str, body: &Value) -> Result<Response, NovaFault> {
@@ -132,18 +148,22 @@ async fn create_image(s: &NovaState, ctx: AuthContext, v: Microversion, id: &str
         // simulated Cinder does not offer.
         return Err(NovaFault::new(StatusCode::NOT_IMPLEMENTED, "Snapshots of volume-backed servers are not simulated."));
     };
-    // `compute.api.API._create_image`: the base image's properties, minus the ones that must
-    // not be inherited, plus the snapshot's own.
+    // `compute.api.API._create_image`: the instance's system metadata (the base image's
+    // properties, `image_` prefixes dropped, and the rest), minus the properties that must
+    // not be inherited, plus the snapshot's own. `min_disk` is the flavor's root disk (Nova
+    // keeps the larger of the image's and the flavor's; the image's is not kept here).
     let mut new = NewImage {
         name: Some(name),
         disk_format: base.disk_format.clone(),
         container_format: base.container_format.clone(),
         visibility: Some("private".into()),
+        min_disk: flavor(&server.flavor_id).map(|f| f.4),
         ..NewImage::default()
     };
-    for (k, val) in &base.properties {
-        if !NON_INHERITABLE_IMAGE_PROPERTIES.contains(&k.as_str()) && !is_glance_reserved(k) {
-            new.properties.insert(k.clone(), val.clone());
+    let system_metadata = server.system_metadata.iter().map(|(k, val)| (k.strip_prefix("image_").unwrap_or(k), val));
+    for (k, val) in base.properties.iter().map(|(k, val)| (k.as_str(), val)).chain(system_metadata) {
+        if !NON_INHERITABLE_IMAGE_PROPERTIES.contains(&k) && !is_glance_reserved(k) {
+            new.properties.insert(k.to_owned(), val.clone());
         }
     }
     for (k, val) in [
@@ -152,6 +172,7 @@ async fn create_image(s: &NovaState, ctx: AuthContext, v: Microversion, id: &str
         ("owner_id", ctx.project_id.clone()),
         ("image_type", "snapshot".into()),
         ("image_location", "snapshot".into()),
+        ("image_state", "available".into()),
         ("base_image_ref", base.id.clone()),
     ] {
         new.properties.insert(k.into(), val);

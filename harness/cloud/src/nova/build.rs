@@ -10,6 +10,7 @@ use sigstack_client::Session;
 use sigstack_client::image;
 use sigstack_client::volume::{self, NewVolume};
 
+use super::flavors::flavor;
 use crate::deployment::{ComputeNodeSpec, Deployment, StorageBackend};
 use crate::store::StoreError;
 use crate::wire::AuthContext;
@@ -275,7 +276,7 @@ pub async fn build(compute: Arc<ComputeService>, ctx: AuthContext, id: String) {
                 s.host = None;
                 s.set_error(&message);
                 if let Some(f) = s.fault.as_mut() {
-                    f.details.push_str(&format!("\nLast reschedule reason: {last_reason}"));
+                    f.note(&format!("Last reschedule reason: {last_reason}"));
                 }
             });
             return;
@@ -300,10 +301,10 @@ pub async fn build(compute: Arc<ComputeService>, ctx: AuthContext, id: String) {
                     Err(fault) => {
                         network::deallocate(&session, &id, &server.nics).await;
                         write(&compute, &id, OPERATION, |s| {
-                            s.host = None;
+                            s.nil_host();
                             s.set_error(&format!("Build of instance {id} aborted: Failed to allocate the network(s), not rescheduling."));
                             if let Some(f) = s.fault.as_mut() {
-                                f.details.push_str(&format!("\n{}", fault.message));
+                                f.note(&fault.message);
                             }
                         });
                     }
@@ -314,14 +315,14 @@ pub async fn build(compute: Arc<ComputeService>, ctx: AuthContext, id: String) {
                 // `_cleanup_volumes`: the volumes are detached (and deleted when marked so).
                 volume_ops::release_volumes(&compute, &ctx, &id).await;
                 write(&compute, &id, OPERATION, |s| {
-                    s.host = None;
+                    s.nil_host();
                     s.set_error(&format!("Build of instance {id} aborted: {reason}"));
                 });
                 return;
             }
             Err(SpawnFailure::Reschedule(reason)) if server.requested_host.is_some() || deployment.nova.max_attempts <= 1 => {
                 write(&compute, &id, OPERATION, |s| {
-                    s.host = None;
+                    s.nil_host();
                     s.set_error(&not_rescheduled_fault(&id, &reason));
                 });
                 return;
@@ -330,7 +331,7 @@ pub async fn build(compute: Arc<ComputeService>, ctx: AuthContext, id: String) {
                 last_reason = if reason.is_empty() { "InvalidSignature".to_owned() } else { reason };
                 tried.push(host);
                 if write(&compute, &id, OPERATION, |s| {
-                    s.host = None;
+                    s.nil_host();
                     s.task_state = Some("scheduling".into());
                 })
                 .is_none()
@@ -405,9 +406,26 @@ pub async fn upload_snapshot(compute: Arc<ComputeService>, ctx: AuthContext, id:
         let cached = server.host.as_deref().and_then(|h| compute.cache.path(h, &base.id)).filter(|p| p.is_file());
         match cached {
             Some(path) => {
-                let file = tokio::fs::File::open(&path).await.map_err(|e| e.to_string())?;
+                // On a local disk the guest's disk is a qcow2 grown to the flavor's root disk,
+                // and so is its snapshot.
+                let local = server.host.as_deref().and_then(|h| compute.node(h).ok().flatten()).map(|n| n.spec.images_type);
+                let root = flavor(&server.flavor_id).map_or(0, |f| f.4 << 30);
+                let grown = match (local, base.disk_format.as_deref(), server.host.as_deref()) {
+                    (Some(StorageBackend::Local), Some("qcow2"), Some(host)) => {
+                        let dst = compute.cache.temp_path(host).map_err(|e| e.to_string())?;
+                        let (src, to) = (path.clone(), dst.clone());
+                        let done = tokio::task::spawn_blocking(move || grown_qcow2(&src, &to, root)).await.map_err(|e| e.to_string())?;
+                        done.map_err(|e| e.to_string())?.then_some(dst)
+                    }
+                    _ => None,
+                };
+                let file = tokio::fs::File::open(grown.as_ref().unwrap_or(&path)).await.map_err(|e| e.to_string())?;
                 let size = file.metadata().await.ok().map(|m| m.len());
-                image::upload(&session, &image_id, file, size).await.map_err(|e| e.to_string())
+                let uploaded = image::upload(&session, &image_id, file, size).await.map_err(|e| e.to_string());
+                if let Some(dst) = grown {
+                    let _ = std::fs::remove_file(dst);
+                }
+                uploaded
             }
             None => {
                 let data = image::download(&session, &base.id).await.map_err(|e| e.to_string())?.ok_or("no data")?;
@@ -426,5 +444,82 @@ pub async fn upload_snapshot(compute: Arc<ComputeService>, ctx: AuthContext, id:
     }
     if let Err(e) = compute.update(&id, |s| s.task_state = None) {
         tracing::error!(server_id = %id, cause = %e, "cannot clear the snapshot's task state; it is cleared at the cloud's next start");
+    }
+}
+
+/// `src`, a qcow2 file, copied to `dst` with its virtual size grown to `size` bytes, as
+/// `qemu-img resize` grows an instance disk to the flavor's root disk: the header's size, and
+/// the L1 table's length within the clusters it already has (the new entries unallocated).
+/// `false` (nothing written) when the file is not that simple a qcow2, is already as large,
+/// or its L1 table has no room.
+fn grown_qcow2(src: &std::path::Path, dst: &std::path::Path, size: u64) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let mut file = std::fs::File::open(src)?;
+    let mut header = [0u8; 48];
+    if file.read_exact(&mut header).is_err() || &header[0..4] != b"QFI\xfb" {
+        return Ok(false);
+    }
+    let be32 = |at: usize| u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
+    let be64 = |at: usize| (u64::from(be32(at)) << 32) | u64::from(be32(at + 4));
+    let (cluster_bits, current, l1_size, l1_offset) = (be32(20), be64(24), u64::from(be32(36)), be64(40));
+    if !(9..=21).contains(&cluster_bits) || current >= size {
+        return Ok(false);
+    }
+    let cluster = 1u64 << cluster_bits;
+    let needed = size.div_ceil((cluster / 8) * cluster).max(l1_size);
+    let room = (l1_size * 8).div_ceil(cluster).max(1) * cluster / 8;
+    if needed > room {
+        return Ok(false);
+    }
+    // The entries the table grows into must be unused (zero) in the file.
+    let mut grown = vec![0u8; ((needed - l1_size) * 8) as usize];
+    file.seek(SeekFrom::Start(l1_offset + l1_size * 8))?;
+    if file.read_exact(&mut grown).is_err() || grown.iter().any(|b| *b != 0) {
+        return Ok(false);
+    }
+    std::fs::copy(src, dst)?;
+    let mut out = std::fs::OpenOptions::new().write(true).open(dst)?;
+    out.seek(SeekFrom::Start(24))?;
+    out.write_all(&size.to_be_bytes())?;
+    out.seek(SeekFrom::Start(36))?;
+    out.write_all(&(needed as u32).to_be_bytes())?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grown_qcow2;
+
+    /// A qcow2 v3 header (64 KiB clusters, 1 MiB, one L1 entry at cluster 3) and 4 clusters.
+    fn small_qcow2() -> Vec<u8> {
+        let mut file = vec![0u8; 4 << 16];
+        file[0..4].copy_from_slice(b"QFI\xfb");
+        file[4..8].copy_from_slice(&3u32.to_be_bytes());
+        file[20..24].copy_from_slice(&16u32.to_be_bytes());
+        file[24..32].copy_from_slice(&(1u64 << 20).to_be_bytes());
+        file[36..40].copy_from_slice(&1u32.to_be_bytes());
+        file[40..48].copy_from_slice(&(3u64 << 16).to_be_bytes());
+        file[3 << 16..(3 << 16) + 8].copy_from_slice(&((4u64 << 16) | 1 << 63).to_be_bytes());
+        file
+    }
+
+    #[test]
+    fn a_qcow2_grows_to_the_root_disk_and_nothing_else_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+        std::fs::write(&src, small_qcow2()).unwrap();
+        assert!(grown_qcow2(&src, &dst, 1 << 30).unwrap());
+        let grown = std::fs::read(&dst).unwrap();
+        assert_eq!(u64::from_be_bytes(grown[24..32].try_into().unwrap()), 1 << 30);
+        assert_eq!(u32::from_be_bytes(grown[36..40].try_into().unwrap()), 2, "512 MiB per L1 entry");
+        assert_eq!(grown[40..], small_qcow2()[40..], "only the size and the L1 length change");
+        // Not larger, not a qcow2, or an L1 table without room: left alone.
+        assert!(!grown_qcow2(&src, &dst, 1 << 20).unwrap());
+        std::fs::write(&src, vec![7u8; 1 << 16]).unwrap();
+        assert!(!grown_qcow2(&src, &dst, 1 << 30).unwrap());
+        let mut crowded = small_qcow2();
+        crowded[(3 << 16) + 8] = 1;
+        std::fs::write(&src, crowded).unwrap();
+        assert!(!grown_qcow2(&src, &dst, 1 << 30).unwrap());
     }
 }

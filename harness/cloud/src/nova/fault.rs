@@ -91,9 +91,12 @@ impl From<SchemaError> for NovaFault {
     }
 }
 
+/// `wsgi.Fault` sets the charset of the JSON it writes: `application/json; charset=UTF-8`.
 impl IntoResponse for NovaFault {
     fn into_response(self) -> Response {
-        crate::wire::wsgi_fault(self.status, &self.message, true)
+        let mut response = crate::wire::wsgi_fault(self.status, &self.message, true);
+        response.headers_mut().insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=UTF-8"));
+        response
     }
 }
 

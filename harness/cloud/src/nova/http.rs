@@ -19,7 +19,7 @@ use super::fault::{self, COMPUTE, NovaFault};
 use super::flavors::flavor;
 use super::model::{self, BlockDevice, ComputeService, Server, ServerImage};
 use super::query::{self, Params};
-use super::server_view::{server_links, server_view};
+use super::server_view::{host_down, server_links, server_view};
 use super::{actions, build, flavors, hints, images, network, policy, schema, shares, sim, update, volume_attachments, volume_ops};
 use crate::deployment::Deployment;
 use crate::keystone::Identity;
@@ -175,7 +175,18 @@ async fn show_server(
     query::validate(&params, &query::show(v))?;
     let server = find_server(&s.compute, &ctx, &id, false)?;
     let admin = policy::allows(&s.compute.deployment(), &ctx, policy::EXTENDED_ATTRIBUTES);
-    Ok(Json(json!({"server": server_view(s.base(), &server, v, admin)})))
+    Ok(Json(json!({"server": shown(&s, &server, v, admin)?})))
+}
+
+/// [`server_view`] with the state of the server's host (`host_status`).
+fn shown(s: &NovaState, server: &Server, v: Microversion, admin: bool) -> Result<Value, NovaFault> {
+    let mut view = server_view(s.base(), server, v, admin);
+    if let Some(host) = &server.host
+        && s.compute.node(host)?.is_some_and(|n| !n.up)
+    {
+        host_down(&mut view);
+    }
+    Ok(view)
 }
 
 fn listed(s: &NovaState, ctx: &AuthContext, query: &BTreeMap<String, String>) -> Result<Vec<Server>, NovaFault> {
@@ -210,7 +221,16 @@ async fn list_servers_detail(
 ) -> Result<Json<Value>, NovaFault> {
     let admin = policy::allows(&s.compute.deployment(), &ctx, policy::EXTENDED_ATTRIBUTES);
     let servers = listed(&s, &ctx, &q)?;
-    Ok(Json(json!({"servers": servers.iter().map(|x| server_view(s.base(), x, v, admin)).collect::<Vec<_>>()})))
+    let mut views = Vec::new();
+    for server in &servers {
+        let mut view = shown(&s, server, v, admin)?;
+        // The detailed list leaves the server groups out (`show_server_groups` is off).
+        if let Some(map) = view.as_object_mut() {
+            map.remove("server_groups");
+        }
+        views.push(view);
+    }
+    Ok(Json(json!({"servers": views})))
 }
 
 async fn delete_server(State(s): State<NovaState>, ctx: AuthContext, Path(id): Path<String>) -> Result<StatusCode, NovaFault> {
@@ -571,5 +591,12 @@ fn new_server(
         nics,
         addresses: serde_json::Map::new(),
         user_data: request.user_data.clone(),
+        // `_populate_instance_for_create` names the owner; the compute host keeps the roles
+        // of the token it builds with (`boot_roles`).
+        system_metadata: BTreeMap::from([
+            ("owner_project_name".to_owned(), ctx.project_name.clone()),
+            ("owner_user_name".to_owned(), ctx.user_name.clone()),
+            ("boot_roles".to_owned(), ctx.roles.join(",")),
+        ]),
     }
 }

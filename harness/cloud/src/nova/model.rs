@@ -31,18 +31,43 @@ pub struct InstanceFault {
     pub created: String,
     /// Already cut to 255 bytes, as `safe_truncate` does.
     pub message: String,
-    /// The traceback in Nova; here the untruncated message. Shown to admins only.
+    /// The traceback in Nova (`traceback.format_exception`), whose last line is the exception
+    /// with its untruncated message; here no frames but that line. Shown to admins only.
     pub details: String,
 }
 
+/// Where a simulated traceback's frames would be; [`InstanceFault::note`] adds lines after it.
+const FRAMES: &str = "Traceback (most recent call last):\n  (simulated)\n";
+
 impl InstanceFault {
     pub fn new(message: &str) -> InstanceFault {
-        InstanceFault {
-            code: 500,
-            created: now(),
-            message: safe_truncate(message, 255),
-            details: format!("Traceback (most recent call last):\n  (simulated)\n{message}"),
-        }
+        let exception = match exception_of(message) {
+            Some(class) => format!("{class}: {message}"),
+            None => message.to_owned(),
+        };
+        InstanceFault { code: 500, created: now(), message: safe_truncate(message, 255), details: format!("{FRAMES}{exception}") }
+    }
+
+    /// Adds a line among the frames, before the exception (what led to it).
+    pub fn note(&mut self, line: &str) {
+        let at = self.details.find(FRAMES).map_or(0, |i| i + FRAMES.len());
+        self.details.insert_str(at, &format!("  {line}\n"));
+    }
+}
+
+/// The exception class Nova's traceback names for a fault message it raised.
+fn exception_of(message: &str) -> Option<&'static str> {
+    let build = message.strip_prefix("Build of instance ").unwrap_or_default();
+    if build.contains(" aborted: ") {
+        Some("nova.exception.BuildAbortException")
+    } else if build.contains(" was re-scheduled: ") {
+        Some("nova.exception.RescheduledException")
+    } else if message.starts_with("Exceeded maximum number of retries.") {
+        Some("nova.exception.MaxRetriesExceeded")
+    } else if message.starts_with("No valid host was found.") {
+        Some("nova.exception.NoValidHost")
+    } else {
+        None
     }
 }
 
@@ -152,7 +177,26 @@ pub struct Server {
     /// `instance.user_data` (base64, as sent at create or rebuild).
     #[serde(default)]
     pub user_data: Option<String>,
+    /// The rest of `instance.system_metadata` (the image's properties being `image`'s):
+    /// `owner_project_name`, `owner_user_name` and `boot_roles` from the create, `clean_attempts`
+    /// from rebuilds, and the `image_hw_*` defaults the libvirt driver registers once a guest
+    /// ran. A snapshot inherits all of it as image properties.
+    #[serde(default)]
+    pub system_metadata: BTreeMap<String, String>,
 }
+
+/// `REGISTER_IMAGE_PROPERTY_DEFAULTS` of the libvirt driver with the values it finds for an
+/// x86_64 KVM or QEMU guest (recorded from Nova 34), registered as `image_<name>` system
+/// metadata where the image set none, so that the guest's ABI stays as it booted.
+const LIBVIRT_IMAGE_DEFAULTS: [(&str, &str); 7] = [
+    ("hw_cdrom_bus", "ide"),
+    ("hw_disk_bus", "virtio"),
+    ("hw_input_bus", "usb"),
+    ("hw_machine_type", "pc"),
+    ("hw_pointer_model", "usbtablet"),
+    ("hw_video_model", "virtio"),
+    ("hw_vif_model", "virtio"),
+];
 
 impl Server {
     pub fn volume_backed(&self) -> bool {
@@ -184,12 +228,25 @@ impl Server {
         self.fault = Some(InstanceFault::new(message));
     }
 
-    /// Ends an operation with the server running.
+    /// Ends an operation with the server running (and the driver's image defaults registered,
+    /// `_register_undefined_instance_details` at the end of `spawn`).
     pub fn set_active(&mut self) {
         self.vm_state = ACTIVE.into();
         self.task_state = None;
         self.power_state = 1;
         self.launched_at.get_or_insert_with(now);
+        for (name, value) in LIBVIRT_IMAGE_DEFAULTS {
+            if !self.image.as_ref().is_some_and(|i| i.properties.contains_key(name)) {
+                self.system_metadata.entry(format!("image_{name}")).or_insert_with(|| value.to_owned());
+            }
+        }
+    }
+
+    /// A compute host gave up the build (`_nil_out_instance_obj_host_and_node`): not on a
+    /// host, so in no availability zone either.
+    pub fn nil_host(&mut self) {
+        self.host = None;
+        self.availability_zone = None;
     }
 }
 
@@ -408,5 +465,23 @@ mod tests {
         let accented = format!("{}é", "x".repeat(254));
         assert_eq!(InstanceFault::new(&accented).message, "x".repeat(254));
         assert_eq!(InstanceFault::new("short").message, "short");
+    }
+
+    #[test]
+    fn fault_details_end_with_the_exception_nova_raised_and_its_whole_message() {
+        let long = format!("Build of instance i aborted: {}", "x".repeat(300));
+        let mut fault = InstanceFault::new(&long);
+        assert!(fault.details.starts_with("Traceback (most recent call last):\n"), "{}", fault.details);
+        assert!(fault.details.ends_with(&format!("\nnova.exception.BuildAbortException: {long}")), "{}", fault.details);
+        fault.note("Last reschedule reason: InvalidSignature");
+        assert!(fault.details.contains("\n  Last reschedule reason: InvalidSignature\nnova.exception.BuildAbortException: "));
+        let retries = "Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance i.";
+        assert!(InstanceFault::new(retries).details.ends_with(&format!("\nnova.exception.MaxRetriesExceeded: {retries}")));
+        assert!(
+            InstanceFault::new("Build of instance i was re-scheduled: x")
+                .details
+                .ends_with("\nnova.exception.RescheduledException: Build of instance i was re-scheduled: x")
+        );
+        assert!(InstanceFault::new("Compute host could not be found.").details.ends_with("\nCompute host could not be found."));
     }
 }

@@ -82,12 +82,20 @@ pub fn server_view(base: &str, s: &Server, v: Microversion, admin: bool) -> Valu
         "metadata": s.metadata, "hostId": s.host.as_ref().map(|h| host_id(&s.project_id, h)).unwrap_or_default(),
         "image": image, "flavor": flavor_value, "created": s.created, "updated": s.updated,
         "addresses": s.addresses, "accessIPv4": "", "accessIPv6": "", "links": server_links(base, &s.id),
-        "OS-DCF:diskConfig": "MANUAL", "progress": 0, "OS-EXT-AZ:availability_zone": "nova", "config_drive": "",
-        "key_name": null, "OS-SRV-USG:launched_at": s.launched_at, "OS-SRV-USG:terminated_at": null,
-        "security_groups": [{"name": "default"}], "OS-EXT-STS:task_state": s.task_state,
+        "OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone": availability_zone(s), "config_drive": "",
+        "key_name": null, "OS-SRV-USG:launched_at": s.launched_at.as_deref().map(usage_time),
+        "OS-SRV-USG:terminated_at": null, "OS-EXT-STS:task_state": s.task_state,
         "OS-EXT-STS:vm_state": s.vm_state, "OS-EXT-STS:power_state": s.power_state,
         "os-extended-volumes:volumes_attached": volumes_attached(s, v),
     });
+    if PROGRESS_STATUSES.contains(&s.status()) {
+        view["progress"] = 0.into();
+    }
+    // `_add_security_grps`: the groups of the server's ports (the simulated Neutron puts every
+    // port in `default`); a server without ports shows none.
+    if !s.addresses.is_empty() {
+        view["security_groups"] = json!([{"name": "default"}]);
+    }
     if v >= Microversion(2, 9) {
         view["locked"] = false.into();
     }
@@ -100,8 +108,16 @@ pub fn server_view(base: &str, s: &Server, v: Microversion, admin: bool) -> Valu
     if v >= Microversion(2, 63) {
         view["trusted_image_certificates"] = json!(s.trusted_certs);
     }
+    // Shown by `GET /servers/{id}`, `PUT` and rebuild, not by the detailed list (which
+    // removes it).
+    if v >= Microversion(2, 71) {
+        view["server_groups"] = json!([]);
+    }
     if v >= Microversion(2, 73) {
         view["locked_reason"] = Value::Null;
+    }
+    if v >= Microversion(2, 90) && !admin {
+        view["OS-EXT-SRV-ATTR:hostname"] = json!(hostname(&s.name));
     }
     // The request spec's availability zone (`show_AZ`, which PUT and rebuild turn on from 2.75).
     if v >= Microversion(2, 96) {
@@ -114,6 +130,26 @@ pub fn server_view(base: &str, s: &Server, v: Microversion, admin: bool) -> Valu
         view["OS-EXT-SRV-ATTR:host"] = json!(s.host);
         view["OS-EXT-SRV-ATTR:hypervisor_hostname"] = json!(s.host);
         view["OS-EXT-SRV-ATTR:instance_name"] = json!(format!("instance-{}", &s.id[..8.min(s.id.len())]));
+        if v >= Microversion(2, 3) {
+            let reservation = s.id.replace('-', "");
+            let reached_a_host = s.host.is_some()
+                || s.launched_at.is_some()
+                || s.fault.as_ref().is_some_and(|f| !f.message.starts_with("No valid host was found."));
+            view["OS-EXT-SRV-ATTR:hostname"] = json!(hostname(&s.name));
+            view["OS-EXT-SRV-ATTR:kernel_id"] = "".into();
+            view["OS-EXT-SRV-ATTR:launch_index"] = 0.into();
+            view["OS-EXT-SRV-ATTR:ramdisk_id"] = "".into();
+            // `r-` and 8 characters: the server's own, from its id.
+            view["OS-EXT-SRV-ATTR:reservation_id"] = json!(format!("r-{}", &reservation[reservation.len().saturating_sub(8)..]));
+            // `_default_block_device_names` names the root device on the compute host.
+            view["OS-EXT-SRV-ATTR:root_device_name"] = json!(reached_a_host.then_some("/dev/vda"));
+            view["OS-EXT-SRV-ATTR:user_data"] = json!(s.user_data);
+        }
+        // `get_instance_host_status`: the host's service state; no host, no status. A host
+        // down is `UNKNOWN` (its service stopped reporting); [`host_down`] marks it.
+        if v >= Microversion(2, 16) {
+            view["host_status"] = json!(if s.host.is_some() { "UP" } else { "" });
+        }
     }
     if let (Some(fault), "ERROR") = (&s.fault, s.status()) {
         let mut f = json!({"code": fault.code, "created": fault.created, "message": fault.message});
@@ -150,6 +186,43 @@ pub fn changed_server_view(base: &str, s: &Server, v: Microversion, admin: bool)
     view
 }
 
+/// `_progress_statuses`: the statuses that show a `progress`.
+const PROGRESS_STATUSES: [&str; 6] = ["ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"];
+
+/// `get_instance_availability_zone`: the host's zone (every host is in the default zone
+/// `nova`), or without a host the instance's own (the create's, gone once a compute host gave
+/// the build up), Python's `None` shown as `""`.
+fn availability_zone(s: &Server) -> String {
+    match &s.host {
+        Some(_) => "nova".to_owned(),
+        None => s.availability_zone.clone().unwrap_or_default(),
+    }
+}
+
+/// `OS-SRV-USG:launched_at`: a naive `datetime` as oslo's JSON serializer writes it
+/// (`%Y-%m-%dT%H:%M:%S.%f`; the database keeps whole seconds).
+fn usage_time(stored: &str) -> String {
+    let seconds = stored.trim_end_matches('Z');
+    let seconds = seconds.split('.').next().unwrap_or(seconds);
+    format!("{seconds}.000000")
+}
+
+/// `utils.sanitize_hostname` of the display name: at most 63 characters, spaces, `_` and `.`
+/// as `-`, other non-word characters dropped, lowercase, no leading or trailing `-` or `.`.
+fn hostname(name: &str) -> String {
+    let cut: String = name.chars().filter(|c| (*c as u32) < 256).take(63).collect();
+    let dashed: String = cut.chars().map(|c| if matches!(c, ' ' | '_' | '.') { '-' } else { c }).collect();
+    let kept: String = dashed.chars().filter(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.')).collect();
+    kept.to_lowercase().trim_matches(|c| c == '.' || c == '-').to_owned()
+}
+
+/// A host whose compute service is down: an admin's `host_status` is `UNKNOWN` (2.16).
+pub fn host_down(view: &mut Value) {
+    if let Some(status) = view.get_mut("host_status").filter(|s| *s == "UP") {
+        *status = json!("UNKNOWN");
+    }
+}
+
 /// `os-extended-volumes:volumes_attached`: every mapping with a volume, attached or being
 /// attached; `delete_on_termination` from 2.3.
 fn volumes_attached(s: &Server, v: Microversion) -> Vec<Value> {
@@ -170,6 +243,20 @@ fn host_id(project: &str, host: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostnames_are_sanitized_display_names() {
+        assert_eq!(hostname("parity-trusted"), "parity-trusted");
+        assert_eq!(hostname("My Server_1.example"), "my-server-1-example");
+        assert_eq!(hostname("-.é!x?-"), "éx");
+        assert_eq!(hostname(&"a".repeat(70)).len(), 63);
+    }
+
+    #[test]
+    fn launched_at_is_a_naive_datetime_with_microseconds() {
+        assert_eq!(usage_time("2026-12-04T22:34:05Z"), "2026-12-04T22:34:05.000000");
+        assert_eq!(usage_time("2026-12-04T22:34:05.123Z"), "2026-12-04T22:34:05.000000");
+    }
 
     #[test]
     fn image_properties_are_the_known_ones_as_system_metadata_keeps_them() {

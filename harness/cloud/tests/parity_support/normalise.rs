@@ -16,17 +16,35 @@ static TIME: LazyLock<Regex> =
 static DIGIT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\d").unwrap());
 static BASE64: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z0-9+/_-]{100,}={0,2}$").unwrap());
 static HEX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[0-9a-f]+$").unwrap());
+/// Nova's `hostId`: a sha224 of the project and the host, so one per project.
+static HOST_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b[0-9a-f]{56}\b").unwrap());
+/// Nova's instance names: `instance-%08x` of the instance's database row (a counter).
+static INSTANCE_NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\binstance-[0-9a-f]{8}\b").unwrap());
+/// Nova's reservation ids: `r-` and 8 random digits or lowercase letters.
+static RESERVATION_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\br-[0-9a-z]{8}\b").unwrap());
+/// A Python traceback (a Nova fault's `details` for an admin).
+const TRACEBACK: &str = "Traceback (most recent call last):";
 
 /// Redacts what differs between any two runs: loopback hosts and ports, UUIDs, Keystone's
 /// 32-hex ids, long base64 values (signatures: RSA-PSS salts are random), and the digits of timestamps (their format is
-/// kept: `2026-01-02T03:04:05.123456Z` becomes `0000-00-00T00:00:00.000000Z`).
+/// kept: `2026-01-02T03:04:05.123456Z` becomes `0000-00-00T00:00:00.000000Z`). For Nova:
+/// `hostId`s, instance names and reservation ids; a traceback keeps its first line and its
+/// last, the exception with its message (the frames are the service's code, which the
+/// simulator does not have).
 fn redact(text: &str) -> String {
     if BASE64.is_match(text) && !HEX.is_match(text) && !UUID.is_match(text) {
         return "[base64]".into();
     }
+    if text.starts_with(TRACEBACK) {
+        let exception = text.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or_default();
+        return format!("{TRACEBACK}\n[frames]\n{}", redact(exception));
+    }
     let text = HOST.replace_all(text, "http://[host]");
     let text = UUID.replace_all(&text, "[uuid]");
     let text = HEX_ID.replace_all(&text, "[id]");
+    let text = HOST_ID.replace_all(&text, "[host-id]");
+    let text = INSTANCE_NAME.replace_all(&text, "instance-[n]");
+    let text = RESERVATION_ID.replace_all(&text, "r-[id]");
     TIME.replace_all(&text, |c: &regex::Captures| DIGIT.replace_all(&c[0], "0").into_owned()).into_owned()
 }
 

@@ -2,12 +2,22 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Answers, REFERENCE_DIR};
+use super::{Answers, COMPUTE_REFERENCE_DIR, REFERENCE_DIR};
 use crate::glance_support::repo_path;
 
-pub fn reference_dir() -> PathBuf {
-    let dir = repo_path(REFERENCE_DIR);
+fn canonical(rel: &str) -> PathBuf {
+    let dir = repo_path(rel);
     dir.canonicalize().unwrap_or(dir)
+}
+
+/// `tests/parity/`: Keystone, Barbican and Glance.
+pub fn reference_dir() -> PathBuf {
+    canonical(REFERENCE_DIR)
+}
+
+/// `tests/parity/compute/`: Nova and Cinder.
+pub fn compute_reference_dir() -> PathBuf {
+    canonical(COMPUTE_REFERENCE_DIR)
 }
 
 pub fn write_references(answers: &Answers, dir: &Path) {

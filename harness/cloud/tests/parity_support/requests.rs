@@ -6,40 +6,10 @@ use sigstack_client::key_manager::{self, NewSecret};
 use sigstack_client::{Credentials, Session};
 use sigstack_verify::{HashMethod, KeyType};
 
-use super::normalise::{compared_catalog, normalise};
+use super::normalise::compared_catalog;
+use super::recorder::{Recorder, expect};
 use super::{Answers, Target};
 use crate::glance_support::{data, fixture, sign};
-
-struct Recorder {
-    answers: Answers,
-}
-
-impl Recorder {
-    async fn send(&mut self, name: &'static str, request: &str, builder: RequestBuilder) -> (u16, Value, Vec<u8>) {
-        self.send_viewed(name, request, builder, |_| {}).await
-    }
-
-    /// Sends, normalises (after `view` edits the parsed JSON body), records; returns the
-    /// status, the raw JSON body (or null) and the raw bytes.
-    async fn send_viewed(
-        &mut self,
-        name: &'static str,
-        request: &str,
-        builder: RequestBuilder,
-        view: impl Fn(&mut Value),
-    ) -> (u16, Value, Vec<u8>) {
-        let response = builder.send().await.unwrap_or_else(|e| panic!("{name}: {request}: no answer: {e}"));
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.unwrap_or_else(|e| panic!("{name}: body: {e}")).to_vec();
-        let raw: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        let mut viewed = raw.clone();
-        view(&mut viewed);
-        let body = if viewed.is_null() { bytes.clone() } else { serde_json::to_vec(&viewed).unwrap() };
-        self.answers.push((name, normalise(request, status, &headers, &body)));
-        (status, raw, bytes)
-    }
-}
 
 /// A new user with `role` in the project `template` is scoped to, made through Keystone's
 /// admin API (deleted by the caller).
@@ -60,14 +30,10 @@ async fn project_user(admin: &Session, template: &Credentials, role: &str) -> Pr
     ProjectUser { id: user.id, credentials }
 }
 
-fn expect(name: &str, status: u16, want: u16, body: &[u8]) {
-    assert_eq!(status, want, "{name}: setup request answered {status}: {}", String::from_utf8_lossy(body));
-}
-
 /// Sends every request to `target`, in a fixed order: the services in turn (the order and the
 /// names are the references', so the split into one function per service keeps them).
 pub async fn run(target: &Target) -> Answers {
-    let mut r = Recorder { answers: Vec::new() };
+    let mut r = Recorder::default();
     keystone_tokens(&mut r, target).await;
     keystone_admin(&mut r, target).await;
     keystone_application_credentials(&mut r, target).await;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use sigstack_client::clouds::CloudsYaml;
 use sigstack_client::{Credentials, Session};
+use sigstack_cloud::deployment::Deployment;
 use sigstack_cloud::{CloudConfig, CloudHandle, start};
 
 use super::{CLOUD_NAMES, CLOUDS_ENV, Target};
@@ -34,10 +35,41 @@ async fn target(label: String, credentials: BTreeMap<String, Credentials>, cloud
     }
 }
 
-pub async fn simulated() -> Target {
-    let cloud = start(CloudConfig::default()).await.expect("the simulated cloud starts");
+async fn simulated_with(label: &str, deployment: Deployment) -> Target {
+    let cloud = start(CloudConfig { deployment, ..CloudConfig::default() }).await.expect("the simulated cloud starts");
     let credentials = CLOUD_NAMES.iter().map(|(user, _)| ((*user).to_owned(), cloud.credentials(user).expect("seeded user"))).collect();
-    target("simulated cloud".into(), credentials, Some(cloud)).await
+    target(label.into(), credentials, Some(cloud)).await
+}
+
+/// The simulated cloud with its default deployment.
+pub async fn simulated() -> Target {
+    simulated_with("simulated cloud", Deployment::default()).await
+}
+
+/// The deployment of `ci/realstack start --with compute,volume`, as
+/// `ci/conformance-realstack.sh` gives it to the embedded run: Nova verifying signatures with
+/// certificate validation and no default trusted certificates, ONE compute node `realstack`
+/// with local disks, Cinder verifying, one back end that downloads (and verifies) every image.
+const REALSTACK_DEPLOYMENT: &str = "
+name: realstack
+key_type_profile: current
+nova:
+  glance:
+    verify_glance_signatures: true
+    enable_certificate_validation: true
+    default_trusted_certificate_ids: []
+compute_nodes:
+  - {host: realstack, images_type: local}
+cinder:
+  verify_glance_signatures: enabled
+  backends:
+    - {name: nfs, driver: lvm}
+";
+
+/// The simulated cloud deployed as the real stack with Nova and Cinder.
+pub async fn simulated_realstack() -> Target {
+    let deployment = Deployment::from_yaml("the real stack's deployment", REALSTACK_DEPLOYMENT).expect("deployment");
+    simulated_with("simulated cloud (the real stack's deployment)", deployment).await
 }
 
 /// `SIGSTACK_PARITY_CLOUDS_YAML`; a relative path is taken from the repository root (cargo runs
