@@ -50,25 +50,13 @@ pub async fn simulated() -> Target {
 /// `ci/conformance-realstack.sh` gives it to the embedded run: Nova verifying signatures with
 /// certificate validation and no default trusted certificates, ONE compute node `realstack`
 /// with local disks, Cinder verifying, one back end that downloads (and verifies) every image.
-const REALSTACK_DEPLOYMENT: &str = "
-name: realstack
-key_type_profile: current
-nova:
-  glance:
-    verify_glance_signatures: true
-    enable_certificate_validation: true
-    default_trusted_certificate_ids: []
-compute_nodes:
-  - {host: realstack, images_type: local}
-cinder:
-  verify_glance_signatures: enabled
-  backends:
-    - {name: nfs, driver: lvm}
-";
+const REALSTACK_DEPLOYMENT: &str = "ci/realstack.d/twin-deployment.yaml";
 
 /// The simulated cloud deployed as the real stack with Nova and Cinder.
 pub async fn simulated_realstack() -> Target {
-    let deployment = Deployment::from_yaml("the real stack's deployment", REALSTACK_DEPLOYMENT).expect("deployment");
+    let path = repo_path(REALSTACK_DEPLOYMENT);
+    let yaml = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let deployment = Deployment::from_yaml(REALSTACK_DEPLOYMENT, &yaml).expect("deployment");
     simulated_with("simulated cloud (the real stack's deployment)", deployment).await
 }
 
