@@ -5,8 +5,9 @@
 //! Input: the first line is an `Accept` value (also tried as a content type and as a date),
 //! the rest the JSON body.
 //! Properties: never a panic; an accepted payload has one of the three internal content types
-//! and comes back byte for byte for `Accept: */*` (and for any accepted `Accept`); a parsed
-//! date survives `isoformat` and parsing again.
+//! (empty only when base64 decoded to nothing, as in Barbican) and comes back byte for byte
+//! for `Accept: */*` (and for any accepted `Accept`); a parsed date survives `isoformat` and
+//! parsing again.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -40,7 +41,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     assert!(matches!(content_type.as_str(), "text/plain" | "application/octet-stream" | "application/pkcs8"));
-    assert!(!bytes.is_empty());
+    // Only base64 can decode to nothing ("====" is b'' to Python, and Barbican stores that).
+    if bytes.is_empty() {
+        assert!(body.windows(6).any(|w| w == b"base64"), "an empty payload without base64");
+    }
     let (out, _) = render_payload(content_type, bytes, "*/*").expect("a stored payload renders as its own type");
     assert_eq!(&out, bytes);
     if let Ok((out, _)) = render_payload(content_type, bytes, &accept) {

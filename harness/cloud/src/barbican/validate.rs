@@ -543,6 +543,18 @@ mod tests {
     }
 
     #[test]
+    fn an_all_padding_base64_payload_is_stored_empty_like_barbican() {
+        // Barbican 23 only checks that the payload string is non-empty and that Python's
+        // non-strict b64decode takes it; b64decode("====") is b'', which it stores and serves.
+        let body = br#"{"secret_type": "private", "payload": "====", "payload_content_type": "application/pkcs8", "payload_content_encoding": "base64"}"#;
+        let secret = new_secret(body, 0).unwrap();
+        assert_eq!(secret.payload, Some(("application/pkcs8".to_owned(), Vec::new())));
+        assert_eq!(render_payload("application/pkcs8", b"", "*/*").unwrap().0, b"");
+        let blank = br#"{"payload": "  ", "payload_content_type": "application/octet-stream", "payload_content_encoding": "base64"}"#;
+        assert!(new_secret(blank, 0).unwrap_err().message.contains("must be non empty"));
+    }
+
+    #[test]
     fn schema_errors_rank_by_property_name() {
         // Checked against Barbican 23.0.0's NewSecretValidator.
         let body = serde_json::json!({"name": "n".repeat(300), "bit_length": "x"}).to_string();
