@@ -25,6 +25,7 @@ pub mod microversion;
 pub mod neutron;
 pub mod nova;
 pub mod provision;
+mod qcow2;
 pub mod store;
 pub mod tls;
 pub mod wire;

@@ -228,7 +228,25 @@ async fn volumes_and_messages_are_project_scoped() {
     );
     assert_eq!(volume::delete_volume(&alt, &failed.id).await.unwrap_err().status(), Some(404));
     assert!(volume::list_volumes(&alt).await.unwrap().is_empty());
-    assert!(volume::list_messages(&alt).await.unwrap().is_empty());
+    // Cinder 29 lists every project's user messages to anyone (`_messages_get_query` is not
+    // project-scoped), but shows and deletes only the caller's own.
+    let listed = volume::list_messages(&alt).await.unwrap();
+    assert_eq!(listed.len(), 4);
+    assert!(listed.iter().all(|m| m.resource_uuid.as_deref() == Some(failed.id.as_str())));
+    // Newest first: the scheduler's, after the three attempts.
+    assert_eq!(listed[0].user_message, "schedule allocate volume:Could not find any available weighted backend.");
+    let p = project(&alt);
+    for method in [Method::GET, Method::DELETE] {
+        let (status, _, body) = raw(&alt, method, &format!("/v3/{p}/messages/{}", listed[0].id), Some("3.3"), None).await;
+        assert_eq!(
+            (status, body),
+            (
+                StatusCode::NOT_FOUND,
+                json!({"itemNotFound": {"code": 404, "message": format!("Message {} could not be found.", listed[0].id)}})
+            )
+        );
+    }
+    assert_eq!(volume::list_messages(&demo).await.unwrap().len(), 4, "not deleted by another project");
     assert!(volume::get_volume(&demo, &failed.id).await.is_ok(), "the owner still sees it");
 }
 

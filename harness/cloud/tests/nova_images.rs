@@ -18,6 +18,14 @@ async fn the_image_proxy_shows_a_snapshot_without_its_signature() {
     assert_active(&server);
     let snapshot = compute::create_image(&demo, &server.id, "snap").await.unwrap();
     image::wait_for_status(&demo, &snapshot, &["active"], WAIT).await.unwrap();
+    // The guest's local disk is a qcow2 grown to the flavor's root disk, and so is the snapshot
+    // of a RAW image (as the libvirt driver's `snapshot_extract` writes it).
+    let shown = image::get_image(&demo, &snapshot).await.unwrap();
+    let root = 1 << 30; // m1.tiny's root disk
+    assert_eq!((shown.disk_format.as_deref(), shown.virtual_size), (Some("qcow2"), Some(root)), "{shown:?}");
+    let data = image::download(&demo, &snapshot).await.unwrap().expect("snapshot data").bytes().await.unwrap();
+    assert_eq!(&data[..4], b"QFI\xfb");
+    assert_eq!(u64::from_be_bytes(data[24..32].try_into().unwrap()), root);
 
     let (status, body, _) = raw(&demo, Method::GET, &format!("/images/{snapshot}"), "2.1", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");

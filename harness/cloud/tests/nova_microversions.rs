@@ -233,10 +233,14 @@ async fn image_properties_from_system_metadata_from_2_98() {
     let server = boot_and_settle(&demo, &signed, None, None).await;
     assert_active(&server);
     let id = server.id.as_str();
-    // What Nova keeps as `image_*` system metadata, cut at 255, of the properties it knows.
+    // What Nova keeps as `image_*` system metadata, cut at 255, of the properties it knows,
+    // with the libvirt driver's defaults registered once the guest ran (`hw_disk_bus` being
+    // the image's own).
     let expected = json!({
         "img_signature": signature[..255], "img_signature_hash_method": "SHA-256", "img_signature_key_type": "RSA-PSS",
         "img_signature_certificate_uuid": cert, "hw_disk_bus": "virtio", "os_distro": "cirros",
+        "hw_cdrom_bus": "ide", "hw_input_bus": "usb", "hw_machine_type": "pc", "hw_pointer_model": "usbtablet",
+        "hw_video_model": "virtio", "hw_vif_model": "virtio",
     });
 
     let before = show(&demo, id, "2.97").await;
@@ -260,6 +264,12 @@ async fn image_properties_from_system_metadata_from_2_98() {
     );
     let settled = settle(&demo, id).await;
     assert_active(&settled);
+    // Spawned again: the defaults registered anew, the image's `hw_video_model` kept.
+    assert_eq!(
+        show(&demo, id, "2.98").await["image"]["properties"],
+        json!({"os_distro": "ubuntu", "hw_video_model": "virtio", "hw_cdrom_bus": "ide", "hw_disk_bus": "virtio",
+               "hw_input_bus": "usb", "hw_machine_type": "pc", "hw_pointer_model": "usbtablet", "hw_vif_model": "virtio"})
+    );
     let again = rebuild(&demo, id, "2.97", &signed).await;
     assert!(again["image"].get("properties").is_none());
 

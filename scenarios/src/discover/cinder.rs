@@ -104,7 +104,10 @@ impl Prober {
         };
         let about: Vec<Value> =
             a.json()["messages"].as_array().into_iter().flatten().filter(|m| m["resource_uuid"] == id).cloned().collect();
-        let message = about.iter().find(|m| m["user_message"] == USER_MESSAGE).or(about.first()).cloned();
+        // Cinder lists the newest first: the scheduler's "No valid backend" comes before the
+        // verification failures it follows.
+        let verification = |m: &&Value| m["user_message"].as_str().is_some_and(|t| t.contains(USER_MESSAGE));
+        let message = about.iter().find(verification).or(about.first()).cloned();
         for mid in about.iter().filter_map(|m| m["id"].as_str()) {
             let _ = http::call(&self.session, volume::request(&self.session, Method::DELETE, &format!("{base}/messages/{mid}"))).await;
         }

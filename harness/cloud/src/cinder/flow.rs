@@ -430,7 +430,7 @@ pub async fn upload_to_image(service: Arc<VolumeService>, job: UploadToImage) {
             Some(temp) => {
                 let (src, dst) = (path.clone(), temp.clone());
                 let size = tokio::fs::metadata(&src).await.map_err(|e| FlowError::Upload(e.to_string()))?.len();
-                tokio::task::spawn_blocking(move || super::qcow2::convert(&src, &dst, size))
+                tokio::task::spawn_blocking(move || crate::qcow2::convert(&src, &dst, size))
                     .await
                     .map_err(|e| FlowError::Upload(e.to_string()))?
                     .map_err(|e| FlowError::Upload(format!("qemu-img convert: {e}")))?;

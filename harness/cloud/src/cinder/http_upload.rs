@@ -169,10 +169,10 @@ async fn list_messages(
     };
     let messages: Vec<Value> = s
         .volumes
-        .messages(&ctx)?
+        .messages()?
         .iter()
         .filter(|m| filters.iter().all(|(k, v)| field(m, k) == *v))
-        .map(|m| views::message_view(&s.public_url, m))
+        .map(|m| views::message_view(&s.public_url, &ctx.project_id, m))
         .collect();
     Ok(Json(json!({"messages": messages})).into_response())
 }
@@ -181,7 +181,7 @@ async fn show_message(Call { s, ctx, version, path: (project_id, id) }: Call<(St
     messages_allowed(version)?;
     check_project(&ctx, &project_id)?;
     let message = s.volumes.message(&ctx, &id)?;
-    Ok(Json(json!({"message": views::message_view(&s.public_url, &message)})).into_response())
+    Ok(Json(json!({"message": views::message_view(&s.public_url, &ctx.project_id, &message)})).into_response())
 }
 
 async fn delete_message(Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>) -> Result<Response, Fault> {

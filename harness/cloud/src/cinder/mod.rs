@@ -4,7 +4,7 @@
 //! - `model`: volumes, their Glance metadata, user messages and the image-volume cache in
 //!   SQLite (`cinder_*`), volume files under the data directory, the operator log;
 //! - `flow`: cinder-volume's asynchronous work: create from image (clone, cache, or download
-//!   + `verify_glance_image_signature`) and upload to image (`qcow2`: the conversion);
+//!   + `verify_glance_image_signature`) and upload to image (`crate::qcow2`: the conversion);
 //! - `extend`: the `os-extend` action; `encryption`: the Barbican keys of encrypted volumes;
 //! - `attach`: volume attachments and the status changes of Nova's attach and detach flows;
 //! - `types`: volume types (the back ends' and admin-created ones), encryption specs and the
@@ -41,7 +41,6 @@ mod http_upload;
 mod http_volumes;
 mod model;
 mod more_types;
-mod qcow2;
 mod quotas;
 mod scheduler;
 mod schema;

@@ -400,16 +400,24 @@ impl VolumeService {
         })
     }
 
-    pub fn messages(&self, ctx: &AuthContext) -> Result<Vec<UserMessage>, StoreError> {
+    /// `message_get_all`: every project's messages, newest first (`created_at`, then `id`,
+    /// descending). Cinder 10 to 29 list them with `_messages_get_query(project_only=False)`,
+    /// so any user sees every project's (seen on Cinder 29: alt_demo listed another project's
+    /// messages); only `GET` of one message is scoped to the caller's project.
+    pub fn messages(&self) -> Result<Vec<UserMessage>, StoreError> {
         self.store.with(|c| {
-            let mut stmt = c.prepare("SELECT body FROM cinder_messages WHERE project_id = ?1 ORDER BY seq")?;
-            let rows = stmt.query_map(params![ctx.project_id], |r| r.get::<_, String>(0))?;
+            let mut stmt = c.prepare("SELECT body FROM cinder_messages ORDER BY seq DESC")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
             Ok(rows.filter_map(|b| b.ok()).filter_map(|b| serde_json::from_str(&b).ok()).collect())
         })
     }
 
+    /// `_message_get` (`project_only="yes"`): the caller's project's, or any for an admin.
     pub fn message(&self, ctx: &AuthContext, id: &str) -> Result<UserMessage, Fault> {
-        self.messages(ctx)?.into_iter().find(|m| m.id == id).ok_or_else(|| Fault::not_found(format!("Message {id} could not be found.")))
+        self.messages()?
+            .into_iter()
+            .find(|m| m.id == id && (ctx.is_admin() || m.project_id == ctx.project_id))
+            .ok_or_else(|| Fault::not_found(format!("Message {id} could not be found.")))
     }
 
     pub fn delete_message(&self, ctx: &AuthContext, id: &str) -> Result<(), Fault> {

@@ -294,8 +294,9 @@ pub fn attachment_detail(a: &Attachment) -> Value {
     v
 }
 
-/// `views/messages.py`.
-pub fn message_view(public_url: &str, m: &UserMessage) -> Value {
+/// `views/messages.py`; the links name the caller's project (`_get_project_id(request)`),
+/// which for a listing need not be the message's.
+pub fn message_view(public_url: &str, caller_project: &str, m: &UserMessage) -> Value {
     json!({
         "id": m.id,
         "event_id": m.event_id,
@@ -306,7 +307,7 @@ pub fn message_view(public_url: &str, m: &UserMessage) -> Value {
         "request_id": m.request_id,
         "created_at": m.created_at,
         "guaranteed_until": m.expires_at,
-        "links": links(public_url, &m.project_id, "messages", &m.id),
+        "links": links(public_url, caller_project, "messages", &m.id),
     })
 }
 

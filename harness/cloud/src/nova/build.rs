@@ -406,23 +406,14 @@ pub async fn upload_snapshot(compute: Arc<ComputeService>, ctx: AuthContext, id:
         let cached = server.host.as_deref().and_then(|h| compute.cache.path(h, &base.id)).filter(|p| p.is_file());
         match cached {
             Some(path) => {
-                // On a local disk the guest's disk is a qcow2 grown to the flavor's root disk,
-                // and so is its snapshot.
-                let local = server.host.as_deref().and_then(|h| compute.node(h).ok().flatten()).map(|n| n.spec.images_type);
-                let root = flavor(&server.flavor_id).map_or(0, |f| f.4 << 30);
-                let grown = match (local, base.disk_format.as_deref(), server.host.as_deref()) {
-                    (Some(StorageBackend::Local), Some("qcow2"), Some(host)) => {
-                        let dst = compute.cache.temp_path(host).map_err(|e| e.to_string())?;
-                        let (src, to) = (path.clone(), dst.clone());
-                        let done = tokio::task::spawn_blocking(move || grown_qcow2(&src, &to, root)).await.map_err(|e| e.to_string())?;
-                        done.map_err(|e| e.to_string())?.then_some(dst)
-                    }
-                    _ => None,
+                let extracted = match server.host.as_deref() {
+                    Some(host) => local_disk_snapshot(&compute, &session, &server, host, &path, &image_id).await?,
+                    None => None,
                 };
-                let file = tokio::fs::File::open(grown.as_ref().unwrap_or(&path)).await.map_err(|e| e.to_string())?;
+                let file = tokio::fs::File::open(extracted.as_ref().unwrap_or(&path)).await.map_err(|e| e.to_string())?;
                 let size = file.metadata().await.ok().map(|m| m.len());
                 let uploaded = image::upload(&session, &image_id, file, size).await.map_err(|e| e.to_string());
-                if let Some(dst) = grown {
+                if let Some(dst) = extracted {
                     let _ = std::fs::remove_file(dst);
                 }
                 uploaded
@@ -447,79 +438,40 @@ pub async fn upload_snapshot(compute: Arc<ComputeService>, ctx: AuthContext, id:
     }
 }
 
-/// `src`, a qcow2 file, copied to `dst` with its virtual size grown to `size` bytes, as
-/// `qemu-img resize` grows an instance disk to the flavor's root disk: the header's size, and
-/// the L1 table's length within the clusters it already has (the new entries unallocated).
-/// `false` (nothing written) when the file is not that simple a qcow2, is already as large,
-/// or its L1 table has no room.
-fn grown_qcow2(src: &std::path::Path, dst: &std::path::Path, size: u64) -> std::io::Result<bool> {
-    use std::io::{Read, Seek, SeekFrom, Write};
-    let mut file = std::fs::File::open(src)?;
-    let mut header = [0u8; 48];
-    if file.read_exact(&mut header).is_err() || &header[0..4] != b"QFI\xfb" {
-        return Ok(false);
-    }
-    let be32 = |at: usize| u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
-    let be64 = |at: usize| (u64::from(be32(at)) << 32) | u64::from(be32(at + 4));
-    let (cluster_bits, current, l1_size, l1_offset) = (be32(20), be64(24), u64::from(be32(36)), be64(40));
-    if !(9..=21).contains(&cluster_bits) || current >= size {
-        return Ok(false);
-    }
-    let cluster = 1u64 << cluster_bits;
-    let needed = size.div_ceil((cluster / 8) * cluster).max(l1_size);
-    let room = (l1_size * 8).div_ceil(cluster).max(1) * cluster / 8;
-    if needed > room {
-        return Ok(false);
-    }
-    // The entries the table grows into must be unused (zero) in the file.
-    let mut grown = vec![0u8; ((needed - l1_size) * 8) as usize];
-    file.seek(SeekFrom::Start(l1_offset + l1_size * 8))?;
-    if file.read_exact(&mut grown).is_err() || grown.iter().any(|b| *b != 0) {
-        return Ok(false);
-    }
-    std::fs::copy(src, dst)?;
-    let mut out = std::fs::OpenOptions::new().write(true).open(dst)?;
-    out.seek(SeekFrom::Start(24))?;
-    out.write_all(&size.to_be_bytes())?;
-    out.seek(SeekFrom::Start(36))?;
-    out.write_all(&(needed as u32).to_be_bytes())?;
-    Ok(true)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::grown_qcow2;
-
-    /// A qcow2 v3 header (64 KiB clusters, 1 MiB, one L1 entry at cluster 3) and 4 clusters.
-    fn small_qcow2() -> Vec<u8> {
-        let mut file = vec![0u8; 4 << 16];
-        file[0..4].copy_from_slice(b"QFI\xfb");
-        file[4..8].copy_from_slice(&3u32.to_be_bytes());
-        file[20..24].copy_from_slice(&16u32.to_be_bytes());
-        file[24..32].copy_from_slice(&(1u64 << 20).to_be_bytes());
-        file[36..40].copy_from_slice(&1u32.to_be_bytes());
-        file[40..48].copy_from_slice(&(3u64 << 16).to_be_bytes());
-        file[3 << 16..(3 << 16) + 8].copy_from_slice(&((4u64 << 16) | 1 << 63).to_be_bytes());
-        file
-    }
-
-    #[test]
-    fn a_qcow2_grows_to_the_root_disk_and_nothing_else_does() {
-        let dir = tempfile::tempdir().unwrap();
-        let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
-        std::fs::write(&src, small_qcow2()).unwrap();
-        assert!(grown_qcow2(&src, &dst, 1 << 30).unwrap());
-        let grown = std::fs::read(&dst).unwrap();
-        assert_eq!(u64::from_be_bytes(grown[24..32].try_into().unwrap()), 1 << 30);
-        assert_eq!(u32::from_be_bytes(grown[36..40].try_into().unwrap()), 2, "512 MiB per L1 entry");
-        assert_eq!(grown[40..], small_qcow2()[40..], "only the size and the L1 length change");
-        // Not larger, not a qcow2, or an L1 table without room: left alone.
-        assert!(!grown_qcow2(&src, &dst, 1 << 20).unwrap());
-        std::fs::write(&src, vec![7u8; 1 << 16]).unwrap();
-        assert!(!grown_qcow2(&src, &dst, 1 << 30).unwrap());
-        let mut crowded = small_qcow2();
-        crowded[(3 << 16) + 8] = 1;
-        std::fs::write(&src, crowded).unwrap();
-        assert!(!grown_qcow2(&src, &dst, 1 << 30).unwrap());
+/// The libvirt driver's snapshot of a guest on a local disk (`snapshot_extract`): the disk is
+/// a qcow2 grown to the flavor's root disk whatever the base image's format, and so is the
+/// snapshot, whose `disk_format` Nova sets to `qcow2` before uploading it. A qcow2 base is
+/// copied with its size grown, a RAW one converted; `None` (the base uploaded as it is) on
+/// other back ends and for other formats.
+async fn local_disk_snapshot(
+    compute: &ComputeService,
+    session: &Session,
+    server: &Server,
+    host: &str,
+    base_path: &std::path::Path,
+    image_id: &str,
+) -> Result<Option<std::path::PathBuf>, String> {
+    let local = compute.node(host).ok().flatten().is_some_and(|n| n.spec.images_type == StorageBackend::Local);
+    let Some(base) = server.image.as_ref().filter(|_| local) else { return Ok(None) };
+    let root = flavor(&server.flavor_id).map_or(0, |f| f.4 << 30);
+    let dst = compute.cache.temp_path(host).map_err(|e| e.to_string())?;
+    let (src, to) = (base_path.to_path_buf(), dst.clone());
+    let done = match base.disk_format.as_deref() {
+        Some("qcow2") => tokio::task::spawn_blocking(move || crate::qcow2::grow(&src, &to, root)).await,
+        Some("raw") => {
+            let op = image::PatchOp::Replace { path: "/disk_format".into(), value: "qcow2".into() };
+            image::update_image(session, image_id, &[op]).await.map_err(|e| format!("setting the snapshot's disk format: {e}"))?;
+            let size = std::fs::metadata(base_path).map_err(|e| e.to_string())?.len().max(root);
+            tokio::task::spawn_blocking(move || crate::qcow2::convert(&src, &to, size).map(|()| true)).await
+        }
+        _ => return Ok(None),
+    };
+    match done.map_err(|e| e.to_string())? {
+        Ok(true) => Ok(Some(dst)),
+        Ok(false) => Ok(None),
+        Err(e) => {
+            let _ = std::fs::remove_file(&dst);
+            Err(format!("extracting the snapshot: {e}"))
+        }
     }
 }

@@ -3,6 +3,8 @@
 //! (its request spec's), from 2.98 the image's properties as Nova keeps them in the
 //! instance's system metadata, from 2.100 the scheduler hints it was created with.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
 
 use super::flavors::flavor;
@@ -40,24 +42,29 @@ const SM_SKIP_KEYS: [&str; 4] = ["mappings", "block_device_mapping", "img_mappin
 
 /// The `image_*` system metadata Nova keeps of the server's image
 /// (`get_system_metadata_from_image`: every property but [`SM_SKIP_KEYS`], as a string cut at
-/// 255 bytes), of which 2.98 shows those `ImageMetaProps` knows. A 2048-bit RSA
-/// `img_signature` (344 base64 characters) is thus shown cut to its first 255.
-fn image_properties(image: &ServerImage) -> Map<String, Value> {
+/// 255 bytes), plus the `image_hw_*` defaults the libvirt driver registered once the guest ran;
+/// 2.98 shows those `ImageMetaProps` knows. A 2048-bit RSA `img_signature` (344 base64
+/// characters) is thus shown cut to its first 255.
+fn image_properties(image: &ServerImage, system_metadata: &BTreeMap<String, String>) -> Map<String, Value> {
+    let registered = system_metadata.iter().filter_map(|(k, v)| Some((k.strip_prefix("image_")?, v)));
     image
         .properties
         .iter()
-        .filter(|(k, _)| !SM_SKIP_KEYS.contains(&k.as_str()) && IMAGE_META_PROPS.binary_search(&k.as_str()).is_ok())
-        .map(|(k, v)| (k.clone(), Value::String(safe_truncate(v, 255))))
+        .map(|(k, v)| (k.as_str(), v))
+        .filter(|(k, _)| !SM_SKIP_KEYS.contains(k))
+        .chain(registered)
+        .filter(|(k, _)| IMAGE_META_PROPS.binary_search(k).is_ok())
+        .map(|(k, v)| (k.to_owned(), Value::String(safe_truncate(v, 255))))
         .collect()
 }
 
 /// `_get_image`: the image's id and bookmark (`""` for a volume-backed server), from 2.98
 /// with its properties.
-fn image_view(base: &str, image: Option<&ServerImage>, v: Microversion) -> Value {
+fn image_view(base: &str, image: Option<&ServerImage>, system_metadata: &BTreeMap<String, String>, v: Microversion) -> Value {
     let Some(i) = image else { return Value::String(String::new()) };
     let mut view = json!({"id": i.id, "links": [{"rel": "bookmark", "href": format!("{base}/images/{}", i.id)}]});
     if v >= Microversion(2, 98) {
-        view["properties"] = Value::Object(image_properties(i));
+        view["properties"] = Value::Object(image_properties(i, system_metadata));
     }
     view
 }
@@ -69,7 +76,7 @@ pub fn server_links(base: &str, id: &str) -> Value {
 /// `ViewBuilder.show`: the full server at microversion `v`; `admin` adds the extended
 /// attributes and a fault's `details`.
 pub fn server_view(base: &str, s: &Server, v: Microversion, admin: bool) -> Value {
-    let image = image_view(base, s.image.as_ref(), v);
+    let image = image_view(base, s.image.as_ref(), &s.system_metadata, v);
     let flavor_value = match flavor(&s.flavor_id) {
         // 2.47 embeds the flavor's values instead of linking to it.
         Some((_, name, ram, vcpus, disk)) if v >= Microversion(2, 47) => {
@@ -280,13 +287,22 @@ mod tests {
             container_format: Some("bare".into()),
             properties: properties.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
         };
-        let shown = image_properties(&image);
+        // Before the guest ran: the image's own properties only.
+        let booting = BTreeMap::from([("owner_user_name".to_owned(), "demo".to_owned())]);
         assert_eq!(
-            Value::Object(shown),
+            Value::Object(image_properties(&image, &booting)),
             json!({"img_signature": "A".repeat(255), "img_signature_hash_method": "SHA-256", "hw_disk_bus": "virtio",
                    "os_distro": "cirros", "owner_id": "legacy name, kept"})
         );
-        assert!(image_view("http://n", Some(&image), Microversion(2, 97)).get("properties").is_none());
-        assert_eq!(image_view("http://n", None, Microversion(2, 98)), json!(""));
+        // Once it ran, the libvirt driver's registered defaults too (`owner_user_name` is
+        // system metadata but not an image property; the image's own value is kept).
+        let mut ran = booting.clone();
+        ran.insert("image_hw_machine_type".into(), "pc".into());
+        ran.insert("image_hw_video_model".into(), "virtio".into());
+        let shown = image_properties(&image, &ran);
+        assert_eq!((shown["hw_disk_bus"].as_str(), shown["hw_machine_type"].as_str()), (Some("virtio"), Some("pc")));
+        assert_eq!(shown.len(), 5 + 2);
+        assert!(image_view("http://n", Some(&image), &ran, Microversion(2, 97)).get("properties").is_none());
+        assert_eq!(image_view("http://n", None, &ran, Microversion(2, 98)), json!(""));
     }
 }

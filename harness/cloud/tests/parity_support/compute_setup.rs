@@ -30,6 +30,8 @@ pub use disk_image::DiskImage;
 pub const PRE_TRUSTED_CERTS: &str = "2.62";
 pub const TRUSTED_CERTS: &str = "2.63";
 pub const SHOW: &str = "2.96";
+/// Server shows with the image's properties (Nova 34).
+pub const EMBEDDED_IMAGE_PROPERTIES: &str = "2.98";
 /// Cinder 29's maximum, which the simulator also speaks; user messages need 3.3 or later.
 pub const VOLUME: &str = "3.71";
 /// The real stack's flavor 42 (`ci/realstack.d/provision_compute.py`), also the simulator's.
@@ -214,6 +216,11 @@ pub fn signature_properties(data: &[u8], cert: &str) -> Vec<(&'static str, Strin
     ]
 }
 
+/// A RAW image of 100 000 bytes of guest data, deterministic in `seed`.
+pub fn raw_disk(seed: u8) -> DiskImage {
+    disk_image::make(disk_image::DiskFormat::Raw, 100_000, seed)
+}
+
 /// A private qcow2 image named `name`: created with `at_create` (Glance verifies a signed
 /// upload), `bytes` uploaded, then `after_upload` added with a PATCH (Glance never verifies
 /// again: how a bad signature reaches Nova and Cinder).
@@ -225,9 +232,22 @@ pub async fn image(
     at_create: &[(&str, String)],
     after_upload: &[(&str, String)],
 ) -> String {
+    image_in(u, ledger, name, "qcow2", bytes, at_create, after_upload).await
+}
+
+/// [`image`] with another `disk_format`.
+pub async fn image_in(
+    u: &ComputeUser,
+    ledger: &Ledger,
+    name: &str,
+    disk_format: &str,
+    bytes: &[u8],
+    at_create: &[(&str, String)],
+    after_upload: &[(&str, String)],
+) -> String {
     let mut new = NewImage {
         name: Some(name.into()),
-        disk_format: Some("qcow2".into()),
+        disk_format: Some(disk_format.into()),
         container_format: Some("bare".into()),
         visibility: Some("private".into()),
         ..NewImage::default()

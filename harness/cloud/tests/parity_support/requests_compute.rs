@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use sigstack_client::compute;
 
 use super::compute_setup::{
-    ComputeUser, FLAVOR, Ledger, PRE_TRUSTED_CERTS, SHOW, TRUSTED_CERTS, compute_user, disk, image, settled_server, signature_properties,
-    wait_until,
+    ComputeUser, EMBEDDED_IMAGE_PROPERTIES, FLAVOR, Ledger, PRE_TRUSTED_CERTS, SHOW, TRUSTED_CERTS, compute_user, disk, image, image_in,
+    raw_disk, settled_server, signature_properties, wait_until,
 };
 use super::recorder::{Recorder, expect};
 use super::{Answers, Target};
@@ -28,7 +28,7 @@ pub async fn run(target: &Target) -> Answers {
         nova_schema(&mut r, &u, &ledger).await;
         nova_trusted_boot(&mut r, target, &u, &ledger, &flavor).await;
         nova_faults(&mut r, target, &u, &ledger, &flavor).await;
-        super::requests_volume::cinder(&mut r, &u, &ledger).await;
+        super::requests_volume::cinder(&mut r, target, &u, &ledger).await;
     })
     .catch_unwind()
     .await;
@@ -185,10 +185,20 @@ async fn nova_trusted_boot(r: &mut Recorder, target: &Target, u: &ComputeUser, l
         trusted: Some(chain.clone()),
     };
     let id = boot(r, target, u, ledger, flavor, trusted).await.expect("the trusted boot is accepted");
+    // From 2.98 the image's properties Nova keeps, with the libvirt driver's `hw_*` defaults
+    // registered once the guest ran.
+    r.send_viewed(
+        "nova_server_show_active_2_98",
+        "GET /servers/{id} (2.98, owner; ACTIVE: the image's properties)",
+        compute::request_at(&u.session, Method::GET, &format!("{}/{id}", servers_url(u)), EMBEDDED_IMAGE_PROPERTIES),
+        server_view(flavor),
+    )
+    .await;
     let action_url = format!("{}/{id}/action", servers_url(u));
-    let data = disk(2);
-    let rebuild_image =
-        image(u, ledger, "parity-rebuild", &data.bytes, &signature_properties(&data.bytes, u.certificate("client")), &[]).await;
+    // A RAW image this time: its snapshot is still the local disk's qcow2.
+    let data = raw_disk(2);
+    let properties = signature_properties(&data.bytes, u.certificate("client"));
+    let rebuild_image = image_in(u, ledger, "parity-rebuild", "raw", &data.bytes, &properties, &[]).await;
     let (status, _, bytes) = r
         .send_viewed(
             "nova_server_rebuild_trusted_certs",

@@ -6,6 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sigstack_client::volume;
 
+use super::Target;
 use super::compute_setup::{ComputeUser, Ledger, VOLUME, disk, image, settled_messages, settled_volume, signature_properties};
 use super::recorder::{Recorder, expect};
 
@@ -30,7 +31,7 @@ fn volume_view(default_type: &str) -> impl Fn(&mut Value) + '_ {
     }
 }
 
-pub async fn cinder(r: &mut Recorder, u: &ComputeUser, ledger: &Ledger) {
+pub async fn cinder(r: &mut Recorder, target: &Target, u: &ComputeUser, ledger: &Ledger) {
     let default_type = default_volume_type(u).await;
     let client = u.certificate("client").to_owned();
     let signed_data = disk(11);
@@ -78,10 +79,27 @@ pub async fn cinder(r: &mut Recorder, u: &ComputeUser, ledger: &Ledger) {
     let (signed, tampered) = (&made[0], &made[2]);
     settled_messages(&u.session, tampered).await;
     let messages = format!("{}/messages", volume::project_url(&u.session).expect("volume endpoint"));
+    let (_, listed, _) = r
+        .send(
+            "cinder_messages_about_tampered",
+            "GET /messages?resource_uuid={the tampered volume} (3.71)",
+            volume::request_at(&u.session, Method::GET, &messages, VOLUME).query(&[("resource_uuid", tampered)]),
+        )
+        .await;
+    // Another project's user lists them too (`_messages_get_query(project_only=False)`), but
+    // cannot show one (`_message_get` is project-scoped).
+    let others = format!("{}/messages", volume::project_url(&target.alt_demo).expect("volume endpoint"));
     r.send(
-        "cinder_messages_about_tampered",
-        "GET /messages?resource_uuid={the tampered volume} (3.71)",
-        volume::request_at(&u.session, Method::GET, &messages, VOLUME).query(&[("resource_uuid", tampered)]),
+        "cinder_messages_about_tampered_other_project",
+        "GET /messages?resource_uuid={the tampered volume} (3.71, alt_demo: another project)",
+        volume::request_at(&target.alt_demo, Method::GET, &others, VOLUME).query(&[("resource_uuid", tampered)]),
+    )
+    .await;
+    let first = listed["messages"][0]["id"].as_str().expect("a message about the tampered volume");
+    r.send(
+        "cinder_message_show_other_project",
+        "GET /messages/{id} (3.71, alt_demo: a message of another project)",
+        volume::request_at(&target.alt_demo, Method::GET, &format!("{others}/{first}"), VOLUME),
     )
     .await;
     r.send(

@@ -1,7 +1,10 @@
-//! `qemu-img convert -O qcow2`, as `image_utils.upload_volume` runs it before uploading a
-//! volume to an image of another disk format: a qcow2 version 3 file (64 KiB clusters,
-//! 16-bit refcounts, no backing file, no compression) holding the volume's non-zero clusters;
-//! zero clusters stay unallocated, as qemu-img leaves them.
+//! What the services ask `qemu-img` to do with qcow2 files, without it:
+//! - [`convert`], `qemu-img convert -O qcow2`: Cinder's `image_utils.upload_volume` before
+//!   uploading a volume to an image of another disk format, and the libvirt driver's snapshot
+//!   of a local disk (`snapshot_extract`). A qcow2 version 3 file (64 KiB clusters, 16-bit
+//!   refcounts, no backing file, no compression) holding the non-zero clusters; zero clusters
+//!   stay unallocated, as qemu-img leaves them.
+//! - [`grow`], `qemu-img resize`: an instance disk grown to the flavor's root disk.
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -106,6 +109,44 @@ pub fn convert(src: &Path, dst: &Path, virtual_size: u64) -> std::io::Result<()>
     out.sync_all()
 }
 
+/// `src`, a qcow2 file, copied to `dst` with its virtual size grown to `size` bytes, as
+/// `qemu-img resize` grows an instance disk to the flavor's root disk: the header's size, and
+/// the L1 table's length within the clusters it already has (the new entries unallocated).
+/// `false` (nothing written) when the file is not that simple a qcow2, is already as large,
+/// or its L1 table has no room.
+pub fn grow(src: &std::path::Path, dst: &std::path::Path, size: u64) -> std::io::Result<bool> {
+    let mut file = std::fs::File::open(src)?;
+    let mut header = [0u8; 48];
+    if file.read_exact(&mut header).is_err() || &header[0..4] != b"QFI\xfb" {
+        return Ok(false);
+    }
+    let be32 = |at: usize| u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
+    let be64 = |at: usize| (u64::from(be32(at)) << 32) | u64::from(be32(at + 4));
+    let (cluster_bits, current, l1_size, l1_offset) = (be32(20), be64(24), u64::from(be32(36)), be64(40));
+    if !(9..=21).contains(&cluster_bits) || current >= size {
+        return Ok(false);
+    }
+    let cluster = 1u64 << cluster_bits;
+    let needed = size.div_ceil((cluster / 8) * cluster).max(l1_size);
+    let room = (l1_size * 8).div_ceil(cluster).max(1) * cluster / 8;
+    if needed > room {
+        return Ok(false);
+    }
+    // The entries the table grows into must be unused (zero) in the file.
+    let mut grown = vec![0u8; ((needed - l1_size) * 8) as usize];
+    file.seek(SeekFrom::Start(l1_offset + l1_size * 8))?;
+    if file.read_exact(&mut grown).is_err() || grown.iter().any(|b| *b != 0) {
+        return Ok(false);
+    }
+    std::fs::copy(src, dst)?;
+    let mut out = std::fs::OpenOptions::new().write(true).open(dst)?;
+    out.seek(SeekFrom::Start(24))?;
+    out.write_all(&size.to_be_bytes())?;
+    out.seek(SeekFrom::Start(36))?;
+    out.write_all(&(needed as u32).to_be_bytes())?;
+    Ok(true)
+}
+
 /// Reads up to one cluster; the byte count (less at the end of the file).
 fn read_cluster(input: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
@@ -170,5 +211,38 @@ mod tests {
         assert_eq!(read_guest(&image, 7 * CLUSTER), None, "a zero cluster is not allocated");
         // header, refcount table, L1, one refcount block, two L2 tables, two data clusters.
         assert_eq!(image.len() as u64, 8 * CLUSTER);
+    }
+
+    /// A qcow2 v3 header (64 KiB clusters, 1 MiB, one L1 entry at cluster 3) and 4 clusters.
+    fn small_qcow2() -> Vec<u8> {
+        let mut file = vec![0u8; 4 << 16];
+        file[0..4].copy_from_slice(b"QFI\xfb");
+        file[4..8].copy_from_slice(&3u32.to_be_bytes());
+        file[20..24].copy_from_slice(&16u32.to_be_bytes());
+        file[24..32].copy_from_slice(&(1u64 << 20).to_be_bytes());
+        file[36..40].copy_from_slice(&1u32.to_be_bytes());
+        file[40..48].copy_from_slice(&(3u64 << 16).to_be_bytes());
+        file[3 << 16..(3 << 16) + 8].copy_from_slice(&((4u64 << 16) | 1 << 63).to_be_bytes());
+        file
+    }
+
+    #[test]
+    fn a_qcow2_grows_to_the_root_disk_and_nothing_else_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+        std::fs::write(&src, small_qcow2()).unwrap();
+        assert!(grow(&src, &dst, 1 << 30).unwrap());
+        let grown = std::fs::read(&dst).unwrap();
+        assert_eq!(u64::from_be_bytes(grown[24..32].try_into().unwrap()), 1 << 30);
+        assert_eq!(u32::from_be_bytes(grown[36..40].try_into().unwrap()), 2, "512 MiB per L1 entry");
+        assert_eq!(grown[40..], small_qcow2()[40..], "only the size and the L1 length change");
+        // Not larger, not a qcow2, or an L1 table without room: left alone.
+        assert!(!grow(&src, &dst, 1 << 20).unwrap());
+        std::fs::write(&src, vec![7u8; 1 << 16]).unwrap();
+        assert!(!grow(&src, &dst, 1 << 30).unwrap());
+        let mut crowded = small_qcow2();
+        crowded[(3 << 16) + 8] = 1;
+        std::fs::write(&src, crowded).unwrap();
+        assert!(!grow(&src, &dst, 1 << 30).unwrap());
     }
 }
