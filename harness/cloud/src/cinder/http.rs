@@ -80,7 +80,7 @@ pub fn router(identity: Arc<Identity>, volumes: Arc<VolumeService>, public_url: 
         .route("/v3/{project_id}/volumes", get(http_volumes::list_volumes).post(create_volume))
         .route("/v3/{project_id}/volumes/{id}", get(show_volume).put(http_volumes::update_volume).delete(delete_volume))
         .route("/v3/{project_id}/volumes/{id}/action", axum::routing::post(volume_action))
-        .merge(super::http_upload::message_routes())
+        .merge(super::http_messages::routes())
         .merge(http_volumes::routes())
         .merge(http_types::routes())
         .merge(super::http_type_extras::routes())

@@ -1,31 +1,20 @@
 //! The `os-volume_upload_image` action (`volume_actions._volume_upload_image`: a Glance image
-//! filled from the volume by `flow`) and user messages (`api/v3/messages.py`, from 3.3).
+//! filled from the volume by `flow`).
 
-use std::collections::BTreeMap;
-
-use axum::extract::Query;
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 use sigstack_client::image::{self, NewImage};
 
-use super::call::Call;
 use super::fault::Fault;
 use super::flow::{self, UploadToImage};
-use super::http::{CinderState, check_project, schema_error};
-use super::model::{UserMessage, now};
-use super::views::{self, MESSAGES_VERSION};
+use super::http::{CinderState, schema_error};
+use super::model::now;
+use super::views;
 use crate::jsonschema;
 use crate::microversion::Microversion;
 use crate::wire::AuthContext;
-
-pub fn message_routes() -> Router<CinderState> {
-    Router::new()
-        .route("/v3/{project_id}/messages", get(list_messages))
-        .route("/v3/{project_id}/messages/{id}", get(show_message).delete(delete_message))
-}
 
 /// `os-volume_upload_image`: a new Glance image (unsigned: the reserved namespaces are
 /// dropped) filled from the volume by a background task.
@@ -112,81 +101,4 @@ pub async fn upload_image(s: &CinderState, ctx: &AuthContext, version: Microvers
         map.insert("visibility".into(), json!(visibility));
     }
     Ok((StatusCode::ACCEPTED, Json(json!({"os-volume_upload_image": answer}))).into_response())
-}
-
-/// User messages exist from 3.3; before, the route is unknown.
-fn messages_allowed(version: Microversion) -> Result<(), Fault> {
-    if version >= MESSAGES_VERSION { Ok(()) } else { Err(Fault::no_resource()) }
-}
-
-/// `resource_filters.json`'s filters for messages, as `message_get_all` matches them.
-const MESSAGE_FILTERS: [&str; 5] = ["resource_uuid", "resource_type", "event_id", "request_id", "message_level"];
-/// What `get_pagination_params` and `get_sort_params` take out of the query before filtering.
-const PAGINATION: [&str; 6] = ["limit", "marker", "offset", "sort", "sort_key", "sort_dir"];
-
-/// The messages' filters (3.5): every other query key, matched exactly. From 3.31 a
-/// non-admin's key that is not a configured filter is refused (`reject_invalid_filters`;
-/// `all_tenants` is ignored); an admin's key that is not a message column matches nothing.
-/// `None`: nothing matches.
-fn message_filters(
-    ctx: &AuthContext,
-    version: Microversion,
-    query: &BTreeMap<String, String>,
-) -> Result<Option<Vec<(String, String)>>, Fault> {
-    if version < Microversion(3, 5) {
-        return Ok(Some(Vec::new()));
-    }
-    let mut filters: BTreeMap<String, String> =
-        query.iter().filter(|(k, _)| !PAGINATION.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
-    if version >= Microversion(3, 31) && !ctx.is_admin() {
-        filters.remove("all_tenants");
-        let invalid: Vec<&str> = filters.keys().map(String::as_str).filter(|k| !MESSAGE_FILTERS.contains(k)).collect();
-        if !invalid.is_empty() {
-            return Err(Fault::bad_request(format!("Invalid filters {} are found in query options.", invalid.join(","))));
-        }
-    }
-    if filters.keys().any(|k| !MESSAGE_FILTERS.contains(&k.as_str())) {
-        return Ok(None);
-    }
-    Ok(Some(filters.into_iter().collect()))
-}
-
-async fn list_messages(
-    Call { s, ctx, version, path: project_id }: Call<String>,
-    Query(query): Query<BTreeMap<String, String>>,
-) -> Result<Response, Fault> {
-    messages_allowed(version)?;
-    check_project(&ctx, &project_id)?;
-    let Some(filters) = message_filters(&ctx, version, &query)? else { return Ok(Json(json!({"messages": []})).into_response()) };
-    let field = |m: &UserMessage, key: &str| -> String {
-        match key {
-            "resource_uuid" => m.resource_uuid.clone(),
-            "resource_type" => m.resource_type.clone(),
-            "event_id" => m.event_id.clone(),
-            "request_id" => m.request_id.clone(),
-            _ => m.message_level.clone(),
-        }
-    };
-    let messages: Vec<Value> = s
-        .volumes
-        .messages()?
-        .iter()
-        .filter(|m| filters.iter().all(|(k, v)| field(m, k) == *v))
-        .map(|m| views::message_view(&s.public_url, &ctx.project_id, m))
-        .collect();
-    Ok(Json(json!({"messages": messages})).into_response())
-}
-
-async fn show_message(Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>) -> Result<Response, Fault> {
-    messages_allowed(version)?;
-    check_project(&ctx, &project_id)?;
-    let message = s.volumes.message(&ctx, &id)?;
-    Ok(Json(json!({"message": views::message_view(&s.public_url, &ctx.project_id, &message)})).into_response())
-}
-
-async fn delete_message(Call { s, ctx, version, path: (project_id, id) }: Call<(String, String)>) -> Result<Response, Fault> {
-    messages_allowed(version)?;
-    check_project(&ctx, &project_id)?;
-    s.volumes.delete_message(&ctx, &id)?;
-    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -17,6 +17,7 @@ use super::envelope::{member_object, sole_member, string_specs};
 use super::fault::Fault;
 use super::http::{CinderState, check_project, json_body, project_json_body, schema_error};
 use super::model::Volume;
+use super::pagination;
 use super::views;
 use crate::jsonschema;
 use crate::microversion::Microversion;
@@ -25,8 +26,6 @@ use crate::wire::AuthContext;
 /// `mv.VOLUME_SUMMARY`.
 const VOLUME_SUMMARY: Microversion = Microversion(3, 12);
 /// `osapi_max_limit`.
-const MAX_LIMIT: usize = 1000;
-
 pub fn routes() -> Router<CinderState> {
     Router::new()
         .route("/v3/{project_id}/volumes/detail", get(list_volumes_detail))
@@ -36,19 +35,6 @@ pub fn routes() -> Router<CinderState> {
             "/v3/{project_id}/volumes/{id}/metadata/{key}",
             get(show_metadata_item).put(update_metadata_item).delete(delete_metadata_item),
         )
-}
-
-/// Python's `quote_plus` (what `urlencode` applies to each key and value).
-fn quote_plus(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => out.push(b as char),
-            b' ' => out.push('+'),
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
 }
 
 /// `ast.literal_eval` of a flat dict of strings (`{'Type': 'work'}`), as the `metadata`
@@ -147,23 +133,9 @@ fn listed(s: &CinderState, ctx: &AuthContext, version: Microversion, query: &[(S
         };
         volumes.drain(..=at);
     }
-    if let Some(offset) = get("offset") {
-        // `strutils.validate_integer(offset, 'offset', 0, DB_MAX_INT)`.
-        let n: i64 = offset.trim().parse().map_err(|_| Fault::bad_request("offset must be an integer"))?;
-        if n < 0 {
-            return Err(Fault::bad_request("offset must be >= 0"));
-        }
-        let n = n as usize;
-        volumes.drain(..n.min(volumes.len()));
-    }
-    let limit = match get("limit") {
-        None => MAX_LIMIT,
-        Some(l) => match l.parse::<i64>() {
-            Ok(n) if n >= 0 => (n as usize).min(MAX_LIMIT),
-            Ok(_) => return Err(Fault::bad_request("limit param must be positive")),
-            Err(_) => return Err(Fault::bad_request("limit param must be an integer")),
-        },
-    };
+    let offset = pagination::offset(get("offset").as_deref())?;
+    volumes.drain(..offset.min(volumes.len()));
+    let limit = pagination::limit(get("limit").as_deref())?;
     volumes.truncate(limit);
     let next = !volumes.is_empty() && volumes.len() >= limit;
     Ok((volumes, next))
@@ -181,19 +153,9 @@ fn volume_page(
 ) -> Response {
     let mut body = json!({"volumes": views});
     if next && let Some(last) = volumes.last() {
-        body["volumes_links"] = next_link(s, project_id, collection, query, &last.id);
+        body["volumes_links"] = pagination::next_link(&s.public_url, project_id, collection, query, &last.id);
     }
     Json(body).into_response()
-}
-
-/// `_get_next_link`: the request's own query with `marker` set to the last id.
-fn next_link(s: &CinderState, project_id: &str, collection: &str, query: &[(String, String)], last: &str) -> Value {
-    let mut params: Vec<(String, String)> = query.iter().filter(|(k, _)| k != "marker").cloned().collect();
-    params.push(("marker".into(), last.to_owned()));
-    let encoded: Vec<String> = params.iter().map(|(k, v)| format!("{}={}", quote_plus(k), quote_plus(v))).collect();
-    let encoded = encoded.join("&");
-    let root = s.public_url.trim_end_matches('/');
-    json!([{"href": format!("{root}/v3/{project_id}/{collection}?{encoded}"), "rel": "next"}])
 }
 
 pub async fn list_volumes(
