@@ -34,6 +34,7 @@ mod network;
 mod policy;
 mod query;
 mod schema;
+mod schema_actions;
 mod server_view;
 mod shares;
 mod sim;
