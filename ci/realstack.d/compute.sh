@@ -75,23 +75,7 @@ EOF
 }
 
 build_compute_venv() {
-  local py_version want_hash
-  py_version="$("$base_python" -c 'import sys; print(sys.version.split()[0])')"
-  want_hash="$( { echo "layout=$LAYOUT_VERSION"; echo "python=$py_version"; cat "$compute_req"; } | sha256sum | cut -d' ' -f1)"
-  (
-    exec 9>"$base/.compute-venv.lock"
-    flock -n 9 || { log "waiting for another run building the compute venv"; flock 9; }
-    marker="$cvenv/.sigstack-requirements.sha256"
-    if [ -x "$cvenv/bin/nova-compute" ] && [ -f "$marker" ] && [ "$(cat "$marker")" = "$want_hash" ]; then
-      log "compute venv up to date ($cvenv)"; exit 0
-    fi
-    rm -rf "$cvenv"
-    log "creating $cvenv from ${compute_req#"$repo"/}"
-    "$base_python" -m venv "$cvenv" >&2
-    "$cvenv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$compute_req" >&2
-    "$cvenv/bin/python" -m pip check >&2
-    echo "$want_hash" > "$marker"
-  ) || die "could not build the compute virtualenv"
+  pinned_venv "$cvenv" "$compute_req" "$base_python" nova-compute "$LAYOUT_VERSION" || die "could not build the compute virtualenv"
 }
 
 # daemon NAME COMMAND...: in its own session, pid in run/NAME.pid, output in run/NAME.log.
