@@ -2,7 +2,8 @@
 # Nova 34 (api, conductor, scheduler, compute on libvirt/QEMU), Placement 16 and Cinder 29 (api,
 # scheduler, volume on the NFS driver) from PyPI beside Keystone/Barbican/Glance, RabbitMQ,
 # libvirtd and virtlogd from Debian (bookworm-backports), MariaDB 10.11 (bookworm) for their
-# databases, and the network stub (ci/realstack.d/neutron_stub.py). Facts and workarounds: docs/fidelity.md, "Real Nova and Cinder".
+# databases, and the network service (sigstack serve-network). Facts and workarounds:
+# docs/fidelity.md, "Real Nova and Cinder".
 #
 # Everything it changes outside target/realstack is undone by `stop`: processes (pid files in
 # run/), libvirt guests (destroyed and undefined), mounts under state/ (the NFS share), the mode
@@ -76,6 +77,39 @@ EOF
 
 build_compute_venv() {
   pinned_venv "$cvenv" "$compute_req" "$base_python" nova-compute "$LAYOUT_VERSION" || die "could not build the compute virtualenv"
+}
+
+# The network endpoint Nova needs: sigstack's own simulated Neutron (`sigstack serve-network`,
+# SIGSTACK_BIN or built here), every caller's token checked by this Keystone with the admin's
+# credentials, as keystonemiddleware does in front of a real Neutron.
+start_network_service() {
+  local dir="$state/neutron" bin="${SIGSTACK_BIN:-}" tls_args=()
+  mkdir -p "$dir"
+  if [ -z "$bin" ]; then
+    (cd "$repo" && cargo build --quiet -p sigstack-cli) > "$dir/build.log" 2>&1 ||
+      { tail -n 20 "$dir/build.log" >&2; die "cannot build sigstack for the network service (log: $dir/build.log)"; }
+    bin="$repo/target/debug/sigstack"
+  fi
+  (umask 077; cat > "$dir/clouds.yaml" <<EOF
+clouds:
+  realstack-neutron:
+    auth:
+      auth_url: "$keystone_url"
+      username: "admin"
+      password: "admin-password"
+      project_name: "admin"
+      user_domain_name: "Default"
+      project_domain_name: "Default"
+    region_name: "RegionOne"
+    interface: "public"
+    identity_api_version: 3
+$(if [ "$scheme" = https ]; then echo "    cacert: \"$ca\""; fi)
+EOF
+  )
+  if [ "$scheme" = https ]; then tls_args=(--tls-cert "$tls_dir/server.pem" --tls-key "$tls_dir/server.key" --tls-ca "$ca"); fi
+  daemon neutron env OS_CLIENT_CONFIG_FILE="$dir/clouds.yaml" "$bin" serve-network --cloud realstack-neutron \
+    --data-dir "$dir/data" --host "$host" --port "$neutron_port" --public-url "$scheme://$host:$neutron_port" \
+    ${tls_args[@]+"${tls_args[@]}"}
 }
 
 # daemon NAME COMMAND...: in its own session, pid in run/NAME.pid, output in run/NAME.log.
@@ -195,7 +229,7 @@ instances_path = $dir/instances
 host = realstack
 my_ip = $host
 compute_driver = libvirt.LibvirtDriver
-# No ports are ever plugged (the network stub has no networks).
+# No ports are ever plugged (servers boot with `networks: none` beside sigstack serve-network).
 vif_plugging_is_fatal = False
 vif_plugging_timeout = 0
 [api]
@@ -420,15 +454,7 @@ compute_start() {
   if with_compute; then
     start_libvirt
     configure_nova
-    local ca_file_arg=()
-    if [ "$scheme" = https ]; then ca_file_arg=(cafile "$ca"); fi
-    local nenv=(REALSTACK_NEUTRON_URL="$scheme://$host:$neutron_port"
-      REALSTACK_NEUTRON_AUTH="$("$cvenv/bin/python" -c 'import json,sys; print(json.dumps(dict(zip(sys.argv[1::2], sys.argv[2::2]))))' \
-        www_authenticate_uri "$keystone_url" auth_url "$keystone_url" auth_type password username admin \
-        password admin-password project_name admin user_domain_id default project_domain_id default \
-        service_token_roles_required False ${ca_file_arg[@]+"${ca_file_arg[@]}"})")
-    mkdir -p "$state/neutron"; cp "$script_dir/realstack.d/neutron_stub.py" "$state/neutron/"
-    cgunicorn neutron "$neutron_port" neutron_stub:application "${nenv[@]}"
+    start_network_service
     cgunicorn placement "$placement_port" realstack_placement:application OS_PLACEMENT_CONFIG_DIR="$state/placement"
     cgunicorn nova-api "$nova_port" realstack_nova:application OS_NOVA_CONFIG_DIR="$state/nova"
   fi

@@ -12,6 +12,7 @@ mod commands;
 mod conformance;
 mod input;
 mod serve;
+mod serve_network;
 mod sign_images;
 
 use std::io::Write as _;
@@ -41,6 +42,9 @@ enum Command {
     },
     /// Run the simulated cloud (Keystone, Barbican, Glance, Nova, Cinder) until SIGINT/SIGTERM.
     Serve(serve::ServeArgs),
+    /// Run the simulated Neutron alone, its callers' tokens checked by a real Keystone (the
+    /// network endpoint beside a real Nova).
+    ServeNetwork(serve_network::ServeNetworkArgs),
     /// Run the conformance suite against the embedded simulated cloud or a clouds.yaml cloud.
     Conformance(conformance::ConformanceArgs),
     /// Report which images of a cloud would fail to boot with signature verification on.
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => commands::sign(args),
         Command::Certificate { command: CertificateCommand::Validate(args) } => commands::validate_certificate(args),
         Command::Serve(args) => serve::serve(args),
+        Command::ServeNetwork(args) => serve_network::serve_network(args),
         Command::Conformance(args) => conformance::conformance(args),
         Command::Audit(args) => audit::audit(args),
         Command::SignImages(args) => sign_images::sign_images(args),

@@ -5,8 +5,8 @@
 //! restart on the same directory (even after SIGKILL) keeps everything acknowledged. With
 //! `--tls` every service speaks HTTPS ([`tls`]: the certificates).
 
-mod logs;
-mod tls;
+pub(crate) mod logs;
+pub(crate) mod tls;
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -67,18 +67,8 @@ pub struct ServeArgs {
     /// reused on restart; clouds.yaml gets `cacert:` and the openrc files `OS_CACERT`.
     #[arg(long)]
     tls: bool,
-    /// HTTPS with this server certificate (PEM, optionally followed by its intermediates)
-    /// instead of a generated one. Implies --tls; needs --tls-key.
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
-    tls_cert: Option<PathBuf>,
-    /// The private key of --tls-cert (PEM).
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    tls_key: Option<PathBuf>,
-    /// The CA bundle that verifies --tls-cert: written as clouds.yaml's `cacert` and
-    /// `OS_CACERT`, and trusted by the services' calls to each other. Default: the --tls-cert
-    /// file itself (right for a self-signed certificate, or a chain file ending with its root).
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    tls_ca: Option<PathBuf>,
+    #[command(flatten)]
+    tls_files: tls::TlsFileArgs,
     /// How much the cloud logs on stderr: error (5xx answers with their cause, failed
     /// background work), warn, info (also one line per request), debug, trace. RUST_LOG, when
     /// set, overrides it.
@@ -202,10 +192,9 @@ async fn run(args: ServeArgs, data_dir: PathBuf) -> Outcome {
     };
     // Listen for the stop signals before announcing `ready`, so a signal sent right after it
     // is not lost.
-    use tokio::signal::unix::{SignalKind, signal};
-    let (mut terminate, mut interrupt) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
-        (Ok(t), Ok(i)) => (t, i),
-        (Err(e), _) | (_, Err(e)) => return Outcome::Error(format!("cannot handle SIGTERM/SIGINT: {e}")),
+    let mut stop = match StopSignals::listen() {
+        Ok(stop) => stop,
+        Err(outcome) => return outcome,
     };
 
     let mut lines = vec![format!("data-dir: {}", data_dir.display()), format!("clouds-yaml: {}", clouds_yaml.display())];
@@ -235,10 +224,7 @@ async fn run(args: ServeArgs, data_dir: PathBuf) -> Outcome {
         eprintln!("sigstack serve: using the new data directory {} (kept after exit)", data_dir.display());
     }
 
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
-    }
+    stop.wait().await;
     eprintln!("sigstack serve: stopping");
     if tokio::time::timeout(SHUTDOWN_GRACE, cloud.shutdown()).await.is_err() {
         eprintln!("sigstack serve: requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");
@@ -248,8 +234,8 @@ async fn run(args: ServeArgs, data_dir: PathBuf) -> Outcome {
 
 /// The listeners' TLS: the operator's files, the generated ones (`--tls`), or none.
 fn server_tls(args: &ServeArgs, data_dir: &Path) -> Result<Option<ServerTls>, String> {
-    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
-        return tls::given(cert, key, args.tls_ca.as_deref(), args.host).map(Some);
+    if let Some(given) = args.tls_files.given(args.host) {
+        return given.map(Some);
     }
     if !args.tls {
         return Ok(None);
@@ -390,4 +376,28 @@ fn write_private(path: &Path, secret: &str) -> Result<(), String> {
     }
     let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(failed)?;
     writeln!(file, "{secret}").map_err(failed)
+}
+
+/// SIGTERM and SIGINT, listened for before `ready` is printed so that a signal sent right
+/// after it is not lost.
+pub(crate) struct StopSignals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    pub(crate) fn listen() -> Result<StopSignals, Outcome> {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(terminate), Ok(interrupt)) => Ok(StopSignals { terminate, interrupt }),
+            (Err(e), _) | (_, Err(e)) => Err(Outcome::Error(format!("cannot handle SIGTERM/SIGINT: {e}"))),
+        }
+    }
+
+    pub(crate) async fn wait(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
 }

@@ -81,3 +81,29 @@ pub async fn delete_project(admin: &Session, id: &str) -> Result<(), Error> {
     let url = format!("{}/projects/{id}", v3(admin)?);
     admin.send(admin.request(Method::DELETE, &url)).await.map(drop)
 }
+
+/// A token Keystone vouched for, as keystonemiddleware sees a caller's: the token (user,
+/// project, roles, catalog, expiry) and whether it is system-scoped.
+#[derive(Debug, Clone)]
+pub struct ValidatedToken {
+    pub token: crate::session::Token,
+    pub system: bool,
+}
+
+/// `GET /v3/auth/tokens` with `X-Subject-Token: subject`, sent with the `service` session's
+/// own token (keystonemiddleware's check of a caller). `None` when Keystone does not know the
+/// token (404: made up, expired or revoked).
+pub async fn validate_token(service: &Session, subject: &str) -> Result<Option<ValidatedToken>, Error> {
+    let url = format!("{}/auth/tokens", v3(service)?);
+    let Ok(mut value) = reqwest::header::HeaderValue::from_str(subject) else { return Ok(None) };
+    value.set_sensitive(true);
+    let request = service.request(Method::GET, &url).header("X-Subject-Token", value);
+    match service.json::<Value>(request).await {
+        Ok(body) => {
+            let token = crate::session::parse_token(subject.to_owned(), &body["token"], &url)?;
+            Ok(Some(ValidatedToken { token, system: body["token"]["system"].is_object() }))
+        }
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}

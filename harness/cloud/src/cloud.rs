@@ -204,25 +204,25 @@ fn catalog(endpoints: &Endpoints) -> Vec<CatalogEntry> {
     ]
 }
 
-async fn bind(service: &'static str, host: IpAddr, port: Option<u16>) -> Result<TcpListener, CloudError> {
+pub(crate) async fn bind(service: &'static str, host: IpAddr, port: Option<u16>) -> Result<TcpListener, CloudError> {
     let addr = SocketAddr::new(host, port.unwrap_or(0));
     TcpListener::bind(addr).await.map_err(|source| CloudError::Bind { service, addr, source })
 }
 
 /// What every listener applies to its connections.
 #[derive(Clone)]
-struct Listening {
+pub(crate) struct Listening {
     /// HTTPS with this configuration; plain HTTP without.
-    tls: Option<RustlsConfig>,
-    header_read_timeout: Duration,
-    body_idle_timeout: Duration,
+    pub tls: Option<RustlsConfig>,
+    pub header_read_timeout: Duration,
+    pub body_idle_timeout: Duration,
 }
 
 /// Serves `app` as `service` on `listener` until `stop`: every request logged
 /// ([`logging::layer`]), headers and idle bodies timed out. axum-server runs both HTTP and
 /// HTTPS (the handshakes off the accept loop); its graceful shutdown stops accepting and lets
 /// requests in flight finish.
-fn serve(
+pub(crate) fn serve(
     service: &'static str,
     listener: TcpListener,
     app: Router,

@@ -26,6 +26,8 @@ pub mod neutron;
 pub mod nova;
 pub mod provision;
 mod qcow2;
+pub mod remote_keystone;
+pub mod standalone_network;
 pub mod store;
 pub mod tls;
 pub mod wire;

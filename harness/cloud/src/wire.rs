@@ -60,35 +60,74 @@ impl AuthContext {
     }
 }
 
-/// Service state that can validate tokens.
+/// Service state that can validate tokens with the simulated Keystone.
 pub trait HasIdentity {
     fn identity(&self) -> &Arc<Identity>;
 }
 
+/// Service state that tells who is calling from a request's `X-Auth-Token` (what
+/// keystonemiddleware does in front of every OpenStack API): with the simulated Keystone, or
+/// with a real one ([`TokenValidator::Remote`]).
+pub trait Authenticates {
+    fn authenticate(&self, token: Option<&str>) -> impl Future<Output = Result<AuthContext, Response>> + Send;
+}
+
+impl<S: HasIdentity + Sync> Authenticates for S {
+    async fn authenticate(&self, token: Option<&str>) -> Result<AuthContext, Response> {
+        validate_locally(self.identity(), token)
+    }
+}
+
+fn validate_locally(identity: &Identity, token: Option<&str>) -> Result<AuthContext, Response> {
+    let token = token.ok_or_else(|| unauthorized(identity))?;
+    identity.validate(token).map_err(|e| {
+        // keystonemiddleware answers 401 whatever went wrong; a store failure behind it
+        // is still logged (the request's line, at warn).
+        if let crate::keystone::AuthError::Store(e) = &e {
+            crate::logging::cause(format!("validating a token: {e}"));
+        }
+        unauthorized(identity)
+    })
+}
+
+/// Where a service's tokens are checked: the simulated Keystone in this process, or a real
+/// Keystone it reaches over HTTP (`sigstack serve-network` beside real Nova).
+#[derive(Clone)]
+pub enum TokenValidator {
+    Local(Arc<Identity>),
+    Remote(Arc<crate::remote_keystone::RemoteKeystone>),
+}
+
+impl TokenValidator {
+    pub async fn validate(&self, token: Option<&str>) -> Result<AuthContext, Response> {
+        match self {
+            TokenValidator::Local(identity) => validate_locally(identity, token),
+            TokenValidator::Remote(keystone) => keystone.validate(token).await,
+        }
+    }
+}
+
 impl<S> FromRequestParts<S> for AuthContext
 where
-    S: HasIdentity + Send + Sync,
+    S: Authenticates + Send + Sync,
 {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let identity = state.identity();
-        let token = parts.headers.get("X-Auth-Token").and_then(|v| v.to_str().ok()).ok_or_else(|| unauthorized(identity))?;
-        identity.validate(token).map_err(|e| {
-            // keystonemiddleware answers 401 whatever went wrong; a store failure behind it
-            // is still logged (the request's line, at warn).
-            if let crate::keystone::AuthError::Store(e) = &e {
-                crate::logging::cause(format!("validating a token: {e}"));
-            }
-            unauthorized(identity)
-        })
+        let token = parts.headers.get("X-Auth-Token").and_then(|v| v.to_str().ok());
+        state.authenticate(token).await
     }
 }
 
 /// keystonemiddleware's 401 (Keystone's error shape, with the `WWW-Authenticate` pointer).
 pub fn unauthorized(identity: &Identity) -> Response {
+    unauthorized_at(&identity.public_url())
+}
+
+/// [`unauthorized`] pointing at the Keystone at `keystone_url`.
+pub fn unauthorized_at(keystone_url: &str) -> Response {
     let mut response = keystone_error(StatusCode::UNAUTHORIZED, "The request you have made requires authentication.");
-    if let Ok(v) = HeaderValue::from_str(&format!("Keystone uri=\"{}\"", identity.public_url())) {
+    if let Ok(v) = HeaderValue::from_str(&format!("Keystone uri=\"{keystone_url}\"")) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     response

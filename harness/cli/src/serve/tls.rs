@@ -200,3 +200,29 @@ fn write(path: &Path, bytes: &[u8], private: bool) -> Result<(), String> {
     file.write_all(bytes).and_then(|()| file.sync_all()).map_err(fail)?;
     std::fs::rename(&temp, path).map_err(fail)
 }
+
+/// The operator's own certificate files, as `serve` and `serve-network` take them.
+#[derive(clap::Args)]
+pub struct TlsFileArgs {
+    /// HTTPS with this server certificate (PEM, optionally followed by its intermediates); for
+    /// `serve` instead of a generated one (it implies --tls). Needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The CA bundle that verifies --tls-cert, checked at start (a certificate clients would
+    /// refuse fails first). `serve` also writes it as clouds.yaml's `cacert` and `OS_CACERT`
+    /// and trusts it in the services' calls to each other. Default: the --tls-cert file itself
+    /// (right for a self-signed certificate, or a chain file ending with its root).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_ca: Option<PathBuf>,
+}
+
+impl TlsFileArgs {
+    /// The listeners' TLS from the given files; `None` when no certificate was given.
+    pub fn given(&self, host: IpAddr) -> Option<Result<ServerTls, String>> {
+        let (cert, key) = (self.tls_cert.as_ref()?, self.tls_key.as_ref()?);
+        Some(given(cert, key, self.tls_ca.as_deref(), host))
+    }
+}

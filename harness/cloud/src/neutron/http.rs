@@ -13,19 +13,18 @@ use serde_json::{Map, Value, json};
 
 use super::fault::NeutronError;
 use super::model::{Kind, NetworkService};
-use crate::keystone::Identity;
-use crate::wire::{AuthContext, HasIdentity};
+use crate::wire::{AuthContext, Authenticates, TokenValidator};
 
 #[derive(Clone)]
 pub(super) struct NeutronState {
-    pub identity: Arc<Identity>,
+    pub tokens: TokenValidator,
     pub network: Arc<NetworkService>,
     pub public_url: Arc<str>,
 }
 
-impl HasIdentity for NeutronState {
-    fn identity(&self) -> &Arc<Identity> {
-        &self.identity
+impl Authenticates for NeutronState {
+    async fn authenticate(&self, token: Option<&str>) -> Result<AuthContext, axum::response::Response> {
+        self.tokens.validate(token).await
     }
 }
 

@@ -19,11 +19,21 @@ use std::sync::Arc;
 use axum::Router;
 
 use crate::keystone::Identity;
+use crate::remote_keystone::RemoteKeystone;
+use crate::wire::TokenValidator;
 
 pub use fault::NeutronError;
 pub use model::{Kind, NetworkService};
 
-/// The network API's router: version discovery and `/v2.0/...`.
+/// The network API's router: version discovery and `/v2.0/...`, its callers checked by the
+/// simulated Keystone.
 pub fn router(identity: Arc<Identity>, network: Arc<NetworkService>, public_url: String) -> Router {
-    http::router(http::NeutronState { identity, network, public_url: public_url.trim_end_matches('/').into() })
+    let tokens = TokenValidator::Local(identity);
+    http::router(http::NeutronState { tokens, network, public_url: public_url.trim_end_matches('/').into() })
+}
+
+/// [`router`] with its callers checked by a real Keystone (`sigstack serve-network`).
+pub fn router_with_keystone(keystone: Arc<RemoteKeystone>, network: Arc<NetworkService>, public_url: String) -> Router {
+    let tokens = TokenValidator::Remote(keystone);
+    http::router(http::NeutronState { tokens, network, public_url: public_url.trim_end_matches('/').into() })
 }
