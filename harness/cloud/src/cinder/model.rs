@@ -414,9 +414,11 @@ impl VolumeService {
 
     /// `_message_get` (`project_only="yes"`): the caller's project's, or any for an admin.
     pub fn message(&self, ctx: &AuthContext, id: &str) -> Result<UserMessage, Fault> {
-        self.messages()?
-            .into_iter()
-            .find(|m| m.id == id && (ctx.is_admin() || m.project_id == ctx.project_id))
+        let body: Option<String> = self
+            .store
+            .with(|c| c.query_row("SELECT body FROM cinder_messages WHERE id = ?1", params![id], |r| r.get::<_, String>(0)).optional())?;
+        body.and_then(|b| serde_json::from_str::<UserMessage>(&b).ok())
+            .filter(|m| ctx.is_admin() || m.project_id == ctx.project_id)
             .ok_or_else(|| Fault::not_found(format!("Message {id} could not be found.")))
     }
 

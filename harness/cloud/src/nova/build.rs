@@ -461,8 +461,11 @@ async fn local_disk_snapshot(
         Some("raw") => {
             let op = image::PatchOp::Replace { path: "/disk_format".into(), value: "qcow2".into() };
             image::update_image(session, image_id, &[op]).await.map_err(|e| format!("setting the snapshot's disk format: {e}"))?;
-            let size = std::fs::metadata(base_path).map_err(|e| e.to_string())?.len().max(root);
-            tokio::task::spawn_blocking(move || crate::qcow2::convert(&src, &to, size).map(|()| true)).await
+            tokio::task::spawn_blocking(move || {
+                let size = std::fs::metadata(&src)?.len().max(root);
+                crate::qcow2::convert(&src, &to, size).map(|()| true)
+            })
+            .await
         }
         _ => return Ok(None),
     };
