@@ -7,7 +7,8 @@
 #
 # Everything it changes outside target/realstack is undone by `stop`: processes (pid files in
 # run/), libvirt guests (destroyed and undefined), mounts under state/ (the NFS share), the mode
-# of /dev/kvm (recorded in run/kvm-mode). The apt source it adds
+# of /dev/kvm (recorded in run/kvm-mode), the o+x it gives the directories above state/ that
+# QEMU could not pass (recorded in run/traverse-modes). The apt source it adds
 # (/etc/apt/sources.list.d/sigstack-bookworm-backports.sources) and the packages stay installed,
 # as any CI setup step's.
 # shellcheck shell=bash
@@ -404,9 +405,27 @@ start_rabbitmq() {
     /usr/lib/rabbitmq/bin/rabbitmq-server
 }
 
+# QEMU runs as libvirt-qemu and opens the instance disks and the NFS share under state/: every
+# directory above them must let others through. A checkout in a private directory (`mktemp -d`
+# makes it 0700) gets o+x for the run; the modes are recorded in run/traverse-modes and put
+# back by `stop`.
+open_path_to_state() {
+  local dir="$state" mode
+  while [ "$dir" != / ]; do
+    mode="$(stat -c '%a' "$dir")"
+    if [ $((8#$mode & 1)) -eq 0 ]; then
+      echo "$mode $dir" >> "$run/traverse-modes"
+      chmod o+x "$dir"
+      log "opened $dir to other users for the run (mode $mode; QEMU runs as libvirt-qemu)"
+    fi
+    dir="$(dirname "$dir")"
+  done
+}
+
 start_libvirt() {
   local dir="$state/libvirt"
   mkdir -p "$dir"
+  open_path_to_state
   if [ -c /dev/kvm ]; then
     # QEMU runs as libvirt-qemu (group kvm): open /dev/kvm to the group while running.
     chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
@@ -535,6 +554,10 @@ compute_stop() {
   if [ -f "$run/kvm-mode" ]; then
     read -r mode owner group < "$run/kvm-mode"
     chown "$owner:$group" /dev/kvm && chmod "$mode" /dev/kvm && rm -f "$run/kvm-mode"
+  fi
+  if [ -f "$run/traverse-modes" ]; then
+    while read -r mode dir; do chmod "$mode" "$dir" || true; done < "$run/traverse-modes"
+    rm -f "$run/traverse-modes"
   fi
   rm -f "$run/with" "$run/virt-type"
 }
